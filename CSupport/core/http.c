@@ -1,0 +1,231 @@
+/* http.c: HTTP/1.1 request heads (RFC 9112 section 3 and 5) and chunked bodies (section 7.1),
+ * parsed where the bytes lie. Strict: anything ambiguous is rejected (400), which also closes
+ * the request-smuggling doors (CL+TE, duplicate differing Content-Length, obs-fold). */
+#include "switchyard_c.h"
+#include <string.h>
+
+static int is_tchar(uint8_t c) {
+    static const char *extra = "!#$%&'*+-.^_`|~";
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return 1;
+    return c && strchr(extra, c) != NULL;
+}
+static int is_vchar_or_obs(uint8_t c) { return (c >= 0x21 && c != 0x7f); }
+static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
+
+static int span_ieq(const uint8_t *buf, sy_span_t s, const char *lit) {
+    size_t n = strlen(lit);
+    if (s.len != n) return 0;
+    for (size_t i = 0; i < n; i++) if (lower(buf[s.off + i]) != (uint8_t)lit[i]) return 0;
+    return 1;
+}
+
+/* Finds the end of the head: the index just past the blank line, or 0. */
+static size_t head_end(const uint8_t *buf, size_t len) {
+    for (size_t i = 0; i + 1 < len; i++) {
+        const uint8_t *p = memchr(buf + i, '\n', len - i);
+        if (!p) return 0;
+        i = (size_t)(p - buf);
+        if (i + 1 < len && buf[i + 1] == '\n') return i + 2;
+        if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n') return i + 3;
+    }
+    return 0;
+}
+
+/* Reads one line ending in LF or CRLF starting at *pos; returns its span without the ending. */
+static int next_line(const uint8_t *buf, size_t end, size_t *pos, sy_span_t *line) {
+    const uint8_t *p = memchr(buf + *pos, '\n', end - *pos);
+    if (!p) return -1;
+    size_t lf = (size_t)(p - buf);
+    size_t stop = (lf > *pos && buf[lf - 1] == '\r') ? lf - 1 : lf;
+    line->off = (uint32_t)*pos;
+    line->len = (uint32_t)(stop - *pos);
+    *pos = lf + 1;
+    return 0;
+}
+
+static int parse_uint(const uint8_t *p, size_t n, int64_t *out) {
+    if (n == 0 || n > 18) return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* Applies the headers the transport itself needs. */
+static int apply_header(sy_http_request_t *req, const uint8_t *buf, sy_http_header_t *h, int *connection_seen) {
+    sy_span_t v = h->value;
+    if (span_ieq(buf, h->name, "content-length")) {
+        int64_t n;
+        if (parse_uint(buf + v.off, v.len, &n)) return SY_EHTTP_BAD;
+        if (req->content_length >= 0 && req->content_length != n) return SY_EHTTP_BAD;
+        req->content_length = n;
+    } else if (span_ieq(buf, h->name, "transfer-encoding")) {
+        if (!span_ieq(buf, v, "chunked") || req->chunked) return SY_EHTTP_BAD;
+        req->chunked = 1;
+    } else if (span_ieq(buf, h->name, "connection")) {
+        /* A comma-separated token list. */
+        uint32_t i = 0;
+        while (i < v.len) {
+            while (i < v.len && (buf[v.off + i] == ' ' || buf[v.off + i] == ',' || buf[v.off + i] == '\t')) i++;
+            uint32_t s = i;
+            while (i < v.len && buf[v.off + i] != ',' && buf[v.off + i] != ' ' && buf[v.off + i] != '\t') i++;
+            sy_span_t tok = { v.off + s, i - s };
+            if (span_ieq(buf, tok, "close")) { req->keep_alive = 0; *connection_seen = 2; }
+            else if (span_ieq(buf, tok, "keep-alive") && *connection_seen != 2) { req->keep_alive = 1; *connection_seen = 1; }
+        }
+    } else if (span_ieq(buf, h->name, "expect")) {
+        if (span_ieq(buf, v, "100-continue")) req->expect_continue = 1;
+    }
+    return 0;
+}
+
+int sy_http_parse_request(const uint8_t *buf, size_t len, size_t max_head, sy_http_request_t *req) {
+    size_t limit = len < max_head ? len : max_head;
+    /* Tolerate empty lines before the request line (RFC 9112 section 2.2). */
+    size_t pos = 0;
+    while (pos < limit && (buf[pos] == '\r' || buf[pos] == '\n')) pos++;
+    size_t end = head_end(buf + pos, limit - pos);
+    if (!end) return len >= max_head ? SY_EHTTP_TOO_MANY : SY_EHTTP_INCOMPLETE;
+    end += pos;
+
+    memset(req, 0, offsetof(sy_http_request_t, headers));
+    req->content_length = -1;
+
+    /* request-line = method SP request-target SP HTTP-version */
+    sy_span_t line;
+    if (next_line(buf, end, &pos, &line)) return SY_EHTTP_BAD;
+    const uint8_t *l = buf + line.off;
+    uint32_t i = 0;
+    while (i < line.len && is_tchar(l[i])) i++;
+    if (i == 0 || i >= line.len || l[i] != ' ') return SY_EHTTP_BAD;
+    req->method = (sy_span_t){ line.off, i };
+    uint32_t t = ++i;
+    while (i < line.len && is_vchar_or_obs(l[i]) && l[i] < 0x80) i++;
+    if (i == t || i >= line.len || l[i] != ' ') return SY_EHTTP_BAD;
+    req->target = (sy_span_t){ line.off + t, i - t };
+    i++;
+    if (line.len - i != 8 || memcmp(l + i, "HTTP/", 5) != 0 || l[i + 6] != '.') return SY_EHTTP_BAD;
+    if (l[i + 5] < '0' || l[i + 5] > '9' || l[i + 7] < '0' || l[i + 7] > '9') return SY_EHTTP_BAD;
+    if (l[i + 5] != '1') return SY_EHTTP_VERSION;
+    req->minor_version = l[i + 7] - '0';
+    req->keep_alive = req->minor_version >= 1;
+
+    int connection_seen = 0;
+    for (;;) {
+        if (next_line(buf, end, &pos, &line)) return SY_EHTTP_BAD;
+        if (line.len == 0) break;
+        const uint8_t *h = buf + line.off;
+        if (h[0] == ' ' || h[0] == '\t') return SY_EHTTP_BAD; /* obs-fold */
+        uint32_t n = 0;
+        while (n < line.len && is_tchar(h[n])) n++;
+        if (n == 0 || n >= line.len || h[n] != ':') return SY_EHTTP_BAD;
+        uint32_t vs = n + 1, ve = line.len;
+        while (vs < ve && (h[vs] == ' ' || h[vs] == '\t')) vs++;
+        while (ve > vs && (h[ve - 1] == ' ' || h[ve - 1] == '\t')) ve--;
+        for (uint32_t k = vs; k < ve; k++)
+            if (h[k] != '\t' && (h[k] < 0x20 || h[k] == 0x7f)) return SY_EHTTP_BAD;
+        if (req->nheaders == SY_HTTP_MAX_HEADERS) return SY_EHTTP_TOO_MANY;
+        sy_http_header_t *hd = &req->headers[req->nheaders++];
+        hd->name = (sy_span_t){ line.off, n };
+        hd->value = (sy_span_t){ line.off + vs, ve - vs };
+        int rc = apply_header(req, buf, hd, &connection_seen);
+        if (rc) return rc;
+    }
+    if (req->chunked && req->content_length >= 0) return SY_EHTTP_BAD;
+    if (req->chunked && req->minor_version == 0) return SY_EHTTP_BAD;
+    req->head_length = (uint32_t)end;
+    return (int)end;
+}
+
+int sy_http_find_header(const sy_http_request_t *req, const uint8_t *buf, const char *name) {
+    for (uint32_t i = 0; i < req->nheaders; i++)
+        if (span_ieq(buf, req->headers[i].name, name)) return (int)i;
+    return -1;
+}
+
+/* Chunked decoder states. */
+enum { CK_SIZE, CK_EXT, CK_SIZE_LF, CK_DATA, CK_DATA_CR, CK_DATA_LF, CK_TRAILER_START, CK_TRAILER, CK_END_LF };
+
+static int hexval(uint8_t c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int sy_chunked_decode(sy_chunked_t *st, uint8_t *buf, size_t len, size_t *in_off, size_t *out_len,
+                      size_t max_body) {
+    size_t i = *in_off, o = *out_len;
+    while (i < len) {
+        uint8_t c = buf[i];
+        switch (st->state) {
+        case CK_SIZE: {
+            int h = hexval(c);
+            if (h >= 0) {
+                if (++st->hex_digits > 15) return SY_EHTTP_BAD;
+                st->remaining = st->remaining * 16 + (uint64_t)h;
+                i++;
+                break;
+            }
+            if (st->hex_digits == 0) return SY_EHTTP_BAD;
+            if (c == ';' || c == ' ' || c == '\t') { st->state = CK_EXT; i++; break; }
+            if (c == '\r') { st->state = CK_SIZE_LF; i++; break; }
+            if (c == '\n') { i++; goto size_done; }
+            return SY_EHTTP_BAD;
+        }
+        case CK_EXT:
+            if (c == '\r') { st->state = CK_SIZE_LF; i++; break; }
+            if (c == '\n') { i++; goto size_done; }
+            if (c < 0x20 && c != '\t') return SY_EHTTP_BAD;
+            i++;
+            break;
+        case CK_SIZE_LF:
+            if (c != '\n') return SY_EHTTP_BAD;
+            i++;
+        size_done:
+            st->hex_digits = 0;
+            if (st->remaining == 0) { st->state = CK_TRAILER_START; break; }
+            if (o + st->remaining > max_body) return SY_EHTTP_TOO_MANY;
+            st->state = CK_DATA;
+            break;
+        case CK_DATA: {
+            size_t n = len - i;
+            if (n > st->remaining) n = (size_t)st->remaining;
+            if (o != i) memmove(buf + o, buf + i, n);
+            o += n; i += n;
+            st->remaining -= n;
+            if (st->remaining == 0) st->state = CK_DATA_CR;
+            break;
+        }
+        case CK_DATA_CR:
+            if (c == '\r') { st->state = CK_DATA_LF; i++; break; }
+            if (c == '\n') { st->state = CK_SIZE; i++; break; }
+            return SY_EHTTP_BAD;
+        case CK_DATA_LF:
+            if (c != '\n') return SY_EHTTP_BAD;
+            st->state = CK_SIZE; i++;
+            break;
+        case CK_TRAILER_START:
+            /* Either the final CRLF or a trailer field line (ignored). */
+            if (c == '\r') { st->state = CK_END_LF; i++; break; }
+            if (c == '\n') { i++; *in_off = i; *out_len = o; return 1; }
+            st->state = CK_TRAILER;
+            break;
+        case CK_TRAILER:
+            if (c == '\n') st->state = CK_TRAILER_START;
+            else if (c < 0x20 && c != '\t' && c != '\r') return SY_EHTTP_BAD;
+            i++;
+            break;
+        case CK_END_LF:
+            if (c != '\n') return SY_EHTTP_BAD;
+            i++;
+            *in_off = i; *out_len = o;
+            return 1;
+        }
+    }
+    *in_off = i; *out_len = o;
+    return 0;
+}

@@ -1,0 +1,269 @@
+/*
+ * switchyard_c.h: the C hot path of Switchyard, one public header.
+ *
+ *   sy_pool / sy_chunk   refcounted byte chunks in size classes, recycled per loop
+ *   sy_inbuf             a stream's read buffer over one chunk (libuv alloc_cb/read_cb)
+ *   sy_outq              a stream's output queue of copied bytes and chunk references,
+ *                        flushed with one writev per loop turn
+ *   sy_frame_*           executor-protocol frame header (proto/executor-protocol.md)
+ *   sy_http_*            HTTP/1.1 request head parser and chunked-body decoder
+ *   sy_json_*            JSON-RPC envelope scanner (validates the whole body, decodes nothing)
+ *
+ * Conventions (after libuv): `sy_` is public, `sy__` internal; functions return 0 or a
+ * negative errno / SY_E* code and never print.
+ * Thread: every object here belongs to the thread that created it (a libuv loop thread);
+ * nothing is locked and refcounts are not atomic.
+ */
+#ifndef SWITCHYARD_C_H
+#define SWITCHYARD_C_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ pool */
+
+/* Size classes: 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB, 4 MiB, 16 MiB; larger requests are
+ * served by exact-size chunks that are never cached. */
+#define SY_POOL_CLASSES 7
+#define SY_CHUNK_MIN 4096u
+
+typedef struct sy_pool sy_pool_t;
+
+typedef struct sy_chunk {
+    uint32_t refs;            /* owners; the chunk returns to its pool when this reaches 0 */
+    uint32_t cap;             /* usable bytes in data[] */
+    int32_t size_class;       /* index into the pool's free lists, -1 for oversize chunks */
+    uint32_t _pad;
+    sy_pool_t *pool;
+    struct sy_chunk *next_free;
+    uint8_t data[];
+} sy_chunk_t;
+
+/* Creates a pool. Ownership: the caller frees it with sy_pool_free once no chunk is outstanding. */
+sy_pool_t *sy_pool_new(void);
+/* Frees the cached chunks and the pool. Outstanding chunks must have been released. */
+void sy_pool_free(sy_pool_t *pool);
+/* Returns a chunk of at least min_cap bytes with refs = 1, or NULL when out of memory.
+ * Ownership: the caller holds one reference and gives it up with sy_chunk_release. */
+sy_chunk_t *sy_chunk_get(sy_pool_t *pool, size_t min_cap);
+static inline void sy_chunk_retain(sy_chunk_t *c) { c->refs++; }
+/* Drops one reference; the last one returns the chunk to its pool's free list (or frees it). */
+void sy_chunk_release(sy_chunk_t *c);
+/* Chunks handed out and not yet returned: a leak check for tests. */
+size_t sy_pool_outstanding(const sy_pool_t *pool);
+/* Bytes held in the pool's free lists. */
+size_t sy_pool_cached_bytes(const sy_pool_t *pool);
+
+/* ----------------------------------------------------------------- inbuf */
+
+/* A stream's read buffer: bytes [start, end) of `chunk` are received and not yet consumed.
+ * Ownership: the inbuf holds one reference on `chunk` while it is non-NULL. Code that keeps
+ * a slice of the bytes (a request in flight) retains the chunk itself. */
+typedef struct sy_inbuf {
+    sy_chunk_t *chunk;
+    uint32_t start;
+    uint32_t end;
+} sy_inbuf_t;
+
+/* For libuv's alloc_cb: makes at least `min_free` bytes of tail room (moving the unconsumed
+ * bytes into a bigger chunk when needed) and points buf at the tail.
+ * Ownership: buf->base stays valid until the next sy_inbuf_* call on this inbuf. */
+int sy_inbuf_alloc(sy_inbuf_t *in, sy_pool_t *pool, size_t min_free, uv_buf_t *buf);
+/* Ensures the chunk can hold `total` unconsumed bytes contiguously (a large body). */
+int sy_inbuf_reserve(sy_inbuf_t *in, sy_pool_t *pool, size_t total);
+/* Records `n` bytes received into the tail handed out by sy_inbuf_alloc. */
+static inline void sy_inbuf_commit(sy_inbuf_t *in, size_t n) { in->end += (uint32_t)n; }
+/* Marks `n` bytes consumed; an empty inbuf gives its chunk back so idle streams hold no buffer. */
+void sy_inbuf_consume(sy_inbuf_t *in, size_t n);
+/* Gives the chunk back whatever it holds (stream closing). */
+void sy_inbuf_reset(sy_inbuf_t *in);
+static inline const uint8_t *sy_inbuf_data(const sy_inbuf_t *in) {
+    return in->chunk ? in->chunk->data + in->start : NULL;
+}
+static inline size_t sy_inbuf_length(const sy_inbuf_t *in) { return in->end - in->start; }
+
+/* ------------------------------------------------------------------ outq */
+
+#define SY_OUTQ_MAX_BUFS 64
+
+typedef struct sy_outq sy_outq_t;
+/* Called when a flushed write finishes; status is 0 or a negative errno. */
+typedef void (*sy_outq_done_cb)(uv_stream_t *stream, sy_outq_t *q, int status);
+
+/* A stream's pending output: iovecs over copied bytes (in a scratch chunk) and over
+ * referenced chunk slices. Ownership: the queue holds one reference per entry in holds[];
+ * sy_outq_flush hands them to the write request, which releases them in its write_cb. */
+struct sy_outq {
+    uv_buf_t bufs[SY_OUTQ_MAX_BUFS];
+    sy_chunk_t *holds[SY_OUTQ_MAX_BUFS + 1];
+    uint32_t nbufs;
+    uint32_t nholds;
+    sy_chunk_t *scratch;      /* where copied bytes go; also listed in holds[] */
+    uint32_t scratch_used;
+    sy_outq_done_cb done_cb;  /* called when a flushed write completes */
+    size_t pending_bytes;     /* queued, not yet flushed */
+    size_t inflight_bytes;    /* handed to uv_write, not yet completed */
+    uint32_t inflight_writes;
+};
+
+/* done_cb (may be NULL) runs after each write that did not complete at once. */
+void sy_outq_init(sy_outq_t *q, sy_outq_done_cb done_cb);
+/* Copies bytes into the queue. Returns 0, or -ENOMEM. May flush first when the iovec table is full. */
+int sy_outq_copy(sy_outq_t *q, sy_pool_t *pool, uv_stream_t *stream, const void *data, size_t len);
+/* Queues a slice of a chunk without copying; retains the chunk until the bytes are written. */
+int sy_outq_ref(sy_outq_t *q, sy_pool_t *pool, uv_stream_t *stream, sy_chunk_t *chunk,
+                const void *data, size_t len);
+/* Writes everything queued: uv_try_write first, the rest through one uv_write whose request
+ * owns the iovecs and chunk references until it completes (whatever the status).
+ * Returns 0 or a negative errno (the queue is then emptied and its references released). */
+int sy_outq_flush(sy_outq_t *q, uv_stream_t *stream);
+/* Releases everything queued and not flushed (stream closing). */
+void sy_outq_discard(sy_outq_t *q);
+
+/* ----------------------------------------------------------------- frame */
+
+#define SY_FRAME_HEADER_SIZE 20
+#define SY_FRAME_VERSION 1
+#define SY_FRAME_MAX_PAYLOAD 16777216u /* 16 MiB */
+#define SY_FRAME_FLAG_COMPRESSED 0x01u
+
+enum {
+    SY_EFRAME_MAGIC = -1001,
+    SY_EFRAME_VERSION = -1002,
+    SY_EFRAME_FLAGS = -1003,
+    SY_EFRAME_RESERVED = -1004,
+    SY_EFRAME_TOO_LARGE = -1005,
+    SY_EFRAME_SHORT = -1006, /* fewer than SY_FRAME_HEADER_SIZE bytes: need more input */
+};
+
+typedef struct sy_frame_header {
+    uint8_t version;
+    uint8_t type;
+    uint8_t flags;
+    uint64_t stream;
+    uint32_t length;
+} sy_frame_header_t;
+
+/* Writes the 20-byte header into out. */
+void sy_frame_header_encode(const sy_frame_header_t *h, uint8_t out[SY_FRAME_HEADER_SIZE]);
+/* Decodes and validates a header from `len` bytes; `max_payload` bounds h->length.
+ * Returns 0 or an SY_EFRAME_* code. */
+int sy_frame_header_decode(const uint8_t *in, size_t len, uint32_t max_payload, sy_frame_header_t *h);
+
+/* ------------------------------------------------------------------ http */
+
+#define SY_HTTP_MAX_HEADERS 64
+
+enum {
+    SY_EHTTP_INCOMPLETE = -2,   /* need more bytes */
+    SY_EHTTP_BAD = -1,          /* malformed: 400 */
+    SY_EHTTP_TOO_MANY = -3,     /* more than SY_HTTP_MAX_HEADERS: 431 */
+    SY_EHTTP_VERSION = -4,      /* not HTTP/1.x: 505 */
+};
+
+typedef struct sy_span { uint32_t off, len; } sy_span_t;
+
+typedef struct sy_http_header { sy_span_t name, value; } sy_http_header_t;
+
+/* A parsed request head. Spans are offsets into the buffer given to the parser. */
+typedef struct sy_http_request {
+    sy_span_t method;
+    sy_span_t target;
+    int minor_version;            /* 0 or 1 */
+    uint32_t head_length;         /* bytes of request line + headers + blank line */
+    uint32_t nheaders;
+    int64_t content_length;       /* -1 when absent */
+    int chunked;                  /* Transfer-Encoding: chunked */
+    int keep_alive;               /* after Connection header and version defaults */
+    int expect_continue;
+    sy_http_header_t headers[SY_HTTP_MAX_HEADERS];
+} sy_http_request_t;
+
+/* Parses a request head from buf[0..len). Returns the head length (> 0), or an SY_EHTTP_* code.
+ * A head longer than max_head bytes is SY_EHTTP_TOO_MANY once max_head bytes are buffered. */
+int sy_http_parse_request(const uint8_t *buf, size_t len, size_t max_head, sy_http_request_t *req);
+/* Finds a header by name, case-insensitively; `lower_name` must be lowercase. Returns its index or -1. */
+int sy_http_find_header(const sy_http_request_t *req, const uint8_t *buf, const char *lower_name);
+
+/* Incremental in-place chunked-body decoder. */
+typedef struct sy_chunked {
+    int state;
+    uint64_t remaining;   /* bytes left in the current chunk */
+    uint32_t hex_digits;
+} sy_chunked_t;
+
+/* Decodes chunked data in buf[*in_off .. len) in place: payload bytes are moved down to
+ * buf[*out_len ..). Advances *in_off and *out_len. Returns 1 when the body (incl. trailers)
+ * is complete, 0 when more input is needed, SY_EHTTP_BAD on malformed input.
+ * `max_body` bounds the decoded size (SY_EHTTP_TOO_MANY when exceeded). */
+int sy_chunked_decode(sy_chunked_t *st, uint8_t *buf, size_t len, size_t *in_off, size_t *out_len,
+                      size_t max_body);
+
+/* ------------------------------------------------------------------ json */
+
+enum {
+    SY_JSON_ABSENT = 0,
+    SY_JSON_NULL,
+    SY_JSON_BOOL,
+    SY_JSON_NUMBER,
+    SY_JSON_STRING,
+    SY_JSON_ARRAY,
+    SY_JSON_OBJECT,
+};
+
+enum {
+    SY_EJSON_SYNTAX = -1,       /* not JSON: -32700 */
+    SY_EJSON_DEPTH = -2,        /* nested deeper than SY_JSON_MAX_DEPTH: -32700 */
+    SY_EJSON_UTF8 = -3,         /* invalid UTF-8: -32700 */
+};
+
+#define SY_JSON_MAX_DEPTH 128
+
+/* A value's kind and byte range; strings span their contents without the quotes. */
+typedef struct sy_json_value {
+    int kind;
+    int escaped;          /* string contains backslash escapes */
+    sy_span_t span;
+} sy_json_value_t;
+
+/* The JSON-RPC envelope: top-level members and the few params members the front routes on. */
+typedef struct sy_envelope {
+    int top_kind;                 /* SY_JSON_OBJECT for a message, SY_JSON_ARRAY for a batch */
+    sy_json_value_t jsonrpc;
+    sy_json_value_t id;
+    sy_json_value_t method;
+    sy_json_value_t params;
+    sy_json_value_t result;
+    sy_json_value_t error;
+    sy_json_value_t name;         /* params.name */
+    sy_json_value_t arguments;    /* params.arguments */
+    sy_json_value_t meta;         /* params._meta */
+    sy_json_value_t progress_token; /* params._meta.progressToken */
+} sy_envelope_t;
+
+/* Validates the whole of buf[0..len) as one JSON text (RFC 8259, UTF-8) and records the
+ * envelope members. Nothing is copied or decoded. Returns 0 or an SY_EJSON_* code.
+ * Duplicate members: the first occurrence wins. */
+int sy_json_scan_envelope(const uint8_t *buf, size_t len, sy_envelope_t *env);
+/* Validates buf[0..len) as one JSON text. */
+int sy_json_validate(const uint8_t *buf, size_t len);
+
+/* ---------------------------------------------------------------- atomic */
+
+/* Sequentially consistent 64-bit atomics on memory shared between processes (mmap). */
+static inline uint64_t sy_atomic_load_u64(const uint64_t *p) {
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+static inline uint64_t sy_atomic_add_u64(uint64_t *p, uint64_t v) {
+    return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,73 @@
+/* pool.c: refcounted chunks in size classes, cached per pool (one pool per loop thread). */
+#include "switchyard_c.h"
+#include <stdlib.h>
+
+static const uint32_t class_size[SY_POOL_CLASSES] = {
+    4u << 10, 16u << 10, 64u << 10, 256u << 10, 1u << 20, 4u << 20, 16u << 20,
+};
+/* How many free chunks each class keeps: small classes serve many connections, large ones
+ * are rare and expensive to hold. */
+static const uint32_t class_keep[SY_POOL_CLASSES] = { 256, 64, 32, 8, 4, 2, 1 };
+
+struct sy_pool {
+    sy_chunk_t *free_list[SY_POOL_CLASSES];
+    uint32_t free_count[SY_POOL_CLASSES];
+    size_t outstanding;
+};
+
+sy_pool_t *sy_pool_new(void) { return calloc(1, sizeof(sy_pool_t)); }
+
+void sy_pool_free(sy_pool_t *pool) {
+    if (!pool) return;
+    for (int i = 0; i < SY_POOL_CLASSES; i++) {
+        sy_chunk_t *c = pool->free_list[i];
+        while (c) { sy_chunk_t *n = c->next_free; free(c); c = n; }
+    }
+    free(pool);
+}
+
+sy_chunk_t *sy_chunk_get(sy_pool_t *pool, size_t min_cap) {
+    int cls = -1;
+    for (int i = 0; i < SY_POOL_CLASSES; i++)
+        if (min_cap <= class_size[i]) { cls = i; break; }
+    sy_chunk_t *c;
+    if (cls >= 0 && pool->free_list[cls]) {
+        c = pool->free_list[cls];
+        pool->free_list[cls] = c->next_free;
+        pool->free_count[cls]--;
+    } else {
+        if (min_cap > UINT32_MAX - sizeof(sy_chunk_t)) return NULL;
+        size_t cap = cls >= 0 ? class_size[cls] : min_cap;
+        c = malloc(sizeof(sy_chunk_t) + cap);
+        if (!c) return NULL;
+        c->cap = (uint32_t)cap;
+        c->size_class = cls;
+        c->pool = pool;
+    }
+    c->refs = 1;
+    c->next_free = NULL;
+    pool->outstanding++;
+    return c;
+}
+
+void sy_chunk_release(sy_chunk_t *c) {
+    if (--c->refs > 0) return;
+    sy_pool_t *pool = c->pool;
+    pool->outstanding--;
+    int cls = c->size_class;
+    if (cls >= 0 && pool->free_count[cls] < class_keep[cls]) {
+        c->next_free = pool->free_list[cls];
+        pool->free_list[cls] = c;
+        pool->free_count[cls]++;
+    } else {
+        free(c);
+    }
+}
+
+size_t sy_pool_outstanding(const sy_pool_t *pool) { return pool->outstanding; }
+
+size_t sy_pool_cached_bytes(const sy_pool_t *pool) {
+    size_t n = 0;
+    for (int i = 0; i < SY_POOL_CLASSES; i++) n += (size_t)pool->free_count[i] * class_size[i];
+    return n;
+}

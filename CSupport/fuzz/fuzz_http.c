@@ -1,0 +1,38 @@
+/* libFuzzer target: the HTTP request head parser and the in-place chunked decoder. */
+#include "switchyard_c.h"
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    sy_http_request_t req;
+    int rc = sy_http_parse_request(data, size, 16384, &req);
+    if (rc > 0) {
+        /* Spans must lie inside the head. */
+        if (req.method.off + req.method.len > (uint32_t)rc || req.target.off + req.target.len > (uint32_t)rc) abort();
+        for (uint32_t i = 0; i < req.nheaders; i++) {
+            sy_http_header_t h = req.headers[i];
+            if (h.name.off + h.name.len > (uint32_t)rc || h.value.off + h.value.len > (uint32_t)rc) abort();
+        }
+        sy_http_find_header(&req, data, "content-type");
+        if (req.chunked) {
+            uint8_t *copy = malloc(size);
+            memcpy(copy, data, size);
+            sy_chunked_t st = {0};
+            size_t in_off = (size_t)rc, out_len = (size_t)rc;
+            int r = sy_chunked_decode(&st, copy, size, &in_off, &out_len, 1 << 20);
+            if (in_off > size || out_len > in_off) abort();
+            (void)r;
+            free(copy);
+        }
+    }
+    /* The chunked decoder on raw input too, fed in two pieces. */
+    uint8_t *buf = malloc(size ? size : 1);
+    memcpy(buf, data, size);
+    sy_chunked_t st = {0};
+    size_t in_off = 0, out_len = 0, half = size / 2;
+    int r = sy_chunked_decode(&st, buf, half, &in_off, &out_len, 1 << 20);
+    if (r == 0) r = sy_chunked_decode(&st, buf, size, &in_off, &out_len, 1 << 20);
+    if (in_off > size || out_len > in_off) abort();
+    free(buf);
+    return 0;
+}

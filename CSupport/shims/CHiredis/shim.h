@@ -1,0 +1,3 @@
+/* CHiredis: the system hiredis headers, one module for Swift. */
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>

@@ -1,0 +1,2 @@
+/* CLibUV: the system libuv headers, one module for Swift. */
+#include <uv.h>

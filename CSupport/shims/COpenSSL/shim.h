@@ -1,0 +1,6 @@
+/* COpenSSL: the system openssl headers, one module for Swift. */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/crypto.h>

@@ -1,0 +1,2 @@
+/* CZstd: the system libzstd headers, one module for Swift. */
+#include <zstd.h>

@@ -1,0 +1,78 @@
+# Switchyard: `make run` serves MCP on 127.0.0.1:8080; `make test` runs every test.
+# Both install missing Debian packages first (as root; otherwise they print the command).
+
+SHELL := /bin/bash
+DEBIAN_PACKAGES := pkg-config libuv1-dev libzstd-dev libhiredis-dev libssl-dev zstd
+PYTHON ?= python3
+VENV := .venv
+HOST ?= 127.0.0.1
+PORT ?= 8080
+SERVE_ARGS ?=
+FUZZ_SECONDS ?= 20
+BIN := .build/release/switchyard
+
+.PHONY: run test build deps venv unit integration proto-test fuzz fuzz-smoke clean
+
+run: deps build
+	$(BIN) serve --host $(HOST) --port $(PORT) $(SERVE_ARGS)
+
+test: deps build venv unit fuzz-smoke proto-test integration
+
+build:
+	swift build -c release --product switchyard
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing Debian packages; run:  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+# The official MCP Python SDK (a real client) and pytest, in a local virtual environment.
+venv: $(VENV)/.ready
+$(VENV)/.ready:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q "mcp>=2.3,<3" "pytest>=8"
+	touch $@
+
+unit:
+	swift test --disable-swift-testing
+
+proto-test: venv
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider proto/tests
+
+integration: venv build
+	SWITCHYARD_BIN=$(abspath $(BIN)) $(VENV)/bin/python -m pytest -q -p no:cacheprovider Tests/Integration
+
+# libFuzzer targets for every parser fed by the network (CSupport/fuzz/).
+FUZZ_CC := $(shell command -v clang 2>/dev/null)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -ICSupport/core/include
+FUZZ_SRC := CSupport/core/http.c CSupport/core/json.c CSupport/core/frame.c
+FUZZ_TARGETS := http json frame
+
+fuzz: FUZZ_TIME = $(FUZZ_SECONDS)
+fuzz: fuzz-run
+fuzz-smoke: FUZZ_TIME = 5
+fuzz-smoke: fuzz-run
+
+.PHONY: fuzz-run
+fuzz-run:
+	@mkdir -p .build/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) CSupport/fuzz/fuzz_$$t.c $(FUZZ_SRC) -o .build/fuzz/fuzz_$$t \
+	    2> .build/fuzz/build_$$t.log || { cat .build/fuzz/build_$$t.log; exit 1; }; \
+	  mkdir -p .build/fuzz/corpus_$$t; \
+	  .build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -max_len=65536 -print_final_stats=0 \
+	    -artifact_prefix=.build/fuzz/crash_$$t- .build/fuzz/corpus_$$t CSupport/fuzz/seeds/$$t \
+	    > .build/fuzz/run_$$t.log 2>&1 || { tail -40 .build/fuzz/run_$$t.log; exit 1; }; \
+	  echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs' .build/fuzz/run_$$t.log), no crash in $(FUZZ_TIME)s"; \
+	done
+
+clean:
+	rm -rf .build $(VENV)

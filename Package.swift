@@ -1,0 +1,65 @@
+// swift-tools-version: 6.0
+// Switchyard: a high-performance MCP server. Layout: pure codecs at the bottom,
+// libuv I/O above them, thin executables on top (see README.md, "Architecture").
+import PackageDescription
+
+/// System libraries come from Debian packages through pkg-config.
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "CSupport/shims/\(name)",
+                   pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "switchyard",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "switchyard", targets: ["switchyard"]),
+        /// What a tool author links to host tools in a Swift executor.
+        .library(name: "ToolSDK", targets: ["ToolSDK"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        systemLibrary("CLibUV", pkgConfig: "libuv", apt: "libuv1-dev"),
+        systemLibrary("CZstd", pkgConfig: "libzstd", apt: "libzstd-dev"),
+        systemLibrary("CHiredis", pkgConfig: "hiredis", apt: "libhiredis-dev"),
+        systemLibrary("COpenSSL", pkgConfig: "openssl", apt: "libssl-dev"),
+
+        // C hot path: buffer pool, output queues, frame header, HTTP head parser, JSON-RPC envelope scanner.
+        .target(name: "CSupport", dependencies: ["CLibUV"], path: "CSupport/core",
+                cSettings: [.unsafeFlags(["-O2", "-fno-strict-aliasing"])]),
+
+        // Pure targets: no I/O.
+        .target(name: "WireProtocol", dependencies: ["CSupport", "CZstd", "MCPCore"], swiftSettings: strict),
+        .target(name: "MCPCore", dependencies: ["CSupport"], swiftSettings: strict),
+
+        // libuv wrappers shared by every tier.
+        .target(name: "EventLoop", dependencies: ["CSupport", "CLibUV", "WireProtocol"], swiftSettings: strict),
+
+        // The tiers. They depend on the pure targets and EventLoop, never on each other.
+        .target(name: "FrontTier",
+                dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "COpenSSL"],
+                swiftSettings: strict),
+        .target(name: "ToolSDK",
+                dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV"],
+                swiftSettings: strict),
+        .target(name: "DemoTools", dependencies: ["ToolSDK", "MCPCore", "COpenSSL"], swiftSettings: strict),
+        .target(name: "Supervisor", dependencies: ["EventLoop", "CLibUV"], swiftSettings: strict),
+
+        .executableTarget(name: "switchyard",
+                          dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: strict),
+
+        .testTarget(name: "CSupportTests", dependencies: ["CSupport", "EventLoop"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "CSupport"]),
+        .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "CSupport"]),
+        .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+        .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,86 @@
+import COpenSSL
+import MCPCore
+import ToolSDK
+
+/// The built-in `demo` tool pack: small tools for trying the server and for load, timeout
+/// and concurrency tests.
+public enum DemoPack {
+    public static var tools: [Tool] { [echo, addNumbers, sleepMs, sha256] }
+
+    static func schema(_ props: [String: String], required: [String]) -> JSONValue {
+        .object([
+            "type": .string("object"),
+            "properties": .object(props.mapValues { .object(["type": .string($0)]) }),
+            "required": .array(required.map { .string($0) }),
+        ])
+    }
+
+    static let readOnly = ToolAnnotations(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)
+
+    public static let echo = Tool(
+        name: "echo", title: "Echo", description: "Returns the given text unchanged.",
+        inputSchema: schema(["text": "string"], required: ["text"]), annotations: readOnly
+    ) { call in
+        .text(try call.string("text"))
+    }
+
+    public static let addNumbers = Tool(
+        name: "add_numbers", title: "Add numbers", description: "Adds two numbers and returns the sum.",
+        inputSchema: schema(["a": "number", "b": "number"], required: ["a", "b"]),
+        outputSchema: schema(["sum": "number"], required: ["sum"]), annotations: readOnly
+    ) { call in
+        let sum = try call.number("a") + call.number("b")
+        return ToolResult(content: [.text(JSONValue.formatNumber(sum))], structuredContent: .object(["sum": .number(sum)]))
+    }
+
+    /// Waits without holding a thread: for concurrency and timeout tests.
+    public static let sleepMs = Tool(
+        name: "sleep_ms", title: "Sleep", description: "Waits the given number of milliseconds (at most 600000), then answers.",
+        inputSchema: schema(["ms": "number"], required: ["ms"]),
+        annotations: ToolAnnotations(readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false)
+    ) { call in
+        let ms = try call.number("ms")
+        guard ms >= 0, ms <= 600_000 else { throw ToolError("ms must be between 0 and 600000") }
+        try await Task.sleep(nanoseconds: UInt64(ms * 1_000_000))
+        return .text("slept \(JSONValue.formatNumber(ms)) ms")
+    }
+
+    /// CPU-bound: hashes the text (repeated `rounds` times, default 1) with OpenSSL's SHA-256.
+    public static let sha256 = Tool(
+        name: "sha256", title: "SHA-256", description: "Returns the hex SHA-256 digest of the text; 'rounds' re-hashes the digest that many times (CPU load).",
+        inputSchema: .object([
+            "type": .string("object"),
+            "properties": .object(["text": .object(["type": .string("string")]),
+                                   "rounds": .object(["type": .string("integer"), "minimum": .number(1), "maximum": .number(1_000_000)])]),
+            "required": .array([.string("text")]),
+        ]),
+        annotations: readOnly
+    ) { call in
+        let text = try call.string("text")
+        var rounds = 1
+        if case .number(let r)? = call.arguments["rounds"] {
+            guard r >= 1, r <= 1_000_000 else { throw ToolError("rounds must be between 1 and 1000000") }
+            rounds = Int(r)
+        }
+        var digest = digestSHA256(Array(text.utf8))
+        for _ in 1..<rounds { digest = digestSHA256(digest) }
+        return .text(hex(digest))
+    }
+
+    public static func digestSHA256(_ bytes: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        var len: UInt32 = 0
+        bytes.withUnsafeBytes { b in
+            _ = EVP_Digest(b.baseAddress, b.count, &out, &len, EVP_sha256(), nil)
+        }
+        return out
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var s = [UInt8]()
+        s.reserveCapacity(bytes.count * 2)
+        for b in bytes { s.append(digits[Int(b >> 4)]); s.append(digits[Int(b & 15)]) }
+        return String(decoding: s, as: UTF8.self)
+    }
+}

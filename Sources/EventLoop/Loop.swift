@@ -1,0 +1,82 @@
+import CLibUV
+import CSupport
+
+/// One libuv loop and what hangs off it: the buffer pool and the per-turn write flush.
+///
+/// Thread: a `Loop` and everything created on it belong to the thread that calls `run()`.
+/// Other threads reach it only through `LoopHandoff`.
+public final class Loop {
+    /// The libuv loop. Ownership: this object; closed in `deinit` after `run()` returns.
+    public let uv: UnsafeMutablePointer<uv_loop_t>
+    /// Chunks for every stream of this loop. Ownership: this object.
+    public let pool: OpaquePointer
+    private let check: UnsafeMutablePointer<uv_check_t>
+    private var pendingFlush: [StreamConnection] = []
+
+    public init() {
+        uv = .allocate(capacity: 1)
+        uv_loop_init(uv)
+        pool = sy_pool_new()
+        check = .allocate(capacity: 1)
+        uv_check_init(uv, check)
+        check.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        uv_check_start(check, loopCheckCallback)
+        // The check handle must not keep the loop alive on its own.
+        uv_unref(UnsafeMutableRawPointer(check).assumingMemoryBound(to: uv_handle_t.self))
+    }
+
+    /// Runs until no active handles remain or `stop()` is called.
+    public func run() {
+        uv_run(uv, UV_RUN_DEFAULT)
+    }
+
+    public func stop() { uv_stop(uv) }
+
+    /// Milliseconds on the loop's clock (cached per turn).
+    public var now: UInt64 { uv_now(uv) }
+
+    /// Chunks handed out and not returned: tests assert this returns to zero.
+    public var outstandingChunks: Int { sy_pool_outstanding(pool) }
+
+    func scheduleFlush(_ stream: StreamConnection) {
+        pendingFlush.append(stream)
+    }
+
+    /// Runs once per loop turn after I/O: every stream written to in this turn leaves in one writev.
+    func flushPending() {
+        while !pendingFlush.isEmpty {
+            let batch = pendingFlush
+            pendingFlush.removeAll(keepingCapacity: true)
+            for stream in batch { stream.flushNow() }
+        }
+    }
+}
+
+private let loopCheckCallback: uv_check_cb = { handle in
+    guard let data = handle?.pointee.data else { return }
+    Unmanaged<Loop>.fromOpaque(data).takeUnretainedValue().flushPending()
+}
+
+/// Handle memory helpers: libuv handles are allocated raw and freed in their close callback.
+enum HandleMemory {
+    static func allocate<T>(_ type: T.Type) -> UnsafeMutablePointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: 1)
+        UnsafeMutableRawPointer(p).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<T>.size)
+        return p
+    }
+}
+
+@inline(__always)
+func asHandle<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<uv_handle_t> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: uv_handle_t.self)
+}
+
+@inline(__always)
+func asStream<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<uv_stream_t> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: uv_stream_t.self)
+}
+
+/// A libuv error code as text.
+public func uvErrorName(_ code: Int32) -> String {
+    String(cString: uv_strerror(code))
+}

@@ -1,0 +1,207 @@
+import CLibUV
+import CSupport
+
+/// What a connection tells its owner. Thread: the loop thread.
+public protocol StreamDelegate: AnyObject {
+    /// New bytes are in `stream.readable`; consume what was handled with `stream.consume(_:)`.
+    func streamReadable(_ stream: StreamConnection)
+    /// The peer closed, an error occurred, or `close()` was called; `status` is 0 or a libuv error.
+    func streamClosed(_ stream: StreamConnection, status: Int32)
+}
+
+/// A TCP or Unix-socket stream with a pooled read buffer and a batched output queue.
+///
+/// Ownership: the libuv handle holds one retained reference to this object from `start()`
+/// until its close callback; the read buffer, output queue and handle memory are freed there.
+/// Thread: the loop thread only.
+public final class StreamConnection {
+    public let loop: Loop
+    public weak var delegate: (any StreamDelegate)?
+    /// The handle, sized for either a TCP or a pipe handle.
+    public let handle: UnsafeMutablePointer<uv_stream_t>
+    private let inbuf: UnsafeMutablePointer<sy_inbuf_t>
+    private let outq: UnsafeMutablePointer<sy_outq_t>
+    private var flushScheduled = false
+    private var reading = false
+    public private(set) var isClosed = false
+    private var closing = false
+    /// Close once everything queued has been written.
+    private var closeAfterFlush = false
+    /// Free tail room asked of the read buffer before each read.
+    public var readSize = 16 * 1024
+    /// Arbitrary per-connection state for the owner.
+    public var context: AnyObject?
+
+    /// Wraps an initialized-but-unused handle memory block; `kind` says how to initialize it.
+    init(loop: Loop, handle: UnsafeMutablePointer<uv_stream_t>) {
+        self.loop = loop
+        self.handle = handle
+        inbuf = .allocate(capacity: 1)
+        inbuf.initialize(to: sy_inbuf_t())
+        outq = .allocate(capacity: 1)
+        sy_outq_init(outq, outqDone)
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+    }
+
+    static func allocateHandle() -> UnsafeMutablePointer<uv_stream_t> {
+        let size = max(MemoryLayout<uv_tcp_t>.size, MemoryLayout<uv_pipe_t>.size)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+        return raw.assumingMemoryBound(to: uv_stream_t.self)
+    }
+
+    /// Starts reading; bytes arrive through the delegate.
+    public func startReading() {
+        guard !reading, !isClosed, !closing else { return }
+        reading = true
+        uv_read_start(handle, streamAlloc, streamRead)
+    }
+
+    public func stopReading() {
+        guard reading else { return }
+        reading = false
+        uv_read_stop(handle)
+    }
+
+    /// The received, unconsumed bytes. Valid until the next read or `consume`.
+    public var readable: UnsafeRawBufferPointer {
+        guard let p = sy_inbuf_data(inbuf) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: p, count: sy_inbuf_length(inbuf))
+    }
+
+    /// The chunk holding `readable`, to retain slices of it beyond this read.
+    public var readChunk: UnsafeMutablePointer<sy_chunk_t>? { inbuf.pointee.chunk }
+
+    /// The read buffer itself, for in-place decoding (chunked bodies).
+    public var mutableReadBase: UnsafeMutablePointer<UInt8>? {
+        guard let c = inbuf.pointee.chunk else { return nil }
+        return UnsafeMutableRawPointer(c).advanced(by: MemoryLayout<sy_chunk_t>.size)
+            .assumingMemoryBound(to: UInt8.self).advanced(by: Int(inbuf.pointee.start))
+    }
+
+    public func consume(_ n: Int) { sy_inbuf_consume(inbuf, n) }
+
+    /// Makes the read buffer able to hold `total` unconsumed bytes in one piece.
+    public func reserve(_ total: Int) -> Bool { sy_inbuf_reserve(inbuf, loop.pool, total) == 0 }
+
+    /// Bytes queued or being written: back-pressure for the owner.
+    public var outputBacklog: Int { outq.pointee.pending_bytes + outq.pointee.inflight_bytes }
+
+    /// Queues a copy of `bytes`; written at the end of this loop turn.
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        guard !isClosed, !closing, bytes.count > 0 else { return }
+        let rc = sy_outq_copy(outq, loop.pool, handle, bytes.baseAddress, bytes.count)
+        if rc != 0 { close(); return }
+        scheduleFlush()
+    }
+
+    public func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { write($0) } }
+
+    public func write(_ string: StaticString) {
+        write(UnsafeRawBufferPointer(start: string.utf8Start, count: string.utf8CodeUnitCount))
+    }
+
+    public func write(_ string: String) {
+        var s = string
+        s.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Queues bytes that live in `chunk` without copying; the chunk is retained until written.
+    public func write(chunk: UnsafeMutablePointer<sy_chunk_t>, bytes: UnsafeRawBufferPointer) {
+        guard !isClosed, !closing, bytes.count > 0 else { return }
+        let rc = sy_outq_ref(outq, loop.pool, handle, chunk, bytes.baseAddress, bytes.count)
+        if rc != 0 { close(); return }
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        if !flushScheduled {
+            flushScheduled = true
+            loop.scheduleFlush(self)
+        }
+    }
+
+    func flushNow() {
+        flushScheduled = false
+        guard !isClosed, !closing else { return }
+        let rc = sy_outq_flush(outq, handle)
+        if rc != 0 { close(status: rc); return }
+        if closeAfterFlush && outq.pointee.inflight_writes == 0 { close() }
+    }
+
+    fileprivate func writeDone(status: Int32) {
+        if status != 0 && status != UV_ECANCELED.rawValue { close(status: status); return }
+        if closeAfterFlush && outq.pointee.inflight_writes == 0 && outq.pointee.nbufs == 0 { close() }
+    }
+
+    /// Closes after everything queued so far has been written.
+    public func closeWhenFlushed() {
+        guard !isClosed, !closing else { return }
+        closeAfterFlush = true
+        stopReading()
+        if outq.pointee.nbufs == 0 && outq.pointee.inflight_writes == 0 { close() } else { scheduleFlush() }
+    }
+
+    /// Closes now; queued bytes not yet handed to the kernel are dropped.
+    public func close(status: Int32 = 0) {
+        guard !isClosed, !closing else { return }
+        closing = true
+        reading = false
+        closeStatus = status
+        uv_close(asHandle(handle), streamClosedCallback)
+    }
+    private var closeStatus: Int32 = 0
+
+    fileprivate func handleClosed() {
+        isClosed = true
+        sy_inbuf_reset(inbuf)
+        sy_outq_discard(outq)
+        inbuf.deallocate()
+        outq.deallocate()
+        UnsafeMutableRawPointer(handle).deallocate()
+        delegate?.streamClosed(self, status: closeStatus)
+        context = nil
+    }
+
+    fileprivate func allocate(_ suggested: Int, _ buf: UnsafeMutablePointer<uv_buf_t>) {
+        if sy_inbuf_alloc(inbuf, loop.pool, readSize, buf) != 0 {
+            buf.pointee = uv_buf_init(nil, 0)
+        }
+    }
+
+    fileprivate func didRead(_ n: Int) {
+        if n > 0 {
+            sy_inbuf_commit(inbuf, n)
+            delegate?.streamReadable(self)
+        } else if n < 0 {
+            close(status: Int32(n))
+        } else if sy_inbuf_length(inbuf) == 0 {
+            sy_inbuf_reset(inbuf)
+        }
+    }
+}
+
+@inline(__always)
+private func connection(_ h: UnsafeMutablePointer<uv_stream_t>?) -> StreamConnection? {
+    guard let data = h?.pointee.data else { return nil }
+    return Unmanaged<StreamConnection>.fromOpaque(data).takeUnretainedValue()
+}
+
+private let streamAlloc: uv_alloc_cb = { h, suggested, buf in
+    guard let h, let buf, let data = h.pointee.data else { return }
+    Unmanaged<StreamConnection>.fromOpaque(data).takeUnretainedValue().allocate(Int(suggested), buf)
+}
+
+private let streamRead: uv_read_cb = { h, n, _ in
+    connection(h)?.didRead(Int(n))
+}
+
+private let outqDone: sy_outq_done_cb = { h, _, status in
+    connection(h)?.writeDone(status: status)
+}
+
+private let streamClosedCallback: uv_close_cb = { h in
+    guard let data = h?.pointee.data else { return }
+    let conn = Unmanaged<StreamConnection>.fromOpaque(data).takeRetainedValue()
+    conn.handleClosed()
+}

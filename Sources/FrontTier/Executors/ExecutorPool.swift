@@ -1,0 +1,150 @@
+import CSupport
+import EventLoop
+import Glibc
+import MCPCore
+import WireProtocol
+
+/// The executors this front can reach: finds their sockets in the run directory, keeps one
+/// link to each, merges their catalogs and picks the link for each call.
+/// Thread: the loop thread.
+final class ExecutorPool: FrontLinkOwner {
+    let loop: Loop
+    let directory: String
+    let peerName: String
+    let compressThreshold: Int
+    private let log: Log
+    private var links: [String: FrontLink] = [:]      // by socket path
+    private var connecting: Set<String> = []
+    private var scanTimer: Timer?
+    /// Tool name -> links that host it, in catalog order of arrival.
+    private var toolLinks: [String: [FrontLink]] = [:]
+    /// The merged tools/list result, rebuilt when links come and go.
+    private(set) var toolsListResult: [UInt8] = Array("{\"tools\":[]}".utf8)
+    /// Called when a call finished (answer or failure); the front writes the HTTP answer.
+    var onDeliver: ((PendingCall, FrameType, UnsafeRawBufferPointer, UnsafeMutablePointer<sy_chunk_t>?) -> Void)?
+    var onLinkFailure: ((PendingCall, String) -> Void)?
+    var onChange: (() -> Void)?
+
+    init(loop: Loop, directory: String, peerName: String, compressThreshold: Int, log: Log) {
+        self.loop = loop
+        self.directory = directory
+        self.peerName = peerName
+        self.compressThreshold = compressThreshold
+        self.log = log
+    }
+
+    /// Scans now and then every `intervalMs`; an executor that restarts is found again.
+    func start(intervalMs: UInt64 = 100) {
+        scan()
+        let t = Timer(loop: loop) { [unowned self] in self.scan() }
+        t.start(after: intervalMs, repeat: intervalMs)
+        t.unref()
+        scanTimer = t
+    }
+
+    var readyLinks: [FrontLink] { links.values.filter { $0.ready != nil }.sorted { $0.name < $1.name } }
+    var hasReadyLink: Bool { links.values.contains { $0.isUsable } }
+    var totalOutstanding: Int { links.values.reduce(0) { $0 + $1.outstanding } }
+
+    /// Socket files in the run directory, sorted.
+    func socketPaths() -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var out: [String] = []
+        while let ent = readdir(dir) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name.hasSuffix(".sock") { out.append(directory + "/" + name) }
+        }
+        return out.sorted()
+    }
+
+    func scan() {
+        for path in socketPaths() where links[path] == nil && !connecting.contains(path) {
+            connecting.insert(path)
+            UnixConnector.connect(loop: loop, path: path) { [weak self] result in
+                guard let self else { return }
+                self.connecting.remove(path)
+                guard case .success(let conn) = result else { return }
+                if self.stopped { conn.close(); return }
+                self.links[path] = FrontLink(socketPath: path, conn: conn, owner: self, peer: self.peerName,
+                                             compressThreshold: self.compressThreshold, log: self.log)
+            }
+        }
+    }
+
+    /// The least busy usable link that hosts `tool`.
+    func pick(tool: String) -> FrontLink? {
+        guard let candidates = toolLinks[tool] else { return nil }
+        var best: FrontLink?
+        for l in candidates where l.isUsable {
+            if best == nil || l.outstanding < best!.outstanding { best = l }
+        }
+        return best
+    }
+
+    func hasTool(_ tool: String) -> Bool { toolLinks[tool] != nil }
+
+    // MARK: FrontLinkOwner
+
+    func linkReady(_ link: FrontLink) {
+        log.info("executor linked", [("executor", link.name), ("pid", String(link.ready?.pid ?? 0)),
+                                     ("tools", String(link.ready?.tools.count ?? 0))])
+        rebuildCatalog()
+    }
+
+    func linkClosed(_ link: FrontLink, pending: [PendingCall]) {
+        if links[link.socketPath] === link { links[link.socketPath] = nil }
+        if link.ready != nil {
+            log.warning("executor link lost", [("executor", link.name), ("inFlight", String(pending.count))])
+        }
+        for call in pending { onLinkFailure?(call, link.name) }
+        rebuildCatalog()
+    }
+
+    func deliver(_ call: PendingCall, type: FrameType, payload: UnsafeRawBufferPointer,
+                 chunk: UnsafeMutablePointer<sy_chunk_t>?) {
+        onDeliver?(call, type, payload, chunk)
+    }
+
+    /// The union of all executors' tools; the first executor (by name) to list a name wins
+    /// its description.
+    private func rebuildCatalog() {
+        var index: [String: [FrontLink]] = [:]
+        var order: [(String, [UInt8])] = []
+        for link in readyLinks {
+            for t in link.ready!.tools {
+                if index[t.name] == nil { order.append((t.name, t.json)) }
+                index[t.name, default: []].append(link)
+            }
+        }
+        toolLinks = index
+        var out = Array("{\"tools\":[".utf8)
+        for (i, t) in order.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += t.1
+        }
+        out += Array("]}".utf8)
+        toolsListResult = out
+        onChange?()
+    }
+
+    private var stopped = false
+
+    /// Says goodbye to every executor once its calls are done.
+    func shutdown() {
+        stopped = true
+        scanTimer?.close()
+        scanTimer = nil
+        for l in links.values { l.goodbye() }
+    }
+
+    var statusJSON: String {
+        let items = readyLinks.map { l -> String in
+            let tools = l.ready!.tools.map { JSONValue.quote($0.name) }.joined(separator: ",")
+            return "{\"name\":\(JSONValue.quote(l.name)),\"pid\":\(l.ready!.pid),\"tools\":[\(tools)],\"inFlight\":\(l.outstanding),\"draining\":\(l.draining)}"
+        }
+        return "[" + items.joined(separator: ",") + "]"
+    }
+}

@@ -1,0 +1,111 @@
+import EventLoop
+import Glibc
+import MCPCore
+
+/// One front process: a libuv loop serving MCP over HTTP/1.1 on a shared (SO_REUSEPORT) port,
+/// linked to every executor in the run directory.
+/// Thread: everything runs on the thread that calls `run()`.
+public final class Front {
+    let options: FrontOptions
+    let loop = Loop()
+    let log: Log
+    private var listener: Listener?
+    private let pool: ExecutorPool
+    private let endpoint: MCPEndpoint
+    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    private var sweep: Timer?
+    private var signals: [SignalWatcher] = []
+    private var draining = false
+    private var notifiedReady = false
+
+    public init(options: FrontOptions) {
+        self.options = options
+        log = Log("front-\(options.index)")
+        pool = ExecutorPool(loop: loop, directory: options.executorDirectory, peerName: "front-\(options.index)",
+                            compressThreshold: options.compressThreshold, log: log)
+        let sessions = SessionTokens(key: options.sessionKey, versions: ProtocolVersion.supported, runDir: options.runDir)
+        endpoint = MCPEndpoint(options: options, pool: pool, sessions: sessions, loop: loop, log: log)
+    }
+
+    /// Serves until SIGTERM/SIGINT, then drains and returns.
+    public func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody, idleTimeoutMs: options.idleTimeoutMs)
+        listener = try Listener.tcp(loop: loop, host: options.host, port: options.port) { [unowned self] conn in
+            guard !self.draining else { conn.close(); return }
+            let http = HTTPConnection(conn: conn, handler: self.endpoint, limits: limits)
+            http.onClose = { [unowned self] h in self.connections[ObjectIdentifier(h)] = nil; self.maybeFinishDrain() }
+            self.connections[ObjectIdentifier(http)] = http
+            http.start()
+        }
+        pool.onChange = { [unowned self] in self.notifyReadyIfLinked() }
+        pool.start()
+        let t = Timer(loop: loop) { [unowned self] in
+            let now = self.loop.now
+            for c in self.connections.values { c.checkTimeouts(now: now) }
+        }
+        t.start(after: 1000, repeat: 1000)
+        t.unref()
+        sweep = t
+        for sig in [SIGTERM, SIGINT] {
+            signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] _ in self.beginDrain() })
+        }
+        // Ready when every executor socket present at start is linked, or after 3 s regardless.
+        let expected = pool.socketPaths().count
+        if expected == 0 { notifyReady() }
+        let fallback = Timer(loop: loop) { [unowned self] in self.notifyReady() }
+        fallback.start(after: 3000)
+        fallback.unref()
+        expectedLinks = expected
+        log.info("listening", [("address", "\(options.host):\(options.port)"), ("executors", String(expected))])
+        loop.run()
+        log.info("stopped", [("requests", String(endpoint.requests))])
+    }
+
+    private var expectedLinks = 0
+
+    private func notifyReadyIfLinked() {
+        if pool.readyLinks.count >= expectedLinks { notifyReady() }
+    }
+
+    private func notifyReady() {
+        guard !notifiedReady else { return }
+        notifiedReady = true
+        Readiness.notify()
+    }
+
+    /// SIGTERM: stop accepting; answer what is in flight; close idle connections; then leave.
+    private func beginDrain() {
+        guard !draining else { return }
+        draining = true
+        endpoint.draining = true
+        log.info("draining", [("connections", String(connections.count)), ("inFlight", String(pool.totalOutstanding))])
+        listener?.close()
+        listener = nil
+        for c in connections.values { c.closeWhenDone() }
+        let deadline = Timer(loop: loop) { [unowned self] in
+            self.log.warning("drain deadline passed", [("connections", String(self.connections.count))])
+            self.finish()
+        }
+        deadline.start(after: options.drainTimeoutMs)
+        deadline.unref()
+        maybeFinishDrain()
+    }
+
+    private func maybeFinishDrain() {
+        if draining && connections.isEmpty { finish() }
+    }
+
+    private var finished = false
+    private func finish() {
+        guard !finished else { return }
+        finished = true
+        for c in connections.values { c.conn.close() }
+        pool.shutdown()
+        sweep?.close()
+        for s in signals { s.close() }
+        signals.removeAll()
+        let stop = Timer(loop: loop) { [unowned self] in self.loop.stop() }
+        stop.start(after: 50)
+    }
+}

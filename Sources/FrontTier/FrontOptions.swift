@@ -1,0 +1,29 @@
+/// How a front process is configured (from `switchyard front` / `serve` flags).
+public struct FrontOptions: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Which front this is among the server's fronts (for logs and health).
+    public var index = 0
+    /// Where executors' sockets are found: `<runDir>/executors/*.sock`.
+    public var runDir = "/tmp/switchyard"
+    /// The MCP endpoint's path.
+    public var endpointPath = "/mcp"
+    /// Shared by all fronts of a server so any front can verify any session id.
+    public var sessionKey: [UInt8] = []
+    public var maxBody = 4 * 1024 * 1024
+    public var maxHead = 16 * 1024
+    public var idleTimeoutMs: UInt64 = 60_000
+    /// Answer with an SSE stream whenever the client accepts one (otherwise JSON is preferred).
+    public var preferSSE = false
+    /// Origins allowed besides loopback ones (exact `scheme://host[:port]` strings).
+    public var allowedOrigins: [String] = []
+    /// How long SIGTERM waits for in-flight requests before closing anyway (ms).
+    public var drainTimeoutMs: UInt64 = 10_000
+    /// CALL payloads at least this large go compressed to executors that accept zstd.
+    public var compressThreshold = 64 * 1024
+    public var serverVersion = "0.1.0"
+
+    public init() {}
+
+    public var executorDirectory: String { runDir + "/executors" }
+}

@@ -1,0 +1,222 @@
+import CSupport
+import EventLoop
+
+/// What the connection hands complete requests to.
+protocol HTTPHandler: AnyObject {
+    /// Handles one request. The answer goes into `slot`, now or later, then `connection.finish(slot)`.
+    func handle(_ request: HTTPRequest, slot: ResponseSlot, connection: HTTPConnection)
+}
+
+/// An HTTP/1.1 server connection: parses requests where they lie in the read buffer, hands
+/// them on in order, and writes answers in request order (pipelining).
+/// Thread: the loop thread.
+final class HTTPConnection: StreamDelegate {
+    struct Limits {
+        var maxHead = 16 * 1024
+        var maxBody = 4 * 1024 * 1024
+        /// A request head must arrive within this many ms of its first byte.
+        var headTimeoutMs: UInt64 = 10_000
+        /// A request body must arrive within this many ms of its head.
+        var bodyTimeoutMs: UInt64 = 30_000
+        /// A keep-alive connection with nothing in flight closes after this many ms.
+        var idleTimeoutMs: UInt64 = 60_000
+        /// Requests a connection may have in flight before reading pauses.
+        var maxPipelined = 64
+    }
+
+    private enum State {
+        case head
+        /// Waiting for a Content-Length body of `total` bytes (head included).
+        case body(sy_http_request_t, total: Int)
+        case chunked(sy_http_request_t, decoder: sy_chunked_t, inOff: Int, outLen: Int)
+    }
+
+    let conn: StreamConnection
+    unowned let handler: any HTTPHandler
+    let limits: Limits
+    private var state = State.head
+    private var slots: [ResponseSlot] = []
+    private var slotHead = 0
+    /// Loop time of the last progress, for the timeout sweep.
+    private(set) var lastActivity: UInt64
+    private var sentContinue = false
+    /// No new requests are read (shutdown or an error answer that closes).
+    private(set) var closingAfterAnswers = false
+    var onClose: ((HTTPConnection) -> Void)?
+    var isClosed: Bool { conn.isClosed }
+
+    init(conn: StreamConnection, handler: any HTTPHandler, limits: Limits) {
+        self.conn = conn
+        self.handler = handler
+        self.limits = limits
+        self.lastActivity = conn.loop.now
+        conn.delegate = self
+    }
+
+    var inFlight: Int { slots.count - slotHead }
+    var isIdle: Bool { inFlight == 0 && conn.readable.count == 0 }
+
+    func start() { conn.startReading() }
+
+    // MARK: reading
+
+    func streamReadable(_ stream: StreamConnection) {
+        lastActivity = conn.loop.now
+        parse()
+    }
+
+    /// True while `parse` runs: an answer finished synchronously must not re-enter it.
+    private var parsing = false
+
+    private func parse() {
+        guard !parsing else { return }
+        parsing = true
+        defer { parsing = false }
+        while !conn.isClosed && !closingAfterAnswers {
+            if inFlight >= limits.maxPipelined { conn.stopReading(); return }
+            let bytes = conn.readable
+            guard bytes.count > 0, let base = bytes.baseAddress else { return }
+            switch state {
+            case .head:
+                var req = sy_http_request_t()
+                let rc = sy_http_parse_request(base.assumingMemoryBound(to: UInt8.self), bytes.count, limits.maxHead, &req)
+                if rc == SY_EHTTP_INCOMPLETE { return }
+                if rc < 0 {
+                    let status = rc == SY_EHTTP_TOO_MANY ? 431 : rc == SY_EHTTP_VERSION ? 505 : 400
+                    failAndClose(status: status, message: status == 431 ? "request header fields too large" : "malformed HTTP request")
+                    return
+                }
+                sentContinue = false
+                if req.chunked != 0 {
+                    state = .chunked(req, decoder: sy_chunked_t(), inOff: Int(req.head_length), outLen: Int(req.head_length))
+                    continue
+                }
+                let length = max(0, Int(req.content_length))
+                if length > limits.maxBody {
+                    failAndClose(status: 413, message: "request body larger than \(limits.maxBody) bytes")
+                    return
+                }
+                state = .body(req, total: Int(req.head_length) + length)
+            case .body(let req, let total):
+                guard bytes.count >= total else {
+                    _ = conn.reserve(total)
+                    sendContinueIfAsked(req)
+                    return
+                }
+                state = .head
+                dispatch(req, bodyRange: Int(req.head_length)..<total)
+                conn.consume(total)
+            case .chunked(let req, var decoder, var inOff, var outLen):
+                guard let mbase = conn.mutableReadBase else { return }
+                let rc = sy_chunked_decode(&decoder, mbase, bytes.count, &inOff, &outLen, Int(req.head_length) + limits.maxBody)
+                if rc < 0 {
+                    failAndClose(status: rc == SY_EHTTP_TOO_MANY ? 413 : 400,
+                                 message: rc == SY_EHTTP_TOO_MANY ? "request body too large" : "malformed chunked body")
+                    return
+                }
+                if rc == 0 {
+                    state = .chunked(req, decoder: decoder, inOff: inOff, outLen: outLen)
+                    sendContinueIfAsked(req)
+                    if bytes.count - inOff < 4096 { _ = conn.reserve(bytes.count + 64 * 1024) }
+                    return
+                }
+                state = .head
+                dispatch(req, bodyRange: Int(req.head_length)..<outLen)
+                conn.consume(inOff)
+            }
+        }
+    }
+
+    private func sendContinueIfAsked(_ req: sy_http_request_t) {
+        if req.expect_continue != 0 && !sentContinue {
+            sentContinue = true
+            conn.write("HTTP/1.1 100 Continue\r\n\r\n" as StaticString)
+        }
+    }
+
+    private func dispatch(_ head: sy_http_request_t, bodyRange: Range<Int>) {
+        let bytes = conn.readable
+        guard let chunk = conn.readChunk else { return }
+        let request = HTTPRequest(head: head, bytes: bytes, chunk: chunk,
+                                  body: UnsafeRawBufferPointer(rebasing: bytes[bodyRange]))
+        let slot = ResponseSlot()
+        if head.keep_alive == 0 { slot.closeAfter = true; closingAfterAnswers = true }
+        slots.append(slot)
+        handler.handle(request, slot: slot, connection: self)
+    }
+
+    /// Answers a request that cannot be parsed, then closes (the stream position is lost).
+    private func failAndClose(status: Int, message: String) {
+        closingAfterAnswers = true
+        conn.stopReading()
+        let body = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"\(message)\"}}"
+        let slot = ResponseSlot()
+        slot.append(.text(HTTPResponse.head(status: status, contentType: "application/json",
+                                            contentLength: body.utf8.count, keepAlive: false)))
+        slot.append(.text(body))
+        slot.closeAfter = true
+        slots.append(slot)
+        finish(slot)
+    }
+
+    // MARK: writing
+
+    /// Marks a slot answered and writes every answered slot at the head of the queue.
+    func finish(_ slot: ResponseSlot) {
+        slot.ready = true
+        guard !conn.isClosed else { return }
+        var closeNow = false
+        while slotHead < slots.count, slots[slotHead].ready {
+            let s = slots[slotHead]
+            slotHead += 1
+            for part in s.takeParts() {
+                switch part {
+                case .text(let t): conn.write(t)
+                case .bytes(let b): conn.write(b)
+                case .slice(let c, let b):
+                    conn.write(chunk: c, bytes: b)
+                    sy_chunk_release(c)
+                }
+            }
+            if s.closeAfter { closeNow = true; break }
+        }
+        if slotHead == slots.count { slots.removeAll(keepingCapacity: true); slotHead = 0 }
+        else if slotHead > 32 { slots.removeFirst(slotHead); slotHead = 0 }
+        lastActivity = conn.loop.now
+        if closeNow { conn.closeWhenFlushed(); return }
+        if closingAfterAnswers && inFlight == 0 { conn.closeWhenFlushed(); return }
+        if inFlight < limits.maxPipelined && !closingAfterAnswers && !parsing {
+            conn.startReading()
+            if conn.readable.count > 0 { parse() }
+        }
+    }
+
+    /// Stops taking requests; closes once the ones in flight are answered (graceful shutdown).
+    func closeWhenDone() {
+        closingAfterAnswers = true
+        conn.stopReading()
+        if inFlight == 0 { conn.closeWhenFlushed() }
+    }
+
+    /// Closes connections that stalled: a slow head, a slow body, or idle keep-alive.
+    func checkTimeouts(now: UInt64) {
+        guard !conn.isClosed else { return }
+        let age = now &- lastActivity
+        switch state {
+        case .head:
+            if conn.readable.count > 0 {
+                if age > limits.headTimeoutMs { failAndClose(status: 408, message: "request head timed out") }
+            } else if inFlight == 0 && age > limits.idleTimeoutMs {
+                conn.close()
+            }
+        case .body, .chunked:
+            if age > limits.bodyTimeoutMs { failAndClose(status: 408, message: "request body timed out") }
+        }
+    }
+
+    func streamClosed(_ stream: StreamConnection, status: Int32) {
+        slots.removeAll()
+        slotHead = 0
+        onClose?(self)
+    }
+}

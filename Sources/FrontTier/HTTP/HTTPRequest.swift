@@ -1,0 +1,48 @@
+import CSupport
+
+/// A request whose head and body are complete, as spans into the connection's read buffer.
+/// Valid only during dispatch; whatever outlives it is copied or retained by the handler.
+struct HTTPRequest {
+    var head: sy_http_request_t
+    /// The whole buffered request: head, then body.
+    var bytes: UnsafeRawBufferPointer
+    /// The chunk holding `bytes`, for zero-copy slices that outlive dispatch.
+    var chunk: UnsafeMutablePointer<sy_chunk_t>
+    var body: UnsafeRawBufferPointer
+
+    func methodIs(_ m: StaticString) -> Bool { spanEquals(head.method, m) }
+
+    /// The path without the query string.
+    var path: String {
+        let t = text(head.target)
+        if let q = t.firstIndex(of: "?") { return String(t[..<q]) }
+        return t
+    }
+
+    func header(_ name: String) -> String? {
+        var h = head
+        let i = bytes.baseAddress.map { base in
+            sy_http_find_header(&h, base.assumingMemoryBound(to: UInt8.self), name)
+        } ?? -1
+        guard i >= 0 else { return nil }
+        let v = withUnsafeBytes(of: &h.headers) { raw in
+            raw.bindMemory(to: sy_http_header_t.self)[Int(i)].value
+        }
+        return text(v)
+    }
+
+    func text(_ s: sy_span_t) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[Int(s.off)..<Int(s.off + s.len)]), as: UTF8.self)
+    }
+
+    private func spanEquals(_ s: sy_span_t, _ lit: StaticString) -> Bool {
+        guard Int(s.len) == lit.utf8CodeUnitCount else { return false }
+        return memcmpEqual(bytes.baseAddress! + Int(s.off), lit.utf8Start, Int(s.len))
+    }
+}
+
+@inline(__always)
+func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    for i in 0..<n where a.load(fromByteOffset: i, as: UInt8.self) != b[i] { return false }
+    return true
+}

@@ -1,0 +1,46 @@
+/// Response heads, written once per answer. Every answer carries Content-Length, so a
+/// keep-alive client always knows where it ends.
+enum HTTPResponse {
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 100: return "Continue"
+        case 200: return "OK"
+        case 202: return "Accepted"
+        case 204: return "No Content"
+        case 400: return "Bad Request"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 406: return "Not Acceptable"
+        case 408: return "Request Timeout"
+        case 411: return "Length Required"
+        case 413: return "Content Too Large"
+        case 415: return "Unsupported Media Type"
+        case 431: return "Request Header Fields Too Large"
+        case 500: return "Internal Server Error"
+        case 501: return "Not Implemented"
+        case 503: return "Service Unavailable"
+        case 505: return "HTTP Version Not Supported"
+        default: return "Status"
+        }
+    }
+
+    /// The status line and headers, ending with the blank line.
+    static func head(status: Int, contentType: String?, contentLength: Int, keepAlive: Bool,
+                     extra: [(String, String)] = []) -> String {
+        var s = "HTTP/1.1 \(status) \(reason(status))\r\n"
+        if let contentType { s += "Content-Type: \(contentType)\r\n" }
+        s += "Content-Length: \(contentLength)\r\n"
+        for (k, v) in extra { s += "\(k): \(v)\r\n" }
+        if !keepAlive { s += "Connection: close\r\n" }
+        s += "\r\n"
+        return s
+    }
+}
+
+/// How a request's answer is framed.
+enum AnswerFormat {
+    case json
+    /// One SSE `message` event carrying the JSON-RPC message.
+    case sse
+}

@@ -1,0 +1,327 @@
+import CSupport
+import EventLoop
+import Glibc
+import MCPCore
+import WireProtocol
+
+/// MCP Streamable HTTP (revision 2025-11-25, negotiating 2025-06-18 and 2025-03-26) at one
+/// endpoint, plus /healthz. Routes on the scanned envelope; only initialize decodes params.
+/// Thread: the loop thread.
+final class MCPEndpoint: HTTPHandler {
+    let options: FrontOptions
+    let pool: ExecutorPool
+    let sessions: SessionTokens
+    let log: Log
+    let loop: Loop
+    var draining = false
+    /// Requests answered, for logs and tests.
+    private(set) var requests = 0
+
+    init(options: FrontOptions, pool: ExecutorPool, sessions: SessionTokens, loop: Loop, log: Log) {
+        self.options = options
+        self.pool = pool
+        self.sessions = sessions
+        self.loop = loop
+        self.log = log
+        pool.onDeliver = { [unowned self] call, type, payload, chunk in self.deliver(call, type, payload, chunk) }
+        pool.onLinkFailure = { [unowned self] call, executor in
+            self.answerError(call, ProtocolError(.internalError, "executor link lost: \(executor) went away during the call to \(call.tool)"))
+        }
+    }
+
+    // MARK: routing
+
+    func handle(_ req: HTTPRequest, slot: ResponseSlot, connection: HTTPConnection) {
+        requests += 1
+        let path = req.path
+        if path == options.endpointPath {
+            if let problem = checkOrigin(req) {
+                plain(slot, connection, status: 403, error: ProtocolError(.invalidRequest, problem, httpStatus: 403), keepAlive: keepAlive(slot))
+                return
+            }
+            if req.methodIs("POST") { post(req, slot, connection) }
+            else if req.methodIs("DELETE") { delete(req, slot, connection) }
+            else {
+                plain(slot, connection, status: 405,
+                      error: ProtocolError(.invalidRequest, "Method not allowed: this endpoint takes POST and DELETE", httpStatus: 405),
+                      extra: [("Allow", "POST, DELETE")], keepAlive: keepAlive(slot))
+            }
+        } else if path == "/healthz" && (req.methodIs("GET") || req.methodIs("HEAD")) {
+            health(req, slot, connection)
+        } else {
+            let body = "{\"error\":\"not found\"}"
+            finish(slot, connection, status: 404, contentType: "application/json", body: body)
+        }
+    }
+
+    private func keepAlive(_ slot: ResponseSlot) -> Bool { !slot.closeAfter && !draining }
+
+    private func health(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection) {
+        let ok = pool.hasReadyLink && !draining
+        let status = draining ? "draining" : ok ? "ok" : "no-executors"
+        let body = "{\"status\":\"\(status)\",\"front\":\(options.index),\"pid\":\(getpidValue()),\"executors\":\(pool.statusJSON)}"
+        finish(slot, c, status: ok ? 200 : 503, contentType: "application/json", body: req.methodIs("HEAD") ? "" : body)
+    }
+
+    /// DNS-rebinding protection: a browser page from another origin must not reach a local server.
+    private func checkOrigin(_ req: HTTPRequest) -> String? {
+        if let origin = req.header("origin"), !origin.isEmpty, origin != "null" {
+            if !isLoopbackURL(origin) && !options.allowedOrigins.contains(origin) {
+                return "Forbidden: origin \(origin) is not allowed"
+            }
+        }
+        if isLoopbackHost(options.host), let host = req.header("host"), !isLoopbackAuthority(host) {
+            return "Forbidden: host \(host) is not allowed"
+        }
+        return nil
+    }
+
+    // MARK: POST
+
+    private func post(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection) {
+        let ka = keepAlive(slot)
+        let contentType = req.header("content-type")?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") else {
+            plain(slot, c, status: 415, error: ProtocolError(.invalidRequest, "Unsupported Media Type: Content-Type must be application/json", httpStatus: 415), keepAlive: ka)
+            return
+        }
+        let accept = req.header("accept")?.lowercased() ?? "*/*"
+        let acceptsJSON = accept.contains("application/json") || accept.contains("*/*") || accept.contains("application/*")
+        let acceptsSSE = accept.contains("text/event-stream") || accept.contains("*/*") || accept.contains("text/*")
+        guard acceptsJSON || acceptsSSE else {
+            plain(slot, c, status: 406, error: ProtocolError(.invalidRequest, "Not Acceptable: Accept must include application/json and text/event-stream", httpStatus: 406), keepAlive: ka)
+            return
+        }
+        let format: AnswerFormat = (acceptsSSE && (options.preferSSE || !acceptsJSON)) ? .sse : .json
+        let body = req.body
+        let env: Envelope
+        do throws(ProtocolError) {
+            env = try Envelope.scan(body)
+            guard !env.isBatch else { throw ProtocolError(.invalidRequest, "Invalid Request: batch requests are not supported") }
+            try env.validateRequest(in: body)
+        } catch {
+            plain(slot, c, status: error.httpStatus, error: error, keepAlive: ka)
+            return
+        }
+        let idJSON = env.idRange().map { Array(body[$0]) }
+        guard let method = env.method(in: body) else {
+            if env.isResponse { accepted(req, slot, c, ka) }
+            else { plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Invalid Request: no method"), keepAlive: ka) }
+            return
+        }
+        if method == "initialize" {
+            guard idJSON != nil else {
+                plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Invalid Request: initialize must be a request with an id"), keepAlive: ka)
+                return
+            }
+            initialize(env, body, idJSON!, slot, c, format, ka)
+            return
+        }
+        // Every other message belongs to a session.
+        guard let token = req.header("mcp-session-id") else {
+            plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"), keepAlive: ka)
+            return
+        }
+        guard let session = sessions.verify(token) else {
+            plain(slot, c, status: 404, error: ProtocolError(.sessionNotFound, "Session not found"), keepAlive: ka)
+            return
+        }
+        if let v = req.header("mcp-protocol-version"), !ProtocolVersion.isSupported(v) {
+            plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Bad Request: unsupported MCP-Protocol-Version \(v)"), keepAlive: ka)
+            return
+        }
+        guard let id = idJSON else {
+            // A notification (notifications/initialized, notifications/cancelled, ...).
+            accepted(req, slot, c, ka)
+            return
+        }
+        switch method {
+        case "tools/call":
+            callTool(env, body, req, id, session, slot, c, format)
+        case "tools/list":
+            result(slot, c, id: id, resultJSON: pool.toolsListResult, format: format, keepAlive: ka)
+        case "ping":
+            result(slot, c, id: id, resultJSON: Array("{}".utf8), format: format, keepAlive: ka)
+        default:
+            rpcError(slot, c, id: id, ProtocolError(.methodNotFound, "Method not found: \(method)"), format: format, keepAlive: ka)
+        }
+    }
+
+    private func accepted(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection, _ ka: Bool) {
+        finish(slot, c, status: 202, contentType: nil, body: "", keepAlive: ka)
+    }
+
+    private func initialize(_ env: Envelope, _ body: UnsafeRawBufferPointer, _ id: [UInt8], _ slot: ResponseSlot,
+                            _ c: HTTPConnection, _ format: AnswerFormat, _ ka: Bool) {
+        guard let params = env.params(in: body), case .string(let requested)? = params["protocolVersion"] else {
+            rpcError(slot, c, id: id, ProtocolError(.invalidParams, "Invalid params: initialize needs params.protocolVersion"), format: format, keepAlive: ka)
+            return
+        }
+        let version = ProtocolVersion.negotiate(requested: requested)
+        let session = sessions.issue(protocolVersion: version)
+        let result = "{\"protocolVersion\":\"\(version)\",\"capabilities\":{\"tools\":{\"listChanged\":true}},"
+            + "\"serverInfo\":{\"name\":\"switchyard\",\"title\":\"Switchyard\",\"version\":\"\(options.serverVersion)\"},"
+            + "\"instructions\":\"Switchyard serves the tools of its executors; call tools/list to see them.\"}"
+        self.result(slot, c, id: id, resultJSON: Array(result.utf8), format: format, keepAlive: ka,
+                    extra: [("Mcp-Session-Id", session.id)])
+    }
+
+    // MARK: tools/call, the hot path
+
+    private func callTool(_ env: Envelope, _ body: UnsafeRawBufferPointer, _ req: HTTPRequest, _ id: [UInt8],
+                          _ session: SessionTokens.Session, _ slot: ResponseSlot, _ c: HTTPConnection, _ format: AnswerFormat) {
+        let ka = keepAlive(slot)
+        let raw = env.raw
+        guard raw.params.kind == Int32(SY_JSON_OBJECT), let name = env.name(in: body) else {
+            rpcError(slot, c, id: id, ProtocolError(.invalidParams, "Invalid params: tools/call needs params.name (a string)"), format: format, keepAlive: ka)
+            return
+        }
+        let argKind = Int(raw.arguments.kind)
+        guard argKind == Int(SY_JSON_ABSENT) || argKind == Int(SY_JSON_OBJECT) else {
+            rpcError(slot, c, id: id, ProtocolError(.invalidParams, "Invalid params: arguments must be an object"), format: format, keepAlive: ka)
+            return
+        }
+        if draining {
+            rpcError(slot, c, id: id, ProtocolError(.shuttingDown, "server is shutting down", httpStatus: 503), format: format, keepAlive: false)
+            return
+        }
+        guard let link = pool.pick(tool: name) else {
+            if pool.hasTool(name) {
+                rpcError(slot, c, id: id, ProtocolError(.overloaded, "no executor available for tool \(name); retry shortly", httpStatus: 503),
+                         format: format, keepAlive: ka, extra: [("Retry-After", "1")])
+            } else {
+                rpcError(slot, c, id: id, ProtocolError(.invalidParams, "Unknown tool: \(name)"), format: format, keepAlive: ka)
+            }
+            return
+        }
+        let args = argKind == Int(SY_JSON_ABSENT) ? UnsafeRawBufferPointer(start: nil, count: 0) : Envelope.bytes(body, raw.arguments)
+        let meta = raw.meta.kind == Int32(SY_JSON_OBJECT) ? Array(Envelope.bytes(body, raw.meta)) : []
+        let call = PendingCall(connection: c, slot: slot, idJSON: id, format: format, sessionID: session.id,
+                               tool: name, startedAt: loop.now)
+        let nameBytes = Envelope.bytes(body, raw.name)
+        if raw.name.escaped != 0 {
+            Array(name.utf8).withUnsafeBytes { link.send(call, name: $0, meta: meta, arguments: args, argsChunk: req.chunk) }
+        } else {
+            link.send(call, name: nameBytes, meta: meta, arguments: args, argsChunk: req.chunk)
+        }
+    }
+
+    /// An executor answered: splice its JSON into the JSON-RPC answer without decoding it.
+    private func deliver(_ call: PendingCall, _ type: FrameType, _ payload: UnsafeRawBufferPointer,
+                         _ chunk: UnsafeMutablePointer<sy_chunk_t>?) {
+        guard let c = call.connection, !c.isClosed else { return }
+        let member: StaticString = type == .result ? ",\"result\":" : ",\"error\":"
+        let ka = keepAlive(call.slot)
+        var safe = payload
+        var copied: [UInt8]?
+        // JSON between tokens may hold raw newlines; an SSE data line may not.
+        if call.format == .sse && (memchrAny(payload, 0x0A) || memchrAny(payload, 0x0D)) {
+            copied = payload.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+        }
+        if type != .result && type != .error { return }
+        let prefixLength = 22 + call.idJSON.count + member.utf8CodeUnitCount
+        let jsonLength = prefixLength + payload.count + 1
+        writeHead(call.slot, status: 200, format: call.format, jsonLength: jsonLength, keepAlive: ka, extra: [])
+        var prefix = Array("{\"jsonrpc\":\"2.0\",\"id\":".utf8)
+        prefix += call.idJSON
+        prefix += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)
+        call.slot.append(.bytes(prefix))
+        if let copied {
+            call.slot.append(.bytes(copied))
+        } else if let chunk {
+            call.slot.append(.slice(chunk, safe))
+        } else {
+            call.slot.append(.bytes(Array(safe)))
+        }
+        call.slot.append(.text(call.format == .sse ? "}\n\n" : "}"))
+        safe = UnsafeRawBufferPointer(start: nil, count: 0)
+        c.finish(call.slot)
+    }
+
+    private func answerError(_ call: PendingCall, _ error: ProtocolError) {
+        guard let c = call.connection, !c.isClosed else { return }
+        rpcError(call.slot, c, id: call.idJSON, error, format: call.format, keepAlive: keepAlive(call.slot))
+    }
+
+    // MARK: DELETE
+
+    private func delete(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection) {
+        let ka = keepAlive(slot)
+        guard let token = req.header("mcp-session-id") else {
+            plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"), keepAlive: ka)
+            return
+        }
+        guard sessions.verify(token) != nil else {
+            plain(slot, c, status: 404, error: ProtocolError(.sessionNotFound, "Session not found"), keepAlive: ka)
+            return
+        }
+        sessions.revoke(token)
+        finish(slot, c, status: 200, contentType: nil, body: "", keepAlive: ka)
+    }
+
+    // MARK: answers
+
+    private func writeHead(_ slot: ResponseSlot, status: Int, format: AnswerFormat, jsonLength: Int, keepAlive: Bool,
+                           extra: [(String, String)]) {
+        switch format {
+        case .json:
+            slot.append(.text(HTTPResponse.head(status: status, contentType: "application/json", contentLength: jsonLength,
+                                                keepAlive: keepAlive, extra: extra)))
+        case .sse:
+            let framing = "event: message\ndata: "
+            slot.append(.text(HTTPResponse.head(status: status, contentType: "text/event-stream",
+                                                contentLength: framing.utf8.count + jsonLength + 2, keepAlive: keepAlive,
+                                                extra: [("Cache-Control", "no-cache")] + extra) + framing))
+        }
+        if !keepAlive { slot.closeAfter = true }
+    }
+
+    private func result(_ slot: ResponseSlot, _ c: HTTPConnection, id: [UInt8], resultJSON: [UInt8], format: AnswerFormat,
+                        keepAlive: Bool, extra: [(String, String)] = []) {
+        var body = Array("{\"jsonrpc\":\"2.0\",\"id\":".utf8)
+        body += id
+        body += Array(",\"result\":".utf8)
+        body += resultJSON
+        body.append(UInt8(ascii: "}"))
+        writeHead(slot, status: 200, format: format, jsonLength: body.count, keepAlive: keepAlive, extra: extra)
+        slot.append(.bytes(body))
+        if format == .sse { slot.append(.text("\n\n")) }
+        c.finish(slot)
+    }
+
+    private func rpcError(_ slot: ResponseSlot, _ c: HTTPConnection, id: [UInt8], _ e: ProtocolError, format: AnswerFormat,
+                          keepAlive: Bool, extra: [(String, String)] = []) {
+        let body = Array(e.responseJSON(idJSON: String(decoding: id, as: UTF8.self)).utf8)
+        writeHead(slot, status: e.httpStatus, format: e.httpStatus == 200 ? format : .json, jsonLength: body.count,
+                  keepAlive: keepAlive, extra: extra)
+        slot.append(.bytes(body))
+        if format == .sse && e.httpStatus == 200 { slot.append(.text("\n\n")) }
+        c.finish(slot)
+    }
+
+    /// An error answer outside any request id (malformed input, transport-level refusals).
+    private func plain(_ slot: ResponseSlot, _ c: HTTPConnection, status: Int, error: ProtocolError,
+                       extra: [(String, String)] = [], keepAlive: Bool) {
+        let body = error.responseJSON(idJSON: nil)
+        slot.append(.text(HTTPResponse.head(status: status, contentType: "application/json", contentLength: body.utf8.count,
+                                            keepAlive: keepAlive, extra: extra)))
+        slot.append(.text(body))
+        if !keepAlive { slot.closeAfter = true }
+        c.finish(slot)
+    }
+
+    private func finish(_ slot: ResponseSlot, _ c: HTTPConnection, status: Int, contentType: String?, body: String,
+                        keepAlive: Bool? = nil) {
+        let ka = keepAlive ?? self.keepAlive(slot)
+        slot.append(.text(HTTPResponse.head(status: status, contentType: contentType, contentLength: body.utf8.count, keepAlive: ka)))
+        if !body.isEmpty { slot.append(.text(body)) }
+        if !ka { slot.closeAfter = true }
+        c.finish(slot)
+    }
+}
+
+@inline(__always)
+func memchrAny(_ b: UnsafeRawBufferPointer, _ byte: UInt8) -> Bool {
+    guard let base = b.baseAddress, b.count > 0 else { return false }
+    return memchr(base, Int32(byte), b.count) != nil
+}

@@ -1,0 +1,146 @@
+import CLibUV
+import EventLoop
+import Glibc
+
+/// A running child: its libuv process handle and its readiness pipe.
+///
+/// Ownership: the process handle and the pipe each hold a retained reference to this object
+/// until their close callbacks.
+final class ChildProcess {
+    let spec: ChildSpec
+    let loop: Loop
+    private let process: UnsafeMutablePointer<uv_process_t>
+    private let readyPipe: UnsafeMutablePointer<uv_pipe_t>
+    private(set) var pid: Int32 = 0
+    let startedAt: UInt64
+    private(set) var ready = false
+    private(set) var exited = false
+    var onReady: ((ChildProcess) -> Void)?
+    var onExit: ((ChildProcess, Int64, Int32) -> Void)?
+    private var readyBuffer: [UInt8] = []
+
+    init(spec: ChildSpec, loop: Loop) {
+        self.spec = spec
+        self.loop = loop
+        startedAt = loop.now
+        process = .allocate(capacity: 1)
+        UnsafeMutableRawPointer(process).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<uv_process_t>.size)
+        readyPipe = .allocate(capacity: 1)
+        UnsafeMutableRawPointer(readyPipe).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<uv_pipe_t>.size)
+    }
+
+    /// Spawns the child with fd 3 as its readiness pipe.
+    func spawn() throws {
+        uv_pipe_init(loop.uv, readyPipe, 0)
+        readyPipe.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        var env = ProcessEnvironment.current()
+        for (k, v) in spec.environment { env[k] = v }
+        env["SWITCHYARD_READY_FD"] = "3"
+        let argv = spec.argv.map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var stdio = [uv_stdio_container_t](repeating: uv_stdio_container_t(), count: 4)
+        stdio[0].flags = UV_IGNORE
+        stdio[1].flags = UV_INHERIT_FD; stdio[1].data.fd = 1
+        stdio[2].flags = UV_INHERIT_FD; stdio[2].data.fd = 2
+        stdio[3].flags = uv_stdio_flags(UV_CREATE_PIPE.rawValue | UV_WRITABLE_PIPE.rawValue)
+        stdio[3].data.stream = UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_stream_t.self)
+        var opts = uv_process_options_t()
+        opts.exit_cb = childExited
+        let rc: Int32 = argv.withUnsafeBufferPointer { a in
+            envp.withUnsafeBufferPointer { e in
+                stdio.withUnsafeMutableBufferPointer { s in
+                    opts.file = UnsafePointer(a[0])
+                    opts.args = UnsafeMutablePointer(mutating: a.baseAddress)
+                    opts.env = UnsafeMutablePointer(mutating: e.baseAddress)
+                    opts.stdio_count = 4
+                    opts.stdio = s.baseAddress
+                    return uv_spawn(loop.uv, process, &opts)
+                }
+            }
+        }
+        guard rc == 0 else {
+            Unmanaged<ChildProcess>.fromOpaque(readyPipe.pointee.data).release()
+            readyPipe.pointee.data = nil
+            uv_close(UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_handle_t.self), freeHandle)
+            uv_close(UnsafeMutableRawPointer(process).assumingMemoryBound(to: uv_handle_t.self), freeHandle)
+            throw LoopError(rc, "spawn \(spec.argv.joined(separator: " "))")
+        }
+        process.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        pid = process.pointee.pid
+        uv_read_start(UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_stream_t.self), readyAlloc, readyRead)
+    }
+
+    func signal(_ sig: Int32) {
+        guard !exited else { return }
+        uv_process_kill(process, sig)
+    }
+
+    fileprivate func readBytes(_ p: UnsafeRawBufferPointer) {
+        readyBuffer += p
+        if !ready, readyBuffer.starts(with: Array("READY\n".utf8)) {
+            ready = true
+            onReady?(self)
+        }
+    }
+
+    private var pipeClosed = false
+
+    fileprivate func pipeEnded() {
+        guard !pipeClosed else { return }
+        pipeClosed = true
+        uv_close(UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_handle_t.self), releaseAndFree)
+    }
+
+    fileprivate func processExited(status: Int64, signal: Int32) {
+        exited = true
+        pipeEnded()
+        uv_close(UnsafeMutableRawPointer(process).assumingMemoryBound(to: uv_handle_t.self), releaseAndFree)
+        onExit?(self, status, signal)
+    }
+}
+
+private let childExited: uv_exit_cb = { p, status, sig in
+    guard let data = p?.pointee.data else { return }
+    Unmanaged<ChildProcess>.fromOpaque(data).takeUnretainedValue().processExited(status: status, signal: sig)
+}
+
+private let readyAlloc: uv_alloc_cb = { _, suggested, buf in
+    let size = min(Int(suggested), 256)
+    buf?.pointee = uv_buf_init(UnsafeMutablePointer<CChar>.allocate(capacity: size), UInt32(size))
+}
+
+private let readyRead: uv_read_cb = { stream, n, buf in
+    defer { if let base = buf?.pointee.base { base.deallocate() } }
+    guard let data = stream?.pointee.data else { return }
+    let child = Unmanaged<ChildProcess>.fromOpaque(data).takeUnretainedValue()
+    if n > 0, let base = buf?.pointee.base {
+        child.readBytes(UnsafeRawBufferPointer(start: base, count: Int(n)))
+    } else if n < 0 {
+        child.pipeEnded()
+    }
+}
+
+private let releaseAndFree: uv_close_cb = { h in
+    guard let h else { return }
+    if let data = h.pointee.data { Unmanaged<ChildProcess>.fromOpaque(data).release() }
+    UnsafeMutableRawPointer(h).deallocate()
+}
+
+private let freeHandle: uv_close_cb = { h in
+    if let h { UnsafeMutableRawPointer(h).deallocate() }
+}
+
+/// The supervisor's own environment, as a dictionary.
+enum ProcessEnvironment {
+    static func current() -> [String: String] {
+        var out: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") { out[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+            p += 1
+        }
+        return out
+    }
+}

@@ -1,0 +1,132 @@
+import CLibUV
+import EventLoop
+import FoundationEssentials
+import Glibc
+import MCPCore
+import WireProtocol
+
+/// Hosts tools in an executor process: listens on a Unix socket, accepts any number of front
+/// links, serves the catalog in READY and runs each CALL as a task (proto/executor-protocol.md).
+///
+/// Thread: the I/O (links, frames) runs on the loop thread; handlers run on Swift's
+/// cooperative pool and hand their results back through a mailbox.
+public final class ExecutorRuntime {
+    public struct Options: Sendable {
+        public var name: String
+        public var socketPath: String
+        public var maxConcurrency: Int
+        /// Payloads at least this large are sent compressed to peers that accept zstd.
+        public var compressThreshold: Int
+        /// How long SIGTERM waits for in-flight calls before exiting anyway (ms).
+        public var drainTimeoutMs: UInt64
+
+        public init(name: String, socketPath: String, maxConcurrency: Int = 256,
+                    compressThreshold: Int = 64 * 1024, drainTimeoutMs: UInt64 = 10_000) {
+            self.name = name; self.socketPath = socketPath; self.maxConcurrency = maxConcurrency
+            self.compressThreshold = compressThreshold; self.drainTimeoutMs = drainTimeoutMs
+        }
+    }
+
+    /// A finished call on its way back to the loop thread.
+    struct Completion: Sendable {
+        let link: Int
+        let stream: UInt64
+        let type: FrameType
+        let payload: [UInt8]
+    }
+
+    let options: Options
+    let tools: [String: Tool]
+    let readyPayload: [UInt8]
+    let loop = Loop()
+    let log: Log
+    private var listener: Listener?
+    private var links: [Int: ExecutorLink] = [:]
+    private var nextLinkID = 0
+    private var mailbox: Mailbox<Completion>!
+    private var signals: [SignalWatcher] = []
+    private(set) var draining = false
+
+    public init(options: Options, tools: [Tool]) {
+        self.options = options
+        var byName: [String: Tool] = [:]
+        for t in tools { byName[t.name] = t }
+        self.tools = byName
+        self.log = Log("executor:\(options.name)")
+        let catalog = tools.map { (name: $0.name, json: Array($0.catalogJSON.compactJSON().utf8)) }
+        readyPayload = Ready(executor: options.name, pid: Int(getpid()), zstd: true,
+                             maxConcurrency: options.maxConcurrency, tools: catalog).encoded()
+    }
+
+    /// Serves until SIGTERM/SIGINT, then drains and returns.
+    public func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        mailbox = Mailbox(loop: loop) { [unowned self] items in
+            for c in items { self.links[c.link]?.complete(c) }
+        }
+        listener = try Listener.unix(loop: loop, path: options.socketPath) { [unowned self] conn in
+            self.accept(conn)
+        }
+        for sig in [SIGTERM, SIGINT] {
+            signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] _ in self.beginDrain() })
+        }
+        log.info("listening", [("socket", options.socketPath), ("tools", tools.keys.sorted().joined(separator: ","))])
+        Readiness.notify()
+        loop.run()
+        unlink(options.socketPath)
+        log.info("stopped")
+    }
+
+    private func accept(_ conn: StreamConnection) {
+        nextLinkID += 1
+        let link = ExecutorLink(id: nextLinkID, runtime: self, conn: conn)
+        links[link.id] = link
+        conn.delegate = link
+        conn.startReading()
+    }
+
+    func linkClosed(_ link: ExecutorLink) {
+        links[link.id] = nil
+        maybeFinishDrain()
+    }
+
+    /// The mailbox, captured by tasks so they never touch this (loop-thread) object.
+    var completions: Mailbox<Completion> { mailbox }
+
+    /// SIGTERM: stop accepting, let in-flight calls finish, tell fronts, then exit the loop.
+    private func beginDrain() {
+        guard !draining else { return }
+        draining = true
+        log.info("draining", [("inFlight", String(links.values.reduce(0) { $0 + $1.inFlight }))])
+        listener?.close()
+        listener = nil
+        unlink(options.socketPath)
+        for link in links.values { link.sendDrain() }
+        let deadline = Timer(loop: loop) { [unowned self] in
+            self.log.warning("drain deadline passed; exiting with calls in flight")
+            self.finish()
+        }
+        deadline.start(after: options.drainTimeoutMs)
+        deadline.unref()
+        maybeFinishDrain()
+    }
+
+    func maybeFinishDrain() {
+        guard draining else { return }
+        if links.values.allSatisfy({ $0.inFlight == 0 }) { finish() }
+    }
+
+    private var finished = false
+    private func finish() {
+        guard !finished else { return }
+        finished = true
+        for link in links.values { link.goodbye() }
+        for s in signals { s.close() }
+        signals.removeAll()
+        mailbox.close()
+        // Give the goodbyes one turn to flush, then stop.
+        let stop = Timer(loop: loop) { [unowned self] in self.loop.stop() }
+        stop.start(after: 20)
+    }
+}
+

@@ -1,0 +1,43 @@
+import ArgumentParser
+import FrontTier
+import Glibc
+
+/// `switchyard front`: one front process on its own.
+struct FrontCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "front",
+        abstract: "Run one front: MCP over HTTP/1.1 on a shared port, linked to the executors in --run-dir.",
+        discussion: "Executors are found as <run-dir>/executors/*.sock and re-linked when they restart. The session key comes from SWITCHYARD_SESSION_KEY (hex); every front of one server must share it."
+    )
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "TCP port (SO_REUSEPORT: several fronts may share it).") var port = 8080
+    @Option(help: "This front's number, for logs and /healthz.") var index = 0
+    @Option(help: "Run directory holding executors/*.sock.") var runDir: String
+    @Option(help: "Largest request body in bytes.") var maxBody = 4 * 1024 * 1024
+    @Option(help: "Close idle keep-alive connections after this many seconds.") var idleTimeout = 60
+    @Option(help: "CALL payloads at least this many bytes are zstd-compressed.") var compressThreshold = 64 * 1024
+    @Option(help: "An allowed Origin besides loopback (repeatable).") var allowOrigin: [String] = []
+    @Flag(help: "Answer with an SSE stream whenever the client accepts one.") var preferSSE = false
+
+    func run() throws {
+        var o = FrontOptions()
+        o.host = host
+        o.port = port
+        o.index = index
+        o.runDir = runDir
+        o.maxBody = maxBody
+        o.idleTimeoutMs = UInt64(max(1, idleTimeout)) * 1000
+        o.compressThreshold = compressThreshold
+        o.allowedOrigins = allowOrigin
+        o.preferSSE = preferSSE
+        o.serverVersion = Switchyard.version
+        if let raw = getenv("SWITCHYARD_SESSION_KEY"), let key = Hex.decode(String(cString: raw)), key.count >= 16 {
+            o.sessionKey = key
+        } else {
+            // A lone front: its sessions are valid on this process only.
+            o.sessionKey = Hex.decode(Hex.random(bytes: 32))!
+        }
+        try Front(options: o).run()
+    }
+}

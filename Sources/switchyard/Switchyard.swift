@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `switchyard serve | front | executor`.
+struct Switchyard: ParsableCommand {
+    static let version = "0.1.0"
+    static let configuration = CommandConfiguration(
+        abstract: "A high-performance MCP server: fronts speak MCP over HTTP, executors host the tools.",
+        version: version,
+        subcommands: [ServeCommand.self, FrontCommand.self, ExecutorCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+}
