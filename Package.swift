@@ -47,7 +47,7 @@ let package = Package(
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV"],
                 swiftSettings: strict),
         .target(name: "DemoTools", dependencies: ["ToolSDK", "MCPCore", "COpenSSL"], swiftSettings: strict),
-        .target(name: "Supervisor", dependencies: ["EventLoop", "CLibUV"], swiftSettings: strict),
+        .target(name: "Supervisor", dependencies: ["EventLoop", "WireProtocol", "CLibUV"], swiftSettings: strict),
 
         .executableTarget(name: "switchyard",
                           dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop",

@@ -27,7 +27,7 @@ public enum DemoPack {
     public static let addNumbers = Tool(
         name: "add_numbers", title: "Add numbers", description: "Adds two numbers and returns the sum.",
         inputSchema: schema(["a": "number", "b": "number"], required: ["a", "b"]),
-        outputSchema: schema(["sum": "number"], required: ["sum"]), annotations: readOnly
+        outputSchema: schema(["sum": "number"], required: ["sum"]), annotations: readOnly, cacheable: true
     ) { call in
         let sum = try call.number("a") + call.number("b")
         return ToolResult(content: [.text(JSONValue.formatNumber(sum))], structuredContent: .object(["sum": .number(sum)]))
@@ -37,7 +37,9 @@ public enum DemoPack {
     public static let sleepMs = Tool(
         name: "sleep_ms", title: "Sleep", description: "Waits the given number of milliseconds (at most 600000), then answers.",
         inputSchema: schema(["ms": "number"], required: ["ms"]),
-        annotations: ToolAnnotations(readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false)
+        // Not annotated read-only or idempotent: the fault-tolerance tests use it as the tool
+        // whose lost calls must not be retried.
+        annotations: ToolAnnotations(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false)
     ) { call in
         let ms = try call.number("ms")
         guard ms >= 0, ms <= 600_000 else { throw ToolError("ms must be between 0 and 600000") }
@@ -54,7 +56,7 @@ public enum DemoPack {
                                    "rounds": .object(["type": .string("integer"), "minimum": .number(1), "maximum": .number(1_000_000)])]),
             "required": .array([.string("text")]),
         ]),
-        annotations: readOnly
+        annotations: readOnly, cacheable: true
     ) { call in
         let text = try call.string("text")
         var rounds = 1

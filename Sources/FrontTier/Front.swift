@@ -1,3 +1,4 @@
+import CLibUV
 import EventLoop
 import Glibc
 import MCPCore
@@ -11,6 +12,7 @@ public final class Front {
     let log: Log
     private var listener: Listener?
     private let pool: ExecutorPool
+    private let router: CallRouter
     private let endpoint: MCPEndpoint
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private var sweep: Timer?
@@ -24,7 +26,8 @@ public final class Front {
         pool = ExecutorPool(loop: loop, directory: options.executorDirectory, peerName: "front-\(options.index)",
                             compressThreshold: options.compressThreshold, log: log)
         let sessions = SessionTokens(key: options.sessionKey, versions: ProtocolVersion.supported, runDir: options.runDir)
-        endpoint = MCPEndpoint(options: options, pool: pool, sessions: sessions, loop: loop, log: log)
+        router = CallRouter(loop: loop, pool: pool, options: options, log: log)
+        endpoint = MCPEndpoint(options: options, pool: pool, router: router, sessions: sessions, loop: loop, log: log)
     }
 
     /// Serves until SIGTERM/SIGINT, then drains and returns.
@@ -38,8 +41,13 @@ public final class Front {
             self.connections[ObjectIdentifier(http)] = http
             http.start()
         }
-        pool.onChange = { [unowned self] in self.notifyReadyIfLinked() }
+        pool.onChange = { [unowned self] in
+            self.router.dispatchWaiting()
+            self.notifyReadyIfLinked()
+        }
         pool.start()
+        router.start()
+        startLagProbe()
         let t = Timer(loop: loop) { [unowned self] in
             let now = self.loop.now
             for c in self.connections.values { c.checkTimeouts(now: now) }
@@ -64,6 +72,29 @@ public final class Front {
 
     private var expectedLinks = 0
 
+    /// Event-loop lag: a 100 ms timer that measures how late it fires; the worst of each
+    /// second is kept for /healthz (and logged when it passes 100 ms).
+    private func startLagProbe() {
+        var expected = loop.now + 100
+        var worst: UInt64 = 0
+        var ticks = 0
+        let t = Timer(loop: loop) { [unowned self] in
+            uv_update_time(self.loop.uv)
+            let now = self.loop.now
+            worst = max(worst, now > expected ? now - expected : 0)
+            expected = now + 100
+            ticks += 1
+            if ticks == 10 {
+                self.endpoint.loopLagMs = worst
+                if worst > 100 { self.log.warning("event loop lagging", [("lagMs", String(worst))]) }
+                worst = 0
+                ticks = 0
+            }
+        }
+        t.start(after: 100, repeat: 100)
+        t.unref()
+    }
+
     private func notifyReadyIfLinked() {
         if pool.readyLinks.count >= expectedLinks { notifyReady() }
     }
@@ -82,7 +113,14 @@ public final class Front {
         log.info("draining", [("connections", String(connections.count)), ("inFlight", String(pool.totalOutstanding))])
         listener?.close()
         listener = nil
-        for c in connections.values { c.closeWhenDone() }
+        // Answers from now on carry Connection: close. Requests already on their way are read
+        // and answered during a short grace; then connections with nothing in flight close.
+        for c in connections.values where c.isIdle && c.conn.readable.count == 0 { c.closeIfQuiet(afterMs: 250) }
+        let grace = Timer(loop: loop) { [unowned self] in
+            for c in self.connections.values { c.closeWhenDone() }
+        }
+        grace.start(after: 250)
+        grace.unref()
         let deadline = Timer(loop: loop) { [unowned self] in
             self.log.warning("drain deadline passed", [("connections", String(self.connections.count))])
             self.finish()
@@ -102,6 +140,7 @@ public final class Front {
         finished = true
         for c in connections.values { c.conn.close() }
         pool.shutdown()
+        router.stop()
         sweep?.close()
         for s in signals { s.close() }
         signals.removeAll()

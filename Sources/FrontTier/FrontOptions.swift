@@ -22,6 +22,17 @@ public struct FrontOptions: Sendable {
     /// CALL payloads at least this large go compressed to executors that accept zstd.
     public var compressThreshold = 64 * 1024
     public var serverVersion = "0.1.0"
+    /// A tools/call is cancelled and answered with an error after this long (ms)...
+    public var callTimeoutMs: UInt64 = 60_000
+    /// ...unless its tool has its own timeout here (tool name -> ms).
+    public var toolTimeoutsMs: [String: UInt64] = [:]
+    /// Calls waiting for an executor with room, in all; beyond this the front answers 503.
+    public var maxQueuedCalls = 10_000
+    /// How long a call may wait for an executor before the front answers 503 (ms).
+    public var maxQueueWaitMs: UInt64 = 5_000
+    /// Consecutive failures (timeouts, lost calls) that open a breaker, and how long it stays open (ms).
+    public var breakerFailures = 5
+    public var breakerOpenMs: UInt64 = 2_000
 
     public init() {}
 

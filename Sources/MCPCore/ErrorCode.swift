@@ -14,6 +14,8 @@ public enum ErrorCode: Int, Sendable {
     case sessionNotFound = -32001
     /// Switchyard: the server is shutting down.
     case shuttingDown = -32002
+    /// Switchyard: the tool call ran past its timeout and was cancelled.
+    case requestTimeout = -32003
 }
 
 /// An error answer: the JSON-RPC error plus the HTTP status that carries it.

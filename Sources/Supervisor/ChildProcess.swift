@@ -19,8 +19,15 @@ final class ChildProcess {
     var onExit: ((ChildProcess, Int64, Int32) -> Void)?
     private var readyBuffer: [UInt8] = []
 
-    init(spec: ChildSpec, loop: Loop) {
+    /// The executor socket this instance listens on, if any.
+    let socketPath: String?
+    /// Replaced by a newer instance in a rolling restart: its exit is expected.
+    var retiring = false
+    var heartbeat: Heartbeat?
+
+    init(spec: ChildSpec, loop: Loop, generation: Int = 0) {
         self.spec = spec
+        socketPath = spec.socketPath(generation: generation)
         self.loop = loop
         startedAt = loop.now
         process = .allocate(capacity: 1)
@@ -36,7 +43,8 @@ final class ChildProcess {
         var env = ProcessEnvironment.current()
         for (k, v) in spec.environment { env[k] = v }
         env["SWITCHYARD_READY_FD"] = "3"
-        let argv = spec.argv.map { strdup($0) } + [nil]
+        if let socketPath { env["SWITCHYARD_SOCKET"] = socketPath }
+        let argv = spec.argv.map { strdup(substitute($0, "{socket}", socketPath ?? "")) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
         var stdio = [uv_stdio_container_t](repeating: uv_stdio_container_t(), count: 4)
@@ -143,4 +151,17 @@ enum ProcessEnvironment {
         }
         return out
     }
+}
+
+/// `text` with every `token` replaced by `value`.
+func substitute(_ text: String, _ token: String, _ value: String) -> String {
+    guard !token.isEmpty else { return text }
+    var out = ""
+    var rest = Substring(text)
+    while let r = rest.firstRange(of: token) {
+        out += rest[..<r.lowerBound]
+        out += value
+        rest = rest[r.upperBound...]
+    }
+    return out + rest
 }

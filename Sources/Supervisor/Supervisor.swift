@@ -8,7 +8,9 @@ public final class Supervisor {
     public struct Options: Sendable {
         /// Printed on stdout once every front and executor is ready.
         public var readyLine: String
-        public init(readyLine: String) { self.readyLine = readyLine }
+        /// Where `switchyard reload` finds this supervisor's pid.
+        public var pidFile: String?
+        public init(readyLine: String, pidFile: String? = nil) { self.readyLine = readyLine; self.pidFile = pidFile }
     }
 
     final class Slot {
@@ -17,6 +19,8 @@ public final class Supervisor {
         var restarts = 0
         var gaveUp = false
         var restartTimer: Timer?
+        /// Bumped by each rolling restart: the replacement listens on a new socket.
+        var generation = 0
         init(spec: ChildSpec) { self.spec = spec }
     }
 
@@ -42,16 +46,27 @@ public final class Supervisor {
         for sig in [SIGTERM, SIGINT] {
             signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] s in self.shutdown(signal: s) })
         }
+        signals.append(SignalWatcher(loop: loop, signal: SIGHUP) { [unowned self] _ in self.rollingRestart() })
+        if let pidFile = options.pidFile {
+            let text = "\(getpid())\n"
+            let fd = open(pidFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            if fd >= 0 { _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }; close(fd) }
+        }
+        let watchdog = Timer(loop: loop) { [unowned self] in self.checkMemory() }
+        watchdog.start(after: 1000, repeat: 1000)
+        watchdog.unref()
         if executors.isEmpty { startFronts() }
         for slot in executors { start(slot) }
         loop.run()
+        if let pidFile = options.pidFile { unlink(pidFile) }
         return exitCode
     }
 
     private var allSlots: [Slot] { executors + fronts }
 
-    private func start(_ slot: Slot) {
-        let child = ChildProcess(spec: slot.spec, loop: loop)
+    @discardableResult
+    private func start(_ slot: Slot) -> ChildProcess? {
+        let child = ChildProcess(spec: slot.spec, loop: loop, generation: slot.generation)
         child.onReady = { [unowned self] c in self.childReady(slot, c) }
         child.onExit = { [unowned self] c, status, sig in self.childExited(slot, c, status: status, signal: sig) }
         do {
@@ -65,14 +80,31 @@ public final class Supervisor {
             }
             watchdog.start(after: slot.spec.readyTimeoutMs)
             watchdog.unref()
+            return child
         } catch {
             log.error("could not start child", [("child", slot.spec.name), ("error", "\(error)")])
             scheduleRestart(slot, clean: false, upFor: 0)
+            return nil
         }
     }
 
     private func childReady(_ slot: Slot, _ child: ChildProcess) {
         log.info("ready", [("child", slot.spec.name), ("pid", String(child.pid))])
+        if let path = child.socketPath, slot.spec.heartbeatIntervalMs > 0 {
+            let hb = Heartbeat(loop: loop, path: path, intervalMs: slot.spec.heartbeatIntervalMs, timeoutMs: slot.spec.heartbeatTimeoutMs)
+            hb.onMissed = { [unowned self, weak child] silent in
+                guard let child, !child.exited else { return }
+                self.log.error("executor missed its heartbeats; killing it", [("child", slot.spec.name), ("pid", String(child.pid)),
+                                                                              ("silentMs", String(silent))])
+                child.signal(SIGKILL)
+            }
+            hb.start()
+            child.heartbeat = hb
+        }
+        childReadyContinued(slot, child)
+    }
+
+    private func childReadyContinued(_ slot: Slot, _ child: ChildProcess) {
         if !announced && slot.spec.role == .executor && executors.allSatisfy({ $0.process?.ready == true || $0.gaveUp }) {
             if fronts.allSatisfy({ $0.process == nil }) { startFronts() }
         }
@@ -89,6 +121,13 @@ public final class Supervisor {
 
     private func childExited(_ slot: Slot, _ child: ChildProcess, status: Int64, signal: Int32) {
         let upFor = loop.now &- child.startedAt
+        child.heartbeat?.stop()
+        if let path = child.socketPath { unlink(path) }
+        if child.retiring {
+            log.info("replaced child stopped", [("child", slot.spec.name), ("pid", String(child.pid))])
+            retired(child)
+            return
+        }
         if slot.process === child { slot.process = nil }
         let how = signal != 0 ? "signal \(signal)" : "status \(status)"
         if stopping {
@@ -108,8 +147,15 @@ public final class Supervisor {
             log.info("child finished; not restarting (transient)", [("child", slot.spec.name)])
         case .giveUp(let n, let period):
             slot.gaveUp = true
-            log.error("GIVING UP on child: it kept exiting (\(n) restarts within \(period) ms)", [("child", slot.spec.name)])
-            if allSlots.allSatisfy({ $0.gaveUp }) { exitCode = 1; shutdown(signal: SIGTERM) }
+            log.error("GIVING UP on child: it kept exiting (\(n) restarts within \(period) ms); the rest of the server goes on without it",
+                      [("child", slot.spec.name)])
+            if allSlots.allSatisfy({ $0.gaveUp }) || executors.allSatisfy({ $0.gaveUp }) {
+                exitCode = 1
+                shutdown(signal: SIGTERM)
+            } else if slot.spec.role == .executor, !announced,
+                      executors.allSatisfy({ $0.process?.ready == true || $0.gaveUp }), fronts.allSatisfy({ $0.process == nil }) {
+                startFronts()
+            }
         case .restart(let after):
             slot.restarts += 1
             log.info("restarting", [("child", slot.spec.name), ("afterMs", String(after)), ("restarts", String(slot.restarts))])
@@ -121,6 +167,69 @@ public final class Supervisor {
             t.start(after: after)
             slot.restartTimer = t
         }
+    }
+
+    // MARK: health
+
+    /// Executors above their memory limit are drained (SIGTERM) and, being permanent, restarted.
+    private func checkMemory() {
+        for slot in executors {
+            guard let limit = slot.spec.maxRSSBytes, let p = slot.process, p.ready, !p.exited, !p.retiring,
+                  let rss = ProcessMemory.rssBytes(pid: p.pid), rss > limit else { continue }
+            log.warning("executor above its memory limit; draining it for a restart",
+                        [("child", slot.spec.name), ("rssBytes", String(rss)), ("limitBytes", String(limit))])
+            p.retiring = false
+            p.signal(SIGTERM)
+        }
+    }
+
+    // MARK: rolling restart
+
+    private var rolling: [Slot] = []
+    private var rollingActive = false
+    private var retiringChild: ChildProcess?
+
+    /// SIGHUP: replace executors one at a time: start the new instance (a new socket that fronts
+    /// link to), wait until it is ready and linked, then drain the old one. No call is lost: the
+    /// old executor finishes what it has, fronts send new calls to the others.
+    private func rollingRestart() {
+        guard !stopping else { return }
+        guard !rollingActive else { log.info("rolling restart already in progress"); return }
+        rolling = executors.filter { !$0.gaveUp }
+        rollingActive = true
+        log.info("rolling restart of executors", [("count", String(rolling.count))])
+        nextRoll()
+    }
+
+    private func nextRoll() {
+        guard !stopping else { rollingActive = false; return }
+        guard !rolling.isEmpty else {
+            rollingActive = false
+            log.info("rolling restart done")
+            return
+        }
+        let slot = rolling.removeFirst()
+        guard let old = slot.process else { nextRoll(); return }
+        slot.generation += 1
+        guard let fresh = start(slot) else { slot.generation -= 1; nextRoll(); return }
+        slot.process = fresh
+        let previousReady = fresh.onReady
+        fresh.onReady = { [unowned self] c in
+            previousReady?(c)
+            // Fronts scan for sockets every 100 ms: give them time to link the new instance.
+            let t = Timer(loop: self.loop) { [unowned self] in
+                old.retiring = true
+                self.retiringChild = old
+                self.log.info("draining replaced executor", [("child", slot.spec.name), ("pid", String(old.pid))])
+                old.signal(SIGTERM)
+            }
+            t.start(after: 400)
+        }
+    }
+
+    private func retired(_ child: ChildProcess) {
+        if retiringChild === child { retiringChild = nil }
+        nextRoll()
     }
 
     // MARK: shutdown
@@ -139,6 +248,7 @@ public final class Supervisor {
     }
 
     private func stopPhase(_ slots: [Slot]) {
+        if let r = retiringChild, !r.exited { r.signal(SIGTERM) }
         for slot in slots {
             guard let p = slot.process else { continue }
             p.signal(SIGTERM)

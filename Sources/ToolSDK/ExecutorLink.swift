@@ -11,6 +11,7 @@ final class ExecutorLink: StreamDelegate {
     private var helloDone = false
     private var peerZstd = false
     private var tasks: [UInt64: Task<Void, Never>] = [:]
+    private var names: [UInt64: String] = [:]
     private var cancelled: Set<UInt64> = []
     var inFlight: Int { tasks.count }
 
@@ -28,6 +29,7 @@ final class ExecutorLink: StreamDelegate {
     func streamClosed(_ stream: StreamConnection, status: Int32) {
         for t in tasks.values { t.cancel() }
         tasks.removeAll()
+        names.removeAll()
         runtime.linkClosed(self)
     }
 
@@ -67,7 +69,11 @@ final class ExecutorLink: StreamDelegate {
             }
             start(call, stream: h.stream)
         case .cancel:
-            if let t = tasks[h.stream] { cancelled.insert(h.stream); t.cancel() }
+            if let t = tasks[h.stream] {
+                cancelled.insert(h.stream)
+                t.cancel()
+                watchCancelled(h.stream, tool: names[h.stream] ?? "?")
+            }
         case .ping:
             conn.writeFrame(.pong, stream: h.stream, payload: body)
         case .drain, .pong:
@@ -80,10 +86,8 @@ final class ExecutorLink: StreamDelegate {
     }
 
     private func start(_ call: CallPayload, stream: UInt64) {
-        if runtime.draining {
-            sendError(stream, ProtocolError(.shuttingDown, "executor is shutting down"))
-            return
-        }
+        // Calls that cross our DRAIN on the wire are still served: the front stops sending
+        // once it reads the DRAIN, and nothing it sent before is lost.
         guard call.kind == CallPayload.Kind.tool.rawValue else {
             sendError(stream, ProtocolError(.methodNotFound, "this executor serves tools only"))
             return
@@ -100,6 +104,17 @@ final class ExecutorLink: StreamDelegate {
             completions.post(.init(link: linkID, stream: stream, type: type, payload: payload))
         }
         tasks[stream] = task
+        names[stream] = name
+    }
+
+    /// After CANCEL, a task gets `cancelGraceMs` to finish; one that does not is wedged.
+    private func watchCancelled(_ stream: UInt64, tool: String) {
+        let t = Timer(loop: runtime.loop) { [weak self] in
+            guard let self, self.tasks[stream] != nil else { return }
+            self.runtime.wedged(tool: tool)
+        }
+        t.start(after: runtime.options.cancelGraceMs)
+        t.unref()
     }
 
     /// Runs a handler and turns whatever happens into one terminal frame.
@@ -134,9 +149,9 @@ final class ExecutorLink: StreamDelegate {
 
     func complete(_ c: ExecutorRuntime.Completion) {
         guard tasks.removeValue(forKey: c.stream) != nil else { return }
-        if cancelled.remove(c.stream) != nil, c.type == .result {
-            // Cancelled but finished anyway: the result still is the one terminal frame.
-        }
+        names[c.stream] = nil
+        // A call cancelled but finished anyway still sends its one terminal frame (the result).
+        cancelled.remove(c.stream)
         send(c.type, c.stream, c.payload)
         runtime.maybeFinishDrain()
     }

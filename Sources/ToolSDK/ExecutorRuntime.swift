@@ -19,11 +19,15 @@ public final class ExecutorRuntime {
         public var compressThreshold: Int
         /// How long SIGTERM waits for in-flight calls before exiting anyway (ms).
         public var drainTimeoutMs: UInt64
+        /// A cancelled call still running after this long holds a thread it will not give back:
+        /// the executor drains and exits so its supervisor starts a fresh one (ms).
+        public var cancelGraceMs: UInt64
 
         public init(name: String, socketPath: String, maxConcurrency: Int = 256,
-                    compressThreshold: Int = 64 * 1024, drainTimeoutMs: UInt64 = 10_000) {
+                    compressThreshold: Int = 64 * 1024, drainTimeoutMs: UInt64 = 10_000, cancelGraceMs: UInt64 = 2_000) {
             self.name = name; self.socketPath = socketPath; self.maxConcurrency = maxConcurrency
             self.compressThreshold = compressThreshold; self.drainTimeoutMs = drainTimeoutMs
+            self.cancelGraceMs = cancelGraceMs
         }
     }
 
@@ -58,8 +62,13 @@ public final class ExecutorRuntime {
                              maxConcurrency: options.maxConcurrency, tools: catalog).encoded()
     }
 
-    /// Serves until SIGTERM/SIGINT, then drains and returns.
-    public func run() throws {
+    /// Exit status after a drain forced by a wedged call (EX_SOFTWARE): the supervisor restarts it.
+    public static let wedgedExitStatus: Int32 = 70
+    private(set) var exitStatus: Int32 = 0
+
+    /// Serves until SIGTERM/SIGINT, then drains and returns the process exit status.
+    @discardableResult
+    public func run() throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         mailbox = Mailbox(loop: loop) { [unowned self] items in
             for c in items { self.links[c.link]?.complete(c) }
@@ -68,13 +77,14 @@ public final class ExecutorRuntime {
             self.accept(conn)
         }
         for sig in [SIGTERM, SIGINT] {
-            signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] _ in self.beginDrain() })
+            signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] _ in self.beginDrain(reason: "signal") })
         }
         log.info("listening", [("socket", options.socketPath), ("tools", tools.keys.sorted().joined(separator: ","))])
         Readiness.notify()
         loop.run()
         unlink(options.socketPath)
-        log.info("stopped")
+        log.info("stopped", [("status", String(exitStatus))])
+        return exitStatus
     }
 
     private func accept(_ conn: StreamConnection) {
@@ -93,11 +103,19 @@ public final class ExecutorRuntime {
     /// The mailbox, captured by tasks so they never touch this (loop-thread) object.
     var completions: Mailbox<Completion> { mailbox }
 
-    /// SIGTERM: stop accepting, let in-flight calls finish, tell fronts, then exit the loop.
-    private func beginDrain() {
+    /// A cancelled call did not stop: restart the process once the others are done.
+    func wedged(tool: String) {
+        log.error("a cancelled call of \(tool) is still running after \(options.cancelGraceMs) ms; draining to restart", [("tool", tool)])
+        exitStatus = ExecutorRuntime.wedgedExitStatus
+        beginDrain(reason: "wedged call")
+    }
+
+    /// Stop accepting links; tell fronts to send no new calls (those already on their way are
+    /// still served); exit once every front has let go, or at the deadline.
+    private func beginDrain(reason: String) {
         guard !draining else { return }
         draining = true
-        log.info("draining", [("inFlight", String(links.values.reduce(0) { $0 + $1.inFlight }))])
+        log.info("draining", [("reason", reason), ("inFlight", String(links.values.reduce(0) { $0 + $1.inFlight }))])
         listener?.close()
         listener = nil
         unlink(options.socketPath)
@@ -111,9 +129,10 @@ public final class ExecutorRuntime {
         maybeFinishDrain()
     }
 
+    /// Fronts close their link once they have no call left on it after DRAIN.
     func maybeFinishDrain() {
         guard draining else { return }
-        if links.values.allSatisfy({ $0.inFlight == 0 }) { finish() }
+        if links.isEmpty { finish() }
     }
 
     private var finished = false
@@ -124,8 +143,11 @@ public final class ExecutorRuntime {
         for s in signals { s.close() }
         signals.removeAll()
         mailbox.close()
-        // Give the goodbyes one turn to flush, then stop.
-        let stop = Timer(loop: loop) { [unowned self] in self.loop.stop() }
+        // Give the goodbyes one turn to flush, then stop. A wedged task cannot be joined: leave.
+        let stop = Timer(loop: loop) { [unowned self] in
+            if self.exitStatus != 0 { exit(self.exitStatus) }
+            self.loop.stop()
+        }
         stop.start(after: 20)
     }
 }

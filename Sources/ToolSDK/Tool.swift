@@ -36,15 +36,20 @@ public struct Tool: Sendable {
     public var inputSchema: JSONValue
     public var outputSchema: JSONValue?
     public var annotations: ToolAnnotations?
+    /// The last good result may answer while every executor of this tool is down (flagged stale).
+    public var cacheable: Bool
+    /// Default call timeout for this tool (ms); the front's `--tool-timeout` overrides it.
+    public var timeoutMs: Int?
     public var handler: Handler
 
     public init(name: String, title: String? = nil, description: String, inputSchema: JSONValue,
                 outputSchema: JSONValue? = nil, annotations: ToolAnnotations? = nil,
-                handler: @escaping Handler) {
+                cacheable: Bool = false, timeoutMs: Int? = nil, handler: @escaping Handler) {
         precondition(Tool.isValidName(name), "tool names are 1-64 characters of A-Z a-z 0-9 _ - .")
         self.name = name; self.title = title; self.description = description
         self.inputSchema = inputSchema; self.outputSchema = outputSchema
-        self.annotations = annotations; self.handler = handler
+        self.annotations = annotations; self.cacheable = cacheable; self.timeoutMs = timeoutMs
+        self.handler = handler
     }
 
     /// MCP tool name rules, kept to what every client accepts: 1-64 of [A-Za-z0-9_.-].
@@ -61,6 +66,10 @@ public struct Tool: Sendable {
         if let title { o["title"] = .string(title) }
         if let outputSchema { o["outputSchema"] = outputSchema }
         if let annotations { o["annotations"] = annotations.json }
+        var meta: [String: JSONValue] = [:]
+        if cacheable { meta["io.switchyard/cacheable"] = .bool(true) }
+        if let timeoutMs { meta["io.switchyard/timeoutMs"] = .number(Double(timeoutMs)) }
+        if !meta.isEmpty { o["_meta"] = .object(meta) }
         return .object(o)
     }
 }

@@ -24,6 +24,7 @@ struct ExecutorCommand: ParsableCommand {
         let tools = try ToolPacks.tools(tools)
         let runtime = ExecutorRuntime(options: .init(name: name, socketPath: path, maxConcurrency: maxConcurrency,
                                                      compressThreshold: compressThreshold), tools: tools)
-        try runtime.run()
+        let status = try runtime.run()
+        if status != 0 { throw ExitCode(status) }
     }
 }

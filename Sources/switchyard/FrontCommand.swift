@@ -19,6 +19,9 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "CALL payloads at least this many bytes are zstd-compressed.") var compressThreshold = 64 * 1024
     @Option(help: "An allowed Origin besides loopback (repeatable).") var allowOrigin: [String] = []
     @Flag(help: "Answer with an SSE stream whenever the client accepts one.") var preferSSE = false
+    @Option(help: "Cancel a tools/call and answer with an error after this many ms.") var callTimeoutMs = 60_000
+    @Option(help: "Per-tool call timeout, NAME=MS (repeatable).") var toolTimeout: [String] = []
+    @Option(help: "Calls that may wait for an executor with room; beyond, 503.") var maxQueued = 10_000
 
     func run() throws {
         var o = FrontOptions()
@@ -32,6 +35,12 @@ struct FrontCommand: ParsableCommand {
         o.allowedOrigins = allowOrigin
         o.preferSSE = preferSSE
         o.serverVersion = Switchyard.version
+        o.callTimeoutMs = UInt64(max(1, callTimeoutMs))
+        o.maxQueuedCalls = maxQueued
+        for t in toolTimeout {
+            let (name, ms) = try ToolTimeout.parse(t)
+            o.toolTimeoutsMs[name] = ms
+        }
         if let raw = getenv("SWITCHYARD_SESSION_KEY"), let key = Hex.decode(String(cString: raw)), key.count >= 16 {
             o.sessionKey = key
         } else {

@@ -25,13 +25,24 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Built-in tool packs for the Swift executors, comma-separated (available: demo).") var tools: String?
     @Option(name: .customLong("executor-cmd"), help: "An external executor command (run with /bin/sh -c; repeatable). It gets SWITCHYARD_SOCKET and SWITCHYARD_READY_FD.")
     var executorCommands: [String] = []
-    @Option(help: "JSON config file with any of: host, port, fronts, executors, tools, executorCommands, preferSSE, maxBody, sessionKey, runDir, compressThreshold.")
+    @Option(help: "JSON config file with any of the long options in camelCase (host, port, fronts, executors, tools, executorCommands, preferSSE, maxBody, sessionKey, runDir, compressThreshold, callTimeoutMs, maxQueued, restartIntensity, restartPeriodMs, restartMaxDelayMs, heartbeatIntervalMs, heartbeatTimeoutMs, executorMaxRssMb, idleTimeout).")
     var config: String?
     @Option(help: "Directory for executor sockets (default: a new private directory under /tmp).") var runDir: String?
     @Option(help: "Hex key (>= 32 hex digits) that signs session ids; default: random per start.") var sessionKey: String?
     @Option(help: "Largest request body in bytes (default: 4194304).") var maxBody: Int?
     @Option(help: "Executor-link payloads at least this many bytes are zstd-compressed (default: 65536).") var compressThreshold: Int?
     @Flag(help: "Answer with an SSE stream whenever the client accepts one.") var preferSSE = false
+    @Option(help: "Cancel a tools/call and answer with an error after this many ms (default: 60000).") var callTimeoutMs: Int?
+    @Option(help: "Per-tool call timeout, NAME=MS (repeatable).") var toolTimeout: [String] = []
+    @Option(help: "Calls that may wait for an executor with room, per front (default: 10000); beyond, 503.") var maxQueued: Int?
+    @Option(help: "Restarts allowed within --restart-period-ms before giving up on a child (default: 10).") var restartIntensity: Int?
+    @Option(help: "The window for --restart-intensity, ms (default: 10000).") var restartPeriodMs: Int?
+    @Option(help: "Largest delay between restarts of a failing child, ms (default: 5000).") var restartMaxDelayMs: Int?
+    @Option(help: "Heartbeat interval on executor sockets, ms; 0 disables (default: 1000).") var heartbeatIntervalMs: Int?
+    @Option(help: "An executor silent this long is killed and restarted, ms (default: 5000).") var heartbeatTimeoutMs: Int?
+    @Option(help: "Drain and restart an executor whose resident memory exceeds this many MiB.") var executorMaxRssMb: Int?
+    @Option(help: "Close keep-alive connections idle this many seconds (default: 60).") var idleTimeout: Int?
+    @Option(help: "Calls each built-in executor runs at once; fronts queue the rest (default: 256).") var executorMaxConcurrency: Int?
 
     func run() throws {
         let cfg = try config.map(ConfigFile.load) ?? ConfigFile()
@@ -48,35 +59,56 @@ struct ServeCommand: ParsableCommand {
         guard (0...256).contains(executorCount) else { throw ValidationError("--executors must be 0...256") }
         guard executorCount > 0 || !external.isEmpty else { throw ValidationError("need at least one executor") }
         try ToolPacks.validate(tools)
+        let callTimeout = callTimeoutMs ?? cfg.int("callTimeoutMs") ?? 60_000
+        for t in toolTimeout { _ = try ToolTimeout.parse(t) }
+        var policy = RestartPolicy()
+        policy.intensity = restartIntensity ?? cfg.int("restartIntensity") ?? 10
+        policy.periodMs = UInt64(restartPeriodMs ?? cfg.int("restartPeriodMs") ?? 10_000)
+        policy.maxDelayMs = UInt64(restartMaxDelayMs ?? cfg.int("restartMaxDelayMs") ?? 5_000)
+        let hbInterval = UInt64(heartbeatIntervalMs ?? cfg.int("heartbeatIntervalMs") ?? 1_000)
+        let hbTimeout = UInt64(heartbeatTimeoutMs ?? cfg.int("heartbeatTimeoutMs") ?? 5_000)
+        let maxRSS = (executorMaxRssMb ?? cfg.int("executorMaxRssMb")).map { $0 * 1024 * 1024 }
 
         let keyHex = self.sessionKey ?? cfg.string("sessionKey") ?? Hex.random(bytes: 32)
         guard let key = Hex.decode(keyHex), key.count >= 16 else { throw ValidationError("--session-key needs at least 32 hex digits") }
         let runDir = try RunDirectory.prepare(self.runDir ?? cfg.string("runDir"))
         let exe = SelfExecutable.path()
 
+        func executorSpec(_ name: String, _ argv: [String], _ env: [String: String] = [:]) -> ChildSpec {
+            var spec = ChildSpec(name: "executor \(name)", role: .executor, argv: argv, environment: env, policy: policy,
+                                 socketDirectory: runDir.executors, instanceName: name)
+            spec.heartbeatIntervalMs = hbInterval
+            spec.heartbeatTimeoutMs = hbTimeout
+            spec.maxRSSBytes = maxRSS
+            return spec
+        }
         var executorSpecs: [ChildSpec] = []
         for i in 0..<executorCount {
             let name = "swift-\(i)"
-            executorSpecs.append(ChildSpec(name: "executor \(name)", role: .executor,
-                argv: [exe, "executor", "--socket", "\(runDir.executors)/\(name).sock", "--name", name, "--tools", tools,
-                       "--compress-threshold", String(threshold)]))
+            executorSpecs.append(executorSpec(name, [exe, "executor", "--socket", "{socket}", "--name", name, "--tools", tools,
+                                                     "--compress-threshold", String(threshold),
+                                                     "--max-concurrency", String(executorMaxConcurrency ?? cfg.int("executorMaxConcurrency") ?? 256)]))
         }
         for (i, cmd) in external.enumerated() {
             let name = "ext-\(i)"
-            executorSpecs.append(ChildSpec(name: "executor \(name)", role: .executor, argv: ["/bin/sh", "-c", "exec \(cmd)"],
-                environment: ["SWITCHYARD_SOCKET": "\(runDir.executors)/\(name).sock", "SWITCHYARD_EXECUTOR_NAME": name]))
+            executorSpecs.append(executorSpec(name, ["/bin/sh", "-c", "exec \(cmd)"], ["SWITCHYARD_EXECUTOR_NAME": name]))
         }
         var frontSpecs: [ChildSpec] = []
         for i in 0..<frontCount {
             var argv = [exe, "front", "--host", host, "--port", String(port), "--index", String(i), "--run-dir", runDir.path,
                         "--max-body", String(maxBody), "--compress-threshold", String(threshold)]
             if preferSSE { argv.append("--prefer-sse") }
+            argv += ["--call-timeout-ms", String(callTimeout)]
+            for t in toolTimeout { argv += ["--tool-timeout", t] }
+            if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }
+            if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
             frontSpecs.append(ChildSpec(name: "front \(i)", role: .front, argv: argv,
-                                        environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(key)]))
+                                        environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(key)], policy: policy))
         }
         let display = host.contains(":") ? "[\(host)]" : host
         let supervisor = Supervisor(executors: executorSpecs, fronts: frontSpecs,
-                                    options: .init(readyLine: "switchyard: serving MCP at http://\(display):\(port)/mcp"))
+                                    options: .init(readyLine: "switchyard: serving MCP at http://\(display):\(port)/mcp",
+                                                   pidFile: runDir.path + "/supervisor.pid"))
         let code = supervisor.run()
         runDir.removeIfOwned()
         if code != 0 { throw ExitCode(code) }

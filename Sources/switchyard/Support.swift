@@ -7,7 +7,7 @@ import ToolSDK
 
 /// The built-in tool packs by name.
 enum ToolPacks {
-    static let packs: [String: [Tool]] = ["demo": DemoPack.tools]
+    static let packs: [String: [Tool]] = ["demo": DemoPack.tools, "chaos": ChaosPack.tools]
 
     static func tools(_ list: String) throws -> [Tool] {
         try validate(list)
@@ -89,6 +89,7 @@ struct RunDirectory {
     func removeIfOwned() {
         guard owned else { return }
         unlink(path + "/sessions.revoked")
+        unlink(path + "/supervisor.pid")
         unlink(path + "/sessions.gen")
         rmdir(executors)
         rmdir(path)
@@ -121,7 +122,9 @@ struct ConfigFile {
             throw ValidationError("config file \(path) is not a JSON object")
         }
         let known: Set = ["host", "port", "fronts", "executors", "tools", "executorCommands", "preferSSE", "maxBody",
-                          "sessionKey", "runDir", "compressThreshold"]
+                          "sessionKey", "runDir", "compressThreshold", "callTimeoutMs", "maxQueued", "restartIntensity",
+                          "restartPeriodMs", "restartMaxDelayMs", "heartbeatIntervalMs", "heartbeatTimeoutMs",
+                          "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency"]
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         return ConfigFile(values: o)
     }
@@ -132,5 +135,16 @@ struct ConfigFile {
     func strings(_ k: String) -> [String]? {
         guard case .array(let a)? = values[k] else { return nil }
         return a.compactMap(\.stringValue)
+    }
+}
+
+/// `NAME=MS` for --tool-timeout.
+enum ToolTimeout {
+    static func parse(_ s: String) throws -> (String, UInt64) {
+        let parts = s.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2, let ms = UInt64(parts[1]), ms > 0 else {
+            throw ValidationError("--tool-timeout takes NAME=MS, got '\(s)'")
+        }
+        return (String(parts[0]), ms)
     }
 }

@@ -20,9 +20,16 @@ final class ExecutorPool: FrontLinkOwner {
     private var toolLinks: [String: [FrontLink]] = [:]
     /// The merged tools/list result, rebuilt when links come and go.
     private(set) var toolsListResult: [UInt8] = Array("{\"tools\":[]}".utf8)
-    /// Called when a call finished (answer or failure); the front writes the HTTP answer.
+    /// What the front routes on, per tool name (from the catalogs' annotations and _meta).
+    private(set) var traits: [String: ToolTraits] = [:]
+    /// Tools ever seen in a catalog: a call to one of them waits for an executor to come back
+    /// instead of failing as unknown.
+    private(set) var knownTools: Set<String> = []
+    /// Called when an executor answered a call.
     var onDeliver: ((PendingCall, FrameType, UnsafeRawBufferPointer, UnsafeMutablePointer<sy_chunk_t>?) -> Void)?
+    /// Called for each call that was in flight on a link that went away.
     var onLinkFailure: ((PendingCall, String) -> Void)?
+    /// Links came, went, drained or freed capacity.
     var onChange: (() -> Void)?
 
     init(loop: Loop, directory: String, peerName: String, compressThreshold: Int, log: Log) {
@@ -74,14 +81,29 @@ final class ExecutorPool: FrontLinkOwner {
         }
     }
 
-    /// The least busy usable link that hosts `tool`.
-    func pick(tool: String) -> FrontLink? {
+    /// The least busy usable link that hosts `tool`, has room, and whose breaker lets a call
+    /// through; `avoid` is skipped (a retry goes to another executor) unless it is the only one.
+    func pick(tool: String, now: UInt64, avoid: FrontLink? = nil) -> FrontLink? {
         guard let candidates = toolLinks[tool] else { return nil }
         var best: FrontLink?
-        for l in candidates where l.isUsable {
+        for l in candidates where l.isUsable && l.hasCapacity && l !== avoid && !l.breaker.isOpen(now: now) {
             if best == nil || l.outstanding < best!.outstanding { best = l }
         }
+        if best == nil, let avoid, avoid.isUsable, avoid.hasCapacity, !avoid.breaker.isOpen(now: now) { best = avoid }
+        if let b = best, !b.breaker.allow(now: now) { return nil }
         return best
+    }
+
+    /// Why `pick` found nothing: no executor hosts it now, or all that do are shedding/full.
+    enum Availability { case unknownTool, noExecutor, allShedding, allBusy }
+
+    func availability(tool: String, now: UInt64) -> Availability {
+        guard let candidates = toolLinks[tool], candidates.contains(where: { $0.isUsable }) else {
+            return knownTools.contains(tool) ? .noExecutor : .unknownTool
+        }
+        let usable = candidates.filter { $0.isUsable }
+        if usable.allSatisfy({ $0.breaker.isOpen(now: now) }) { return .allShedding }
+        return .allBusy
     }
 
     func hasTool(_ tool: String) -> Bool { toolLinks[tool] != nil }
@@ -103,6 +125,8 @@ final class ExecutorPool: FrontLinkOwner {
         rebuildCatalog()
     }
 
+    func linkChanged(_ link: FrontLink) { onChange?() }
+
     func deliver(_ call: PendingCall, type: FrameType, payload: UnsafeRawBufferPointer,
                  chunk: UnsafeMutablePointer<sy_chunk_t>?) {
         onDeliver?(call, type, payload, chunk)
@@ -115,8 +139,12 @@ final class ExecutorPool: FrontLinkOwner {
         var order: [(String, [UInt8])] = []
         for link in readyLinks {
             for t in link.ready!.tools {
-                if index[t.name] == nil { order.append((t.name, t.json)) }
+                if index[t.name] == nil {
+                    order.append((t.name, t.json))
+                    traits[t.name] = ToolTraits(catalogJSON: t.json)
+                }
                 index[t.name, default: []].append(link)
+                knownTools.insert(t.name)
             }
         }
         toolLinks = index
@@ -143,7 +171,7 @@ final class ExecutorPool: FrontLinkOwner {
     var statusJSON: String {
         let items = readyLinks.map { l -> String in
             let tools = l.ready!.tools.map { JSONValue.quote($0.name) }.joined(separator: ",")
-            return "{\"name\":\(JSONValue.quote(l.name)),\"pid\":\(l.ready!.pid),\"tools\":[\(tools)],\"inFlight\":\(l.outstanding),\"draining\":\(l.draining)}"
+            return "{\"name\":\(JSONValue.quote(l.name)),\"pid\":\(l.ready!.pid),\"tools\":[\(tools)],\"inFlight\":\(l.outstanding),\"draining\":\(l.draining),\"breaker\":\"\(l.breaker.name)\"}"
         }
         return "[" + items.joined(separator: ",") + "]"
     }

@@ -7,12 +7,14 @@ import WireProtocol
 protocol FrontLinkOwner: AnyObject {
     func linkReady(_ link: FrontLink)
     func linkClosed(_ link: FrontLink, pending: [PendingCall])
+    /// Capacity freed or the link started draining: queued calls may move.
+    func linkChanged(_ link: FrontLink)
     func deliver(_ call: PendingCall, type: FrameType, payload: UnsafeRawBufferPointer,
                  chunk: UnsafeMutablePointer<sy_chunk_t>?)
 }
 
 /// One front's link to one executor (proto/executor-protocol.md): HELLO/READY, CALL frames
-/// out, RESULT/ERROR frames back to the waiting HTTP answers.
+/// out, RESULT/ERROR frames back to the waiting calls.
 /// Thread: the loop thread.
 final class FrontLink: StreamDelegate {
     let socketPath: String
@@ -24,10 +26,13 @@ final class FrontLink: StreamDelegate {
     private var nextStream: UInt64 = 1
     let compressThreshold: Int
     private let log: Log
+    /// Sheds calls to this executor while it keeps failing (timeouts, lost calls).
+    var breaker = CircuitBreaker()
 
     var outstanding: Int { pending.count }
     var name: String { ready?.executor ?? socketPath }
     var isUsable: Bool { ready != nil && !draining && !conn.isClosed }
+    var hasCapacity: Bool { pending.count < (ready?.maxConcurrency ?? 0) }
 
     init(socketPath: String, conn: StreamConnection, owner: any FrontLinkOwner, peer: String,
          compressThreshold: Int, log: Log) {
@@ -43,28 +48,38 @@ final class FrontLink: StreamDelegate {
         conn.startReading()
     }
 
-    /// Sends a tools/call. The arguments are referenced in `argsChunk`, not copied, unless the
-    /// payload is large enough to compress.
-    func send(_ call: PendingCall, name: UnsafeRawBufferPointer, meta: [UInt8],
-              arguments: UnsafeRawBufferPointer, argsChunk: UnsafeMutablePointer<sy_chunk_t>) {
+    /// Sends a tools/call. The arguments are referenced in the client's read buffer, not
+    /// copied, unless the payload is large enough to compress.
+    func send(_ call: PendingCall) {
         let stream = nextStream
         nextStream &+= 1
         pending[stream] = call
-        let prefix = CallPayload.prefix(kind: .tool, nameLength: name.count, metaLength: meta.count)
-        let length = prefix.count + name.count + meta.count + arguments.count
+        call.link = self
+        call.stream = stream
+        call.attempts += 1
+        let name = Array(call.tool.utf8)
+        let prefix = CallPayload.prefix(kind: .tool, nameLength: name.count, metaLength: call.meta.count)
+        let length = prefix.count + name.count + call.meta.count + call.arguments.count
         if let r = ready, r.zstd, length >= compressThreshold {
-            var payload = prefix
-            payload += name
-            payload += meta
-            payload += arguments
+            var payload = prefix + name + call.meta
+            payload += call.arguments
             let packed = payload.withUnsafeBytes { PayloadCompression.compress($0) }
             conn.writeFrame(.call, stream: stream, payload: packed, compressed: true)
             return
         }
-        conn.write(FrameHeader(type: .call, stream: stream, length: length).bytes + prefix)
-        conn.write(name)
-        conn.write(meta)
-        conn.write(chunk: argsChunk, bytes: arguments)
+        conn.write(FrameHeader(type: .call, stream: stream, length: length).bytes + prefix + name + call.meta)
+        if let chunk = call.chunk {
+            conn.write(chunk: chunk, bytes: call.arguments)
+        } else {
+            conn.write(call.arguments)
+        }
+    }
+
+    /// Gives up on a call (timeout): the executor is told to stop it; its answer is ignored.
+    func cancel(_ call: PendingCall) {
+        guard pending.removeValue(forKey: call.stream) != nil else { return }
+        conn.writeFrame(.cancel, stream: call.stream)
+        afterCompletion()
     }
 
     func streamReadable(_ stream: StreamConnection) {
@@ -96,8 +111,13 @@ final class FrontLink: StreamDelegate {
             } else {
                 owner.deliver(call, type: type, payload: payload, chunk: conn.readChunk)
             }
+            afterCompletion()
         case .drain:
-            draining = true
+            if !draining {
+                draining = true
+                log.info("executor draining", [("executor", name), ("inFlight", String(pending.count))])
+            }
+            afterCompletion()
         case .goodbye:
             draining = true
             conn.closeWhenFlushed()
@@ -110,12 +130,18 @@ final class FrontLink: StreamDelegate {
         }
     }
 
+    /// A draining executor is let go once its last call here is answered.
+    private func afterCompletion() {
+        if draining && pending.isEmpty && !conn.isClosed {
+            goodbye()
+        }
+        owner.linkChanged(self)
+    }
+
     private func decompressed(_ h: FrameHeader, _ payload: UnsafeRawBufferPointer) throws -> [UInt8]? {
         guard h.isCompressed else { return nil }
         return try PayloadCompression.decompress(payload)
     }
-
-    func cancel(stream: UInt64) { conn.writeFrame(.cancel, stream: stream) }
 
     func goodbye() {
         conn.writeFrame(.goodbye, stream: 0)

@@ -1,24 +1,57 @@
 import CSupport
 
-/// A tools/call waiting for its executor: where the answer goes and how it is framed.
+/// A tools/call between its request and its answer: where the answer goes, how it is framed,
+/// and what is needed to send it again (retry on another executor).
+///
+/// Ownership: holds one reference on `argsChunk` (the client's read buffer holding the
+/// arguments) until the call is answered and this object is released.
 final class PendingCall {
     weak var connection: HTTPConnection?
     let slot: ResponseSlot
     /// The JSON-RPC id as sent by the client (with quotes for string ids).
     let idJSON: [UInt8]
     let format: AnswerFormat
-    let sessionID: String?
     let tool: String
+    let meta: [UInt8]
+    private let argsChunk: UnsafeMutablePointer<sy_chunk_t>?
+    let arguments: UnsafeRawBufferPointer
     let startedAt: UInt64
+    let deadline: UInt64
+    /// Sends so far (1 after the first send; a retry makes it 2).
+    var attempts = 0
+    /// Where it is in flight, if it is.
+    weak var link: FrontLink?
+    var stream: UInt64 = 0
+    private(set) var finished = false
 
-    init(connection: HTTPConnection, slot: ResponseSlot, idJSON: [UInt8], format: AnswerFormat,
-         sessionID: String?, tool: String, startedAt: UInt64) {
+    init(connection: HTTPConnection, slot: ResponseSlot, idJSON: [UInt8], format: AnswerFormat, tool: String,
+         meta: [UInt8], arguments: UnsafeRawBufferPointer, argsChunk: UnsafeMutablePointer<sy_chunk_t>?,
+         startedAt: UInt64, deadline: UInt64) {
         self.connection = connection
         self.slot = slot
         self.idJSON = idJSON
         self.format = format
-        self.sessionID = sessionID
         self.tool = tool
+        self.meta = meta
+        self.arguments = arguments
+        self.argsChunk = argsChunk
+        if let argsChunk { sy_chunk_retain(argsChunk) }
         self.startedAt = startedAt
+        self.deadline = deadline
     }
+
+    /// The chunk to reference when writing the arguments without a copy.
+    var chunk: UnsafeMutablePointer<sy_chunk_t>? { argsChunk }
+
+    /// Marks the call answered; returns false if it already was (an answer arrives once).
+    func finish() -> Bool {
+        if finished { return false }
+        finished = true
+        return true
+    }
+
+    /// A key for the stale-result cache: tool and argument bytes.
+    var cacheKey: String { tool + "\u{0}" + String(decoding: arguments, as: UTF8.self) }
+
+    deinit { if let argsChunk { sy_chunk_release(argsChunk) } }
 }

@@ -191,6 +191,17 @@ final class HTTPConnection: StreamDelegate {
         }
     }
 
+    /// Closes in `afterMs` unless a request arrives meanwhile (graceful shutdown of idle keep-alives).
+    func closeIfQuiet(afterMs: UInt64) {
+        let quietSince = lastActivity
+        let t = Timer(loop: conn.loop) { [weak self] in
+            guard let self, !self.conn.isClosed, self.lastActivity == quietSince, self.inFlight == 0 else { return }
+            self.conn.closeWhenFlushed()
+        }
+        t.start(after: afterMs)
+        t.unref()
+    }
+
     /// Stops taking requests; closes once the ones in flight are answered (graceful shutdown).
     func closeWhenDone() {
         closingAfterAnswers = true

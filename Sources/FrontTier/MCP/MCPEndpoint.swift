@@ -10,23 +10,25 @@ import WireProtocol
 final class MCPEndpoint: HTTPHandler {
     let options: FrontOptions
     let pool: ExecutorPool
+    let router: CallRouter
     let sessions: SessionTokens
     let log: Log
     let loop: Loop
     var draining = false
+    /// The front's event-loop lag, worst of the last second (ms).
+    var loopLagMs: UInt64 = 0
     /// Requests answered, for logs and tests.
     private(set) var requests = 0
 
-    init(options: FrontOptions, pool: ExecutorPool, sessions: SessionTokens, loop: Loop, log: Log) {
+    init(options: FrontOptions, pool: ExecutorPool, router: CallRouter, sessions: SessionTokens, loop: Loop, log: Log) {
         self.options = options
         self.pool = pool
+        self.router = router
         self.sessions = sessions
         self.loop = loop
         self.log = log
-        pool.onDeliver = { [unowned self] call, type, payload, chunk in self.deliver(call, type, payload, chunk) }
-        pool.onLinkFailure = { [unowned self] call, executor in
-            self.answerError(call, ProtocolError(.internalError, "executor link lost: \(executor) went away during the call to \(call.tool)"))
-        }
+        router.answer = { [unowned self] call, type, payload, chunk in self.deliver(call, type, payload, chunk) }
+        router.fail = { [unowned self] call, error in self.answerError(call, error) }
     }
 
     // MARK: routing
@@ -59,7 +61,7 @@ final class MCPEndpoint: HTTPHandler {
     private func health(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection) {
         let ok = pool.hasReadyLink && !draining
         let status = draining ? "draining" : ok ? "ok" : "no-executors"
-        let body = "{\"status\":\"\(status)\",\"front\":\(options.index),\"pid\":\(getpidValue()),\"executors\":\(pool.statusJSON)}"
+        let body = "{\"status\":\"\(status)\",\"front\":\(options.index),\"pid\":\(getpidValue()),\"loopLagMs\":\(loopLagMs),\"calls\":\(router.statusJSON),\"executors\":\(pool.statusJSON)}"
         finish(slot, c, status: ok ? 200 : 503, contentType: "application/json", body: req.methodIs("HEAD") ? "" : body)
     }
 
@@ -181,29 +183,14 @@ final class MCPEndpoint: HTTPHandler {
             rpcError(slot, c, id: id, ProtocolError(.invalidParams, "Invalid params: arguments must be an object"), format: format, keepAlive: ka)
             return
         }
-        if draining {
-            rpcError(slot, c, id: id, ProtocolError(.shuttingDown, "server is shutting down", httpStatus: 503), format: format, keepAlive: false)
-            return
-        }
-        guard let link = pool.pick(tool: name) else {
-            if pool.hasTool(name) {
-                rpcError(slot, c, id: id, ProtocolError(.overloaded, "no executor available for tool \(name); retry shortly", httpStatus: 503),
-                         format: format, keepAlive: ka, extra: [("Retry-After", "1")])
-            } else {
-                rpcError(slot, c, id: id, ProtocolError(.invalidParams, "Unknown tool: \(name)"), format: format, keepAlive: ka)
-            }
-            return
-        }
+        // While draining, calls that reach us are still served (answers carry Connection: close).
         let args = argKind == Int(SY_JSON_ABSENT) ? UnsafeRawBufferPointer(start: nil, count: 0) : Envelope.bytes(body, raw.arguments)
         let meta = raw.meta.kind == Int32(SY_JSON_OBJECT) ? Array(Envelope.bytes(body, raw.meta)) : []
-        let call = PendingCall(connection: c, slot: slot, idJSON: id, format: format, sessionID: session.id,
-                               tool: name, startedAt: loop.now)
-        let nameBytes = Envelope.bytes(body, raw.name)
-        if raw.name.escaped != 0 {
-            Array(name.utf8).withUnsafeBytes { link.send(call, name: $0, meta: meta, arguments: args, argsChunk: req.chunk) }
-        } else {
-            link.send(call, name: nameBytes, meta: meta, arguments: args, argsChunk: req.chunk)
-        }
+        let now = loop.now
+        let call = PendingCall(connection: c, slot: slot, idJSON: id, format: format, tool: name, meta: meta,
+                               arguments: args, argsChunk: args.count > 0 ? req.chunk : nil,
+                               startedAt: now, deadline: router.deadline(for: name, now: now))
+        router.submit(call)
     }
 
     /// An executor answered: splice its JSON into the JSON-RPC answer without decoding it.
@@ -212,7 +199,7 @@ final class MCPEndpoint: HTTPHandler {
         guard let c = call.connection, !c.isClosed else { return }
         let member: StaticString = type == .result ? ",\"result\":" : ",\"error\":"
         let ka = keepAlive(call.slot)
-        var safe = payload
+        let safe = payload
         var copied: [UInt8]?
         // JSON between tokens may hold raw newlines; an SSE data line may not.
         if call.format == .sse && (memchrAny(payload, 0x0A) || memchrAny(payload, 0x0D)) {
@@ -234,7 +221,6 @@ final class MCPEndpoint: HTTPHandler {
             call.slot.append(.bytes(Array(safe)))
         }
         call.slot.append(.text(call.format == .sse ? "}\n\n" : "}"))
-        safe = UnsafeRawBufferPointer(start: nil, count: 0)
         c.finish(call.slot)
     }
 
@@ -292,6 +278,8 @@ final class MCPEndpoint: HTTPHandler {
     private func rpcError(_ slot: ResponseSlot, _ c: HTTPConnection, id: [UInt8], _ e: ProtocolError, format: AnswerFormat,
                           keepAlive: Bool, extra: [(String, String)] = []) {
         let body = Array(e.responseJSON(idJSON: String(decoding: id, as: UTF8.self)).utf8)
+        var extra = extra
+        if e.httpStatus == 503 && !extra.contains(where: { $0.0 == "Retry-After" }) { extra.append(("Retry-After", "1")) }
         writeHead(slot, status: e.httpStatus, format: e.httpStatus == 200 ? format : .json, jsonLength: body.count,
                   keepAlive: keepAlive, extra: extra)
         slot.append(.bytes(body))

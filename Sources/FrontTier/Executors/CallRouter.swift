@@ -1,0 +1,194 @@
+import CSupport
+import EventLoop
+import MCPCore
+import WireProtocol
+
+/// Gets each tools/call answered once, whatever happens to executors: picks the executor,
+/// queues (bounded) when all are busy or restarting, enforces the call timeout (cancelling the
+/// call in the executor), retries calls of read-only/idempotent tools once on another executor
+/// when theirs dies, sheds calls while a tool's breaker is open, and serves the last good
+/// result of cacheable tools while no executor can answer (stale-while-error).
+/// Thread: the loop thread.
+final class CallRouter {
+    let loop: Loop
+    let pool: ExecutorPool
+    let options: FrontOptions
+    let log: Log
+    /// Writes an executor's answer to the client.
+    var answer: ((PendingCall, FrameType, UnsafeRawBufferPointer, UnsafeMutablePointer<sy_chunk_t>?) -> Void)?
+    /// Writes an error (or a stale result, as a result frame) to the client.
+    var fail: ((PendingCall, ProtocolError) -> Void)?
+
+    private var inFlight: [ObjectIdentifier: PendingCall] = [:]
+    private var waiting: [PendingCall] = []
+    private var waitingHead = 0
+    private var toolBreakers: [String: CircuitBreaker] = [:]
+    private var stale = StaleResults()
+    private var sweep: Timer?
+    private(set) var retries = 0
+    private(set) var timeouts = 0
+    private(set) var staleAnswers = 0
+
+    init(loop: Loop, pool: ExecutorPool, options: FrontOptions, log: Log) {
+        self.loop = loop
+        self.pool = pool
+        self.options = options
+        self.log = log
+        pool.onDeliver = { [unowned self] call, type, payload, chunk in self.delivered(call, type, payload, chunk) }
+        pool.onLinkFailure = { [unowned self] call, executor in self.lost(call, executor: executor) }
+    }
+
+    func start() {
+        let t = Timer(loop: loop) { [unowned self] in self.expire() }
+        t.start(after: 50, repeat: 50)
+        t.unref()
+        sweep = t
+    }
+
+    func stop() { sweep?.close(); sweep = nil }
+
+    var queued: Int { waiting.count - waitingHead }
+    var outstanding: Int { inFlight.count }
+
+    /// The deadline of a new call to `tool`.
+    func deadline(for tool: String, now: UInt64) -> UInt64 {
+        let ms = options.toolTimeoutsMs[tool] ?? pool.traits[tool]?.timeoutMs ?? options.callTimeoutMs
+        return now + ms
+    }
+
+    func submit(_ call: PendingCall) {
+        let now = loop.now
+        if var b = toolBreakers[call.tool] {
+            let ok = b.allow(now: now)
+            toolBreakers[call.tool] = b
+            if !ok { shed(call, why: "tool \(call.tool) is failing repeatedly; shedding calls for now"); return }
+        }
+        if let link = pool.pick(tool: call.tool, now: now) {
+            send(call, on: link)
+            return
+        }
+        switch pool.availability(tool: call.tool, now: now) {
+        case .unknownTool:
+            finishWith(call, ProtocolError(.invalidParams, "Unknown tool: \(call.tool)"))
+        case .allShedding:
+            shed(call, why: "every executor of \(call.tool) is failing; shedding calls for now")
+        case .noExecutor, .allBusy:
+            guard queued < options.maxQueuedCalls else {
+                shed(call, why: "server overloaded: \(queued) calls already waiting for an executor")
+                return
+            }
+            waiting.append(call)
+        }
+    }
+
+    private func send(_ call: PendingCall, on link: FrontLink) {
+        inFlight[ObjectIdentifier(call)] = call
+        link.send(call)
+    }
+
+    /// Moves waiting calls onto executors that have room again.
+    func dispatchWaiting() {
+        guard queued > 0 else { return }
+        let now = loop.now
+        var kept: [PendingCall] = []
+        var i = waitingHead
+        while i < waiting.count {
+            let call = waiting[i]
+            i += 1
+            if call.finished { continue }
+            if let link = pool.pick(tool: call.tool, now: now, avoid: call.link) { send(call, on: link) } else { kept.append(call) }
+        }
+        waiting = kept
+        waitingHead = 0
+    }
+
+    private func delivered(_ call: PendingCall, _ type: FrameType, _ payload: UnsafeRawBufferPointer,
+                           _ chunk: UnsafeMutablePointer<sy_chunk_t>?) {
+        inFlight[ObjectIdentifier(call)] = nil
+        call.link?.breaker.recordSuccess()
+        toolBreakers[call.tool]?.recordSuccess()
+        guard call.finish() else { return }
+        if type == .result, pool.traits[call.tool]?.cacheable == true {
+            stale.store(call.cacheKey, Array(payload))
+        }
+        answer?(call, type, payload, chunk)
+    }
+
+    private func lost(_ call: PendingCall, executor: String) {
+        inFlight[ObjectIdentifier(call)] = nil
+        // The executor failed, not the tool: only the executor's breaker counts it.
+        call.link?.breaker.recordFailure(now: loop.now)
+        guard !call.finished else { return }
+        if pool.traits[call.tool]?.retryable == true, call.attempts < 2, loop.now < call.deadline {
+            retries += 1
+            log.info("retrying call on another executor", [("tool", call.tool), ("lost", executor)])
+            submit(call)
+            return
+        }
+        if serveStale(call) { return }
+        finishWith(call, ProtocolError(.internalError, "executor link lost: \(executor) went away during the call to \(call.tool)"))
+    }
+
+    /// A timeout: both the executor and the tool are suspect.
+    private func recordFailure(_ call: PendingCall) {
+        let now = loop.now
+        call.link?.breaker.recordFailure(now: now)
+        var b = toolBreakers[call.tool] ?? CircuitBreaker(failureThreshold: options.breakerFailures, openMs: options.breakerOpenMs)
+        b.recordFailure(now: now)
+        toolBreakers[call.tool] = b
+    }
+
+    /// Cancels calls past their deadline; answers waiting calls that found no executor in time.
+    private func expire() {
+        let now = loop.now
+        for call in inFlight.values where now >= call.deadline {
+            inFlight[ObjectIdentifier(call)] = nil
+            timeouts += 1
+            recordFailure(call)
+            call.link?.cancel(call)
+            let ms = call.deadline - call.startedAt
+            log.warning("call timed out; cancelled in the executor", [("tool", call.tool), ("executor", call.link?.name ?? "?"), ("ms", String(ms))])
+            if !serveStale(call) {
+                finishWith(call, ProtocolError(.requestTimeout, "Tool call timed out after \(ms) ms: \(call.tool)"))
+            }
+        }
+        if queued > 0 {
+            var expired = false
+            for i in waitingHead..<waiting.count where !waiting[i].finished {
+                let call = waiting[i]
+                if now >= call.deadline || now - call.startedAt >= options.maxQueueWaitMs {
+                    expired = true
+                    if !serveStale(call) {
+                        finishWith(call, ProtocolError(.overloaded, "no executor could take the call to \(call.tool) in time; retry shortly",
+                                                       httpStatus: 503))
+                    }
+                }
+            }
+            if expired { waiting.removeAll { $0.finished }; waitingHead = 0 }
+        }
+    }
+
+    private func shed(_ call: PendingCall, why: String) {
+        if serveStale(call) { return }
+        finishWith(call, ProtocolError(.overloaded, why, httpStatus: 503))
+    }
+
+    /// Answers with the last good result, flagged stale, when the tool is cacheable and one exists.
+    private func serveStale(_ call: PendingCall) -> Bool {
+        guard pool.traits[call.tool]?.cacheable == true, let result = stale.lookup(call.cacheKey), call.finish() else { return false }
+        staleAnswers += 1
+        StaleResults.flagged(result).withUnsafeBytes { answer?(call, .result, $0, nil) }
+        return true
+    }
+
+    private func finishWith(_ call: PendingCall, _ e: ProtocolError) {
+        guard call.finish() else { return }
+        fail?(call, e)
+    }
+
+    /// A line for /healthz.
+    var statusJSON: String {
+        let open = toolBreakers.filter { $0.value.isOpen(now: loop.now) }.keys.sorted().map { JSONValue.quote($0) }
+        return "{\"inFlight\":\(inFlight.count),\"queued\":\(queued),\"retries\":\(retries),\"timeouts\":\(timeouts),\"staleAnswers\":\(staleAnswers),\"openToolBreakers\":[\(open.joined(separator: ","))]}"
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Glibc
+
+/// `switchyard reload`: ask a running `serve` to replace its executors one at a time.
+struct ReloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Rolling restart of a running server's executors (the same as sending SIGHUP to `serve`).",
+        discussion: "New executors start from the binary and tool commands as they are now; each old one drains and exits once its replacement is linked. No call fails."
+    )
+
+    @Option(help: "The server's run directory (its --run-dir).") var runDir: String
+
+    func run() throws {
+        let path = runDir + "/supervisor.pid"
+        guard let f = fopen(path, "r") else { throw ValidationError("no running server at \(runDir) (no supervisor.pid)") }
+        defer { fclose(f) }
+        var buf = [CChar](repeating: 0, count: 32)
+        guard fgets(&buf, 32, f) != nil, let pid = Int32(String(cString: buf).trimmingWhitespace()), pid > 0 else {
+            throw ValidationError("unreadable \(path)")
+        }
+        guard kill(pid, SIGHUP) == 0 else { throw ValidationError("cannot signal supervisor \(pid)") }
+        print("switchyard: reload requested (supervisor \(pid))")
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        String(self.drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
+    }
+}

@@ -1,0 +1,56 @@
+@testable import FrontTier
+import XCTest
+
+final class CircuitBreakerTests: XCTestCase {
+    func testOpensAfterConsecutiveFailuresThenProbesHalfOpen() {
+        var b = CircuitBreaker(failureThreshold: 3, openMs: 1_000)
+        for t: UInt64 in [0, 1, 2] {
+            XCTAssertTrue(b.allow(now: t))
+            b.recordFailure(now: t)
+        }
+        XCTAssertTrue(b.isOpen(now: 10))
+        XCTAssertFalse(b.allow(now: 10), "open: shed")
+        XCTAssertFalse(b.allow(now: 1_001))
+        XCTAssertTrue(b.allow(now: 1_002), "half-open: one probe")
+        XCTAssertFalse(b.allow(now: 1_003), "only one probe at a time")
+        b.recordFailure(now: 1_010)
+        XCTAssertFalse(b.allow(now: 1_500), "a failed probe opens it again")
+        XCTAssertTrue(b.allow(now: 2_011))
+        b.recordSuccess()
+        XCTAssertEqual(b.name, "closed")
+        XCTAssertTrue(b.allow(now: 2_012))
+    }
+
+    func testSuccessResetsTheFailureCount() {
+        var b = CircuitBreaker(failureThreshold: 3, openMs: 1_000)
+        b.recordFailure(now: 0)
+        b.recordFailure(now: 0)
+        b.recordSuccess()
+        b.recordFailure(now: 0)
+        b.recordFailure(now: 0)
+        XCTAssertFalse(b.isOpen(now: 0))
+    }
+
+    func testStaleResultsAreBoundedAndFlagged() {
+        var s = StaleResults(maxEntries: 2, maxBytes: 1 << 20)
+        s.store("a", Array("{\"x\":1}".utf8))
+        s.store("b", Array("{}".utf8))
+        s.store("c", Array("{\"y\":2}".utf8))
+        XCTAssertNil(s.lookup("a"), "oldest evicted")
+        XCTAssertEqual(s.count, 2)
+        XCTAssertEqual(String(decoding: StaleResults.flagged(s.lookup("c")!), as: UTF8.self),
+                       "{\"_meta\":{\"io.switchyard/stale\":true},\"y\":2}")
+        XCTAssertEqual(String(decoding: StaleResults.flagged(s.lookup("b")!), as: UTF8.self),
+                       "{\"_meta\":{\"io.switchyard/stale\":true}}")
+    }
+
+    func testToolTraitsFromCatalog() {
+        let t = ToolTraits(catalogJSON: Array(#"{"name":"x","annotations":{"idempotentHint":true},"_meta":{"io.switchyard/cacheable":true,"io.switchyard/timeoutMs":250}}"#.utf8))
+        XCTAssertTrue(t.retryable)
+        XCTAssertTrue(t.cacheable)
+        XCTAssertEqual(t.timeoutMs, 250)
+        let u = ToolTraits(catalogJSON: Array(#"{"name":"y","annotations":{"readOnlyHint":false}}"#.utf8))
+        XCTAssertFalse(u.retryable)
+        XCTAssertFalse(u.cacheable)
+    }
+}
