@@ -43,7 +43,15 @@ public enum DemoPack {
     ) { call in
         let ms = try call.number("ms")
         guard ms >= 0, ms <= 600_000 else { throw ToolError("ms must be between 0 and 600000") }
-        try await Task.sleep(nanoseconds: UInt64(ms * 1_000_000))
+        if call.wantsProgress {
+            // Ten steps, each reported, when the client asked for progress.
+            for step in 1...10 {
+                try await Task.sleep(nanoseconds: UInt64(ms * 100_000))
+                call.progress(Double(step), total: 10, message: "slept \(step * 10)%")
+            }
+        } else {
+            try await Task.sleep(nanoseconds: UInt64(ms * 1_000_000))
+        }
         return .text("slept \(JSONValue.formatNumber(ms)) ms")
     }
 

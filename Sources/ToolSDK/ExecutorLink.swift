@@ -99,8 +99,11 @@ final class ExecutorLink: StreamDelegate {
         }
         let linkID = id
         let completions = runtime.completions
+        let report: @Sendable (ToolCall.FrameKind, String) -> Void = { kind, json in
+            completions.post(.init(link: linkID, stream: stream, type: kind == .progress ? .progress : .notify, payload: Array(json.utf8)))
+        }
         let task = Task {
-            let (type, payload) = await ExecutorLink.run(tool, call)
+            let (type, payload) = await ExecutorLink.run(tool, call, report: report)
             completions.post(.init(link: linkID, stream: stream, type: type, payload: payload))
         }
         tasks[stream] = task
@@ -118,7 +121,8 @@ final class ExecutorLink: StreamDelegate {
     }
 
     /// Runs a handler and turns whatever happens into one terminal frame.
-    static func run(_ tool: Tool, _ call: CallPayload) async -> (FrameType, [UInt8]) {
+    static func run(_ tool: Tool, _ call: CallPayload,
+                    report: @escaping @Sendable (ToolCall.FrameKind, String) -> Void = { _, _ in }) async -> (FrameType, [UInt8]) {
         var args: [String: JSONValue] = [:]
         if !call.arguments.isEmpty {
             guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
@@ -131,7 +135,7 @@ final class ExecutorLink: StreamDelegate {
         }
         let meta = call.meta.isEmpty ? nil : try? JSONValue.parse(call.meta)
         do {
-            let result = try await tool.handler(ToolCall(name: tool.name, arguments: args, meta: meta))
+            let result = try await tool.handler(ToolCall(name: tool.name, arguments: args, meta: meta, report: report))
             if Task.isCancelled { return cancelledFrame() }
             return (.result, Array(result.json.utf8))
         } catch is CancellationError {
@@ -148,6 +152,10 @@ final class ExecutorLink: StreamDelegate {
     }
 
     func complete(_ c: ExecutorRuntime.Completion) {
+        if !c.terminal {
+            if tasks[c.stream] != nil { send(c.type, c.stream, c.payload) }
+            return
+        }
         guard tasks.removeValue(forKey: c.stream) != nil else { return }
         names[c.stream] = nil
         // A call cancelled but finished anyway still sends its one terminal frame (the result).

@@ -31,12 +31,14 @@ public final class ExecutorRuntime {
         }
     }
 
-    /// A finished call on its way back to the loop thread.
+    /// A frame of a call on its way back to the loop thread: the terminal RESULT/ERROR, or a
+    /// PROGRESS/NOTIFY sent while the call runs.
     struct Completion: Sendable {
         let link: Int
         let stream: UInt64
         let type: FrameType
         let payload: [UInt8]
+        var terminal: Bool { type == .result || type == .error }
     }
 
     let options: Options

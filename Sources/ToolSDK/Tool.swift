@@ -80,9 +80,34 @@ public struct ToolCall: Sendable {
     public var arguments: [String: JSONValue]
     /// The request's `_meta` (progress token and the like), when present.
     public var meta: JSONValue?
+    /// Sends a frame about this call to the front (PROGRESS, NOTIFY).
+    let report: @Sendable (FrameKind, String) -> Void
 
-    public init(name: String, arguments: [String: JSONValue], meta: JSONValue? = nil) {
-        self.name = name; self.arguments = arguments; self.meta = meta
+    /// The non-terminal frames a handler may send while it runs.
+    public enum FrameKind: Sendable { case progress, notify }
+
+    public init(name: String, arguments: [String: JSONValue], meta: JSONValue? = nil,
+                report: @escaping @Sendable (FrameKind, String) -> Void = { _, _ in }) {
+        self.name = name; self.arguments = arguments; self.meta = meta; self.report = report
+    }
+
+    /// Did the client ask for progress notifications (a `progressToken` in `_meta`)?
+    public var wantsProgress: Bool { meta?["progressToken"] != nil }
+
+    /// Reports progress; the front turns it into `notifications/progress` for the client when
+    /// the client asked for it (and drops it otherwise).
+    public func progress(_ progress: Double, total: Double? = nil, message: String? = nil) {
+        var o: [String: JSONValue] = ["progress": .number(progress)]
+        if let total { o["total"] = .number(total) }
+        if let message { o["message"] = .string(message) }
+        report(.progress, JSONValue.object(o).compactJSON())
+    }
+
+    /// Sends a log message (`notifications/message`) related to this call.
+    public func log(_ level: String, _ data: JSONValue, logger: String? = nil) {
+        var p: [String: JSONValue] = ["level": .string(level), "data": data]
+        if let logger { p["logger"] = .string(logger) }
+        report(.notify, JSONValue.object(["method": .string("notifications/message"), "params": .object(p)]).compactJSON())
     }
 
     public func string(_ key: String) throws -> String {

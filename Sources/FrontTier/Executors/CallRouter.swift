@@ -18,8 +18,12 @@ final class CallRouter {
     var answer: ((PendingCall, FrameType, UnsafeRawBufferPointer, UnsafeMutablePointer<sy_chunk_t>?) -> Void)?
     /// Writes an error (or a stale result, as a result frame) to the client.
     var fail: ((PendingCall, ProtocolError) -> Void)?
+    /// Carries a notification of a call in flight to the client.
+    var event: ((PendingCall, FrameType, [UInt8]) -> Void)?
 
     private var inFlight: [ObjectIdentifier: PendingCall] = [:]
+    /// Calls by session and request id, for `notifications/cancelled`.
+    private var byCancelKey: [String: PendingCall] = [:]
     private var waiting: [PendingCall] = []
     private var waitingHead = 0
     private var toolBreakers: [String: CircuitBreaker] = [:]
@@ -36,6 +40,7 @@ final class CallRouter {
         self.log = log
         pool.onDeliver = { [unowned self] call, type, payload, chunk in self.delivered(call, type, payload, chunk) }
         pool.onLinkFailure = { [unowned self] call, executor in self.lost(call, executor: executor) }
+        pool.onEvent = { [unowned self] call, type, payload in if !call.finished { self.event?(call, type, payload) } }
     }
 
     func start() {
@@ -57,6 +62,7 @@ final class CallRouter {
     }
 
     func submit(_ call: PendingCall) {
+        if let k = call.cancelKey, call.attempts == 0 { byCancelKey[k] = call }
         let now = loop.now
         if var b = toolBreakers[call.tool] {
             let ok = b.allow(now: now)
@@ -108,6 +114,7 @@ final class CallRouter {
         call.link?.breaker.recordSuccess()
         toolBreakers[call.tool]?.recordSuccess()
         guard call.finish() else { return }
+        forget(call)
         if type == .result, pool.traits[call.tool]?.cacheable == true {
             stale.store(call.cacheKey, Array(payload))
         }
@@ -176,6 +183,7 @@ final class CallRouter {
     /// Answers with the last good result, flagged stale, when the tool is cacheable and one exists.
     private func serveStale(_ call: PendingCall) -> Bool {
         guard pool.traits[call.tool]?.cacheable == true, let result = stale.lookup(call.cacheKey), call.finish() else { return false }
+        forget(call)
         staleAnswers += 1
         StaleResults.flagged(result).withUnsafeBytes { answer?(call, .result, $0, nil) }
         return true
@@ -183,7 +191,27 @@ final class CallRouter {
 
     private func finishWith(_ call: PendingCall, _ e: ProtocolError) {
         guard call.finish() else { return }
+        forget(call)
         fail?(call, e)
+    }
+
+    private func forget(_ call: PendingCall) {
+        if let k = call.cancelKey, byCancelKey[k] === call { byCancelKey[k] = nil }
+    }
+
+    /// The client cancelled a request (`notifications/cancelled`), or went away (2026-07-28
+    /// streams): the executor is told to stop; the answer, if any, is an error nobody waits for.
+    @discardableResult
+    func cancel(key: String, reason: String) -> Bool {
+        guard let call = byCancelKey[key] else { return false }
+        cancel(call, reason: reason)
+        return true
+    }
+
+    func cancel(_ call: PendingCall, reason: String) {
+        inFlight[ObjectIdentifier(call)] = nil
+        call.link?.cancel(call)
+        finishWith(call, ProtocolError(.requestCancelled, "request cancelled: \(reason)"))
     }
 
     /// A line for /healthz.

@@ -127,6 +127,11 @@ final class ExecutorPool: FrontLinkOwner {
 
     func linkChanged(_ link: FrontLink) { onChange?() }
 
+    /// Called for PROGRESS/NOTIFY frames of calls in flight.
+    var onEvent: ((PendingCall, FrameType, [UInt8]) -> Void)?
+
+    func event(_ call: PendingCall, type: FrameType, payload: [UInt8]) { onEvent?(call, type, payload) }
+
     func deliver(_ call: PendingCall, type: FrameType, payload: UnsafeRawBufferPointer,
                  chunk: UnsafeMutablePointer<sy_chunk_t>?) {
         onDeliver?(call, type, payload, chunk)

@@ -11,6 +11,8 @@ protocol FrontLinkOwner: AnyObject {
     func linkChanged(_ link: FrontLink)
     func deliver(_ call: PendingCall, type: FrameType, payload: UnsafeRawBufferPointer,
                  chunk: UnsafeMutablePointer<sy_chunk_t>?)
+    /// A PROGRESS or NOTIFY frame of a call still in flight.
+    func event(_ call: PendingCall, type: FrameType, payload: [UInt8])
 }
 
 /// One front's link to one executor (proto/executor-protocol.md): HELLO/READY, CALL frames
@@ -123,8 +125,12 @@ final class FrontLink: StreamDelegate {
             conn.closeWhenFlushed()
         case .ping:
             conn.writeFrame(.pong, stream: h.stream, payload: Array(payload))
-        case .progress, .notify, .pong:
-            break // carried to clients by a later revision of the front
+        case .progress, .notify:
+            guard let call = pending[h.stream] else { return } // link-wide notifications: later
+            guard let body = h.isCompressed ? (try? decompressed(h, payload)) ?? nil : Array(payload) else { conn.close(); return }
+            owner.event(call, type: type, payload: body)
+        case .pong:
+            break
         case .hello, .call, .cancel:
             log.warning("unexpected frame from executor", [("type", "\(type)")])
         }

@@ -13,6 +13,12 @@ final class PendingCall {
     let format: AnswerFormat
     let tool: String
     let meta: [UInt8]
+    /// The client's `_meta.progressToken` as JSON, when it asked for progress.
+    var progressToken: [UInt8]?
+    /// The client accepts an SSE answer: notifications during the call upgrade it to a stream.
+    var acceptsSSE = false
+    /// Session and request id, for `notifications/cancelled` (nil for stateless requests).
+    var cancelKey: String?
     private let argsChunk: UnsafeMutablePointer<sy_chunk_t>?
     let arguments: UnsafeRawBufferPointer
     let startedAt: UInt64

@@ -169,15 +169,7 @@ final class HTTPConnection: StreamDelegate {
         while slotHead < slots.count, slots[slotHead].ready {
             let s = slots[slotHead]
             slotHead += 1
-            for part in s.takeParts() {
-                switch part {
-                case .text(let t): conn.write(t)
-                case .bytes(let b): conn.write(b)
-                case .slice(let c, let b):
-                    conn.write(chunk: c, bytes: b)
-                    sy_chunk_release(c)
-                }
-            }
+            writeParts(of: s)
             if s.closeAfter { closeNow = true; break }
         }
         if slotHead == slots.count { slots.removeAll(keepingCapacity: true); slotHead = 0 }
@@ -188,6 +180,26 @@ final class HTTPConnection: StreamDelegate {
         if inFlight < limits.maxPipelined && !closingAfterAnswers && !parsing {
             conn.startReading()
             if conn.readable.count > 0 { parse() }
+        }
+    }
+
+    /// Writes what a streaming answer (SSE) has so far, if it is first in line; otherwise its
+    /// parts wait in the slot until the answers before it are done.
+    func push(_ slot: ResponseSlot) {
+        guard !conn.isClosed, slotHead < slots.count, slots[slotHead] === slot else { return }
+        writeParts(of: slot)
+        lastActivity = conn.loop.now
+    }
+
+    private func writeParts(of s: ResponseSlot) {
+        for part in s.takeParts() {
+            switch part {
+            case .text(let t): conn.write(t)
+            case .bytes(let b): conn.write(b)
+            case .slice(let c, let b):
+                conn.write(chunk: c, bytes: b)
+                sy_chunk_release(c)
+            }
         }
     }
 

@@ -38,6 +38,16 @@ enum HTTPResponse {
     }
 }
 
+extension HTTPResponse {
+    /// The head of an SSE answer streamed in HTTP chunks (its length is not known up front).
+    static func streamHead(keepAlive: Bool, extra: [(String, String)] = []) -> String {
+        var s = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n"
+        for (k, v) in extra { s += "\(k): \(v)\r\n" }
+        if !keepAlive { s += "Connection: close\r\n" }
+        return s + "\r\n"
+    }
+}
+
 /// How a request's answer is framed.
 enum AnswerFormat {
     case json

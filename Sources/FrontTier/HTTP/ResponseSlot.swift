@@ -26,6 +26,18 @@ final class ResponseSlot {
         return parts
     }
 
+    /// The answer is an SSE stream whose head is already queued (chunked transfer encoding).
+    var streaming = false
+
+    /// Appends one SSE event carrying `json` (a JSON-RPC message without raw newlines) as an
+    /// HTTP chunk.
+    func appendEventChunk(_ json: [UInt8]) {
+        let event = Array("event: message\ndata: ".utf8) + json + Array("\n\n".utf8)
+        append(.text(String(event.count, radix: 16) + "\r\n"))
+        append(.bytes(event))
+        append(.text("\r\n"))
+    }
+
     deinit {
         for case .slice(let c, _) in parts { sy_chunk_release(c) }
     }

@@ -29,6 +29,7 @@ final class MCPEndpoint: HTTPHandler {
         self.log = log
         router.answer = { [unowned self] call, type, payload, chunk in self.deliver(call, type, payload, chunk) }
         router.fail = { [unowned self] call, error in self.answerError(call, error) }
+        router.event = { [unowned self] call, type, payload in self.event(call, type, payload) }
     }
 
     // MARK: routing
@@ -134,6 +135,16 @@ final class MCPEndpoint: HTTPHandler {
         }
         guard let id = idJSON else {
             // A notification (notifications/initialized, notifications/cancelled, ...).
+            if method == "notifications/cancelled", let params = env.params(in: body), let rid = params["requestId"] {
+                let idText: String
+                switch rid {
+                case .string(let s): idText = JSONValue.quote(s)
+                case .number(let n): idText = JSONValue.formatNumber(n)
+                default: idText = ""
+                }
+                let reason = params["reason"]?.stringValue ?? "cancelled by the client"
+                router.cancel(key: session.id + "|" + idText, reason: reason)
+            }
             accepted(req, slot, c, ka)
             return
         }
@@ -190,7 +201,66 @@ final class MCPEndpoint: HTTPHandler {
         let call = PendingCall(connection: c, slot: slot, idJSON: id, format: format, tool: name, meta: meta,
                                arguments: args, argsChunk: args.count > 0 ? req.chunk : nil,
                                startedAt: now, deadline: router.deadline(for: name, now: now))
+        call.acceptsSSE = acceptsSSE(req)
+        call.cancelKey = session.id + "|" + String(decoding: id, as: UTF8.self)
+        if raw.progress_token.kind == Int32(SY_JSON_STRING) || raw.progress_token.kind == Int32(SY_JSON_NUMBER) {
+            let t = raw.progress_token
+            let range = t.kind == Int32(SY_JSON_STRING) ? Int(t.span.off) - 1..<Int(t.span.off + t.span.len) + 1
+                                                          : Int(t.span.off)..<Int(t.span.off + t.span.len)
+            call.progressToken = Array(body[range])
+        }
         router.submit(call)
+    }
+
+    private func acceptsSSE(_ req: HTTPRequest) -> Bool {
+        let accept = req.header("accept")?.lowercased() ?? "*/*"
+        return accept.contains("text/event-stream") || accept.contains("*/*") || accept.contains("text/*")
+    }
+
+    // MARK: streaming (SSE) answers
+
+    /// A notification of a call in flight: the answer becomes an SSE stream (when the client
+    /// accepts one) and the notification goes out at once.
+    private func event(_ call: PendingCall, _ type: FrameType, _ payload: [UInt8]) {
+        guard call.acceptsSSE, let c = call.connection, !c.isClosed, payload.first == UInt8(ascii: "{") else { return }
+        var json: [UInt8]
+        switch type {
+        case .progress:
+            guard let token = call.progressToken else { return }
+            json = Array("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":".utf8) + token
+            if payload.count > 2 { json.append(UInt8(ascii: ",")) }
+            json += payload.dropFirst()
+            json.append(UInt8(ascii: "}"))
+        case .notify:
+            guard payload.count > 2 else { return }
+            json = Array("{\"jsonrpc\":\"2.0\",".utf8) + payload.dropFirst()
+        default:
+            return
+        }
+        startStream(call)
+        call.slot.appendEventChunk(sseSafe(json))
+        c.push(call.slot)
+    }
+
+    private func startStream(_ call: PendingCall) {
+        guard !call.slot.streaming else { return }
+        call.slot.streaming = true
+        let ka = keepAlive(call.slot)
+        call.slot.append(.text(HTTPResponse.streamHead(keepAlive: ka)))
+        if !ka { call.slot.closeAfter = true }
+    }
+
+    /// The last event of a streamed answer, then the end of the chunked body.
+    private func endStream(_ call: PendingCall, _ c: HTTPConnection, _ json: [UInt8]) {
+        call.slot.appendEventChunk(sseSafe(json))
+        call.slot.append(.text("0\r\n\r\n"))
+        c.finish(call.slot)
+    }
+
+    /// Raw CR/LF can only be whitespace between JSON tokens: blank them for an SSE data line.
+    private func sseSafe(_ json: [UInt8]) -> [UInt8] {
+        guard json.contains(0x0A) || json.contains(0x0D) else { return json }
+        return json.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
     }
 
     /// An executor answered: splice its JSON into the JSON-RPC answer without decoding it.
@@ -198,6 +268,14 @@ final class MCPEndpoint: HTTPHandler {
                          _ chunk: UnsafeMutablePointer<sy_chunk_t>?) {
         guard let c = call.connection, !c.isClosed else { return }
         let member: StaticString = type == .result ? ",\"result\":" : ",\"error\":"
+        if call.slot.streaming {
+            var json = Array("{\"jsonrpc\":\"2.0\",\"id\":".utf8) + call.idJSON
+            json += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)
+            json += payload
+            json.append(UInt8(ascii: "}"))
+            endStream(call, c, json)
+            return
+        }
         let ka = keepAlive(call.slot)
         let safe = payload
         var copied: [UInt8]?
@@ -226,6 +304,10 @@ final class MCPEndpoint: HTTPHandler {
 
     private func answerError(_ call: PendingCall, _ error: ProtocolError) {
         guard let c = call.connection, !c.isClosed else { return }
+        if call.slot.streaming {
+            endStream(call, c, Array(error.responseJSON(idJSON: String(decoding: call.idJSON, as: UTF8.self)).utf8))
+            return
+        }
         rpcError(call.slot, c, id: call.idJSON, error, format: call.format, keepAlive: keepAlive(call.slot))
     }
 
