@@ -110,3 +110,25 @@ def test_config_is_valid_yaml_json():
     job = cfg["scrape_configs"][0]
     assert job["metrics_path"] == "/m" and job["static_configs"][0]["targets"] == ["127.0.0.1:1"]
     assert cfg["global"]["scrape_interval"] == "1s"
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(60)
+def test_deploy_files_are_valid_for_this_prometheus(prometheus_binary):
+    """deploy/: promtool accepts the example config, and Prometheus parses every dashboard query."""
+    import json
+    import shutil
+    import subprocess
+    promtool = shutil.which("promtool")
+    if promtool:
+        r = subprocess.run([promtool, "check", "config", str(REPO / "deploy/prometheus/prometheus.yml")],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+    dashboard = json.loads((REPO / "deploy/grafana/switchyard-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    assert len(exprs) >= 20
+    with PrometheusServer(["127.0.0.1:1"], binary=prometheus_binary) as prom:
+        for e in exprs:
+            prom.query(e.replace("$__rate_interval", "5s").replace("$job", ".*"))  # raises on a parse error
