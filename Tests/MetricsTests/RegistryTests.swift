@@ -237,7 +237,7 @@ final class RegistryTests: XCTestCase {
         t0 = DispatchTime.now().uptimeNanoseconds
         for i in 0..<n { h.observe(UInt64(i & 0xFFFFF) * 64) }
         let histNs = Double(DispatchTime.now().uptimeNanoseconds - t0) / Double(n)
-        print("metrics hot path (debug build): counter.increment \(counterNs) ns, histogram.observe \(histNs) ns")
+        print("metrics hot path: counter.increment \(counterNs) ns, histogram.observe \(histNs) ns")
         XCTAssertEqual(c.value, UInt64(n))
         let t1 = DispatchTime.now().uptimeNanoseconds
         let text = PrometheusText.render(MetricsCollector(directory: dir).snapshot())
