@@ -48,6 +48,9 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "DemoTools", dependencies: ["ToolSDK", "MCPCore", "COpenSSL"], swiftSettings: strict),
         .target(name: "Supervisor", dependencies: ["EventLoop", "WireProtocol", "CLibUV"], swiftSettings: strict),
+        // Shared-memory metrics registry, Prometheus text and status page (no libuv, no I/O but files).
+        .target(name: "CMetrics", path: "CSupport/metrics"),
+        .target(name: "Metrics", dependencies: ["CMetrics"], swiftSettings: strict),
 
         .executableTarget(name: "switchyard",
                           dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop",
@@ -60,6 +63,7 @@ let package = Package(
         .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "CMetrics"]),
     ],
     swiftLanguageModes: [.v6]
 )
