@@ -3,6 +3,8 @@
 
 SHELL := /bin/bash
 DEBIAN_PACKAGES := pkg-config libuv1-dev libzstd-dev libhiredis-dev libssl-dev zstd
+# Tests only: a real browser for the status page (the Prometheus harness installs prometheus itself).
+TEST_PACKAGES := chromium
 PYTHON ?= python3
 VENV := .venv
 HOST ?= 127.0.0.1
@@ -11,15 +13,18 @@ SERVE_ARGS ?=
 FUZZ_SECONDS ?= 20
 BIN := .build/release/switchyard
 
-.PHONY: run test build deps venv unit integration proto-test fuzz fuzz-smoke clean
+.PHONY: run test build deps test-deps venv unit integration proto-test fuzz fuzz-smoke clean
 
 run: deps build
 	$(BIN) serve --host $(HOST) --port $(PORT) $(SERVE_ARGS)
 
-test: deps build venv unit fuzz-smoke proto-test integration
+test: deps test-deps build venv unit fuzz-smoke proto-test integration
 
 build:
 	swift build -c release --product switchyard
+
+test-deps:
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(TEST_PACKAGES)"
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -27,7 +32,7 @@ deps:
 	if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else \
 	    echo "missing Debian packages; run:  sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \

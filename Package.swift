@@ -41,13 +41,13 @@ let package = Package(
 
         // The tiers. They depend on the pure targets and EventLoop, never on each other.
         .target(name: "FrontTier",
-                dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "COpenSSL"],
+                dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "COpenSSL", "Metrics"],
                 swiftSettings: strict),
         .target(name: "ToolSDK",
-                dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV"],
+                dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "Metrics"],
                 swiftSettings: strict),
         .target(name: "DemoTools", dependencies: ["ToolSDK", "MCPCore", "COpenSSL"], swiftSettings: strict),
-        .target(name: "Supervisor", dependencies: ["EventLoop", "WireProtocol", "CLibUV"], swiftSettings: strict),
+        .target(name: "Supervisor", dependencies: ["EventLoop", "WireProtocol", "CLibUV", "Metrics"], swiftSettings: strict),
         // Shared-memory metrics registry, Prometheus text and status page (no libuv, no I/O but files).
         .target(name: "CMetrics", path: "CSupport/metrics"),
         .target(name: "Metrics", dependencies: ["CMetrics"], swiftSettings: strict),

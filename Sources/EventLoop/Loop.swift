@@ -12,6 +12,9 @@ public final class Loop {
     public let pool: OpaquePointer
     private let check: UnsafeMutablePointer<uv_check_t>
     private var pendingFlush: [StreamConnection] = []
+    /// Bytes read and written by streams, by their `trafficClass` (0 other, 1 HTTP, 2 executor links).
+    public var bytesIn: [UInt64] = [0, 0, 0]
+    public var bytesOut: [UInt64] = [0, 0, 0]
 
     public init() {
         uv = .allocate(capacity: 1)

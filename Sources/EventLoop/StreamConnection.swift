@@ -31,6 +31,8 @@ public final class StreamConnection {
     public var readSize = 16 * 1024
     /// Arbitrary per-connection state for the owner.
     public var context: AnyObject?
+    /// Which of the loop's byte counters this stream adds to (see `Loop.bytesIn`).
+    public var trafficClass = 0
 
     /// Wraps an initialized-but-unused handle memory block; `kind` says how to initialize it.
     init(loop: Loop, handle: UnsafeMutablePointer<uv_stream_t>) {
@@ -92,6 +94,7 @@ public final class StreamConnection {
         guard !isClosed, !closing, bytes.count > 0 else { return }
         let rc = sy_outq_copy(outq, loop.pool, handle, bytes.baseAddress, bytes.count)
         if rc != 0 { close(); return }
+        loop.bytesOut[trafficClass] &+= UInt64(bytes.count)
         scheduleFlush()
     }
 
@@ -111,6 +114,7 @@ public final class StreamConnection {
         guard !isClosed, !closing, bytes.count > 0 else { return }
         let rc = sy_outq_ref(outq, loop.pool, handle, chunk, bytes.baseAddress, bytes.count)
         if rc != 0 { close(); return }
+        loop.bytesOut[trafficClass] &+= UInt64(bytes.count)
         scheduleFlush()
     }
 
@@ -172,6 +176,7 @@ public final class StreamConnection {
     fileprivate func didRead(_ n: Int) {
         if n > 0 {
             sy_inbuf_commit(inbuf, n)
+            loop.bytesIn[trafficClass] &+= UInt64(n)
             delegate?.streamReadable(self)
         } else if n < 0 {
             close(status: Int32(n))

@@ -2,6 +2,7 @@ import CLibUV
 import EventLoop
 import Glibc
 import MCPCore
+import Metrics
 
 /// One front process: a libuv loop serving MCP over HTTP/1.1 on a shared (SO_REUSEPORT) port,
 /// linked to every executor in the run directory.
@@ -11,10 +12,13 @@ public final class Front {
     let loop = Loop()
     let log: Log
     private var listener: Listener?
+    private var adminListener: Listener?
+    private var admin: AdminRoutes?
     private let pool: ExecutorPool
     private let router: CallRouter
     private let endpoint: MCPEndpoint
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    private var adminConnections: [ObjectIdentifier: HTTPConnection] = [:]
     private var sweep: Timer?
     private var signals: [SignalWatcher] = []
     private var draining = false
@@ -23,6 +27,12 @@ public final class Front {
     public init(options: FrontOptions) {
         self.options = options
         log = Log("front-\(options.index)")
+        // Before any handle is resolved: handles point into the region installed here.
+        do {
+            try Metrics.install(runDir: options.runDir, role: "front", index: options.index)
+        } catch {
+            log.warning("metrics disabled: cannot create the shared region", [("error", "\(error)")])
+        }
         pool = ExecutorPool(loop: loop, directory: options.executorDirectory, peerName: "front-\(options.index)",
                             compressThreshold: options.compressThreshold, log: log)
         let sessions = SessionTokens(key: options.sessionKey, versions: ProtocolVersion.supported, runDir: options.runDir)
@@ -33,14 +43,45 @@ public final class Front {
     /// Serves until SIGTERM/SIGINT, then drains and returns.
     public func run() throws {
         signal(SIGPIPE, SIG_IGN)
+        let metrics = endpoint.metrics
+        let admin = AdminRoutes(runDir: options.runDir, loop: loop) { [unowned self] in self.endpoint.healthReport() }
+        self.admin = admin
+        endpoint.admin = admin
+        endpoint.adminOnMainPort = options.admin == nil
         let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody, idleTimeoutMs: options.idleTimeoutMs)
-        listener = try Listener.tcp(loop: loop, host: options.host, port: options.port) { [unowned self] conn in
-            guard !self.draining else { conn.close(); return }
-            let http = HTTPConnection(conn: conn, handler: self.endpoint, limits: limits)
-            http.onClose = { [unowned self] h in self.connections[ObjectIdentifier(h)] = nil; self.maybeFinishDrain() }
-            self.connections[ObjectIdentifier(http)] = http
-            http.start()
+        func accept(_ handler: any HTTPHandler, admin isAdmin: Bool = false) -> (StreamConnection) -> Void {
+            return { [unowned self] conn in
+                if isAdmin {
+                    // Admin connections do not hold up a drain; they serve /readyz (503) meanwhile.
+                    let http = HTTPConnection(conn: conn, handler: handler, limits: limits)
+                    http.onClose = { [unowned self] h in self.adminConnections[ObjectIdentifier(h)] = nil }
+                    self.adminConnections[ObjectIdentifier(http)] = http
+                    http.start()
+                    return
+                }
+                guard !self.draining else { conn.close(); return }
+                conn.trafficClass = 1
+                metrics.accepted.increment()
+                metrics.connections.increment()
+                let http = HTTPConnection(conn: conn, handler: handler, limits: limits)
+                http.onClose = { [unowned self] h in
+                    metrics.connections.decrement()
+                    self.connections[ObjectIdentifier(h)] = nil
+                    self.maybeFinishDrain()
+                }
+                http.onMalformed = { status in
+                    metrics.answered(method: LabelIndex.method("other"), status: status, startedNs: uv_hrtime())
+                    metrics.error(status == 413 ? .bodyTooLarge : status == 431 ? .headTooLarge : .invalidRequest)
+                }
+                self.connections[ObjectIdentifier(http)] = http
+                http.start()
+            }
         }
+        listener = try Listener.tcp(loop: loop, host: options.host, port: options.port, onAccept: accept(endpoint))
+        if let a = options.admin {
+            adminListener = try Listener.tcp(loop: loop, host: a.host, port: a.port, onAccept: accept(admin, admin: true))
+        }
+        startSampler()
         pool.onChange = { [unowned self] in
             self.router.dispatchWaiting()
             self.notifyReadyIfLinked()
@@ -71,6 +112,48 @@ public final class Front {
     }
 
     private var expectedLinks = 0
+
+    /// Once a second: gauges from current state, byte counters from the loop's tallies.
+    private func startSampler() {
+        let m = endpoint.metrics
+        var lastIn: [UInt64] = [0, 0, 0], lastOut: [UInt64] = [0, 0, 0]
+        var linkStats = LinkStats.Totals()
+        let linkFrames = m.linkFrames, linkBytes = m.linkBytes
+        let queue = m.queue
+        let t = Timer(loop: loop) { [unowned self] in
+            let inNow = self.loop.bytesIn, outNow = self.loop.bytesOut
+            m.bytes.counter(LabelIndex.directionIn).add(inNow[1] &- lastIn[1])
+            m.bytes.counter(LabelIndex.directionOut).add(outNow[1] &- lastOut[1])
+            lastIn = inNow
+            lastOut = outNow
+            let now = self.pool.linkStats.totals
+            linkFrames.counter(LabelIndex.directionIn).add(now.framesIn &- linkStats.framesIn)
+            linkFrames.counter(LabelIndex.directionOut).add(now.framesOut &- linkStats.framesOut)
+            linkBytes.counter(LabelIndex.directionIn, LabelIndex.formWire).add(now.wireIn &- linkStats.wireIn)
+            linkBytes.counter(LabelIndex.directionOut, LabelIndex.formWire).add(now.wireOut &- linkStats.wireOut)
+            linkBytes.counter(LabelIndex.directionIn, LabelIndex.formRaw).add(now.rawIn &- linkStats.rawIn)
+            linkBytes.counter(LabelIndex.directionOut, LabelIndex.formRaw).add(now.rawOut &- linkStats.rawOut)
+            linkStats = now
+            queue.set(Int64(self.router.queued))
+            m.lag.set(Int64(self.endpoint.loopLagMs) * 1_000_000)
+            let nowMs = self.loop.now
+            for link in self.pool.allLinks {
+                let g = m.link(link.name)
+                g.outstanding.set(Int64(link.outstanding))
+                g.up.set(link.ready != nil && !link.conn.isClosed ? 1 : 0)
+                let b = link.breaker
+                g.circuit.set(b.isOpen(now: nowMs) ? (b.name == "half-open" ? LabelIndex.circuitHalfOpen : LabelIndex.circuitOpen)
+                                                   : LabelIndex.circuitClosed)
+            }
+            for gone in self.pool.takeClosedLinkNames() {
+                let g = m.link(gone)
+                g.up.set(0)
+                g.outstanding.set(0)
+            }
+        }
+        t.start(after: 1000, repeat: 1000)
+        t.unref()
+    }
 
     /// Event-loop lag: a 100 ms timer that measures how late it fires; the worst of each
     /// second is kept for /healthz (and logged when it passes 100 ms).
@@ -113,6 +196,7 @@ public final class Front {
         log.info("draining", [("connections", String(connections.count)), ("inFlight", String(pool.totalOutstanding))])
         listener?.close()
         listener = nil
+        // The admin listener stays up until the end: /readyz answers 503 while draining.
         // Answers from now on carry Connection: close. Requests already on their way are read
         // and answered during a short grace; then connections with nothing in flight close.
         for c in connections.values where c.isIdle && c.conn.readable.count == 0 { c.closeIfQuiet(afterMs: 250) }
@@ -139,6 +223,9 @@ public final class Front {
         guard !finished else { return }
         finished = true
         for c in connections.values { c.conn.close() }
+        adminListener?.close()
+        adminListener = nil
+        for c in adminConnections.values { c.conn.close() }
         pool.shutdown()
         router.stop()
         sweep?.close()

@@ -34,6 +34,9 @@ public struct FrontOptions: Sendable {
     public var breakerFailures = 5
     public var breakerOpenMs: UInt64 = 2_000
 
+    /// A separate listener for /metrics, /status, /healthz, /readyz (host, port); nil = main port only.
+    public var admin: (host: String, port: Int)?
+
     public init() {}
 
     public var executorDirectory: String { runDir + "/executors" }

@@ -1,5 +1,6 @@
 import EventLoop
 import Glibc
+import Metrics
 
 /// Starts the children (executors first, then fronts), restarts those that die according to
 /// their policy, and on SIGTERM/SIGINT stops fronts first (they drain), then executors.
@@ -15,6 +16,9 @@ public final class Supervisor {
 
     final class Slot {
         var spec: ChildSpec
+        lazy var up: Gauge = Metrics.family(.workerUp).gauge(Metrics.slot(.worker, named: spec.name))
+        lazy var restartsMetric: Counter = Metrics.family(.workerRestartsTotal).counter(Metrics.slot(.worker, named: spec.name))
+        lazy var lastExit: StateSet = Metrics.stateSet(.workerLastExit, spec.name)
         var process: ChildProcess?
         var restarts = 0
         var gaveUp = false
@@ -48,6 +52,10 @@ public final class Supervisor {
         }
         signals.append(SignalWatcher(loop: loop, signal: SIGHUP) { [unowned self] _ in self.rollingRestart() })
         if let pidFile = options.pidFile {
+            let runDir = String(pidFile.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
+            if (try? Metrics.install(runDir: runDir, role: "supervisor", index: 0)) == nil {
+                log.warning("metrics disabled: cannot create the shared region")
+            }
             let text = "\(getpid())\n"
             let fd = open(pidFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             if fd >= 0 { _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }; close(fd) }
@@ -90,6 +98,7 @@ public final class Supervisor {
 
     private func childReady(_ slot: Slot, _ child: ChildProcess) {
         log.info("ready", [("child", slot.spec.name), ("pid", String(child.pid))])
+        slot.up.set(1)
         if let path = child.socketPath, slot.spec.heartbeatIntervalMs > 0 {
             let hb = Heartbeat(loop: loop, path: path, intervalMs: slot.spec.heartbeatIntervalMs, timeoutMs: slot.spec.heartbeatTimeoutMs)
             hb.onMissed = { [unowned self, weak child] silent in
@@ -129,6 +138,8 @@ public final class Supervisor {
             return
         }
         if slot.process === child { slot.process = nil }
+        if slot.process == nil { slot.up.set(0) }
+        slot.lastExit.set(signal != 0 ? LabelIndex.exitSignal : status == 0 ? LabelIndex.exitClean : LabelIndex.exitError)
         let how = signal != 0 ? "signal \(signal)" : "status \(status)"
         if stopping {
             log.info("stopped", [("child", slot.spec.name), ("exit", how)])
@@ -147,6 +158,7 @@ public final class Supervisor {
             log.info("child finished; not restarting (transient)", [("child", slot.spec.name)])
         case .giveUp(let n, let period):
             slot.gaveUp = true
+            slot.lastExit.set(LabelIndex.exitGaveUp)
             log.error("GIVING UP on child: it kept exiting (\(n) restarts within \(period) ms); the rest of the server goes on without it",
                       [("child", slot.spec.name)])
             if allSlots.allSatisfy({ $0.gaveUp }) || executors.allSatisfy({ $0.gaveUp }) {
@@ -158,6 +170,7 @@ public final class Supervisor {
             }
         case .restart(let after):
             slot.restarts += 1
+            slot.restartsMetric.increment()
             log.info("restarting", [("child", slot.spec.name), ("afterMs", String(after)), ("restarts", String(slot.restarts))])
             if after == 0 { start(slot); return }
             let t = Timer(loop: loop) { [unowned self] in

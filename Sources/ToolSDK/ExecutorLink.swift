@@ -1,5 +1,7 @@
+import CLibUV
 import EventLoop
 import MCPCore
+import Metrics
 import WireProtocol
 
 /// One front's connection to this executor: frames in, tasks out, results back.
@@ -134,6 +136,9 @@ final class ExecutorLink: StreamDelegate {
             return (.result, Array(ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").json.utf8))
         }
         let meta = call.meta.isEmpty ? nil : try? JSONValue.parse(call.meta)
+        let started = uv_hrtime()
+        let timer = Metrics.histogram(.toolExecutionSeconds, tool.name)
+        defer { timer.observe(uv_hrtime() &- started) }
         do {
             let result = try await tool.handler(ToolCall(name: tool.name, arguments: args, meta: meta, report: report))
             if Task.isCancelled { return cancelledFrame() }

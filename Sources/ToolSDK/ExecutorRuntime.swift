@@ -3,6 +3,7 @@ import EventLoop
 import FoundationEssentials
 import Glibc
 import MCPCore
+import Metrics
 import WireProtocol
 
 /// Hosts tools in an executor process: listens on a Unix socket, accepts any number of front
@@ -72,6 +73,12 @@ public final class ExecutorRuntime {
     @discardableResult
     public func run() throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
+        // The run directory is the socket directory's parent (<run-dir>/executors/NAME.sock).
+        let dir = options.socketPath.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
+        let index = Int(options.name.split(separator: "-").last ?? "") ?? 0
+        if !dir.isEmpty, (try? Metrics.install(runDir: dir, role: "executor", index: index)) == nil {
+            log.warning("metrics disabled: cannot create the shared region")
+        }
         mailbox = Mailbox(loop: loop) { [unowned self] items in
             for c in items { self.links[c.link]?.complete(c) }
         }

@@ -22,6 +22,7 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "Cancel a tools/call and answer with an error after this many ms.") var callTimeoutMs = 60_000
     @Option(help: "Per-tool call timeout, NAME=MS (repeatable).") var toolTimeout: [String] = []
     @Option(help: "Calls that may wait for an executor with room; beyond, 503.") var maxQueued = 10_000
+    @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (then kept off the main port).") var admin: String?
 
     func run() throws {
         var o = FrontOptions()
@@ -37,6 +38,7 @@ struct FrontCommand: ParsableCommand {
         o.serverVersion = Switchyard.version
         o.callTimeoutMs = UInt64(max(1, callTimeoutMs))
         o.maxQueuedCalls = maxQueued
+        if let admin { o.admin = try HostPort.parse(admin) }
         for t in toolTimeout {
             let (name, ms) = try ToolTimeout.parse(t)
             o.toolTimeoutsMs[name] = ms

@@ -43,6 +43,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Drain and restart an executor whose resident memory exceeds this many MiB.") var executorMaxRssMb: Int?
     @Option(help: "Close keep-alive connections idle this many seconds (default: 60).") var idleTimeout: Int?
     @Option(help: "Calls each built-in executor runs at once; fronts queue the rest (default: 256).") var executorMaxConcurrency: Int?
+    @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (keeps them off the main port).") var admin: String?
 
     func run() throws {
         let cfg = try config.map(ConfigFile.load) ?? ConfigFile()
@@ -59,6 +60,7 @@ struct ServeCommand: ParsableCommand {
         guard (0...256).contains(executorCount) else { throw ValidationError("--executors must be 0...256") }
         guard executorCount > 0 || !external.isEmpty else { throw ValidationError("need at least one executor") }
         try ToolPacks.validate(tools)
+        if let a = admin ?? cfg.string("admin") { _ = try HostPort.parse(a) }
         let callTimeout = callTimeoutMs ?? cfg.int("callTimeoutMs") ?? 60_000
         for t in toolTimeout { _ = try ToolTimeout.parse(t) }
         var policy = RestartPolicy()
@@ -102,6 +104,7 @@ struct ServeCommand: ParsableCommand {
             for t in toolTimeout { argv += ["--tool-timeout", t] }
             if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }
             if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
+            if let a = admin ?? cfg.string("admin") { argv += ["--admin", a] }
             frontSpecs.append(ChildSpec(name: "front \(i)", role: .front, argv: argv,
                                         environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(key)], policy: policy))
         }

@@ -124,7 +124,7 @@ struct ConfigFile {
         let known: Set = ["host", "port", "fronts", "executors", "tools", "executorCommands", "preferSSE", "maxBody",
                           "sessionKey", "runDir", "compressThreshold", "callTimeoutMs", "maxQueued", "restartIntensity",
                           "restartPeriodMs", "restartMaxDelayMs", "heartbeatIntervalMs", "heartbeatTimeoutMs",
-                          "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency"]
+                          "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin"]
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         return ConfigFile(values: o)
     }
@@ -146,5 +146,18 @@ enum ToolTimeout {
             throw ValidationError("--tool-timeout takes NAME=MS, got '\(s)'")
         }
         return (String(parts[0]), ms)
+    }
+}
+
+/// `HOST:PORT` (IPv6 as `[::1]:PORT`).
+enum HostPort {
+    static func parse(_ s: String) throws -> (host: String, port: Int) {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else {
+            throw ValidationError("expected HOST:PORT, got '\(s)'")
+        }
+        var host = String(s[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ValidationError("expected HOST:PORT, got '\(s)'") }
+        return (host, port)
     }
 }

@@ -253,6 +253,11 @@ int sy_json_scan_envelope(const uint8_t *buf, size_t len, sy_envelope_t *env);
 /* Validates buf[0..len) as one JSON text. */
 int sy_json_validate(const uint8_t *buf, size_t len);
 
+/* ------------------------------------------------------------------ util */
+
+/* memmem(3): the first occurrence of needle[0..m) in haystack[0..n), or NULL. */
+const void *sy_memmem(const void *haystack, size_t n, const void *needle, size_t m);
+
 /* ---------------------------------------------------------------- atomic */
 
 /* Sequentially consistent 64-bit atomics on memory shared between processes (mmap). */

@@ -14,6 +14,17 @@ final class ExecutorPool: FrontLinkOwner {
     let compressThreshold: Int
     private let log: Log
     private var links: [String: FrontLink] = [:]      // by socket path
+    /// Frame and byte tallies of every link, for metrics.
+    let linkStats = LinkStats()
+    private var closedLinkNames: [String] = []
+
+    var allLinks: [FrontLink] { Array(links.values) }
+
+    /// Names of links closed since the last call (their gauges are reset).
+    func takeClosedLinkNames() -> [String] {
+        defer { closedLinkNames.removeAll() }
+        return closedLinkNames
+    }
     private var connecting: Set<String> = []
     private var scanTimer: Timer?
     /// Tool name -> links that host it, in catalog order of arrival.
@@ -76,7 +87,7 @@ final class ExecutorPool: FrontLinkOwner {
                 guard case .success(let conn) = result else { return }
                 if self.stopped { conn.close(); return }
                 self.links[path] = FrontLink(socketPath: path, conn: conn, owner: self, peer: self.peerName,
-                                             compressThreshold: self.compressThreshold, log: self.log)
+                                             compressThreshold: self.compressThreshold, log: self.log, stats: self.linkStats)
             }
         }
     }
@@ -118,6 +129,7 @@ final class ExecutorPool: FrontLinkOwner {
 
     func linkClosed(_ link: FrontLink, pending: [PendingCall]) {
         if links[link.socketPath] === link { links[link.socketPath] = nil }
+        if link.ready != nil { closedLinkNames.append(link.name) }
         if link.ready != nil {
             log.warning("executor link lost", [("executor", link.name), ("inFlight", String(pending.count))])
         }

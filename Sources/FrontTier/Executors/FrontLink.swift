@@ -36,14 +36,18 @@ final class FrontLink: StreamDelegate {
     var isUsable: Bool { ready != nil && !draining && !conn.isClosed }
     var hasCapacity: Bool { pending.count < (ready?.maxConcurrency ?? 0) }
 
+    let stats: LinkStats
+
     init(socketPath: String, conn: StreamConnection, owner: any FrontLinkOwner, peer: String,
-         compressThreshold: Int, log: Log) {
+         compressThreshold: Int, log: Log, stats: LinkStats) {
+        self.stats = stats
         self.socketPath = socketPath
         self.conn = conn
         self.owner = owner
         self.compressThreshold = compressThreshold
         self.log = log
         conn.delegate = self
+        conn.trafficClass = 2
         conn.readSize = 64 * 1024
         let hello = "{\"versions\":[1],\"peer\":\(JSONValue.quote(peer)),\"maxFrame\":\(FrameHeader.maxPayload),\"zstd\":true}"
         conn.writeFrame(.hello, stream: 0, payload: Array(hello.utf8))
@@ -67,8 +71,10 @@ final class FrontLink: StreamDelegate {
             payload += call.arguments
             let packed = payload.withUnsafeBytes { PayloadCompression.compress($0) }
             conn.writeFrame(.call, stream: stream, payload: packed, compressed: true)
+            stats.sent(wire: packed.count, raw: length)
             return
         }
+        stats.sent(wire: length, raw: length)
         conn.write(FrameHeader(type: .call, stream: stream, length: length).bytes + prefix + name + call.meta)
         if let chunk = call.chunk {
             conn.write(chunk: chunk, bytes: call.arguments)
@@ -94,6 +100,8 @@ final class FrontLink: StreamDelegate {
 
     private func handle(_ h: FrameHeader, _ payload: UnsafeRawBufferPointer) {
         guard let type = h.type else { return }
+        stats.received(wire: payload.count, raw: h.isCompressed && payload.count >= 4
+            ? Int(payload[0]) << 24 | Int(payload[1]) << 16 | Int(payload[2]) << 8 | Int(payload[3]) : payload.count)
         switch type {
         case .ready:
             guard ready == nil else { return }

@@ -1,3 +1,4 @@
+import CLibUV
 import CSupport
 import EventLoop
 
@@ -43,6 +44,8 @@ final class HTTPConnection: StreamDelegate {
     /// No new requests are read (shutdown or an error answer that closes).
     private(set) var closingAfterAnswers = false
     var onClose: ((HTTPConnection) -> Void)?
+    /// Told of each request refused before it could be parsed (its HTTP status), for metrics.
+    var onMalformed: ((Int) -> Void)?
     var isClosed: Bool { conn.isClosed }
 
     init(conn: StreamConnection, handler: any HTTPHandler, limits: Limits) {
@@ -140,6 +143,7 @@ final class HTTPConnection: StreamDelegate {
         let request = HTTPRequest(head: head, bytes: bytes, chunk: chunk,
                                   body: UnsafeRawBufferPointer(rebasing: bytes[bodyRange]))
         let slot = ResponseSlot()
+        slot.startedNs = uv_hrtime()
         if head.keep_alive == 0 { slot.closeAfter = true; closingAfterAnswers = true }
         slots.append(slot)
         handler.handle(request, slot: slot, connection: self)
@@ -151,6 +155,7 @@ final class HTTPConnection: StreamDelegate {
         conn.stopReading()
         let body = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"\(message)\"}}"
         let slot = ResponseSlot()
+        onMalformed?(status)
         slot.append(.text(HTTPResponse.head(status: status, contentType: "application/json",
                                             contentLength: body.utf8.count, keepAlive: false)))
         slot.append(.text(body))

@@ -13,6 +13,11 @@ final class ResponseSlot {
 
     private(set) var parts: [Part] = []
     var ready = false
+    /// For metrics: the request's method (an index of the method label) and arrival time (ns).
+    var methodIndex = 0
+    var startedNs: UInt64 = 0
+    /// The answer's head went out (counted once).
+    var counted = false
     /// Close the connection once this answer is written.
     var closeAfter = false
 

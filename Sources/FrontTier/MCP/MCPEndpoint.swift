@@ -1,7 +1,9 @@
+import CLibUV
 import CSupport
 import EventLoop
 import Glibc
 import MCPCore
+import Metrics
 import WireProtocol
 
 /// MCP Streamable HTTP (revision 2025-11-25, negotiating 2025-06-18 and 2025-03-26) at one
@@ -17,6 +19,14 @@ final class MCPEndpoint: HTTPHandler {
     var draining = false
     /// The front's event-loop lag, worst of the last second (ms).
     var loopLagMs: UInt64 = 0
+    let metrics = FrontMetrics()
+
+    /// Counts an answer once, when its head is queued.
+    private func count(_ slot: ResponseSlot, _ status: Int) {
+        guard !slot.counted else { return }
+        slot.counted = true
+        metrics.answered(method: slot.methodIndex, status: status, startedNs: slot.startedNs)
+    }
     /// Requests answered, for logs and tests.
     private(set) var requests = 0
 
@@ -43,14 +53,15 @@ final class MCPEndpoint: HTTPHandler {
                 return
             }
             if req.methodIs("POST") { post(req, slot, connection) }
-            else if req.methodIs("DELETE") { delete(req, slot, connection) }
+            else if req.methodIs("DELETE") { slot.methodIndex = LabelIndex.method("delete"); delete(req, slot, connection) }
             else {
+                slot.methodIndex = LabelIndex.method("get")
                 plain(slot, connection, status: 405,
                       error: ProtocolError(.invalidRequest, "Method not allowed: this endpoint takes POST and DELETE", httpStatus: 405),
                       extra: [("Allow", "POST, DELETE")], keepAlive: keepAlive(slot))
             }
-        } else if path == "/healthz" && (req.methodIs("GET") || req.methodIs("HEAD")) {
-            health(req, slot, connection)
+        } else if AdminRoutes.paths.contains(path), let admin, path == "/healthz" || path == "/readyz" || adminOnMainPort {
+            admin.handle(req, slot: slot, connection: connection)
         } else {
             let body = "{\"error\":\"not found\"}"
             finish(slot, connection, status: 404, contentType: "application/json", body: body)
@@ -59,12 +70,18 @@ final class MCPEndpoint: HTTPHandler {
 
     private func keepAlive(_ slot: ResponseSlot) -> Bool { !slot.closeAfter && !draining }
 
-    private func health(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection) {
+    /// Health and readiness, for /healthz, /readyz and the admin listener.
+    func healthReport() -> (ready: Bool, body: String) {
         let ok = pool.hasReadyLink && !draining
         let status = draining ? "draining" : ok ? "ok" : "no-executors"
         let body = "{\"status\":\"\(status)\",\"front\":\(options.index),\"pid\":\(getpidValue()),\"loopLagMs\":\(loopLagMs),\"calls\":\(router.statusJSON),\"executors\":\(pool.statusJSON)}"
-        finish(slot, c, status: ok ? 200 : 503, contentType: "application/json", body: req.methodIs("HEAD") ? "" : body)
+        return (ok, body)
     }
+
+    /// Serves /metrics, /status and health; set by the front.
+    var admin: AdminRoutes?
+    /// Without an admin listener, /metrics and /status are served on the main port too.
+    var adminOnMainPort = true
 
     /// DNS-rebinding protection: a browser page from another origin must not reach a local server.
     private func checkOrigin(_ req: HTTPRequest) -> String? {
@@ -112,6 +129,8 @@ final class MCPEndpoint: HTTPHandler {
             else { plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Invalid Request: no method"), keepAlive: ka) }
             return
         }
+        slot.methodIndex = idJSON == nil ? LabelIndex.method(method.hasPrefix("notifications/initialized") ? method : "notification")
+                                         : LabelIndex.method(method)
         if method == "initialize" {
             guard idJSON != nil else {
                 plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Invalid Request: initialize must be a request with an id"), keepAlive: ka)
@@ -172,6 +191,7 @@ final class MCPEndpoint: HTTPHandler {
         }
         let version = ProtocolVersion.negotiate(requested: requested)
         let session = sessions.issue(protocolVersion: version)
+        metrics.sessionsCreated.counter(LabelIndex.protocolVersion(version)).increment()
         let result = "{\"protocolVersion\":\"\(version)\",\"capabilities\":{\"tools\":{\"listChanged\":true}},"
             + "\"serverInfo\":{\"name\":\"switchyard\",\"title\":\"Switchyard\",\"version\":\"\(options.serverVersion)\"},"
             + "\"instructions\":\"Switchyard serves the tools of its executors; call tools/list to see them.\"}"
@@ -246,6 +266,7 @@ final class MCPEndpoint: HTTPHandler {
         guard !call.slot.streaming else { return }
         call.slot.streaming = true
         let ka = keepAlive(call.slot)
+        count(call.slot, 200)
         call.slot.append(.text(HTTPResponse.streamHead(keepAlive: ka)))
         if !ka { call.slot.closeAfter = true }
     }
@@ -266,6 +287,11 @@ final class MCPEndpoint: HTTPHandler {
     /// An executor answered: splice its JSON into the JSON-RPC answer without decoding it.
     private func deliver(_ call: PendingCall, _ type: FrameType, _ payload: UnsafeRawBufferPointer,
                          _ chunk: UnsafeMutablePointer<sy_chunk_t>?) {
+        let t = metrics.tool(call.tool)
+        t.duration.observe((loop.now &- call.startedAt) &* 1_000_000)
+        if type != .result { t.error.increment() }
+        else if payload.count < 65_536, memmemAny(payload, "\"isError\":true") { t.toolError.increment() }
+        else { t.ok.increment() }
         guard let c = call.connection, !c.isClosed else { return }
         let member: StaticString = type == .result ? ",\"result\":" : ",\"error\":"
         if call.slot.streaming {
@@ -303,6 +329,7 @@ final class MCPEndpoint: HTTPHandler {
     }
 
     private func answerError(_ call: PendingCall, _ error: ProtocolError) {
+        metrics.tool(call.tool).error.increment()
         guard let c = call.connection, !c.isClosed else { return }
         if call.slot.streaming {
             endStream(call, c, Array(error.responseJSON(idJSON: String(decoding: call.idJSON, as: UTF8.self)).utf8))
@@ -319,11 +346,12 @@ final class MCPEndpoint: HTTPHandler {
             plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"), keepAlive: ka)
             return
         }
-        guard sessions.verify(token) != nil else {
+        guard let ended = sessions.verify(token) else {
             plain(slot, c, status: 404, error: ProtocolError(.sessionNotFound, "Session not found"), keepAlive: ka)
             return
         }
         sessions.revoke(token)
+        metrics.sessionsDeleted.counter(LabelIndex.protocolVersion(ended.protocolVersion)).increment()
         finish(slot, c, status: 200, contentType: nil, body: "", keepAlive: ka)
     }
 
@@ -331,6 +359,7 @@ final class MCPEndpoint: HTTPHandler {
 
     private func writeHead(_ slot: ResponseSlot, status: Int, format: AnswerFormat, jsonLength: Int, keepAlive: Bool,
                            extra: [(String, String)]) {
+        count(slot, status)
         switch format {
         case .json:
             slot.append(.text(HTTPResponse.head(status: status, contentType: "application/json", contentLength: jsonLength,
@@ -359,6 +388,7 @@ final class MCPEndpoint: HTTPHandler {
 
     private func rpcError(_ slot: ResponseSlot, _ c: HTTPConnection, id: [UInt8], _ e: ProtocolError, format: AnswerFormat,
                           keepAlive: Bool, extra: [(String, String)] = []) {
+        metrics.error(FrontMetrics.kind(of: e))
         let body = Array(e.responseJSON(idJSON: String(decoding: id, as: UTF8.self)).utf8)
         var extra = extra
         if e.httpStatus == 503 && !extra.contains(where: { $0.0 == "Retry-After" }) { extra.append(("Retry-After", "1")) }
@@ -372,6 +402,8 @@ final class MCPEndpoint: HTTPHandler {
     /// An error answer outside any request id (malformed input, transport-level refusals).
     private func plain(_ slot: ResponseSlot, _ c: HTTPConnection, status: Int, error: ProtocolError,
                        extra: [(String, String)] = [], keepAlive: Bool) {
+        count(slot, status)
+        metrics.error(FrontMetrics.kind(of: error))
         let body = error.responseJSON(idJSON: nil)
         slot.append(.text(HTTPResponse.head(status: status, contentType: "application/json", contentLength: body.utf8.count,
                                             keepAlive: keepAlive, extra: extra)))
@@ -382,12 +414,19 @@ final class MCPEndpoint: HTTPHandler {
 
     private func finish(_ slot: ResponseSlot, _ c: HTTPConnection, status: Int, contentType: String?, body: String,
                         keepAlive: Bool? = nil) {
+        count(slot, status)
         let ka = keepAlive ?? self.keepAlive(slot)
         slot.append(.text(HTTPResponse.head(status: status, contentType: contentType, contentLength: body.utf8.count, keepAlive: ka)))
         if !body.isEmpty { slot.append(.text(body)) }
         if !ka { slot.closeAfter = true }
         c.finish(slot)
     }
+}
+
+/// Whether `needle` occurs in `b`.
+func memmemAny(_ b: UnsafeRawBufferPointer, _ needle: StaticString) -> Bool {
+    guard let base = b.baseAddress, b.count >= needle.utf8CodeUnitCount else { return false }
+    return sy_memmem(base, b.count, needle.utf8Start, needle.utf8CodeUnitCount) != nil
 }
 
 @inline(__always)

@@ -1,0 +1,170 @@
+"""Observability (issue 6): a real Prometheus scraping the whole server, readiness, the status page
+in a real headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import free_port, switchyard_bin
+from prometheus_harness import PrometheusServer
+from sy_http import AsyncRawConnection, RawConnection, rpc
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def get(url: str, timeout: float = 5.0) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+async def _echo_calls(host, port, sessions, calls_each):
+    async def one(n):
+        conn = await AsyncRawConnection.open(host, port)
+        sid = await conn.initialize()
+        for i in range(calls_each):
+            r = await conn.post(rpc("tools/call", {"name": "echo", "arguments": {"text": f"{n}-{i}"}}), session=sid)
+            assert r.status == 200, r
+        await conn.close()
+    await asyncio.gather(*(one(n) for n in range(sessions)))
+
+
+@pytest.mark.timeout(90)
+def test_prometheus_scrapes_the_whole_server_and_counts_every_call(server_factory):
+    admin_port = free_port()
+    srv = server_factory(fronts=2, executors=2, extra_args=["--admin", f"127.0.0.1:{admin_port}"])
+    # With an admin listener, metrics stay off the public port.
+    assert get(f"http://127.0.0.1:{srv.port}/metrics")[0] == 404
+    assert get(f"http://127.0.0.1:{srv.port}/healthz")[0] == 200
+    with PrometheusServer([f"127.0.0.1:{admin_port}"]) as prom:
+        prom.wait_for_target_up()
+        sessions, each = 20, 25
+        asyncio.run(_echo_calls(srv.host, srv.port, sessions, each))
+        sent = sessions * each
+        # Both fronts answered some (sessions spread over SO_REUSEPORT), one scrape sees all of them.
+        value = prom.wait_until('sum(switchyard_tool_calls_total{tool="echo",outcome="ok"})',
+                                lambda v: v is not None and v >= sent, timeout=20)
+        assert abs(value - sent) <= sent * 0.01, value
+        calls = prom.query_value('sum(switchyard_requests_total{method="tools/call",status="200"})')
+        assert abs(calls - sent) <= sent * 0.01, calls
+        sessions_created = prom.query_value("sum(switchyard_sessions_created_total)")
+        assert sessions_created >= sessions
+        p99 = prom.wait_until(
+            'histogram_quantile(0.99, sum by (le) (rate(switchyard_request_duration_seconds_bucket[1m])))',
+            lambda v: v is not None and v == v, timeout=20)
+        assert 0 < p99 < 10, p99
+        fronts = prom.query('count(switchyard_event_loop_lag_seconds{process=~"front-.*"})')
+        assert int(float(fronts[0]["value"][1])) == 2, fronts
+        up = prom.query_value('sum(switchyard_worker_up)')
+        assert up == 4, up  # 2 fronts + 2 executors
+    status, text = get(f"http://127.0.0.1:{admin_port}/metrics")
+    assert status == 200
+    assert "# TYPE switchyard_requests_total counter" in text
+
+
+@pytest.mark.timeout(60)
+def test_readyz_follows_executors_and_drain(tmp_path):
+    run_dir = Path(tempfile.mkdtemp(prefix="sy-", dir="/tmp"))
+    (run_dir / "executors").mkdir()
+    port, admin = free_port(), free_port()
+    env = dict(os.environ, SWITCHYARD_SESSION_KEY="ab" * 32)
+    front = subprocess.Popen([switchyard_bin(), "front", "--port", str(port), "--run-dir", str(run_dir),
+                              "--admin", f"127.0.0.1:{admin}"], env=env, stderr=open(tmp_path / "front.log", "w"))
+    executor = None
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if get(f"http://127.0.0.1:{admin}/readyz")[0] == 503:
+                    break
+            except OSError:
+                time.sleep(0.05)
+        assert get(f"http://127.0.0.1:{admin}/readyz") == (503, '{"ready":false}')
+        executor = subprocess.Popen([switchyard_bin(), "executor", "--socket", str(run_dir / "executors" / "x-0.sock"),
+                                     "--name", "x-0"], stderr=open(tmp_path / "executor.log", "w"))
+        deadline = time.monotonic() + 5
+        while get(f"http://127.0.0.1:{admin}/readyz")[0] != 200:
+            assert time.monotonic() < deadline, "never ready"
+            time.sleep(0.05)
+        assert get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+        # A call in flight holds the drain open; meanwhile /readyz says 503.
+        out = {}
+        with RawConnection("127.0.0.1", port) as c:
+            sid = c.initialize()
+            t = threading.Thread(target=lambda: out.setdefault("r", c.call_tool(sid, "sleep_ms", {"ms": 1500}, timeout=10)))
+            t.start()
+            time.sleep(0.3)
+            front.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            assert get(f"http://127.0.0.1:{admin}/readyz") == (503, '{"ready":false}')
+            t.join(10)
+        assert out["r"].status == 200 and out["r"].json()["result"]["content"][0]["text"] == "slept 1500 ms"
+        assert front.wait(10) == 0
+    finally:
+        for p in (front, executor):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait(5)
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.timeout(90)
+def test_status_page_renders_live_numbers_in_headless_chromium(server_factory):
+    browser = chromium()
+    assert browser, "chromium is installed by `make deps` (Debian package chromium)"
+    admin_port = free_port()
+    srv = server_factory(fronts=2, executors=2, extra_args=["--admin", f"127.0.0.1:{admin_port}"])
+    asyncio.run(_echo_calls(srv.host, srv.port, 10, 20))
+    # Keep a little load going while the page refreshes itself.
+    stop = threading.Event()
+
+    def load():
+        with RawConnection(srv.host, srv.port) as c:
+            sid = c.initialize()
+            while not stop.is_set():
+                c.call_tool(sid, "echo", {"text": "live"})
+                time.sleep(0.005)
+
+    t = threading.Thread(target=load, daemon=True)
+    t.start()
+    try:
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "status-page.png"
+        url = f"http://127.0.0.1:{admin_port}/status"
+        common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--user-data-dir=" + tempfile.mkdtemp(prefix="chromium-"), "--virtual-time-budget=4000"]
+        dom = subprocess.run(common + ["--dump-dom", url], capture_output=True, text=True, timeout=60).stdout
+        subprocess.run(common + ["--window-size=1280,1000", f"--screenshot={shot}", url],
+                       capture_output=True, timeout=60)
+    finally:
+        stop.set()
+        t.join(5)
+    assert shot.exists() and shot.stat().st_size > 10_000, "screenshot missing"
+
+    def element(id_):
+        start = dom.find(f'id="{id_}"')
+        assert start >= 0, f"no #{id_} in the page"
+        body = dom[dom.find(">", start) + 1:]
+        return body[:body.find("<")]
+
+    assert int(element("requests").replace(",", "") or "0") >= 200, element("requests")
+    assert element("connections").strip() not in ("", "–", "-"), element("connections")
+    assert any(ch.isdigit() for ch in element("p99")), element("p99")
+    assert "swift-0" in dom and "swift-1" in dom
