@@ -124,7 +124,7 @@ final class Worker {
                 if self.phase == .done { conn.close(); return }
                 c.conn = conn
                 conn.delegate = c
-                conn.readSize = 64 * 1024
+                conn.readSize = 4096  // answers are small; a large one reserves its full length
                 conn.startReading()
                 self.connected(c)
             case .failure(let e):

@@ -14,7 +14,7 @@ final class ResponseHeadTests: XCTestCase {
         XCTAssertEqual(h.sessionID, "abc")
         XCTAssertEqual(h.contentType, "application/json")
         XCTAssertFalse(h.close)
-        XCTAssertEqual(h.headLength, 99)
+        XCTAssertEqual(h.headLength, 94)
     }
 
     func testIncompleteHeadNeedsMoreBytes() throws {
