@@ -81,3 +81,26 @@ fuzz-run:
 
 clean:
 	rm -rf .build $(VENV)
+
+# Benchmarks (bench/README.md): switchyard-bench against Switchyard and its anchors.
+BENCH_PACKAGES := nginx-light jq curl
+.PHONY: bench bench-smoke bench-build bench-deps
+bench-build: build
+	swift build -c release --product switchyard-bench
+
+bench-deps:
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	command -v nginx >/dev/null && missing=$${missing/ nginx-light/}; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing Debian packages; run:  sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+
+# The standard set of scenarios, every anchor side by side (several minutes).
+bench: deps bench-deps bench-build
+	BIN_DIR=.build/release bench/run.sh standard
+
+# A 5-second closed loop against Switchyard that fails on any error.
+bench-smoke: deps bench-build
+	BIN_DIR=.build/release bench/run.sh smoke

@@ -18,9 +18,12 @@ let package = Package(
         .executable(name: "switchyard", targets: ["switchyard"]),
         /// What a tool author links to host tools in a Swift executor.
         .library(name: "ToolSDK", targets: ["ToolSDK"]),
+        /// The load generator (bench/README.md).
+        .executable(name: "switchyard-bench", targets: ["switchyard-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         systemLibrary("CLibUV", pkgConfig: "libuv", apt: "libuv1-dev"),
@@ -56,6 +59,15 @@ let package = Package(
                           dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
+
+        // The load generator: MCP Streamable HTTP clients on the same libuv core.
+        .target(name: "BenchClient",
+                dependencies: ["EventLoop", "CSupport", "CLibUV", .product(name: "Histogram", package: "hdrhistogram-swift")],
+                swiftSettings: strict),
+        .executableTarget(name: "switchyard-bench",
+                          dependencies: ["BenchClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: strict),
+        .testTarget(name: "BenchClientTests", dependencies: ["BenchClient"]),
 
         .testTarget(name: "CSupportTests", dependencies: ["CSupport", "EventLoop"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "CSupport"]),

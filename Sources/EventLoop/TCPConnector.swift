@@ -1,0 +1,82 @@
+import CLibUV
+import Glibc
+
+/// Connects to a TCP address (IPv4 or IPv6 literal), optionally from a given local address;
+/// the closure gets the connection (TCP_NODELAY set, not yet reading) or a libuv error.
+/// Mirrors `UnixConnector`.
+///
+/// Thread: the loop thread. Ownership: the pending request holds the connection until the
+/// connect callback; on failure the connection is closed before `done` runs.
+public enum TCPConnector {
+    public static func connect(loop: Loop, host: String, port: Int, from source: String? = nil,
+                               _ done: @escaping (Result<StreamConnection, LoopError>) -> Void) {
+        var addr = sockaddr_storage()
+        guard socketAddress(host, port, &addr) == 0 else {
+            done(.failure(LoopError(UV_EINVAL.rawValue, "address \(host):\(port)")))
+            return
+        }
+        let handle = StreamConnection.allocateHandle()
+        let tcp = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_tcp_t.self)
+        uv_tcp_init(loop.uv, tcp)
+        let conn = StreamConnection(loop: loop, handle: handle)
+        if let source {
+            var local = sockaddr_storage()
+            var rc = socketAddress(source, 0, &local)
+            if rc == 0 {
+                rc = withUnsafePointer(to: &local) {
+                    uv_tcp_bind(tcp, UnsafeRawPointer($0).assumingMemoryBound(to: sockaddr.self), 0)
+                }
+            }
+            guard rc == 0 else {
+                conn.close(status: rc)
+                done(.failure(LoopError(rc, "bind to \(source)")))
+                return
+            }
+        }
+        let what = "connect to \(host):\(port)"
+        let pending = PendingTCPConnect(conn: conn, what: what, done: done)
+        let req = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+        req.pointee.data = Unmanaged.passRetained(pending).toOpaque()
+        let rc = withUnsafePointer(to: &addr) {
+            uv_tcp_connect(req, tcp, UnsafeRawPointer($0).assumingMemoryBound(to: sockaddr.self), tcpConnected)
+        }
+        if rc != 0 {
+            Unmanaged<PendingTCPConnect>.fromOpaque(req.pointee.data!).release()
+            req.deallocate()
+            conn.close(status: rc)
+            done(.failure(LoopError(rc, what)))
+        }
+    }
+
+    private static func socketAddress(_ host: String, _ port: Int, _ out: inout sockaddr_storage) -> Int32 {
+        withUnsafeMutablePointer(to: &out) { p -> Int32 in
+            let sa = UnsafeMutableRawPointer(p)
+            if host.contains(":") {
+                return uv_ip6_addr(host, Int32(port), sa.assumingMemoryBound(to: sockaddr_in6.self))
+            }
+            return uv_ip4_addr(host, Int32(port), sa.assumingMemoryBound(to: sockaddr_in.self))
+        }
+    }
+}
+
+private final class PendingTCPConnect {
+    let conn: StreamConnection
+    let what: String
+    let done: (Result<StreamConnection, LoopError>) -> Void
+    init(conn: StreamConnection, what: String, done: @escaping (Result<StreamConnection, LoopError>) -> Void) {
+        self.conn = conn; self.what = what; self.done = done
+    }
+}
+
+private let tcpConnected: uv_connect_cb = { req, status in
+    guard let req, let data = req.pointee.data else { return }
+    let pending = Unmanaged<PendingTCPConnect>.fromOpaque(data).takeRetainedValue()
+    req.deallocate()
+    if status == 0 {
+        uv_tcp_nodelay(UnsafeMutableRawPointer(pending.conn.handle).assumingMemoryBound(to: uv_tcp_t.self), 1)
+        pending.done(.success(pending.conn))
+    } else {
+        pending.conn.close(status: status)
+        pending.done(.failure(LoopError(status, pending.what)))
+    }
+}

@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# Benchmark scenarios: Switchyard and its anchors side by side, driven by switchyard-bench.
+#   bench/run.sh SCENARIO...        one or more of the scenarios below; `standard` is make bench's set
+# Scenarios (bench/README.md says what each measures):
+#   smoke                          5-second closed loop against Switchyard; fails on any error (CI)
+#   echo-100 echo-1000 echo-3000 echo-10000
+#                                  closed-loop echo at that many connections, every server in ANCHORS too
+#   open-10k                       open loop, RATE (10,000) req/s over 3,000 sessions, latency from schedule
+#   idle                           SESSIONS (30,000) idle sessions from PROCS generator processes on as many
+#                                  source addresses; front RSS per session
+#   args-10k args-1m               echo of 10 KB / 1 MB of text; Switchyard with and without link compression
+#   cpu                            sha256 with ROUNDS rounds: executors bound by CPU
+#   churn                          a new TCP connection per request
+# Knobs (environment): BIN_DIR (.build/release), DURATION (10), WARMUP (2), THREADS (2 generator
+# threads), FRONTS (2), EXECUTORS (2), ANCHORS ("nginx swift-sdk python-sdk"), PY_WORKERS (2),
+# OUT (bench/results/DATE). Every load is bounded (at most 60 s); every process started here is
+# stopped on exit. Traffic stays on 127.0.0.0/8.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN_DIR=${BIN_DIR:-.build/release}
+SY=$BIN_DIR/switchyard
+GEN=$BIN_DIR/switchyard-bench
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+THREADS=${THREADS:-2}
+FRONTS=${FRONTS:-2}
+EXECUTORS=${EXECUTORS:-2}
+ANCHORS=${ANCHORS-nginx swift-sdk python-sdk}
+PY_WORKERS=${PY_WORKERS:-2}
+SY_PORT=${SY_PORT:-18181}; NG_PORT=${NG_PORT:-18182}; SW_PORT=${SW_PORT:-18183}; PY_PORT=${PY_PORT:-18184}
+OUT=${OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
+STANDARD="echo-100 echo-1000 echo-3000 echo-10000 open-10k idle args-10k args-1m cpu churn"
+
+[ $# -gt 0 ] || { sed -n '2,20p' "$0"; exit 2; }
+[ -x "$SY" ] && [ -x "$GEN" ] || { echo "build first: swift build -c release (or set BIN_DIR)"; exit 1; }
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+work=$(mktemp -d /tmp/switchyard-bench-XXXXXX)
+declare -A PID=()
+FAILED=0
+
+stop_all() {
+  for name in "${!PID[@]}"; do kill "${PID[$name]}" 2>/dev/null; done
+  for name in "${!PID[@]}"; do wait "${PID[$name]}" 2>/dev/null; done
+  PID=()
+}
+cleanup() { stop_all; rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "== $*" >&2; }
+
+# Waits until something answers HTTP on the port (any status).
+wait_http() { # port seconds
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    code=$(curl -s -o /dev/null -m 1 -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+      -H 'Accept: application/json, text/event-stream' -d '{}' "http://127.0.0.1:$1/mcp" 2>/dev/null)
+    [ -n "$code" ] && [ "$code" != 000 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+SY_STARTS=0
+start_switchyard() { # extra serve args...
+  # A fresh output file and run directory per start: never mistake the last server's ready line.
+  SY_STARTS=$((SY_STARTS + 1))
+  : > "$work/sy.out"
+  "$SY" serve --port "$SY_PORT" --fronts "$FRONTS" --executors "$EXECUTORS" --run-dir "$work/run-$SY_STARTS" "$@" \
+    >"$work/sy.out" 2>"$work/sy.err" &
+  PID[switchyard]=$!
+  for _ in $(seq 150); do grep -q "serving MCP" "$work/sy.out" 2>/dev/null && return 0; sleep 0.1; done
+  echo "switchyard did not start:"; tail -5 "$work/sy.err"; return 1
+}
+
+start_nginx() {
+  command -v nginx >/dev/null || { log "nginx not installed: skipped (apt-get install nginx-light)"; return 1; }
+  mkdir -p "$work/nginx"
+  sed -e "s|@PREFIX@|$work/nginx|g" -e "s|@PORT@|$NG_PORT|g" bench/nginx.conf > "$work/nginx/nginx.conf"
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
+  PID[nginx]=$!
+  wait_http "$NG_PORT" 10 || { log "nginx did not start"; cat "$work/nginx.err"; return 1; }
+}
+
+start_swift_sdk() {
+  local exe
+  exe=$(bench/anchors/build-swift-sdk.sh 2>"$work/swift-sdk-build.log") || {
+    log "Swift SDK anchor did not build: skipped (see the end of the build log below)"; tail -5 "$work/swift-sdk-build.log"; return 1; }
+  "$exe" "$SW_PORT" 2 >"$work/swift-sdk.log" 2>&1 &
+  PID[swift-sdk]=$!
+  wait_http "$SW_PORT" 20 || { log "Swift SDK anchor did not start"; return 1; }
+}
+
+start_python_sdk() {
+  if [ ! -x bench/.venv/bin/uvicorn ]; then
+    log "creating bench/.venv with the MCP Python SDK and uvicorn"
+    { python3 -m venv bench/.venv && bench/.venv/bin/pip install -q "mcp>=2.3,<3" uvicorn; } >"$work/venv.log" 2>&1 || {
+      log "Python SDK anchor: venv failed, skipped"; tail -5 "$work/venv.log"; return 1; }
+  fi
+  bench/.venv/bin/uvicorn --app-dir bench/anchors/python-sdk server:app --host 127.0.0.1 --port "$PY_PORT" \
+    --workers "$PY_WORKERS" --log-level warning --no-access-log --backlog 4096 >"$work/python-sdk.log" 2>&1 &
+  PID[python-sdk]=$!
+  wait_http "$PY_PORT" 30 || { log "Python SDK anchor did not start"; tail -5 "$work/python-sdk.log"; return 1; }
+}
+
+# Starts Switchyard and the anchors of ANCHORS that can run; sets SERVERS.
+start_servers() { # anchors...
+  SERVERS=""
+  start_switchyard || return 1
+  SERVERS="switchyard"
+  for a in "$@"; do
+    case $a in
+      nginx) start_nginx && SERVERS="$SERVERS nginx" ;;
+      swift-sdk) start_swift_sdk && SERVERS="$SERVERS swift-sdk" ;;
+      python-sdk) start_python_sdk && SERVERS="$SERVERS python-sdk" ;;
+    esac
+  done
+}
+
+port_of() { case $1 in switchyard*) echo "$SY_PORT" ;; nginx) echo "$NG_PORT" ;; swift-sdk) echo "$SW_PORT" ;; python-sdk) echo "$PY_PORT" ;; esac; }
+# Client flags per server: the SDK anchors are stateless servers (no session to open);
+# nginx answers fixed bytes (no session, fixed id).
+flags_of() { case $1 in nginx) echo "--no-session --no-id-check" ;; swift-sdk|python-sdk) echo "--no-session" ;; *) echo "" ;; esac; }
+
+# One load run: measure SCENARIO SERVER [generator args...]
+measure() {
+  local scenario=$1 server=$2; shift 2
+  local pidkey=$server; [ -n "${PID[$pidkey]:-}" ] || pidkey=switchyard
+  mkdir -p "$OUT/$scenario"
+  log "$scenario: $server"
+  # shellcheck disable=SC2046
+  timeout 180 "$GEN" run --url "http://127.0.0.1:$(port_of "$server")/mcp" --threads "$THREADS" \
+    --server-pid "${PID[$pidkey]}" --label "$server" --json "$OUT/$scenario/$server.json" \
+    $(flags_of "$server") "$@" 2> >(grep -v '^\[' >&2) | tee "$OUT/$scenario/$server.txt"
+  local rc=${PIPESTATUS[0]}
+  [ "$rc" = 0 ] || log "$scenario: $server had errors or no answers (exit $rc)"
+  sleep 1
+  return "$rc"
+}
+
+# A markdown table of a scenario's results, ratios against nginx (or Switchyard when nginx is absent).
+table() { # scenario
+  local dir=$OUT/$1 base=nginx
+  [ -f "$dir/nginx.json" ] || base=switchyard
+  local files; files=$(ls "$dir"/*.json 2>/dev/null) || return 0
+  # shellcheck disable=SC2086
+  jq -rs --arg base "$base" '
+    (map(select(.label == $base))[0]) as $b |
+    "| server | connections | req/s | ×\($base) | p50 ms | p99 ms | p99.9 ms | errors | server CPU-s | req per CPU-s | ×\($base) | RSS MiB |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    (sort_by(-.achievedRate)[] |
+      "| \(.label) | \(.connections) | \(.achievedRate | round) | \(if $b and $b.achievedRate > 0 then (.achievedRate / $b.achievedRate * 1000 | round / 1000) else "" end) | \(.latencyMs.p50) | \(.latencyMs.p99) | \(.latencyMs.p999) | \(.errors) | \(.server.cpuSeconds // 0 | . * 10 | round / 10) | \(.server.requestsPerCPUSecond // 0 | round) | \(if $b and ($b.server.requestsPerCPUSecond // 0) > 0 then ((.server.requestsPerCPUSecond // 0) / $b.server.requestsPerCPUSecond * 1000 | round / 1000) else "" end) | \((.server.rssKiB // 0) / 1024 | round) |")
+  ' $files | tee "$dir/table.md"
+}
+
+random_text_args() { # bytes file
+  python3 -c "import base64,os,json,sys; n=int(sys.argv[1]); t=base64.b64encode(os.urandom(n)).decode()[:n].replace('/','_').replace('+','-'); print(json.dumps({'text': t}))" "$1" > "$2"
+}
+
+front_rss_kib() { # sum of VmRSS over the front processes of the running Switchyard
+  local total=0 p
+  for p in $(pgrep -P "${PID[switchyard]}"); do
+    tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q ' front' || continue
+    total=$((total + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+scenario() {
+  local s=$1
+  case $s in
+    smoke)
+      start_switchyard || return 1
+      OUT=$work/smoke-out measure smoke switchyard -c 20 -d 3 --warmup 1 --timeout 5 --threads 1 || return 1
+      ;;
+    echo-*)
+      local c=${s#echo-}
+      # shellcheck disable=SC2086
+      start_servers $ANCHORS || return 1
+      for srv in $SERVERS; do
+        measure "$s" "$srv" -c "$c" -d "$DURATION" --warmup "$WARMUP"
+      done
+      table "$s"
+      ;;
+    open-10k)
+      start_servers || return 1
+      measure "$s" switchyard -c "${CONNS:-3000}" --rate "${RATE:-10000}" -d "${OPEN_DURATION:-30}" --warmup "$WARMUP"
+      table "$s"
+      ;;
+    idle)
+      start_switchyard || return 1
+      local sessions=${SESSIONS:-30000} procs=${PROCS:-3} hold=${HOLD:-10}
+      local before; before=$(front_rss_kib)
+      mkdir -p "$OUT/idle"
+      log "idle: $sessions sessions from $procs generator processes, held ${hold}s"
+      local gpids=() i
+      for ((i = 0; i < procs; i++)); do
+        timeout 180 "$GEN" run --url "http://127.0.0.1:$SY_PORT/mcp" --idle -c $((sessions / procs)) -d "$hold" \
+          --warmup 0 --threads 1 --source-addresses "127.0.0.$((2 + i))" --label "switchyard-idle-$i" \
+          --timeout 30 --json "$OUT/idle/gen-$i.json" >"$OUT/idle/gen-$i.txt" 2>"$work/idle-$i.err" &
+        gpids+=($!)
+      done
+      # Front memory once every generator has its sessions open.
+      for _ in $(seq 1200); do
+        [ "$(cat "$work"/idle-*.err 2>/dev/null | grep -c '^set up')" -ge "$procs" ] && break; sleep 0.1
+      done
+      sleep 2
+      local after; after=$(front_rss_kib)
+      for p in "${gpids[@]}"; do wait "$p"; done
+      cat "$OUT"/idle/gen-*.txt
+      local held; held=$(jq -s 'map(.sessionsHeld) | add' "$OUT"/idle/gen-*.json)
+      local ok; ok=$(jq -s 'map(.ok) | add' "$OUT"/idle/gen-*.json)
+      local errs; errs=$(jq -s 'map(.errors) | add' "$OUT"/idle/gen-*.json)
+      { echo "| sessions held | answered at the end | errors | front RSS before KiB | with sessions KiB | per session (bytes) |"
+        echo "|---|---|---|---|---|---|"
+        echo "| $held | $ok | $errs | $before | $after | $(( held > 0 ? (after - before) * 1024 / held : 0 )) |"; } | tee "$OUT/idle/table.md"
+      ;;
+    args-10k|args-1m)
+      local bytes conns
+      if [ "$s" = args-10k ]; then bytes=10000; conns=50; else bytes=1000000; conns=8; fi
+      random_text_args "$bytes" "$work/args.json"
+      local anchors=""; for a in $ANCHORS; do [ "$a" = nginx ] || anchors="$anchors $a"; done
+      # shellcheck disable=SC2086
+      start_servers $anchors || return 1
+      for srv in $SERVERS; do
+        measure "$s" "$srv" -c "$conns" -d "$DURATION" --warmup "$WARMUP" --args-file "$work/args.json" --timeout 30
+      done
+      # The same with executor-link compression off, to show what the threshold costs or saves.
+      kill "${PID[switchyard]}"; wait "${PID[switchyard]}" 2>/dev/null; unset 'PID[switchyard]'
+      start_switchyard --compress-threshold 1000000000 || return 1
+      PID[switchyard-nocompress]=${PID[switchyard]}
+      measure "$s" switchyard-nocompress -c "$conns" -d "$DURATION" --warmup "$WARMUP" --args-file "$work/args.json" --timeout 30
+      unset 'PID[switchyard-nocompress]'
+      table "$s"
+      ;;
+    cpu)
+      start_switchyard || return 1
+      measure "$s" switchyard -c 100 -d "$DURATION" --warmup "$WARMUP" --tool sha256 \
+        --args "{\"text\":\"hello\",\"rounds\":${ROUNDS:-2000}}"
+      table "$s"
+      ;;
+    churn)
+      # shellcheck disable=SC2086
+      start_servers $ANCHORS || return 1
+      for srv in $SERVERS; do
+        measure "$s" "$srv" -c 100 -d "$DURATION" --warmup "$WARMUP" --new-connection-per-request
+      done
+      table "$s"
+      ;;
+    *) echo "unknown scenario: $s"; return 2 ;;
+  esac
+}
+
+list=()
+for a in "$@"; do [ "$a" = standard ] && list+=($STANDARD) || list+=("$a"); done
+mkdir -p "$OUT"
+for s in "${list[@]}"; do
+  scenario "$s" || { FAILED=1; log "$s: FAILED"; }
+  stop_all
+done
+if ls "$OUT"/echo-*/*.json >/dev/null 2>&1; then
+  "$GEN" chart "$OUT"/echo-*/*.json --svg "$OUT/echo.svg" --title "echo tools/call, closed loop: throughput and p99 against connections" \
+    && log "chart: $OUT/echo.svg"
+fi
+[ -d "$OUT" ] && [ "$(ls -A "$OUT")" ] && log "results: $OUT"
+exit "$FAILED"
