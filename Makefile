@@ -18,7 +18,7 @@ BIN := .build/release/switchyard
 run: deps build
 	$(BIN) serve --host $(HOST) --port $(PORT) $(SERVE_ARGS)
 
-test: deps test-deps build venv unit fuzz-smoke proto-test integration
+test: deps test-deps build venv unit fuzz-smoke proto-test bench-smoke integration
 
 build:
 	swift build -c release --product switchyard

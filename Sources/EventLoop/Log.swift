@@ -19,6 +19,14 @@ public struct Log: Sendable {
         self.minimum = minimum
     }
 
+    public enum Format: Sendable { case logfmt, json }
+
+    /// From SWITCHYARD_LOG_FORMAT (`logfmt`, the default, or `json`).
+    public static let format: Format = {
+        guard let raw = getenv("SWITCHYARD_LOG_FORMAT") else { return .logfmt }
+        return String(cString: raw) == "json" ? .json : .logfmt
+    }()
+
     /// From SWITCHYARD_LOG_LEVEL (debug, info, warn, error); info when unset.
     public static let defaultLevel: Level = {
         guard let raw = getenv("SWITCHYARD_LOG_LEVEL") else { return .info }
@@ -45,7 +53,9 @@ public struct Log: Sendable {
 
     private func emit(_ level: Level, _ msg: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, String)]) {
         guard level >= minimum else { return }
-        var line = Log.format(level: level, component: component, pid: getpid(), message: msg(), fields: fields())
+        var line = Log.format == .json
+            ? Log.json(level: level, component: component, pid: getpid(), message: msg(), fields: fields(), time: Log.timestamp())
+            : Log.format(level: level, component: component, pid: getpid(), message: msg(), fields: fields(), time: Log.timestamp())
         line.append("\n")
         line.withUTF8 { buf in
             var off = 0
@@ -57,12 +67,53 @@ public struct Log: Sendable {
         }
     }
 
-    /// One logfmt line: `level=info component=front pid=12 msg="..." key=value`.
+    /// One logfmt line: `ts=... level=info component=front pid=12 msg="..." key=value`.
     public static func format(level: Level, component: String, pid: Int32, message: String,
-                              fields: [(String, String)]) -> String {
-        var s = "level=\(level.name) component=\(quote(component)) pid=\(pid) msg=\(quote(message))"
+                              fields: [(String, String)], time: String? = nil) -> String {
+        var s = time.map { "ts=\($0) " } ?? ""
+        s += "level=\(level.name) component=\(quote(component)) pid=\(pid) msg=\(quote(message))"
         for (k, v) in fields { s += " \(k)=\(quote(v))" }
         return s
+    }
+
+    /// One JSON line with the same members (values as strings, except pid).
+    public static func json(level: Level, component: String, pid: Int32, message: String,
+                            fields: [(String, String)], time: String? = nil) -> String {
+        var s = "{"
+        if let time { s += "\"ts\":\(jsonString(time))," }
+        s += "\"level\":\"\(level.name)\",\"component\":\(jsonString(component)),\"pid\":\(pid),\"msg\":\(jsonString(message))"
+        for (k, v) in fields { s += ",\(jsonString(k)):\(jsonString(v))" }
+        return s + "}"
+    }
+
+    static func jsonString(_ v: String) -> String {
+        var out = "\""
+        for u in v.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let h = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+
+    /// UTC, RFC 3339 with milliseconds.
+    public static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        func p(_ v: Int32, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
+        return "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))T\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2)).\(p(Int32(ts.tv_nsec / 1_000_000), 3))Z"
     }
 
     /// Quotes a logfmt value when it needs it; control characters are escaped so a line stays one line.

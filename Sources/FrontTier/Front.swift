@@ -47,6 +47,10 @@ public final class Front {
         let admin = AdminRoutes(runDir: options.runDir, loop: loop) { [unowned self] in self.endpoint.healthReport() }
         self.admin = admin
         endpoint.admin = admin
+        if let path = options.accessLogPath {
+            endpoint.accessLog = AccessLog(path: path, loop: loop, front: "front-\(options.index)")
+            if endpoint.accessLog == nil { log.warning("cannot open the access log", [("path", path)]) }
+        }
         endpoint.adminOnMainPort = options.admin == nil
         let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody, idleTimeoutMs: options.idleTimeoutMs)
         func accept(_ handler: any HTTPHandler, admin isAdmin: Bool = false) -> (StreamConnection) -> Void {
@@ -228,6 +232,7 @@ public final class Front {
         for c in adminConnections.values { c.conn.close() }
         pool.shutdown()
         router.stop()
+        endpoint.accessLog?.close()
         sweep?.close()
         for s in signals { s.close() }
         signals.removeAll()

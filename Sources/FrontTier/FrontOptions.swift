@@ -37,6 +37,9 @@ public struct FrontOptions: Sendable {
     /// A separate listener for /metrics, /status, /healthz, /readyz (host, port); nil = main port only.
     public var admin: (host: String, port: Int)?
 
+    /// Where to append the access log; nil = none.
+    public var accessLogPath: String?
+
     public init() {}
 
     public var executorDirectory: String { runDir + "/executors" }

@@ -16,6 +16,12 @@ public enum ErrorCode: Int, Sendable {
     case shuttingDown = -32002
     /// Switchyard: the tool call ran past its timeout and was cancelled.
     case requestTimeout = -32003
+    /// 2026-07-28: a required header is missing or disagrees with the body.
+    case headerMismatch = -32020
+    /// 2026-07-28: the request needs a client capability the client did not declare.
+    case missingClientCapability = -32021
+    /// 2026-07-28: the request's protocol version is not served here.
+    case unsupportedProtocolVersion = -32022
 }
 
 /// An error answer: the JSON-RPC error plus the HTTP status that carries it.

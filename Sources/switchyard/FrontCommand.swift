@@ -23,6 +23,7 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "Per-tool call timeout, NAME=MS (repeatable).") var toolTimeout: [String] = []
     @Option(help: "Calls that may wait for an executor with room; beyond, 503.") var maxQueued = 10_000
     @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (then kept off the main port).") var admin: String?
+    @Option(help: "Append an access log line per request to this file (buffered, off the hot path).") var accessLog: String?
 
     func run() throws {
         var o = FrontOptions()
@@ -39,6 +40,7 @@ struct FrontCommand: ParsableCommand {
         o.callTimeoutMs = UInt64(max(1, callTimeoutMs))
         o.maxQueuedCalls = maxQueued
         if let admin { o.admin = try HostPort.parse(admin) }
+        o.accessLogPath = accessLog
         for t in toolTimeout {
             let (name, ms) = try ToolTimeout.parse(t)
             o.toolTimeoutsMs[name] = ms

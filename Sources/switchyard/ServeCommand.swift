@@ -44,9 +44,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Close keep-alive connections idle this many seconds (default: 60).") var idleTimeout: Int?
     @Option(help: "Calls each built-in executor runs at once; fronts queue the rest (default: 256).") var executorMaxConcurrency: Int?
     @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (keeps them off the main port).") var admin: String?
+    @Option(help: "Log lines as logfmt (default) or json, for every process.") var logFormat: String?
+    @Option(help: "Append an access log line per request to this file (buffered, off the hot path).") var accessLog: String?
 
     func run() throws {
         let cfg = try config.map(ConfigFile.load) ?? ConfigFile()
+        if let f = logFormat ?? cfg.string("logFormat") {
+            guard f == "json" || f == "logfmt" else { throw ValidationError("--log-format takes json or logfmt") }
+            setenv("SWITCHYARD_LOG_FORMAT", f, 1) // before the first log line; children inherit it
+        }
         let host = self.host ?? cfg.string("host") ?? "127.0.0.1"
         let port = self.port ?? cfg.int("port") ?? 8080
         let frontCount = self.fronts ?? cfg.int("fronts") ?? 2
@@ -105,6 +111,7 @@ struct ServeCommand: ParsableCommand {
             if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }
             if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
             if let a = admin ?? cfg.string("admin") { argv += ["--admin", a] }
+            if let l = accessLog ?? cfg.string("accessLog") { argv += ["--access-log", l] }
             frontSpecs.append(ChildSpec(name: "front \(i)", role: .front, argv: argv,
                                         environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(key)], policy: policy))
         }

@@ -168,3 +168,32 @@ def test_status_page_renders_live_numbers_in_headless_chromium(server_factory):
     assert element("connections").strip() not in ("", "–", "-"), element("connections")
     assert any(ch.isdigit() for ch in element("p99")), element("p99")
     assert "swift-0" in dom and "swift-1" in dom
+
+
+@pytest.mark.timeout(40)
+def test_json_logs_and_buffered_access_log(server_factory, tmp_path):
+    import json as _json
+    access = tmp_path / "access.log"
+    srv = server_factory(fronts=2, executors=1, extra_args=["--log-format", "json", "--access-log", str(access)])
+    with RawConnection(srv.host, srv.port) as c:
+        sid = c.initialize()
+        for i in range(5):
+            assert c.call_tool(sid, "echo", {"text": str(i)}).status == 200
+        assert c.call_tool(sid, "nope", {}).json()["error"]["code"] == -32602
+    deadline = time.monotonic() + 3
+    lines = []
+    while time.monotonic() < deadline:
+        lines = [_json.loads(l) for l in access.read_text().splitlines()] if access.exists() else []
+        if sum(1 for l in lines if l.get("tool") == "echo") >= 5:
+            break
+        time.sleep(0.1)
+    calls = [l for l in lines if l.get("method") == "tools/call"]
+    assert sum(1 for l in calls if l.get("tool") == "echo" and l["status"] == "200") == 5, lines
+    assert all(float(l["ms"]) >= 0 and l["ts"].endswith("Z") for l in calls)
+    assert any(l["method"] == "initialize" for l in lines)
+    # Every process logs JSON lines on stderr.
+    logged = [l for l in srv.stderr_tail(200).splitlines() if l.startswith("{")]
+    assert len(logged) >= 6
+    for l in logged:
+        entry = _json.loads(l)
+        assert {"ts", "level", "component", "pid", "msg"} <= entry.keys(), entry

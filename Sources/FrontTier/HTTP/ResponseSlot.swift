@@ -18,6 +18,8 @@ final class ResponseSlot {
     var startedNs: UInt64 = 0
     /// The answer's head went out (counted once).
     var counted = false
+    /// For the access log: the tool of a tools/call.
+    var tool: String?
     /// Close the connection once this answer is written.
     var closeAfter = false
 

@@ -26,7 +26,14 @@ final class MCPEndpoint: HTTPHandler {
         guard !slot.counted else { return }
         slot.counted = true
         metrics.answered(method: slot.methodIndex, status: status, startedNs: slot.startedNs)
+        if let accessLog {
+            accessLog.record(method: LabelValues.method[slot.methodIndex], status: status,
+                             durationNs: uv_hrtime() &- slot.startedNs, tool: slot.tool)
+        }
     }
+
+    /// Set when the front writes an access log.
+    var accessLog: AccessLog?
     /// Requests answered, for logs and tests.
     private(set) var requests = 0
 
@@ -222,6 +229,7 @@ final class MCPEndpoint: HTTPHandler {
                                arguments: args, argsChunk: args.count > 0 ? req.chunk : nil,
                                startedAt: now, deadline: router.deadline(for: name, now: now))
         call.acceptsSSE = acceptsSSE(req)
+        slot.tool = name
         call.cancelKey = session.id + "|" + String(decoding: id, as: UTF8.self)
         if raw.progress_token.kind == Int32(SY_JSON_STRING) || raw.progress_token.kind == Int32(SY_JSON_NUMBER) {
             let t = raw.progress_token

@@ -1,0 +1,126 @@
+/// The per-request checks of the stateless revision (2026-07-28), in the order the
+/// specification and the conformance suite expect: `_meta` shape (-32602), then headers
+/// against the body (-32020), then version support (-32022), then the routing headers.
+public enum ModernRequest {
+    public static let versionKey = "io.modelcontextprotocol/protocolVersion"
+    public static let capabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
+    public static let clientInfoKey = "io.modelcontextprotocol/clientInfo"
+    public static let logLevelKey = "io.modelcontextprotocol/logLevel"
+
+    /// Revisions served statelessly.
+    public static let versions = ["2026-07-28"]
+    /// Everything the server speaks, newest first (server/discover, -32022 data).
+    public static let allVersions = versions + ProtocolVersion.supported
+
+    /// Methods of the handshake era that the stateless revision removed: 404 + -32601 there.
+    public static let removedMethods: Set<String> = ["initialize", "ping", "logging/setLevel", "resources/subscribe",
+                                                     "resources/unsubscribe", "notifications/initialized"]
+
+    /// Is this request for the stateless revision? No session, and a version header that is not a
+    /// handshake-era one, or (without the header) a `_meta` protocol version.
+    public static func isModern(sessionHeader: String?, versionHeader: String?, metaHasVersion: Bool) -> Bool {
+        guard sessionHeader == nil else { return false }
+        if let v = versionHeader { return !ProtocolVersion.supported.contains(v) && v != "2024-11-05" }
+        return metaHasVersion
+    }
+
+    /// What a valid stateless request carries.
+    public struct Context: Sendable {
+        public var protocolVersion: String
+        public var clientCapabilities: JSONValue
+        public var logLevel: String?
+    }
+
+    /// Checks one request. `method` is the body's method; `name` its params.name or params.uri
+    /// for the methods that need `Mcp-Name`; header values as received (nil = absent).
+    public static func validate(meta: JSONValue?, versionHeader: String?, methodHeader: String?, nameHeader: String?,
+                                method: String, name: String?) throws(ProtocolError) -> Context {
+        guard case .object(let m)? = meta else {
+            throw ProtocolError(.invalidParams, "Invalid params: params._meta is required", httpStatus: 400)
+        }
+        guard case .string(let version)? = m[versionKey] else {
+            throw ProtocolError(.invalidParams, "Invalid params: _meta.\(versionKey) is required", httpStatus: 400)
+        }
+        guard let caps = m[capabilitiesKey], case .object = caps else {
+            throw ProtocolError(.invalidParams, "Invalid params: _meta.\(capabilitiesKey) is required", httpStatus: 400)
+        }
+        guard let header = versionHeader else {
+            throw ProtocolError(.headerMismatch, "Bad Request: MCP-Protocol-Version header is required", httpStatus: 400)
+        }
+        guard header == version else {
+            throw ProtocolError(.headerMismatch, "Bad Request: MCP-Protocol-Version header (\(header)) does not match _meta (\(version))",
+                                httpStatus: 400)
+        }
+        guard versions.contains(version) else {
+            let supported = allVersions.map { JSONValue.quote($0) }.joined(separator: ",")
+            throw ProtocolError(.unsupportedProtocolVersion, "Unsupported protocol version: \(version)", httpStatus: 400,
+                                dataJSON: "{\"supported\":[\(supported)],\"requested\":\(JSONValue.quote(version))}")
+        }
+        guard let mh = methodHeader else {
+            throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Method header is required", httpStatus: 400)
+        }
+        guard mh == method else {
+            throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Method header (\(mh)) does not match the body (\(method))", httpStatus: 400)
+        }
+        if needsName(method) {
+            guard let nh = nameHeader else {
+                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header is required for \(method)", httpStatus: 400)
+            }
+            guard let decoded = decodeHeaderValue(nh) else {
+                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header is not valid base64", httpStatus: 400)
+            }
+            guard decoded == name else {
+                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header does not match the body", httpStatus: 400)
+            }
+        }
+        return Context(protocolVersion: version, clientCapabilities: caps, logLevel: m[logLevelKey]?.stringValue)
+    }
+
+    public static func needsName(_ method: String) -> Bool {
+        method == "tools/call" || method == "resources/read" || method == "prompts/get"
+    }
+
+    /// A header value with optional whitespace trimmed, and the `=?base64?...?=` form decoded.
+    public static func decodeHeaderValue(_ raw: String) -> String? {
+        let v = String(raw.drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+        guard v.hasPrefix("=?base64?"), v.hasSuffix("?=") else { return v }
+        let inner = String(v.dropFirst(9).dropLast(2))
+        guard let bytes = Base64.decode(inner) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}
+
+/// Standard base64 (RFC 4648 section 4) with required padding, for header values.
+public enum Base64 {
+    public static func decode(_ s: String) -> [UInt8]? {
+        let u = Array(s.utf8)
+        guard u.count % 4 == 0 else { return nil }
+        func v(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x41...0x5A: return c - 0x41
+            case 0x61...0x7A: return c - 0x61 + 26
+            case 0x30...0x39: return c - 0x30 + 52
+            case 0x2B: return 62
+            case 0x2F: return 63
+            default: return nil
+            }
+        }
+        var out = [UInt8]()
+        var i = 0
+        while i < u.count {
+            let pad = (u[i + 2] == 0x3D ? 1 : 0) + (u[i + 3] == 0x3D ? 1 : 0)
+            if pad > 0 && i + 4 != u.count { return nil }
+            if u[i + 2] == 0x3D && u[i + 3] != 0x3D { return nil }
+            guard let a = v(u[i]), let b = v(u[i + 1]) else { return nil }
+            let c = pad >= 2 ? 0 : v(u[i + 2])
+            let d = pad >= 1 ? 0 : v(u[i + 3])
+            guard let c, let d else { return nil }
+            let n = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+            out.append(UInt8(n >> 16 & 0xFF))
+            if pad < 2 { out.append(UInt8(n >> 8 & 0xFF)) }
+            if pad < 1 { out.append(UInt8(n & 0xFF)) }
+            i += 4
+        }
+        return out
+    }
+}
