@@ -106,6 +106,8 @@ public struct ElicitResult: Sendable, Equatable {
 public struct SamplingResult: Sendable, Equatable {
     public var raw: JSONValue
 
+    public init(raw: JSONValue) { self.raw = raw }
+
     /// The text of the (first) text content block, if any.
     public var text: String? {
         switch raw["content"] {
