@@ -86,3 +86,42 @@ final class CatalogAndContextTests: XCTestCase {
         XCTAssertEqual(String(decoding: back.arguments, as: UTF8.self), params)
     }
 }
+
+/// The golden vectors added with the call context and the new frames decode with the Swift types.
+final class NewVectorTests: XCTestCase {
+    func vector(_ name: String) throws -> [UInt8] {
+        let index = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: GoldenVectorTests.vectorsDir + "/index.json"))))
+        guard case .array(let list) = index,
+              let e = list.first(where: { $0["name"] == .string(name) }), let file = e["file"]?.stringValue else {
+            throw XCTSkip("no vector \(name)")
+        }
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: GoldenVectorTests.vectorsDir + "/" + file)))
+        return Array(bytes[FrameHeader.size...])
+    }
+
+    func testFullReadyAndCatalogVectors() throws {
+        let ready = try Ready.decode(try vector("ready-full-catalog"))
+        XCTAssertEqual(ready.catalog.resources.map(\.key), ["test://static-text"])
+        XCTAssertEqual(ready.catalog.resourceTemplates.map(\.key), ["test://template/{id}/data"])
+        XCTAssertEqual(ready.catalog.prompts.map(\.key), ["greet"])
+        XCTAssertTrue(ready.catalog.completions && ready.catalog.subscriptions)
+        let catalog = try Catalog.decode(try vector("catalog"))
+        XCTAssertEqual(catalog.tools.map(\.key), ["echo", "add"])
+        XCTAssertEqual(catalog.prompts.map(\.key), ["greet", "farewell"])
+    }
+
+    func testCallVectorsCarryContextObjects() throws {
+        for (name, kind, era) in [("call-resource", 2, CallContext.Era.modern), ("call-prompt", 3, .legacy),
+                                  ("call-completion", 4, .modern), ("call-mrtr-retry", 1, .modern),
+                                  ("call-with-meta", 1, .legacy)] {
+            let call = try try vector(name).withUnsafeBytes { try CallPayload.decode($0) }
+            XCTAssertEqual(Int(call.kind), kind, name)
+            XCTAssertEqual(try CallContext.decode(call.meta).era, era, name)
+        }
+        let retry = try CallContext.decode(try try vector("call-mrtr-retry").withUnsafeBytes { try CallPayload.decode($0) }.meta)
+        XCTAssertEqual(retry.inputResponses?["user_name"]?["content"]?["name"], .string("Alice"))
+        XCTAssertEqual(retry.requestState, "eyJ2IjoxfQ")
+        let legacy = try CallContext.decode(try try vector("call-with-meta").withUnsafeBytes { try CallPayload.decode($0) }.meta)
+        XCTAssertEqual(legacy.progressToken, .string("tok-2"))
+    }
+}
