@@ -1,7 +1,5 @@
-import CLibUV
 import EventLoop
 import MCPCore
-import Metrics
 import WireProtocol
 
 /// One front's connection to this executor: frames in, tasks out, results back.
@@ -41,13 +39,20 @@ final class ExecutorLink: StreamDelegate {
     }
 
     private func handle(_ h: FrameHeader, _ payload: UnsafeRawBufferPointer) {
-        guard let type = h.type else { return } // unknown types are skipped
+        guard h.type != nil || h.extraType != nil else { return } // unknown types are skipped
         var body: [UInt8]
         if h.isCompressed {
             do { body = try PayloadCompression.decompress(payload) } catch { protocolViolation("bad compressed payload"); return }
         } else {
             body = Array(payload)
         }
+        if let extra = h.extraType {
+            // A RESPONSE is matched by its requestId alone: the client's answer may reach a
+            // front other than the one that sent the call, which forwards it on stream 0.
+            if extra == .response, helloDone { InputBroker.shared.deliver(body) }
+            return // REQUEST and CATALOG from a front: wrong direction, ignored
+        }
+        guard let type = h.type else { return }
         switch type {
         case .hello:
             guard !helloDone else { protocolViolation("second HELLO"); return }
@@ -90,26 +95,18 @@ final class ExecutorLink: StreamDelegate {
     private func start(_ call: CallPayload, stream: UInt64) {
         // Calls that cross our DRAIN on the wire are still served: the front stops sending
         // once it reads the DRAIN, and nothing it sent before is lost.
-        guard call.kind == CallPayload.Kind.tool.rawValue else {
-            sendError(stream, ProtocolError(.methodNotFound, "this executor serves tools only"))
-            return
-        }
-        let name = call.nameString
-        guard let tool = runtime.tools[name] else {
-            sendError(stream, ProtocolError(.invalidParams, "Unknown tool: \(name)"))
-            return
-        }
         let linkID = id
         let completions = runtime.completions
-        let report: @Sendable (ToolCall.FrameKind, String) -> Void = { kind, json in
-            completions.post(.init(link: linkID, stream: stream, type: kind == .progress ? .progress : .notify, payload: Array(json.utf8)))
+        let index = runtime.index
+        let emit: @Sendable (CallEvent) -> Void = { event in
+            completions.post(ExecutorRuntime.Completion(link: linkID, stream: stream, event: event))
         }
         let task = Task {
-            let (type, payload) = await ExecutorLink.run(tool, call, report: report)
-            completions.post(.init(link: linkID, stream: stream, type: type, payload: payload))
+            let (type, payload) = await CallRunner.run(call, index: index, emit: emit)
+            completions.post(.init(link: linkID, stream: stream, rawType: type.rawValue, payload: payload))
         }
         tasks[stream] = task
-        names[stream] = name
+        names[stream] = call.nameString
     }
 
     /// After CANCEL, a task gets `cancelGraceMs` to finish; one that does not is wedged.
@@ -122,64 +119,50 @@ final class ExecutorLink: StreamDelegate {
         t.unref()
     }
 
-    /// Runs a handler and turns whatever happens into one terminal frame.
+    /// Runs one tool call (legacy context unless the meta says otherwise) to its terminal frame.
     static func run(_ tool: Tool, _ call: CallPayload,
-                    report: @escaping @Sendable (ToolCall.FrameKind, String) -> Void = { _, _ in }) async -> (FrameType, [UInt8]) {
-        var args: [String: JSONValue] = [:]
-        if !call.arguments.isEmpty {
-            guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
-                return (.result, Array(ToolResult.error("arguments must be a JSON object").json.utf8))
-            }
-            args = o
+                    emit: @escaping @Sendable (CallEvent) -> Void = { _ in }) async -> (FrameType, [UInt8]) {
+        guard let context = try? CallContext.decode(call.meta) else {
+            return CallRunner.failure(.invalidParams("meta must be a JSON object"))
         }
-        if let problem = SchemaCheck.validate(args, against: tool.inputSchema) {
-            return (.result, Array(ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").json.utf8))
-        }
-        let meta = call.meta.isEmpty ? nil : try? JSONValue.parse(call.meta)
-        let started = uv_hrtime()
-        let timer = Metrics.histogram(.toolExecutionSeconds, tool.name)
-        defer { timer.observe(uv_hrtime() &- started) }
-        do {
-            let result = try await tool.handler(ToolCall(name: tool.name, arguments: args, meta: meta, report: report))
-            if Task.isCancelled { return cancelledFrame() }
-            return (.result, Array(result.json.utf8))
-        } catch is CancellationError {
-            return cancelledFrame()
-        } catch let e as ToolError {
-            return (.result, Array(ToolResult.error(e.message).json.utf8))
-        } catch {
-            return (.result, Array(ToolResult.error("\(tool.name) failed: \(error)").json.utf8))
-        }
+        return await CallRunner.runTool(tool, call, context: context, emit: emit)
     }
 
-    static func cancelledFrame() -> (FrameType, [UInt8]) {
-        (.error, Array(ProtocolError(.requestCancelled, "request cancelled").errorObjectJSON.utf8))
+    /// Runs a CALL of any kind against `pack`, exactly as a link does, to its terminal frame.
+    static func run(_ call: CallPayload, pack: ToolPack,
+                    emit: @escaping @Sendable (CallEvent) -> Void = { _ in }) async -> (FrameType, [UInt8]) {
+        await CallRunner.run(call, index: PackIndex(pack), emit: emit)
     }
 
+    static func cancelledFrame() -> (FrameType, [UInt8]) { CallRunner.cancelledFrame() }
+
+    /// A frame of one of this link's calls (a call's frames go to the link that sent it).
     func complete(_ c: ExecutorRuntime.Completion) {
         if !c.terminal {
-            if tasks[c.stream] != nil { send(c.type, c.stream, c.payload) }
+            if tasks[c.stream] != nil { send(c.rawType, c.stream, c.payload) }
             return
         }
         guard tasks.removeValue(forKey: c.stream) != nil else { return }
         names[c.stream] = nil
         // A call cancelled but finished anyway still sends its one terminal frame (the result).
         cancelled.remove(c.stream)
-        send(c.type, c.stream, c.payload)
+        send(c.rawType, c.stream, c.payload)
         runtime.maybeFinishDrain()
     }
 
-    private func send(_ type: FrameType, _ stream: UInt64, _ payload: [UInt8]) {
-        if peerZstd && payload.count >= runtime.options.compressThreshold {
-            let packed = payload.withUnsafeBytes { PayloadCompression.compress($0) }
-            conn.writeFrame(type, stream: stream, payload: packed, compressed: true)
-        } else {
-            conn.writeFrame(type, stream: stream, payload: payload)
-        }
+    /// A link-wide frame (NOTIFY or CATALOG on stream 0), once the link is past its handshake.
+    func sendLinkWide(_ rawType: UInt8, _ payload: [UInt8]) {
+        if helloDone && !conn.isClosed { send(rawType, 0, payload) }
     }
 
-    private func sendError(_ stream: UInt64, _ e: ProtocolError) {
-        send(.error, stream, Array(e.errorObjectJSON.utf8))
+    private func send(_ rawType: UInt8, _ stream: UInt64, _ payload: [UInt8]) {
+        if peerZstd && payload.count >= runtime.options.compressThreshold {
+            let packed = payload.withUnsafeBytes { PayloadCompression.compress($0) }
+            conn.write(Frame.encode(rawType: rawType, stream: stream, payload: packed, compressed: true))
+        } else {
+            conn.write(FrameHeader(rawType: rawType, flags: 0, stream: stream, length: UInt32(payload.count)).bytes)
+            conn.write(payload)
+        }
     }
 
     func sendDrain() { if helloDone { conn.writeFrame(.drain, stream: 0) } }

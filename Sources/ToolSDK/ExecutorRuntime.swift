@@ -32,37 +32,99 @@ public final class ExecutorRuntime {
         }
     }
 
-    /// A frame of a call on its way back to the loop thread: the terminal RESULT/ERROR, or a
-    /// PROGRESS/NOTIFY sent while the call runs.
+    /// A frame on its way to the loop thread: a call's terminal RESULT/ERROR, a PROGRESS,
+    /// NOTIFY or REQUEST sent while it runs, or a link-wide NOTIFY or catalog change
+    /// (`link == 0`: every link).
     struct Completion: Sendable {
         let link: Int
         let stream: UInt64
-        let type: FrameType
+        let rawType: UInt8
         let payload: [UInt8]
-        var terminal: Bool { type == .result || type == .error }
+        var pack: ToolPack? = nil
+        var terminal: Bool { rawType == FrameType.result.rawValue || rawType == FrameType.error.rawValue }
+
+        init(link: Int, stream: UInt64, rawType: UInt8, payload: [UInt8], pack: ToolPack? = nil) {
+            self.link = link; self.stream = stream; self.rawType = rawType; self.payload = payload; self.pack = pack
+        }
+
+        init(link: Int, stream: UInt64, event: CallEvent) {
+            switch event {
+            case .progress(let p): self.init(link: link, stream: stream, rawType: FrameType.progress.rawValue, payload: p)
+            case .notify(let p): self.init(link: link, stream: stream, rawType: FrameType.notify.rawValue, payload: p)
+            case .request(let p): self.init(link: link, stream: stream, rawType: ExtraFrameType.request.rawValue, payload: p)
+            case .notifyAll(let p): self.init(link: 0, stream: 0, rawType: FrameType.notify.rawValue, payload: p)
+            case .replaceCatalog(let pack):
+                self.init(link: 0, stream: 0, rawType: ExtraFrameType.catalog.rawValue, payload: [], pack: pack)
+            }
+        }
     }
 
     let options: Options
-    let tools: [String: Tool]
-    let readyPayload: [UInt8]
+    /// The pack being served. Thread: replaced on the loop thread only; tasks capture the
+    /// index current when their call started.
+    private(set) var index: PackIndex
+    private(set) var readyPayload: [UInt8]
     let loop = Loop()
     let log: Log
     private var listener: Listener?
     private var links: [Int: ExecutorLink] = [:]
     private var nextLinkID = 0
-    private var mailbox: Mailbox<Completion>!
+    private var mailbox: Mailbox<Completion>?
     private var signals: [SignalWatcher] = []
     private(set) var draining = false
 
-    public init(options: Options, tools: [Tool]) {
+    public convenience init(options: Options, tools: [Tool]) {
+        self.init(options: options, pack: ToolPack(tools))
+    }
+
+    /// Serves a whole pack: tools, resources, resource templates, prompts, completions.
+    public init(options: Options, pack: ToolPack) {
         self.options = options
-        var byName: [String: Tool] = [:]
-        for t in tools { byName[t.name] = t }
-        self.tools = byName
         self.log = Log("executor:\(options.name)")
-        let catalog = tools.map { (name: $0.name, json: Array($0.catalogJSON.compactJSON().utf8)) }
-        readyPayload = Ready(executor: options.name, pid: Int(getpid()), zstd: true,
-                             maxConcurrency: options.maxConcurrency, tools: catalog).encoded()
+        index = PackIndex(pack)
+        readyPayload = ExecutorRuntime.ready(options, pack)
+    }
+
+    static func ready(_ options: Options, _ pack: ToolPack) -> [UInt8] {
+        Ready(executor: options.name, pid: Int(getpid()), zstd: true, maxConcurrency: options.maxConcurrency,
+              catalog: pack.catalog).encoded()
+    }
+
+    /// The names of the tools served now.
+    var tools: [String: Tool] { index.tools }
+
+    /// The NOTIFY payload of a notification.
+    static func notificationPayload(method: String, params: JSONValue?) -> [UInt8] {
+        var o: [String: JSONValue] = ["method": .string(method)]
+        if let params { o["params"] = params }
+        return Array(JSONValue.object(o).compactJSON().utf8)
+    }
+
+    /// Sends a notification on stream 0 of every link (for instance
+    /// `notifications/resources/updated` with `{"uri": ...}`); fronts decide where it goes.
+    /// Thread: any; a no-op before `run()`.
+    public func notifyAll(method: String, params: JSONValue? = nil) {
+        mailbox?.post(Completion(link: 0, stream: 0, event: .notifyAll(ExecutorRuntime.notificationPayload(method: method, params: params))))
+    }
+
+    /// Replaces the catalog: new calls see the new pack, and every front gets a CATALOG frame
+    /// (from which it emits list_changed). Calls already running finish with the old pack.
+    /// Thread: any; a no-op before `run()`.
+    public func updateCatalog(_ pack: ToolPack) {
+        mailbox?.post(Completion(link: 0, stream: 0, event: .replaceCatalog(pack)))
+    }
+
+    /// Loop thread: a frame for every link.
+    private func linkWide(_ c: Completion) {
+        if let pack = c.pack {
+            index = PackIndex(pack)
+            readyPayload = ExecutorRuntime.ready(options, pack)
+            let payload = pack.catalog.encoded()
+            log.info("catalog replaced", [("tools", String(pack.tools.count)), ("prompts", String(pack.prompts.count))])
+            for link in links.values { link.sendLinkWide(c.rawType, payload) }
+        } else {
+            for link in links.values { link.sendLinkWide(c.rawType, c.payload) }
+        }
     }
 
     /// Exit status after a drain forced by a wedged call (EX_SOFTWARE): the supervisor restarts it.
@@ -80,7 +142,9 @@ public final class ExecutorRuntime {
             log.warning("metrics disabled: cannot create the shared region")
         }
         mailbox = Mailbox(loop: loop) { [unowned self] items in
-            for c in items { self.links[c.link]?.complete(c) }
+            for c in items {
+                if c.link == 0 { self.linkWide(c) } else { self.links[c.link]?.complete(c) }
+            }
         }
         listener = try Listener.unix(loop: loop, path: options.socketPath) { [unowned self] conn in
             self.accept(conn)
@@ -110,7 +174,7 @@ public final class ExecutorRuntime {
     }
 
     /// The mailbox, captured by tasks so they never touch this (loop-thread) object.
-    var completions: Mailbox<Completion> { mailbox }
+    var completions: Mailbox<Completion> { mailbox! }
 
     /// A cancelled call did not stop: restart the process once the others are done.
     func wedged(tool: String) {
@@ -151,7 +215,7 @@ public final class ExecutorRuntime {
         for link in links.values { link.goodbye() }
         for s in signals { s.close() }
         signals.removeAll()
-        mailbox.close()
+        mailbox?.close()
         // Give the goodbyes one turn to flush, then stop. A wedged task cannot be joined: leave.
         let stop = Timer(loop: loop) { [unowned self] in
             if self.exitStatus != 0 { exit(self.exitStatus) }

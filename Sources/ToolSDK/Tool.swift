@@ -1,4 +1,28 @@
 import MCPCore
+import WireProtocol
+
+/// In which MCP era a catalog entry is listed and callable. Served in the entry's
+/// `_meta["io.switchyard/era"]` (`"legacy"` or `"modern"`; absent = both): fronts filter
+/// `tools/list`, `prompts/list`, `resources/list` and `resources/templates/list` by it, and the
+/// executor answers a request from the other era as it answers an unknown name.
+public enum Availability: String, Sendable {
+    case both, legacy, modern
+
+    public func includes(_ era: CallContext.Era) -> Bool {
+        switch self {
+        case .both: return true
+        case .legacy: return era == .legacy
+        case .modern: return era == .modern
+        }
+    }
+
+    /// The catalog `_meta` key that carries it.
+    public static let metaKey = "io.switchyard/era"
+
+    func addMeta(to meta: inout [String: JSONValue]) {
+        if self != .both { meta[Availability.metaKey] = .string(rawValue) }
+    }
+}
 
 /// Hints a client may show or act on (MCP ToolAnnotations).
 public struct ToolAnnotations: Sendable {
@@ -40,15 +64,21 @@ public struct Tool: Sendable {
     public var cacheable: Bool
     /// Default call timeout for this tool (ms); the front's `--tool-timeout` overrides it.
     public var timeoutMs: Int?
+    /// The era(s) it is listed and callable in.
+    public var availableIn: Availability
+    /// Extra members of the catalog entry's `_meta`.
+    public var meta: [String: JSONValue]
     public var handler: Handler
 
     public init(name: String, title: String? = nil, description: String, inputSchema: JSONValue,
                 outputSchema: JSONValue? = nil, annotations: ToolAnnotations? = nil,
-                cacheable: Bool = false, timeoutMs: Int? = nil, handler: @escaping Handler) {
+                cacheable: Bool = false, timeoutMs: Int? = nil, availableIn: Availability = .both,
+                meta: [String: JSONValue] = [:], handler: @escaping Handler) {
         precondition(Tool.isValidName(name), "tool names are 1-64 characters of A-Z a-z 0-9 _ - .")
         self.name = name; self.title = title; self.description = description
         self.inputSchema = inputSchema; self.outputSchema = outputSchema
         self.annotations = annotations; self.cacheable = cacheable; self.timeoutMs = timeoutMs
+        self.availableIn = availableIn; self.meta = meta
         self.handler = handler
     }
 
@@ -66,7 +96,8 @@ public struct Tool: Sendable {
         if let title { o["title"] = .string(title) }
         if let outputSchema { o["outputSchema"] = outputSchema }
         if let annotations { o["annotations"] = annotations.json }
-        var meta: [String: JSONValue] = [:]
+        var meta = self.meta
+        availableIn.addMeta(to: &meta)
         if cacheable { meta["io.switchyard/cacheable"] = .bool(true) }
         if let timeoutMs { meta["io.switchyard/timeoutMs"] = .number(Double(timeoutMs)) }
         if !meta.isEmpty { o["_meta"] = .object(meta) }
@@ -74,40 +105,25 @@ public struct Tool: Sendable {
     }
 }
 
-/// What a handler receives.
-public struct ToolCall: Sendable {
+/// What a tool handler receives: the arguments, and through `RequestHandle` the era, client
+/// capabilities, progress, logging and the input API (elicit, sample, listRoots).
+public struct ToolCall: RequestHandle {
     public var name: String
     public var arguments: [String: JSONValue]
+    public let request: RequestContext
+
     /// The request's `_meta` (progress token and the like), when present.
-    public var meta: JSONValue?
-    /// Sends a frame about this call to the front (PROGRESS, NOTIFY).
-    let report: @Sendable (FrameKind, String) -> Void
+    public var meta: JSONValue? { request.context.requestMeta }
 
-    /// The non-terminal frames a handler may send while it runs.
-    public enum FrameKind: Sendable { case progress, notify }
+    public init(name: String, arguments: [String: JSONValue], request: RequestContext) {
+        self.name = name; self.arguments = arguments; self.request = request
+    }
 
+    /// A legacy-era call with the given `_meta`, for tests and local use.
     public init(name: String, arguments: [String: JSONValue], meta: JSONValue? = nil,
-                report: @escaping @Sendable (FrameKind, String) -> Void = { _, _ in }) {
-        self.name = name; self.arguments = arguments; self.meta = meta; self.report = report
-    }
-
-    /// Did the client ask for progress notifications (a `progressToken` in `_meta`)?
-    public var wantsProgress: Bool { meta?["progressToken"] != nil }
-
-    /// Reports progress; the front turns it into `notifications/progress` for the client when
-    /// the client asked for it (and drops it otherwise).
-    public func progress(_ progress: Double, total: Double? = nil, message: String? = nil) {
-        var o: [String: JSONValue] = ["progress": .number(progress)]
-        if let total { o["total"] = .number(total) }
-        if let message { o["message"] = .string(message) }
-        report(.progress, JSONValue.object(o).compactJSON())
-    }
-
-    /// Sends a log message (`notifications/message`) related to this call.
-    public func log(_ level: String, _ data: JSONValue, logger: String? = nil) {
-        var p: [String: JSONValue] = ["level": .string(level), "data": data]
-        if let logger { p["logger"] = .string(logger) }
-        report(.notify, JSONValue.object(["method": .string("notifications/message"), "params": .object(p)]).compactJSON())
+                emit: @escaping @Sendable (CallEvent) -> Void = { _ in }) {
+        self.init(name: name, arguments: arguments,
+                  request: RequestContext(context: CallContext(requestMeta: meta), subject: "tool:" + name, emit: emit))
     }
 
     public func string(_ key: String) throws -> String {
@@ -127,15 +143,32 @@ public struct ToolError: Error, Sendable {
     public init(_ message: String) { self.message = message }
 }
 
-/// A content block of a tool result.
-public enum ToolContent: Sendable {
+/// A content block of a tool result or prompt message (MCP ContentBlock).
+public enum ToolContent: Sendable, Equatable {
     case text(String)
+    /// Base64 image data.
     case image(base64: String, mimeType: String)
+    /// Base64 audio data.
+    case audio(base64: String, mimeType: String)
+    /// An embedded resource.
+    case resource(ResourceContents)
+    /// A link to a resource the client may read.
+    case resourceLink(uri: String, name: String, description: String? = nil, mimeType: String? = nil)
+    /// Any other block, as its JSON object.
+    case raw(JSONValue)
 
-    var json: JSONValue {
+    public var json: JSONValue {
         switch self {
         case .text(let t): return .object(["type": .string("text"), "text": .string(t)])
         case .image(let d, let m): return .object(["type": .string("image"), "data": .string(d), "mimeType": .string(m)])
+        case .audio(let d, let m): return .object(["type": .string("audio"), "data": .string(d), "mimeType": .string(m)])
+        case .resource(let c): return .object(["type": .string("resource"), "resource": c.json])
+        case .resourceLink(let uri, let name, let description, let mimeType):
+            var o: [String: JSONValue] = ["type": .string("resource_link"), "uri": .string(uri), "name": .string(name)]
+            if let description { o["description"] = .string(description) }
+            if let mimeType { o["mimeType"] = .string(mimeType) }
+            return .object(o)
+        case .raw(let v): return v
         }
     }
 }

@@ -1,6 +1,8 @@
 /// The CALL payload: what to run, its request metadata and its arguments (proto, "CALL payload").
 public struct CallPayload: Sendable, Equatable {
-    public enum Kind: UInt8, Sendable { case tool = 1, resource = 2, prompt = 3 }
+    /// 1 `tools/call`, 2 `resources/read`, 3 `prompts/get`, 4 `completion/complete` (name empty,
+    /// arguments = the client's whole `params` object).
+    public enum Kind: UInt8, Sendable, CaseIterable { case tool = 1, resource = 2, prompt = 3, completion = 4 }
     public static let fixedSize = 8
 
     public var kind: UInt8
@@ -16,6 +18,8 @@ public struct CallPayload: Sendable, Equatable {
     }
 
     public var nameString: String { String(decoding: name, as: UTF8.self) }
+    /// The kind, when it is one this version knows.
+    public var knownKind: Kind? { Kind(rawValue: kind) }
 
     /// The 8 fixed bytes that precede name, meta and arguments.
     public static func prefix(kind: Kind, nameLength: Int, metaLength: Int) -> [UInt8] {

@@ -16,6 +16,41 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     case goodbye = 0x31
 }
 
+/// Frame types added to protocol version 1 for server-to-client requests and catalog changes
+/// (proto/executor-protocol.md, "Message types"): REQUEST and CATALOG go executor → front,
+/// RESPONSE goes front → executor.
+///
+/// They are a separate enum, not `FrameType` cases, so that exhaustive switches over
+/// `FrameType` written before them keep compiling (a receiver that does not know them sees
+/// `FrameHeader.type == nil` and skips the frame, as the protocol requires). Match them with
+/// `FrameHeader.extraType`; write them with `Frame.encode(_:stream:payload:)`.
+public enum ExtraFrameType: UInt8, Sendable, CaseIterable {
+    /// Executor → front, stream = the call's id: a request for the client (sampling, elicitation, roots).
+    case request = 0x16
+    /// Front → executor, stream = the call's id or 0: the client's answer to a REQUEST.
+    case response = 0x17
+    /// Executor → front, stream 0: the executor's whole new catalog.
+    case catalog = 0x18
+}
+
+/// Whole frames as bytes, for any type byte.
+public enum Frame {
+    /// Header and payload of one frame.
+    public static func encode(rawType: UInt8, stream: UInt64, payload: [UInt8], compressed: Bool = false) -> [UInt8] {
+        var h = FrameHeader(rawType: rawType, flags: 0, stream: stream, length: UInt32(payload.count))
+        if compressed { h.flags = UInt8(SY_FRAME_FLAG_COMPRESSED) }
+        return h.bytes + payload
+    }
+
+    public static func encode(_ type: FrameType, stream: UInt64, payload: [UInt8] = []) -> [UInt8] {
+        encode(rawType: type.rawValue, stream: stream, payload: payload)
+    }
+
+    public static func encode(_ type: ExtraFrameType, stream: UInt64, payload: [UInt8] = []) -> [UInt8] {
+        encode(rawType: type.rawValue, stream: stream, payload: payload)
+    }
+}
+
 /// The 20-byte frame header.
 public struct FrameHeader: Sendable, Equatable {
     public static let size = Int(SY_FRAME_HEADER_SIZE)
@@ -29,9 +64,18 @@ public struct FrameHeader: Sendable, Equatable {
     public var length: UInt32
 
     public var type: FrameType? { FrameType(rawValue: rawType) }
+    /// REQUEST, RESPONSE or CATALOG; nil for every other type byte.
+    public var extraType: ExtraFrameType? { ExtraFrameType(rawValue: rawType) }
     public var isCompressed: Bool { flags & UInt8(SY_FRAME_FLAG_COMPRESSED) != 0 }
 
     public init(type: FrameType, stream: UInt64, length: Int, compressed: Bool = false) {
+        self.rawType = type.rawValue
+        self.flags = compressed ? UInt8(SY_FRAME_FLAG_COMPRESSED) : 0
+        self.stream = stream
+        self.length = UInt32(length)
+    }
+
+    public init(type: ExtraFrameType, stream: UInt64, length: Int, compressed: Bool = false) {
         self.rawType = type.rawValue
         self.flags = compressed ? UInt8(SY_FRAME_FLAG_COMPRESSED) : 0
         self.stream = stream

@@ -12,7 +12,7 @@ struct ExecutorCommand: ParsableCommand {
 
     @Option(help: "Unix socket to listen on (default: $SWITCHYARD_SOCKET).") var socket: String?
     @Option(help: "Name reported to fronts (default: $SWITCHYARD_EXECUTOR_NAME or 'swift').") var name: String?
-    @Option(help: "Tool packs, comma-separated (available: demo).") var tools = "demo"
+    @Option(help: "Tool packs, comma-separated (available: demo, chaos, conformance).") var tools = "demo"
     @Option(help: "Most calls run at once.") var maxConcurrency = 256
     @Option(help: "RESULT payloads at least this many bytes are zstd-compressed.") var compressThreshold = 64 * 1024
 
@@ -23,7 +23,7 @@ struct ExecutorCommand: ParsableCommand {
         let name = self.name ?? getenv("SWITCHYARD_EXECUTOR_NAME").map { String(cString: $0) } ?? "swift"
         let tools = try ToolPacks.tools(tools)
         let runtime = ExecutorRuntime(options: .init(name: name, socketPath: path, maxConcurrency: maxConcurrency,
-                                                     compressThreshold: compressThreshold), tools: tools)
+                                                     compressThreshold: compressThreshold), pack: tools)
         let status = try runtime.run()
         if status != 0 { throw ExitCode(status) }
     }

@@ -7,11 +7,12 @@ import ToolSDK
 
 /// The built-in tool packs by name.
 enum ToolPacks {
-    static let packs: [String: [Tool]] = ["demo": DemoPack.tools, "chaos": ChaosPack.tools]
+    static let packs: [String: ToolPack] = ["demo": ToolPack(DemoPack.tools), "chaos": ToolPack(ChaosPack.tools),
+                                            "conformance": ConformancePack.pack]
 
-    static func tools(_ list: String) throws -> [Tool] {
+    static func tools(_ list: String) throws -> ToolPack {
         try validate(list)
-        return list.split(separator: ",").flatMap { packs[String($0)]! }
+        return ToolPack(merging: list.split(separator: ",").map { packs[String($0)]! })
     }
 
     static func validate(_ list: String) throws {

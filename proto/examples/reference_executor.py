@@ -30,6 +30,7 @@ FLAG_COMPRESSED = 0x01
 HELLO, READY = 0x01, 0x02
 CALL, RESULT, ERROR, PROGRESS, NOTIFY, CANCEL = 0x10, 0x11, 0x12, 0x13, 0x14, 0x15
 PING, PONG, DRAIN, GOODBYE = 0x20, 0x21, 0x30, 0x31
+REQUEST, RESPONSE, CATALOG = 0x16, 0x17, 0x18  # this executor sends no REQUEST/CATALOG; RESPONSE is skipped
 KIND_TOOLS_CALL = 1
 
 
@@ -168,11 +169,24 @@ TOOLS = {
 
 # ---- links -------------------------------------------------------------------
 
+def call_context(meta):
+    """Normalizes CALL meta (section 5.3.1): the context object of current fronts, or the bare
+    request `_meta` older fronts sent (an object without "era" is {"_meta": it, "era": "legacy"})."""
+    if "era" not in meta:
+        return {"_meta": meta, "era": "legacy"}
+    if meta["era"] not in ("legacy", "modern") or not isinstance(meta.get("_meta", {}), (dict, type(None))):
+        raise ValueError("invalid call meta")
+    return meta
+
+
 class CallContext:
-    """What a running tool sees of its call: a way to report progress."""
+    """What a running tool sees of its call: its context, and a way to report progress."""
 
     def __init__(self, link, stream, meta):
-        self.link, self.stream, self.meta = link, stream, meta
+        self.link, self.stream = link, stream
+        self.context = call_context(meta)
+        self.meta = self.context.get("_meta") or {}  # the client's request _meta
+        self.era = self.context["era"]
 
     async def progress(self, progress, total, message):
         if self.meta.get("progressToken") is not None:  # only when the client asked for progress
@@ -318,13 +332,17 @@ class Link:
             return ERROR, {"code": -32602, "message": "meta or arguments are not valid JSON"}
         if not isinstance(meta, dict) or not isinstance(args, dict):
             return ERROR, {"code": -32602, "message": "meta and arguments must be JSON objects"}
+        try:
+            context = CallContext(self, stream, meta)
+        except ValueError as e:
+            return ERROR, {"code": -32602, "message": str(e)}
         func, spec = TOOLS[name]
         try:
             validate(spec["inputSchema"], args)
         except InvalidArguments as e:
             text = "Invalid arguments for tool %s: %s" % (name, e)
             return RESULT, {"content": [{"type": "text", "text": text}], "isError": True}
-        return RESULT, await func(args, CallContext(self, stream, meta))
+        return RESULT, await func(args, context)
 
     async def drain_and_close(self, reason):
         """Graceful end: DRAIN, let in-flight calls finish (even ones that crossed the DRAIN), GOODBYE."""

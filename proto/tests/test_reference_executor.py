@@ -388,6 +388,45 @@ def test_progress_only_when_asked(link):
     assert link.recv()[0] == RESULT
 
 
+def read_progress(link, stream):
+    progress = []
+    while True:
+        type_, _, s, payload = link.recv()
+        assert s == stream
+        if type_ != PROGRESS:
+            return type_, progress
+        progress.append(json.loads(payload))
+
+
+def test_call_context_meta(link):
+    """Current fronts send a context object; the progress token is in its `_meta`."""
+    link.call(11, "py_sleep", {"ms": 20}, meta={
+        "_meta": {"progressToken": 11}, "era": "modern", "protocolVersion": "2026-07-28",
+        "clientCapabilities": {}, "logLevel": "info", "future": True})
+    type_, progress = read_progress(link, 11)
+    assert type_ == RESULT and [p["progress"] for p in progress] == list(range(1, 11))
+    # A context object without `_meta`: no progress token, so no PROGRESS.
+    link.call(12, "py_sleep", {"ms": 20}, meta={"era": "legacy", "logLevel": "info"})
+    assert read_progress(link, 12) == (RESULT, [])
+    # "progressToken" at the top of a context object is not the client's token.
+    link.call(13, "py_sleep", {"ms": 20}, meta={"era": "modern", "progressToken": "x"})
+    assert read_progress(link, 13) == (RESULT, [])
+    # A context object with an unknown era is answered -32602; the link stays open.
+    link.call(14, "py_reverse", {"text": "ab"}, meta={"era": "future"})
+    assert link.terminal(14)[1]["code"] == -32602
+    link.call(15, "py_reverse", {"text": "ab"}, meta={"era": "legacy"})
+    assert link.terminal(15)[1]["content"][0]["text"] == "ba"
+
+
+def test_new_frame_types_are_skipped(link):
+    """RESPONSE (and wrong-direction REQUEST/CATALOG) mean nothing to an executor without them."""
+    link.send_frame(0x17, 0, js({"requestId": 1, "result": {}}))
+    link.send_frame(0x16, 3, js({"requestId": 1, "method": "roots/list"}))
+    link.send_frame(0x18, 0, js({"tools": []}))
+    link.call(16, "py_reverse", {"text": "xy"})
+    assert link.terminal(16)[1]["content"][0]["text"] == "yx"
+
+
 def test_ping_pong_and_unknown_type(link):
     link.send_frame(0x7F, 0, b"future frame")  # unknown type: skipped
     link.send_frame(PING, 0x0102030405060708, bytes(range(256)))

@@ -36,6 +36,7 @@ FLAG_COMPRESSED = 0x01
 TYPES = {
     0x01: "HELLO", 0x02: "READY",
     0x10: "CALL", 0x11: "RESULT", 0x12: "ERROR", 0x13: "PROGRESS", 0x14: "NOTIFY", 0x15: "CANCEL",
+    0x16: "REQUEST", 0x17: "RESPONSE", 0x18: "CATALOG",
     0x20: "PING", 0x21: "PONG",
     0x30: "DRAIN", 0x31: "GOODBYE",
 }
@@ -103,6 +104,33 @@ READY = {
     "resources": [],
     "prompts": [],
 }
+
+
+RESOURCES = [{"uri": "test://static-text", "name": "static-text", "mimeType": "text/plain",
+              "description": "A static text resource"}]
+RESOURCE_TEMPLATES = [{"uriTemplate": "test://template/{id}/data", "name": "template",
+                       "mimeType": "application/json"}]
+PROMPTS = [{"name": "greet", "description": "Greets someone",
+            "arguments": [{"name": "name", "description": "Who to greet", "required": True}]}]
+
+READY_FULL = {
+    "version": 1, "executor": "demo-1", "pid": 1235, "maxFrame": MAX_FRAME, "zstd": False, "maxConcurrency": 64,
+    "tools": CATALOG[:1], "resources": RESOURCES, "resourceTemplates": RESOURCE_TEMPLATES, "prompts": PROMPTS,
+    "completions": True, "subscriptions": True,
+}
+
+CATALOG_FRAME = {"tools": CATALOG, "resources": RESOURCES, "resourceTemplates": RESOURCE_TEMPLATES,
+                 "prompts": PROMPTS + [{"name": "farewell", "description": "Says goodbye",
+                                        "_meta": {"io.switchyard/era": "modern"}}],
+                 "completions": True, "subscriptions": True}
+
+LEGACY_META = {"_meta": {"progressToken": "tok-7"}, "era": "legacy", "protocolVersion": "2025-11-25",
+               "clientCapabilities": {"sampling": {}}, "logLevel": "info"}
+MODERN_META = {"era": "modern", "protocolVersion": "2026-07-28", "clientCapabilities": {}}
+MRTR_RETRY_META = {"era": "modern", "protocolVersion": "2026-07-28", "clientCapabilities": {"elicitation": {}},
+                   "logLevel": "debug",
+                   "inputResponses": {"user_name": {"action": "accept", "content": {"name": "Alice"}}},
+                   "requestState": "eyJ2IjoxfQ"}
 
 
 def compressible_result() -> bytes:
@@ -182,6 +210,36 @@ def build_vectors(zst: bytes, uncompressed: bytes):
     add("bad-flags", frame(T["RESULT"], 1, b"{}", flags=0x02), error="bad-flags")
     add("bad-reserved", frame(T["PING"], 1, b"x", reserved=b"\0\1\0"), error="bad-reserved")
     add("too-large", header(T["RESULT"], 1, MAX_FRAME + 1), error="too-large")  # header only
+
+    # Added for MCP completeness (appended, so the files above keep their names and bytes).
+    add("ready-full-catalog", frame(T["READY"], 0, js(READY_FULL)))
+    add_call("call-resource", 6, 2, "test://static-text", js(MODERN_META), b"")
+    add_call("call-prompt", 7, 3, "greet", js(LEGACY_META), js({"name": "Ada"}))
+    add_call("call-completion", 8, 4, "", js(MODERN_META), js({
+        "ref": {"type": "ref/prompt", "name": "greet"}, "argument": {"name": "name", "value": "A"}}))
+    add_call("call-mrtr-retry", 9, 1, "ask_name", js(MRTR_RETRY_META), b"{}")
+    add("result-input-required", frame(T["RESULT"], 9, js({
+        "resultType": "input_required",
+        "inputRequests": {"user_name": {"method": "elicitation/create", "params": {
+            "message": "What is your name?",
+            "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}}}},
+        "requestState": "eyJ2IjoxfQ"})))
+    add("error-missing-capability", frame(T["ERROR"], 10, js({
+        "code": -32021, "message": "Missing required client capability",
+        "data": {"requiredCapabilities": {"sampling": {}}}})))
+    add("error-resource-not-found", frame(T["ERROR"], 6, js({
+        "code": -32602, "message": "Resource not found: test://nope", "data": {"uri": "test://nope"}})))
+    add("request", frame(T["REQUEST"], 11, js({
+        "requestId": 1, "method": "sampling/createMessage",
+        "params": {"messages": [{"role": "user", "content": {"type": "text", "text": "Capital of France?"}}],
+                   "maxTokens": 100}})))
+    add("response", frame(T["RESPONSE"], 11, js({
+        "requestId": 1, "result": {"role": "assistant", "content": {"type": "text", "text": "Paris"},
+                                   "model": "test-model", "stopReason": "endTurn"}})))
+    add("response-error-stream0", frame(T["RESPONSE"], 0, js({
+        "requestId": 2, "error": {"code": -1, "message": "User rejected sampling request"}})))
+    add("notify-list-changed", frame(T["NOTIFY"], 0, js({"method": "notifications/tools/list_changed"})))
+    add("catalog", frame(T["CATALOG"], 0, js(CATALOG_FRAME)))
     return v
 
 

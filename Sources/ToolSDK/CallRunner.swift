@@ -1,0 +1,145 @@
+import CLibUV
+import MCPCore
+import Metrics
+import WireProtocol
+
+/// Runs one CALL of any kind against a pack and turns whatever happens into exactly one
+/// terminal frame (RESULT or ERROR). No I/O: frames a running handler sends go to `emit`.
+/// Thread: any (runs in the call's task).
+enum CallRunner {
+    typealias Emit = @Sendable (CallEvent) -> Void
+
+    static func run(_ call: CallPayload, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+        let context: CallContext
+        do { context = try CallContext.decode(call.meta) } catch {
+            return failure(.invalidParams(error == .notAnObject ? "meta must be a JSON object" : "invalid meta: \(error)"))
+        }
+        switch call.knownKind {
+        case .tool?: return await runTool(call, context: context, index: index, emit: emit)
+        case .resource?: return await readResource(call.nameString, context: context, index: index, emit: emit)
+        case .prompt?: return await getPrompt(call, context: context, index: index, emit: emit)
+        case .completion?: return await complete(call, context: context, index: index, emit: emit)
+        case nil: return failure(RequestError(code: -32601, message: "Unsupported call kind: \(call.kind)"))
+        }
+    }
+
+    // MARK: kinds
+
+    static func runTool(_ call: CallPayload, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+        let name = call.nameString
+        guard let tool = index.tool(name, era: context.era) else { return failure(.invalidParams("Unknown tool: \(name)")) }
+        return await runTool(tool, call, context: context, emit: emit)
+    }
+
+    static func runTool(_ tool: Tool, _ call: CallPayload, context: CallContext, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+        var args: [String: JSONValue] = [:]
+        if !call.arguments.isEmpty {
+            guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
+                return (.result, Array(ToolResult.error("arguments must be a JSON object").json.utf8))
+            }
+            args = o
+        }
+        if let problem = SchemaCheck.validate(args, against: tool.inputSchema) {
+            return (.result, Array(ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").json.utf8))
+        }
+        let request = RequestContext(context: context, subject: "tool:" + tool.name, emit: emit)
+        let started = uv_hrtime()
+        let timer = Metrics.histogram(.toolExecutionSeconds, tool.name)
+        defer { timer.observe(uv_hrtime() &- started) }
+        return await handle(request, isTool: true, name: tool.name) {
+            Array(try await tool.handler(ToolCall(name: tool.name, arguments: args, request: request)).json.utf8)
+        }
+    }
+
+    static func readResource(_ uri: String, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+        guard let (reader, vars) = index.resource(uri, era: context.era) else { return failure(.resourceNotFound(uri)) }
+        let request = RequestContext(context: context, subject: "resource:" + uri, emit: emit)
+        return await handle(request, isTool: false, name: uri) {
+            let contents = try await reader(ResourceRead(uri: uri, variables: vars, request: request))
+            return Array(JSONValue.object(["contents": .array(contents.map(\.json))]).compactJSON().utf8)
+        }
+    }
+
+    static func getPrompt(_ call: CallPayload, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+        let name = call.nameString
+        guard let prompt = index.prompt(name, era: context.era) else { return failure(.invalidParams("Unknown prompt: \(name)")) }
+        var args: [String: String] = [:]
+        if !call.arguments.isEmpty {
+            guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
+                return failure(.invalidParams("prompt arguments must be a JSON object"))
+            }
+            for (k, v) in o {
+                switch v {
+                case .string(let s): args[k] = s
+                case .null: break
+                default: args[k] = v.compactJSON()
+                }
+            }
+        }
+        for a in prompt.arguments where a.required && args[a.name] == nil {
+            return failure(.invalidParams("Missing required argument '\(a.name)' for prompt \(name)"))
+        }
+        let request = RequestContext(context: context, subject: "prompt:" + name, emit: emit)
+        return await handle(request, isTool: false, name: name) {
+            Array(try await prompt.handler(PromptCall(name: name, arguments: args, request: request)).json.utf8)
+        }
+    }
+
+    static func complete(_ call: CallPayload, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+        let request = RequestContext(context: context, subject: "completion", emit: emit)
+        guard let params = try? JSONValue.parse(call.arguments), let c = CompletionRequest.parse(params, request: request) else {
+            return failure(.invalidParams("invalid completion/complete params"))
+        }
+        var handler = index.pack.completion
+        switch c.ref {
+        case .prompt(let name):
+            guard let p = index.prompt(name, era: context.era) else { return failure(.invalidParams("Unknown prompt: \(name)")) }
+            handler = p.complete ?? handler
+        case .resourceTemplate(let uri):
+            handler = index.template(uri, era: context.era)?.complete ?? handler
+        }
+        guard let handler else { return (.result, Array(CompletionResult.empty.json.utf8)) }
+        return await handle(request, isTool: false, name: "completion") { Array(try await handler(c).json.utf8) }
+    }
+
+    // MARK: outcomes
+
+    /// Runs `body` and maps every way it can end to one terminal frame.
+    static func handle(_ request: RequestContext, isTool: Bool, name: String,
+                       _ body: () async throws -> [UInt8]) async -> (FrameType, [UInt8]) {
+        do { try request.load() } catch { return failure(error) }
+        do {
+            let result = try await body()
+            if Task.isCancelled { return cancelledFrame() }
+            return (.result, result)
+        } catch is CancellationError {
+            return cancelledFrame()
+        } catch {
+            if Task.isCancelled { return cancelledFrame() }
+            if request.era == .modern && request.hasPendingInputs {
+                return (.result, request.inputRequiredResult())
+            }
+            switch error {
+            case let e as RequestError:
+                return failure(e)
+            case let e as MissingClientCapability:
+                if request.era == .legacy && isTool {
+                    let names = e.capabilities.map(\.rawValue).joined(separator: ", ")
+                    return (.result, Array(ToolResult.error("Missing required client capability: \(names)").json.utf8))
+                }
+                return failure(.missingCapability(e.capabilities))
+            case let e as ToolError:
+                return isTool ? (.result, Array(ToolResult.error(e.message).json.utf8)) : failure(.internalError(e.message))
+            default:
+                return isTool ? (.result, Array(ToolResult.error("\(name) failed: \(error)").json.utf8))
+                              : failure(.internalError("\(name) failed: \(error)"))
+            }
+        }
+    }
+
+    static func failure(_ e: RequestError) -> (FrameType, [UInt8]) { (.error, Array(e.json.utf8)) }
+
+    static func cancelledFrame() -> (FrameType, [UInt8]) {
+        (.error, Array(ProtocolError(.requestCancelled, "request cancelled").errorObjectJSON.utf8))
+    }
+}

@@ -1,0 +1,230 @@
+import DemoTools
+import MCPCore
+@testable import ToolSDK
+import WireProtocol
+import XCTest
+
+/// Input from the client in both eras: input-required results and retries (modern), REQUEST and
+/// RESPONSE frames (legacy).
+final class InputExchangeTests: XCTestCase {
+    let pack = ConformancePack.pack
+    let accept = { (content: String) in json(#"{"action":"accept","content":\#(content)}"#) }
+
+    func call(_ name: String, _ meta: JSONValue, kind: CallPayload.Kind = .tool) async -> (FrameType, JSONValue) {
+        await runCall(pack, kind: kind, name, meta: meta, args: kind == .tool ? "{}" : "")
+    }
+
+    func testBasicElicitationRoundTrip() async {
+        let (t, r1) = await call("test_input_required_result_elicitation", modernMeta())
+        XCTAssertEqual(t, .result)
+        XCTAssertEqual(r1["resultType"], .string("input_required"))
+        XCTAssertEqual(r1["inputRequests"]?["user_name"]?["method"], .string("elicitation/create"))
+        XCTAssertEqual(r1["inputRequests"]?["user_name"]?["params"]?["message"], .string("What is your name?"))
+        let state = r1["requestState"]?.stringValue
+        XCTAssertNotNil(state)
+        // With the answer (and the state, or without it: the tool does not need it).
+        for s in [state, nil] {
+            let (_, r2) = await call("test_input_required_result_elicitation",
+                                     modernMeta(inputResponses: .object(["user_name": accept(#"{"name":"Alice"}"#)]), requestState: s))
+            XCTAssertNil(r2["resultType"])
+            XCTAssertEqual(text(r2), "Hello, Alice!")
+        }
+        // Extra unknown entries are ignored.
+        let (_, r3) = await call("test_input_required_result_elicitation", modernMeta(inputResponses: .object([
+            "user_name": accept(#"{"name":"Alice"}"#), "unknown_extra_key": json(#"{"x":1}"#)])))
+        XCTAssertEqual(text(r3), "Hello, Alice!")
+        // A wrong key or an answer that is not an ElicitResult: asked again.
+        for responses in [#"{"wrong_key":{"action":"accept","content":{"data":"wrong"}}}"#, #"{"user_name":{"data":"x"}}"#] {
+            let (_, r) = await call("test_input_required_result_elicitation", modernMeta(inputResponses: json(responses)))
+            XCTAssertEqual(r["resultType"], .string("input_required"), responses)
+        }
+    }
+
+    func testMalformedInputResponsesAreInvalidParams() async {
+        for bad in [JSONValue.null, json(#"{"user_name":12345}"#), json("[1]"), .string("x")] {
+            let (t, r) = await call("test_input_required_result_elicitation", modernMeta(inputResponses: bad))
+            XCTAssertEqual(t, .error, "\(bad)")
+            XCTAssertEqual(r["code"], .number(-32602), "\(bad)")
+        }
+    }
+
+    func testSamplingAndRootsRoundTrips() async {
+        var (_, r) = await call("test_input_required_result_sampling", modernMeta())
+        XCTAssertEqual(r["inputRequests"]?["sample_request"]?["method"], .string("sampling/createMessage"))
+        XCTAssertEqual(r["inputRequests"]?["sample_request"]?["params"]?["maxTokens"], .number(100))
+        let sampled = json(#"{"role":"assistant","content":{"type":"text","text":"The capital of France is Paris."},"model":"test-model","stopReason":"endTurn"}"#)
+        (_, r) = await call("test_input_required_result_sampling", modernMeta(inputResponses: .object(["sample_request": sampled])))
+        XCTAssertEqual(text(r), "Sampling result: The capital of France is Paris.")
+        (_, r) = await call("test_input_required_result_list_roots", modernMeta())
+        XCTAssertEqual(r["inputRequests"]?["roots_request"], json(#"{"method":"roots/list","params":{}}"#))
+        (_, r) = await call("test_input_required_result_list_roots", modernMeta(inputResponses: .object([
+            "roots_request": json(#"{"roots":[{"uri":"file:///test/root","name":"Test Root"}]}"#)])))
+        XCTAssertEqual(text(r), "Found 1 root(s)")
+    }
+
+    func testMultipleInputsInOneResult() async {
+        let (_, r1) = await call("test_input_required_result_multiple_inputs", modernMeta())
+        guard case .object(let reqs)? = r1["inputRequests"] else { return XCTFail("\(r1)") }
+        XCTAssertEqual(Set(reqs.keys), ["user_name", "greeting", "client_roots"])
+        XCTAssertEqual(Set(reqs.values.compactMap { $0["method"]?.stringValue }),
+                       ["elicitation/create", "sampling/createMessage", "roots/list"])
+        let (_, r2) = await call("test_input_required_result_multiple_inputs", modernMeta(inputResponses: .object([
+            "user_name": accept(#"{"name":"Alice"}"#),
+            "greeting": json(#"{"role":"assistant","content":{"type":"text","text":"Hello there!"},"model":"m"}"#),
+            "client_roots": json(#"{"roots":[{"uri":"file:///a"},{"uri":"file:///b"}]}"#)]), requestState: r1["requestState"]?.stringValue))
+        XCTAssertEqual(text(r2), "Name: Alice; Greeting: Hello there!; Roots: 2")
+    }
+
+    func testMultiRoundStateChangesEachRound() async {
+        let name = "test_input_required_result_multi_round"
+        let (_, r1) = await call(name, modernMeta())
+        XCTAssertNotNil(r1["inputRequests"]?["step1"])
+        let s1 = r1["requestState"]!.stringValue!
+        let (_, r2) = await call(name, modernMeta(inputResponses: .object(["step1": accept(#"{"name":"Alice"}"#)]), requestState: s1))
+        XCTAssertEqual(r2["resultType"], .string("input_required"))
+        XCTAssertNotNil(r2["inputRequests"]?["step2"])
+        XCTAssertNil(r2["inputRequests"]?["step1"])
+        let s2 = r2["requestState"]!.stringValue!
+        XCTAssertNotEqual(s1, s2)
+        // Round 3 sends only step2: step1 comes back from the state.
+        let (_, r3) = await call(name, modernMeta(inputResponses: .object(["step2": accept(#"{"color":"blue"}"#)]), requestState: s2))
+        XCTAssertEqual(text(r3), "Multi-round complete for Alice who likes blue")
+        // Without the state, round 3 starts over at step1.
+        let (_, r4) = await call(name, modernMeta(inputResponses: .object(["step2": accept(#"{"color":"blue"}"#)])))
+        XCTAssertNotNil(r4["inputRequests"]?["step1"])
+    }
+
+    func testRequestStateIsCheckedAndBoundToTheRequest() async {
+        let name = "test_input_required_result_request_state"
+        let (_, r1) = await call(name, modernMeta())
+        let s1 = r1["requestState"]!.stringValue!
+        let confirm = JSONValue.object(["confirm": accept(#"{"ok":true}"#)])
+        var (t, r) = await call(name, modernMeta(inputResponses: confirm, requestState: s1))
+        XCTAssertEqual(text(r), "state-ok: requestState validated")
+        // Without the state the confirmation is asked again.
+        (_, r) = await call(name, modernMeta(inputResponses: confirm))
+        XCTAssertEqual(r["resultType"], .string("input_required"))
+        // Garbage, a tampered state, or another tool's state: -32602 before the tool runs.
+        let (_, other) = await call("test_input_required_result_tampered_state", modernMeta())
+        for bad in [s1 + "-TAMPERED", "%%%", other["requestState"]!.stringValue!] {
+            (t, r) = await call(name, modernMeta(inputResponses: confirm, requestState: bad))
+            XCTAssertEqual(t, .error, bad)
+            XCTAssertEqual(r["code"], .number(-32602), bad)
+        }
+    }
+
+    func testMissingCapability() async {
+        var (t, r) = await call("test_missing_capability", modernMeta(caps: "{}"))
+        XCTAssertEqual(t, .error)
+        XCTAssertEqual(r, json(#"{"code":-32021,"message":"Missing required client capability","data":{"requiredCapabilities":{"sampling":{}}}}"#))
+        (_, r) = await call("test_missing_capability", modernMeta(caps: #"{"sampling":{}}"#))
+        XCTAssertEqual(text(r), "Success")
+        // Asking for an input whose capability is missing is -32021 too.
+        (t, r) = await call("test_input_required_result_elicitation", modernMeta(caps: #"{"sampling":{}}"#))
+        XCTAssertEqual(r["data"]?["requiredCapabilities"], json(#"{"elicitation":{}}"#))
+        // The capability-aware tool asks only for what the client supports.
+        (t, r) = await call("test_input_required_result_capabilities", modernMeta(caps: #"{"sampling":{}}"#))
+        XCTAssertEqual(r["resultType"], .string("input_required"))
+        XCTAssertEqual(r["inputRequests"]?["sample_input"]?["method"], .string("sampling/createMessage"))
+        XCTAssertNil(r["inputRequests"]?["elicit_input"])
+        (t, r) = await call("test_input_required_result_capabilities", modernMeta(caps: "{}"))
+        XCTAssertEqual(text(r), "No supported capabilities declared")
+    }
+
+    func testPromptAndOtherModernTools() async {
+        var (_, r) = await call("test_input_required_result_prompt", modernMeta(), kind: .prompt)
+        XCTAssertEqual(r["inputRequests"]?["user_context"]?["params"]?["message"], .string("What context should the prompt use?"))
+        (_, r) = await call("test_input_required_result_prompt",
+                            modernMeta(inputResponses: .object(["user_context": accept(#"{"context":"test context"}"#)])), kind: .prompt)
+        XCTAssertEqual(r, json(#"{"messages":[{"content":{"text":"Prompt with context: test context","type":"text"},"role":"user"}]}"#))
+        // Lists (no input) never answer input_required; prompts of the legacy era do not exist.
+        (_, r) = await runCall(pack, kind: .prompt, "test_input_required_result_prompt")
+        XCTAssertEqual(r["code"], .number(-32602))
+        let link = FakeLink()
+        (_, r) = await runCall(pack, kind: .tool, "test_logging_tool", meta: modernMeta(), link: link)
+        XCTAssertEqual(text(r), "Logging evaluated")
+        XCTAssertTrue(link.notifications.isEmpty, "no logLevel: no log")
+        let link2 = FakeLink()
+        _ = await runCall(pack, kind: .tool, "test_logging_tool", meta: modernMeta(logLevel: "info"), link: link2)
+        XCTAssertEqual(link2.notifications.first?["params"]?["level"], .string("info"))
+        let link3 = FakeLink()
+        (_, r) = await runCall(pack, kind: .tool, "test_trigger_prompt_change", meta: modernMeta(), link: link3)
+        XCTAssertEqual(link3.linkWide, [json(#"{"method":"notifications/prompts/list_changed"}"#)])
+        XCTAssertEqual(text(r), "Mutation triggered")
+    }
+
+    // MARK: legacy era: REQUEST out, RESPONSE in
+
+    /// Waits until the fake link has sent `n` REQUEST frames.
+    func requests(_ link: FakeLink, _ n: Int) async -> [JSONValue] {
+        for _ in 0..<500 where link.requests.count < n { try? await Task.sleep(nanoseconds: 2_000_000) }
+        return link.requests
+    }
+
+    func testLegacySamplingThroughRequestAndResponse() async throws {
+        let link = FakeLink()
+        let task = Task { await runCall(ConformancePack.pack, kind: .tool, "test_sampling",
+                                        meta: json(#"{"era":"legacy","clientCapabilities":{"sampling":{}}}"#),
+                                        args: #"{"prompt":"Test prompt for sampling"}"#, link: link) }
+        let sent = await requests(link, 1)
+        let req = try XCTUnwrap(sent.first)
+        XCTAssertEqual(req["method"], .string("sampling/createMessage"))
+        XCTAssertEqual(req["params"], json(#"{"maxTokens":100,"messages":[{"content":{"text":"Test prompt for sampling","type":"text"},"role":"user"}]}"#))
+        let id = try XCTUnwrap(req["requestId"]?.numberValue)
+        XCTAssertFalse(InputBroker.shared.deliver(Array(#"{"requestId":-5,"result":{}}"#.utf8)), "unknown ids are ignored")
+        let answer = #"{"requestId":\#(JSONValue.formatNumber(id)),"result":{"role":"assistant","content":{"type":"text","text":"This is a test response from the client"},"model":"test-model","stopReason":"endTurn"}}"#
+        XCTAssertTrue(InputBroker.shared.deliver(Array(answer.utf8)))
+        let (t, r) = await task.value
+        XCTAssertEqual(t, .result)
+        XCTAssertEqual(text(r), "LLM response: This is a test response from the client")
+        XCTAssertFalse(InputBroker.shared.deliver(Array(answer.utf8)), "answered once")
+    }
+
+    func testLegacyElicitationErrorAnswerAndIds() async throws {
+        let link = FakeLink()
+        let task = Task { await runCall(ConformancePack.pack, kind: .tool, "test_elicitation", meta: json(#"{"era":"legacy"}"#),
+                                        args: #"{"message":"Please provide your information"}"#, link: link) }
+        let sent = await requests(link, 1)
+        let req = try XCTUnwrap(sent.first)
+        XCTAssertEqual(req["method"], .string("elicitation/create"))
+        XCTAssertEqual(req["params"]?["requestedSchema"]?["required"], json(#"["response"]"#))
+        let id = Int(try XCTUnwrap(req["requestId"]?.numberValue))
+        InputBroker.shared.deliver(Array(#"{"requestId":\#(id),"error":{"code":-1,"message":"User rejected"}}"#.utf8))
+        let (_, r) = await task.value
+        XCTAssertEqual(text(r), "Elicitation not supported or error: User rejected")
+        XCTAssertGreaterThan(InputBroker.shared.nextRequestID(), id, "request ids are process-wide and increasing")
+    }
+
+    func testLegacyAcceptedElicitationAndMissingCapability() async throws {
+        let link = FakeLink()
+        let task = Task { await runCall(ConformancePack.pack, kind: .tool, "test_elicitation_sep1034_defaults", meta: json(#"{"era":"legacy"}"#),
+                                        args: "{}", link: link) }
+        let sent = await requests(link, 1)
+        let req = try XCTUnwrap(sent.first)
+        XCTAssertEqual(req["params"]?["requestedSchema"]?["properties"]?["score"]?["default"], .number(95.5))
+        InputBroker.shared.deliver(Array(#"{"requestId":\#(Int(req["requestId"]!.numberValue!)),"result":{"action":"accept","content":{"name":"Jane Smith","age":25}}}"#.utf8))
+        let (_, r) = await task.value
+        XCTAssertEqual(text(r), #"Elicitation completed: action=accept, content={"age":25,"name":"Jane Smith"}"#)
+        // A legacy client that declared no sampling: no REQUEST, the tool reports it.
+        let link2 = FakeLink()
+        let (_, r2) = await runCall(pack, kind: .tool, "test_sampling", meta: json(#"{"era":"legacy","clientCapabilities":{}}"#),
+                                    args: #"{"prompt":"x"}"#, link: link2)
+        XCTAssertTrue(link2.requests.isEmpty)
+        XCTAssertEqual(text(r2), "Sampling not supported or error: client does not support sampling")
+    }
+
+    func testCancellationWhileWaitingForAResponse() async throws {
+        let link = FakeLink()
+        let before = InputBroker.shared.waitingCount
+        let task = Task { await runCall(ConformancePack.pack, kind: .tool, "test_elicitation_sep1330_enums", meta: json(#"{"era":"legacy"}"#),
+                                        args: "{}", link: link) }
+        let sent = await requests(link, 1)
+        let req = try XCTUnwrap(sent.first)
+        XCTAssertNotNil(req["params"]?["requestedSchema"]?["properties"]?["titledMulti"]?["items"]?["anyOf"])
+        task.cancel()
+        let (t, r) = await task.value
+        XCTAssertEqual(t, .error)
+        XCTAssertEqual(r["code"], .number(-32800))
+        XCTAssertEqual(InputBroker.shared.waitingCount, before)
+    }
+}
