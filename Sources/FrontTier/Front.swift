@@ -70,6 +70,10 @@ public final class Front {
                 let http = HTTPConnection(conn: conn, handler: handler, limits: limits)
                 http.onClose = { [unowned self] h in
                     metrics.connections.decrement()
+                    // 2026-07-28: a client closing its stream cancels what it asked for.
+                    for call in self.router.calls(on: h) where call.modern {
+                        self.router.cancel(call, reason: "the client closed the stream")
+                    }
                     self.connections[ObjectIdentifier(h)] = nil
                     self.maybeFinishDrain()
                 }

@@ -28,7 +28,8 @@ def run(coro_fn, *args, budget: float = 20.0):
 
 async def _client_session(url: str, mode: str):
     async with Client(url, mode=mode, read_timeout_seconds=10) as c:
-        assert c.protocol_version == "2025-11-25", c.protocol_version
+        # "auto" probes server/discover and adopts the stateless revision, which Switchyard serves too.
+        assert c.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28"), c.protocol_version
         assert c.server_info is not None and c.server_info.name == "switchyard", c.server_info
         caps = c.server_capabilities
         assert caps.tools is not None, caps

@@ -56,6 +56,11 @@ final class CallRouter {
     var outstanding: Int { inFlight.count }
 
     /// The deadline of a new call to `tool`.
+    /// The calls in flight for one connection (a closed 2026-07-28 stream cancels them).
+    func calls(on connection: HTTPConnection) -> [PendingCall] {
+        inFlight.values.filter { $0.connection === connection } + waiting[waitingHead...].filter { $0.connection === connection }
+    }
+
     func deadline(for tool: String, now: UInt64) -> UInt64 {
         let ms = options.toolTimeoutsMs[tool] ?? pool.traits[tool]?.timeoutMs ?? options.callTimeoutMs
         return now + ms
@@ -69,13 +74,20 @@ final class CallRouter {
             toolBreakers[call.tool] = b
             if !ok { shed(call, why: "tool \(call.tool) is failing repeatedly; shedding calls for now"); return }
         }
-        if let link = pool.pick(tool: call.tool, now: now) {
+        if let link = pool.pick(tool: call.tool, kind: call.kind, now: now) {
             send(call, on: link)
             return
         }
-        switch pool.availability(tool: call.tool, now: now) {
+        switch pool.availability(tool: call.tool, kind: call.kind, now: now) {
         case .unknownTool:
-            finishWith(call, ProtocolError(.invalidParams, "Unknown tool: \(call.tool)"))
+            switch call.kind {
+            case .tool: finishWith(call, ProtocolError(.invalidParams, "Unknown tool: \(call.tool)"))
+            case .prompt: finishWith(call, ProtocolError(.invalidParams, "Unknown prompt: \(call.tool)"))
+            case .resource:
+                finishWith(call, ProtocolError(.invalidParams, "Resource not found: \(call.tool)",
+                                               dataJSON: "{\"uri\":\(JSONValue.quote(call.tool))}"))
+            case .completion: finishWith(call, ProtocolError(.methodNotFound, "Method not found: completion/complete"))
+            }
         case .allShedding:
             shed(call, why: "every executor of \(call.tool) is failing; shedding calls for now")
         case .noExecutor, .allBusy:
@@ -102,7 +114,7 @@ final class CallRouter {
             let call = waiting[i]
             i += 1
             if call.finished { continue }
-            if let link = pool.pick(tool: call.tool, now: now, avoid: call.link) { send(call, on: link) } else { kept.append(call) }
+            if let link = pool.pick(tool: call.tool, kind: call.kind, now: now, avoid: call.link) { send(call, on: link) } else { kept.append(call) }
         }
         waiting = kept
         waitingHead = 0

@@ -28,11 +28,12 @@ final class ExecutorPool: FrontLinkOwner {
     private var connecting: Set<String> = []
     private var scanTimer: Timer?
     /// Tool name -> links that host it, in catalog order of arrival.
-    private var toolLinks: [String: [FrontLink]] = [:]
-    /// The merged tools/list result, rebuilt when links come and go.
-    private(set) var toolsListResult: [UInt8] = Array("{\"tools\":[]}".utf8)
+    /// Every linked executor's catalog merged, rebuilt when links come, go or change.
+    private(set) var catalog = MergedCatalog()
     /// What the front routes on, per tool name (from the catalogs' annotations and _meta).
-    private(set) var traits: [String: ToolTraits] = [:]
+    var traits: [String: ToolTraits] { catalog.traits }
+    /// The legacy tools/list result.
+    var toolsListResult: [UInt8] { Array("{\"tools\":[".utf8) + catalog.lists[0].tools + Array("]}".utf8) }
     /// Tools ever seen in a catalog: a call to one of them waits for an executor to come back
     /// instead of failing as unknown.
     private(set) var knownTools: Set<String> = []
@@ -94,8 +95,8 @@ final class ExecutorPool: FrontLinkOwner {
 
     /// The least busy usable link that hosts `tool`, has room, and whose breaker lets a call
     /// through; `avoid` is skipped (a retry goes to another executor) unless it is the only one.
-    func pick(tool: String, now: UInt64, avoid: FrontLink? = nil) -> FrontLink? {
-        guard let candidates = toolLinks[tool] else { return nil }
+    func pick(tool: String, kind: CallPayload.Kind = .tool, now: UInt64, avoid: FrontLink? = nil) -> FrontLink? {
+        guard let candidates = catalog.candidates(kind, tool) else { return nil }
         var best: FrontLink?
         for l in candidates where l.isUsable && l.hasCapacity && l !== avoid && !l.breaker.isOpen(now: now) {
             if best == nil || l.outstanding < best!.outstanding { best = l }
@@ -108,16 +109,16 @@ final class ExecutorPool: FrontLinkOwner {
     /// Why `pick` found nothing: no executor hosts it now, or all that do are shedding/full.
     enum Availability { case unknownTool, noExecutor, allShedding, allBusy }
 
-    func availability(tool: String, now: UInt64) -> Availability {
-        guard let candidates = toolLinks[tool], candidates.contains(where: { $0.isUsable }) else {
-            return knownTools.contains(tool) ? .noExecutor : .unknownTool
+    func availability(tool: String, kind: CallPayload.Kind = .tool, now: UInt64) -> Availability {
+        guard let candidates = catalog.candidates(kind, tool), candidates.contains(where: { $0.isUsable }) else {
+            return kind == .tool && knownTools.contains(tool) ? .noExecutor : .unknownTool
         }
         let usable = candidates.filter { $0.isUsable }
         if usable.allSatisfy({ $0.breaker.isOpen(now: now) }) { return .allShedding }
         return .allBusy
     }
 
-    func hasTool(_ tool: String) -> Bool { toolLinks[tool] != nil }
+    func hasTool(_ tool: String) -> Bool { catalog.tools[tool] != nil }
 
     // MARK: FrontLinkOwner
 
@@ -144,34 +145,26 @@ final class ExecutorPool: FrontLinkOwner {
 
     func event(_ call: PendingCall, type: FrameType, payload: [UInt8]) { onEvent?(call, type, payload) }
 
+    /// Called for REQUEST frames (server-to-client requests of calls in flight).
+    var onClientRequest: ((PendingCall, FrontLink, [UInt8]) -> Void)?
+
+    func clientRequest(_ call: PendingCall, link: FrontLink, payload: [UInt8]) { onClientRequest?(call, link, payload) }
+
+    /// A usable link to the executor named `name`, to carry a client's answer back.
+    func link(named name: String) -> FrontLink? {
+        links.values.first { $0.ready?.executor == name && !$0.conn.isClosed }
+    }
+
     func deliver(_ call: PendingCall, type: FrameType, payload: UnsafeRawBufferPointer,
                  chunk: UnsafeMutablePointer<sy_chunk_t>?) {
         onDeliver?(call, type, payload, chunk)
     }
 
-    /// The union of all executors' tools; the first executor (by name) to list a name wins
+    /// Merges the catalogs of the ready links; the first executor (by name) to list a name wins
     /// its description.
-    private func rebuildCatalog() {
-        var index: [String: [FrontLink]] = [:]
-        var order: [(String, [UInt8])] = []
-        for link in readyLinks {
-            for t in link.ready!.tools {
-                if index[t.name] == nil {
-                    order.append((t.name, t.json))
-                    traits[t.name] = ToolTraits(catalogJSON: t.json)
-                }
-                index[t.name, default: []].append(link)
-                knownTools.insert(t.name)
-            }
-        }
-        toolLinks = index
-        var out = Array("{\"tools\":[".utf8)
-        for (i, t) in order.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out += t.1
-        }
-        out += Array("]}".utf8)
-        toolsListResult = out
+    func rebuildCatalog() {
+        catalog = MergedCatalog(links: readyLinks)
+        for name in catalog.tools.keys { knownTools.insert(name) }
         onChange?()
     }
 

@@ -13,6 +13,8 @@ protocol FrontLinkOwner: AnyObject {
                  chunk: UnsafeMutablePointer<sy_chunk_t>?)
     /// A PROGRESS or NOTIFY frame of a call still in flight.
     func event(_ call: PendingCall, type: FrameType, payload: [UInt8])
+    /// A REQUEST frame: the executor needs the client to answer a request (legacy era).
+    func clientRequest(_ call: PendingCall, link: FrontLink, payload: [UInt8])
 }
 
 /// One front's link to one executor (proto/executor-protocol.md): HELLO/READY, CALL frames
@@ -64,10 +66,11 @@ final class FrontLink: StreamDelegate {
         call.stream = stream
         call.attempts += 1
         let name = Array(call.tool.utf8)
-        let prefix = CallPayload.prefix(kind: .tool, nameLength: name.count, metaLength: call.meta.count)
-        let length = prefix.count + name.count + call.meta.count + call.arguments.count
+        let meta = call.context.isEmpty ? call.meta : call.context
+        let prefix = CallPayload.prefix(kind: call.kind, nameLength: name.count, metaLength: meta.count)
+        let length = prefix.count + name.count + meta.count + call.arguments.count
         if let r = ready, r.zstd, length >= compressThreshold {
-            var payload = prefix + name + call.meta
+            var payload = prefix + name + meta
             payload += call.arguments
             let packed = payload.withUnsafeBytes { PayloadCompression.compress($0) }
             conn.writeFrame(.call, stream: stream, payload: packed, compressed: true)
@@ -75,7 +78,7 @@ final class FrontLink: StreamDelegate {
             return
         }
         stats.sent(wire: length, raw: length)
-        conn.write(FrameHeader(type: .call, stream: stream, length: length).bytes + prefix + name + call.meta)
+        conn.write(FrameHeader(type: .call, stream: stream, length: length).bytes + prefix + name + meta)
         if let chunk = call.chunk {
             conn.write(chunk: chunk, bytes: call.arguments)
         } else {
@@ -99,6 +102,15 @@ final class FrontLink: StreamDelegate {
     }
 
     private func handle(_ h: FrameHeader, _ payload: UnsafeRawBufferPointer) {
+        if h.extraType == .request, !h.isCompressed {
+            if let call = pending[h.stream] {
+                owner.clientRequest(call, link: self, payload: Array(payload))
+            } else if let id = (try? JSONValue.parse(payload))?["requestId"] {
+                respond(requestId: id.compactJSON(), member: "error",
+                        json: ProtocolError(.internalError, "the call is gone").errorObjectJSON)
+            }
+            return
+        }
         guard let type = h.type else { return }
         stats.received(wire: payload.count, raw: h.isCompressed && payload.count >= 4
             ? Int(payload[0]) << 24 | Int(payload[1]) << 16 | Int(payload[2]) << 8 | Int(payload[3]) : payload.count)
@@ -155,6 +167,13 @@ final class FrontLink: StreamDelegate {
     private func decompressed(_ h: FrameHeader, _ payload: UnsafeRawBufferPointer) throws -> [UInt8]? {
         guard h.isCompressed else { return nil }
         return try PayloadCompression.decompress(payload)
+    }
+
+    /// Carries a client's answer to the executor (RESPONSE on stream 0: the executor matches
+    /// the request id, whichever link it arrives on).
+    func respond(requestId: String, member: String, json: String) {
+        let payload = Array("{\"requestId\":\(requestId),\"\(member)\":\(json)}".utf8)
+        conn.write(Frame.encode(.response, stream: 0, payload: payload))
     }
 
     func goodbye() {

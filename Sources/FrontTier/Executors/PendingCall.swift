@@ -1,4 +1,5 @@
 import CSupport
+import WireProtocol
 
 /// A tools/call between its request and its answer: where the answer goes, how it is framed,
 /// and what is needed to send it again (retry on another executor).
@@ -6,6 +7,12 @@ import CSupport
 /// Ownership: holds one reference on `argsChunk` (the client's read buffer holding the
 /// arguments) until the call is answered and this object is released.
 final class PendingCall {
+    /// What the call runs: a tool, a resource read, a prompt, a completion.
+    var kind: CallPayload.Kind = .tool
+    /// The CALL meta: the context object of proto/executor-protocol.md (era, versions, _meta...).
+    var context: [UInt8] = []
+    /// The stateless revision (2026-07-28): results are stamped, closing the stream cancels.
+    var modern = false
     weak var connection: HTTPConnection?
     let slot: ResponseSlot
     /// The JSON-RPC id as sent by the client (with quotes for string ids).

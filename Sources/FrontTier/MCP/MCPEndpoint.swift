@@ -47,6 +47,7 @@ final class MCPEndpoint: HTTPHandler {
         router.answer = { [unowned self] call, type, payload, chunk in self.deliver(call, type, payload, chunk) }
         router.fail = { [unowned self] call, error in self.answerError(call, error) }
         router.event = { [unowned self] call, type, payload in self.event(call, type, payload) }
+        setUpClientRequests()
     }
 
     // MARK: routing
@@ -75,7 +76,7 @@ final class MCPEndpoint: HTTPHandler {
         }
     }
 
-    private func keepAlive(_ slot: ResponseSlot) -> Bool { !slot.closeAfter && !draining }
+    func keepAlive(_ slot: ResponseSlot) -> Bool { !slot.closeAfter && !draining }
 
     /// Health and readiness, for /healthz, /readyz and the admin listener.
     func healthReport() -> (ready: Bool, body: String) {
@@ -132,12 +133,24 @@ final class MCPEndpoint: HTTPHandler {
         }
         let idJSON = env.idRange().map { Array(body[$0]) }
         guard let method = env.method(in: body) else {
-            if env.isResponse { accepted(req, slot, c, ka) }
+            if env.isResponse {
+                // An answer to a request a tool made of the client: back to its executor.
+                _ = routeClientResponse(env, body)
+                accepted(req, slot, c, ka)
+            }
             else { plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Invalid Request: no method"), keepAlive: ka) }
             return
         }
         slot.methodIndex = idJSON == nil ? LabelIndex.method(method.hasPrefix("notifications/initialized") ? method : "notification")
                                          : LabelIndex.method(method)
+        let versionHeader = req.header("mcp-protocol-version")
+        let sessionHeader = req.header("mcp-session-id")
+        if ModernRequest.isModern(sessionHeader: sessionHeader, versionHeader: versionHeader,
+                                  metaHasVersion: env.raw.meta.kind == Int32(SY_JSON_OBJECT)
+                                      && memmemAny(Envelope.bytes(body, env.raw.meta), "io.modelcontextprotocol/protocolVersion")) {
+            modernPost(req, env, body, method, idJSON, slot, c, format, ka)
+            return
+        }
         if method == "initialize" {
             guard idJSON != nil else {
                 plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Invalid Request: initialize must be a request with an id"), keepAlive: ka)
@@ -174,6 +187,7 @@ final class MCPEndpoint: HTTPHandler {
             accepted(req, slot, c, ka)
             return
         }
+        let r = Request(id: id, format: format, keepAlive: ka, modern: nil, session: session)
         switch method {
         case "tools/call":
             callTool(env, body, req, id, session, slot, c, format)
@@ -181,12 +195,74 @@ final class MCPEndpoint: HTTPHandler {
             result(slot, c, id: id, resultJSON: pool.toolsListResult, format: format, keepAlive: ka)
         case "ping":
             result(slot, c, id: id, resultJSON: Array("{}".utf8), format: format, keepAlive: ka)
+        case "logging/setLevel":
+            guard let level = env.params(in: body)?["level"]?.stringValue, Self.logLevels.contains(level) else {
+                rpcError(slot, c, id: id, ProtocolError(.invalidParams, "Invalid params: level must be one of \(Self.logLevels.joined(separator: ", "))"),
+                         format: format, keepAlive: ka)
+                return
+            }
+            sessions.setLevel(session.id, level)
+            result(slot, c, id: id, resultJSON: Array("{}".utf8), format: format, keepAlive: ka)
+        case "resources/subscribe", "resources/unsubscribe":
+            guard env.params(in: body)?["uri"]?.stringValue != nil else {
+                rpcError(slot, c, id: id, ProtocolError(.invalidParams, "Invalid params: uri is required"), format: format, keepAlive: ka)
+                return
+            }
+            result(slot, c, id: id, resultJSON: Array("{}".utf8), format: format, keepAlive: ka)
         default:
-            rpcError(slot, c, id: id, ProtocolError(.methodNotFound, "Method not found: \(method)"), format: format, keepAlive: ka)
+            sharedMethod(method, env, body, req, r, slot, c)
         }
     }
 
-    private func accepted(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection, _ ka: Bool) {
+    static let logLevels = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+
+    /// Methods both eras serve the same way (lists, reads, prompts, completions).
+    func sharedMethod(_ method: String, _ env: Envelope, _ body: UnsafeRawBufferPointer, _ req: HTTPRequest,
+                      _ r: Request, _ slot: ResponseSlot, _ c: HTTPConnection) {
+        let modern = r.modern != nil
+        let lists = pool.catalog.lists[modern ? 1 : 0]
+        let params = env.raw.params.kind == Int32(SY_JSON_OBJECT) ? env.params(in: body) : nil
+        switch method {
+        case "tools/list":
+            result(slot, c, id: r.id, resultJSON: listResult("tools", lists.tools, modern: modern), format: r.format, keepAlive: r.keepAlive)
+        case "resources/list":
+            result(slot, c, id: r.id, resultJSON: listResult("resources", lists.resources, modern: modern), format: r.format, keepAlive: r.keepAlive)
+        case "resources/templates/list":
+            result(slot, c, id: r.id, resultJSON: listResult("resourceTemplates", lists.resourceTemplates, modern: modern),
+                   format: r.format, keepAlive: r.keepAlive)
+        case "prompts/list":
+            result(slot, c, id: r.id, resultJSON: listResult("prompts", lists.prompts, modern: modern), format: r.format, keepAlive: r.keepAlive)
+        case "resources/read":
+            guard let uri = params?["uri"]?.stringValue else {
+                rpcError(slot, c, id: r.id, ProtocolError(.invalidParams, "Invalid params: uri is required"), format: r.format, keepAlive: r.keepAlive)
+                return
+            }
+            startCall(.resource, name: uri, arguments: nil, env, body, req, r, slot, c)
+        case "prompts/get":
+            guard let name = env.name(in: body) else {
+                rpcError(slot, c, id: r.id, ProtocolError(.invalidParams, "Invalid params: name is required"), format: r.format, keepAlive: r.keepAlive)
+                return
+            }
+            startCall(.prompt, name: name, arguments: env.raw.arguments, env, body, req, r, slot, c)
+        case "completion/complete":
+            guard params?["ref"] != nil else {
+                rpcError(slot, c, id: r.id, ProtocolError(.invalidParams, "Invalid params: ref is required"), format: r.format, keepAlive: r.keepAlive)
+                return
+            }
+            if pool.catalog.completionLinks.isEmpty {
+                let empty = modern ? "{\"completion\":{\"values\":[],\"total\":0,\"hasMore\":false},\"resultType\":\"complete\"}"
+                                   : "{\"completion\":{\"values\":[],\"total\":0,\"hasMore\":false}}"
+                result(slot, c, id: r.id, resultJSON: Array(empty.utf8), format: r.format, keepAlive: r.keepAlive)
+                return
+            }
+            startCall(.completion, name: "", arguments: env.raw.params, env, body, req, r, slot, c)
+        default:
+            let e = ProtocolError(.methodNotFound, "Method not found: \(method)", httpStatus: modern ? 404 : 200)
+            rpcError(slot, c, id: r.id, e, format: r.format, keepAlive: r.keepAlive)
+        }
+    }
+
+    func accepted(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection, _ ka: Bool) {
         finish(slot, c, status: 202, contentType: nil, body: "", keepAlive: ka)
     }
 
@@ -197,9 +273,15 @@ final class MCPEndpoint: HTTPHandler {
             return
         }
         let version = ProtocolVersion.negotiate(requested: requested)
-        let session = sessions.issue(protocolVersion: version)
+        var flags: UInt8 = 0
+        if let caps = params["capabilities"] {
+            if caps["sampling"] != nil { flags |= 1 }
+            if caps["elicitation"] != nil { flags |= 2 }
+            if caps["roots"] != nil { flags |= 4 }
+        }
+        let session = sessions.issue(protocolVersion: version, capabilities: flags)
         metrics.sessionsCreated.counter(LabelIndex.protocolVersion(version)).increment()
-        let result = "{\"protocolVersion\":\"\(version)\",\"capabilities\":{\"tools\":{\"listChanged\":true}},"
+        let result = "{\"protocolVersion\":\"\(version)\",\"capabilities\":\(capabilitiesJSON(modern: false)),"
             + "\"serverInfo\":{\"name\":\"switchyard\",\"title\":\"Switchyard\",\"version\":\"\(options.serverVersion)\"},"
             + "\"instructions\":\"Switchyard serves the tools of its executors; call tools/list to see them.\"}"
         self.result(slot, c, id: id, resultJSON: Array(result.utf8), format: format, keepAlive: ka,
@@ -222,25 +304,11 @@ final class MCPEndpoint: HTTPHandler {
             return
         }
         // While draining, calls that reach us are still served (answers carry Connection: close).
-        let args = argKind == Int(SY_JSON_ABSENT) ? UnsafeRawBufferPointer(start: nil, count: 0) : Envelope.bytes(body, raw.arguments)
-        let meta = raw.meta.kind == Int32(SY_JSON_OBJECT) ? Array(Envelope.bytes(body, raw.meta)) : []
-        let now = loop.now
-        let call = PendingCall(connection: c, slot: slot, idJSON: id, format: format, tool: name, meta: meta,
-                               arguments: args, argsChunk: args.count > 0 ? req.chunk : nil,
-                               startedAt: now, deadline: router.deadline(for: name, now: now))
-        call.acceptsSSE = acceptsSSE(req)
-        slot.tool = name
-        call.cancelKey = session.id + "|" + String(decoding: id, as: UTF8.self)
-        if raw.progress_token.kind == Int32(SY_JSON_STRING) || raw.progress_token.kind == Int32(SY_JSON_NUMBER) {
-            let t = raw.progress_token
-            let range = t.kind == Int32(SY_JSON_STRING) ? Int(t.span.off) - 1..<Int(t.span.off + t.span.len) + 1
-                                                          : Int(t.span.off)..<Int(t.span.off + t.span.len)
-            call.progressToken = Array(body[range])
-        }
-        router.submit(call)
+        let r = Request(id: id, format: format, keepAlive: ka, modern: nil, session: session)
+        startCall(.tool, name: name, arguments: raw.arguments, env, body, req, r, slot, c)
     }
 
-    private func acceptsSSE(_ req: HTTPRequest) -> Bool {
+    func acceptsSSE(_ req: HTTPRequest) -> Bool {
         let accept = req.header("accept")?.lowercased() ?? "*/*"
         return accept.contains("text/event-stream") || accept.contains("*/*") || accept.contains("text/*")
     }
@@ -270,6 +338,8 @@ final class MCPEndpoint: HTTPHandler {
         c.push(call.slot)
     }
 
+    func startStreamIfNeeded(_ call: PendingCall) { startStream(call) }
+
     private func startStream(_ call: PendingCall) {
         guard !call.slot.streaming else { return }
         call.slot.streaming = true
@@ -284,6 +354,10 @@ final class MCPEndpoint: HTTPHandler {
         call.slot.appendEventChunk(sseSafe(json))
         call.slot.append(.text("0\r\n\r\n"))
         c.finish(call.slot)
+    }
+
+    private func sseSafeBytes(_ json: [UInt8], _ format: AnswerFormat) -> [UInt8] {
+        format == .sse ? sseSafe(json) : json
     }
 
     /// Raw CR/LF can only be whitespace between JSON tokens: blank them for an SSE data line.
@@ -305,7 +379,7 @@ final class MCPEndpoint: HTTPHandler {
         if call.slot.streaming {
             var json = Array("{\"jsonrpc\":\"2.0\",\"id\":".utf8) + call.idJSON
             json += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)
-            json += payload
+            json += call.modern && type == .result ? stampModern(call, payload) : Array(payload)
             json.append(UInt8(ascii: "}"))
             endStream(call, c, json)
             return
@@ -318,6 +392,21 @@ final class MCPEndpoint: HTTPHandler {
             copied = payload.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
         }
         if type != .result && type != .error { return }
+        if call.modern {
+            // Stateless answers are stamped (resultType, cache hints, sealed requestState): a copy.
+            let stamped = type == .result ? stampModern(call, payload) : Array(payload)
+            let status = type == .error && memmemAny(payload, "-32021") ? 400 : 200
+            var json = Array("{\"jsonrpc\":\"2.0\",\"id\":".utf8) + call.idJSON
+            json += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)
+            json += stamped
+            json.append(UInt8(ascii: "}"))
+            let format: AnswerFormat = status == 200 ? call.format : .json
+            writeHead(call.slot, status: status, format: format, jsonLength: json.count, keepAlive: ka, extra: [])
+            call.slot.append(.bytes(sseSafeBytes(json, format)))
+            if format == .sse { call.slot.append(.text("\n\n")) }
+            c.finish(call.slot)
+            return
+        }
         let prefixLength = 22 + call.idJSON.count + member.utf8CodeUnitCount
         let jsonLength = prefixLength + payload.count + 1
         writeHead(call.slot, status: 200, format: call.format, jsonLength: jsonLength, keepAlive: ka, extra: [])
@@ -351,6 +440,11 @@ final class MCPEndpoint: HTTPHandler {
     private func delete(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection) {
         let ka = keepAlive(slot)
         guard let token = req.header("mcp-session-id") else {
+            if ModernRequest.isModern(sessionHeader: nil, versionHeader: req.header("mcp-protocol-version"), metaHasVersion: false) {
+                plain(slot, c, status: 405, error: ProtocolError(.invalidRequest, "Method not allowed: the stateless revision has no sessions to delete", httpStatus: 405),
+                      extra: [("Allow", "POST")], keepAlive: ka)
+                return
+            }
             plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"), keepAlive: ka)
             return
         }
@@ -381,7 +475,7 @@ final class MCPEndpoint: HTTPHandler {
         if !keepAlive { slot.closeAfter = true }
     }
 
-    private func result(_ slot: ResponseSlot, _ c: HTTPConnection, id: [UInt8], resultJSON: [UInt8], format: AnswerFormat,
+    func result(_ slot: ResponseSlot, _ c: HTTPConnection, id: [UInt8], resultJSON: [UInt8], format: AnswerFormat,
                         keepAlive: Bool, extra: [(String, String)] = []) {
         var body = Array("{\"jsonrpc\":\"2.0\",\"id\":".utf8)
         body += id
@@ -394,7 +488,7 @@ final class MCPEndpoint: HTTPHandler {
         c.finish(slot)
     }
 
-    private func rpcError(_ slot: ResponseSlot, _ c: HTTPConnection, id: [UInt8], _ e: ProtocolError, format: AnswerFormat,
+    func rpcError(_ slot: ResponseSlot, _ c: HTTPConnection, id: [UInt8], _ e: ProtocolError, format: AnswerFormat,
                           keepAlive: Bool, extra: [(String, String)] = []) {
         metrics.error(FrontMetrics.kind(of: e))
         let body = Array(e.responseJSON(idJSON: String(decoding: id, as: UTF8.self)).utf8)
@@ -408,7 +502,7 @@ final class MCPEndpoint: HTTPHandler {
     }
 
     /// An error answer outside any request id (malformed input, transport-level refusals).
-    private func plain(_ slot: ResponseSlot, _ c: HTTPConnection, status: Int, error: ProtocolError,
+    func plain(_ slot: ResponseSlot, _ c: HTTPConnection, status: Int, error: ProtocolError,
                        extra: [(String, String)] = [], keepAlive: Bool) {
         count(slot, status)
         metrics.error(FrontMetrics.kind(of: error))

@@ -4,7 +4,8 @@ import Glibc
 /// Ended sessions, shared by every front of one server through the run directory, so a
 /// session deleted on one front is refused by all of them, including fronts started later:
 ///
-/// - `sessions.revoked`: append-only, one session id per line (O_APPEND writes of one line are atomic);
+/// - `sessions.revoked`: append-only, one event per line, `R <id>` (deleted) or `L <id> <level>`
+///   (logging/setLevel); O_APPEND writes of one line are atomic;
 /// - `sessions.gen`: an 8-byte counter in shared memory, bumped after each append.
 ///
 /// A front compares the counter (one memory load) before trusting a session and reads the new
@@ -19,6 +20,8 @@ final class SessionRevocations {
     private var partial: [UInt8] = []
     /// Called with each session id ended anywhere.
     var onRevoked: ((String) -> Void)?
+    /// Called with each log level set anywhere (logging/setLevel).
+    var onLevel: ((String, String) -> Void)?
 
     init(runDir: String) {
         logFD = open(runDir + "/sessions.revoked", O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -40,9 +43,13 @@ final class SessionRevocations {
     }
 
     /// Records a deletion for every front.
-    func revoke(_ id: String) {
+    func revoke(_ id: String) { append("R " + id + "\n") }
+
+    /// Records a session's log level for every front.
+    func setLevel(_ id: String, _ level: String) { append("L " + id + " " + level + "\n") }
+
+    private func append(_ line: String) {
         guard logFD >= 0 else { return }
-        let line = id + "\n"
         _ = line.withCString { Glibc.write(logFD, $0, strlen($0)) }
         if let generation { _ = sy_atomic_add_u64(generation, 1) }
     }
@@ -62,9 +69,11 @@ final class SessionRevocations {
             offset += off_t(n)
             partial += buf[0..<n]
             while let nl = partial.firstIndex(of: 0x0A) {
-                let id = String(decoding: partial[0..<nl], as: UTF8.self)
+                let line = String(decoding: partial[0..<nl], as: UTF8.self)
                 partial.removeFirst(nl + 1)
-                if !id.isEmpty { onRevoked?(id) }
+                let f = line.split(separator: " ")
+                if f.count == 2 && f[0] == "R" { onRevoked?(String(f[1])) }
+                if f.count == 3 && f[0] == "L" { onLevel?(String(f[1]), String(f[2])) }
             }
         }
     }

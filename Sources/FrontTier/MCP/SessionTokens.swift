@@ -12,6 +12,17 @@ public final class SessionTokens {
         public var id: String
         public var protocolVersion: String
         public var issuedAt: UInt32
+        /// The client's capabilities from initialize: bit 0 sampling, 1 elicitation, 2 roots.
+        public var capabilities: UInt8 = 0
+
+        /// The capabilities as the clientCapabilities object tools look at.
+        public var capabilitiesJSON: String {
+            var parts: [String] = []
+            if capabilities & 1 != 0 { parts.append("\"sampling\":{}") }
+            if capabilities & 2 != 0 { parts.append("\"elicitation\":{}") }
+            if capabilities & 4 != 0 { parts.append("\"roots\":{}") }
+            return "{" + parts.joined(separator: ",") + "}"
+        }
     }
 
     private let key: [UInt8]
@@ -34,19 +45,21 @@ public final class SessionTokens {
             self.verified[id] = nil
             self.revoked.insert(id)
         }
+        shared?.onLevel = { [unowned self] id, level in self.levels[id] = level }
         shared?.refresh()
     }
 
     /// A new session id for a negotiated version.
-    public func issue(protocolVersion: String, now: UInt32 = UInt32(time(nil))) -> Session {
-        var payload = [UInt8](repeating: 0, count: 21)
+    public func issue(protocolVersion: String, capabilities: UInt8 = 0, now: UInt32 = UInt32(time(nil))) -> Session {
+        var payload = [UInt8](repeating: 0, count: 22)
         _ = payload.withUnsafeMutableBytes { RAND_bytes($0.baseAddress!.assumingMemoryBound(to: UInt8.self), 16) }
         payload[16] = UInt8(versions.firstIndex(of: protocolVersion) ?? 0)
         payload[17] = UInt8(now >> 24 & 0xFF); payload[18] = UInt8(now >> 16 & 0xFF)
         payload[19] = UInt8(now >> 8 & 0xFF); payload[20] = UInt8(now & 0xFF)
+        payload[21] = capabilities
         let p = Base64URL.encode(payload)
         let token = "v1.\(p).\(Base64URL.encode(tag(p)))"
-        let s = Session(id: token, protocolVersion: protocolVersion, issuedAt: now)
+        let s = Session(id: token, protocolVersion: protocolVersion, issuedAt: now, capabilities: capabilities)
         remember(s)
         return s
     }
@@ -58,16 +71,46 @@ public final class SessionTokens {
         guard token.utf8.count <= 128, !revoked.contains(token) else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "v1",
-              let payload = Base64URL.decode(String(parts[1])), payload.count == 21,
+              let payload = Base64URL.decode(String(parts[1])), payload.count == 22,
               let givenTag = Base64URL.decode(String(parts[2])), givenTag.count == 16 else { return nil }
         let expected = tag(String(parts[1]))
         guard CRYPTO_memcmp(expected, givenTag, 16) == 0 else { return nil }
         let vi = Int(payload[16])
         guard vi < versions.count else { return nil }
         let issued = UInt32(payload[17]) << 24 | UInt32(payload[18]) << 16 | UInt32(payload[19]) << 8 | UInt32(payload[20])
-        let s = Session(id: token, protocolVersion: versions[vi], issuedAt: issued)
+        let s = Session(id: token, protocolVersion: versions[vi], issuedAt: issued, capabilities: payload[21])
         remember(s)
         return s
+    }
+
+    /// Log levels set with logging/setLevel, shared by every front like deletions.
+    private var levels: [String: String] = [:]
+
+    public func setLevel(_ token: String, _ level: String) {
+        levels[token] = level
+        shared?.setLevel(token, level)
+    }
+
+    public func level(_ token: String) -> String? {
+        shared?.refresh()
+        return levels[token]
+    }
+
+    /// Signs a small string with the session key (input-required `requestState`), bound to a
+    /// subject (method and name) so it cannot be replayed on another call: `base64url(state).tag`.
+    public func seal(_ state: String, subject: String) -> String {
+        let p = Base64URL.encode(Array(state.utf8))
+        return p + "." + Base64URL.encode(tag(subject + "\u{0}" + p))
+    }
+
+    /// The state sealed by `seal`, or nil when it was tampered with or sealed for another subject.
+    public func unseal(_ sealed: String, subject: String) -> String? {
+        let parts = sealed.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let given = Base64URL.decode(String(parts[1])), given.count == 16,
+              let state = Base64URL.decode(String(parts[0])) else { return nil }
+        let expected = tag(subject + "\u{0}" + String(parts[0]))
+        guard CRYPTO_memcmp(expected, given, 16) == 0 else { return nil }
+        return String(decoding: state, as: UTF8.self)
     }
 
     /// Ends a session on this front.

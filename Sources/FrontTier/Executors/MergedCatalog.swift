@@ -1,0 +1,103 @@
+import MCPCore
+import WireProtocol
+
+/// The union of every linked executor's catalog, per protocol era: the list results the front
+/// serves, and which links host each tool, prompt, resource and resource template.
+/// Entries whose `_meta["io.switchyard/era"]` names the other era are left out of that era.
+struct MergedCatalog {
+    enum Era: Int { case legacy = 0, modern = 1 }
+
+    /// List members (JSON objects joined by commas), per era: tools, resources, templates, prompts.
+    struct Lists {
+        var tools: [UInt8] = []
+        var resources: [UInt8] = []
+        var resourceTemplates: [UInt8] = []
+        var prompts: [UInt8] = []
+    }
+
+    private(set) var lists = [Lists(), Lists()]
+    private(set) var tools: [String: [FrontLink]] = [:]
+    private(set) var prompts: [String: [FrontLink]] = [:]
+    private(set) var resources: [String: [FrontLink]] = [:]
+    private(set) var templates: [(template: String, links: [FrontLink])] = []
+    private(set) var completionLinks: [FrontLink] = []
+    private(set) var traits: [String: ToolTraits] = [:]
+    /// Any executor offers resource subscriptions.
+    private(set) var subscriptions = false
+
+    init() {}
+
+    init(links: [FrontLink]) {
+        var seenTools = Set<String>(), seenPrompts = Set<String>(), seenResources = Set<String>(), seenTemplates = Set<String>()
+        var templateIndex: [String: Int] = [:]
+        for link in links {
+            guard let catalog = link.ready?.catalog else { continue }
+            for t in catalog.tools {
+                tools[t.key, default: []].append(link)
+                if seenTools.insert(t.key).inserted {
+                    traits[t.key] = ToolTraits(catalogJSON: t.json)
+                    add(t.json, \.tools)
+                }
+            }
+            for p in catalog.prompts {
+                prompts[p.key, default: []].append(link)
+                if seenPrompts.insert(p.key).inserted { add(p.json, \.prompts) }
+            }
+            for r in catalog.resources {
+                resources[r.key, default: []].append(link)
+                if seenResources.insert(r.key).inserted { add(r.json, \.resources) }
+            }
+            for t in catalog.resourceTemplates {
+                if let i = templateIndex[t.key] { templates[i].links.append(link) } else {
+                    templateIndex[t.key] = templates.count
+                    templates.append((t.key, [link]))
+                }
+                if seenTemplates.insert(t.key).inserted { add(t.json, \.resourceTemplates) }
+            }
+            if catalog.completions { completionLinks.append(link) }
+            if catalog.subscriptions { subscriptions = true }
+        }
+    }
+
+    /// Appends an entry to the lists of the eras it is served in.
+    private mutating func add(_ json: [UInt8], _ list: WritableKeyPath<Lists, [UInt8]>) {
+        let era = (try? JSONValue.parse(json))?["_meta"]?["io.switchyard/era"]?.stringValue
+        for e in [Era.legacy, .modern] where era == nil || era == "both" || era == (e == .legacy ? "legacy" : "modern") {
+            if !lists[e.rawValue][keyPath: list].isEmpty { lists[e.rawValue][keyPath: list].append(UInt8(ascii: ",")) }
+            lists[e.rawValue][keyPath: list] += json
+        }
+    }
+
+    /// The links that can run a call of `kind` on `name`.
+    func candidates(_ kind: CallPayload.Kind, _ name: String) -> [FrontLink]? {
+        switch kind {
+        case .tool: return tools[name]
+        case .prompt: return prompts[name]
+        case .resource:
+            if let l = resources[name] { return l }
+            return templates.first { MergedCatalog.matches(template: $0.template, uri: name) }?.links
+        case .completion: return completionLinks.isEmpty ? nil : completionLinks
+        }
+    }
+
+    /// RFC 6570 level 1, as resource templates use it: `{var}` stands for one or more characters
+    /// other than `/`; everything else is literal.
+    static func matches(template: String, uri: String) -> Bool {
+        var t = Substring(template), u = Substring(uri)
+        while !t.isEmpty {
+            if t.first == "{" {
+                guard let close = t.firstIndex(of: "}") else { return false }
+                t = t[t.index(after: close)...]
+                let stop = t.first
+                var n = 0
+                while let c = u.first, c != "/", c != stop { u = u.dropFirst(); n += 1 }
+                if n == 0 { return false }
+            } else {
+                guard u.first == t.first else { return false }
+                t = t.dropFirst()
+                u = u.dropFirst()
+            }
+        }
+        return u.isEmpty
+    }
+}

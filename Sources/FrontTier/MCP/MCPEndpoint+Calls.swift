@@ -1,0 +1,117 @@
+import CSupport
+import MCPCore
+import Metrics
+import WireProtocol
+
+/// Calls that go to executors (tools, resources, prompts, completions) and the list methods,
+/// for both protocol eras.
+extension MCPEndpoint {
+    /// Where a request stands: its id, how to answer, and its era's context.
+    struct Request {
+        var id: [UInt8]
+        var format: AnswerFormat
+        var keepAlive: Bool
+        /// nil for the handshake era (2025-11-25 and earlier).
+        var modern: ModernRequest.Context?
+        var session: SessionTokens.Session?
+    }
+
+    /// The CALL meta context (proto/executor-protocol.md, "CALL meta"), built without decoding
+    /// the client's `_meta`: its bytes are spliced in as they came.
+    func callContext(_ env: Envelope, _ body: UnsafeRawBufferPointer, _ r: Request,
+                     inputResponses: [UInt8]? = nil, requestState: String? = nil) -> [UInt8] {
+        var s = r.modern != nil ? "{\"era\":\"modern\"" : "{\"era\":\"legacy\""
+        if let m = r.modern {
+            s += ",\"protocolVersion\":\"\(m.protocolVersion)\",\"clientCapabilities\":\(m.clientCapabilities.compactJSON())"
+            if let l = m.logLevel { s += ",\"logLevel\":\(JSONValue.quote(l))" }
+        } else if let session = r.session {
+            s += ",\"protocolVersion\":\"\(session.protocolVersion)\",\"clientCapabilities\":\(session.capabilitiesJSON)"
+            if let l = sessions.level(session.id) { s += ",\"logLevel\":\(JSONValue.quote(l))" }
+        }
+        if let state = requestState { s += ",\"requestState\":\(JSONValue.quote(state))" }
+        var out = Array(s.utf8)
+        if env.raw.meta.kind == Int32(SY_JSON_OBJECT) {
+            out += Array(",\"_meta\":".utf8)
+            out += Envelope.bytes(body, env.raw.meta)
+        }
+        if let inputResponses {
+            out += Array(",\"inputResponses\":".utf8)
+            out += inputResponses
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Sends a call of `kind` on `name` to an executor; the answer comes back through `deliver`.
+    func startCall(_ kind: CallPayload.Kind, name: String, arguments: sy_json_value_t?, _ env: Envelope,
+                   _ body: UnsafeRawBufferPointer, _ req: HTTPRequest, _ r: Request, _ slot: ResponseSlot, _ c: HTTPConnection) {
+        var args = UnsafeRawBufferPointer(start: nil, count: 0)
+        if let a = arguments, a.kind == Int32(SY_JSON_OBJECT) { args = Envelope.bytes(body, a) }
+        var state: String?
+        var inputResponses: [UInt8]?
+        if r.modern != nil, let params = env.raw.params.kind == Int32(SY_JSON_OBJECT) ? env.params(in: body) : nil {
+            if let sealed = params["requestState"]?.stringValue {
+                guard let s = sessions.unseal(sealed, subject: "\(kind.rawValue):\(name)") else {
+                    rpcError(slot, c, id: r.id, ProtocolError(.invalidParams, "Invalid params: requestState was tampered with or belongs to another request"),
+                             format: r.format, keepAlive: r.keepAlive)
+                    return
+                }
+                state = s
+            }
+            if let v = params["inputResponses"] { inputResponses = Array(v.compactJSON().utf8) }
+        }
+        let now = loop.now
+        let call = PendingCall(connection: c, slot: slot, idJSON: r.id, format: r.format, tool: name, meta: [],
+                               arguments: args, argsChunk: args.count > 0 ? req.chunk : nil,
+                               startedAt: now, deadline: router.deadline(for: name, now: now))
+        call.kind = kind
+        call.modern = r.modern != nil
+        call.context = callContext(env, body, r, inputResponses: inputResponses, requestState: state)
+        call.acceptsSSE = acceptsSSE(req)
+        if let session = r.session { call.cancelKey = session.id + "|" + String(decoding: r.id, as: UTF8.self) }
+        if kind == .tool { slot.tool = name }
+        let t = env.raw.progress_token
+        if t.kind == Int32(SY_JSON_STRING) || t.kind == Int32(SY_JSON_NUMBER) {
+            let range = t.kind == Int32(SY_JSON_STRING) ? Int(t.span.off) - 1..<Int(t.span.off + t.span.len) + 1
+                                                          : Int(t.span.off)..<Int(t.span.off + t.span.len)
+            call.progressToken = Array(body[range])
+        }
+        router.submit(call)
+    }
+
+    /// A list result for an era: `{"tools":[...]}` (plus resultType and cache hints when modern).
+    func listResult(_ member: String, _ entries: [UInt8], modern: Bool) -> [UInt8] {
+        var out = Array("{\"\(member)\":[".utf8) + entries + Array("]".utf8)
+        if modern { out += Array(",\"resultType\":\"complete\",\"ttlMs\":0,\"cacheScope\":\"private\"".utf8) }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// What the server offers, from what its executors serve.
+    func capabilitiesJSON(modern: Bool) -> String {
+        // subscriptions/listen (the modern way to hear list changes) is not served yet.
+        let changes = modern ? "false" : "true"
+        var caps = ["\"tools\":{\"listChanged\":\(changes)}",
+                    "\"resources\":{\"subscribe\":\(pool.catalog.subscriptions && !modern),\"listChanged\":\(changes)}",
+                    "\"prompts\":{\"listChanged\":\(changes)}", "\"completions\":{}"]
+        if !modern { caps.append("\"logging\":{}") }
+        return "{" + caps.joined(separator: ",") + "}"
+    }
+
+    /// A modern result, stamped: `resultType` everywhere, cache hints on reads; input-required
+    /// results get their `requestState` sealed for the retry.
+    func stampModern(_ call: PendingCall, _ payload: UnsafeRawBufferPointer) -> [UInt8] {
+        guard payload.first == UInt8(ascii: "{") else { return Array(payload) }
+        if memmemAny(payload, "\"resultType\":\"input_required\""),
+           case .object(var o)? = try? JSONValue.parse(payload) {
+            if case .string(let state)? = o["requestState"] {
+                o["requestState"] = .string(sessions.seal(state, subject: "\(call.kind.rawValue):\(call.tool)"))
+            }
+            return Array(JSONValue.object(o).compactJSON().utf8)
+        }
+        var extra = memmemAny(payload, "\"resultType\"") ? "" : "\"resultType\":\"complete\","
+        if call.kind == .resource { extra += "\"ttlMs\":0,\"cacheScope\":\"private\"," }
+        if payload.count <= 2 { extra = String(extra.dropLast()) }
+        return [UInt8(ascii: "{")] + Array(extra.utf8) + payload.dropFirst()
+    }
+}

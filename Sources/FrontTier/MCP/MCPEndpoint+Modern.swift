@@ -1,0 +1,62 @@
+import CSupport
+import MCPCore
+import WireProtocol
+
+/// The stateless revision (2026-07-28) on the same endpoint: per-request `_meta` and headers
+/// instead of a session, `server/discover`, 404 for what the revision removed.
+extension MCPEndpoint {
+    func modernPost(_ req: HTTPRequest, _ env: Envelope, _ body: UnsafeRawBufferPointer, _ method: String,
+                    _ idJSON: [UInt8]?, _ slot: ResponseSlot, _ c: HTTPConnection, _ format: AnswerFormat, _ ka: Bool) {
+        guard let id = idJSON else {
+            // Notifications need no answer; cancellation in this revision is closing the stream.
+            accepted(req, slot, c, ka)
+            return
+        }
+        let params = env.raw.params.kind == Int32(SY_JSON_OBJECT) ? env.params(in: body) : nil
+        let meta = env.raw.meta.kind == Int32(SY_JSON_OBJECT) ? try? JSONValue.parse(Envelope.bytes(body, env.raw.meta)) : nil
+        let name = method == "resources/read" ? params?["uri"]?.stringValue : env.name(in: body)
+        let context: ModernRequest.Context
+        do throws(ProtocolError) {
+            context = try ModernRequest.validate(meta: meta, versionHeader: req.header("mcp-protocol-version"),
+                                                 methodHeader: req.header("mcp-method"), nameHeader: req.header("mcp-name"),
+                                                 method: method, name: name)
+        } catch {
+            rpcError(slot, c, id: id, error, format: format, keepAlive: ka)
+            return
+        }
+        if ModernRequest.removedMethods.contains(method) {
+            rpcError(slot, c, id: id, ProtocolError(.methodNotFound, "Method not found: \(method) (removed in \(context.protocolVersion))",
+                                                    httpStatus: 404), format: format, keepAlive: ka)
+            return
+        }
+        let r = Request(id: id, format: format, keepAlive: ka, modern: context, session: nil)
+        switch method {
+        case "server/discover":
+            result(slot, c, id: id, resultJSON: Array(discoverJSON().utf8), format: format, keepAlive: ka)
+        case "tools/call":
+            guard let name else {
+                rpcError(slot, c, id: id, ProtocolError(.invalidParams, "Invalid params: tools/call needs params.name (a string)"),
+                         format: format, keepAlive: ka)
+                return
+            }
+            let argKind = Int(env.raw.arguments.kind)
+            guard argKind == Int(SY_JSON_ABSENT) || argKind == Int(SY_JSON_OBJECT) else {
+                rpcError(slot, c, id: id, ProtocolError(.invalidParams, "Invalid params: arguments must be an object"),
+                         format: format, keepAlive: ka)
+                return
+            }
+            startCall(.tool, name: name, arguments: env.raw.arguments, env, body, req, r, slot, c)
+        default:
+            sharedMethod(method, env, body, req, r, slot, c)
+        }
+    }
+
+    /// The `server/discover` result: versions of both eras, capabilities, server identity.
+    func discoverJSON() -> String {
+        let versions = ModernRequest.allVersions.map { JSONValue.quote($0) }.joined(separator: ",")
+        return "{\"supportedVersions\":[\(versions)],\"capabilities\":\(capabilitiesJSON(modern: true)),"
+            + "\"instructions\":\"Switchyard serves the tools of its executors; call tools/list to see them.\","
+            + "\"_meta\":{\"io.modelcontextprotocol/serverInfo\":{\"name\":\"switchyard\",\"title\":\"Switchyard\",\"version\":\"\(options.serverVersion)\"}},"
+            + "\"resultType\":\"complete\",\"ttlMs\":0,\"cacheScope\":\"public\"}"
+    }
+}
