@@ -1,4 +1,5 @@
 import CLibUV
+import EventLoop
 import MCPCore
 import Metrics
 import WireProtocol
@@ -105,8 +106,24 @@ enum CallRunner {
     // MARK: outcomes
 
     /// Runs `body` and maps every way it can end to one terminal frame.
+    static let log = Log("executor")
+
     static func handle(_ request: RequestContext, isTool: Bool, name: String,
                        _ body: () async throws -> [UInt8]) async -> (FrameType, [UInt8]) {
+        let ids: [(String, String)] = [("request_id", request.context.requestId ?? "-")]
+            + (request.context.traceparent.map { [("traceparent", $0)] } ?? [])
+        log.debug("call", [("what", request.subject)] + ids)
+        let (type, payload) = await handleUnlogged(request, isTool: isTool, name: name, body)
+        if type == .error {
+            log.warning("call failed", [("what", request.subject), ("error", String(decoding: payload.prefix(200), as: UTF8.self))] + ids)
+        } else if isTool, payload.count < 65_536, String(decoding: payload, as: UTF8.self).contains("\"isError\":true") {
+            log.info("tool reported an error", [("what", request.subject)] + ids)
+        }
+        return (type, payload)
+    }
+
+    private static func handleUnlogged(_ request: RequestContext, isTool: Bool, name: String,
+                                       _ body: () async throws -> [UInt8]) async -> (FrameType, [UInt8]) {
         do { try request.load() } catch { return failure(error) }
         do {
             let result = try await body()

@@ -31,6 +31,11 @@ public struct CallContext: Sendable, Equatable {
     public var inputResponses: JSONValue?
     /// Modern retry: the executor-produced state string, already verified and unwrapped by the front.
     public var requestState: String?
+    /// The front's id for this request: the same id is in the front's access log and the
+    /// executor's log lines about the call.
+    public var requestId: String?
+    /// W3C trace context of the request (from its `traceparent` header or `_meta.traceparent`).
+    public var traceparent: String?
 
     public init(requestMeta: JSONValue? = nil, era: Era = .legacy, protocolVersion: String? = nil,
                 clientCapabilities: JSONValue? = nil, logLevel: String? = nil,
@@ -84,6 +89,8 @@ public struct CallContext: Sendable, Equatable {
         self.init(requestMeta: try object("_meta"), era: era, protocolVersion: try string("protocolVersion"),
                   clientCapabilities: try object("clientCapabilities"), logLevel: try string("logLevel"),
                   inputResponses: o["inputResponses"], requestState: try string("requestState"))
+        requestId = try string("requestId")
+        traceparent = try string("traceparent")
     }
 
     /// The compact JSON object a front sends as CALL meta.
@@ -95,6 +102,8 @@ public struct CallContext: Sendable, Equatable {
         if let logLevel { o["logLevel"] = .string(logLevel) }
         if let inputResponses { o["inputResponses"] = inputResponses }
         if let requestState { o["requestState"] = .string(requestState) }
+        if let requestId { o["requestId"] = .string(requestId) }
+        if let traceparent { o["traceparent"] = .string(traceparent) }
         return .object(o)
     }
 

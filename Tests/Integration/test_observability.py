@@ -197,3 +197,33 @@ def test_json_logs_and_buffered_access_log(server_factory, tmp_path):
     for l in logged:
         entry = _json.loads(l)
         assert {"ts", "level", "component", "pid", "msg"} <= entry.keys(), entry
+
+
+@pytest.mark.timeout(40)
+def test_request_id_and_traceparent_follow_a_call_into_the_executor_and_back(server_factory, tmp_path):
+    import json as _json
+    access = tmp_path / "access.log"
+    srv = server_factory(fronts=1, executors=1, tools="demo,chaos", extra_args=["--log-format", "json", "--access-log", str(access)],
+                         env={"SWITCHYARD_LOG_LEVEL": "debug"})
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    with RawConnection(srv.host, srv.port) as c:
+        sid = c.initialize()
+        r = c.post(rpc("tools/call", {"name": "echo", "arguments": {"text": "traced"}}), session=sid, extra={"traceparent": trace})
+        assert r.status == 200
+        # A traceparent in _meta works too (no header).
+        r = c.post(rpc("tools/call", {"name": "echo", "arguments": {"text": "x"},
+                                      "_meta": {"traceparent": trace.replace("01", "00", 1)}}), session=sid)
+        assert r.status == 200
+    deadline = time.monotonic() + 3
+    line = None
+    while time.monotonic() < deadline and line is None:
+        if access.exists():
+            for l in access.read_text().splitlines():
+                e = _json.loads(l)
+                if e.get("traceparent") == trace:
+                    line = e
+        time.sleep(0.1)
+    assert line and line["request_id"].startswith("f0-"), line
+    executor_lines = [_json.loads(l) for l in srv.stderr_tail(400).splitlines() if l.startswith("{")]
+    calls = [e for e in executor_lines if e.get("msg") == "call" and e.get("request_id") == line["request_id"]]
+    assert calls and calls[0]["traceparent"] == trace and calls[0]["component"] == "executor", executor_lines[-5:]

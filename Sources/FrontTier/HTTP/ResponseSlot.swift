@@ -18,8 +18,10 @@ final class ResponseSlot {
     var startedNs: UInt64 = 0
     /// The answer's head went out (counted once).
     var counted = false
-    /// For the access log: the tool of a tools/call.
+    /// For the access log: the tool of a tools/call, the front's request id, the trace context.
     var tool: String?
+    var requestId: String?
+    var traceparent: String?
     /// Close the connection once this answer is written.
     var closeAfter = false
 

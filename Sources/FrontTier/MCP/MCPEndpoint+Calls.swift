@@ -14,6 +14,31 @@ extension MCPEndpoint {
         /// nil for the handshake era (2025-11-25 and earlier).
         var modern: ModernRequest.Context?
         var session: SessionTokens.Session?
+        /// This front's id for the request (logs on both sides of the executor link).
+        var requestId: String = ""
+        /// W3C trace context, from the `traceparent` header or `_meta.traceparent`.
+        var traceparent: String?
+    }
+
+    /// A request id unique to this front process: `<front>-<pid>-<counter>`.
+    func nextRequestId() -> String {
+        requestCounter &+= 1
+        return "f\(options.index)-\(getpidValue())-\(requestCounter)"
+    }
+
+    /// The `traceparent` of a request when it is well formed (W3C Trace Context, version 00).
+    static func traceparent(_ req: HTTPRequest, _ env: Envelope, _ body: UnsafeRawBufferPointer) -> String? {
+        var v = req.header("traceparent")
+        if v == nil, env.raw.meta.kind == Int32(SY_JSON_OBJECT), memmemAny(Envelope.bytes(body, env.raw.meta), "traceparent"),
+           case .object(let m)? = try? JSONValue.parse(Envelope.bytes(body, env.raw.meta)) {
+            v = m["traceparent"]?.stringValue
+        }
+        guard let t = v else { return nil }
+        let parts = t.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
+              t.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }),
+              parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16) else { return nil }
+        return t
     }
 
     /// The CALL meta context (proto/executor-protocol.md, "CALL meta"), built without decoding
@@ -29,6 +54,8 @@ extension MCPEndpoint {
             if let l = sessions.level(session.id) { s += ",\"logLevel\":\(JSONValue.quote(l))" }
         }
         if let state = requestState { s += ",\"requestState\":\(JSONValue.quote(state))" }
+        s += ",\"requestId\":\"\(r.requestId)\""
+        if let tp = r.traceparent { s += ",\"traceparent\":\(JSONValue.quote(tp))" }
         var out = Array(s.utf8)
         if env.raw.meta.kind == Int32(SY_JSON_OBJECT) {
             out += Array(",\"_meta\":".utf8)
@@ -47,6 +74,11 @@ extension MCPEndpoint {
                    _ body: UnsafeRawBufferPointer, _ req: HTTPRequest, _ r: Request, _ slot: ResponseSlot, _ c: HTTPConnection) {
         var args = UnsafeRawBufferPointer(start: nil, count: 0)
         if let a = arguments, a.kind == Int32(SY_JSON_OBJECT) { args = Envelope.bytes(body, a) }
+        var r = r
+        r.requestId = nextRequestId()
+        r.traceparent = Self.traceparent(req, env, body)
+        slot.requestId = r.requestId
+        slot.traceparent = r.traceparent
         var state: String?
         var inputResponses: [UInt8]?
         if r.modern != nil, let params = env.raw.params.kind == Int32(SY_JSON_OBJECT) ? env.params(in: body) : nil {

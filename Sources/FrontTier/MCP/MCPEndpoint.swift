@@ -28,12 +28,15 @@ final class MCPEndpoint: HTTPHandler {
         metrics.answered(method: slot.methodIndex, status: status, startedNs: slot.startedNs)
         if let accessLog {
             accessLog.record(method: LabelValues.method[slot.methodIndex], status: status,
-                             durationNs: uv_hrtime() &- slot.startedNs, tool: slot.tool)
+                             durationNs: uv_hrtime() &- slot.startedNs, tool: slot.tool,
+                             requestId: slot.requestId, traceparent: slot.traceparent)
         }
     }
 
     /// Set when the front writes an access log.
     var accessLog: AccessLog?
+    /// Numbers the requests this front sends to executors.
+    var requestCounter: UInt64 = 0
     /// Requests answered, for logs and tests.
     private(set) var requests = 0
 

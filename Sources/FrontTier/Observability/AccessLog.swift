@@ -22,10 +22,14 @@ final class AccessLog {
         timer = t
     }
 
-    func record(method: String, status: Int, durationNs: UInt64, tool: String?) {
+    func record(method: String, status: Int, durationNs: UInt64, tool: String?, requestId: String? = nil,
+                traceparent: String? = nil) {
         let ms = Double(durationNs) / 1e6
-        let fields: [(String, String)] = [("front", front), ("method", method), ("status", String(status)),
-                                          ("ms", String(Double(Int(ms * 1000)) / 1000))] + (tool.map { [("tool", $0)] } ?? [])
+        var fields: [(String, String)] = [("front", front), ("method", method), ("status", String(status)),
+                                          ("ms", String(Double(Int(ms * 1000)) / 1000))]
+        if let tool { fields.append(("tool", tool)) }
+        if let requestId { fields.append(("request_id", requestId)) }
+        if let traceparent { fields.append(("traceparent", traceparent)) }
         let line = Log.format == .json
             ? Log.json(level: .info, component: "access", pid: getpid(), message: "request", fields: fields, time: Log.timestamp())
             : Log.format(level: .info, component: "access", pid: getpid(), message: "request", fields: fields, time: Log.timestamp())
