@@ -16,6 +16,7 @@ public final class Front {
     private var admin: AdminRoutes?
     private let pool: ExecutorPool
     private let router: CallRouter
+    private let sessions: SessionTokens
     private let endpoint: MCPEndpoint
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private var adminConnections: [ObjectIdentifier: HTTPConnection] = [:]
@@ -35,7 +36,9 @@ public final class Front {
         }
         pool = ExecutorPool(loop: loop, directory: options.executorDirectory, peerName: "front-\(options.index)",
                             compressThreshold: options.compressThreshold, log: log)
-        let sessions = SessionTokens(key: options.sessionKey, versions: ProtocolVersion.supported, runDir: options.runDir)
+        let sessions = SessionTokens(key: options.sessionKey, versions: ProtocolVersion.supported, runDir: options.runDir,
+                                     idleTimeout: options.sessionIdleTimeout)
+        self.sessions = sessions
         router = CallRouter(loop: loop, pool: pool, options: options, log: log)
         endpoint = MCPEndpoint(options: options, pool: pool, router: router, sessions: sessions, loop: loop, log: log)
     }
@@ -90,6 +93,13 @@ public final class Front {
             adminListener = try Listener.tcp(loop: loop, host: a.host, port: a.port, onAccept: accept(admin, admin: true))
         }
         startSampler()
+        if options.sessionIdleTimeout > 0 {
+            // Forget expired sessions a few times per timeout (at most once a minute).
+            let every = max(1000, min(60_000, options.sessionIdleTimeout * 1000 / 4))
+            let t = Timer(loop: loop) { [unowned self] in self.sessions.sweep() }
+            t.start(after: every, repeat: every)
+            t.unref()
+        }
         pool.onChange = { [unowned self] in
             self.router.dispatchWaiting()
             self.notifyReadyIfLinked()

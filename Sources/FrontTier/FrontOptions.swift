@@ -37,6 +37,8 @@ public struct FrontOptions: Sendable {
     /// A separate listener for /metrics, /status, /healthz, /readyz (host, port); nil = main port only.
     public var admin: (host: String, port: Int)?
 
+    /// A session silent this long is over (seconds); 0 = never.
+    public var sessionIdleTimeout: UInt64 = 3600
     /// Where to append the access log; nil = none.
     public var accessLogPath: String?
 

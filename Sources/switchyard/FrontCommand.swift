@@ -24,6 +24,7 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "Calls that may wait for an executor with room; beyond, 503.") var maxQueued = 10_000
     @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (then kept off the main port).") var admin: String?
     @Option(help: "Append an access log line per request to this file (buffered, off the hot path).") var accessLog: String?
+    @Option(help: "A session silent this many seconds is over; 0 = never.") var sessionIdleTimeout = 3600
 
     func run() throws {
         var o = FrontOptions()
@@ -41,6 +42,7 @@ struct FrontCommand: ParsableCommand {
         o.maxQueuedCalls = maxQueued
         if let admin { o.admin = try HostPort.parse(admin) }
         o.accessLogPath = accessLog
+        o.sessionIdleTimeout = UInt64(max(0, sessionIdleTimeout))
         for t in toolTimeout {
             let (name, ms) = try ToolTimeout.parse(t)
             o.toolTimeoutsMs[name] = ms

@@ -45,6 +45,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Calls each built-in executor runs at once; fronts queue the rest (default: 256).") var executorMaxConcurrency: Int?
     @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (keeps them off the main port).") var admin: String?
     @Option(help: "Log lines as logfmt (default) or json, for every process.") var logFormat: String?
+    @Option(help: "A session silent this many seconds is over, on every front (default: 3600; 0 = never).") var sessionIdleTimeout: Int?
     @Option(help: "Append an access log line per request to this file (buffered, off the hot path).") var accessLog: String?
 
     func run() throws {
@@ -112,6 +113,7 @@ struct ServeCommand: ParsableCommand {
             if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
             if let a = admin ?? cfg.string("admin") { argv += ["--admin", a] }
             if let l = accessLog ?? cfg.string("accessLog") { argv += ["--access-log", l] }
+            if let t = sessionIdleTimeout ?? cfg.int("sessionIdleTimeout") { argv += ["--session-idle-timeout", String(t)] }
             frontSpecs.append(ChildSpec(name: "front \(i)", role: .front, argv: argv,
                                         environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(key)], policy: policy))
         }

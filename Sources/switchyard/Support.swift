@@ -90,6 +90,7 @@ struct RunDirectory {
     func removeIfOwned() {
         guard owned else { return }
         unlink(path + "/sessions.revoked")
+        unlink(path + "/sessions.activity")
         unlink(path + "/supervisor.pid")
         unlink(path + "/sessions.gen")
         rmdir(executors)
@@ -125,7 +126,7 @@ struct ConfigFile {
         let known: Set = ["host", "port", "fronts", "executors", "tools", "executorCommands", "preferSSE", "maxBody",
                           "sessionKey", "runDir", "compressThreshold", "callTimeoutMs", "maxQueued", "restartIntensity",
                           "restartPeriodMs", "restartMaxDelayMs", "heartbeatIntervalMs", "heartbeatTimeoutMs",
-                          "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin", "logFormat", "accessLog"]
+                          "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin", "logFormat", "accessLog", "sessionIdleTimeout"]
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         return ConfigFile(values: o)
     }

@@ -60,3 +60,28 @@ final class SessionTokenTests: XCTestCase {
         XCTAssertFalse(isLoopbackAuthority("evil.example:8080"))
     }
 }
+
+final class SessionIdleTests: XCTestCase {
+    func testSessionsExpireAfterSilenceAndUseKeepsThemAlive() {
+        let s = SessionTokens(key: [UInt8](repeating: 3, count: 32), versions: ["2025-11-25"], runDir: nil, idleTimeout: 10)
+        let a = s.issue(protocolVersion: "2025-11-25", now: 1_000)
+        XCTAssertNotNil(s.use(a.id, now: 1_005))
+        XCTAssertNotNil(s.use(a.id, now: 1_014), "used at 1005: still alive at 1014")
+        XCTAssertNil(s.use(a.id, now: 1_025), "silent for 11 s")
+        let b = s.issue(protocolVersion: "2025-11-25", now: 2_000)
+        XCTAssertNil(s.use(b.id, now: 2_011), "never used after initialize")
+    }
+
+    func testSweepForgetsExpiredSessionsAndOldDeletions() {
+        let s = SessionTokens(key: [UInt8](repeating: 4, count: 32), versions: ["2025-11-25"], runDir: nil, idleTimeout: 10)
+        let now = UInt64(time(nil))
+        var ids: [String] = []
+        for _ in 0..<100 { ids.append(s.issue(protocolVersion: "2025-11-25", now: UInt32(now)).id) }
+        XCTAssertEqual(s.cachedCount, 100)
+        s.sweep(now: now + 5)
+        XCTAssertEqual(s.cachedCount, 100, "nothing idle yet")
+        s.sweep(now: now + 11)
+        XCTAssertEqual(s.cachedCount, 0)
+        XCTAssertNil(s.use(ids[0], now: now + 11))
+    }
+}

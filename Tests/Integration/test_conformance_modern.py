@@ -34,7 +34,6 @@ from sy_http import dumps
 pytestmark = [pytest.mark.switchyard(**CONFORMANCE_SERVER), pytest.mark.timeout(20),
               pytest.mark.filterwarnings("ignore:.*deprecated as of 2026-07-28")]
 
-GAP_LISTEN = "known gap (b): subscriptions/listen is not served (404/-32601; discover declares listChanged false)"
 
 
 def modern_client(srv, **kw) -> Client:
@@ -442,7 +441,7 @@ def _trigger(srv, tool: str) -> dict:
     return response_of(resp, req["id"])
 
 
-@pytest.mark.xfail(reason=GAP_LISTEN, strict=True)
+
 def test_server_stateless_7_listen_ack_and_filtering(shared_server):
     """Step 7: listen {toolsListChanged} (<= 2 frames, 800 ms; a tools change triggered after the first
     frame): the first frame is notifications/subscriptions/acknowledged and every notifications/* frame
@@ -466,7 +465,7 @@ def test_server_stateless_7_listen_ack_and_filtering(shared_server):
     assert not any(f.get("method") == "notifications/tools/list_changed" for f in got), got
 
 
-@pytest.mark.xfail(reason=GAP_LISTEN, strict=True)
+
 def test_server_stateless_8_list_changed_delivery(shared_server):
     """Step 8: with prompts.listChanged / tools.listChanged declared, a listen stream receives
     notifications/prompts/list_changed after test_trigger_prompt_change, and

@@ -257,6 +257,8 @@ int sy_json_validate(const uint8_t *buf, size_t len);
 
 /* memmem(3): the first occurrence of needle[0..m) in haystack[0..n), or NULL. */
 const void *sy_memmem(const void *haystack, size_t n, const void *needle, size_t m);
+/* Gives freed heap memory back to the system (glibc malloc_trim). */
+void sy_malloc_trim(void);
 
 /* ---------------------------------------------------------------- atomic */
 
@@ -266,6 +268,13 @@ static inline uint64_t sy_atomic_load_u64(const uint64_t *p) {
 }
 static inline uint64_t sy_atomic_add_u64(uint64_t *p, uint64_t v) {
     return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST);
+}
+static inline void sy_atomic_store_u64(uint64_t *p, uint64_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+/* Sets *p to desired if it holds expected; returns 1 when it did. */
+static inline int sy_atomic_cas_u64(uint64_t *p, uint64_t expected, uint64_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 #ifdef __cplusplus

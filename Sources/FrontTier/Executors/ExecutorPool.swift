@@ -145,6 +145,11 @@ final class ExecutorPool: FrontLinkOwner {
 
     func event(_ call: PendingCall, type: FrameType, payload: [UInt8]) { onEvent?(call, type, payload) }
 
+    /// Called for link-wide notifications of executors.
+    var onNotification: (([UInt8]) -> Void)?
+
+    func linkNotification(_ link: FrontLink, payload: [UInt8]) { onNotification?(payload) }
+
     /// Called for REQUEST frames (server-to-client requests of calls in flight).
     var onClientRequest: ((PendingCall, FrontLink, [UInt8]) -> Void)?
 

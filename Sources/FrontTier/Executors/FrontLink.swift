@@ -15,6 +15,8 @@ protocol FrontLinkOwner: AnyObject {
     func event(_ call: PendingCall, type: FrameType, payload: [UInt8])
     /// A REQUEST frame: the executor needs the client to answer a request (legacy era).
     func clientRequest(_ call: PendingCall, link: FrontLink, payload: [UInt8])
+    /// A NOTIFY on stream 0: a notification for every interested client.
+    func linkNotification(_ link: FrontLink, payload: [UInt8])
 }
 
 /// One front's link to one executor (proto/executor-protocol.md): HELLO/READY, CALL frames
@@ -145,8 +147,12 @@ final class FrontLink: StreamDelegate {
             conn.closeWhenFlushed()
         case .ping:
             conn.writeFrame(.pong, stream: h.stream, payload: Array(payload))
+        case .notify where h.stream == 0:
+            // Link-wide: list changes, resource updates; every front gets one from each executor.
+            guard let body = h.isCompressed ? (try? decompressed(h, payload)) ?? nil : Array(payload) else { conn.close(); return }
+            owner.linkNotification(self, payload: body)
         case .progress, .notify:
-            guard let call = pending[h.stream] else { return } // link-wide notifications: later
+            guard let call = pending[h.stream] else { return }
             guard let body = h.isCompressed ? (try? decompressed(h, payload)) ?? nil : Array(payload) else { conn.close(); return }
             owner.event(call, type: type, payload: body)
         case .pong:

@@ -121,8 +121,7 @@ extension MCPEndpoint {
 
     /// What the server offers, from what its executors serve.
     func capabilitiesJSON(modern: Bool) -> String {
-        // subscriptions/listen (the modern way to hear list changes) is not served yet.
-        let changes = modern ? "false" : "true"
+        let changes = "true"
         var caps = ["\"tools\":{\"listChanged\":\(changes)}",
                     "\"resources\":{\"subscribe\":\(pool.catalog.subscriptions && !modern),\"listChanged\":\(changes)}",
                     "\"prompts\":{\"listChanged\":\(changes)}", "\"completions\":{}"]

@@ -31,6 +31,8 @@ extension MCPEndpoint {
         }
         let r = Request(id: id, format: format, keepAlive: ka, modern: context, session: nil)
         switch method {
+        case "subscriptions/listen":
+            listen(params, id, slot, c, ka)
         case "server/discover":
             result(slot, c, id: id, resultJSON: Array(discoverJSON().utf8), format: format, keepAlive: ka)
         case "tools/call":
@@ -49,6 +51,26 @@ extension MCPEndpoint {
         default:
             sharedMethod(method, env, body, req, r, slot, c)
         }
+    }
+
+    /// Opens a notification stream: an acknowledgement first (with the honored filter), then
+    /// every matching notification, each carrying the subscription id (the request's id).
+    private func listen(_ params: JSONValue?, _ id: [UInt8], _ slot: ResponseSlot, _ c: HTTPConnection, _ ka: Bool) {
+        let n = params?["notifications"]
+        var f = Listeners.Filter()
+        if case .bool(true)? = n?["toolsListChanged"] { f.tools = true }
+        if case .bool(true)? = n?["promptsListChanged"] { f.prompts = true }
+        if case .bool(true)? = n?["resourcesListChanged"] { f.resources = true }
+        if case .array(let uris)? = n?["resourceSubscriptions"] { f.resourceURIs = Set(uris.compactMap(\.stringValue)) }
+        let idText = String(decoding: id, as: UTF8.self)
+        count(slot, 200)
+        slot.streaming = true
+        slot.append(.text(HTTPResponse.streamHead(keepAlive: ka)))
+        if !ka { slot.closeAfter = true }
+        let ack = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/subscriptions/acknowledged\",\"params\":{\"_meta\":{\"io.modelcontextprotocol/subscriptionId\":\(idText)},\"notifications\":\(f.json)}}"
+        slot.appendEventChunk(Array(ack.utf8))
+        c.push(slot)
+        listeners.add(Listeners.Stream(connection: c, slot: slot, idJSON: idText, filter: f))
     }
 
     /// The `server/discover` result: versions of both eras, capabilities, server identity.

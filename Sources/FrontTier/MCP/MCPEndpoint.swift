@@ -22,7 +22,7 @@ final class MCPEndpoint: HTTPHandler {
     let metrics = FrontMetrics()
 
     /// Counts an answer once, when its head is queued.
-    private func count(_ slot: ResponseSlot, _ status: Int) {
+    func count(_ slot: ResponseSlot, _ status: Int) {
         guard !slot.counted else { return }
         slot.counted = true
         metrics.answered(method: slot.methodIndex, status: status, startedNs: slot.startedNs)
@@ -35,6 +35,8 @@ final class MCPEndpoint: HTTPHandler {
 
     /// Set when the front writes an access log.
     var accessLog: AccessLog?
+    /// Open subscriptions/listen streams.
+    var listeners: Listeners!
     /// Numbers the requests this front sends to executors.
     var requestCounter: UInt64 = 0
     /// Requests answered, for logs and tests.
@@ -51,6 +53,8 @@ final class MCPEndpoint: HTTPHandler {
         router.fail = { [unowned self] call, error in self.answerError(call, error) }
         router.event = { [unowned self] call, type, payload in self.event(call, type, payload) }
         setUpClientRequests()
+        listeners = Listeners(loop: loop)
+        pool.onNotification = { [unowned self] payload in self.listeners.deliver(payload) }
     }
 
     // MARK: routing
@@ -167,7 +171,7 @@ final class MCPEndpoint: HTTPHandler {
             plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"), keepAlive: ka)
             return
         }
-        guard let session = sessions.verify(token) else {
+        guard let session = sessions.use(token) else {
             plain(slot, c, status: 404, error: ProtocolError(.sessionNotFound, "Session not found"), keepAlive: ka)
             return
         }
@@ -451,7 +455,7 @@ final class MCPEndpoint: HTTPHandler {
             plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"), keepAlive: ka)
             return
         }
-        guard let ended = sessions.verify(token) else {
+        guard let ended = sessions.use(token) else {
             plain(slot, c, status: 404, error: ProtocolError(.sessionNotFound, "Session not found"), keepAlive: ka)
             return
         }

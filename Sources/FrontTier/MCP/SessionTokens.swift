@@ -1,4 +1,5 @@
 import COpenSSL
+import CSupport
 import Glibc
 
 /// Self-contained, tamper-proof session ids, so any front process can serve any session:
@@ -27,23 +28,29 @@ public final class SessionTokens {
 
     private let key: [UInt8]
     private let versions: [String]
+    /// Sessions silent this long are over (seconds); 0 = never.
+    let idleTimeout: UInt64
+    private let activity: SessionActivity
     /// Tokens already verified, to skip the HMAC on every request. Bounded; cleared when full.
     private var verified: [String: Session] = [:]
     private let verifiedLimit = 200_000
-    /// Ended sessions (DELETE), until the server restarts or the key changes.
-    private var revoked: Set<String> = []
+    /// Ended sessions (DELETE) and when (seconds); dropped once the idle timeout has passed
+    /// since, when the session would have expired anyway.
+    private var revoked: [String: UInt64] = [:]
 
     /// Deletions shared with the other fronts, when there is a run directory.
     private let shared: SessionRevocations?
 
-    public init(key: [UInt8], versions: [String], runDir: String? = nil) {
+    public init(key: [UInt8], versions: [String], runDir: String? = nil, idleTimeout: UInt64 = 3600) {
         precondition(key.count >= 16, "a session key has at least 16 bytes")
         self.key = key
         self.versions = versions
+        self.idleTimeout = idleTimeout
+        activity = SessionActivity(runDir: runDir)
         shared = runDir.map(SessionRevocations.init)
         shared?.onRevoked = { [unowned self] id in
             self.verified[id] = nil
-            self.revoked.insert(id)
+            self.revoked[id] = UInt64(time(nil))
         }
         shared?.onLevel = { [unowned self] id, level in self.levels[id] = level }
         shared?.refresh()
@@ -61,14 +68,48 @@ public final class SessionTokens {
         let token = "v1.\(p).\(Base64URL.encode(tag(p)))"
         let s = Session(id: token, protocolVersion: protocolVersion, issuedAt: now, capabilities: capabilities)
         remember(s)
+        activity.touch(SessionActivity.key(token), now: UInt64(now))
         return s
     }
+
+    /// The session for a request: verified, not ended, not idle past the timeout; records the use.
+    public func use(_ token: String, now: UInt64 = UInt64(time(nil))) -> Session? {
+        guard let s = verify(token) else { return nil }
+        let k = SessionActivity.key(token)
+        if idleTimeout > 0 {
+            let last = activity.lastSeen(k) ?? UInt64(s.issuedAt)
+            if now > last && now - last > idleTimeout {
+                verified[token] = nil
+                return nil
+            }
+        }
+        activity.touch(k, now: now)
+        return s
+    }
+
+    /// Frees what expired sessions hold: cached verifications idle past the timeout, and
+    /// deletions old enough that the session would be idle-expired anyway.
+    public func sweep(now: UInt64 = UInt64(time(nil))) {
+        guard idleTimeout > 0 else { return }
+        let cutoff = now > idleTimeout ? now - idleTimeout : 0
+        let before = verified.count + revoked.count
+        verified = verified.filter { (token, s) in
+            (activity.lastSeen(SessionActivity.key(token)) ?? UInt64(s.issuedAt)) >= cutoff
+        }
+        revoked = revoked.filter { $0.value >= cutoff }
+        levels = levels.filter { verified[$0.key] != nil || (activity.lastSeen(SessionActivity.key($0.key)) ?? 0) >= cutoff }
+        activity.sweep(olderThan: cutoff)
+        if before - (verified.count + revoked.count) > 1000 { sy_malloc_trim() }
+    }
+
+    /// Sessions this front has verified and not yet forgotten (for tests and /healthz).
+    public var cachedCount: Int { verified.count }
 
     /// The session a token stands for, or nil when it is forged, malformed or ended.
     public func verify(_ token: String) -> Session? {
         shared?.refresh()
         if let s = verified[token] { return s }
-        guard token.utf8.count <= 128, !revoked.contains(token) else { return nil }
+        guard token.utf8.count <= 128, revoked[token] == nil else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "v1",
               let payload = Base64URL.decode(String(parts[1])), payload.count == 22,
@@ -116,7 +157,7 @@ public final class SessionTokens {
     /// Ends a session on this front.
     public func revoke(_ token: String) {
         verified[token] = nil
-        revoked.insert(token)
+        revoked[token] = UInt64(time(nil))
         shared?.revoke(token)
     }
 
