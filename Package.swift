@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "MCPCore", dependencies: ["CSupport"], swiftSettings: strict),
 
         // libuv wrappers shared by every tier.
-        .target(name: "EventLoop", dependencies: ["CSupport", "CLibUV", "WireProtocol"], swiftSettings: strict),
+        .target(name: "EventLoop", dependencies: ["CSupport", "CLibUV", "WireProtocol", "MCPCore"], swiftSettings: strict),
 
         // The tiers. They depend on the pure targets and EventLoop, never on each other.
         .target(name: "FrontTier",

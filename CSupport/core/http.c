@@ -146,6 +146,21 @@ int sy_http_find_header(const sy_http_request_t *req, const uint8_t *buf, const 
     return -1;
 }
 
+int sy_http_header_contains(const sy_http_request_t *req, const uint8_t *buf, const char *lower_name,
+                            const char *lower_needle) {
+    int i = sy_http_find_header(req, buf, lower_name);
+    if (i < 0) return -1;
+    sy_span_t v = req->headers[i].value;
+    size_t n = strlen(lower_needle);
+    if (n == 0) return 1;
+    for (uint32_t k = 0; k + n <= v.len; k++) {
+        size_t j = 0;
+        while (j < n && lower(buf[v.off + k + j]) == (uint8_t)lower_needle[j]) j++;
+        if (j == n) return 1;
+    }
+    return 0;
+}
+
 /* Chunked decoder states. */
 enum { CK_SIZE, CK_EXT, CK_SIZE_LF, CK_DATA, CK_DATA_CR, CK_DATA_LF, CK_TRAILER_START, CK_TRAILER, CK_END_LF };
 

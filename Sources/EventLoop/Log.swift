@@ -1,4 +1,5 @@
 import Glibc
+import MCPCore
 
 /// Structured log lines (logfmt) written to fd 2 with one write(2) each, so lines from
 /// several processes sharing a terminal or file never interleave.
@@ -86,24 +87,7 @@ public struct Log: Sendable {
         return s + "}"
     }
 
-    static func jsonString(_ v: String) -> String {
-        var out = "\""
-        for u in v.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ v: String) -> String { JSONValue.quote(v) }
 
     /// UTC, RFC 3339 with milliseconds.
     public static func timestamp() -> String {

@@ -187,6 +187,10 @@ typedef struct sy_http_request {
 /* Parses a request head from buf[0..len). Returns the head length (> 0), or an SY_EHTTP_* code.
  * A head longer than max_head bytes is SY_EHTTP_TOO_MANY once max_head bytes are buffered. */
 int sy_http_parse_request(const uint8_t *buf, size_t len, size_t max_head, sy_http_request_t *req);
+/* Does the value of header `lower_name` contain `lower_needle`, ASCII case-insensitively?
+ * Returns 1, 0, or -1 when the header is absent. */
+int sy_http_header_contains(const sy_http_request_t *req, const uint8_t *buf, const char *lower_name,
+                            const char *lower_needle);
 /* Finds a header by name, case-insensitively; `lower_name` must be lowercase. Returns its index or -1. */
 int sy_http_find_header(const sy_http_request_t *req, const uint8_t *buf, const char *lower_name);
 

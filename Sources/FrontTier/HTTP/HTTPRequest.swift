@@ -31,6 +31,21 @@ struct HTTPRequest {
         return text(v)
     }
 
+    /// Whether header `name` (lowercase) contains `needle` (lowercase), ignoring ASCII case;
+    /// nil when the header is absent. No allocation.
+    func header(_ name: StaticString, contains needle: StaticString) -> Bool? {
+        guard let base = bytes.baseAddress else { return nil }
+        var h = head
+        let rc = name.withUTF8Buffer { n in
+            needle.withUTF8Buffer { d in
+                sy_http_header_contains(&h, base.assumingMemoryBound(to: UInt8.self),
+                                        UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                        UnsafeRawPointer(d.baseAddress!).assumingMemoryBound(to: CChar.self))
+            }
+        }
+        return rc < 0 ? nil : rc == 1
+    }
+
     func text(_ s: sy_span_t) -> String {
         String(decoding: UnsafeRawBufferPointer(rebasing: bytes[Int(s.off)..<Int(s.off + s.len)]), as: UTF8.self)
     }

@@ -115,14 +115,12 @@ final class MCPEndpoint: HTTPHandler {
 
     private func post(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection) {
         let ka = keepAlive(slot)
-        let contentType = req.header("content-type")?.lowercased() ?? ""
-        guard contentType.hasPrefix("application/json") else {
+        guard req.header("content-type", contains: "application/json") == true else {
             plain(slot, c, status: 415, error: ProtocolError(.invalidRequest, "Unsupported Media Type: Content-Type must be application/json", httpStatus: 415), keepAlive: ka)
             return
         }
-        let accept = req.header("accept")?.lowercased() ?? "*/*"
-        let acceptsJSON = accept.contains("application/json") || accept.contains("*/*") || accept.contains("application/*")
-        let acceptsSSE = accept.contains("text/event-stream") || accept.contains("*/*") || accept.contains("text/*")
+        let acceptsJSON = accepts(req, json: true)
+        let acceptsSSE = accepts(req, json: false)
         guard acceptsJSON || acceptsSSE else {
             plain(slot, c, status: 406, error: ProtocolError(.invalidRequest, "Not Acceptable: Accept must include application/json and text/event-stream", httpStatus: 406), keepAlive: ka)
             return
@@ -315,9 +313,15 @@ final class MCPEndpoint: HTTPHandler {
         startCall(.tool, name: name, arguments: raw.arguments, env, body, req, r, slot, c)
     }
 
-    func acceptsSSE(_ req: HTTPRequest) -> Bool {
-        let accept = req.header("accept")?.lowercased() ?? "*/*"
-        return accept.contains("text/event-stream") || accept.contains("*/*") || accept.contains("text/*")
+    func acceptsSSE(_ req: HTTPRequest) -> Bool { accepts(req, json: false) }
+
+    /// Does the Accept header allow JSON (or SSE)? An absent header allows both.
+    func accepts(_ req: HTTPRequest, json: Bool) -> Bool {
+        guard let exact = json ? req.header("accept", contains: "application/json") : req.header("accept", contains: "text/event-stream")
+        else { return true }
+        if exact { return true }
+        return req.header("accept", contains: "*/*") == true
+            || req.header("accept", contains: json ? "application/*" : "text/*") == true
     }
 
     // MARK: streaming (SSE) answers
