@@ -214,6 +214,8 @@ public final class Front {
         log.info("draining", [("connections", String(connections.count)), ("inFlight", String(pool.totalOutstanding))])
         listener?.close()
         listener = nil
+        // Notification streams end now, GET streams with a reconnection hint.
+        endpoint.listeners.closeAll()
         // The admin listener stays up until the end: /readyz answers 503 while draining.
         // Answers from now on carry Connection: close. Requests already on their way are read
         // and answered during a short grace; then connections with nothing in flight close.

@@ -299,13 +299,26 @@ def test_content_type_with_charset(srv, conn, sid):
     expect_tool_text(r, "charset", id=req["id"])
 
 
-@pytest.mark.parametrize("with_session", [True, False], ids=["with-session", "without-session"])
-def test_get_mcp_not_allowed(srv, conn, sid, with_session):
+def test_get_mcp_without_session_not_allowed(srv, conn):
     headers = {"Accept": "text/event-stream", "MCP-Protocol-Version": PROTOCOL_VERSION}
-    if with_session:
-        headers["Mcp-Session-Id"] = sid
     r = conn.request("GET", "/mcp", headers)
     assert r.status == 405, r
+    echo_ok(srv)
+
+
+def test_get_mcp_with_session_opens_the_event_stream(srv, sid):
+    # The stream stays open: read just its head on a connection of its own (test_get_stream.py
+    # covers what flows on it).
+    import socket
+    s = socket.create_connection((srv.host, srv.port), timeout=5)
+    s.sendall((f"GET /mcp HTTP/1.1\r\nHost: {srv.host}:{srv.port}\r\nAccept: text/event-stream\r\n"
+               f"Mcp-Session-Id: {sid}\r\nMCP-Protocol-Version: {PROTOCOL_VERSION}\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(4096)
+    s.close()
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert b"Content-Type: text/event-stream" in head, head
     echo_ok(srv)
 
 

@@ -40,8 +40,9 @@ final class ResponseSlot {
 
     /// Appends one SSE event carrying `json` (a JSON-RPC message without raw newlines) as an
     /// HTTP chunk.
-    func appendEventChunk(_ json: [UInt8]) {
-        let event = Array("event: message\ndata: ".utf8) + json + Array("\n\n".utf8)
+    func appendEventChunk(_ json: [UInt8], id: String? = nil) {
+        var event = id.map { Array("id: \($0)\n".utf8) } ?? []
+        event += Array("event: message\ndata: ".utf8) + json + Array("\n\n".utf8)
         append(.text(String(event.count, radix: 16) + "\r\n"))
         append(.bytes(event))
         append(.text("\r\n"))

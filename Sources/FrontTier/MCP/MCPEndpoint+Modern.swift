@@ -70,7 +70,7 @@ extension MCPEndpoint {
         let ack = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/subscriptions/acknowledged\",\"params\":{\"_meta\":{\"io.modelcontextprotocol/subscriptionId\":\(idText)},\"notifications\":\(f.json)}}"
         slot.appendEventChunk(Array(ack.utf8))
         c.push(slot)
-        listeners.add(Listeners.Stream(connection: c, slot: slot, idJSON: idText, filter: f))
+        listeners.add(Listeners.Stream(connection: c, slot: slot, subscriptionId: idText, filter: f, key: nil))
     }
 
     /// The `server/discover` result: versions of both eras, capabilities, server identity.

@@ -53,7 +53,8 @@ final class MCPEndpoint: HTTPHandler {
         router.fail = { [unowned self] call, error in self.answerError(call, error) }
         router.event = { [unowned self] call, type, payload in self.event(call, type, payload) }
         setUpClientRequests()
-        listeners = Listeners(loop: loop)
+        listeners = Listeners(loop: loop, front: options.index)
+        listeners.isSubscribed = { [unowned self] session, uri in self.sessions.isSubscribed(session, uri) }
         pool.onNotification = { [unowned self] payload in self.listeners.deliver(payload) }
     }
 
@@ -69,7 +70,10 @@ final class MCPEndpoint: HTTPHandler {
             }
             if req.methodIs("POST") { post(req, slot, connection) }
             else if req.methodIs("DELETE") { slot.methodIndex = LabelIndex.method("delete"); delete(req, slot, connection) }
-            else {
+            else if req.methodIs("GET"), req.header("mcp-session-id") != nil {
+                slot.methodIndex = LabelIndex.method("get")
+                getStream(req, slot, connection)
+            } else {
                 slot.methodIndex = LabelIndex.method("get")
                 plain(slot, connection, status: 405,
                       error: ProtocolError(.invalidRequest, "Method not allowed: this endpoint takes POST and DELETE", httpStatus: 405),
@@ -209,10 +213,11 @@ final class MCPEndpoint: HTTPHandler {
             sessions.setLevel(session.id, level)
             result(slot, c, id: id, resultJSON: Array("{}".utf8), format: format, keepAlive: ka)
         case "resources/subscribe", "resources/unsubscribe":
-            guard env.params(in: body)?["uri"]?.stringValue != nil else {
+            guard let uri = env.params(in: body)?["uri"]?.stringValue else {
                 rpcError(slot, c, id: id, ProtocolError(.invalidParams, "Invalid params: uri is required"), format: format, keepAlive: ka)
                 return
             }
+            sessions.subscribe(session.id, uri, method == "resources/subscribe")
             result(slot, c, id: id, resultJSON: Array("{}".utf8), format: format, keepAlive: ka)
         default:
             sharedMethod(method, env, body, req, r, slot, c)
@@ -444,6 +449,37 @@ final class MCPEndpoint: HTTPHandler {
             return
         }
         rpcError(call.slot, c, id: call.idJSON, error, format: call.format, keepAlive: keepAlive(call.slot))
+    }
+
+    // MARK: GET: the session's stream of server-initiated messages
+
+    /// Opens the standalone SSE stream of a handshake-era session: list changes and updates of
+    /// subscribed resources. Resumes with `Last-Event-ID` (same front, within the store's limits).
+    private func getStream(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection) {
+        let ka = keepAlive(slot)
+        guard let token = req.header("mcp-session-id"), let session = sessions.use(token) else {
+            plain(slot, c, status: 404, error: ProtocolError(.sessionNotFound, "Session not found"), keepAlive: ka)
+            return
+        }
+        guard accepts(req, json: false), req.header("accept") != nil else {
+            plain(slot, c, status: 406, error: ProtocolError(.invalidRequest, "Not Acceptable: the stream is text/event-stream", httpStatus: 406),
+                  keepAlive: ka)
+            return
+        }
+        var filter = Listeners.Filter()
+        filter.tools = true; filter.prompts = true; filter.resources = true
+        filter.session = session.id
+        count(slot, 200)
+        slot.streaming = true
+        slot.append(.text(HTTPResponse.streamHead(keepAlive: ka)))
+        if !ka { slot.closeAfter = true }
+        let (stream, replay) = listeners.openResumable(connection: c, slot: slot, filter: filter,
+                                                       lastEventId: req.header("last-event-id"))
+        // Priming: an id and a reconnection delay before anything else, so the client can resume.
+        let priming = "id: \(listeners.eventId(stream, stream.seq))\nretry: 3000\ndata: \n\n"
+        slot.append(.text(String(priming.utf8.count, radix: 16) + "\r\n" + priming + "\r\n"))
+        for e in replay { slot.appendEventChunk(e.json, id: listeners.eventId(stream, e.seq)) }
+        c.push(slot)
     }
 
     // MARK: DELETE

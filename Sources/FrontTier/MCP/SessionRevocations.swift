@@ -22,6 +22,14 @@ final class SessionRevocations {
     var onRevoked: ((String) -> Void)?
     /// Called with each log level set anywhere (logging/setLevel).
     var onLevel: ((String, String) -> Void)?
+    /// Called with each resources/subscribe (true) or unsubscribe (false) anywhere.
+    var onSubscription: ((String, String, Bool) -> Void)?
+
+    /// Records a resource subscription change (URIs have no spaces or newlines once escaped).
+    func subscribe(_ id: String, _ uri: String, _ on: Bool) {
+        let safe = uri.replacingSpacesAndNewlines()
+        append((on ? "S " : "U ") + id + " " + safe + "\n")
+    }
 
     init(runDir: String) {
         logFD = open(runDir + "/sessions.revoked", O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -74,7 +82,24 @@ final class SessionRevocations {
                 let f = line.split(separator: " ")
                 if f.count == 2 && f[0] == "R" { onRevoked?(String(f[1])) }
                 if f.count == 3 && f[0] == "L" { onLevel?(String(f[1]), String(f[2])) }
+                if f.count == 3 && (f[0] == "S" || f[0] == "U") { onSubscription?(String(f[1]), String(f[2]), f[0] == "S") }
             }
         }
+    }
+}
+
+extension String {
+    /// Spaces and line breaks percent-encoded, so a URI fits one field of a log line.
+    func replacingSpacesAndNewlines() -> String {
+        var out = ""
+        for ch in self.unicodeScalars {
+            switch ch {
+            case " ": out += "%20"
+            case "\n": out += "%0A"
+            case "\r": out += "%0D"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out
     }
 }

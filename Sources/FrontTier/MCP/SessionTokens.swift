@@ -53,6 +53,9 @@ public final class SessionTokens {
             self.revoked[id] = UInt64(time(nil))
         }
         shared?.onLevel = { [unowned self] id, level in self.levels[id] = level }
+        shared?.onSubscription = { [unowned self] id, uri, on in
+            if on { self.subscriptions[id, default: []].insert(uri) } else { self.subscriptions[id]?.remove(uri) }
+        }
         shared?.refresh()
     }
 
@@ -98,6 +101,7 @@ public final class SessionTokens {
         }
         revoked = revoked.filter { $0.value >= cutoff }
         levels = levels.filter { verified[$0.key] != nil || (activity.lastSeen(SessionActivity.key($0.key)) ?? 0) >= cutoff }
+        subscriptions = subscriptions.filter { verified[$0.key] != nil || (activity.lastSeen(SessionActivity.key($0.key)) ?? 0) >= cutoff }
         activity.sweep(olderThan: cutoff)
         if before - (verified.count + revoked.count) > 1000 { sy_malloc_trim() }
     }
@@ -126,6 +130,19 @@ public final class SessionTokens {
 
     /// Log levels set with logging/setLevel, shared by every front like deletions.
     private var levels: [String: String] = [:]
+    /// resources/subscribe of each session, shared the same way.
+    private var subscriptions: [String: Set<String>] = [:]
+
+    public func subscribe(_ token: String, _ uri: String, _ on: Bool) {
+        let safe = uri.replacingSpacesAndNewlines()
+        if on { subscriptions[token, default: []].insert(safe) } else { subscriptions[token]?.remove(safe) }
+        shared?.subscribe(token, uri, on)
+    }
+
+    public func isSubscribed(_ token: String, _ uri: String) -> Bool {
+        shared?.refresh()
+        return subscriptions[token]?.contains(uri.replacingSpacesAndNewlines()) ?? false
+    }
 
     public func setLevel(_ token: String, _ level: String) {
         levels[token] = level
