@@ -12,6 +12,8 @@ final class ExecutorLink: StreamDelegate {
     private var peerZstd = false
     private var tasks: [UInt64: Task<Void, Never>] = [:]
     private var names: [UInt64: String] = [:]
+    /// Cancellation keys of calls that have one (see `ExecutorRuntime.cancelKeys`).
+    private var keys: [UInt64: String] = [:]
     private var cancelled: Set<UInt64> = []
     var inFlight: Int { tasks.count }
 
@@ -30,6 +32,8 @@ final class ExecutorLink: StreamDelegate {
         for t in tasks.values { t.cancel() }
         tasks.removeAll()
         names.removeAll()
+        for k in keys.values { runtime.cancelKeys[k] = nil }
+        keys.removeAll()
         runtime.linkClosed(self)
     }
 
@@ -76,10 +80,11 @@ final class ExecutorLink: StreamDelegate {
             }
             start(call, stream: h.stream)
         case .cancel:
-            if let t = tasks[h.stream] {
-                cancelled.insert(h.stream)
-                t.cancel()
-                watchCancelled(h.stream, tool: names[h.stream] ?? "?")
+            if h.stream == 0 {
+                // A client's cancellation that reached another front: matched by its key.
+                if let key = (try? JSONValue.parse(body))?["cancelKey"]?.stringValue { runtime.cancel(key: key) }
+            } else {
+                cancelStream(h.stream)
             }
         case .ping:
             conn.writeFrame(.pong, stream: h.stream, payload: body)
@@ -107,6 +112,35 @@ final class ExecutorLink: StreamDelegate {
         }
         tasks[stream] = task
         names[stream] = call.nameString
+        if let key = ExecutorLink.cancelKey(in: call.meta) {
+            keys[stream] = key
+            runtime.cancelKeys[key] = (id, stream)
+        }
+    }
+
+    /// Cancels one of this link's calls; it still sends its one terminal frame.
+    func cancelStream(_ stream: UInt64) {
+        guard let t = tasks[stream] else { return }
+        cancelled.insert(stream)
+        t.cancel()
+        watchCancelled(stream, tool: names[stream] ?? "?")
+    }
+
+    /// The `cancelKey` of a CALL context, found without decoding it (a hex string).
+    static func cancelKey(in meta: [UInt8]) -> String? {
+        let marker = Array("\"cancelKey\":\"".utf8)
+        guard meta.count > marker.count else { return nil }
+        var i = 0
+        while i + marker.count <= meta.count {
+            if meta[i] == marker[0] && Array(meta[i..<i + marker.count]) == marker {
+                var j = i + marker.count
+                let start = j
+                while j < meta.count && meta[j] != UInt8(ascii: "\"") { j += 1 }
+                return j < meta.count ? String(decoding: meta[start..<j], as: UTF8.self) : nil
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// After CANCEL, a task gets `cancelGraceMs` to finish; one that does not is wedged.
@@ -144,6 +178,7 @@ final class ExecutorLink: StreamDelegate {
         }
         guard tasks.removeValue(forKey: c.stream) != nil else { return }
         names[c.stream] = nil
+        if let k = keys.removeValue(forKey: c.stream) { runtime.cancelKeys[k] = nil }
         // A call cancelled but finished anyway still sends its one terminal frame (the result).
         cancelled.remove(c.stream)
         send(c.rawType, c.stream, c.payload)

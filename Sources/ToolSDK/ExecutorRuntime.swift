@@ -68,6 +68,14 @@ public final class ExecutorRuntime {
     let log: Log
     private var listener: Listener?
     private var links: [Int: ExecutorLink] = [:]
+    /// Calls by their cancellation key (a client request on some front): link and stream.
+    var cancelKeys: [String: (link: Int, stream: UInt64)] = [:]
+
+    /// A cancellation relayed by any front: stops the call wherever it runs in this process.
+    func cancel(key: String) {
+        guard let (link, stream) = cancelKeys[key] else { return }
+        links[link]?.cancelStream(stream)
+    }
     private var nextLinkID = 0
     private var mailbox: Mailbox<Completion>?
     private var signals: [SignalWatcher] = []

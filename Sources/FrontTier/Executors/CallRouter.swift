@@ -215,9 +215,22 @@ final class CallRouter {
     /// streams): the executor is told to stop; the answer, if any, is an error nobody waits for.
     @discardableResult
     func cancel(key: String, reason: String) -> Bool {
-        guard let call = byCancelKey[key] else { return false }
+        guard let call = byCancelKey[key] else {
+            // The call runs through another front: every executor is told; the one running it
+            // stops it, and that front answers.
+            let payload = Array("{\"cancelKey\":\"\(CallRouter.cancelHash(key))\"}".utf8)
+            for link in pool.allLinks where link.isUsable { link.conn.writeFrame(.cancel, stream: 0, payload: payload) }
+            return false
+        }
         cancel(call, reason: reason)
         return true
+    }
+
+    /// The key executors know a client request by: FNV-1a of session id and request id, in hex.
+    static func cancelHash(_ key: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(h, radix: 16)
     }
 
     func cancel(_ call: PendingCall, reason: String) {

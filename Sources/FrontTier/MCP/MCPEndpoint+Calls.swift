@@ -55,6 +55,9 @@ extension MCPEndpoint {
         }
         if let state = requestState { s += ",\"requestState\":\(JSONValue.quote(state))" }
         s += ",\"requestId\":\"\(r.requestId)\""
+        if let session = r.session {
+            s += ",\"cancelKey\":\"\(CallRouter.cancelHash(session.id + "|" + String(decoding: r.id, as: UTF8.self)))\""
+        }
         if let tp = r.traceparent { s += ",\"traceparent\":\(JSONValue.quote(tp))" }
         var out = Array(s.utf8)
         if env.raw.meta.kind == Int32(SY_JSON_OBJECT) {
