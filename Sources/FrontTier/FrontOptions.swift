@@ -39,6 +39,11 @@ public struct FrontOptions: Sendable {
 
     /// A session silent this long is over (seconds); 0 = never.
     public var sessionIdleTimeout: UInt64 = 3600
+    /// Entries per page of tools/list, resources/list, resources/templates/list, prompts/list.
+    public var listPageSize = 100
+    /// Events each resumable SSE stream keeps for Last-Event-ID, and for how long (ms).
+    public var eventStoreSize = 1_000
+    public var eventStoreAgeMs: UInt64 = 300_000
     /// Where to append the access log; nil = none.
     public var accessLogPath: String?
 

@@ -25,6 +25,9 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (then kept off the main port).") var admin: String?
     @Option(help: "Append an access log line per request to this file (buffered, off the hot path).") var accessLog: String?
     @Option(help: "A session silent this many seconds is over; 0 = never.") var sessionIdleTimeout = 3600
+    @Option(help: "Entries per page of the list methods.") var listPageSize = 100
+    @Option(help: "Events each resumable SSE stream keeps for Last-Event-ID.") var eventStoreSize = 1_000
+    @Option(help: "How long a resumable stream's events are kept, seconds.") var eventStoreAge = 300
 
     func run() throws {
         var o = FrontOptions()
@@ -43,6 +46,9 @@ struct FrontCommand: ParsableCommand {
         if let admin { o.admin = try HostPort.parse(admin) }
         o.accessLogPath = accessLog
         o.sessionIdleTimeout = UInt64(max(0, sessionIdleTimeout))
+        o.listPageSize = max(1, listPageSize)
+        o.eventStoreSize = max(0, eventStoreSize)
+        o.eventStoreAgeMs = UInt64(max(0, eventStoreAge)) * 1000
         for t in toolTimeout {
             let (name, ms) = try ToolTimeout.parse(t)
             o.toolTimeoutsMs[name] = ms

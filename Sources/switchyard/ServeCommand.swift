@@ -46,6 +46,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (keeps them off the main port).") var admin: String?
     @Option(help: "Log lines as logfmt (default) or json, for every process.") var logFormat: String?
     @Option(help: "A session silent this many seconds is over, on every front (default: 3600; 0 = never).") var sessionIdleTimeout: Int?
+    @Option(help: "Entries per page of the list methods (default: 100).") var listPageSize: Int?
+    @Option(help: "Events each resumable SSE stream keeps for Last-Event-ID (default: 1000).") var eventStoreSize: Int?
+    @Option(help: "How long a resumable stream's events are kept, seconds (default: 300).") var eventStoreAge: Int?
+    @Option(help: "An allowed Origin besides loopback ones (repeatable), e.g. https://app.example.") var allowOrigin: [String] = []
     @Option(help: "Append an access log line per request to this file (buffered, off the hot path).") var accessLog: String?
 
     func run() throws {
@@ -114,6 +118,10 @@ struct ServeCommand: ParsableCommand {
             if let a = admin ?? cfg.string("admin") { argv += ["--admin", a] }
             if let l = accessLog ?? cfg.string("accessLog") { argv += ["--access-log", l] }
             if let t = sessionIdleTimeout ?? cfg.int("sessionIdleTimeout") { argv += ["--session-idle-timeout", String(t)] }
+            if let n = listPageSize ?? cfg.int("listPageSize") { argv += ["--list-page-size", String(n)] }
+            if let n = eventStoreSize ?? cfg.int("eventStoreSize") { argv += ["--event-store-size", String(n)] }
+            if let n = eventStoreAge ?? cfg.int("eventStoreAge") { argv += ["--event-store-age", String(n)] }
+            for o in allowOrigin + (cfg.strings("allowOrigins") ?? []) { argv += ["--allow-origin", o] }
             frontSpecs.append(ChildSpec(name: "front \(i)", role: .front, argv: argv,
                                         environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(key)], policy: policy))
         }

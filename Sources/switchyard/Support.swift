@@ -126,7 +126,8 @@ struct ConfigFile {
         let known: Set = ["host", "port", "fronts", "executors", "tools", "executorCommands", "preferSSE", "maxBody",
                           "sessionKey", "runDir", "compressThreshold", "callTimeoutMs", "maxQueued", "restartIntensity",
                           "restartPeriodMs", "restartMaxDelayMs", "heartbeatIntervalMs", "heartbeatTimeoutMs",
-                          "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin", "logFormat", "accessLog", "sessionIdleTimeout"]
+                          "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin", "logFormat", "accessLog", "sessionIdleTimeout",
+                          "listPageSize", "eventStoreSize", "eventStoreAge", "allowOrigins"]
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         return ConfigFile(values: o)
     }

@@ -501,3 +501,33 @@ def test_origin_validation(srv, conn):
         r = c.post(initialize_message(), version=None, extra={"Origin": f"http://127.0.0.1:{srv.port}"})
         assert r.status == 200 and r.header("mcp-session-id"), r
     echo_ok(srv)
+
+
+@pytest.mark.timeout(20)
+def test_lists_paginate_with_opaque_cursors(server_factory):
+    srv = server_factory(fronts=1, executors=1, extra_args=["--list-page-size", "3"])
+    with RawConnection(srv.host, srv.port) as c:
+        sid = c.initialize()
+        names, cursor, pages = [], None, 0
+        while True:
+            params = {} if cursor is None else {"cursor": cursor}
+            res = c.post(rpc("tools/list", params), session=sid).json()["result"]
+            names += [t["name"] for t in res["tools"]]
+            pages += 1
+            cursor = res.get("nextCursor")
+            if cursor is None:
+                break
+            assert len(res["tools"]) == 3
+        assert pages == 2 and set(names) == {"echo", "add_numbers", "sleep_ms", "sha256"}, (pages, names)
+        bad = c.post(rpc("tools/list", {"cursor": "not-ours"}, id=7), session=sid)
+        assert bad.status == 200 and bad.json()["error"]["code"] == -32602, bad
+
+
+@pytest.mark.timeout(20)
+def test_configured_origin_is_allowed_and_others_refused(server_factory):
+    srv = server_factory(fronts=1, executors=1, extra_args=["--allow-origin", "https://app.example"])
+    with RawConnection(srv.host, srv.port) as c:
+        ok = c.post(initialize_message(), version=None, extra={"Origin": "https://app.example"})
+        assert ok.status == 200, ok
+        no = c.post(initialize_message(), version=None, extra={"Origin": "https://evil.example"})
+        assert no.status == 403, no

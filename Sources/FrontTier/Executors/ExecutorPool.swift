@@ -32,8 +32,7 @@ final class ExecutorPool: FrontLinkOwner {
     private(set) var catalog = MergedCatalog()
     /// What the front routes on, per tool name (from the catalogs' annotations and _meta).
     var traits: [String: ToolTraits] { catalog.traits }
-    /// The legacy tools/list result.
-    var toolsListResult: [UInt8] { Array("{\"tools\":[".utf8) + catalog.lists[0].tools + Array("]}".utf8) }
+
     /// Tools ever seen in a catalog: a call to one of them waits for an executor to come back
     /// instead of failing as unknown.
     private(set) var knownTools: Set<String> = []

@@ -7,12 +7,12 @@ import WireProtocol
 struct MergedCatalog {
     enum Era: Int { case legacy = 0, modern = 1 }
 
-    /// List members (JSON objects joined by commas), per era: tools, resources, templates, prompts.
+    /// List entries (JSON objects), per era: tools, resources, templates, prompts.
     struct Lists {
-        var tools: [UInt8] = []
-        var resources: [UInt8] = []
-        var resourceTemplates: [UInt8] = []
-        var prompts: [UInt8] = []
+        var tools: [[UInt8]] = []
+        var resources: [[UInt8]] = []
+        var resourceTemplates: [[UInt8]] = []
+        var prompts: [[UInt8]] = []
     }
 
     private(set) var lists = [Lists(), Lists()]
@@ -60,11 +60,10 @@ struct MergedCatalog {
     }
 
     /// Appends an entry to the lists of the eras it is served in.
-    private mutating func add(_ json: [UInt8], _ list: WritableKeyPath<Lists, [UInt8]>) {
+    private mutating func add(_ json: [UInt8], _ list: WritableKeyPath<Lists, [[UInt8]]>) {
         let era = (try? JSONValue.parse(json))?["_meta"]?["io.switchyard/era"]?.stringValue
         for e in [Era.legacy, .modern] where era == nil || era == "both" || era == (e == .legacy ? "legacy" : "modern") {
-            if !lists[e.rawValue][keyPath: list].isEmpty { lists[e.rawValue][keyPath: list].append(UInt8(ascii: ",")) }
-            lists[e.rawValue][keyPath: list] += json
+            lists[e.rawValue][keyPath: list].append(json)
         }
     }
 

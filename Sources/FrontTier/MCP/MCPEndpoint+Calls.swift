@@ -115,8 +115,28 @@ extension MCPEndpoint {
     }
 
     /// A list result for an era: `{"tools":[...]}` (plus resultType and cache hints when modern).
-    func listResult(_ member: String, _ entries: [UInt8], modern: Bool) -> [UInt8] {
-        var out = Array("{\"\(member)\":[".utf8) + entries + Array("]".utf8)
+    /// One page of a list: `options.listPageSize` entries from the cursor's offset, with a
+    /// `nextCursor` when more follow. Cursors are opaque (`base64url("<member>:<offset>")`); a
+    /// cursor that is not one of ours is invalid params.
+    func listResult(_ member: String, _ entries: [[UInt8]], cursor: String?, modern: Bool) throws(ProtocolError) -> [UInt8] {
+        var start = 0
+        if let cursor {
+            guard let raw = Base64URL.decode(cursor), let text = String(validating: raw, as: UTF8.self),
+                  text.hasPrefix(member + ":"), let n = Int(text.dropFirst(member.count + 1)), n >= 0, n <= entries.count else {
+                throw ProtocolError(.invalidParams, "Invalid params: unknown cursor")
+            }
+            start = n
+        }
+        let end = min(entries.count, start + options.listPageSize)
+        var out = Array("{\"\(member)\":[".utf8)
+        for i in start..<end {
+            if i > start { out.append(UInt8(ascii: ",")) }
+            out += entries[i]
+        }
+        out.append(UInt8(ascii: "]"))
+        if end < entries.count {
+            out += Array(",\"nextCursor\":\"\(Base64URL.encode(Array("\(member):\(end)".utf8)))\"".utf8)
+        }
         if modern { out += Array(",\"resultType\":\"complete\",\"ttlMs\":0,\"cacheScope\":\"private\"".utf8) }
         out.append(UInt8(ascii: "}"))
         return out

@@ -53,7 +53,8 @@ final class MCPEndpoint: HTTPHandler {
         router.fail = { [unowned self] call, error in self.answerError(call, error) }
         router.event = { [unowned self] call, type, payload in self.event(call, type, payload) }
         setUpClientRequests()
-        listeners = Listeners(loop: loop, front: options.index)
+        listeners = Listeners(loop: loop, front: options.index,
+                              limits: .init(maxEvents: options.eventStoreSize, maxAgeMs: options.eventStoreAgeMs))
         listeners.isSubscribed = { [unowned self] session, uri in self.sessions.isSubscribed(session, uri) }
         pool.onNotification = { [unowned self] payload in self.listeners.deliver(payload) }
     }
@@ -93,7 +94,7 @@ final class MCPEndpoint: HTTPHandler {
     func healthReport() -> (ready: Bool, body: String) {
         let ok = pool.hasReadyLink && !draining
         let status = draining ? "draining" : ok ? "ok" : "no-executors"
-        let body = "{\"status\":\"\(status)\",\"front\":\(options.index),\"pid\":\(getpidValue()),\"loopLagMs\":\(loopLagMs),\"calls\":\(router.statusJSON),\"executors\":\(pool.statusJSON)}"
+        let body = "{\"status\":\"\(status)\",\"front\":\(options.index),\"pid\":\(getpidValue()),\"loopLagMs\":\(loopLagMs),\"notificationStreams\":\(listeners.count),\"eventsEvicted\":\(listeners.evicted),\"calls\":\(router.statusJSON),\"executors\":\(pool.statusJSON)}"
         return (ok, body)
     }
 
@@ -200,8 +201,6 @@ final class MCPEndpoint: HTTPHandler {
         switch method {
         case "tools/call":
             callTool(env, body, req, id, session, slot, c, format)
-        case "tools/list":
-            result(slot, c, id: id, resultJSON: pool.toolsListResult, format: format, keepAlive: ka)
         case "ping":
             result(slot, c, id: id, resultJSON: Array("{}".utf8), format: format, keepAlive: ka)
         case "logging/setLevel":
@@ -232,16 +231,20 @@ final class MCPEndpoint: HTTPHandler {
         let modern = r.modern != nil
         let lists = pool.catalog.lists[modern ? 1 : 0]
         let params = env.raw.params.kind == Int32(SY_JSON_OBJECT) ? env.params(in: body) : nil
+        let lists_: [String: (String, [[UInt8]])] = [
+            "tools/list": ("tools", lists.tools), "resources/list": ("resources", lists.resources),
+            "resources/templates/list": ("resourceTemplates", lists.resourceTemplates), "prompts/list": ("prompts", lists.prompts),
+        ]
+        if let (member, entries) = lists_[method] {
+            do throws(ProtocolError) {
+                let page = try listResult(member, entries, cursor: params?["cursor"]?.stringValue, modern: modern)
+                result(slot, c, id: r.id, resultJSON: page, format: r.format, keepAlive: r.keepAlive)
+            } catch {
+                rpcError(slot, c, id: r.id, error, format: r.format, keepAlive: r.keepAlive)
+            }
+            return
+        }
         switch method {
-        case "tools/list":
-            result(slot, c, id: r.id, resultJSON: listResult("tools", lists.tools, modern: modern), format: r.format, keepAlive: r.keepAlive)
-        case "resources/list":
-            result(slot, c, id: r.id, resultJSON: listResult("resources", lists.resources, modern: modern), format: r.format, keepAlive: r.keepAlive)
-        case "resources/templates/list":
-            result(slot, c, id: r.id, resultJSON: listResult("resourceTemplates", lists.resourceTemplates, modern: modern),
-                   format: r.format, keepAlive: r.keepAlive)
-        case "prompts/list":
-            result(slot, c, id: r.id, resultJSON: listResult("prompts", lists.prompts, modern: modern), format: r.format, keepAlive: r.keepAlive)
         case "resources/read":
             guard let uri = params?["uri"]?.stringValue else {
                 rpcError(slot, c, id: r.id, ProtocolError(.invalidParams, "Invalid params: uri is required"), format: r.format, keepAlive: r.keepAlive)
