@@ -32,9 +32,17 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
-    /// Parses JSON bytes.
+    /// Parses JSON bytes (a single-pass parser of our own; see JSONParser).
     public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        if let v = try bytes.withContiguousStorageIfAvailable({ try JSONParser.parse(UnsafeRawBufferPointer($0)) }) {
+            return v
+        }
+        return try Array(bytes).withUnsafeBytes { try JSONParser.parse($0) }
+    }
+
+    /// Parses JSON bytes that lie in memory already.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
+        try JSONParser.parse(bytes)
     }
 
     public subscript(key: String) -> JSONValue? {
@@ -85,6 +93,8 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     /// A JSON string literal for `s`.
     public static func quote(_ s: String) -> String {
+        // Most strings need no escape: one scan of the bytes, then a single append.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) { return "\"" + s + "\"" }
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for u in s.unicodeScalars {

@@ -1,4 +1,5 @@
 import CLibUV
+import CSupport
 import EventLoop
 import MCPCore
 import Metrics
@@ -108,6 +109,15 @@ enum CallRunner {
     /// Runs `body` and maps every way it can end to one terminal frame.
     static let log = Log("executor")
 
+    /// Does a CallToolResult say `"isError":true`? A byte search, no decoding.
+    static func reportsError(_ payload: [UInt8]) -> Bool {
+        let needle = Array("\"isError\":true".utf8)
+        guard payload.count >= needle.count else { return false }
+        return payload.withUnsafeBytes { p in
+            needle.withUnsafeBytes { n in sy_memmem(p.baseAddress!, p.count, n.baseAddress!, n.count) != nil }
+        }
+    }
+
     static func handle(_ request: RequestContext, isTool: Bool, name: String,
                        _ body: () async throws -> [UInt8]) async -> (FrameType, [UInt8]) {
         let ids: [(String, String)] = [("request_id", request.context.requestId ?? "-")]
@@ -116,7 +126,7 @@ enum CallRunner {
         let (type, payload) = await handleUnlogged(request, isTool: isTool, name: name, body)
         if type == .error {
             log.warning("call failed", [("what", request.subject), ("error", String(decoding: payload.prefix(200), as: UTF8.self))] + ids)
-        } else if isTool, payload.count < 65_536, String(decoding: payload, as: UTF8.self).contains("\"isError\":true") {
+        } else if isTool, payload.count < 65_536, CallRunner.reportsError(payload) {
             log.info("tool reported an error", [("what", request.subject)] + ids)
         }
         return (type, payload)
