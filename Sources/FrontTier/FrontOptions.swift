@@ -20,7 +20,7 @@ public struct FrontOptions: Sendable {
     /// How long SIGTERM waits for in-flight requests before closing anyway (ms).
     public var drainTimeoutMs: UInt64 = 10_000
     /// CALL payloads at least this large go compressed to executors that accept zstd.
-    public var compressThreshold = 64 * 1024
+    public var compressThreshold = 8 * 1024 * 1024
     public var serverVersion = "0.1.0"
     /// A tools/call is cancelled and answered with an error after this long (ms)...
     public var callTimeoutMs: UInt64 = 60_000

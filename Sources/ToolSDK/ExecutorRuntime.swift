@@ -25,7 +25,7 @@ public final class ExecutorRuntime {
         public var cancelGraceMs: UInt64
 
         public init(name: String, socketPath: String, maxConcurrency: Int = 256,
-                    compressThreshold: Int = 64 * 1024, drainTimeoutMs: UInt64 = 10_000, cancelGraceMs: UInt64 = 2_000) {
+                    compressThreshold: Int = 8 * 1024 * 1024, drainTimeoutMs: UInt64 = 10_000, cancelGraceMs: UInt64 = 2_000) {
             self.name = name; self.socketPath = socketPath; self.maxConcurrency = maxConcurrency
             self.compressThreshold = compressThreshold; self.drainTimeoutMs = drainTimeoutMs
             self.cancelGraceMs = cancelGraceMs

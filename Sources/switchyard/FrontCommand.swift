@@ -16,7 +16,7 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "Run directory holding executors/*.sock.") var runDir: String
     @Option(help: "Largest request body in bytes.") var maxBody = 4 * 1024 * 1024
     @Option(help: "Close idle keep-alive connections after this many seconds.") var idleTimeout = 60
-    @Option(help: "CALL payloads at least this many bytes are zstd-compressed.") var compressThreshold = 64 * 1024
+    @Option(help: "CALL payloads at least this many bytes are zstd-compressed.") var compressThreshold = 8 * 1024 * 1024
     @Option(help: "An allowed Origin besides loopback (repeatable).") var allowOrigin: [String] = []
     @Flag(help: "Answer with an SSE stream whenever the client accepts one.") var preferSSE = false
     @Option(help: "Cancel a tools/call and answer with an error after this many ms.") var callTimeoutMs = 60_000

@@ -30,7 +30,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Directory for executor sockets (default: a new private directory under /tmp).") var runDir: String?
     @Option(help: "Hex key (>= 32 hex digits) that signs session ids; default: random per start.") var sessionKey: String?
     @Option(help: "Largest request body in bytes (default: 4194304).") var maxBody: Int?
-    @Option(help: "Executor-link payloads at least this many bytes are zstd-compressed (default: 65536).") var compressThreshold: Int?
+    @Option(help: "Executor-link payloads at least this many bytes are zstd-compressed (default: 8388608, chosen by measurement: see the README).") var compressThreshold: Int?
     @Flag(help: "Answer with an SSE stream whenever the client accepts one.") var preferSSE = false
     @Option(help: "Cancel a tools/call and answer with an error after this many ms (default: 60000).") var callTimeoutMs: Int?
     @Option(help: "Per-tool call timeout, NAME=MS (repeatable).") var toolTimeout: [String] = []
@@ -66,7 +66,7 @@ struct ServeCommand: ParsableCommand {
         let external = executorCommands + (cfg.strings("executorCommands") ?? [])
         let preferSSE = self.preferSSE || cfg.bool("preferSSE") == true
         let maxBody = self.maxBody ?? cfg.int("maxBody") ?? 4 * 1024 * 1024
-        let threshold = self.compressThreshold ?? cfg.int("compressThreshold") ?? 64 * 1024
+        let threshold = self.compressThreshold ?? cfg.int("compressThreshold") ?? 8 * 1024 * 1024
         guard (1...64).contains(frontCount) else { throw ValidationError("--fronts must be 1...64") }
         guard (0...256).contains(executorCount) else { throw ValidationError("--executors must be 0...256") }
         guard executorCount > 0 || !external.isEmpty else { throw ValidationError("need at least one executor") }
