@@ -4,7 +4,7 @@ import CSupport
 /// One libuv loop and what hangs off it: the buffer pool and the per-turn write flush.
 ///
 /// Thread: a `Loop` and everything created on it belong to the thread that calls `run()`.
-/// Other threads reach it only through `LoopHandoff`.
+/// Other threads reach it only through a `Mailbox`.
 public final class Loop {
     /// The libuv loop. Ownership: this object; closed in `deinit` after `run()` returns.
     public let uv: UnsafeMutablePointer<uv_loop_t>

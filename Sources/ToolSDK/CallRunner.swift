@@ -106,7 +106,6 @@ enum CallRunner {
 
     // MARK: outcomes
 
-    /// Runs `body` and maps every way it can end to one terminal frame.
     static let log = Log("executor")
 
     /// Does a CallToolResult say `"isError":true`? A byte search, no decoding.
@@ -118,6 +117,7 @@ enum CallRunner {
         }
     }
 
+    /// Runs `body` and maps every way it can end to one terminal frame, logging the outcome.
     static func handle(_ request: RequestContext, isTool: Bool, name: String,
                        _ body: () async throws -> [UInt8]) async -> (FrameType, [UInt8]) {
         let ids: [(String, String)] = [("request_id", request.context.requestId ?? "-")]

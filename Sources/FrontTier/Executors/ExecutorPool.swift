@@ -117,7 +117,6 @@ final class ExecutorPool: FrontLinkOwner {
         return .allBusy
     }
 
-    func hasTool(_ tool: String) -> Bool { catalog.tools[tool] != nil }
 
     // MARK: FrontLinkOwner
 

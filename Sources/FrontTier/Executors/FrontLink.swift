@@ -68,7 +68,7 @@ final class FrontLink: StreamDelegate {
         call.stream = stream
         call.attempts += 1
         let name = Array(call.tool.utf8)
-        let meta = call.context.isEmpty ? call.meta : call.context
+        let meta = call.context
         let prefix = CallPayload.prefix(kind: call.kind, nameLength: name.count, metaLength: meta.count)
         let length = prefix.count + name.count + meta.count + call.arguments.count
         if let r = ready, r.zstd, length >= compressThreshold {

@@ -19,7 +19,6 @@ final class PendingCall {
     let idJSON: [UInt8]
     let format: AnswerFormat
     let tool: String
-    let meta: [UInt8]
     /// The client's `_meta.progressToken` as JSON, when it asked for progress.
     var progressToken: [UInt8]?
     /// The client accepts an SSE answer: notifications during the call upgrade it to a stream.
@@ -38,14 +37,13 @@ final class PendingCall {
     private(set) var finished = false
 
     init(connection: HTTPConnection, slot: ResponseSlot, idJSON: [UInt8], format: AnswerFormat, tool: String,
-         meta: [UInt8], arguments: UnsafeRawBufferPointer, argsChunk: UnsafeMutablePointer<sy_chunk_t>?,
+         arguments: UnsafeRawBufferPointer, argsChunk: UnsafeMutablePointer<sy_chunk_t>?,
          startedAt: UInt64, deadline: UInt64) {
         self.connection = connection
         self.slot = slot
         self.idJSON = idJSON
         self.format = format
         self.tool = tool
-        self.meta = meta
         self.arguments = arguments
         self.argsChunk = argsChunk
         if let argsChunk { sy_chunk_retain(argsChunk) }

@@ -96,7 +96,7 @@ extension MCPEndpoint {
             if let v = params["inputResponses"] { inputResponses = Array(v.compactJSON().utf8) }
         }
         let now = loop.now
-        let call = PendingCall(connection: c, slot: slot, idJSON: r.id, format: r.format, tool: name, meta: [],
+        let call = PendingCall(connection: c, slot: slot, idJSON: r.id, format: r.format, tool: name,
                                arguments: args, argsChunk: args.count > 0 ? req.chunk : nil,
                                startedAt: now, deadline: router.deadline(for: name, now: now))
         call.kind = kind
