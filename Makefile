@@ -83,8 +83,8 @@ clean:
 	rm -rf .build $(VENV)
 
 # Benchmarks (bench/README.md): switchyard-bench against Switchyard and its anchors.
-BENCH_PACKAGES := nginx-light jq curl
-.PHONY: bench bench-smoke bench-build bench-deps
+BENCH_PACKAGES := nginx-light jq curl gcc
+.PHONY: bench bench-smoke bench-build bench-deps profile
 bench-build: build
 	swift build -c release --product switchyard-bench
 
@@ -100,6 +100,12 @@ bench-deps:
 # The standard set of scenarios, every anchor side by side (several minutes).
 bench: deps bench-deps bench-build
 	BIN_DIR=.build/release bench/run.sh standard
+
+# A perf profile of the fronts and executors under load: sorted reports and folded stacks
+# in bench/results/profile-DATE (bench/profile.sh says which knobs it takes).
+profile: deps bench-deps bench-build
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="linux-perf"
+	BIN_DIR=.build/release bench/profile.sh
 
 # A 5-second closed loop against Switchyard that fails on any error.
 bench-smoke: deps bench-build

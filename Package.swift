@@ -70,6 +70,7 @@ let package = Package(
         .testTarget(name: "BenchClientTests", dependencies: ["BenchClient"]),
 
         .testTarget(name: "CSupportTests", dependencies: ["CSupport", "EventLoop"]),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "CSupport"]),
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "CSupport"]),
         .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport"]),

@@ -19,7 +19,7 @@ public enum DemoPack {
 
     public static let echo = Tool(
         name: "echo", title: "Echo", description: "Returns the given text unchanged.",
-        inputSchema: schema(["text": "string"], required: ["text"]), annotations: readOnly
+        inputSchema: schema(["text": "string"], required: ["text"]), annotations: readOnly, nonBlocking: true
     ) { call in
         .text(try call.string("text"))
     }
@@ -27,7 +27,8 @@ public enum DemoPack {
     public static let addNumbers = Tool(
         name: "add_numbers", title: "Add numbers", description: "Adds two numbers and returns the sum.",
         inputSchema: schema(["a": "number", "b": "number"], required: ["a", "b"]),
-        outputSchema: schema(["sum": "number"], required: ["sum"]), annotations: readOnly, cacheable: true
+        outputSchema: schema(["sum": "number"], required: ["sum"]), annotations: readOnly, cacheable: true,
+        nonBlocking: true
     ) { call in
         let sum = try call.number("a") + call.number("b")
         return ToolResult(content: [.text(JSONValue.formatNumber(sum))], structuredContent: .object(["sum": .number(sum)]))

@@ -1,5 +1,8 @@
 import CLibUV
 import CSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One libuv loop and what hangs off it: the buffer pool and the per-turn write flush.
 ///
@@ -11,7 +14,13 @@ public final class Loop {
     /// Chunks for every stream of this loop. Ownership: this object.
     public let pool: OpaquePointer
     private let check: UnsafeMutablePointer<uv_check_t>
+    /// Active only while `deferred` has work: keeps the next poll from blocking.
+    private let idle: UnsafeMutablePointer<uv_idle_t>
     private var pendingFlush: [StreamConnection] = []
+    /// Work queued on the loop thread for the end of this turn (before the write flush).
+    private var deferred: [() -> Void] = []
+    /// The thread that runs the loop (the creating thread until `run()` is called).
+    private var thread = pthread_self()
     /// Bytes read and written by streams, by their `trafficClass` (0 other, 1 HTTP, 2 executor links).
     public var bytesIn: [UInt64] = [0, 0, 0]
     public var bytesOut: [UInt64] = [0, 0, 0]
@@ -21,15 +30,29 @@ public final class Loop {
         uv_loop_init(uv)
         pool = sy_pool_new()
         check = .allocate(capacity: 1)
+        idle = HandleMemory.allocate(uv_idle_t.self)
         uv_check_init(uv, check)
         check.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         uv_check_start(check, loopCheckCallback)
         // The check handle must not keep the loop alive on its own.
         uv_unref(UnsafeMutableRawPointer(check).assumingMemoryBound(to: uv_handle_t.self))
+        uv_idle_init(uv, idle)
+        uv_unref(asHandle(idle))
+    }
+
+    /// Is the caller on this loop's thread?
+    public var isCurrentThread: Bool { pthread_equal(pthread_self(), thread) != 0 }
+
+    /// Runs `work` on the loop thread later in this turn, before the turn's writes leave, so
+    /// whatever it writes shares their writev. Loop thread only; from elsewhere use a `Mailbox`.
+    public func runAtEndOfTurn(_ work: @escaping () -> Void) {
+        if deferred.isEmpty { uv_idle_start(idle, loopIdleCallback) }
+        deferred.append(work)
     }
 
     /// Runs until no active handles remain or `stop()` is called.
     public func run() {
+        thread = pthread_self()
         uv_run(uv, UV_RUN_DEFAULT)
     }
 
@@ -47,13 +70,28 @@ public final class Loop {
 
     /// Runs once per loop turn after I/O: every stream written to in this turn leaves in one writev.
     func flushPending() {
-        while !pendingFlush.isEmpty {
+        while !deferred.isEmpty || !pendingFlush.isEmpty {
+            runDeferred()
             let batch = pendingFlush
             pendingFlush.removeAll(keepingCapacity: true)
             for stream in batch { stream.flushNow() }
         }
     }
+
+    private func runDeferred() {
+        guard !deferred.isEmpty else { return }
+        while !deferred.isEmpty {
+            let batch = deferred
+            deferred.removeAll(keepingCapacity: true)
+            for work in batch { work() }
+        }
+        uv_idle_stop(idle)
+    }
 }
+
+// Nothing to do: an active idle handle only makes the loop poll without blocking, and the
+// check callback that follows runs the deferred work.
+private let loopIdleCallback: uv_idle_cb = { _ in }
 
 private let loopCheckCallback: uv_check_cb = { handle in
     guard let data = handle?.pointee.data else { return }

@@ -10,9 +10,13 @@ public final class Mailbox<Item: Sendable>: @unchecked Sendable {
     private let queue = Mutex<[Item]>([])
     private let handle: UnsafeMutablePointer<uv_async_t>
     private let onDrain: ([Item]) -> Void
+    /// Touched only on the loop thread (`post` checks `isCurrentThread` first).
+    private nonisolated(unsafe) let loop: Loop
+    private nonisolated(unsafe) var drainScheduled = false
 
     public init(loop: Loop, onDrain: @escaping ([Item]) -> Void) {
         self.onDrain = onDrain
+        self.loop = loop
         handle = HandleMemory.allocate(uv_async_t.self)
         uv_async_init(loop.uv, handle, mailboxCallback)
         handle.pointee.data = Unmanaged.passRetained(MailboxDrainer(self.drain)).toOpaque()
@@ -20,7 +24,15 @@ public final class Mailbox<Item: Sendable>: @unchecked Sendable {
 
     public func post(_ item: Item) {
         queue.withLock { $0.append(item) }
-        uv_async_send(handle)
+        if loop.isCurrentThread {
+            // Already on the loop: drain later in this turn, without waking it through the eventfd.
+            if !drainScheduled {
+                drainScheduled = true
+                loop.runAtEndOfTurn { [self] in drainScheduled = false; drain() }
+            }
+        } else {
+            uv_async_send(handle)
+        }
     }
 
     /// Lets the loop end while the mailbox is open.

@@ -22,6 +22,91 @@ struct JSONParser {
 
     private init(b: UnsafeRawBufferPointer) { self.b = b }
 
+    /// The members of a top-level object, each value checked to be valid JSON but not decoded:
+    /// `body` gets the key and the byte range of its value. Throws unless `bytes` is one object.
+    static func forEachMember(_ bytes: UnsafeRawBufferPointer,
+                              _ body: (String, Range<Int>) throws -> Void) throws {
+        var p = JSONParser(b: bytes)
+        p.skipWhitespace()
+        guard p.i < bytes.count, bytes[p.i] == UInt8(ascii: "{") else { throw Failure() }
+        p.i += 1
+        p.depth = 1
+        p.skipWhitespace()
+        if p.i < bytes.count, bytes[p.i] == UInt8(ascii: "}") {
+            p.i += 1
+        } else {
+            while true {
+                p.skipWhitespace()
+                guard p.i < bytes.count, bytes[p.i] == UInt8(ascii: "\"") else { throw Failure() }
+                let key = try p.string()
+                p.skipWhitespace()
+                guard p.i < bytes.count, bytes[p.i] == UInt8(ascii: ":") else { throw Failure() }
+                p.i += 1
+                p.skipWhitespace()
+                let start = p.i
+                try p.skipValue()
+                try body(key, start..<p.i)
+                p.skipWhitespace()
+                guard p.i < bytes.count else { throw Failure() }
+                if bytes[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+                if bytes[p.i] == UInt8(ascii: "}") { p.i += 1; break }
+                throw Failure()
+            }
+        }
+        p.skipWhitespace()
+        guard p.i == bytes.count else { throw Failure() }
+    }
+
+    /// Moves past one value, checking it as `value()` would, building nothing.
+    private mutating func skipValue() throws {
+        guard i < b.count else { throw Failure() }
+        switch b[i] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let close = b[i] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            let isObject = close == UInt8(ascii: "}")
+            depth += 1
+            guard depth <= JSONParser.maxDepth else { throw Failure() }
+            defer { depth -= 1 }
+            i += 1
+            skipWhitespace()
+            if i < b.count, b[i] == close { i += 1; return }
+            while true {
+                skipWhitespace()
+                if isObject {
+                    guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw Failure() }
+                    try skipString()
+                    skipWhitespace()
+                    guard i < b.count, b[i] == UInt8(ascii: ":") else { throw Failure() }
+                    i += 1
+                    skipWhitespace()
+                }
+                try skipValue()
+                skipWhitespace()
+                guard i < b.count else { throw Failure() }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == close { i += 1; return }
+                throw Failure()
+            }
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try number()
+        }
+    }
+
+    /// Moves past a string; only strings with escapes or non-ASCII bytes are decoded to check them.
+    private mutating func skipString() throws {
+        var k = i + 1
+        while k < b.count {
+            let c = b[k]
+            if c == UInt8(ascii: "\"") { i = k + 1; return }
+            if c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { break }
+            k += 1
+        }
+        _ = try string()
+    }
+
     private mutating func skipWhitespace() {
         while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
     }
@@ -111,16 +196,19 @@ struct JSONParser {
     private mutating func string() throws -> String {
         i += 1
         let start = i
-        // Fast path: no escapes.
+        // Fast path: no escapes. ASCII needs no UTF-8 validation (which costs more than the scan).
+        var ascii = true
         while i < b.count {
             let c = b[i]
             if c == UInt8(ascii: "\"") {
                 let raw = UnsafeRawBufferPointer(rebasing: b[start..<i])
                 i += 1
+                if ascii { return String(decoding: raw, as: UTF8.self) }
                 guard let s = String(validating: raw, as: UTF8.self) else { throw Failure() }
                 return s
             }
             if c == UInt8(ascii: "\\") || c < 0x20 { break }
+            if c >= 0x80 { ascii = false }
             i += 1
         }
         var out = [UInt8](b[start..<i])

@@ -40,6 +40,17 @@ public enum JSONValue: Sendable, Equatable, Codable {
         return try Array(bytes).withUnsafeBytes { try JSONParser.parse($0) }
     }
 
+    /// The members of a JSON object, each value checked but not decoded: `body` gets each key
+    /// and the byte range of its value within `bytes`. Throws unless `bytes` is one valid object.
+    public static func forEachMember(_ bytes: UnsafeRawBufferPointer, _ body: (String, Range<Int>) throws -> Void) throws {
+        try JSONParser.forEachMember(bytes, body)
+    }
+
+    /// Parses JSON bytes (not generic: the generic path costs a metadata lookup per call).
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        try bytes.withUnsafeBytes { try JSONParser.parse($0) }
+    }
+
     /// Parses JSON bytes that lie in memory already.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
         try JSONParser.parse(bytes)
@@ -57,30 +68,73 @@ public enum JSONValue: Sendable, Equatable, Codable {
     /// Compact JSON with object keys sorted, so the same value always gives the same bytes.
     /// Never contains a raw CR or LF byte.
     public func compactJSON() -> String {
-        var out = ""
-        write(to: &out)
+        String(decoding: compactJSONBytes(), as: UTF8.self)
+    }
+
+    /// `compactJSON()` as UTF-8 bytes, written directly (no intermediate String).
+    public func compactJSONBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        write(into: &out)
         return out
     }
 
-    private func write(to out: inout String) {
+    /// Appends the compact JSON of this value to `out`.
+    public func write(into out: inout [UInt8]) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += JSONValue.formatNumber(n)
-        case .string(let s): out += JSONValue.quote(s)
+        case .null: out += "null".utf8
+        case .bool(let b): out += (b ? "true" : "false").utf8
+        case .number(let n): out += JSONValue.formatNumber(n).utf8
+        case .string(let s): JSONValue.appendQuoted(s, to: &out)
         case .array(let a):
-            out += "["
-            for (i, v) in a.enumerated() { if i > 0 { out += "," }; v.write(to: &out) }
-            out += "]"
-        case .object(let o):
-            out += "{"
-            for (i, k) in o.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                out += JSONValue.quote(k)
-                out += ":"
-                o[k]!.write(to: &out)
+            out.append(UInt8(ascii: "["))
+            for (i, v) in a.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                v.write(into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "]"))
+        case .object(let o):
+            out.append(UInt8(ascii: "{"))
+            if o.count == 1, let (k, v) = o.first {
+                JSONValue.appendQuoted(k, to: &out)
+                out.append(UInt8(ascii: ":"))
+                v.write(into: &out)
+            } else {
+                for (i, k) in o.keys.sorted().enumerated() {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    JSONValue.appendQuoted(k, to: &out)
+                    out.append(UInt8(ascii: ":"))
+                    o[k]!.write(into: &out)
+                }
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Appends `s` as a JSON string literal (the bytes of `quote(s)`).
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { u in
+            out.append(UInt8(ascii: "\""))
+            var clean = 0 // bytes of `u` before `clean` are appended already
+            for (k, c) in u.enumerated() where c < 0x20 || c == 0x22 || c == 0x5C {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: u[clean..<k]))
+                clean = k + 1
+                switch c {
+                case 0x22: out += "\\\"".utf8
+                case 0x5C: out += "\\\\".utf8
+                case 0x0A: out += "\\n".utf8
+                case 0x0D: out += "\\r".utf8
+                case 0x09: out += "\\t".utf8
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out += "\\u00".utf8
+                    out.append(hex[Int(c >> 4)])
+                    out.append(hex[Int(c & 0xF)])
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: u[clean...]))
+            out.append(UInt8(ascii: "\""))
         }
     }
 

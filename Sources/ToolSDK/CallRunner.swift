@@ -11,10 +11,13 @@ import WireProtocol
 enum CallRunner {
     typealias Emit = @Sendable (CallEvent) -> Void
 
-    static func run(_ call: CallPayload, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+    /// `decoded`: the call's context when the caller decoded it already.
+    static func run(_ call: CallPayload, decoded: CallContext? = nil, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         let context: CallContext
-        do { context = try CallContext.decode(call.meta) } catch {
-            return failure(.invalidParams(error == .notAnObject ? "meta must be a JSON object" : "invalid meta: \(error)"))
+        if let decoded { context = decoded } else {
+            do { context = try CallContext.decode(call.meta) } catch {
+                return failure(.invalidParams(error == .notAnObject ? "meta must be a JSON object" : "invalid meta: \(error)"))
+            }
         }
         switch call.knownKind {
         case .tool?: return await runTool(call, context: context, index: index, emit: emit)
@@ -30,26 +33,27 @@ enum CallRunner {
     static func runTool(_ call: CallPayload, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         let name = call.nameString
         guard let tool = index.tool(name, era: context.era) else { return failure(.invalidParams("Unknown tool: \(name)")) }
-        return await runTool(tool, call, context: context, emit: emit)
+        return await runTool(tool, call, context: context, timer: index.executionTimer(name), emit: emit)
     }
 
-    static func runTool(_ tool: Tool, _ call: CallPayload, context: CallContext, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+    static func runTool(_ tool: Tool, _ call: CallPayload, context: CallContext,
+                        timer: Histogram? = nil, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         var args: [String: JSONValue] = [:]
         if !call.arguments.isEmpty {
             guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
-                return (.result, Array(ToolResult.error("arguments must be a JSON object").json.utf8))
+                return (.result, ToolResult.error("arguments must be a JSON object").jsonBytes)
             }
             args = o
         }
         if let problem = SchemaCheck.validate(args, against: tool.inputSchema) {
-            return (.result, Array(ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").json.utf8))
+            return (.result, ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").jsonBytes)
         }
         let request = RequestContext(context: context, subject: "tool:" + tool.name, emit: emit)
         let started = uv_hrtime()
-        let timer = Metrics.histogram(.toolExecutionSeconds, tool.name)
+        let timer = timer ?? Metrics.histogram(.toolExecutionSeconds, tool.name)
         defer { timer.observe(uv_hrtime() &- started) }
         return await handle(request, isTool: true, name: tool.name) {
-            Array(try await tool.handler(ToolCall(name: tool.name, arguments: args, request: request)).json.utf8)
+            try await tool.handler(ToolCall(name: tool.name, arguments: args, request: request)).jsonBytes
         }
     }
 
@@ -120,8 +124,9 @@ enum CallRunner {
     /// Runs `body` and maps every way it can end to one terminal frame, logging the outcome.
     static func handle(_ request: RequestContext, isTool: Bool, name: String,
                        _ body: () async throws -> [UInt8]) async -> (FrameType, [UInt8]) {
-        let ids: [(String, String)] = [("request_id", request.context.requestId ?? "-")]
-            + (request.context.traceparent.map { [("traceparent", $0)] } ?? [])
+        var ids: [(String, String)] { // built only when a line is logged
+            [("request_id", request.context.requestId ?? "-")] + (request.context.traceparent.map { [("traceparent", $0)] } ?? [])
+        }
         log.debug("call", [("what", request.subject)] + ids)
         let (type, payload) = await handleUnlogged(request, isTool: isTool, name: name, body)
         if type == .error {
@@ -152,13 +157,13 @@ enum CallRunner {
             case let e as MissingClientCapability:
                 if request.era == .legacy && isTool {
                     let names = e.capabilities.map(\.rawValue).joined(separator: ", ")
-                    return (.result, Array(ToolResult.error("Missing required client capability: \(names)").json.utf8))
+                    return (.result, ToolResult.error("Missing required client capability: \(names)").jsonBytes)
                 }
                 return failure(.missingCapability(e.capabilities))
             case let e as ToolError:
-                return isTool ? (.result, Array(ToolResult.error(e.message).json.utf8)) : failure(.internalError(e.message))
+                return isTool ? (.result, ToolResult.error(e.message).jsonBytes) : failure(.internalError(e.message))
             default:
-                return isTool ? (.result, Array(ToolResult.error("\(name) failed: \(error)").json.utf8))
+                return isTool ? (.result, ToolResult.error("\(name) failed: \(error)").jsonBytes)
                               : failure(.internalError("\(name) failed: \(error)"))
             }
         }

@@ -106,17 +106,27 @@ final class ExecutorLink: StreamDelegate {
         let emit: @Sendable (CallEvent) -> Void = { event in
             completions.post(ExecutorRuntime.Completion(link: linkID, stream: stream, event: event))
         }
-        let task = Task {
-            let (type, payload) = await CallRunner.run(call, index: index, emit: emit)
+        // Decoded here, once, for the cancel key; a context that does not decode is answered
+        // by the runner (which decodes again to say why).
+        let context = try? CallContext.decode(call.meta)
+        let body: @Sendable () async -> Void = {
+            let (type, payload) = await CallRunner.run(call, decoded: context, index: index, emit: emit)
             completions.post(.init(link: linkID, stream: stream, rawType: type.rawValue, payload: payload))
         }
+        let onLoop = call.knownKind == .tool && call.arguments.count <= Self.onLoopArgumentLimit
+            && index.tools[call.nameString]?.nonBlocking == true
+        let task = onLoop ? Task(executorPreference: runtime.loopExecutor, operation: body) : Task(operation: body)
         tasks[stream] = task
         names[stream] = call.nameString
-        if let key = ExecutorLink.cancelKey(in: call.meta) {
+        if let key = context?.cancelKey {
             keys[stream] = key
             runtime.cancelKeys[key] = (id, stream)
         }
     }
+
+    /// Calls of non-blocking tools run on the loop thread only below this size of arguments:
+    /// decoding a large argument object is work enough to belong on the worker pool.
+    static let onLoopArgumentLimit = 16_384
 
     /// Cancels one of this link's calls; it still sends its one terminal frame.
     func cancelStream(_ stream: UInt64) {
@@ -124,23 +134,6 @@ final class ExecutorLink: StreamDelegate {
         cancelled.insert(stream)
         t.cancel()
         watchCancelled(stream, tool: names[stream] ?? "?")
-    }
-
-    /// The `cancelKey` of a CALL context, found without decoding it (a hex string).
-    static func cancelKey(in meta: [UInt8]) -> String? {
-        let marker = Array("\"cancelKey\":\"".utf8)
-        guard meta.count > marker.count else { return nil }
-        var i = 0
-        while i + marker.count <= meta.count {
-            if meta[i] == marker[0] && Array(meta[i..<i + marker.count]) == marker {
-                var j = i + marker.count
-                let start = j
-                while j < meta.count && meta[j] != UInt8(ascii: "\"") { j += 1 }
-                return j < meta.count ? String(decoding: meta[start..<j], as: UTF8.self) : nil
-            }
-            i += 1
-        }
-        return nil
     }
 
     /// After CANCEL, a task gets `cancelGraceMs` to finish; one that does not is wedged.

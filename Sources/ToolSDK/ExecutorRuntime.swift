@@ -78,6 +78,8 @@ public final class ExecutorRuntime {
     }
     private var nextLinkID = 0
     private var mailbox: Mailbox<Completion>?
+    /// Runs the calls of non-blocking tools on the loop thread (see `Tool.nonBlocking`).
+    private(set) var loopExecutor: LoopTaskExecutor!
     private var signals: [SignalWatcher] = []
     private(set) var draining = false
 
@@ -149,6 +151,7 @@ public final class ExecutorRuntime {
         if !dir.isEmpty, (try? Metrics.install(runDir: dir, role: "executor", index: index)) == nil {
             log.warning("metrics disabled: cannot create the shared region")
         }
+        loopExecutor = LoopTaskExecutor(loop: loop)
         mailbox = Mailbox(loop: loop) { [unowned self] items in
             for c in items {
                 if c.link == 0 { self.linkWide(c) } else { self.links[c.link]?.complete(c) }

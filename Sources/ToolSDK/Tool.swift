@@ -68,18 +68,22 @@ public struct Tool: Sendable {
     public var availableIn: Availability
     /// Extra members of the catalog entry's `_meta`.
     public var meta: [String: JSONValue]
+    /// The handler never blocks and takes microseconds: calls with small arguments run on the
+    /// link's loop thread, saving two thread hops each. A handler that blocks while marked so
+    /// stalls every call of the executor (and its heartbeat, which gets it restarted).
+    public var nonBlocking: Bool
     public var handler: Handler
 
     public init(name: String, title: String? = nil, description: String, inputSchema: JSONValue,
                 outputSchema: JSONValue? = nil, annotations: ToolAnnotations? = nil,
                 cacheable: Bool = false, timeoutMs: Int? = nil, availableIn: Availability = .both,
-                meta: [String: JSONValue] = [:], handler: @escaping Handler) {
+                meta: [String: JSONValue] = [:], nonBlocking: Bool = false, handler: @escaping Handler) {
         precondition(Tool.isValidName(name), "tool names are 1-64 characters of A-Z a-z 0-9 _ - .")
         self.name = name; self.title = title; self.description = description
         self.inputSchema = inputSchema; self.outputSchema = outputSchema
         self.annotations = annotations; self.cacheable = cacheable; self.timeoutMs = timeoutMs
         self.availableIn = availableIn; self.meta = meta
-        self.handler = handler
+        self.nonBlocking = nonBlocking; self.handler = handler
     }
 
     /// MCP tool name rules, kept to what every client accepts: 1-64 of [A-Za-z0-9_.-].
@@ -187,9 +191,30 @@ public struct ToolResult: Sendable {
     public static func error(_ s: String) -> ToolResult { ToolResult(content: [.text(s)], isError: true) }
 
     /// Compact JSON for the RESULT frame (no raw CR/LF).
-    public var json: String {
-        var o: [String: JSONValue] = ["content": .array(content.map(\.json)), "isError": .bool(isError)]
-        if let structuredContent { o["structuredContent"] = structuredContent }
-        return JSONValue.object(o).compactJSON()
+    public var json: String { String(decoding: jsonBytes, as: UTF8.self) }
+
+    /// The bytes of `json`, written directly: the same bytes as the sorted-key writer
+    /// (`content` < `isError` < `structuredContent`; `text` < `type`).
+    public var jsonBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(48 + (content.first.map { if case .text(let t) = $0 { t.utf8.count } else { 0 } } ?? 0))
+        out += "{\"content\":[".utf8
+        for (i, block) in content.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            if case .text(let t) = block {
+                out += "{\"text\":".utf8
+                JSONValue.appendQuoted(t, to: &out)
+                out += ",\"type\":\"text\"}".utf8
+            } else {
+                block.json.write(into: &out)
+            }
+        }
+        out += (isError ? "],\"isError\":true" : "],\"isError\":false").utf8
+        if let structuredContent {
+            out += ",\"structuredContent\":".utf8
+            structuredContent.write(into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 }

@@ -1,3 +1,4 @@
+import Metrics
 import MCPCore
 import WireProtocol
 
@@ -50,6 +51,8 @@ final class PackIndex: Sendable {
     let tools: [String: Tool]
     let prompts: [String: Prompt]
     let resources: [String: Resource]
+    /// Each tool's execution-time histogram, resolved on its first call (resolving may lock).
+    private let timers = Locked<[String: Histogram]>([:])
 
     init(_ pack: ToolPack) {
         self.pack = pack
@@ -58,6 +61,15 @@ final class PackIndex: Sendable {
         for x in pack.prompts { p[x.name] = x }
         for x in pack.resources { r[x.uri] = x }
         tools = t; prompts = p; resources = r
+    }
+
+    func executionTimer(_ tool: String) -> Histogram {
+        timers.withLock { t in
+            if let h = t[tool] { return h }
+            let h = Metrics.histogram(.toolExecutionSeconds, tool)
+            t[tool] = h
+            return h
+        }
     }
 
     func tool(_ name: String, era: CallContext.Era) -> Tool? {

@@ -16,19 +16,28 @@ public struct CallContext: Sendable, Equatable {
     }
 
     /// The client's `params._meta` object (progressToken and the like), when present.
-    public var requestMeta: JSONValue?
+    public var requestMeta: JSONValue? {
+        get { _requestMeta?.value } set { _requestMeta = newValue.map(LazyJSON.init) }
+    }
+    private var _requestMeta: LazyJSON?
     public var era: Era
     /// The request's MCP protocol version, when the front knows it.
     public var protocolVersion: String?
     /// The client's capabilities object. Modern: from `_meta` on each request; legacy: from
     /// initialize, and may be absent (then nothing is known).
-    public var clientCapabilities: JSONValue?
+    public var clientCapabilities: JSONValue? {
+        get { _clientCapabilities?.value } set { _clientCapabilities = newValue.map(LazyJSON.init) }
+    }
+    private var _clientCapabilities: LazyJSON?
     /// The lowest log level to send. Modern: absent means no log notifications at all.
     /// Legacy: the session's level (absent: `info`).
     public var logLevel: String?
     /// Modern retry of an input-required result: the client's `params.inputResponses`, exactly
     /// as sent (`.null` when the client sent `null`; nil when absent). Not validated here.
-    public var inputResponses: JSONValue?
+    public var inputResponses: JSONValue? {
+        get { _inputResponses?.value } set { _inputResponses = newValue.map(LazyJSON.init) }
+    }
+    private var _inputResponses: LazyJSON?
     /// Modern retry: the executor-produced state string, already verified and unwrapped by the front.
     public var requestState: String?
     /// The front's id for this request: the same id is in the front's access log and the
@@ -36,13 +45,23 @@ public struct CallContext: Sendable, Equatable {
     public var requestId: String?
     /// W3C trace context of the request (from its `traceparent` header or `_meta.traceparent`).
     public var traceparent: String?
+    /// The key a client's cancellation reaching another front is matched by (legacy sessions).
+    public var cancelKey: String?
 
     public init(requestMeta: JSONValue? = nil, era: Era = .legacy, protocolVersion: String? = nil,
                 clientCapabilities: JSONValue? = nil, logLevel: String? = nil,
                 inputResponses: JSONValue? = nil, requestState: String? = nil) {
-        self.requestMeta = requestMeta; self.era = era; self.protocolVersion = protocolVersion
-        self.clientCapabilities = clientCapabilities; self.logLevel = logLevel
-        self.inputResponses = inputResponses; self.requestState = requestState
+        self.era = era; self.protocolVersion = protocolVersion; self.logLevel = logLevel
+        self.requestState = requestState
+        self.requestMeta = requestMeta; self.clientCapabilities = clientCapabilities
+        self.inputResponses = inputResponses
+    }
+
+    public static func == (a: CallContext, b: CallContext) -> Bool {
+        a.era == b.era && a.protocolVersion == b.protocolVersion && a.logLevel == b.logLevel
+            && a.requestState == b.requestState && a.requestId == b.requestId && a.traceparent == b.traceparent
+            && a.cancelKey == b.cancelKey && a.requestMeta == b.requestMeta
+            && a.clientCapabilities == b.clientCapabilities && a.inputResponses == b.inputResponses
     }
 
     /// The client's `_meta.progressToken`, when it asked for progress.
@@ -58,39 +77,63 @@ public struct CallContext: Sendable, Equatable {
         case badMember(String)
     }
 
-    /// Decodes CALL meta bytes; unknown members are ignored.
+    /// Decodes CALL meta bytes; unknown members are ignored. Every member is checked, but the
+    /// nested objects (`_meta`, `clientCapabilities`, `inputResponses`) stay bytes until read:
+    /// most calls never look at them, and building them was a fifth of a small call's cost.
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> CallContext {
         if bytes.isEmpty { return CallContext() }
-        guard case .object(let o)? = try? JSONValue.parse(bytes) else { throw .notAnObject }
-        return try CallContext(object: o)
+        var c = CallContext()
+        var sawEra = false
+        var bad: String?
+        var seen: Set<String> = [] // the first of duplicate members wins, as in the envelope scanner
+        do {
+            try bytes.withUnsafeBytes { b in
+                try JSONValue.forEachMember(b) { key, range in
+                    guard bad == nil, seen.insert(key).inserted else { return }
+                    let v = UnsafeRawBufferPointer(rebasing: b[range])
+                    func string() -> String? {
+                        if v.first == UInt8(ascii: "n") { return nil }
+                        guard v.first == UInt8(ascii: "\""), case .string(let s)? = try? JSONValue.parse(v) else { bad = key; return nil }
+                        return s
+                    }
+                    func object() -> LazyJSON? {
+                        if v.first == UInt8(ascii: "n") { return nil }
+                        guard v.first == UInt8(ascii: "{") else { bad = key; return nil }
+                        return LazyJSON(raw: Array(v))
+                    }
+                    switch key {
+                    case "era":
+                        sawEra = true
+                        guard v.first == UInt8(ascii: "\""), case .string(let e)? = try? JSONValue.parse(v),
+                              let era = Era(rawValue: e) else { bad = key; return }
+                        c.era = era
+                    case "_meta": c._requestMeta = object()
+                    case "protocolVersion": c.protocolVersion = string()
+                    case "clientCapabilities": c._clientCapabilities = object()
+                    case "logLevel": c.logLevel = string()
+                    case "inputResponses": c._inputResponses = LazyJSON(raw: Array(v))
+                    case "requestState": c.requestState = string()
+                    case "requestId": c.requestId = string()
+                    case "traceparent": c.traceparent = string()
+                    case "cancelKey": c.cancelKey = string()
+                    default: break
+                    }
+                }
+            }
+        } catch {
+            throw .notAnObject
+        }
+        guard sawEra else {
+            // An older front: the object is the request's `_meta` itself.
+            guard case .object(let o)? = try? JSONValue.parse(bytes) else { throw .notAnObject }
+            return CallContext(requestMeta: .object(o), era: .legacy)
+        }
+        if let bad { throw .badMember(bad) }
+        return c
     }
 
     public init(object o: [String: JSONValue]) throws(DecodeError) {
-        guard let eraValue = o["era"] else {
-            // An older front: the object is the request's `_meta` itself.
-            self.init(requestMeta: .object(o), era: .legacy)
-            return
-        }
-        guard case .string(let e) = eraValue, let era = Era(rawValue: e) else { throw .badMember("era") }
-        func string(_ k: String) throws(DecodeError) -> String? {
-            switch o[k] {
-            case nil, .null?: return nil
-            case .string(let s)?: return s
-            default: throw .badMember(k)
-            }
-        }
-        func object(_ k: String) throws(DecodeError) -> JSONValue? {
-            switch o[k] {
-            case nil, .null?: return nil
-            case .object(let v)?: return .object(v)
-            default: throw .badMember(k)
-            }
-        }
-        self.init(requestMeta: try object("_meta"), era: era, protocolVersion: try string("protocolVersion"),
-                  clientCapabilities: try object("clientCapabilities"), logLevel: try string("logLevel"),
-                  inputResponses: o["inputResponses"], requestState: try string("requestState"))
-        requestId = try string("requestId")
-        traceparent = try string("traceparent")
+        self = try CallContext.decode(JSONValue.object(o).compactJSONBytes())
     }
 
     /// The compact JSON object a front sends as CALL meta.
@@ -104,8 +147,21 @@ public struct CallContext: Sendable, Equatable {
         if let requestState { o["requestState"] = .string(requestState) }
         if let requestId { o["requestId"] = .string(requestId) }
         if let traceparent { o["traceparent"] = .string(traceparent) }
+        if let cancelKey { o["cancelKey"] = .string(cancelKey) }
         return .object(o)
     }
 
     public func encoded() -> [UInt8] { Array(json.compactJSON().utf8) }
+}
+
+/// A JSON value kept as its bytes until first read (then parsed on every read: the members
+/// it holds are read once or never). Bytes were checked to be valid JSON when stored.
+struct LazyJSON: Sendable {
+    private let parsed: JSONValue?
+    private let raw: [UInt8]
+
+    init(_ value: JSONValue) { parsed = value; raw = [] }
+    init(raw: [UInt8]) { parsed = nil; self.raw = raw }
+
+    var value: JSONValue { parsed ?? (try? JSONValue.parse(raw)) ?? .null }
 }

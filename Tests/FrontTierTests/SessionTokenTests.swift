@@ -58,6 +58,15 @@ final class SessionTokenTests: XCTestCase {
         XCTAssertFalse(isLoopbackURL("localhost"))
         XCTAssertTrue(isLoopbackAuthority("localhost:8080"))
         XCTAssertFalse(isLoopbackAuthority("evil.example:8080"))
+        XCTAssertFalse(isLoopbackAuthority("127.0.0.1.evil.example"), "a DNS name starting 127. is not loopback")
+        XCTAssertFalse(isLoopbackURL("http://127.0.0.1.evil.example:80"))
+        // The byte matcher agrees with the String rules on usual and unusual Host values.
+        for host in ["127.0.0.1", "127.0.0.1:8080", "127.1.2.3:1", "localhost", "localhost:80", "LOCALHOST:80",
+                     "[::1]", "[::1]:9000", "127.0.0.1.evil.example", "127.0.0.1:", "127.0.0.1:80x", "localhostx",
+                     "evil.example", "[::2]:80", "", "10.0.0.1:80"] {
+            let bytes = Array(host.utf8)
+            XCTAssertEqual(bytes.withUnsafeBytes { isLoopbackAuthority(bytes: $0) }, isLoopbackAuthority(host), host)
+        }
     }
 }
 

@@ -58,4 +58,18 @@ final class ToolTests: XCTestCase {
         XCTAssertFalse(Tool.isValidName("a/b"))
         XCTAssertFalse(Tool.isValidName(String(repeating: "a", count: 65)))
     }
+
+    /// The direct writer of a CallToolResult gives the bytes of the sorted-key JSON writer.
+    func testResultBytesMatchTheSortedWriter() {
+        let results: [ToolResult] = [
+            .text("hello"), .error("bad \"input\"\n"), ToolResult(content: []),
+            ToolResult(content: [.text("a"), .image(base64: "AAA=", mimeType: "image/png"), .text("日本\u{01}")],
+                       structuredContent: .object(["sum": .number(3), "list": .array([.null, .bool(true)])])),
+        ]
+        for r in results {
+            var o: [String: JSONValue] = ["content": .array(r.content.map(\.json)), "isError": .bool(r.isError)]
+            if let s = r.structuredContent { o["structuredContent"] = s }
+            XCTAssertEqual(String(decoding: r.jsonBytes, as: UTF8.self), JSONValue.object(o).compactJSON())
+        }
+    }
 }

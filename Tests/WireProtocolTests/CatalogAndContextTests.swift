@@ -74,6 +74,16 @@ final class CatalogAndContextTests: XCTestCase {
         XCTAssertThrowsError(try CallContext.decode(Array("{".utf8)))
         XCTAssertThrowsError(try CallContext.decode(Array(#"{"era":"future"}"#.utf8)))
         XCTAssertThrowsError(try CallContext.decode(Array(#"{"era":"modern","requestState":5}"#.utf8)))
+        // Nested objects stay bytes until read, but are checked when decoded.
+        XCTAssertThrowsError(try CallContext.decode(Array(#"{"era":"legacy","_meta":{"x":[1,}}"#.utf8)))
+        XCTAssertThrowsError(try CallContext.decode(Array(#"{"era":"legacy","clientCapabilities":5}"#.utf8))) { e in
+            XCTAssertEqual(e as? CallContext.DecodeError, .badMember("clientCapabilities"))
+        }
+        // The cancel key, and the first of duplicate members (as everywhere else).
+        let k = try CallContext.decode(Array(#"{"era":"legacy","cancelKey":"ab12","requestId":"r1","requestId":"r2"}"#.utf8))
+        XCTAssertEqual(k.cancelKey, "ab12")
+        XCTAssertEqual(k.requestId, "r1")
+        XCTAssertEqual(try CallContext.decode(k.encoded()), k)
     }
 
     func testCompletionCallKind() throws {

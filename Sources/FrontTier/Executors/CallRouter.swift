@@ -233,6 +233,15 @@ final class CallRouter {
         return String(h, radix: 16)
     }
 
+    /// `cancelHash(sessionId + "|" + idJSON)`, without building the key.
+    static func cancelHash(_ sessionId: String, _ idJSON: [UInt8]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in sessionId.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        h = (h ^ UInt64(UInt8(ascii: "|"))) &* 0x100_0000_01b3
+        for b in idJSON { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(h, radix: 16)
+    }
+
     func cancel(_ call: PendingCall, reason: String) {
         inFlight[ObjectIdentifier(call)] = nil
         call.link?.cancel(call)

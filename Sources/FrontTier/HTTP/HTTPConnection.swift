@@ -25,17 +25,23 @@ final class HTTPConnection: StreamDelegate {
         var maxPipelined = 64
     }
 
+    /// The head of the request being read is in `head` in the body states.
     private enum State {
         case head
         /// Waiting for a Content-Length body of `total` bytes (head included).
-        case body(sy_http_request_t, total: Int)
-        case chunked(sy_http_request_t, decoder: sy_chunked_t, inOff: Int, outLen: Int)
+        case body(total: Int)
+        case chunked(decoder: sy_chunked_t, inOff: Int, outLen: Int)
     }
 
     let conn: StreamConnection
     unowned let handler: any HTTPHandler
     let limits: Limits
     private var state = State.head
+    /// The parsed head of the request being read (1 KB: 64 header spans). Ownership: this
+    /// connection; allocated when a request arrives, freed when the connection goes quiet, so
+    /// an idle keep-alive connection does not hold it. Handed to the handler by pointer: it is
+    /// never copied on the request path.
+    private var head: UnsafeMutablePointer<sy_http_request_t>?
     private var slots: [ResponseSlot] = []
     private var slotHead = 0
     /// Loop time of the last progress, for the timeout sweep.
@@ -74,15 +80,16 @@ final class HTTPConnection: StreamDelegate {
     private func parse() {
         guard !parsing else { return }
         parsing = true
-        defer { parsing = false }
+        defer { parsing = false; releaseHeadIfQuiet() }
         while !conn.isClosed && !closingAfterAnswers {
             if inFlight >= limits.maxPipelined { conn.stopReading(); return }
             let bytes = conn.readable
             guard bytes.count > 0, let base = bytes.baseAddress else { return }
             switch state {
             case .head:
-                var req = sy_http_request_t()
-                let rc = sy_http_parse_request(base.assumingMemoryBound(to: UInt8.self), bytes.count, limits.maxHead, &req)
+                let req: UnsafeMutablePointer<sy_http_request_t>
+                if let h = head { req = h } else { req = .allocate(capacity: 1); head = req }
+                let rc = sy_http_parse_request(base.assumingMemoryBound(to: UInt8.self), bytes.count, limits.maxHead, req)
                 if rc == SY_EHTTP_INCOMPLETE { return }
                 if rc < 0 {
                     let status = rc == SY_EHTTP_TOO_MANY ? 431 : rc == SY_EHTTP_VERSION ? 505 : 400
@@ -90,61 +97,71 @@ final class HTTPConnection: StreamDelegate {
                     return
                 }
                 sentContinue = false
-                if req.chunked != 0 {
-                    state = .chunked(req, decoder: sy_chunked_t(), inOff: Int(req.head_length), outLen: Int(req.head_length))
+                let headLength = Int(req.pointee.head_length)
+                if req.pointee.chunked != 0 {
+                    state = .chunked(decoder: sy_chunked_t(), inOff: headLength, outLen: headLength)
                     continue
                 }
-                let length = max(0, Int(req.content_length))
+                let length = max(0, Int(req.pointee.content_length))
                 if length > limits.maxBody {
                     failAndClose(status: 413, message: "request body larger than \(limits.maxBody) bytes")
                     return
                 }
-                state = .body(req, total: Int(req.head_length) + length)
-            case .body(let req, let total):
+                state = .body(total: headLength + length)
+            case .body(let total):
+                guard let req = head else { return }
                 guard bytes.count >= total else {
                     _ = conn.reserve(total)
                     sendContinueIfAsked(req)
                     return
                 }
                 state = .head
-                dispatch(req, bodyRange: Int(req.head_length)..<total)
+                dispatch(req, bodyRange: Int(req.pointee.head_length)..<total)
                 conn.consume(total)
-            case .chunked(let req, var decoder, var inOff, var outLen):
-                guard let mbase = conn.mutableReadBase else { return }
-                let rc = sy_chunked_decode(&decoder, mbase, bytes.count, &inOff, &outLen, Int(req.head_length) + limits.maxBody)
+            case .chunked(var decoder, var inOff, var outLen):
+                guard let req = head, let mbase = conn.mutableReadBase else { return }
+                let headLength = Int(req.pointee.head_length)
+                let rc = sy_chunked_decode(&decoder, mbase, bytes.count, &inOff, &outLen, headLength + limits.maxBody)
                 if rc < 0 {
                     failAndClose(status: rc == SY_EHTTP_TOO_MANY ? 413 : 400,
                                  message: rc == SY_EHTTP_TOO_MANY ? "request body too large" : "malformed chunked body")
                     return
                 }
                 if rc == 0 {
-                    state = .chunked(req, decoder: decoder, inOff: inOff, outLen: outLen)
+                    state = .chunked(decoder: decoder, inOff: inOff, outLen: outLen)
                     sendContinueIfAsked(req)
                     if bytes.count - inOff < 4096 { _ = conn.reserve(bytes.count + 64 * 1024) }
                     return
                 }
                 state = .head
-                dispatch(req, bodyRange: Int(req.head_length)..<outLen)
+                dispatch(req, bodyRange: headLength..<outLen)
                 conn.consume(inOff)
             }
         }
     }
 
-    private func sendContinueIfAsked(_ req: sy_http_request_t) {
-        if req.expect_continue != 0 && !sentContinue {
+    /// Frees the head storage when nothing is being read (see `head`).
+    private func releaseHeadIfQuiet() {
+        guard let h = head, case .head = state, conn.readable.count == 0 else { return }
+        h.deallocate()
+        head = nil
+    }
+
+    private func sendContinueIfAsked(_ req: UnsafeMutablePointer<sy_http_request_t>) {
+        if req.pointee.expect_continue != 0 && !sentContinue {
             sentContinue = true
             conn.write("HTTP/1.1 100 Continue\r\n\r\n" as StaticString)
         }
     }
 
-    private func dispatch(_ head: sy_http_request_t, bodyRange: Range<Int>) {
+    private func dispatch(_ head: UnsafeMutablePointer<sy_http_request_t>, bodyRange: Range<Int>) {
         let bytes = conn.readable
         guard let chunk = conn.readChunk else { return }
-        let request = HTTPRequest(head: head, bytes: bytes, chunk: chunk,
+        let request = HTTPRequest(headPointer: head, bytes: bytes, chunk: chunk,
                                   body: UnsafeRawBufferPointer(rebasing: bytes[bodyRange]))
         let slot = ResponseSlot()
         slot.startedNs = uv_hrtime()
-        if head.keep_alive == 0 { slot.closeAfter = true; closingAfterAnswers = true }
+        if head.pointee.keep_alive == 0 { slot.closeAfter = true; closingAfterAnswers = true }
         slots.append(slot)
         handler.handle(request, slot: slot, connection: self)
     }
@@ -243,6 +260,8 @@ final class HTTPConnection: StreamDelegate {
     }
 
     func streamClosed(_ stream: StreamConnection, status: Int32) {
+        head?.deallocate()
+        head = nil
         slots.removeAll()
         slotHead = 0
         onClose?(self)

@@ -3,42 +3,54 @@ import CSupport
 /// A request whose head and body are complete, as spans into the connection's read buffer.
 /// Valid only during dispatch; whatever outlives it is copied or retained by the handler.
 struct HTTPRequest {
-    var head: sy_http_request_t
+    /// The parsed head. Ownership: the connection; valid during dispatch only.
+    let headPointer: UnsafeMutablePointer<sy_http_request_t>
     /// The whole buffered request: head, then body.
     var bytes: UnsafeRawBufferPointer
     /// The chunk holding `bytes`, for zero-copy slices that outlive dispatch.
     var chunk: UnsafeMutablePointer<sy_chunk_t>
     var body: UnsafeRawBufferPointer
 
-    func methodIs(_ m: StaticString) -> Bool { spanEquals(head.method, m) }
+    func methodIs(_ m: StaticString) -> Bool { spanEquals(headPointer.pointee.method, m) }
 
     /// The path without the query string.
     var path: String {
-        let t = text(head.target)
+        let t = text(headPointer.pointee.target)
         if let q = t.firstIndex(of: "?") { return String(t[..<q]) }
         return t
     }
 
     func header(_ name: String) -> String? {
-        var h = head
         let i = bytes.baseAddress.map { base in
-            sy_http_find_header(&h, base.assumingMemoryBound(to: UInt8.self), name)
+            sy_http_find_header(headPointer, base.assumingMemoryBound(to: UInt8.self), name)
         } ?? -1
         guard i >= 0 else { return nil }
-        let v = withUnsafeBytes(of: &h.headers) { raw in
+        let v = withUnsafeMutableBytes(of: &headPointer.pointee.headers) { raw in
             raw.bindMemory(to: sy_http_header_t.self)[Int(i)].value
         }
         return text(v)
+    }
+
+    /// The bytes of header `name` (lowercase), without making a String; nil when absent.
+    func headerBytes(_ name: StaticString) -> UnsafeRawBufferPointer? {
+        guard let base = bytes.baseAddress else { return nil }
+        let i = UnsafeRawPointer(name.utf8Start).withMemoryRebound(to: CChar.self, capacity: name.utf8CodeUnitCount + 1) {
+            sy_http_find_header(headPointer, base.assumingMemoryBound(to: UInt8.self), $0)
+        }
+        guard i >= 0 else { return nil }
+        let v = withUnsafeMutableBytes(of: &headPointer.pointee.headers) { raw in
+            raw.bindMemory(to: sy_http_header_t.self)[Int(i)].value
+        }
+        return UnsafeRawBufferPointer(rebasing: bytes[Int(v.off)..<Int(v.off + v.len)])
     }
 
     /// Whether header `name` (lowercase) contains `needle` (lowercase), ignoring ASCII case;
     /// nil when the header is absent. No allocation.
     func header(_ name: StaticString, contains needle: StaticString) -> Bool? {
         guard let base = bytes.baseAddress else { return nil }
-        var h = head
         let rc = name.withUTF8Buffer { n in
             needle.withUTF8Buffer { d in
-                sy_http_header_contains(&h, base.assumingMemoryBound(to: UInt8.self),
+                sy_http_header_contains(headPointer, base.assumingMemoryBound(to: UInt8.self),
                                         UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self),
                                         UnsafeRawPointer(d.baseAddress!).assumingMemoryBound(to: CChar.self))
             }

@@ -25,6 +25,39 @@ enum HTTPResponse {
         }
     }
 
+    /// `head(...)` appended to `out` as bytes, with no intermediate String.
+    static func appendHead(to out: inout [UInt8], status: Int, contentType: StaticString?, contentLength: Int,
+                           keepAlive: Bool, extra: [(String, String)] = []) {
+        if status == 200 {
+            out += "HTTP/1.1 200 OK\r\n".utf8
+        } else {
+            out += "HTTP/1.1 \(status) \(reason(status))\r\n".utf8
+        }
+        if let contentType {
+            out += "Content-Type: ".utf8
+            out += UnsafeBufferPointer(start: contentType.utf8Start, count: contentType.utf8CodeUnitCount)
+            out += "\r\n".utf8
+        }
+        out += "Content-Length: ".utf8
+        appendDecimal(contentLength, to: &out)
+        out += "\r\n".utf8
+        for (k, v) in extra { out += "\(k): \(v)\r\n".utf8 }
+        if !keepAlive { out += "Connection: close\r\n".utf8 }
+        out += "\r\n".utf8
+    }
+
+    static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        guard n > 0 else { out.append(UInt8(ascii: "0")); return }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var v = n, k = 20
+        withUnsafeMutableBytes(of: &digits) { d in
+            while v > 0 { k -= 1; d[k] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+            out += UnsafeRawBufferPointer(rebasing: d[k...])
+        }
+    }
+
     /// The status line and headers, ending with the blank line.
     static func head(status: Int, contentType: String?, contentLength: Int, keepAlive: Bool,
                      extra: [(String, String)] = []) -> String {

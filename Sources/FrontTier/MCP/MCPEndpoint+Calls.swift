@@ -45,21 +45,31 @@ extension MCPEndpoint {
     /// the client's `_meta`: its bytes are spliced in as they came.
     func callContext(_ env: Envelope, _ body: UnsafeRawBufferPointer, _ r: Request,
                      inputResponses: [UInt8]? = nil, requestState: String? = nil) -> [UInt8] {
-        var s = r.modern != nil ? "{\"era\":\"modern\"" : "{\"era\":\"legacy\""
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out += (r.modern != nil ? "{\"era\":\"modern\"" : "{\"era\":\"legacy\"").utf8
         if let m = r.modern {
-            s += ",\"protocolVersion\":\"\(m.protocolVersion)\",\"clientCapabilities\":\(m.clientCapabilities.compactJSON())"
-            if let l = m.logLevel { s += ",\"logLevel\":\(JSONValue.quote(l))" }
+            out += ",\"protocolVersion\":".utf8
+            JSONValue.appendQuoted(m.protocolVersion, to: &out)
+            out += ",\"clientCapabilities\":".utf8
+            m.clientCapabilities.write(into: &out)
+            if let l = m.logLevel { out += ",\"logLevel\":".utf8; JSONValue.appendQuoted(l, to: &out) }
         } else if let session = r.session {
-            s += ",\"protocolVersion\":\"\(session.protocolVersion)\",\"clientCapabilities\":\(session.capabilitiesJSON)"
-            if let l = sessions.level(session.id) { s += ",\"logLevel\":\(JSONValue.quote(l))" }
+            out += ",\"protocolVersion\":".utf8
+            JSONValue.appendQuoted(session.protocolVersion, to: &out)
+            out += ",\"clientCapabilities\":".utf8
+            out += session.capabilitiesJSON.utf8
+            if let l = sessions.level(session.id) { out += ",\"logLevel\":".utf8; JSONValue.appendQuoted(l, to: &out) }
         }
-        if let state = requestState { s += ",\"requestState\":\(JSONValue.quote(state))" }
-        s += ",\"requestId\":\"\(r.requestId)\""
+        if let state = requestState { out += ",\"requestState\":".utf8; JSONValue.appendQuoted(state, to: &out) }
+        out += ",\"requestId\":".utf8
+        JSONValue.appendQuoted(r.requestId, to: &out)
         if let session = r.session {
-            s += ",\"cancelKey\":\"\(CallRouter.cancelHash(session.id + "|" + String(decoding: r.id, as: UTF8.self)))\""
+            out += ",\"cancelKey\":\"".utf8
+            out += CallRouter.cancelHash(session.id, r.id).utf8
+            out.append(UInt8(ascii: "\""))
         }
-        if let tp = r.traceparent { s += ",\"traceparent\":\(JSONValue.quote(tp))" }
-        var out = Array(s.utf8)
+        if let tp = r.traceparent { out += ",\"traceparent\":".utf8; JSONValue.appendQuoted(tp, to: &out) }
         if env.raw.meta.kind == Int32(SY_JSON_OBJECT) {
             out += Array(",\"_meta\":".utf8)
             out += Envelope.bytes(body, env.raw.meta)

@@ -103,6 +103,8 @@ final class MCPEndpoint: HTTPHandler {
     /// Without an admin listener, /metrics and /status are served on the main port too.
     var adminOnMainPort = true
 
+    private lazy var listensOnLoopback = isLoopbackHost(options.host)
+
     /// DNS-rebinding protection: a browser page from another origin must not reach a local server.
     private func checkOrigin(_ req: HTTPRequest) -> String? {
         if let origin = req.header("origin"), !origin.isEmpty, origin != "null" {
@@ -110,8 +112,8 @@ final class MCPEndpoint: HTTPHandler {
                 return "Forbidden: origin \(origin) is not allowed"
             }
         }
-        if isLoopbackHost(options.host), let host = req.header("host"), !isLoopbackAuthority(host) {
-            return "Forbidden: host \(host) is not allowed"
+        if listensOnLoopback, let host = req.headerBytes("host"), !isLoopbackAuthority(bytes: host) {
+            return "Forbidden: host \(String(decoding: host, as: UTF8.self)) is not allowed"
         }
         return nil
     }
@@ -428,8 +430,11 @@ final class MCPEndpoint: HTTPHandler {
         }
         let prefixLength = 22 + call.idJSON.count + member.utf8CodeUnitCount
         let jsonLength = prefixLength + payload.count + 1
-        writeHead(call.slot, status: 200, format: call.format, jsonLength: jsonLength, keepAlive: ka, extra: [])
-        var prefix = Array("{\"jsonrpc\":\"2.0\",\"id\":".utf8)
+        // The head and the message's opening in one buffer; the result follows as a slice.
+        var prefix: [UInt8] = []
+        prefix.reserveCapacity(192 + call.idJSON.count)
+        appendHead(to: &prefix, call.slot, status: 200, format: call.format, jsonLength: jsonLength, keepAlive: ka, extra: [])
+        prefix += "{\"jsonrpc\":\"2.0\",\"id\":".utf8
         prefix += call.idJSON
         prefix += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)
         call.slot.append(.bytes(prefix))
@@ -511,16 +516,26 @@ final class MCPEndpoint: HTTPHandler {
 
     private func writeHead(_ slot: ResponseSlot, status: Int, format: AnswerFormat, jsonLength: Int, keepAlive: Bool,
                            extra: [(String, String)]) {
+        var head: [UInt8] = []
+        head.reserveCapacity(160)
+        appendHead(to: &head, slot, status: status, format: format, jsonLength: jsonLength, keepAlive: keepAlive, extra: extra)
+        slot.append(.bytes(head))
+    }
+
+    /// The head of a one-message answer (JSON, or one SSE event), and the SSE event's framing.
+    private func appendHead(to head: inout [UInt8], _ slot: ResponseSlot, status: Int, format: AnswerFormat,
+                            jsonLength: Int, keepAlive: Bool, extra: [(String, String)]) {
         count(slot, status)
         switch format {
         case .json:
-            slot.append(.text(HTTPResponse.head(status: status, contentType: "application/json", contentLength: jsonLength,
-                                                keepAlive: keepAlive, extra: extra)))
+            HTTPResponse.appendHead(to: &head, status: status, contentType: "application/json", contentLength: jsonLength,
+                                    keepAlive: keepAlive, extra: extra)
         case .sse:
-            let framing = "event: message\ndata: "
-            slot.append(.text(HTTPResponse.head(status: status, contentType: "text/event-stream",
-                                                contentLength: framing.utf8.count + jsonLength + 2, keepAlive: keepAlive,
-                                                extra: [("Cache-Control", "no-cache")] + extra) + framing))
+            let framing: StaticString = "event: message\ndata: "
+            HTTPResponse.appendHead(to: &head, status: status, contentType: "text/event-stream",
+                                    contentLength: framing.utf8CodeUnitCount + jsonLength + 2, keepAlive: keepAlive,
+                                    extra: [("Cache-Control", "no-cache")] + extra)
+            head += UnsafeBufferPointer(start: framing.utf8Start, count: framing.utf8CodeUnitCount)
         }
         if !keepAlive { slot.closeAfter = true }
     }

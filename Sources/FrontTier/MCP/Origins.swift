@@ -2,7 +2,32 @@ import Glibc
 
 /// Loopback checks for DNS-rebinding protection.
 func isLoopbackHost(_ host: String) -> Bool {
-    host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    if host == "localhost" || host == "::1" { return true }
+    // 127.0.0.0/8 as an IPv4 literal only: "127.0.0.1.attacker.example" is a DNS name.
+    return host.hasPrefix("127.") && host.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }
+}
+
+/// `isLoopbackAuthority` of a Host header's bytes. The usual values (127.x.y.z, localhost,
+/// [::1], with or without a port) are matched on the bytes; anything else takes the String path.
+func isLoopbackAuthority(bytes b: UnsafeRawBufferPointer) -> Bool {
+    func portOnly(from k: Int) -> Bool {
+        guard k < b.count else { return true }
+        guard b[k] == UInt8(ascii: ":"), k + 1 < b.count else { return false }
+        return b[(k + 1)...].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+    func hasPrefix(_ p: StaticString) -> Bool {
+        b.count >= p.utf8CodeUnitCount && memcmpEqual(b.baseAddress!, p.utf8Start, p.utf8CodeUnitCount)
+    }
+    if hasPrefix("127.") {
+        var k = 4
+        while k < b.count, (b[k] >= 0x30 && b[k] <= 0x39) || b[k] == UInt8(ascii: ".") { k += 1 }
+        if portOnly(from: k) { return true }
+    } else if hasPrefix("localhost") {
+        if portOnly(from: 9) { return true }
+    } else if hasPrefix("[::1]") {
+        if portOnly(from: 5) { return true }
+    }
+    return isLoopbackAuthority(String(decoding: b, as: UTF8.self))
 }
 
 /// `host[:port]` or `[v6][:port]` naming this machine.

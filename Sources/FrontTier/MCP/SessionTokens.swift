@@ -17,11 +17,14 @@ public final class SessionTokens {
         public var capabilities: UInt8 = 0
 
         /// The capabilities as the clientCapabilities object tools look at.
-        public var capabilitiesJSON: String {
+        public var capabilitiesJSON: String { Session.capabilityObjects[Int(capabilities & 7)] }
+
+        /// The eight objects `capabilitiesJSON` can be, built once.
+        static let capabilityObjects: [String] = (0..<8).map { bits in
             var parts: [String] = []
-            if capabilities & 1 != 0 { parts.append("\"sampling\":{}") }
-            if capabilities & 2 != 0 { parts.append("\"elicitation\":{}") }
-            if capabilities & 4 != 0 { parts.append("\"roots\":{}") }
+            if bits & 1 != 0 { parts.append("\"sampling\":{}") }
+            if bits & 2 != 0 { parts.append("\"elicitation\":{}") }
+            if bits & 4 != 0 { parts.append("\"roots\":{}") }
             return "{" + parts.joined(separator: ",") + "}"
         }
     }
