@@ -11,6 +11,7 @@
 #   folded.txt      folded stacks (one line per stack: frames;...;frames count), the input of
 #                   any flame-graph renderer (FlameGraph's flamegraph.pl, inferno, speedscope)
 #   bench.txt       the load's own report (req/s, latency, server CPU)
+#   processes.txt   share of samples per process; perf.data for further `perf report -i`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONNS=${CONNS:-100}
@@ -51,13 +52,17 @@ wait "$LOAD" || true
 
 demangle() { if command -v swift >/dev/null; then swift demangle --simplified; else cat; fi; }
 report() { perf report -i "$work/perf.data" --stdio "$@" 2>/dev/null | grep -v '^$' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' | demangle; }
+report --no-children --sort pid -g none >"$OUT/processes.txt"
 report --no-children --sort comm,dso,symbol -g none --percent-limit 0.3 >"$OUT/self.txt"
 report --children --sort symbol -g none --percent-limit 1 >"$OUT/inclusive.txt"
 report --no-children --pid "$FRONT_PIDS" --sort symbol -g none --percent-limit 0.3 >"$OUT/front.txt"
 report --no-children --pid "$EXEC_PIDS" --sort symbol -g none --percent-limit 0.3 >"$OUT/executor.txt"
 perf script -i "$work/perf.data" 2>/dev/null | python3 bench/fold-stacks.py | demangle >"$OUT/folded.txt"
+mv "$work/perf.data" "$OUT/perf.data"
 
 cat "$OUT/bench.txt" | grep -E "requests ok|latency|server CPU" || true
+echo "== share of samples by process (fronts: $FRONT_PIDS; executors: $EXEC_PIDS):"
+grep '%' "$OUT/processes.txt" | head -8
 echo "== top of the self-time report ($OUT/self.txt):"
 grep '%' "$OUT/self.txt" | head -25
-echo "== written: $OUT/{self,inclusive,front,executor,folded,bench}.txt"
+echo "== written: $OUT/{processes,self,inclusive,front,executor,folded,bench}.txt and perf.data (perf report -i)"

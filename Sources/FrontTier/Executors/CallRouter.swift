@@ -104,20 +104,34 @@ final class CallRouter {
         link.send(call)
     }
 
-    /// Moves waiting calls onto executors that have room again.
+    /// Moves waiting calls onto executors that have room again, oldest first. Stops as soon as
+    /// no link has room: called on every completion, it must not walk a long queue each time.
     func dispatchWaiting() {
-        guard queued > 0 else { return }
+        guard queued > 0, pool.anyLinkHasCapacity else { return }
         let now = loop.now
-        var kept: [PendingCall] = []
+        var skipped: [PendingCall] = [] // no executor of theirs has room, but others do
         var i = waitingHead
         while i < waiting.count {
             let call = waiting[i]
-            i += 1
-            if call.finished { continue }
-            if let link = pool.pick(tool: call.tool, kind: call.kind, now: now, avoid: call.link) { send(call, on: link) } else { kept.append(call) }
+            if call.finished { i += 1; continue }
+            if let link = pool.pick(tool: call.tool, kind: call.kind, now: now, avoid: call.link) {
+                i += 1
+                send(call, on: link)
+            } else if !pool.anyLinkHasCapacity {
+                break
+            } else {
+                skipped.append(call)
+                i += 1
+            }
         }
-        waiting = kept
-        waitingHead = 0
+        if skipped.isEmpty {
+            waitingHead = i
+            if waitingHead == waiting.count { waiting.removeAll(keepingCapacity: true); waitingHead = 0 }
+            else if waitingHead > 1024 && waitingHead * 2 > waiting.count { waiting.removeFirst(waitingHead); waitingHead = 0 }
+        } else {
+            waiting = skipped + waiting[i...]
+            waitingHead = 0
+        }
     }
 
     private func delivered(_ call: PendingCall, _ type: FrameType, _ payload: UnsafeRawBufferPointer,
@@ -183,7 +197,11 @@ final class CallRouter {
                     }
                 }
             }
-            if expired { waiting.removeAll { $0.finished }; waitingHead = 0 }
+            if expired {
+                // Entries before the head were sent already: drop them with the expired ones.
+                waiting = waiting[waitingHead...].filter { !$0.finished }
+                waitingHead = 0
+            }
         }
     }
 

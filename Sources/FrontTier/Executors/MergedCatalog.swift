@@ -4,7 +4,7 @@ import WireProtocol
 /// The union of every linked executor's catalog, per protocol era: the list results the front
 /// serves, and which links host each tool, prompt, resource and resource template.
 /// Entries whose `_meta["io.switchyard/era"]` names the other era are left out of that era.
-struct MergedCatalog {
+final class MergedCatalog {
     enum Era: Int { case legacy = 0, modern = 1 }
 
     /// List entries (JSON objects), per era: tools, resources, templates, prompts.
@@ -60,7 +60,7 @@ struct MergedCatalog {
     }
 
     /// Appends an entry to the lists of the eras it is served in.
-    private mutating func add(_ json: [UInt8], _ list: WritableKeyPath<Lists, [[UInt8]]>) {
+    private func add(_ json: [UInt8], _ list: WritableKeyPath<Lists, [[UInt8]]>) {
         let era = (try? JSONValue.parse(json))?["_meta"]?["io.switchyard/era"]?.stringValue
         for e in [Era.legacy, .modern] where era == nil || era == "both" || era == (e == .legacy ? "legacy" : "modern") {
             lists[e.rawValue][keyPath: list].append(json)
