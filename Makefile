@@ -58,7 +58,7 @@ integration: venv build
 # libFuzzer targets for every parser fed by the network (CSupport/fuzz/).
 FUZZ_CC := $(shell command -v clang 2>/dev/null)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -ICSupport/core/include
-FUZZ_SRC := CSupport/core/http.c CSupport/core/json.c CSupport/core/frame.c
+FUZZ_SRC := CSupport/core/http.c CSupport/core/json.c CSupport/core/frame.c CSupport/core/util.c
 FUZZ_TARGETS := http json frame
 
 fuzz: FUZZ_TIME = $(FUZZ_SECONDS)

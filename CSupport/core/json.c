@@ -54,6 +54,8 @@ static int scan_string(scanner_t *s, sy_json_value_t *out) {
     size_t start = ++s->pos;
     int escaped = 0;
     while (s->pos < s->len) {
+        s->pos += sy_json_plain_run(s->buf + s->pos, s->len - s->pos);
+        if (s->pos >= s->len) break;
         uint8_t c = s->buf[s->pos];
         if (c == '"') {
             if (out) {

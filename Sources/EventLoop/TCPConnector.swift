@@ -17,11 +17,20 @@ public enum TCPConnector {
         }
         let handle = StreamConnection.allocateHandle()
         let tcp = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_tcp_t.self)
-        uv_tcp_init(loop.uv, tcp)
+        let family = source == nil ? AF_UNSPEC : Int32(addr.ss_family)
+        uv_tcp_init_ex(loop.uv, tcp, UInt32(family))
         let conn = StreamConnection(loop: loop, handle: handle)
         if let source {
             var local = sockaddr_storage()
             var rc = socketAddress(source, 0, &local)
+            // Let connect() pick the port for the whole 4-tuple: a port bound first must be
+            // free on the address for every destination, and many thousands of connections
+            // (and their TIME_WAIT remains) from one source address run out of those.
+            var fd: uv_os_fd_t = -1
+            if rc == 0, uv_fileno(UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_handle_t.self), &fd) == 0 {
+                var one: Int32 = 1
+                _ = setsockopt(fd, Int32(IPPROTO_IP), 24 /* IP_BIND_ADDRESS_NO_PORT */, &one, socklen_t(MemoryLayout<Int32>.size))
+            }
             if rc == 0 {
                 rc = withUnsafePointer(to: &local) {
                     uv_tcp_bind(tcp, UnsafeRawPointer($0).assumingMemoryBound(to: sockaddr.self), 0)

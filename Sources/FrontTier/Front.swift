@@ -1,3 +1,4 @@
+import CSupport
 import CLibUV
 import EventLoop
 import Glibc
@@ -46,6 +47,7 @@ public final class Front {
     /// Serves until SIGTERM/SIGINT, then drains and returns.
     public func run() throws {
         signal(SIGPIPE, SIG_IGN)
+        sy_malloc_tune(8 << 20, 64 << 20) // messages up to 8 MiB from the heap; keep 64 MiB freed
         let metrics = endpoint.metrics
         let admin = AdminRoutes(runDir: options.runDir, loop: loop) { [unowned self] in self.endpoint.healthReport() }
         self.admin = admin

@@ -27,7 +27,7 @@ public struct FrontOptions: Sendable {
     /// ...unless its tool has its own timeout here (tool name -> ms).
     public var toolTimeoutsMs: [String: UInt64] = [:]
     /// Calls waiting for an executor with room, in all; beyond this the front answers 503.
-    public var maxQueuedCalls = 10_000
+    public var maxQueuedCalls = 50_000
     /// How long a call may wait for an executor before the front answers 503 (ms).
     public var maxQueueWaitMs: UInt64 = 5_000
     /// Consecutive failures (timeouts, lost calls) that open a breaker, and how long it stays open (ms).

@@ -1,3 +1,5 @@
+import CSupport
+
 /// A small recursive-descent JSON parser (RFC 8259) producing `JSONValue`s straight from
 /// UTF-8 bytes. Foundation's JSONDecoder goes through Codable containers and was 40% of an
 /// executor's CPU on small calls; this is a single pass with no intermediate objects.
@@ -98,6 +100,7 @@ struct JSONParser {
     /// Moves past a string; only strings with escapes or non-ASCII bytes are decoded to check them.
     private mutating func skipString() throws {
         var k = i + 1
+        if k < b.count { k += sy_json_plain_run(b.baseAddress!.assumingMemoryBound(to: UInt8.self) + k, b.count - k) }
         while k < b.count {
             let c = b[k]
             if c == UInt8(ascii: "\"") { i = k + 1; return }
@@ -198,7 +201,10 @@ struct JSONParser {
         let start = i
         // Fast path: no escapes. ASCII needs no UTF-8 validation (which costs more than the scan).
         var ascii = true
+        let base = b.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) }
         while i < b.count {
+            i += sy_json_plain_run(base! + i, b.count - i) // ASCII needing no escape, 8 bytes a step
+            guard i < b.count else { break }
             let c = b[i]
             if c == UInt8(ascii: "\"") {
                 let raw = UnsafeRawBufferPointer(rebasing: b[start..<i])
@@ -208,7 +214,7 @@ struct JSONParser {
                 return s
             }
             if c == UInt8(ascii: "\\") || c < 0x20 { break }
-            if c >= 0x80 { ascii = false }
+            ascii = false // a byte >= 0x80
             i += 1
         }
         var out = [UInt8](b[start..<i])

@@ -1,3 +1,4 @@
+import CSupport
 import FoundationEssentials
 
 /// A decoded JSON value, for the places that need one (initialize params, tool arguments in
@@ -115,11 +116,19 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
         var s = s
         s.withUTF8 { u in
+            out.reserveCapacity(out.count + u.count + 2)
             out.append(UInt8(ascii: "\""))
+            guard let base = u.baseAddress else { out.append(UInt8(ascii: "\"")); return }
             var clean = 0 // bytes of `u` before `clean` are appended already
-            for (k, c) in u.enumerated() where c < 0x20 || c == 0x22 || c == 0x5C {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: u[clean..<k]))
-                clean = k + 1
+            var k = 0
+            while true {
+                k += sy_json_plain_run(base + k, u.count - k) // 8 bytes a step while nothing needs escaping
+                guard k < u.count else { break }
+                let c = u[k]
+                k += 1
+                if c >= 0x80 { continue } // UTF-8 goes out as it is
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: u[clean..<k - 1]))
+                clean = k
                 switch c {
                 case 0x22: out += "\\\"".utf8
                 case 0x5C: out += "\\\\".utf8
@@ -127,10 +136,10 @@ public enum JSONValue: Sendable, Equatable, Codable {
                 case 0x0D: out += "\\r".utf8
                 case 0x09: out += "\\t".utf8
                 default:
-                    let hex = Array("0123456789abcdef".utf8)
+                    let hex: StaticString = "0123456789abcdef"
                     out += "\\u00".utf8
-                    out.append(hex[Int(c >> 4)])
-                    out.append(hex[Int(c & 0xF)])
+                    out.append(hex.utf8Start[Int(c >> 4)])
+                    out.append(hex.utf8Start[Int(c & 0xF)])
                 }
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: u[clean...]))

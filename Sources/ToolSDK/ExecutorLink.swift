@@ -44,16 +44,21 @@ final class ExecutorLink: StreamDelegate {
 
     private func handle(_ h: FrameHeader, _ payload: UnsafeRawBufferPointer) {
         guard h.type != nil || h.extraType != nil else { return } // unknown types are skipped
-        var body: [UInt8]
         if h.isCompressed {
+            let body: [UInt8]
             do { body = try PayloadCompression.decompress(payload) } catch { protocolViolation("bad compressed payload"); return }
+            body.withUnsafeBytes { handle(h, body: $0) }
         } else {
-            body = Array(payload)
+            handle(h, body: payload) // not copied: a CALL copies only its parts, once
         }
+    }
+
+    /// `body`: the (decompressed) payload, valid during the call only.
+    private func handle(_ h: FrameHeader, body: UnsafeRawBufferPointer) {
         if let extra = h.extraType {
             // A RESPONSE is matched by its requestId alone: the client's answer may reach a
             // front other than the one that sent the call, which forwards it on stream 0.
-            if extra == .response, helloDone { InputBroker.shared.deliver(body) }
+            if extra == .response, helloDone { InputBroker.shared.deliver(Array(body)) }
             return // REQUEST and CATALOG from a front: wrong direction, ignored
         }
         guard let type = h.type else { return }
@@ -75,7 +80,7 @@ final class ExecutorLink: StreamDelegate {
         case .call:
             guard helloDone, h.stream != 0 else { protocolViolation("CALL before HELLO or on stream 0"); return }
             let call: CallPayload
-            do { call = try body.withUnsafeBytes { p throws(FrameError) in try CallPayload.decode(p) } } catch {
+            do { call = try CallPayload.decode(body) } catch {
                 protocolViolation("bad CALL payload"); return
             }
             start(call, stream: h.stream)
@@ -87,7 +92,7 @@ final class ExecutorLink: StreamDelegate {
                 cancelStream(h.stream)
             }
         case .ping:
-            conn.writeFrame(.pong, stream: h.stream, payload: body)
+            conn.writeFrame(.pong, stream: h.stream, payload: Array(body))
         case .drain, .pong:
             break
         case .goodbye:

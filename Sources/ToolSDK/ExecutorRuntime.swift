@@ -1,3 +1,4 @@
+import CSupport
 import CLibUV
 import EventLoop
 import FoundationEssentials
@@ -145,6 +146,7 @@ public final class ExecutorRuntime {
     @discardableResult
     public func run() throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
+        sy_malloc_tune(8 << 20, 64 << 20) // messages up to 8 MiB from the heap; keep 64 MiB freed
         // The run directory is the socket directory's parent (<run-dir>/executors/NAME.sock).
         let dir = options.socketPath.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
         let index = Int(options.name.split(separator: "-").last ?? "") ?? 0

@@ -21,7 +21,7 @@ struct FrontCommand: ParsableCommand {
     @Flag(help: "Answer with an SSE stream whenever the client accepts one.") var preferSSE = false
     @Option(help: "Cancel a tools/call and answer with an error after this many ms.") var callTimeoutMs = 60_000
     @Option(help: "Per-tool call timeout, NAME=MS (repeatable).") var toolTimeout: [String] = []
-    @Option(help: "Calls that may wait for an executor with room; beyond, 503.") var maxQueued = 10_000
+    @Option(help: "Calls that may wait for an executor with room; beyond, 503.") var maxQueued = 50_000
     @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (then kept off the main port).") var admin: String?
     @Option(help: "Append an access log line per request to this file (buffered, off the hot path).") var accessLog: String?
     @Option(help: "A session silent this many seconds is over; 0 = never.") var sessionIdleTimeout = 3600

@@ -34,7 +34,7 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Answer with an SSE stream whenever the client accepts one.") var preferSSE = false
     @Option(help: "Cancel a tools/call and answer with an error after this many ms (default: 60000).") var callTimeoutMs: Int?
     @Option(help: "Per-tool call timeout, NAME=MS (repeatable).") var toolTimeout: [String] = []
-    @Option(help: "Calls that may wait for an executor with room, per front (default: 10000); beyond, 503.") var maxQueued: Int?
+    @Option(help: "Calls that may wait for an executor with room, per front (default: 50000); beyond, 503.") var maxQueued: Int?
     @Option(help: "Restarts allowed within --restart-period-ms before giving up on a child (default: 10).") var restartIntensity: Int?
     @Option(help: "The window for --restart-intensity, ms (default: 10000).") var restartPeriodMs: Int?
     @Option(help: "Largest delay between restarts of a failing child, ms (default: 5000).") var restartMaxDelayMs: Int?

@@ -69,3 +69,22 @@ final class JSONScannerTests: XCTestCase {
         XCTAssertEqual(s.withUnsafeBufferPointer { sy_json_validate($0.baseAddress!, s.count) }, 0)
     }
 }
+
+/// The word-at-a-time scanner under every JSON string scan agrees with a byte loop.
+final class PlainRunTests: XCTestCase {
+    func naive(_ b: [UInt8]) -> Int {
+        b.firstIndex { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 || $0 >= 0x80 } ?? b.count
+    }
+
+    func testAgreesWithAByteLoop() {
+        var rng = SystemRandomNumberGenerator()
+        let specials: [UInt8] = [0x22, 0x5C, 0x00, 0x1F, 0x20, 0x21, 0x7F, 0x80, 0xFF, 0x5B, 0x5D, 0x23]
+        for trial in 0..<4000 {
+            let n = Int.random(in: 0...40, using: &rng)
+            var b = (0..<n).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }.map { $0 == 0x22 || $0 == 0x5C ? 0x41 : $0 }
+            if n > 0, trial % 4 != 0 { b[Int.random(in: 0..<n, using: &rng)] = specials.randomElement(using: &rng)! }
+            let got = b.withUnsafeBufferPointer { sy_json_plain_run($0.baseAddress, $0.count) }
+            XCTAssertEqual(got, naive(b), "\(b)")
+        }
+    }
+}

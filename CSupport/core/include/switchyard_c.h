@@ -261,8 +261,16 @@ int sy_json_validate(const uint8_t *buf, size_t len);
 
 /* memmem(3): the first occurrence of needle[0..m) in haystack[0..n), or NULL. */
 const void *sy_memmem(const void *haystack, size_t n, const void *needle, size_t m);
+/* Length of the longest prefix of p[0..n) that a JSON string may hold as is: no '"', no '\\',
+ * no control byte (< 0x20), and no byte >= 0x80 (so the prefix is ASCII: valid UTF-8, and needs
+ * no escaping). Eight bytes at a time; the hot loop of every scan over large string values. */
+size_t sy_json_plain_run(const uint8_t *p, size_t n);
 /* Gives freed heap memory back to the system (glibc malloc_trim). */
 void sy_malloc_trim(void);
+/* glibc malloc for a server moving large messages: allocations below `mmap_threshold` come
+ * from the heap, and up to `trim_threshold` bytes freed at its top stay mapped. Without this,
+ * every 1 MB message was a fresh mmap or a re-grown heap: page faults on each (7% of CPU). */
+void sy_malloc_tune(size_t mmap_threshold, size_t trim_threshold);
 
 /* ---------------------------------------------------------------- atomic */
 
