@@ -54,3 +54,22 @@ final class CircuitBreakerTests: XCTestCase {
         XCTAssertFalse(u.cacheable)
     }
 }
+
+/// The cancel key written into each CALL context equals the key a cross-front cancellation
+/// computes from the session and request ids (else a cancel reaching another front is lost).
+final class CancelKeyTests: XCTestCase {
+    func testAppendedHashMatchesTheStringForm() {
+        var rng = SystemRandomNumberGenerator()
+        var shortForms = 0
+        for i in 0..<3000 {
+            let session = "v1." + String((0..<Int.random(in: 0...40, using: &rng)).map { _ in "abcXYZ019-_".randomElement(using: &rng)! })
+            let id = Array((i % 3 == 0 ? "\"req-\(i)\"" : String(i)).utf8)
+            var out: [UInt8] = []
+            CallRouter.appendCancelHash(session, id, to: &out)
+            let expected = CallRouter.cancelHash(session + "|" + String(decoding: id, as: UTF8.self))
+            XCTAssertEqual(String(decoding: out, as: UTF8.self), expected)
+            if expected.count < 16 { shortForms += 1 }
+        }
+        XCTAssertGreaterThan(shortForms, 0, "hashes with a leading zero nibble were covered")
+    }
+}

@@ -251,13 +251,20 @@ final class CallRouter {
         return String(h, radix: 16)
     }
 
-    /// `cancelHash(sessionId + "|" + idJSON)`, without building the key.
-    static func cancelHash(_ sessionId: String, _ idJSON: [UInt8]) -> String {
+    /// Appends `cancelHash(sessionId + "|" + idJSON)` to `out`, without building the key or a String.
+    static func appendCancelHash(_ sessionId: String, _ idJSON: [UInt8], to out: inout [UInt8]) {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in sessionId.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         h = (h ^ UInt64(UInt8(ascii: "|"))) &* 0x100_0000_01b3
         for b in idJSON { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
+        // Lowercase hex without leading zeros, as String(h, radix: 16) writes it.
+        let digits: StaticString = "0123456789abcdef"
+        var shift = 60
+        while shift > 0 && (h >> UInt64(shift)) & 0xF == 0 { shift -= 4 }
+        while shift >= 0 {
+            out.append(digits.utf8Start[Int((h >> UInt64(shift)) & 0xF)])
+            shift -= 4
+        }
     }
 
     func cancel(_ call: PendingCall, reason: String) {

@@ -23,7 +23,7 @@ extension MCPEndpoint {
     /// A request id unique to this front process: `<front>-<pid>-<counter>`.
     func nextRequestId() -> String {
         requestCounter &+= 1
-        return "f\(options.index)-\(getpidValue())-\(requestCounter)"
+        return requestIdPrefix + String(requestCounter)
     }
 
     /// The `traceparent` of a request when it is well formed (W3C Trace Context, version 00).
@@ -66,7 +66,7 @@ extension MCPEndpoint {
         JSONValue.appendQuoted(r.requestId, to: &out)
         if let session = r.session {
             out += ",\"cancelKey\":\"".utf8
-            out += CallRouter.cancelHash(session.id, r.id).utf8
+            CallRouter.appendCancelHash(session.id, r.id, to: &out)
             out.append(UInt8(ascii: "\""))
         }
         if let tp = r.traceparent { out += ",\"traceparent\":".utf8; JSONValue.appendQuoted(tp, to: &out) }

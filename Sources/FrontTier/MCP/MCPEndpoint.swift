@@ -39,6 +39,8 @@ final class MCPEndpoint: HTTPHandler {
     var listeners: Listeners!
     /// Numbers the requests this front sends to executors.
     var requestCounter: UInt64 = 0
+    /// `f<front>-<pid>-`, built once (getpid is a system call on every call).
+    lazy var requestIdPrefix = "f\(options.index)-\(getpidValue())-"
     /// Requests answered, for logs and tests.
     private(set) var requests = 0
 

@@ -10,6 +10,7 @@ final class AccessLog {
     private var buffer: [UInt8] = []
     private var timer: Timer?
     private let front: String
+    private let pid = getpid()
 
     init?(path: String, loop: Loop, front: String) {
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -31,8 +32,8 @@ final class AccessLog {
         if let requestId { fields.append(("request_id", requestId)) }
         if let traceparent { fields.append(("traceparent", traceparent)) }
         let line = Log.format == .json
-            ? Log.json(level: .info, component: "access", pid: getpid(), message: "request", fields: fields, time: Log.timestamp())
-            : Log.format(level: .info, component: "access", pid: getpid(), message: "request", fields: fields, time: Log.timestamp())
+            ? Log.json(level: .info, component: "access", pid: pid, message: "request", fields: fields, time: Log.timestamp())
+            : Log.format(level: .info, component: "access", pid: pid, message: "request", fields: fields, time: Log.timestamp())
         buffer += Array(line.utf8)
         buffer.append(0x0A)
         if buffer.count >= 64 * 1024 { flush() }
