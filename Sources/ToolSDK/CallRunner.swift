@@ -114,10 +114,10 @@ enum CallRunner {
 
     /// Does a CallToolResult say `"isError":true`? A byte search, no decoding.
     static func reportsError(_ payload: [UInt8]) -> Bool {
-        let needle = Array("\"isError\":true".utf8)
-        guard payload.count >= needle.count else { return false }
+        let needle: StaticString = "\"isError\":true"
+        guard payload.count >= needle.utf8CodeUnitCount else { return false }
         return payload.withUnsafeBytes { p in
-            needle.withUnsafeBytes { n in sy_memmem(p.baseAddress!, p.count, n.baseAddress!, n.count) != nil }
+            sy_memmem(p.baseAddress!, p.count, needle.utf8Start, needle.utf8CodeUnitCount) != nil
         }
     }
 

@@ -85,11 +85,26 @@ public struct CallContext: Sendable, Equatable {
         var c = CallContext()
         var sawEra = false
         var bad: String?
-        var seen: Set<String> = [] // the first of duplicate members wins, as in the envelope scanner
+        var seen: UInt16 = 0 // one bit per known member: the first of duplicates wins, as in the envelope scanner
         do {
             try bytes.withUnsafeBytes { b in
                 try JSONValue.forEachMember(b) { key, range in
-                    guard bad == nil, seen.insert(key).inserted else { return }
+                    let bit: UInt16
+                    switch key {
+                    case "era": bit = 1
+                    case "_meta": bit = 2
+                    case "protocolVersion": bit = 4
+                    case "clientCapabilities": bit = 8
+                    case "logLevel": bit = 16
+                    case "inputResponses": bit = 32
+                    case "requestState": bit = 64
+                    case "requestId": bit = 128
+                    case "traceparent": bit = 256
+                    case "cancelKey": bit = 512
+                    default: return
+                    }
+                    guard bad == nil, seen & bit == 0 else { return }
+                    seen |= bit
                     let v = UnsafeRawBufferPointer(rebasing: b[range])
                     func string() -> String? {
                         if v.first == UInt8(ascii: "n") { return nil }
@@ -101,22 +116,21 @@ public struct CallContext: Sendable, Equatable {
                         guard v.first == UInt8(ascii: "{") else { bad = key; return nil }
                         return LazyJSON(raw: Array(v))
                     }
-                    switch key {
-                    case "era":
+                    switch bit {
+                    case 1:
                         sawEra = true
                         guard v.first == UInt8(ascii: "\""), case .string(let e)? = try? JSONValue.parse(v),
                               let era = Era(rawValue: e) else { bad = key; return }
                         c.era = era
-                    case "_meta": c._requestMeta = object()
-                    case "protocolVersion": c.protocolVersion = string()
-                    case "clientCapabilities": c._clientCapabilities = object()
-                    case "logLevel": c.logLevel = string()
-                    case "inputResponses": c._inputResponses = LazyJSON(raw: Array(v))
-                    case "requestState": c.requestState = string()
-                    case "requestId": c.requestId = string()
-                    case "traceparent": c.traceparent = string()
-                    case "cancelKey": c.cancelKey = string()
-                    default: break
+                    case 2: c._requestMeta = object()
+                    case 4: c.protocolVersion = string()
+                    case 8: c._clientCapabilities = object()
+                    case 16: c.logLevel = string()
+                    case 32: c._inputResponses = LazyJSON(raw: Array(v))
+                    case 64: c.requestState = string()
+                    case 128: c.requestId = string()
+                    case 256: c.traceparent = string()
+                    default: c.cancelKey = string()
                     }
                 }
             }
