@@ -11,6 +11,7 @@
 #   args-10k args-1m               echo of 10 KB / 1 MB of text; Switchyard with and without link compression
 #   cpu                            sha256 with ROUNDS rounds: executors bound by CPU
 #   churn                          a new TCP connection per request
+#   stateless-100                  echo at 100 connections in the 2026-07-28 era (no sessions)
 # Knobs (environment): BIN_DIR (.build/release), DURATION (10), WARMUP (2), THREADS (2 generator
 # threads), FRONTS (2), EXECUTORS (2), ANCHORS ("nginx swift-sdk python-sdk"), PY_WORKERS (2),
 # OUT (bench/results/DATE). Every load is bounded (at most 60 s); every process started here is
@@ -29,7 +30,7 @@ ANCHORS=${ANCHORS-nginx swift-sdk python-sdk}
 PY_WORKERS=${PY_WORKERS:-2}
 SY_PORT=${SY_PORT:-18181}; NG_PORT=${NG_PORT:-18182}; SW_PORT=${SW_PORT:-18183}; PY_PORT=${PY_PORT:-18184}
 OUT=${OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
-STANDARD="echo-100 echo-1000 echo-3000 echo-10000 open-10k idle args-10k args-1m cpu churn"
+STANDARD="echo-100 echo-1000 echo-3000 echo-10000 stateless-100 open-10k idle args-10k args-1m cpu churn"
 
 [ $# -gt 0 ] || { sed -n '2,20p' "$0"; exit 2; }
 [ -x "$SY" ] && [ -x "$GEN" ] || { echo "build first: swift build -c release (or set BIN_DIR)"; exit 1; }
@@ -120,7 +121,14 @@ start_servers() { # anchors...
 port_of() { case $1 in switchyard*) echo "$SY_PORT" ;; nginx) echo "$NG_PORT" ;; swift-sdk) echo "$SW_PORT" ;; python-sdk) echo "$PY_PORT" ;; esac; }
 # Client flags per server: the SDK anchors are stateless servers (no session to open);
 # nginx answers fixed bytes (no session, fixed id).
-flags_of() { case $1 in nginx) echo "--no-session --no-id-check" ;; swift-sdk|python-sdk) echo "--no-session" ;; *) echo "" ;; esac; }
+# In the stateless scenario every MCP server gets 2026-07-28 requests (headers and _meta).
+flags_of() {
+  if [ -n "${STATELESS:-}" ]; then
+    case $1 in nginx) echo "--no-session --no-id-check" ;; *) echo "--stateless" ;; esac
+    return
+  fi
+  case $1 in nginx) echo "--no-session --no-id-check" ;; swift-sdk|python-sdk) echo "--no-session" ;; *) echo "" ;; esac
+}
 
 # One load run: measure SCENARIO SERVER [generator args...]
 measure() {
@@ -250,6 +258,17 @@ scenario() {
       measure "$s" switchyard-compressed -c "$conns" -d "$DURATION" --warmup "$WARMUP" --args-file "$work/args.json" --timeout 30
       unset 'PID[switchyard-compressed]'
       link_baseline "$s" "$bytes" "$conns"
+      table "$s"
+      ;;
+    stateless-100)
+      # The 2026-07-28 era: no session; MCP-Protocol-Version, Mcp-Method, Mcp-Name and _meta
+      # on every request. The Python SDK serves this revision; the Swift SDK 0.12.1 does not.
+      local anchors=""; for a in $ANCHORS; do [ "$a" = swift-sdk ] || anchors="$anchors $a"; done
+      # shellcheck disable=SC2086
+      start_servers $anchors || return 1
+      for srv in $SERVERS; do
+        STATELESS=1 measure "$s" "$srv" -c 100 -d "$DURATION" --warmup "$WARMUP"
+      done
       table "$s"
       ;;
     cpu)

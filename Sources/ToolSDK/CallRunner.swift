@@ -33,11 +33,11 @@ enum CallRunner {
     static func runTool(_ call: CallPayload, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         let name = call.nameString
         guard let tool = index.tool(name, era: context.era) else { return failure(.invalidParams("Unknown tool: \(name)")) }
-        return await runTool(tool, call, context: context, timer: index.executionTimer(name), emit: emit)
+        return await runTool(tool, call, context: context, timer: index.executionTimer(name), schema: index.schemas[name], emit: emit)
     }
 
-    static func runTool(_ tool: Tool, _ call: CallPayload, context: CallContext,
-                        timer: Histogram? = nil, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+    static func runTool(_ tool: Tool, _ call: CallPayload, context: CallContext, timer: Histogram? = nil,
+                        schema: SchemaCheck.Compiled? = nil, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         var args: [String: JSONValue] = [:]
         if !call.arguments.isEmpty {
             guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
@@ -45,7 +45,7 @@ enum CallRunner {
             }
             args = o
         }
-        if let problem = SchemaCheck.validate(args, against: tool.inputSchema) {
+        if let problem = schema?.validate(args) ?? SchemaCheck.validate(args, against: tool.inputSchema) {
             return (.result, ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").jsonBytes)
         }
         let request = RequestContext(context: context, subject: "tool:" + tool.name, emit: emit)

@@ -4,23 +4,47 @@ import MCPCore
 /// the top-level type, required properties and each property's declared type.
 /// A failure is reported to the client as a tool execution error, so a model can correct itself.
 enum SchemaCheck {
-    static func validate(_ args: [String: JSONValue], against schema: JSONValue) -> String? {
-        if case .array(let required)? = schema["required"] {
-            for case .string(let key) in required where args[key] == nil {
-                return "missing required argument '\(key)'"
-            }
-        }
-        guard case .object(let props)? = schema["properties"] else { return nil }
-        for (key, value) in args {
-            guard let prop = props[key], case .string(let type)? = prop["type"] else {
-                if case .bool(false)? = schema["additionalProperties"], props[key] == nil {
-                    return "unexpected argument '\(key)'"
+    /// What `validate` looks at in a schema, taken out once per tool instead of on every call.
+    struct Compiled: Sendable {
+        let required: [String]
+        /// Declared type of each property that has one; properties without one are allowed.
+        let types: [String: String]
+        let properties: Set<String>
+        let closed: Bool // additionalProperties: false
+
+        init(_ schema: JSONValue) {
+            var required: [String] = []
+            if case .array(let r)? = schema["required"] { for case .string(let k) in r { required.append(k) } }
+            self.required = required
+            var types: [String: String] = [:], properties = Set<String>()
+            if case .object(let props)? = schema["properties"] {
+                for (k, p) in props {
+                    properties.insert(k)
+                    if case .string(let t)? = p["type"] { types[k] = t }
                 }
-                continue
+                closed = schema["additionalProperties"] == .bool(false)
+            } else {
+                closed = false // without properties, nothing beyond `required` is checked
             }
-            if !matches(value, type) { return "argument '\(key)' must be of type \(type)" }
+            self.types = types
+            self.properties = properties
         }
-        return nil
+
+        func validate(_ args: [String: JSONValue]) -> String? {
+            for key in required where args[key] == nil { return "missing required argument '\(key)'" }
+            for (key, value) in args {
+                guard let type = types[key] else {
+                    if closed && !properties.contains(key) { return "unexpected argument '\(key)'" }
+                    continue
+                }
+                if !SchemaCheck.matches(value, type) { return "argument '\(key)' must be of type \(type)" }
+            }
+            return nil
+        }
+    }
+
+    static func validate(_ args: [String: JSONValue], against schema: JSONValue) -> String? {
+        Compiled(schema).validate(args)
     }
 
     static func matches(_ v: JSONValue, _ type: String) -> Bool {

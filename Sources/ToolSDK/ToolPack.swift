@@ -51,6 +51,8 @@ final class PackIndex: Sendable {
     let tools: [String: Tool]
     let prompts: [String: Prompt]
     let resources: [String: Resource]
+    /// Each tool's input schema, compiled once.
+    let schemas: [String: SchemaCheck.Compiled]
     /// Each tool's execution-time histogram, resolved on its first call (resolving may lock).
     private let timers = Locked<[String: Histogram]>([:])
 
@@ -61,6 +63,7 @@ final class PackIndex: Sendable {
         for x in pack.prompts { p[x.name] = x }
         for x in pack.resources { r[x.uri] = x }
         tools = t; prompts = p; resources = r
+        schemas = t.mapValues { SchemaCheck.Compiled($0.inputSchema) }
     }
 
     func executionTimer(_ tool: String) -> Histogram {

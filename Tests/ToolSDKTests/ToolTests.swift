@@ -49,6 +49,13 @@ final class ToolTests: XCTestCase {
         XCTAssertNil(SchemaCheck.validate(["a": .number(1), "b": .number(2)], against: schema))
         XCTAssertEqual(SchemaCheck.validate(["a": .number(1)], against: schema), "missing required argument 'b'")
         XCTAssertEqual(SchemaCheck.validate(["a": .string("1"), "b": .number(2)], against: schema), "argument 'a' must be of type number")
+        // Unknown arguments pass unless the schema closes the object.
+        XCTAssertNil(SchemaCheck.validate(["a": .number(1), "b": .number(2), "c": .null], against: schema))
+        let closed = JSONValue.object(["type": .string("object"), "additionalProperties": .bool(false),
+                                       "properties": .object(["n": .object(["type": .string("integer")]), "any": .object([:])])])
+        XCTAssertEqual(SchemaCheck.validate(["c": .null], against: closed), "unexpected argument 'c'")
+        XCTAssertNil(SchemaCheck.validate(["any": .array([]), "n": .number(3)], against: closed), "a property without a type takes anything")
+        XCTAssertEqual(SchemaCheck.validate(["n": .number(3.5)], against: closed), "argument 'n' must be of type integer")
     }
 
     func testToolNameRules() {
