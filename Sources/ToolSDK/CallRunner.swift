@@ -45,7 +45,8 @@ enum CallRunner {
             }
             args = o
         }
-        if let problem = schema?.validate(args) ?? SchemaCheck.validate(args, against: tool.inputSchema) {
+        let problem = if let schema { schema.validate(args) } else { SchemaCheck.validate(args, against: tool.inputSchema) }
+        if let problem {
             return (.result, ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").jsonBytes)
         }
         let request = RequestContext(context: context, subject: "tool:" + tool.name, emit: emit)
