@@ -11,9 +11,10 @@ const void *sy_memmem(const void *haystack, size_t n, const void *needle, size_t
 
 void sy_malloc_trim(void) { malloc_trim(0); }
 
-void sy_malloc_tune(size_t mmap_threshold, size_t trim_threshold) {
+void sy_malloc_tune(size_t mmap_threshold, size_t trim_threshold, int max_arenas) {
     mallopt(M_MMAP_THRESHOLD, (int)mmap_threshold);
     mallopt(M_TRIM_THRESHOLD, (int)trim_threshold);
+    mallopt(M_ARENA_MAX, max_arenas);
 }
 
 size_t sy_json_plain_run(const uint8_t *p, size_t n) {

@@ -1,5 +1,6 @@
 import CLibUV
 import CSupport
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,13 +15,18 @@ public final class Loop {
     /// Chunks for every stream of this loop. Ownership: this object.
     public let pool: OpaquePointer
     private let check: UnsafeMutablePointer<uv_check_t>
-    /// Active only while `deferred` has work: keeps the next poll from blocking.
+    /// Active only while `deferred` has work: keeps the next poll from blocking, and the loop
+    /// alive until the work has run (so it is not unref'd).
     private let idle: UnsafeMutablePointer<uv_idle_t>
     private var pendingFlush: [StreamConnection] = []
     /// Work queued on the loop thread for the end of this turn (before the write flush).
     private var deferred: [() -> Void] = []
-    /// The thread that runs the loop (the creating thread until `run()` is called).
-    private var thread = pthread_self()
+    /// The thread running the loop (a `pthread_t`); 0 when it is not running, so that before
+    /// `run()` every caller takes the cross-thread path. Read from any thread.
+    private let runningThread = Atomic<UInt>(0)
+    /// Rounds of deferred work per turn before the rest waits for the next turn: work that
+    /// keeps queueing more work must not starve I/O, timers and cancellations.
+    private static let deferredRoundsPerTurn = 8
     /// Bytes read and written by streams, by their `trafficClass` (0 other, 1 HTTP, 2 executor links).
     public var bytesIn: [UInt64] = [0, 0, 0]
     public var bytesOut: [UInt64] = [0, 0, 0]
@@ -37,11 +43,13 @@ public final class Loop {
         // The check handle must not keep the loop alive on its own.
         uv_unref(UnsafeMutableRawPointer(check).assumingMemoryBound(to: uv_handle_t.self))
         uv_idle_init(uv, idle)
-        uv_unref(asHandle(idle))
     }
 
-    /// Is the caller on this loop's thread?
-    public var isCurrentThread: Bool { pthread_equal(pthread_self(), thread) != 0 }
+    /// Is the caller the thread running this loop (inside `run()`)?
+    public var isCurrentThread: Bool {
+        let t = runningThread.load(ordering: .acquiring)
+        return t != 0 && pthread_equal(pthread_self(), pthread_t(t)) != 0
+    }
 
     /// Runs `work` on the loop thread later in this turn, before the turn's writes leave, so
     /// whatever it writes shares their writev. Loop thread only; from elsewhere use a `Mailbox`.
@@ -52,8 +60,9 @@ public final class Loop {
 
     /// Runs until no active handles remain or `stop()` is called.
     public func run() {
-        thread = pthread_self()
+        runningThread.store(UInt(pthread_self()), ordering: .releasing)
         uv_run(uv, UV_RUN_DEFAULT)
+        runningThread.store(0, ordering: .releasing)
     }
 
     public func stop() { uv_stop(uv) }
@@ -70,22 +79,20 @@ public final class Loop {
 
     /// Runs once per loop turn after I/O: every stream written to in this turn leaves in one writev.
     func flushPending() {
-        while !deferred.isEmpty || !pendingFlush.isEmpty {
-            runDeferred()
+        var rounds = 0
+        while (!deferred.isEmpty && rounds < Loop.deferredRoundsPerTurn) || !pendingFlush.isEmpty {
+            if !deferred.isEmpty && rounds < Loop.deferredRoundsPerTurn {
+                rounds += 1
+                let batch = deferred
+                deferred.removeAll(keepingCapacity: true)
+                for work in batch { work() }
+            }
             let batch = pendingFlush
             pendingFlush.removeAll(keepingCapacity: true)
             for stream in batch { stream.flushNow() }
         }
-    }
-
-    private func runDeferred() {
-        guard !deferred.isEmpty else { return }
-        while !deferred.isEmpty {
-            let batch = deferred
-            deferred.removeAll(keepingCapacity: true)
-            for work in batch { work() }
-        }
-        uv_idle_stop(idle)
+        // Work left over keeps the idle handle active: the next poll does not block.
+        if deferred.isEmpty { uv_idle_stop(idle) }
     }
 }
 

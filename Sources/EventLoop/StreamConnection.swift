@@ -52,6 +52,11 @@ public final class StreamConnection {
         return raw.assumingMemoryBound(to: uv_stream_t.self)
     }
 
+    /// Frees a handle from `allocateHandle` that libuv never registered (its init failed).
+    static func deallocateHandle(_ handle: UnsafeMutablePointer<uv_stream_t>) {
+        UnsafeMutableRawPointer(handle).deallocate()
+    }
+
     /// Starts reading; bytes arrive through the delegate.
     public func startReading() {
         guard !reading, !isClosed, !closing else { return }

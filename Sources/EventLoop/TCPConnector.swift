@@ -18,7 +18,13 @@ public enum TCPConnector {
         let handle = StreamConnection.allocateHandle()
         let tcp = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_tcp_t.self)
         let family = source == nil ? AF_UNSPEC : Int32(addr.ss_family)
-        uv_tcp_init_ex(loop.uv, tcp, UInt32(family))
+        let initRC = uv_tcp_init_ex(loop.uv, tcp, UInt32(family))
+        guard initRC == 0 else {
+            // Not registered with the loop (EMFILE and the like): freed here, never closed.
+            StreamConnection.deallocateHandle(handle)
+            done(.failure(LoopError(initRC, "socket for \(host):\(port)")))
+            return
+        }
         let conn = StreamConnection(loop: loop, handle: handle)
         if let source {
             var local = sockaddr_storage()

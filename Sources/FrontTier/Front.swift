@@ -47,7 +47,8 @@ public final class Front {
     /// Serves until SIGTERM/SIGINT, then drains and returns.
     public func run() throws {
         signal(SIGPIPE, SIG_IGN)
-        sy_malloc_tune(8 << 20, 64 << 20) // messages up to 8 MiB from the heap; keep 64 MiB freed
+        // Messages up to 8 MiB from the heap; up to 32 MiB freed kept per arena, at most 4 arenas.
+        sy_malloc_tune(8 << 20, 32 << 20, 4)
         let metrics = endpoint.metrics
         let admin = AdminRoutes(runDir: options.runDir, loop: loop) { [unowned self] in self.endpoint.healthReport() }
         self.admin = admin

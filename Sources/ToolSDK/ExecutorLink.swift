@@ -118,7 +118,7 @@ final class ExecutorLink: StreamDelegate {
             let (type, payload) = await CallRunner.run(call, decoded: context, index: index, emit: emit)
             completions.post(.init(link: linkID, stream: stream, rawType: type.rawValue, payload: payload))
         }
-        let onLoop = call.knownKind == .tool && call.arguments.count <= Self.onLoopArgumentLimit
+        let onLoop = call.knownKind == .tool && call.arguments.count + call.meta.count <= Self.onLoopArgumentLimit
             && index.tools[call.nameString]?.nonBlocking == true
         let task = onLoop ? Task(executorPreference: runtime.loopExecutor, operation: body) : Task(operation: body)
         tasks[stream] = task
@@ -129,8 +129,8 @@ final class ExecutorLink: StreamDelegate {
         }
     }
 
-    /// Calls of non-blocking tools run on the loop thread only below this size of arguments:
-    /// decoding a large argument object is work enough to belong on the worker pool.
+    /// Calls of non-blocking tools run on the loop thread only below this size of arguments and
+    /// meta together: decoding large ones is work enough to belong on the worker pool.
     static let onLoopArgumentLimit = 16_384
 
     /// Cancels one of this link's calls; it still sends its one terminal frame.

@@ -10,8 +10,10 @@ import WireProtocol
 /// Hosts tools in an executor process: listens on a Unix socket, accepts any number of front
 /// links, serves the catalog in READY and runs each CALL as a task (proto/executor-protocol.md).
 ///
-/// Thread: the I/O (links, frames) runs on the loop thread; handlers run on Swift's
-/// cooperative pool and hand their results back through a mailbox.
+/// Thread: the I/O (links, frames) runs on the loop thread. Handlers run on Swift's
+/// cooperative pool and hand their results back through a mailbox, except calls of
+/// `nonBlocking` tools with small arguments, which run on the loop thread itself
+/// (`LoopTaskExecutor`).
 public final class ExecutorRuntime {
     public struct Options: Sendable {
         public var name: String
@@ -146,7 +148,8 @@ public final class ExecutorRuntime {
     @discardableResult
     public func run() throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
-        sy_malloc_tune(8 << 20, 64 << 20) // messages up to 8 MiB from the heap; keep 64 MiB freed
+        // Messages up to 8 MiB from the heap; up to 32 MiB freed kept per arena, at most 4 arenas.
+        sy_malloc_tune(8 << 20, 32 << 20, 4)
         // The run directory is the socket directory's parent (<run-dir>/executors/NAME.sock).
         let dir = options.socketPath.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
         let index = Int(options.name.split(separator: "-").last ?? "") ?? 0

@@ -130,7 +130,8 @@ public struct CallContext: Sendable, Equatable {
                     case 64: c.requestState = string()
                     case 128: c.requestId = string()
                     case 256: c.traceparent = string()
-                    default: c.cancelKey = string()
+                    default: // cancelKey: optional to the executor, so a malformed one is ignored
+                        if v.first == UInt8(ascii: "\""), case .string(let k)? = try? JSONValue.parse(v) { c.cancelKey = k }
                     }
                 }
             }

@@ -53,3 +53,30 @@ final class LoopTaskExecutorTests: XCTestCase {
         XCTAssertEqual(record.all, ["1", "2", "3"])
     }
 }
+
+/// Work that keeps queueing more work runs a bounded number of rounds per turn: timers (and
+/// with them cancellations and heartbeats) still get their turn.
+final class EndOfTurnFairnessTests: XCTestCase {
+    func testSelfRequeueingWorkDoesNotStarveTimers() {
+        let loop = Loop()
+        let record = Record(loop: loop)
+        nonisolated(unsafe) var rounds = 0
+        nonisolated(unsafe) var roundsWhenTimerFired = -1
+        func again() {
+            rounds += 1
+            if rounds < 2_000_000 && roundsWhenTimerFired < 0 { loop.runAtEndOfTurn(again) }
+        }
+        let stopper = Timer(loop: loop) {
+            roundsWhenTimerFired = rounds
+            record.add("timer")
+            loop.stop()
+        }
+        stopper.start(after: 20)
+        let kick = Timer(loop: loop) { loop.runAtEndOfTurn(again) }
+        kick.start(after: 1)
+        loop.run()
+        XCTAssertEqual(record.all, ["timer"])
+        XCTAssertGreaterThan(roundsWhenTimerFired, 8, "work ran across turns")
+        XCTAssertLessThan(roundsWhenTimerFired, 2_000_000, "the timer fired while the work was still queueing more")
+    }
+}

@@ -268,9 +268,10 @@ size_t sy_json_plain_run(const uint8_t *p, size_t n);
 /* Gives freed heap memory back to the system (glibc malloc_trim). */
 void sy_malloc_trim(void);
 /* glibc malloc for a server moving large messages: allocations below `mmap_threshold` come
- * from the heap, and up to `trim_threshold` bytes freed at its top stay mapped. Without this,
+ * from the heap, and up to `trim_threshold` bytes freed at the top of each arena stay mapped;
+ * at most `max_arenas` arenas, which bounds what threads can keep that way. Without this,
  * every 1 MB message was a fresh mmap or a re-grown heap: page faults on each (7% of CPU). */
-void sy_malloc_tune(size_t mmap_threshold, size_t trim_threshold);
+void sy_malloc_tune(size_t mmap_threshold, size_t trim_threshold, int max_arenas);
 
 /* ---------------------------------------------------------------- atomic */
 

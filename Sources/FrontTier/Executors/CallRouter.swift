@@ -104,22 +104,26 @@ final class CallRouter {
         link.send(call)
     }
 
-    /// Moves waiting calls onto executors that have room again, oldest first. Stops as soon as
-    /// no link has room: called on every completion, it must not walk a long queue each time.
+    /// Moves waiting calls onto executors that have room again, oldest first. Called on every
+    /// completion, so it must not walk a long queue each time: it stops as soon as no link can
+    /// take a call, and asks `pick` at most once per tool and pass.
     func dispatchWaiting() {
-        guard queued > 0, pool.anyLinkHasCapacity else { return }
         let now = loop.now
-        var skipped: [PendingCall] = [] // no executor of theirs has room, but others do
+        guard queued > 0, pool.anyLinkCanTake(now: now) else { return }
+        var skipped: [PendingCall] = [] // no executor of theirs can take them, but others have room
+        var noRoom: Set<String> = []    // kind/tool pairs `pick` found nothing for in this pass
         var i = waitingHead
         while i < waiting.count {
             let call = waiting[i]
             if call.finished { i += 1; continue }
-            if let link = pool.pick(tool: call.tool, kind: call.kind, now: now, avoid: call.link) {
+            let key = call.kind == .tool ? call.tool : "\(call.kind.rawValue):\(call.tool)"
+            if !noRoom.contains(key), let link = pool.pick(tool: call.tool, kind: call.kind, now: now, avoid: call.link) {
                 i += 1
                 send(call, on: link)
-            } else if !pool.anyLinkHasCapacity {
+            } else if !pool.anyLinkCanTake(now: now) {
                 break
             } else {
+                noRoom.insert(key)
                 skipped.append(call)
                 i += 1
             }
@@ -186,9 +190,12 @@ final class CallRouter {
             }
         }
         if queued > 0 {
+            // Also compacts away calls that ended while waiting (cancelled, client gone): they
+            // must not count against the queue limit.
             var expired = false
-            for i in waitingHead..<waiting.count where !waiting[i].finished {
+            for i in waitingHead..<waiting.count {
                 let call = waiting[i]
+                if call.finished { expired = true; continue }
                 if now >= call.deadline || now - call.startedAt >= options.maxQueueWaitMs {
                     expired = true
                     if !serveStale(call) {

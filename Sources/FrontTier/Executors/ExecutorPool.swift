@@ -92,11 +92,14 @@ final class ExecutorPool: FrontLinkOwner {
         }
     }
 
+    /// Can any link take a call now: usable, with room, breaker not open? (When none can, no
+    /// waiting call needs looking at.)
+    func anyLinkCanTake(now: UInt64) -> Bool {
+        links.values.contains { $0.isUsable && $0.hasCapacity && !$0.breaker.isOpen(now: now) }
+    }
+
     /// The least busy usable link that hosts `tool`, has room, and whose breaker lets a call
     /// through; `avoid` is skipped (a retry goes to another executor) unless it is the only one.
-    /// Can any link take a call now? (When none can, no waiting call needs looking at.)
-    var anyLinkHasCapacity: Bool { links.values.contains { $0.isUsable && $0.hasCapacity } }
-
     func pick(tool: String, kind: CallPayload.Kind = .tool, now: UInt64, avoid: FrontLink? = nil) -> FrontLink? {
         guard let candidates = catalog.candidates(kind, tool) else { return nil }
         var best: FrontLink?
