@@ -10,12 +10,15 @@ final class ExecutorLink: StreamDelegate {
     let conn: StreamConnection
     private var helloDone = false
     private var peerZstd = false
-    private var tasks: [UInt64: Task<Void, Never>] = [:]
-    private var names: [UInt64: String] = [:]
-    /// Cancellation keys of calls that have one (see `ExecutorRuntime.cancelKeys`).
-    private var keys: [UInt64: String] = [:]
-    private var cancelled: Set<UInt64> = []
-    var inFlight: Int { tasks.count }
+    /// A call in flight on this link, by stream.
+    private struct Running {
+        let task: Task<Void, Never>
+        let tool: String
+        /// Its cancellation key, when it has one (see `ExecutorRuntime.cancelKeys`).
+        let cancelKey: String?
+    }
+    private var calls: [UInt64: Running] = [:]
+    var inFlight: Int { calls.count }
 
     init(id: Int, runtime: ExecutorRuntime, conn: StreamConnection) {
         self.id = id
@@ -29,11 +32,11 @@ final class ExecutorLink: StreamDelegate {
     }
 
     func streamClosed(_ stream: StreamConnection, status: Int32) {
-        for t in tasks.values { t.cancel() }
-        tasks.removeAll()
-        names.removeAll()
-        for k in keys.values { runtime.cancelKeys[k] = nil }
-        keys.removeAll()
+        for c in calls.values {
+            c.task.cancel()
+            if let k = c.cancelKey { runtime.cancelKeys[k] = nil }
+        }
+        calls.removeAll()
         runtime.linkClosed(self)
     }
 
@@ -121,12 +124,9 @@ final class ExecutorLink: StreamDelegate {
         let onLoop = call.knownKind == .tool && call.arguments.count + call.meta.count <= Self.onLoopArgumentLimit
             && index.tools[call.nameString]?.nonBlocking == true
         let task = onLoop ? Task(executorPreference: runtime.loopExecutor, operation: body) : Task(operation: body)
-        tasks[stream] = task
-        names[stream] = call.nameString
-        if let key = context?.cancelKey {
-            keys[stream] = key
-            runtime.cancelKeys[key] = (id, stream)
-        }
+        let key = context?.cancelKey
+        calls[stream] = Running(task: task, tool: call.nameString, cancelKey: key)
+        if let key { runtime.cancelKeys[key] = (id, stream) }
     }
 
     /// Calls of non-blocking tools run on the loop thread only below this size of arguments and
@@ -135,16 +135,15 @@ final class ExecutorLink: StreamDelegate {
 
     /// Cancels one of this link's calls; it still sends its one terminal frame.
     func cancelStream(_ stream: UInt64) {
-        guard let t = tasks[stream] else { return }
-        cancelled.insert(stream)
-        t.cancel()
-        watchCancelled(stream, tool: names[stream] ?? "?")
+        guard let c = calls[stream] else { return }
+        c.task.cancel()
+        watchCancelled(stream, tool: c.tool)
     }
 
     /// After CANCEL, a task gets `cancelGraceMs` to finish; one that does not is wedged.
     private func watchCancelled(_ stream: UInt64, tool: String) {
         let t = Timer(loop: runtime.loop) { [weak self] in
-            guard let self, self.tasks[stream] != nil else { return }
+            guard let self, self.calls[stream] != nil else { return }
             self.runtime.wedged(tool: tool)
         }
         t.start(after: runtime.options.cancelGraceMs)
@@ -171,14 +170,12 @@ final class ExecutorLink: StreamDelegate {
     /// A frame of one of this link's calls (a call's frames go to the link that sent it).
     func complete(_ c: ExecutorRuntime.Completion) {
         if !c.terminal {
-            if tasks[c.stream] != nil { send(c.rawType, c.stream, c.payload) }
+            if calls[c.stream] != nil { send(c.rawType, c.stream, c.payload) }
             return
         }
-        guard tasks.removeValue(forKey: c.stream) != nil else { return }
-        names[c.stream] = nil
-        if let k = keys.removeValue(forKey: c.stream) { runtime.cancelKeys[k] = nil }
+        guard let running = calls.removeValue(forKey: c.stream) else { return }
+        if let k = running.cancelKey { runtime.cancelKeys[k] = nil }
         // A call cancelled but finished anyway still sends its one terminal frame (the result).
-        cancelled.remove(c.stream)
         send(c.rawType, c.stream, c.payload)
         runtime.maybeFinishDrain()
     }
