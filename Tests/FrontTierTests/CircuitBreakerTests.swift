@@ -68,6 +68,9 @@ final class CancelKeyTests: XCTestCase {
             CallRouter.appendCancelHash(session, id, to: &out)
             let expected = CallRouter.cancelHash(session + "|" + String(decoding: id, as: UTF8.self))
             XCTAssertEqual(String(decoding: out, as: UTF8.self), expected)
+            // The front's own table is keyed by the same value a notifications/cancelled key hashes to.
+            XCTAssertEqual(CallRouter.cancelHashValue(session, id),
+                           CallRouter.cancelHashValue((session + "|" + String(decoding: id, as: UTF8.self)).utf8))
             if expected.count < 16 { shortForms += 1 }
         }
         XCTAssertGreaterThan(shortForms, 0, "hashes with a leading zero nibble were covered")

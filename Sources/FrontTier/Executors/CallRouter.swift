@@ -23,7 +23,8 @@ final class CallRouter {
 
     private var inFlight: [ObjectIdentifier: PendingCall] = [:]
     /// Calls by session and request id, for `notifications/cancelled`.
-    private var byCancelKey: [String: PendingCall] = [:]
+    /// Calls by the FNV-1a hash of "session id|request id" (the key executors know them by too).
+    private var byCancelKey: [UInt64: PendingCall] = [:]
     private var waiting: [PendingCall] = []
     private var waitingHead = 0
     private var toolBreakers: [String: CircuitBreaker] = [:]
@@ -240,7 +241,7 @@ final class CallRouter {
     /// streams): the executor is told to stop; the answer, if any, is an error nobody waits for.
     @discardableResult
     func cancel(key: String, reason: String) -> Bool {
-        guard let call = byCancelKey[key] else {
+        guard let call = byCancelKey[CallRouter.cancelHashValue(key.utf8)] else {
             // The call runs through another front: every executor is told; the one running it
             // stops it, and that front answers.
             let payload = Array("{\"cancelKey\":\"\(CallRouter.cancelHash(key))\"}".utf8)
@@ -252,18 +253,24 @@ final class CallRouter {
     }
 
     /// The key executors know a client request by: FNV-1a of session id and request id, in hex.
-    static func cancelHash(_ key: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
+    static func cancelHash(_ key: String) -> String { String(cancelHashValue(key.utf8), radix: 16) }
+
+    /// FNV-1a (64 bits) of the bytes.
+    static func cancelHashValue(_ bytes: some Sequence<UInt8>, from seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+        var h = seed
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    /// `cancelHashValue(sessionId + "|" + idJSON)`, without building the key.
+    static func cancelHashValue(_ sessionId: String, _ idJSON: [UInt8]) -> UInt64 {
+        let h = cancelHashValue(sessionId.utf8)
+        return cancelHashValue(idJSON, from: cancelHashValue(CollectionOfOne(UInt8(ascii: "|")), from: h))
     }
 
     /// Appends `cancelHash(sessionId + "|" + idJSON)` to `out`, without building the key or a String.
     static func appendCancelHash(_ sessionId: String, _ idJSON: [UInt8], to out: inout [UInt8]) {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in sessionId.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        h = (h ^ UInt64(UInt8(ascii: "|"))) &* 0x100_0000_01b3
-        for b in idJSON { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let h = cancelHashValue(sessionId, idJSON)
         // Lowercase hex without leading zeros, as String(h, radix: 16) writes it.
         let digits: StaticString = "0123456789abcdef"
         var shift = 60

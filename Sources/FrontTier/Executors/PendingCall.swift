@@ -23,8 +23,9 @@ final class PendingCall {
     var progressToken: [UInt8]?
     /// The client accepts an SSE answer: notifications during the call upgrade it to a stream.
     var acceptsSSE = false
-    /// Session and request id, for `notifications/cancelled` (nil for stateless requests).
-    var cancelKey: String?
+    /// Hash of session and request id (`CallRouter.cancelHashValue`), for
+    /// `notifications/cancelled` (nil for stateless requests).
+    var cancelKey: UInt64?
     private let argsChunk: UnsafeMutablePointer<sy_chunk_t>?
     let arguments: UnsafeRawBufferPointer
     let startedAt: UInt64

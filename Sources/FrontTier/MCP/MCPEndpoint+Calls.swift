@@ -113,7 +113,7 @@ extension MCPEndpoint {
         call.modern = r.modern != nil
         call.context = callContext(env, body, r, inputResponses: inputResponses, requestState: state)
         call.acceptsSSE = acceptsSSE(req)
-        if let session = r.session { call.cancelKey = session.id + "|" + String(decoding: r.id, as: UTF8.self) }
+        if let session = r.session { call.cancelKey = CallRouter.cancelHashValue(session.id, r.id) }
         if kind == .tool { slot.tool = name }
         let t = env.raw.progress_token
         if t.kind == Int32(SY_JSON_STRING) || t.kind == Int32(SY_JSON_NUMBER) {
