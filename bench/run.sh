@@ -197,6 +197,9 @@ scenario() {
     smoke)
       start_switchyard || return 1
       OUT=$work/smoke-out measure smoke switchyard -c 20 -d 3 --warmup 1 --timeout 5 --threads 1 || return 1
+      # The raw-socket baseline builds and runs (1 s, 64 KB): keeps the args scenarios working.
+      cc -O2 -o "$work/link-baseline" bench/link-baseline.c && "$work/link-baseline" --size 65536 --inflight 4 --seconds 1 \
+        | grep -q 'round_trips_per_s=[1-9]' || { echo "link baseline failed"; return 1; }
       ;;
     echo-*)
       local c=${s#echo-}
