@@ -30,6 +30,8 @@ ANCHORS=${ANCHORS-nginx swift-sdk python-sdk}
 PY_WORKERS=${PY_WORKERS:-2}
 SY_PORT=${SY_PORT:-18181}; NG_PORT=${NG_PORT:-18182}; SW_PORT=${SW_PORT:-18183}; PY_PORT=${PY_PORT:-18184}
 OUT=${OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
+# A C compiler for bench/link-baseline.c: cc, else the clang that comes with Swift.
+CC_BIN=${CC:-$(command -v cc || command -v clang || echo cc)}
 STANDARD="echo-100 echo-1000 echo-3000 echo-10000 stateless-100 open-10k idle args-10k args-1m cpu churn"
 
 [ $# -gt 0 ] || { sed -n '2,20p' "$0"; exit 2; }
@@ -165,7 +167,7 @@ table() { # scenario
 # (the executor link) and loopback TCP (the client's leg), nothing parsed or copied.
 link_baseline() { # scenario bytes inflight
   local exe=$work/link-baseline
-  [ -x "$exe" ] || cc -O2 -o "$exe" bench/link-baseline.c || { log "no C compiler: link baseline skipped"; return 0; }
+  [ -x "$exe" ] || "$CC_BIN" -O2 -o "$exe" bench/link-baseline.c || { log "no C compiler: link baseline skipped"; return 0; }
   mkdir -p "$OUT/$1"
   { "$exe" --size "$2" --inflight "$3" --seconds "$DURATION"; "$exe" --size "$2" --inflight "$3" --seconds "$DURATION" --tcp; } \
     | tee "$OUT/$1/link-baseline.txt"
@@ -198,7 +200,7 @@ scenario() {
       start_switchyard || return 1
       OUT=$work/smoke-out measure smoke switchyard -c 20 -d 3 --warmup 1 --timeout 5 --threads 1 || return 1
       # The raw-socket baseline builds and runs (1 s, 64 KB): keeps the args scenarios working.
-      cc -O2 -o "$work/link-baseline" bench/link-baseline.c && "$work/link-baseline" --size 65536 --inflight 4 --seconds 1 \
+      "$CC_BIN" -O2 -o "$work/link-baseline" bench/link-baseline.c && "$work/link-baseline" --size 65536 --inflight 4 --seconds 1 \
         | grep -q 'round_trips_per_s=[1-9]' || { echo "link baseline failed"; return 1; }
       ;;
     echo-*)
