@@ -40,7 +40,7 @@ FRONT_PIDS=$(pgrep -d, -f "front .*--run-dir $work/run" || true)
 EXEC_PIDS=$(pgrep -d, -f "executor --socket $work/run/" || true)
 [ -n "$FRONT_PIDS" ] && [ -n "$EXEC_PIDS" ] || { echo "no front or executor processes found"; exit 1; }
 
-python3 -c "import base64,os,json,sys; n=int(sys.argv[1]); t=base64.b64encode(os.urandom(n)).decode()[:n].replace('/','_').replace('+','-'); print(json.dumps({'text': t}))" "$ARGS_SIZE" >"$work/args.json"
+python3 bench/random-args.py "$ARGS_SIZE" >"$work/args.json"
 echo "== load: $CONNS connections, ${DUR}s, echo of $ARGS_SIZE bytes, $FRONTS fronts + $EXECUTORS executors (generator on the same cores)"
 "$BIN_DIR/switchyard-bench" run --url "http://127.0.0.1:$PORT/mcp" -c "$CONNS" -d "$DUR" --warmup 0 --threads "$THREADS" \
   --args-file "$work/args.json" --timeout 30 --server-pid "$SERVE" >"$OUT/bench.txt" 2>/dev/null & LOAD=$!

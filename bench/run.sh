@@ -181,7 +181,7 @@ link_baseline() { # scenario bytes inflight
 }
 
 random_text_args() { # bytes file
-  python3 -c "import base64,os,json,sys; n=int(sys.argv[1]); t=base64.b64encode(os.urandom(n)).decode()[:n].replace('/','_').replace('+','-'); print(json.dumps({'text': t}))" "$1" > "$2"
+  python3 bench/random-args.py "$1" > "$2"
 }
 
 front_rss_kib() { # sum of VmRSS over the front processes of the running Switchyard

@@ -80,8 +80,10 @@ public final class Loop {
     /// Runs once per loop turn after I/O: every stream written to in this turn leaves in one writev.
     func flushPending() {
         var rounds = 0
-        while (!deferred.isEmpty && rounds < Loop.deferredRoundsPerTurn) || !pendingFlush.isEmpty {
-            if !deferred.isEmpty && rounds < Loop.deferredRoundsPerTurn {
+        while true {
+            let runDeferred = !deferred.isEmpty && rounds < Loop.deferredRoundsPerTurn
+            guard runDeferred || !pendingFlush.isEmpty else { break }
+            if runDeferred {
                 rounds += 1
                 let batch = deferred
                 deferred.removeAll(keepingCapacity: true)

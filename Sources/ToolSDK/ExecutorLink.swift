@@ -121,11 +121,12 @@ final class ExecutorLink: StreamDelegate {
             let (type, payload) = await CallRunner.run(call, decoded: context, index: index, emit: emit)
             completions.post(.init(link: linkID, stream: stream, rawType: type.rawValue, payload: payload))
         }
+        let name = call.nameString
         let onLoop = call.knownKind == .tool && call.arguments.count + call.meta.count <= Self.onLoopArgumentLimit
-            && index.tools[call.nameString]?.nonBlocking == true
+            && index.tools[name]?.nonBlocking == true
         let task = onLoop ? Task(executorPreference: runtime.loopExecutor, operation: body) : Task(operation: body)
         let key = context?.cancelKey
-        calls[stream] = Running(task: task, tool: call.nameString, cancelKey: key)
+        calls[stream] = Running(task: task, tool: name, cancelKey: key)
         if let key { runtime.cancelKeys[key] = (id, stream) }
     }
 

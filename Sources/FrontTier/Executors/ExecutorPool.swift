@@ -95,7 +95,7 @@ final class ExecutorPool: FrontLinkOwner {
     /// Can any link take a call now: usable, with room, breaker not open? (When none can, no
     /// waiting call needs looking at.)
     func anyLinkCanTake(now: UInt64) -> Bool {
-        links.values.contains { $0.isUsable && $0.hasCapacity && !$0.breaker.isOpen(now: now) }
+        links.values.contains { $0.canTake(now: now) }
     }
 
     /// The least busy usable link that hosts `tool`, has room, and whose breaker lets a call
@@ -103,10 +103,10 @@ final class ExecutorPool: FrontLinkOwner {
     func pick(tool: String, kind: CallPayload.Kind = .tool, now: UInt64, avoid: FrontLink? = nil) -> FrontLink? {
         guard let candidates = catalog.candidates(kind, tool) else { return nil }
         var best: FrontLink?
-        for l in candidates where l.isUsable && l.hasCapacity && l !== avoid && !l.breaker.isOpen(now: now) {
+        for l in candidates where l !== avoid && l.canTake(now: now) {
             if best == nil || l.outstanding < best!.outstanding { best = l }
         }
-        if best == nil, let avoid, avoid.isUsable, avoid.hasCapacity, !avoid.breaker.isOpen(now: now) { best = avoid }
+        if best == nil, let avoid, avoid.canTake(now: now) { best = avoid }
         if let b = best, !b.breaker.allow(now: now) { return nil }
         return best
     }

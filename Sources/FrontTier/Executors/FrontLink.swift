@@ -39,6 +39,8 @@ final class FrontLink: StreamDelegate {
     var name: String { ready?.executor ?? socketPath }
     var isUsable: Bool { ready != nil && !draining && !conn.isClosed }
     var hasCapacity: Bool { pending.count < (ready?.maxConcurrency ?? 0) }
+    /// Usable, with room, and its breaker not open: a call may be sent now.
+    func canTake(now: UInt64) -> Bool { isUsable && hasCapacity && !breaker.isOpen(now: now) }
 
     let stats: LinkStats
 

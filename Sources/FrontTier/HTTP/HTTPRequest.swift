@@ -21,27 +21,25 @@ struct HTTPRequest {
     }
 
     func header(_ name: String) -> String? {
-        let i = bytes.baseAddress.map { base in
-            sy_http_find_header(headPointer, base.assumingMemoryBound(to: UInt8.self), name)
-        } ?? -1
-        guard i >= 0 else { return nil }
-        let v = withUnsafeMutableBytes(of: &headPointer.pointee.headers) { raw in
-            raw.bindMemory(to: sy_http_header_t.self)[Int(i)].value
-        }
-        return text(v)
+        name.withCString { valueSpan($0) }.map(text)
     }
 
     /// The bytes of header `name` (lowercase), without making a String; nil when absent.
     func headerBytes(_ name: StaticString) -> UnsafeRawBufferPointer? {
-        guard let base = bytes.baseAddress else { return nil }
-        let i = UnsafeRawPointer(name.utf8Start).withMemoryRebound(to: CChar.self, capacity: name.utf8CodeUnitCount + 1) {
-            sy_http_find_header(headPointer, base.assumingMemoryBound(to: UInt8.self), $0)
+        let span = UnsafeRawPointer(name.utf8Start).withMemoryRebound(to: CChar.self, capacity: name.utf8CodeUnitCount + 1) {
+            valueSpan($0)
         }
+        return span.map { UnsafeRawBufferPointer(rebasing: bytes[Int($0.off)..<Int($0.off + $0.len)]) }
+    }
+
+    /// Where the value of header `lowerName` lies in `bytes`; nil when absent.
+    private func valueSpan(_ lowerName: UnsafePointer<CChar>) -> sy_span_t? {
+        guard let base = bytes.baseAddress else { return nil }
+        let i = sy_http_find_header(headPointer, base.assumingMemoryBound(to: UInt8.self), lowerName)
         guard i >= 0 else { return nil }
-        let v = withUnsafeMutableBytes(of: &headPointer.pointee.headers) { raw in
+        return withUnsafeMutableBytes(of: &headPointer.pointee.headers) { raw in
             raw.bindMemory(to: sy_http_header_t.self)[Int(i)].value
         }
-        return UnsafeRawBufferPointer(rebasing: bytes[Int(v.off)..<Int(v.off + v.len)])
     }
 
     /// Whether header `name` (lowercase) contains `needle` (lowercase), ignoring ASCII case;

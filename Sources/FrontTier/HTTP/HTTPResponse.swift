@@ -26,7 +26,7 @@ enum HTTPResponse {
     }
 
     /// `head(...)` appended to `out` as bytes, with no intermediate String.
-    static func appendHead(to out: inout [UInt8], status: Int, contentType: StaticString?, contentLength: Int,
+    static func appendHead(to out: inout [UInt8], status: Int, contentType: String?, contentLength: Int,
                            keepAlive: Bool, extra: [(String, String)] = []) {
         if status == 200 {
             out += "HTTP/1.1 200 OK\r\n".utf8
@@ -35,7 +35,7 @@ enum HTTPResponse {
         }
         if let contentType {
             out += "Content-Type: ".utf8
-            out += UnsafeBufferPointer(start: contentType.utf8Start, count: contentType.utf8CodeUnitCount)
+            out += contentType.utf8
             out += "\r\n".utf8
         }
         out += "Content-Length: ".utf8
@@ -61,13 +61,9 @@ enum HTTPResponse {
     /// The status line and headers, ending with the blank line.
     static func head(status: Int, contentType: String?, contentLength: Int, keepAlive: Bool,
                      extra: [(String, String)] = []) -> String {
-        var s = "HTTP/1.1 \(status) \(reason(status))\r\n"
-        if let contentType { s += "Content-Type: \(contentType)\r\n" }
-        s += "Content-Length: \(contentLength)\r\n"
-        for (k, v) in extra { s += "\(k): \(v)\r\n" }
-        if !keepAlive { s += "Connection: close\r\n" }
-        s += "\r\n"
-        return s
+        var out: [UInt8] = []
+        appendHead(to: &out, status: status, contentType: contentType, contentLength: contentLength, keepAlive: keepAlive, extra: extra)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
