@@ -3,9 +3,13 @@
  * beyond the kernel's). This is the ceiling for an executor link carrying SIZE-byte arguments
  * one way and a SIZE-byte result back; bench/run.sh args-1m quotes Switchyard against it.
  *
- *   link-baseline [--size BYTES] [--inflight N] [--seconds S] [--tcp]
+ *   link-baseline [--size BYTES] [--inflight N] [--seconds S] [--tcp | --relay]
  *
  * --tcp uses a loopback TCP connection instead of a Unix socket pair (the client's leg).
+ * --relay puts a third process between the two, as a front sits between a client and an
+ * executor: loopback TCP from this process to the relay, a Unix socket pair from the relay to
+ * the echoing peer. The relay pumps bytes both ways through two buffers and parses nothing:
+ * the ceiling of any two-hop server for SIZE-byte requests and answers.
  * Each message is a 20-byte header (length at offset 8, as in proto/) plus the payload; the
  * peer reads a whole message, then writes it back. Output: one line of key=value pairs. */
 #define _GNU_SOURCE
@@ -65,6 +69,35 @@ static void echo_peer(int fd, size_t size) {
     _exit(0);
 }
 
+/* The relay: pumps bytes a <-> b until either side closes, through one buffer per direction. */
+static void relay(int a, int b) {
+    enum { BUF = 1 << 18 };
+    uint8_t *buf[2] = { malloc(BUF), malloc(BUF) }; /* Ownership: this process, freed at exit. */
+    size_t have[2] = { 0, 0 }, off[2] = { 0, 0 };  /* [0]: a -> b, [1]: b -> a */
+    int from[2] = { a, b }, to[2] = { b, a };
+    if (!buf[0] || !buf[1]) _exit(1);
+    for (;;) {
+        struct pollfd p[2] = { { .fd = a }, { .fd = b } };
+        for (int d = 0; d < 2; d++) {
+            if (have[d] == 0) p[d].events |= POLLIN;    /* from[d] is p[d] */
+            else p[1 - d].events |= POLLOUT;            /* to[d] is p[1 - d] */
+        }
+        if (poll(p, 2, 1000) < 0) { if (errno == EINTR) continue; _exit(1); }
+        for (int d = 0; d < 2; d++) {
+            if (have[d] == 0 && (p[d].revents & (POLLIN | POLLHUP | POLLERR))) {
+                ssize_t r = recv(from[d], buf[d], BUF, MSG_DONTWAIT);
+                if (r == 0) _exit(0);
+                if (r > 0) { have[d] = (size_t)r; off[d] = 0; }
+            }
+            if (have[d] > 0) {
+                ssize_t w = send(to[d], buf[d] + off[d], have[d] - off[d], MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (w > 0) { off[d] += (size_t)w; if (off[d] == have[d]) have[d] = 0; }
+                else if (w < 0 && errno != EAGAIN && errno != EINTR) _exit(0);
+            }
+        }
+    }
+}
+
 static void tcp_pair(int sv[2]) {
     int l = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -84,13 +117,14 @@ int main(int argc, char **argv) {
     size_t size = 1 << 20;
     int inflight = 8;
     double seconds = 5;
-    int tcp = 0;
+    int tcp = 0, relayed = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--size") && i + 1 < argc) size = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--inflight") && i + 1 < argc) inflight = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--tcp")) tcp = 1;
-        else { fprintf(stderr, "usage: %s [--size BYTES] [--inflight N] [--seconds S] [--tcp]\n", argv[0]); return 2; }
+        else if (!strcmp(argv[i], "--relay")) relayed = 1;
+        else { fprintf(stderr, "usage: %s [--size BYTES] [--inflight N] [--seconds S] [--tcp | --relay]\n", argv[0]); return 2; }
     }
     if (size < 1 || size > (1u << 30) || inflight < 1 || seconds <= 0 || seconds > 60) {
         fprintf(stderr, "size 1..1 GiB, inflight >= 1, seconds 0..60\n");
@@ -98,10 +132,22 @@ int main(int argc, char **argv) {
     }
     signal(SIGPIPE, SIG_IGN);
     int sv[2];
-    if (tcp) tcp_pair(sv);
+    if (tcp || relayed) tcp_pair(sv);
     else if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) { perror("socketpair"); return 1; }
-    pid_t child = fork();
-    if (child == 0) { close(sv[0]); echo_peer(sv[1], size); }
+    pid_t child = -1, relay_pid = -1;
+    if (relayed) {
+        int link[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, link) != 0) { perror("socketpair"); return 1; }
+        child = fork();
+        if (child == 0) { close(sv[0]); close(sv[1]); close(link[0]); echo_peer(link[1], size); }
+        relay_pid = fork();
+        if (relay_pid == 0) { close(sv[0]); close(link[1]); relay(sv[1], link[0]); }
+        close(link[0]);
+        close(link[1]);
+    } else {
+        child = fork();
+        if (child == 0) { close(sv[0]); echo_peer(sv[1], size); }
+    }
     close(sv[1]);
     int fd = sv[0];
 
@@ -136,10 +182,11 @@ int main(int argc, char **argv) {
     }
     double elapsed = now_s() - start;
     close(fd);
+    if (relay_pid > 0) waitpid(relay_pid, NULL, 0);
     waitpid(child, NULL, 0);
     double rt = (double)received / elapsed;
     printf("link=%s size=%zu inflight=%d seconds=%.2f round_trips=%ld round_trips_per_s=%.0f mb_per_s_each_way=%.0f\n",
-           tcp ? "tcp-loopback" : "unix", size, inflight, elapsed, received, rt, rt * (double)size / 1e6);
+           relayed ? "relay" : tcp ? "tcp-loopback" : "unix", size, inflight, elapsed, received, rt, rt * (double)size / 1e6);
     free(out);
     free(in);
     return 0;

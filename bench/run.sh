@@ -163,19 +163,25 @@ table() { # scenario
   ' $files | tee "$dir/table.md"
 }
 
-# The raw-socket ceiling for SIZE-byte round trips (bench/link-baseline.c): a Unix socket pair
-# (the executor link) and loopback TCP (the client's leg), nothing parsed or copied.
+# The raw-socket ceilings for SIZE-byte round trips (bench/link-baseline.c): a Unix socket pair
+# (the executor link), loopback TCP (the client's leg), and both legs through a relay process that
+# parses nothing (the floor of any two-hop server); nothing parsed, nothing copied in user space
+# beyond the relay's buffers.
 link_baseline() { # scenario bytes inflight
   local exe=$work/link-baseline
   [ -x "$exe" ] || "$CC_BIN" -O2 -o "$exe" bench/link-baseline.c || { log "no C compiler: link baseline skipped"; return 0; }
   mkdir -p "$OUT/$1"
-  { "$exe" --size "$2" --inflight "$3" --seconds "$DURATION"; "$exe" --size "$2" --inflight "$3" --seconds "$DURATION" --tcp; } \
-    | tee "$OUT/$1/link-baseline.txt"
-  local sy unix
+  { "$exe" --size "$2" --inflight "$3" --seconds "$DURATION"; "$exe" --size "$2" --inflight "$3" --seconds "$DURATION" --tcp
+    "$exe" --size "$2" --inflight "$3" --seconds "$DURATION" --relay; } | tee "$OUT/$1/link-baseline.txt"
+  local sy unix relay
   sy=$(jq -r '.achievedRate // empty' "$OUT/$1/switchyard.json" 2>/dev/null)
   unix=$(sed -n 's/^link=unix .*round_trips_per_s=\([0-9]*\).*/\1/p' "$OUT/$1/link-baseline.txt")
+  relay=$(sed -n 's/^link=relay .*round_trips_per_s=\([0-9]*\).*/\1/p' "$OUT/$1/link-baseline.txt")
   [ -n "$sy" ] && [ -n "$unix" ] && awk -v a="$sy" -v b="$unix" \
     'BEGIN{ printf "switchyard / raw Unix-socket round trips: %.0f / %.0f = %.2fx (target >= 0.5x)\n", a, b, a/b }' \
+    | tee -a "$OUT/$1/link-baseline.txt"
+  [ -n "$sy" ] && [ -n "$relay" ] && awk -v a="$sy" -v b="$relay" \
+    'BEGIN{ printf "switchyard / raw two-hop relay round trips: %.0f / %.0f = %.2fx\n", a, b, a/b }' \
     | tee -a "$OUT/$1/link-baseline.txt"
   return 0
 }
@@ -199,9 +205,11 @@ scenario() {
     smoke)
       start_switchyard || return 1
       OUT=$work/smoke-out measure smoke switchyard -c 20 -d 3 --warmup 1 --timeout 5 --threads 1 || return 1
-      # The raw-socket baseline builds and runs (1 s, 64 KB): keeps the args scenarios working.
-      "$CC_BIN" -O2 -o "$work/link-baseline" bench/link-baseline.c && "$work/link-baseline" --size 65536 --inflight 4 --seconds 1 \
-        | grep -q 'round_trips_per_s=[1-9]' || { echo "link baseline failed"; return 1; }
+      # The raw-socket baselines build and run (1 s each, 64 KB): keeps the args scenarios working.
+      "$CC_BIN" -O2 -o "$work/link-baseline" bench/link-baseline.c || { echo "link baseline does not build"; return 1; }
+      "$work/link-baseline" --size 65536 --inflight 4 --seconds 1 | grep -q 'round_trips_per_s=[1-9]' \
+        && "$work/link-baseline" --size 65536 --inflight 4 --seconds 1 --relay | grep -q '^link=relay .*round_trips_per_s=[1-9]' \
+        || { echo "link baseline failed"; return 1; }
       ;;
     echo-*)
       local c=${s#echo-}
