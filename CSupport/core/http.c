@@ -55,17 +55,40 @@ static int parse_uint(const uint8_t *p, size_t n, int64_t *out) {
 }
 
 /* Applies the headers the transport itself needs. */
+/* The names behind SY_H_*, lowercase, in enum order. */
+static const struct { const char *name; uint32_t len; } known_names[SY_H_KNOWN_COUNT] = {
+#define N(s) { s, sizeof s - 1 }
+    N("accept"), N("content-type"), N("content-length"), N("transfer-encoding"), N("connection"),
+    N("expect"), N("host"), N("origin"), N("mcp-session-id"), N("mcp-protocol-version"),
+    N("mcp-method"), N("mcp-name"), N("last-event-id"), N("traceparent"),
+#undef N
+};
+
+/* Which SY_H_* a header name is, or -1: lengths first, so most names cost a few compares. */
+static int classify(const uint8_t *buf, sy_span_t name) {
+    for (int k = 0; k < SY_H_KNOWN_COUNT; k++) {
+        if (known_names[k].len != name.len) continue;
+        uint32_t i = 0;
+        while (i < name.len && lower(buf[name.off + i]) == (uint8_t)known_names[k].name[i]) i++;
+        if (i == name.len) return k;
+    }
+    return -1;
+}
+
 static int apply_header(sy_http_request_t *req, const uint8_t *buf, sy_http_header_t *h, int *connection_seen) {
     sy_span_t v = h->value;
-    if (span_ieq(buf, h->name, "content-length")) {
+    int kind = classify(buf, h->name);
+    if (kind < 0) return 0;
+    if (req->known[kind] < 0) req->known[kind] = (int16_t)(h - req->headers);
+    if (kind == SY_H_CONTENT_LENGTH) {
         int64_t n;
         if (parse_uint(buf + v.off, v.len, &n)) return SY_EHTTP_BAD;
         if (req->content_length >= 0 && req->content_length != n) return SY_EHTTP_BAD;
         req->content_length = n;
-    } else if (span_ieq(buf, h->name, "transfer-encoding")) {
+    } else if (kind == SY_H_TRANSFER_ENCODING) {
         if (!span_ieq(buf, v, "chunked") || req->chunked) return SY_EHTTP_BAD;
         req->chunked = 1;
-    } else if (span_ieq(buf, h->name, "connection")) {
+    } else if (kind == SY_H_CONNECTION) {
         /* A comma-separated token list. */
         uint32_t i = 0;
         while (i < v.len) {
@@ -76,7 +99,7 @@ static int apply_header(sy_http_request_t *req, const uint8_t *buf, sy_http_head
             if (span_ieq(buf, tok, "close")) { req->keep_alive = 0; *connection_seen = 2; }
             else if (span_ieq(buf, tok, "keep-alive") && *connection_seen != 2) { req->keep_alive = 1; *connection_seen = 1; }
         }
-    } else if (span_ieq(buf, h->name, "expect")) {
+    } else if (kind == SY_H_EXPECT) {
         if (span_ieq(buf, v, "100-continue")) req->expect_continue = 1;
     }
     return 0;
@@ -92,6 +115,7 @@ int sy_http_parse_request(const uint8_t *buf, size_t len, size_t max_head, sy_ht
     end += pos;
 
     memset(req, 0, offsetof(sy_http_request_t, headers));
+    memset(req->known, 0xff, sizeof req->known); /* -1: absent */
     req->content_length = -1;
 
     /* request-line = method SP request-target SP HTTP-version */
@@ -146,10 +170,9 @@ int sy_http_find_header(const sy_http_request_t *req, const uint8_t *buf, const 
     return -1;
 }
 
-int sy_http_header_contains(const sy_http_request_t *req, const uint8_t *buf, const char *lower_name,
-                            const char *lower_needle) {
-    int i = sy_http_find_header(req, buf, lower_name);
-    if (i < 0) return -1;
+int sy_http_header_at_contains(const sy_http_request_t *req, const uint8_t *buf, int i,
+                               const char *lower_needle) {
+    if (i < 0 || (uint32_t)i >= req->nheaders) return -1;
     sy_span_t v = req->headers[i].value;
     size_t n = strlen(lower_needle);
     if (n == 0) return 1;

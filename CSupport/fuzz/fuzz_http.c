@@ -13,7 +13,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             sy_http_header_t h = req.headers[i];
             if (h.name.off + h.name.len > (uint32_t)rc || h.value.off + h.value.len > (uint32_t)rc) abort();
         }
-        sy_http_find_header(&req, data, "content-type");
+        /* The index built while parsing agrees with a search by name, for every known name. */
+        static const char *known[SY_H_KNOWN_COUNT] = {
+            "accept", "content-type", "content-length", "transfer-encoding", "connection", "expect", "host",
+            "origin", "mcp-session-id", "mcp-protocol-version", "mcp-method", "mcp-name", "last-event-id",
+            "traceparent",
+        };
+        for (int k = 0; k < SY_H_KNOWN_COUNT; k++) {
+            int i = sy_http_known_header(&req, k);
+            if (i != sy_http_find_header(&req, data, known[k])) abort();
+            if (sy_http_header_at_contains(&req, data, i, "") != (i < 0 ? -1 : 1)) abort();
+        }
         if (req.chunked) {
             uint8_t *copy = malloc(size);
             memcpy(copy, data, size);

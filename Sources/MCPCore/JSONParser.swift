@@ -22,12 +22,28 @@ struct JSONParser {
         return v
     }
 
+    /// The string when `bytes` is exactly one JSON string (whitespace around it allowed), else nil.
+    static func parseString(_ bytes: UnsafeRawBufferPointer) -> String? {
+        var p = JSONParser(b: bytes)
+        p.skipWhitespace()
+        guard p.i < bytes.count, bytes[p.i] == UInt8(ascii: "\""), let s = try? p.string() else { return nil }
+        p.skipWhitespace()
+        return p.i == bytes.count ? s : nil
+    }
+
     private init(b: UnsafeRawBufferPointer) { self.b = b }
 
     /// The members of a top-level object, each value checked to be valid JSON but not decoded:
     /// `body` gets the key and the byte range of its value. Throws unless `bytes` is one object.
     static func forEachMember(_ bytes: UnsafeRawBufferPointer,
                               _ body: (String, Range<Int>) throws -> Void) throws {
+        try forEachMemberKeyBytes(bytes) { key, range in try body(String(decoding: key, as: UTF8.self), range) }
+    }
+
+    /// `forEachMember` with each key as its UTF-8 bytes (the raw bytes between the quotes when
+    /// it has no escape, which is nearly always): matching known keys builds no String.
+    static func forEachMemberKeyBytes(_ bytes: UnsafeRawBufferPointer,
+                                      _ body: (UnsafeRawBufferPointer, Range<Int>) throws -> Void) throws {
         var p = JSONParser(b: bytes)
         p.skipWhitespace()
         guard p.i < bytes.count, bytes[p.i] == UInt8(ascii: "{") else { throw Failure() }
@@ -40,14 +56,26 @@ struct JSONParser {
             while true {
                 p.skipWhitespace()
                 guard p.i < bytes.count, bytes[p.i] == UInt8(ascii: "\"") else { throw Failure() }
-                let key = try p.string()
+                let keyStart = p.i
+                var escaped: String? // decoded only when the key is not plain ASCII
+                if try !p.skipString() {
+                    let end = p.i
+                    p.i = keyStart
+                    escaped = try p.string()
+                    p.i = end
+                }
+                let keyRange = keyStart + 1..<p.i - 1
                 p.skipWhitespace()
                 guard p.i < bytes.count, bytes[p.i] == UInt8(ascii: ":") else { throw Failure() }
                 p.i += 1
                 p.skipWhitespace()
                 let start = p.i
                 try p.skipValue()
-                try body(key, start..<p.i)
+                if var key = escaped {
+                    try key.withUTF8 { try body(UnsafeRawBufferPointer($0), start..<p.i) }
+                } else {
+                    try body(UnsafeRawBufferPointer(rebasing: bytes[keyRange]), start..<p.i)
+                }
                 p.skipWhitespace()
                 guard p.i < bytes.count else { throw Failure() }
                 if bytes[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
@@ -98,16 +126,14 @@ struct JSONParser {
     }
 
     /// Moves past a string; only strings with escapes or non-ASCII bytes are decoded to check them.
-    private mutating func skipString() throws {
+    /// Returns true when the string was plain ASCII with no escape: its bytes are its UTF-8.
+    @discardableResult
+    private mutating func skipString() throws -> Bool {
         var k = i + 1
         if k < b.count { k += sy_json_plain_run(b.baseAddress!.assumingMemoryBound(to: UInt8.self) + k, b.count - k) }
-        while k < b.count {
-            let c = b[k]
-            if c == UInt8(ascii: "\"") { i = k + 1; return }
-            if c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { break }
-            k += 1
-        }
+        if k < b.count, b[k] == UInt8(ascii: "\"") { i = k + 1; return true }
         _ = try string()
+        return false
     }
 
     private mutating func skipWhitespace() {

@@ -47,6 +47,17 @@ public enum JSONValue: Sendable, Equatable, Codable {
         try JSONParser.forEachMember(bytes, body)
     }
 
+    /// `forEachMember` with each key as its (unescaped) UTF-8 bytes, valid during `body` only.
+    public static func forEachMemberKeyBytes(_ bytes: UnsafeRawBufferPointer,
+                                             _ body: (UnsafeRawBufferPointer, Range<Int>) throws -> Void) throws {
+        try JSONParser.forEachMemberKeyBytes(bytes, body)
+    }
+
+    /// The string when `bytes` is exactly one JSON string value, else nil; builds no JSONValue.
+    public static func parseString(_ bytes: UnsafeRawBufferPointer) -> String? {
+        JSONParser.parseString(bytes)
+    }
+
     /// Parses JSON bytes (not generic: the generic path costs a metadata lookup per call).
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         try bytes.withUnsafeBytes { try JSONParser.parse($0) }

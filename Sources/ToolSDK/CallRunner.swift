@@ -32,8 +32,8 @@ enum CallRunner {
 
     static func runTool(_ call: CallPayload, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         let name = call.nameString
-        guard let tool = index.tool(name, era: context.era) else { return failure(.invalidParams("Unknown tool: \(name)")) }
-        return await runTool(tool, call, context: context, timer: index.executionTimer(name), schema: index.schemas[name], emit: emit)
+        guard let entry = index.tool(name, era: context.era) else { return failure(.invalidParams("Unknown tool: \(name)")) }
+        return await runTool(entry.tool, call, context: context, timer: entry.executionTimer, schema: entry.schema, emit: emit)
     }
 
     static func runTool(_ tool: Tool, _ call: CallPayload, context: CallContext, timer: Histogram? = nil,

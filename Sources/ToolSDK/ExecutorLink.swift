@@ -123,8 +123,11 @@ final class ExecutorLink: StreamDelegate {
         }
         let name = call.nameString
         let onLoop = call.knownKind == .tool && call.arguments.count + call.meta.count <= Self.onLoopArgumentLimit
-            && index.tools[name]?.nonBlocking == true
-        let task = onLoop ? Task(executorPreference: runtime.loopExecutor, operation: body) : Task(operation: body)
+            && index.toolEntries[name]?.tool.nonBlocking == true
+        // On the loop, the task starts at once on this thread: a handler that never suspends
+        // finishes here, with no job queued and no second trip through the loop. Its result
+        // reaches `complete` through the mailbox, after `calls[stream]` below is set.
+        let task = onLoop ? Task.immediate(executorPreference: runtime.loopExecutor, operation: body) : Task(operation: body)
         let key = context?.cancelKey
         calls[stream] = Running(task: task, tool: name, cancelKey: key)
         if let key { runtime.cancelKeys[key] = (id, stream) }

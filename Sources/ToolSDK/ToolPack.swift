@@ -47,36 +47,47 @@ public struct ToolPack: Sendable {
 
 /// A pack indexed for lookups by name and URI. Immutable: a catalog change builds a new one.
 final class PackIndex: Sendable {
-    let pack: ToolPack
-    let tools: [String: Tool]
-    let prompts: [String: Prompt]
-    let resources: [String: Resource]
-    /// Each tool's input schema, compiled once.
-    let schemas: [String: SchemaCheck.Compiled]
-    /// Each tool's execution-time histogram, resolved on its first call (resolving may lock).
-    private let timers = Locked<[String: Histogram]>([:])
+    /// A tool with what each of its calls needs, found by one lookup of its name.
+    final class ToolEntry: Sendable {
+        let tool: Tool
+        /// The input schema, compiled once.
+        let schema: SchemaCheck.Compiled
+        /// The execution-time histogram, resolved on the first call (resolving may lock).
+        private let timer = Locked<Histogram?>(nil)
 
-    init(_ pack: ToolPack) {
-        self.pack = pack
-        var t: [String: Tool] = [:], p: [String: Prompt] = [:], r: [String: Resource] = [:]
-        for x in pack.tools { t[x.name] = x }
-        for x in pack.prompts { p[x.name] = x }
-        for x in pack.resources { r[x.uri] = x }
-        tools = t; prompts = p; resources = r
-        schemas = t.mapValues { SchemaCheck.Compiled($0.inputSchema) }
-    }
+        init(_ tool: Tool) {
+            self.tool = tool
+            schema = SchemaCheck.Compiled(tool.inputSchema)
+        }
 
-    func executionTimer(_ tool: String) -> Histogram {
-        timers.withLock { t in
-            if let h = t[tool] { return h }
-            let h = Metrics.histogram(.toolExecutionSeconds, tool)
-            t[tool] = h
-            return h
+        var executionTimer: Histogram {
+            timer.withLock { h in
+                if let h { return h }
+                let made = Metrics.histogram(.toolExecutionSeconds, tool.name)
+                h = made
+                return made
+            }
         }
     }
 
-    func tool(_ name: String, era: CallContext.Era) -> Tool? {
-        tools[name].flatMap { $0.availableIn.includes(era) ? $0 : nil }
+    let pack: ToolPack
+    let toolEntries: [String: ToolEntry]
+    let prompts: [String: Prompt]
+    let resources: [String: Resource]
+
+    init(_ pack: ToolPack) {
+        self.pack = pack
+        var t: [String: ToolEntry] = [:], p: [String: Prompt] = [:], r: [String: Resource] = [:]
+        for x in pack.tools { t[x.name] = ToolEntry(x) }
+        for x in pack.prompts { p[x.name] = x }
+        for x in pack.resources { r[x.uri] = x }
+        toolEntries = t; prompts = p; resources = r
+    }
+
+    var tools: [String: Tool] { toolEntries.mapValues(\.tool) }
+
+    func tool(_ name: String, era: CallContext.Era) -> ToolEntry? {
+        toolEntries[name].flatMap { $0.tool.availableIn.includes(era) ? $0 : nil }
     }
 
     func prompt(_ name: String, era: CallContext.Era) -> Prompt? {

@@ -34,6 +34,29 @@ final class HTTPParserTests: XCTestCase {
         XCTAssertEqual(idx, 1)
     }
 
+    /// The parse indexes the headers the server reads: any case, the first of duplicates, -1
+    /// when absent, and the same answer as a search by name.
+    func testKnownHeadersAreIndexedWhileParsing() {
+        let s = "POST /mcp HTTP/1.1\r\nX-Other: 1\r\nACCEPT: Application/JSON, text/event-stream\r\nMcp-Session-Id: abc\r\n"
+            + "mcp-session-id: second\r\nContent-Length: 0\r\nAccepts: no\r\n\r\n"
+        var (rc, req) = parse(s)
+        XCTAssertGreaterThan(rc, 0)
+        let bytes = Array(s.utf8)
+        XCTAssertEqual(sy_http_known_header(&req, Int32(SY_H_ACCEPT)), 1)
+        XCTAssertEqual(sy_http_known_header(&req, Int32(SY_H_MCP_SESSION_ID)), 2)
+        XCTAssertEqual(text(s, header(req, 2).value), "abc")
+        XCTAssertEqual(sy_http_known_header(&req, Int32(SY_H_CONTENT_LENGTH)), 4)
+        XCTAssertEqual(sy_http_known_header(&req, Int32(SY_H_ORIGIN)), -1)
+        XCTAssertEqual(sy_http_known_header(&req, -1), -1)
+        XCTAssertEqual(sy_http_known_header(&req, Int32(SY_H_KNOWN_COUNT)), -1)
+        bytes.withUnsafeBufferPointer { b in
+            XCTAssertEqual(sy_http_find_header(&req, b.baseAddress!, "mcp-session-id"), 2)
+            XCTAssertEqual(sy_http_header_at_contains(&req, b.baseAddress!, 1, "application/json"), 1)
+            XCTAssertEqual(sy_http_header_at_contains(&req, b.baseAddress!, 1, "text/plain"), 0)
+            XCTAssertEqual(sy_http_header_at_contains(&req, b.baseAddress!, -1, "x"), -1)
+        }
+    }
+
     func testIncompleteUntilBlankLineByteByByte() {
         let s = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
         let bytes = Array(s.utf8)

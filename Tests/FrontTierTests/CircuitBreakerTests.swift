@@ -65,12 +65,14 @@ final class CancelKeyTests: XCTestCase {
             let session = "v1." + String((0..<Int.random(in: 0...40, using: &rng)).map { _ in "abcXYZ019-_".randomElement(using: &rng)! })
             let id = Array((i % 3 == 0 ? "\"req-\(i)\"" : String(i)).utf8)
             var out: [UInt8] = []
-            CallRouter.appendCancelHash(session, id, to: &out)
+            CallRouter.appendCancelHash(CallRouter.cancelHashValue(session, id), to: &out)
             let expected = CallRouter.cancelHash(session + "|" + String(decoding: id, as: UTF8.self))
             XCTAssertEqual(String(decoding: out, as: UTF8.self), expected)
             // The front's own table is keyed by the same value a notifications/cancelled key hashes to.
             XCTAssertEqual(CallRouter.cancelHashValue(session, id),
                            CallRouter.cancelHashValue((session + "|" + String(decoding: id, as: UTF8.self)).utf8))
+            // A bridged or substring-backed String hashes the same as a native one.
+            XCTAssertEqual(FNV1a.hash(String(Substring(session))), CallRouter.cancelHashValue(session.utf8))
             if expected.count < 16 { shortForms += 1 }
         }
         XCTAssertGreaterThan(shortForms, 0, "hashes with a leading zero nibble were covered")

@@ -84,6 +84,17 @@ final class CatalogAndContextTests: XCTestCase {
         XCTAssertEqual(k.cancelKey, "ab12")
         XCTAssertEqual(k.requestId, "r1")
         XCTAssertEqual(try CallContext.decode(k.encoded()), k)
+        // Keys are matched as bytes, but an escaped key is still the key it spells; a key of
+        // the right length that is not a known one is ignored; string values may be escaped.
+        let e = try CallContext.decode(Array(#"{"er\u0061":"modern","requestJd":"x","logLevel":"w\u0061rn","traceparent" : "t"}"#.utf8))
+        XCTAssertEqual(e.era, .modern)
+        XCTAssertNil(e.requestId)
+        XCTAssertEqual(e.logLevel, "warn")
+        XCTAssertEqual(e.traceparent, "t")
+        XCTAssertThrowsError(try CallContext.decode(Array(#"{"era":"legacy","requestId":"a" "b"}"#.utf8)))
+        XCTAssertThrowsError(try CallContext.decode(Array(#"{"era":"legacy","requestI\u0064":["r"]}"#.utf8))) { e in
+            XCTAssertEqual(e as? CallContext.DecodeError, .badMember("requestId"))
+        }
     }
 
     func testCompletionCallKind() throws {

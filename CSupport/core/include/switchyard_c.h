@@ -171,6 +171,15 @@ typedef struct sy_span { uint32_t off, len; } sy_span_t;
 typedef struct sy_http_header { sy_span_t name, value; } sy_http_header_t;
 
 /* A parsed request head. Spans are offsets into the buffer given to the parser. */
+/* Headers the server reads by name: each request's parse indexes them once
+ * (sy_http_request_t.known), so a lookup is not a walk over every header. */
+enum {
+    SY_H_ACCEPT, SY_H_CONTENT_TYPE, SY_H_CONTENT_LENGTH, SY_H_TRANSFER_ENCODING, SY_H_CONNECTION,
+    SY_H_EXPECT, SY_H_HOST, SY_H_ORIGIN, SY_H_MCP_SESSION_ID, SY_H_MCP_PROTOCOL_VERSION,
+    SY_H_MCP_METHOD, SY_H_MCP_NAME, SY_H_LAST_EVENT_ID, SY_H_TRACEPARENT,
+    SY_H_KNOWN_COUNT
+};
+
 typedef struct sy_http_request {
     sy_span_t method;
     sy_span_t target;
@@ -181,18 +190,23 @@ typedef struct sy_http_request {
     int chunked;                  /* Transfer-Encoding: chunked */
     int keep_alive;               /* after Connection header and version defaults */
     int expect_continue;
+    int16_t known[SY_H_KNOWN_COUNT]; /* index in headers[] of the first of each SY_H_* name, or -1 */
     sy_http_header_t headers[SY_HTTP_MAX_HEADERS];
 } sy_http_request_t;
 
 /* Parses a request head from buf[0..len). Returns the head length (> 0), or an SY_EHTTP_* code.
  * A head longer than max_head bytes is SY_EHTTP_TOO_MANY once max_head bytes are buffered. */
 int sy_http_parse_request(const uint8_t *buf, size_t len, size_t max_head, sy_http_request_t *req);
-/* Does the value of header `lower_name` contain `lower_needle`, ASCII case-insensitively?
- * Returns 1, 0, or -1 when the header is absent. */
-int sy_http_header_contains(const sy_http_request_t *req, const uint8_t *buf, const char *lower_name,
-                            const char *lower_needle);
 /* Finds a header by name, case-insensitively; `lower_name` must be lowercase. Returns its index or -1. */
 int sy_http_find_header(const sy_http_request_t *req, const uint8_t *buf, const char *lower_name);
+/* The index of the first header named SY_H_<known>, or -1: no search (indexed while parsing). */
+static inline int sy_http_known_header(const sy_http_request_t *req, int known) {
+    return known >= 0 && known < SY_H_KNOWN_COUNT ? req->known[known] : -1;
+}
+/* Does the value of header `index` (from sy_http_known_header) contain `lower_needle`, ASCII
+ * case-insensitively? Returns 1, 0, or -1 when the header is absent (index -1). */
+int sy_http_header_at_contains(const sy_http_request_t *req, const uint8_t *buf, int index,
+                               const char *lower_needle);
 
 /* Incremental in-place chunked-body decoder. */
 typedef struct sy_chunked {

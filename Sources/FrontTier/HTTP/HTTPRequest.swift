@@ -20,40 +20,34 @@ struct HTTPRequest {
         return t
     }
 
-    func header(_ name: String) -> String? {
-        name.withCString { valueSpan($0) }.map(text)
-    }
+    /// A known header's value, nil when absent: an index lookup (the parse indexed it).
+    func header(_ name: HeaderName) -> String? { valueSpan(sy_http_known_header(headPointer, name.id)).map(text) }
 
-    /// The bytes of header `name` (lowercase), without making a String; nil when absent.
-    func headerBytes(_ name: StaticString) -> UnsafeRawBufferPointer? {
-        let span = UnsafeRawPointer(name.utf8Start).withMemoryRebound(to: CChar.self, capacity: name.utf8CodeUnitCount + 1) {
-            valueSpan($0)
-        }
-        return span.map { UnsafeRawBufferPointer(rebasing: bytes[Int($0.off)..<Int($0.off + $0.len)]) }
-    }
-
-    /// Where the value of header `lowerName` lies in `bytes`; nil when absent.
-    private func valueSpan(_ lowerName: UnsafePointer<CChar>) -> sy_span_t? {
-        guard let base = bytes.baseAddress else { return nil }
-        let i = sy_http_find_header(headPointer, base.assumingMemoryBound(to: UInt8.self), lowerName)
-        guard i >= 0 else { return nil }
-        return withUnsafeMutableBytes(of: &headPointer.pointee.headers) { raw in
-            raw.bindMemory(to: sy_http_header_t.self)[Int(i)].value
+    /// The bytes of a known header, without making a String; nil when absent.
+    func headerBytes(_ name: HeaderName) -> UnsafeRawBufferPointer? {
+        valueSpan(sy_http_known_header(headPointer, name.id)).map {
+            UnsafeRawBufferPointer(rebasing: bytes[Int($0.off)..<Int($0.off + $0.len)])
         }
     }
 
-    /// Whether header `name` (lowercase) contains `needle` (lowercase), ignoring ASCII case;
-    /// nil when the header is absent. No allocation.
-    func header(_ name: StaticString, contains needle: StaticString) -> Bool? {
-        guard let base = bytes.baseAddress else { return nil }
-        let rc = name.withUTF8Buffer { n in
-            needle.withUTF8Buffer { d in
-                sy_http_header_contains(headPointer, base.assumingMemoryBound(to: UInt8.self),
-                                        UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                        UnsafeRawPointer(d.baseAddress!).assumingMemoryBound(to: CChar.self))
-            }
+    /// Whether a known header contains `needle` (lowercase), ignoring ASCII case; nil when the
+    /// header is absent. No allocation.
+    func header(_ name: HeaderName, contains needle: StaticString) -> Bool? {
+        let rc = needle.withUTF8Buffer { d in
+            sy_http_header_at_contains(headPointer, base, sy_http_known_header(headPointer, name.id),
+                                       UnsafeRawPointer(d.baseAddress!).assumingMemoryBound(to: CChar.self))
         }
         return rc < 0 ? nil : rc == 1
+    }
+
+    private var base: UnsafePointer<UInt8> { bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) }
+
+    /// The value of header `index` (of the parsed head), nil for -1.
+    private func valueSpan(_ index: Int32) -> sy_span_t? {
+        guard index >= 0, UInt32(index) < headPointer.pointee.nheaders else { return nil }
+        return withUnsafeMutableBytes(of: &headPointer.pointee.headers) { raw in
+            raw.bindMemory(to: sy_http_header_t.self)[Int(index)].value
+        }
     }
 
     func text(_ s: sy_span_t) -> String {
@@ -70,4 +64,19 @@ struct HTTPRequest {
 func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
     for i in 0..<n where a.load(fromByteOffset: i, as: UInt8.self) != b[i] { return false }
     return true
+}
+
+/// A header the server reads by name (CSupport's SY_H_*): found by index, not by a search.
+struct HeaderName {
+    let id: Int32
+    static let accept = HeaderName(id: Int32(SY_H_ACCEPT))
+    static let contentType = HeaderName(id: Int32(SY_H_CONTENT_TYPE))
+    static let host = HeaderName(id: Int32(SY_H_HOST))
+    static let origin = HeaderName(id: Int32(SY_H_ORIGIN))
+    static let mcpSessionId = HeaderName(id: Int32(SY_H_MCP_SESSION_ID))
+    static let mcpProtocolVersion = HeaderName(id: Int32(SY_H_MCP_PROTOCOL_VERSION))
+    static let mcpMethod = HeaderName(id: Int32(SY_H_MCP_METHOD))
+    static let mcpName = HeaderName(id: Int32(SY_H_MCP_NAME))
+    static let lastEventId = HeaderName(id: Int32(SY_H_LAST_EVENT_ID))
+    static let traceparent = HeaderName(id: Int32(SY_H_TRACEPARENT))
 }

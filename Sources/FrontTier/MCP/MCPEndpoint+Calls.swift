@@ -28,7 +28,7 @@ extension MCPEndpoint {
 
     /// The `traceparent` of a request when it is well formed (W3C Trace Context, version 00).
     static func traceparent(_ req: HTTPRequest, _ env: Envelope, _ body: UnsafeRawBufferPointer) -> String? {
-        var v = req.header("traceparent")
+        var v = req.header(.traceparent)
         if v == nil, env.raw.meta.kind == Int32(SY_JSON_OBJECT), memmemAny(Envelope.bytes(body, env.raw.meta), "traceparent"),
            case .object(let m)? = try? JSONValue.parse(Envelope.bytes(body, env.raw.meta)) {
             v = m["traceparent"]?.stringValue
@@ -43,7 +43,7 @@ extension MCPEndpoint {
 
     /// The CALL meta context (proto/executor-protocol.md, "CALL meta"), built without decoding
     /// the client's `_meta`: its bytes are spliced in as they came.
-    func callContext(_ env: Envelope, _ body: UnsafeRawBufferPointer, _ r: Request,
+    func callContext(_ env: Envelope, _ body: UnsafeRawBufferPointer, _ r: Request, cancelHash: UInt64?,
                      inputResponses: [UInt8]? = nil, requestState: String? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
@@ -64,9 +64,9 @@ extension MCPEndpoint {
         if let state = requestState { out += ",\"requestState\":".utf8; JSONValue.appendQuoted(state, to: &out) }
         out += ",\"requestId\":".utf8
         JSONValue.appendQuoted(r.requestId, to: &out)
-        if let session = r.session {
+        if let cancelHash {
             out += ",\"cancelKey\":\"".utf8
-            CallRouter.appendCancelHash(session.id, r.id, to: &out)
+            CallRouter.appendCancelHash(cancelHash, to: &out)
             out.append(UInt8(ascii: "\""))
         }
         if let tp = r.traceparent { out += ",\"traceparent\":".utf8; JSONValue.appendQuoted(tp, to: &out) }
@@ -111,9 +111,10 @@ extension MCPEndpoint {
                                startedAt: now, deadline: router.deadline(for: name, now: now))
         call.kind = kind
         call.modern = r.modern != nil
-        call.context = callContext(env, body, r, inputResponses: inputResponses, requestState: state)
+        let cancelHash = r.session.map { CallRouter.cancelHashValue($0.id, r.id) }
+        call.context = callContext(env, body, r, cancelHash: cancelHash, inputResponses: inputResponses, requestState: state)
         call.acceptsSSE = acceptsSSE(req)
-        if let session = r.session { call.cancelKey = CallRouter.cancelHashValue(session.id, r.id) }
+        call.cancelKey = cancelHash
         if kind == .tool { slot.tool = name }
         let t = env.raw.progress_token
         if t.kind == Int32(SY_JSON_STRING) || t.kind == Int32(SY_JSON_NUMBER) {

@@ -17,8 +17,8 @@ extension MCPEndpoint {
         let name = method == "resources/read" ? params?["uri"]?.stringValue : env.name(in: body)
         let context: ModernRequest.Context
         do throws(ProtocolError) {
-            context = try ModernRequest.validate(meta: meta, versionHeader: req.header("mcp-protocol-version"),
-                                                 methodHeader: req.header("mcp-method"), nameHeader: req.header("mcp-name"),
+            context = try ModernRequest.validate(meta: meta, versionHeader: req.header(.mcpProtocolVersion),
+                                                 methodHeader: req.header(.mcpMethod), nameHeader: req.header(.mcpName),
                                                  method: method, name: name)
         } catch {
             rpcError(slot, c, id: id, error, format: format, keepAlive: ka)

@@ -73,7 +73,7 @@ final class MCPEndpoint: HTTPHandler {
             }
             if req.methodIs("POST") { post(req, slot, connection) }
             else if req.methodIs("DELETE") { slot.methodIndex = LabelIndex.method("delete"); delete(req, slot, connection) }
-            else if req.methodIs("GET"), req.header("mcp-session-id") != nil {
+            else if req.methodIs("GET"), req.header(.mcpSessionId) != nil {
                 slot.methodIndex = LabelIndex.method("get")
                 getStream(req, slot, connection)
             } else {
@@ -109,12 +109,12 @@ final class MCPEndpoint: HTTPHandler {
 
     /// DNS-rebinding protection: a browser page from another origin must not reach a local server.
     private func checkOrigin(_ req: HTTPRequest) -> String? {
-        if let origin = req.header("origin"), !origin.isEmpty, origin != "null" {
+        if let origin = req.header(.origin), !origin.isEmpty, origin != "null" {
             if !isLoopbackURL(origin) && !options.allowedOrigins.contains(origin) {
                 return "Forbidden: origin \(origin) is not allowed"
             }
         }
-        if listensOnLoopback, let host = req.headerBytes("host"), !isLoopbackAuthority(bytes: host) {
+        if listensOnLoopback, let host = req.headerBytes(.host), !isLoopbackAuthority(bytes: host) {
             return "Forbidden: host \(String(decoding: host, as: UTF8.self)) is not allowed"
         }
         return nil
@@ -124,7 +124,7 @@ final class MCPEndpoint: HTTPHandler {
 
     private func post(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection) {
         let ka = keepAlive(slot)
-        guard req.header("content-type", contains: "application/json") == true else {
+        guard req.header(.contentType, contains: "application/json") == true else {
             plain(slot, c, status: 415, error: ProtocolError(.invalidRequest, "Unsupported Media Type: Content-Type must be application/json", httpStatus: 415), keepAlive: ka)
             return
         }
@@ -157,8 +157,8 @@ final class MCPEndpoint: HTTPHandler {
         }
         slot.methodIndex = idJSON == nil ? LabelIndex.method(method.hasPrefix("notifications/initialized") ? method : "notification")
                                          : LabelIndex.method(method)
-        let versionHeader = req.header("mcp-protocol-version")
-        let sessionHeader = req.header("mcp-session-id")
+        let versionHeader = req.header(.mcpProtocolVersion)
+        let sessionHeader = req.header(.mcpSessionId)
         if ModernRequest.isModern(sessionHeader: sessionHeader, versionHeader: versionHeader,
                                   metaHasVersion: env.raw.meta.kind == Int32(SY_JSON_OBJECT)
                                       && memmemAny(Envelope.bytes(body, env.raw.meta), "io.modelcontextprotocol/protocolVersion")) {
@@ -174,7 +174,7 @@ final class MCPEndpoint: HTTPHandler {
             return
         }
         // Every other message belongs to a session.
-        guard let token = req.header("mcp-session-id") else {
+        guard let token = req.header(.mcpSessionId) else {
             plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"), keepAlive: ka)
             return
         }
@@ -182,7 +182,7 @@ final class MCPEndpoint: HTTPHandler {
             plain(slot, c, status: 404, error: ProtocolError(.sessionNotFound, "Session not found"), keepAlive: ka)
             return
         }
-        if let v = req.header("mcp-protocol-version"), !ProtocolVersion.isSupported(v) {
+        if let v = req.header(.mcpProtocolVersion), !ProtocolVersion.isSupported(v) {
             plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Bad Request: unsupported MCP-Protocol-Version \(v)"), keepAlive: ka)
             return
         }
@@ -329,11 +329,11 @@ final class MCPEndpoint: HTTPHandler {
 
     /// Does the Accept header allow JSON (or SSE)? An absent header allows both.
     func accepts(_ req: HTTPRequest, json: Bool) -> Bool {
-        guard let exact = json ? req.header("accept", contains: "application/json") : req.header("accept", contains: "text/event-stream")
+        guard let exact = json ? req.header(.accept, contains: "application/json") : req.header(.accept, contains: "text/event-stream")
         else { return true }
         if exact { return true }
-        return req.header("accept", contains: "*/*") == true
-            || req.header("accept", contains: json ? "application/*" : "text/*") == true
+        return req.header(.accept, contains: "*/*") == true
+            || req.header(.accept, contains: json ? "application/*" : "text/*") == true
     }
 
     // MARK: streaming (SSE) answers
@@ -467,11 +467,11 @@ final class MCPEndpoint: HTTPHandler {
     /// subscribed resources. Resumes with `Last-Event-ID` (same front, within the store's limits).
     private func getStream(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection) {
         let ka = keepAlive(slot)
-        guard let token = req.header("mcp-session-id"), let session = sessions.use(token) else {
+        guard let token = req.header(.mcpSessionId), let session = sessions.use(token) else {
             plain(slot, c, status: 404, error: ProtocolError(.sessionNotFound, "Session not found"), keepAlive: ka)
             return
         }
-        guard accepts(req, json: false), req.header("accept") != nil else {
+        guard accepts(req, json: false), req.header(.accept) != nil else {
             plain(slot, c, status: 406, error: ProtocolError(.invalidRequest, "Not Acceptable: the stream is text/event-stream", httpStatus: 406),
                   keepAlive: ka)
             return
@@ -484,7 +484,7 @@ final class MCPEndpoint: HTTPHandler {
         slot.append(.text(HTTPResponse.streamHead(keepAlive: ka)))
         if !ka { slot.closeAfter = true }
         let (stream, replay) = listeners.openResumable(connection: c, slot: slot, filter: filter,
-                                                       lastEventId: req.header("last-event-id"))
+                                                       lastEventId: req.header(.lastEventId))
         // Priming: an id and a reconnection delay before anything else, so the client can resume.
         let priming = "id: \(listeners.eventId(stream, stream.seq))\nretry: 3000\ndata: \n\n"
         slot.append(.text(String(priming.utf8.count, radix: 16) + "\r\n" + priming + "\r\n"))
@@ -496,8 +496,8 @@ final class MCPEndpoint: HTTPHandler {
 
     private func delete(_ req: HTTPRequest, _ slot: ResponseSlot, _ c: HTTPConnection) {
         let ka = keepAlive(slot)
-        guard let token = req.header("mcp-session-id") else {
-            if ModernRequest.isModern(sessionHeader: nil, versionHeader: req.header("mcp-protocol-version"), metaHasVersion: false) {
+        guard let token = req.header(.mcpSessionId) else {
+            if ModernRequest.isModern(sessionHeader: nil, versionHeader: req.header(.mcpProtocolVersion), metaHasVersion: false) {
                 plain(slot, c, status: 405, error: ProtocolError(.invalidRequest, "Method not allowed: the stateless revision has no sessions to delete", httpStatus: 405),
                       extra: [("Allow", "POST")], keepAlive: ka)
                 return

@@ -30,8 +30,7 @@ final class SessionActivity {
 
     /// FNV-1a of a token (never 0, which marks an empty slot).
     static func key(_ token: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in token.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let h = FNV1a.hash(token)
         return h == 0 ? 1 : h
     }
 
