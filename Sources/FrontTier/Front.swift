@@ -200,7 +200,8 @@ public final class Front {
     }
 
     private func notifyReadyIfLinked() {
-        if pool.readyLinks.count >= expectedLinks { notifyReady() }
+        // Called after every completion: once ready, nothing to count.
+        if !notifiedReady, pool.readyLinks.count >= expectedLinks { notifyReady() }
     }
 
     private func notifyReady() {

@@ -69,12 +69,12 @@ final class FrontLink: StreamDelegate {
         call.link = self
         call.stream = stream
         call.attempts += 1
-        let name = Array(call.tool.utf8)
+        var name = call.tool
         let meta = call.context
-        let prefix = CallPayload.prefix(kind: call.kind, nameLength: name.count, metaLength: meta.count)
-        let length = prefix.count + name.count + meta.count + call.arguments.count
+        let nameLength = name.utf8.count
+        let length = CallPayload.fixedSize + nameLength + meta.count + call.arguments.count
         if let r = ready, r.zstd, length >= compressThreshold {
-            var payload = prefix + name + meta
+            var payload = CallPayload.prefix(kind: call.kind, nameLength: nameLength, metaLength: meta.count) + Array(name.utf8) + meta
             payload += call.arguments
             let packed = payload.withUnsafeBytes { PayloadCompression.compress($0) }
             conn.writeFrame(.call, stream: stream, payload: packed, compressed: true)
@@ -82,7 +82,15 @@ final class FrontLink: StreamDelegate {
             return
         }
         stats.sent(wire: length, raw: length)
-        conn.write(FrameHeader(type: .call, stream: stream, length: length).bytes + prefix + name + meta)
+        // Header and payload pieces go straight into the output queue: no array is built.
+        withUnsafeTemporaryAllocation(byteCount: FrameHeader.size + CallPayload.fixedSize, alignment: 1) { b in
+            FrameHeader(type: .call, stream: stream, length: length).encode(into: b.baseAddress!)
+            CallPayload.writePrefix(kind: call.kind, nameLength: nameLength, metaLength: meta.count,
+                                    into: b.baseAddress! + FrameHeader.size)
+            conn.write(UnsafeRawBufferPointer(b))
+        }
+        name.withUTF8 { conn.write(UnsafeRawBufferPointer($0)) }
+        conn.write(meta)
         if let chunk = call.chunk {
             conn.write(chunk: chunk, bytes: call.arguments)
         } else {

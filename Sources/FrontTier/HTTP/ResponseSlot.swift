@@ -27,6 +27,7 @@ final class ResponseSlot {
 
     func append(_ p: Part) {
         if case .slice(let c, _) = p { sy_chunk_retain(c) }
+        if parts.capacity == 0 { parts.reserveCapacity(4) } // head, body, tail: one allocation, not three
         parts.append(p)
     }
 

@@ -434,7 +434,7 @@ final class MCPEndpoint: HTTPHandler {
         let jsonLength = prefixLength + payload.count + 1
         // The head and the message's opening in one buffer; the result follows as a slice.
         var prefix: [UInt8] = []
-        prefix.reserveCapacity(192 + call.idJSON.count)
+        prefix.reserveCapacity(320 + call.idJSON.count) // the head with a session id fits: one allocation
         appendHead(to: &prefix, call.slot, status: 200, format: call.format, jsonLength: jsonLength, keepAlive: ka, extra: [])
         prefix += "{\"jsonrpc\":\"2.0\",\"id\":".utf8
         prefix += call.idJSON
