@@ -1,5 +1,6 @@
 import CSupport
 import FoundationEssentials
+import Glibc
 
 /// A decoded JSON value, for the places that need one (initialize params, tool arguments in
 /// the Swift executor, catalogs). The request hot path never builds these.
@@ -189,5 +190,13 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
         out += "\""
         return out
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Are these bytes exactly `s`? For matching JSON keys without building a String.
+    public func bytesEqual(_ s: StaticString) -> Bool {
+        guard count == s.utf8CodeUnitCount else { return false }
+        return count == 0 || memcmp(baseAddress!, s.utf8Start, count) == 0
     }
 }

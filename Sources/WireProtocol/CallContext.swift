@@ -1,7 +1,4 @@
 import MCPCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The CALL meta object: the request's `_meta` plus the context the front knows about the
 /// request (proto/executor-protocol.md, "CALL meta").
@@ -140,9 +137,7 @@ public struct CallContext: Sendable, Equatable {
     /// The bit of a known member's key (its UTF-8 bytes), 0 for any other key. Compared as
     /// bytes: a String per key was a tenth of decoding a small call's context.
     private static func memberBit(_ key: UnsafeRawBufferPointer) -> UInt16 {
-        func isKey(_ s: StaticString) -> Bool {
-            key.count == s.utf8CodeUnitCount && memcmp(key.baseAddress!, s.utf8Start, key.count) == 0
-        }
+        func isKey(_ s: StaticString) -> Bool { key.bytesEqual(s) }
         switch key.count {
         case 3: return isKey("era") ? 1 : 0
         case 5: return isKey("_meta") ? 2 : 0

@@ -94,8 +94,21 @@ extension MCPEndpoint {
         slot.traceparent = r.traceparent
         var state: String?
         var inputResponses: [UInt8]?
-        if r.modern != nil, let params = env.raw.params.kind == Int32(SY_JSON_OBJECT) ? env.params(in: body) : nil {
-            if let sealed = params["requestState"]?.stringValue {
+        if r.modern != nil, env.raw.params.kind == Int32(SY_JSON_OBJECT) {
+            // Only the two retry members are looked for; the arguments are not decoded here.
+            // The first of duplicate members counts (as in the envelope scan); a requestState
+            // that is not a string is ignored.
+            var sealed: String?, sawState = false
+            let params = Envelope.bytes(body, env.raw.params)
+            try? JSONValue.forEachMemberKeyBytes(params) { key, range in
+                if !sawState, key.bytesEqual("requestState") {
+                    sawState = true
+                    sealed = JSONValue.parseString(UnsafeRawBufferPointer(rebasing: params[range]))
+                } else if inputResponses == nil, key.bytesEqual("inputResponses") {
+                    inputResponses = Array(params[range])
+                }
+            }
+            if let sealed {
                 guard let s = sessions.unseal(sealed, subject: "\(kind.rawValue):\(name)") else {
                     rpcError(slot, c, id: r.id, ProtocolError(.invalidParams, "Invalid params: requestState was tampered with or belongs to another request"),
                              format: r.format, keepAlive: r.keepAlive)
@@ -103,7 +116,6 @@ extension MCPEndpoint {
                 }
                 state = s
             }
-            if let v = params["inputResponses"] { inputResponses = Array(v.compactJSON().utf8) }
         }
         let now = loop.now
         let call = PendingCall(connection: c, slot: slot, idJSON: r.id, format: r.format, tool: name,

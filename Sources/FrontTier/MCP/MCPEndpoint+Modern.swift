@@ -12,8 +12,11 @@ extension MCPEndpoint {
             accepted(req, slot, c, ka)
             return
         }
-        let params = env.raw.params.kind == Int32(SY_JSON_OBJECT) ? env.params(in: body) : nil
-        let meta = env.raw.meta.kind == Int32(SY_JSON_OBJECT) ? try? JSONValue.parse(Envelope.bytes(body, env.raw.meta)) : nil
+        // The whole params object is decoded only where something in it beyond the envelope
+        // is read: a tools/call's arguments stay bytes for the executor.
+        let needsParams = method == "resources/read" || method == "subscriptions/listen"
+        let params = needsParams ? env.params(in: body) : nil
+        let meta = env.raw.meta.kind == Int32(SY_JSON_OBJECT) ? ModernRequest.knownMeta(Envelope.bytes(body, env.raw.meta)) : nil
         let name = method == "resources/read" ? params?["uri"]?.stringValue : env.name(in: body)
         let context: ModernRequest.Context
         do throws(ProtocolError) {

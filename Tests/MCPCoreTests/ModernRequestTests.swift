@@ -1,0 +1,40 @@
+import MCPCore
+import XCTest
+
+/// Header values of the 2026-07-28 revision (Mcp-Name): trimmed, and `=?base64?...?=` decoded.
+final class HeaderValueTests: XCTestCase {
+    func testPlainValuesAreTrimmedOnly() {
+        XCTAssertEqual(ModernRequest.decodeHeaderValue("echo"), "echo")
+        XCTAssertEqual(ModernRequest.decodeHeaderValue(" \techo tool\t "), "echo tool")
+        XCTAssertEqual(ModernRequest.decodeHeaderValue("  "), "")
+        XCTAssertEqual(ModernRequest.decodeHeaderValue("ünïcode"), "ünïcode")
+        XCTAssertEqual(ModernRequest.decodeHeaderValue("=?base64?="), "=?base64?=", "too short to be the encoded form")
+        XCTAssertEqual(ModernRequest.decodeHeaderValue("=?base64?ZWNobw=="), "=?base64?ZWNobw==", "no closing ?=")
+    }
+
+    func testBase64FormIsDecoded() {
+        XCTAssertEqual(ModernRequest.decodeHeaderValue("=?base64?ZWNobw==?="), "echo")
+        XCTAssertEqual(ModernRequest.decodeHeaderValue(" =?base64?w7xuw69jb2Rl?= "), "ünïcode")
+        XCTAssertEqual(ModernRequest.decodeHeaderValue("=?base64??="), "")
+        XCTAssertNil(ModernRequest.decodeHeaderValue("=?base64?abc?="), "not a multiple of 4")
+        XCTAssertNil(ModernRequest.decodeHeaderValue("=?base64?ab*d?="), "not base64")
+        XCTAssertNil(ModernRequest.decodeHeaderValue("=?base64?/w==?="), "decodes to bytes that are not UTF-8")
+    }
+}
+
+/// `_meta` of a stateless request: only what validation reads is decoded, first duplicate wins.
+final class KnownMetaTests: XCTestCase {
+    func knownMeta(_ s: String) -> JSONValue? {
+        Array(s.utf8).withUnsafeBytes { ModernRequest.knownMeta($0) }
+    }
+
+    func testKeepsTheValidatedMembersOnly() {
+        let m = knownMeta(#"{"io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"},"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"sampling":{}},"io.modelcontextprotocol/logLevel":"debug","io.modelcontextprotocol/protocolVersion":"1999-01-01","progressToken":5}"#)
+        XCTAssertEqual(m, .object([ModernRequest.versionKey: .string("2026-07-28"),
+                                   ModernRequest.capabilitiesKey: .object(["sampling": .object([:])]),
+                                   ModernRequest.logLevelKey: .string("debug")]))
+        XCTAssertEqual(knownMeta("{}"), .object([:]))
+        XCTAssertNil(knownMeta("[1]"))
+        XCTAssertNil(knownMeta(#"{"a":}"#))
+    }
+}
