@@ -24,27 +24,47 @@ public enum ModernRequest {
         return metaHasVersion
     }
 
-    /// The members of a request's `_meta` that `validate` reads (version, capabilities, log
-    /// level), each decoded alone; nil unless `bytes` is a JSON object. Decoding the whole
-    /// `_meta` (clientInfo and the rest) was a fifth of a stateless request's cost at the front.
-    private static let knownMetaKeys: [(String, StaticString)] = [
-        (versionKey, "io.modelcontextprotocol/protocolVersion"), (capabilitiesKey, "io.modelcontextprotocol/clientCapabilities"),
-        (logLevelKey, "io.modelcontextprotocol/logLevel"),
-    ]
+    /// The members of a request's `_meta` that `validate` reads, each as decoded (nil: absent).
+    public struct Meta: Equatable, Sendable {
+        public var protocolVersion: JSONValue?
+        public var clientCapabilities: JSONValue?
+        public var logLevel: JSONValue?
 
-    public static func knownMeta(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
-        var o: [String: JSONValue] = [:]
+        public init(protocolVersion: JSONValue? = nil, clientCapabilities: JSONValue? = nil, logLevel: JSONValue? = nil) {
+            self.protocolVersion = protocolVersion; self.clientCapabilities = clientCapabilities; self.logLevel = logLevel
+        }
+
+        /// From a decoded `_meta` object; nil when it is not an object.
+        public init?(_ meta: JSONValue?) {
+            guard case .object(let m)? = meta else { return nil }
+            self.init(protocolVersion: m[versionKey], clientCapabilities: m[capabilitiesKey], logLevel: m[logLevelKey])
+        }
+    }
+
+    /// `Meta` straight from a request's `_meta` bytes, each member decoded alone; nil unless
+    /// the bytes are a JSON object. Decoding the whole `_meta` (clientInfo and the rest) into
+    /// dictionaries was a fifth of a stateless request's cost at the front.
+    public static func knownMeta(_ bytes: UnsafeRawBufferPointer) -> Meta? {
+        var m = Meta()
+        var seen = 0 // one bit per member: the first of duplicates wins
         do {
             try JSONValue.forEachMemberKeyBytes(bytes) { key, range in
-                // Byte compares: no String per key. The first of duplicate members wins.
-                for (k, spelled) in knownMetaKeys where key.bytesEqual(spelled) {
-                    if o[k] == nil, let v = try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[range])) { o[k] = v }
+                let bit = key.bytesEqual("io.modelcontextprotocol/protocolVersion") ? 1
+                    : key.bytesEqual("io.modelcontextprotocol/clientCapabilities") ? 2
+                    : key.bytesEqual("io.modelcontextprotocol/logLevel") ? 4 : 0
+                guard bit != 0, seen & bit == 0 else { return }
+                seen |= bit
+                let v = try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[range]))
+                switch bit {
+                case 1: m.protocolVersion = v
+                case 2: m.clientCapabilities = v
+                default: m.logLevel = v
                 }
             }
         } catch {
             return nil
         }
-        return .object(o)
+        return m
     }
 
     /// What a valid stateless request carries.
@@ -56,15 +76,15 @@ public enum ModernRequest {
 
     /// Checks one request. `method` is the body's method; `name` its params.name or params.uri
     /// for the methods that need `Mcp-Name`; header values as received (nil = absent).
-    public static func validate(meta: JSONValue?, versionHeader: String?, methodHeader: String?, nameHeader: String?,
+    public static func validate(meta: Meta?, versionHeader: String?, methodHeader: String?, nameHeader: String?,
                                 method: String, name: String?) throws(ProtocolError) -> Context {
-        guard case .object(let m)? = meta else {
+        guard let m = meta else {
             throw ProtocolError(.invalidParams, "Invalid params: params._meta is required", httpStatus: 400)
         }
-        guard case .string(let version)? = m[versionKey] else {
+        guard case .string(let version)? = m.protocolVersion else {
             throw ProtocolError(.invalidParams, "Invalid params: _meta.\(versionKey) is required", httpStatus: 400)
         }
-        guard let caps = m[capabilitiesKey], case .object = caps else {
+        guard let caps = m.clientCapabilities, case .object = caps else {
             throw ProtocolError(.invalidParams, "Invalid params: _meta.\(capabilitiesKey) is required", httpStatus: 400)
         }
         guard let header = versionHeader else {
@@ -96,7 +116,7 @@ public enum ModernRequest {
                 throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header does not match the body", httpStatus: 400)
             }
         }
-        return Context(protocolVersion: version, clientCapabilities: caps, logLevel: m[logLevelKey]?.stringValue)
+        return Context(protocolVersion: version, clientCapabilities: caps, logLevel: m.logLevel?.stringValue)
     }
 
     public static func needsName(_ method: String) -> Bool {

@@ -24,16 +24,18 @@ final class HeaderValueTests: XCTestCase {
 
 /// `_meta` of a stateless request: only what validation reads is decoded, first duplicate wins.
 final class KnownMetaTests: XCTestCase {
-    func knownMeta(_ s: String) -> JSONValue? {
+    func knownMeta(_ s: String) -> ModernRequest.Meta? {
         Array(s.utf8).withUnsafeBytes { ModernRequest.knownMeta($0) }
     }
 
     func testKeepsTheValidatedMembersOnly() {
-        let m = knownMeta(#"{"io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"},"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"sampling":{}},"io.modelcontextprotocol/logLevel":"debug","io.modelcontextprotocol/protocolVersion":"1999-01-01","progressToken":5}"#)
-        XCTAssertEqual(m, .object([ModernRequest.versionKey: .string("2026-07-28"),
-                                   ModernRequest.capabilitiesKey: .object(["sampling": .object([:])]),
-                                   ModernRequest.logLevelKey: .string("debug")]))
-        XCTAssertEqual(knownMeta("{}"), .object([:]))
+        let json = #"{"io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"},"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"sampling":{}},"io.modelcontextprotocol/logLevel":"debug","io.modelcontextprotocol/protocolVersion":"1999-01-01","progressToken":5}"#
+        let m = knownMeta(json)
+        XCTAssertEqual(m, ModernRequest.Meta(protocolVersion: .string("2026-07-28"),
+                                             clientCapabilities: .object(["sampling": .object([:])]), logLevel: .string("debug")))
+        // The same members as decoding the whole object and reading the keys validation uses.
+        XCTAssertEqual(m, ModernRequest.Meta(try? JSONValue.parse(Array(json.utf8))))
+        XCTAssertEqual(knownMeta("{}"), ModernRequest.Meta())
         XCTAssertNil(knownMeta("[1]"))
         XCTAssertNil(knownMeta(#"{"a":}"#))
     }

@@ -179,16 +179,27 @@ extension MCPEndpoint {
     /// results get their `requestState` sealed for the retry.
     func stampModern(_ call: PendingCall, _ payload: UnsafeRawBufferPointer) -> [UInt8] {
         guard payload.first == UInt8(ascii: "{") else { return Array(payload) }
-        if memmemAny(payload, "\"resultType\":\"input_required\""),
-           case .object(var o)? = try? JSONValue.parse(payload) {
-            if case .string(let state)? = o["requestState"] {
-                o["requestState"] = .string(sessions.seal(state, subject: "\(call.kind.rawValue):\(call.tool)"))
-            }
-            return Array(JSONValue.object(o).compactJSON().utf8)
+        if let whole = rewriteInputRequired(call, payload) { return whole }
+        return stampOpening(call, payload) + payload.dropFirst()
+    }
+
+    /// An input-required result with its `requestState` sealed for the client; nil for any
+    /// other result.
+    func rewriteInputRequired(_ call: PendingCall, _ payload: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard memmemAny(payload, "\"resultType\":\"input_required\""),
+              case .object(var o)? = try? JSONValue.parse(payload) else { return nil }
+        if case .string(let state)? = o["requestState"] {
+            o["requestState"] = .string(sessions.seal(state, subject: "\(call.kind.rawValue):\(call.tool)"))
         }
+        return Array(JSONValue.object(o).compactJSON().utf8)
+    }
+
+    /// What replaces a stateless result's opening brace: the brace, then `resultType` (unless
+    /// the executor set one) and, for resources, the cache hints.
+    func stampOpening(_ call: PendingCall, _ payload: UnsafeRawBufferPointer) -> [UInt8] {
         var extra = memmemAny(payload, "\"resultType\"") ? "" : "\"resultType\":\"complete\","
         if call.kind == .resource { extra += "\"ttlMs\":0,\"cacheScope\":\"private\"," }
         if payload.count <= 2 { extra = String(extra.dropLast()) }
-        return [UInt8(ascii: "{")] + Array(extra.utf8) + payload.dropFirst()
+        return [UInt8(ascii: "{")] + Array(extra.utf8)
     }
 }

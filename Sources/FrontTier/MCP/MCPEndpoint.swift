@@ -379,10 +379,6 @@ final class MCPEndpoint: HTTPHandler {
         c.finish(call.slot)
     }
 
-    private func sseSafeBytes(_ json: [UInt8], _ format: AnswerFormat) -> [UInt8] {
-        format == .sse ? sseSafe(json) : json
-    }
-
     /// Raw CR/LF can only be whitespace between JSON tokens: blank them for an SSE data line.
     private func sseSafe(_ json: [UInt8]) -> [UInt8] {
         guard json.contains(0x0A) || json.contains(0x0D) else { return json }
@@ -407,47 +403,51 @@ final class MCPEndpoint: HTTPHandler {
             endStream(call, c, json)
             return
         }
-        let ka = keepAlive(call.slot)
-        let safe = payload
-        var copied: [UInt8]?
-        // JSON between tokens may hold raw newlines; an SSE data line may not.
-        if call.format == .sse && (memchrAny(payload, 0x0A) || memchrAny(payload, 0x0D)) {
-            copied = payload.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
-        }
         if type != .result && type != .error { return }
+        let ka = keepAlive(call.slot)
+        // Stateless answers are stamped: `resultType` and cache hints go in after the result's
+        // opening brace (the rest follows as a slice); an input-required result is rewritten.
+        var status = 200
+        var opening: [UInt8] = []
+        var body = payload
+        var rewritten: [UInt8]?
         if call.modern {
-            // Stateless answers are stamped (resultType, cache hints, sealed requestState): a copy.
-            let stamped = type == .result ? stampModern(call, payload) : Array(payload)
-            let status = type == .error && memmemAny(payload, "-32021") ? 400 : 200
-            var json = Array("{\"jsonrpc\":\"2.0\",\"id\":".utf8) + call.idJSON
-            json += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)
-            json += stamped
-            json.append(UInt8(ascii: "}"))
-            let format: AnswerFormat = status == 200 ? call.format : .json
-            writeHead(call.slot, status: status, format: format, jsonLength: json.count, keepAlive: ka, extra: [])
-            call.slot.append(.bytes(sseSafeBytes(json, format)))
-            if format == .sse { call.slot.append(.text("\n\n")) }
-            c.finish(call.slot)
-            return
+            if type == .error {
+                if memmemAny(payload, "-32021") { status = 400 }
+            } else if payload.first == UInt8(ascii: "{") {
+                if let whole = rewriteInputRequired(call, payload) {
+                    rewritten = whole
+                } else {
+                    opening = stampOpening(call, payload)
+                    body = UnsafeRawBufferPointer(rebasing: payload[1...])
+                }
+            }
         }
-        let prefixLength = 22 + call.idJSON.count + member.utf8CodeUnitCount
-        let jsonLength = prefixLength + payload.count + 1
+        let format: AnswerFormat = status == 200 ? call.format : .json
+        var copied: [UInt8]? = rewritten
+        // JSON between tokens may hold raw newlines; an SSE data line may not.
+        if format == .sse, copied == nil, memchrAny(body, 0x0A) || memchrAny(body, 0x0D) {
+            copied = body.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+        }
+        let prefixLength = 22 + call.idJSON.count + member.utf8CodeUnitCount + opening.count
+        let jsonLength = prefixLength + (copied?.count ?? body.count) + 1
         // The head and the message's opening in one buffer; the result follows as a slice.
         var prefix: [UInt8] = []
-        prefix.reserveCapacity(320 + call.idJSON.count) // the head with a session id fits: one allocation
-        appendHead(to: &prefix, call.slot, status: 200, format: call.format, jsonLength: jsonLength, keepAlive: ka, extra: [])
+        prefix.reserveCapacity(320 + call.idJSON.count + opening.count) // the head with a session id fits: one allocation
+        appendHead(to: &prefix, call.slot, status: status, format: format, jsonLength: jsonLength, keepAlive: ka, extra: [])
         prefix += "{\"jsonrpc\":\"2.0\",\"id\":".utf8
         prefix += call.idJSON
         prefix += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)
+        prefix += opening
         call.slot.append(.bytes(prefix))
         if let copied {
             call.slot.append(.bytes(copied))
         } else if let chunk {
-            call.slot.append(.slice(chunk, safe))
+            call.slot.append(.slice(chunk, body))
         } else {
-            call.slot.append(.bytes(Array(safe)))
+            call.slot.append(.bytes(Array(body)))
         }
-        call.slot.append(.text(call.format == .sse ? "}\n\n" : "}"))
+        call.slot.append(.text(format == .sse ? "}\n\n" : "}"))
         c.finish(call.slot)
     }
 
