@@ -10,7 +10,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from sy_http import RawConnection, mcp_headers, parse_sse, rpc
+from sy_http import RawConnection, dumps, mcp_headers, parse_sse, rpc
 
 
 @pytest.mark.timeout(30)
@@ -91,3 +91,51 @@ def test_notifications_cancelled_stops_the_call_in_the_executor(server_factory):
         assert msg["error"]["code"] == -32800, msg
         _, h = srv.healthz()
         assert sum(e["inFlight"] for e in h["executors"]) == 0, h
+
+
+@pytest.mark.timeout(30)
+def test_closing_the_stream_cancels_a_stateless_call_and_only_that_call(server_factory):
+    """2026-07-28: a client that closes its stream cancels what it asked for. Clients that leave
+    with nothing unanswered cancel nothing, and another client's call runs on."""
+    from conformance_util import request_meta, stateless_headers
+
+    srv = server_factory(fronts=1, executors=1)
+
+    def executor_in_flight():
+        _, h = srv.healthz()
+        return sum(e["inFlight"] for e in h["executors"])
+
+    def wait_in_flight(n, within=3.0):
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if executor_in_flight() == n:
+                return True
+            time.sleep(0.02)
+        return False
+
+    # A legacy session's call that must survive everything below.
+    keeper = RawConnection(srv.host, srv.port, timeout=15)
+    sid = keeper.initialize()
+    keeper.send("POST", "/mcp", mcp_headers(session=sid),
+                dumps(rpc("tools/call", {"name": "sleep_ms", "arguments": {"ms": 4000}}, id="keep")))
+    assert wait_in_flight(1), executor_in_flight()
+
+    # Clients that got their answers and leave: nothing of theirs or of others is cancelled.
+    for _ in range(20):
+        with RawConnection(srv.host, srv.port) as c:
+            assert c.call_tool(c.initialize(), "echo", {"text": "x"}).status == 200
+    assert executor_in_flight() == 1
+
+    # A stateless call whose client closes the stream before the answer: cancelled in the executor.
+    params = {"name": "sleep_ms", "arguments": {"ms": 8000}, "_meta": request_meta({})}
+    msg = {"jsonrpc": "2.0", "id": "gone", "method": "tools/call", "params": params}
+    leaver = RawConnection(srv.host, srv.port)
+    leaver.send("POST", "/mcp", stateless_headers("tools/call", params), dumps(msg))
+    assert wait_in_flight(2), executor_in_flight()
+    leaver.close()
+    assert wait_in_flight(1), executor_in_flight()
+
+    # The session's call was not touched: it answers after its full 4 s.
+    r = keeper.read_response(timeout=10)
+    assert r.status == 200 and r.json()["result"]["isError"] is False, r
+    keeper.close()

@@ -63,6 +63,9 @@ final class HTTPConnection: StreamDelegate {
     }
 
     var inFlight: Int { slots.count - slotHead }
+    /// Set when the stream closes: were requests still unanswered? Only then can calls of this
+    /// connection be in flight, so only then does `onClose` need to look for them.
+    private(set) var closedWithUnanswered = false
     var isIdle: Bool { inFlight == 0 && conn.readable.count == 0 }
 
     func start() { conn.startReading() }
@@ -262,6 +265,7 @@ final class HTTPConnection: StreamDelegate {
     func streamClosed(_ stream: StreamConnection, status: Int32) {
         head?.deallocate()
         head = nil
+        closedWithUnanswered = inFlight > 0
         slots.removeAll()
         slotHead = 0
         onClose?(self)
