@@ -77,13 +77,10 @@ public final class Front {
                 http.onClose = { [unowned self] h in
                     metrics.connections.decrement()
                     // 2026-07-28: a client closing its stream cancels what it asked for. The
-                    // search walks every call in flight, so it runs only when this connection
-                    // had requests unanswered: 10,000 clients leaving while 20,000 calls were
-                    // queued made it quadratic (front loops stalled 0.5-0.8 s, calls expired).
-                    if h.closedWithUnanswered {
-                        for call in self.router.calls(on: h) where call.modern {
-                            self.router.cancel(call, reason: "the client closed the stream")
-                        }
+                    // connection knows its calls: searching every call in flight here made
+                    // 10,000 clients leaving while 20,000 calls were queued quadratic.
+                    for call in h.modernCalls.values {
+                        self.router.cancel(call, reason: "the client closed the stream")
                     }
                     self.connections[ObjectIdentifier(h)] = nil
                     self.maybeFinishDrain()

@@ -57,11 +57,6 @@ final class CallRouter {
     var outstanding: Int { inFlight.count }
 
     /// The deadline of a new call to `tool`.
-    /// The calls in flight for one connection (a closed 2026-07-28 stream cancels them).
-    func calls(on connection: HTTPConnection) -> [PendingCall] {
-        inFlight.values.filter { $0.connection === connection } + waiting[waitingHead...].filter { $0.connection === connection }
-    }
-
     func deadline(for tool: String, now: UInt64) -> UInt64 {
         let ms = options.toolTimeoutsMs[tool] ?? pool.traits[tool]?.timeoutMs ?? options.callTimeoutMs
         return now + ms

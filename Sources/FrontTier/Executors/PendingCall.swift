@@ -59,6 +59,7 @@ final class PendingCall {
     func finish() -> Bool {
         if finished { return false }
         finished = true
+        if modern { connection?.modernCalls[ObjectIdentifier(self)] = nil }
         return true
     }
 

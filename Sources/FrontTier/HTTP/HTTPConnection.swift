@@ -63,9 +63,10 @@ final class HTTPConnection: StreamDelegate {
     }
 
     var inFlight: Int { slots.count - slotHead }
-    /// Set when the stream closes: were requests still unanswered? Only then can calls of this
-    /// connection be in flight, so only then does `onClose` need to look for them.
-    private(set) var closedWithUnanswered = false
+    /// This connection's unanswered 2026-07-28 calls (closing the stream cancels them), so a
+    /// close finds them without a search through every call in flight. A call enters when it is
+    /// submitted and leaves when it finishes (`PendingCall.finish`).
+    var modernCalls: [ObjectIdentifier: PendingCall] = [:]
     var isIdle: Bool { inFlight == 0 && conn.readable.count == 0 }
 
     func start() { conn.startReading() }
@@ -265,7 +266,6 @@ final class HTTPConnection: StreamDelegate {
     func streamClosed(_ stream: StreamConnection, status: Int32) {
         head?.deallocate()
         head = nil
-        closedWithUnanswered = inFlight > 0
         slots.removeAll()
         slotHead = 0
         onClose?(self)

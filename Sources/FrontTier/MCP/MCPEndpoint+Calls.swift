@@ -123,6 +123,7 @@ extension MCPEndpoint {
                                startedAt: now, deadline: router.deadline(for: name, now: now))
         call.kind = kind
         call.modern = r.modern != nil
+        if call.modern { c.modernCalls[ObjectIdentifier(call)] = call }
         let cancelHash = r.session.map { CallRouter.cancelHashValue($0.id, r.id) }
         call.context = callContext(env, body, r, cancelHash: cancelHash, inputResponses: inputResponses, requestState: state)
         call.acceptsSSE = acceptsSSE(req)
