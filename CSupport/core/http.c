@@ -54,7 +54,6 @@ static int parse_uint(const uint8_t *p, size_t n, int64_t *out) {
     return 0;
 }
 
-/* Applies the headers the transport itself needs. */
 /* The names behind SY_H_*, lowercase, in enum order. */
 static const struct { const char *name; uint32_t len; } known_names[SY_H_KNOWN_COUNT] = {
 #define N(s) { s, sizeof s - 1 }
@@ -75,6 +74,7 @@ static int classify(const uint8_t *buf, sy_span_t name) {
     return -1;
 }
 
+/* Indexes a known header, and applies the ones the transport itself needs. */
 static int apply_header(sy_http_request_t *req, const uint8_t *buf, sy_http_header_t *h, int *connection_seen) {
     sy_span_t v = h->value;
     int kind = classify(buf, h->name);

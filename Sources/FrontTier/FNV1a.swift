@@ -4,7 +4,7 @@ enum FNV1a {
     static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
     static let prime: UInt64 = 0x100_0000_01b3
 
-    static func hash(_ bytes: UnsafeRawBufferPointer, from seed: UInt64 = basis) -> UInt64 {
+    static func hash(_ bytes: some Sequence<UInt8>, from seed: UInt64 = basis) -> UInt64 {
         var h = seed
         for b in bytes { h = (h ^ UInt64(b)) &* prime }
         return h
@@ -13,9 +13,6 @@ enum FNV1a {
     /// Over the string's UTF-8 where it lies (native strings are contiguous); walking
     /// `String.utf8` instead cost about ten times as much per byte.
     static func hash(_ s: String, from seed: UInt64 = basis) -> UInt64 {
-        if let h = s.utf8.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0), from: seed) }) { return h }
-        var h = seed
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* prime }
-        return h
+        s.utf8.withContiguousStorageIfAvailable { hash($0, from: seed) } ?? hash(s.utf8, from: seed)
     }
 }

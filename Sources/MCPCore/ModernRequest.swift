@@ -2,10 +2,14 @@
 /// specification and the conformance suite expect: `_meta` shape (-32602), then headers
 /// against the body (-32020), then version support (-32022), then the routing headers.
 public enum ModernRequest {
-    public static let versionKey = "io.modelcontextprotocol/protocolVersion"
-    public static let capabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
+    public static let versionKey = versionKeyBytes.description
+    public static let capabilitiesKey = capabilitiesKeyBytes.description
     public static let clientInfoKey = "io.modelcontextprotocol/clientInfo"
-    public static let logLevelKey = "io.modelcontextprotocol/logLevel"
+    public static let logLevelKey = logLevelKeyBytes.description
+    /// The same keys for matching raw JSON keys (`knownMeta`) without a String.
+    private static let versionKeyBytes: StaticString = "io.modelcontextprotocol/protocolVersion"
+    private static let capabilitiesKeyBytes: StaticString = "io.modelcontextprotocol/clientCapabilities"
+    private static let logLevelKeyBytes: StaticString = "io.modelcontextprotocol/logLevel"
 
     /// Revisions served statelessly.
     public static let versions = ["2026-07-28"]
@@ -49,9 +53,8 @@ public enum ModernRequest {
         var seen = 0 // one bit per member: the first of duplicates wins
         do {
             try JSONValue.forEachMemberKeyBytes(bytes) { key, range in
-                let bit = key.bytesEqual("io.modelcontextprotocol/protocolVersion") ? 1
-                    : key.bytesEqual("io.modelcontextprotocol/clientCapabilities") ? 2
-                    : key.bytesEqual("io.modelcontextprotocol/logLevel") ? 4 : 0
+                let bit = key.bytesEqual(versionKeyBytes) ? 1 : key.bytesEqual(capabilitiesKeyBytes) ? 2
+                    : key.bytesEqual(logLevelKeyBytes) ? 4 : 0
                 guard bit != 0, seen & bit == 0 else { return }
                 seen |= bit
                 let v = try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[range]))

@@ -137,17 +137,16 @@ public struct CallContext: Sendable, Equatable {
     /// The bit of a known member's key (its UTF-8 bytes), 0 for any other key. Compared as
     /// bytes: a String per key was a tenth of decoding a small call's context.
     private static func memberBit(_ key: UnsafeRawBufferPointer) -> UInt16 {
-        func isKey(_ s: StaticString) -> Bool { key.bytesEqual(s) }
         switch key.count {
-        case 3: return isKey("era") ? 1 : 0
-        case 5: return isKey("_meta") ? 2 : 0
-        case 8: return isKey("logLevel") ? 16 : 0
-        case 9: return isKey("requestId") ? 128 : isKey("cancelKey") ? 512 : 0
-        case 11: return isKey("traceparent") ? 256 : 0
-        case 12: return isKey("requestState") ? 64 : 0
-        case 14: return isKey("inputResponses") ? 32 : 0
-        case 15: return isKey("protocolVersion") ? 4 : 0
-        case 18: return isKey("clientCapabilities") ? 8 : 0
+        case 3: return key.bytesEqual("era") ? 1 : 0
+        case 5: return key.bytesEqual("_meta") ? 2 : 0
+        case 8: return key.bytesEqual("logLevel") ? 16 : 0
+        case 9: return key.bytesEqual("requestId") ? 128 : key.bytesEqual("cancelKey") ? 512 : 0
+        case 11: return key.bytesEqual("traceparent") ? 256 : 0
+        case 12: return key.bytesEqual("requestState") ? 64 : 0
+        case 14: return key.bytesEqual("inputResponses") ? 32 : 0
+        case 15: return key.bytesEqual("protocolVersion") ? 4 : 0
+        case 18: return key.bytesEqual("clientCapabilities") ? 8 : 0
         default: return 0
         }
     }

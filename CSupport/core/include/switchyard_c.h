@@ -170,7 +170,6 @@ typedef struct sy_span { uint32_t off, len; } sy_span_t;
 
 typedef struct sy_http_header { sy_span_t name, value; } sy_http_header_t;
 
-/* A parsed request head. Spans are offsets into the buffer given to the parser. */
 /* Headers the server reads by name: each request's parse indexes them once
  * (sy_http_request_t.known), so a lookup is not a walk over every header. */
 enum {
@@ -180,6 +179,7 @@ enum {
     SY_H_KNOWN_COUNT
 };
 
+/* A parsed request head. Spans are offsets into the buffer given to the parser. */
 typedef struct sy_http_request {
     sy_span_t method;
     sy_span_t target;

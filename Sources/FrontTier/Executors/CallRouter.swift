@@ -251,17 +251,12 @@ final class CallRouter {
     static func cancelHash(_ key: String) -> String { String(cancelHashValue(key.utf8), radix: 16) }
 
     /// FNV-1a (64 bits) of the bytes.
-    static func cancelHashValue(_ bytes: some Sequence<UInt8>, from seed: UInt64 = FNV1a.basis) -> UInt64 {
-        var h = seed
-        for b in bytes { h = (h ^ UInt64(b)) &* FNV1a.prime }
-        return h
-    }
+    static func cancelHashValue(_ bytes: some Sequence<UInt8>) -> UInt64 { FNV1a.hash(bytes) }
 
     /// `cancelHashValue(sessionId + "|" + idJSON)`, without building the key: FNV-1a over the
     /// string's UTF-8 in place (iterating `String.utf8` cost ten times as much per byte).
     static func cancelHashValue(_ sessionId: String, _ idJSON: [UInt8]) -> UInt64 {
-        let h = FNV1a.hash(sessionId)
-        return cancelHashValue(idJSON, from: (h ^ UInt64(UInt8(ascii: "|"))) &* FNV1a.prime)
+        FNV1a.hash(idJSON, from: FNV1a.hash(CollectionOfOne(UInt8(ascii: "|")), from: FNV1a.hash(sessionId)))
     }
 
     /// Appends a cancel hash (`cancelHashValue`) as the executors read it: lowercase hex without

@@ -21,11 +21,11 @@ struct HTTPRequest {
     }
 
     /// A known header's value, nil when absent: an index lookup (the parse indexed it).
-    func header(_ name: HeaderName) -> String? { valueSpan(sy_http_known_header(headPointer, name.id)).map(text) }
+    func header(_ name: HeaderName) -> String? { valueSpan(name).map(text) }
 
     /// The bytes of a known header, without making a String; nil when absent.
     func headerBytes(_ name: HeaderName) -> UnsafeRawBufferPointer? {
-        valueSpan(sy_http_known_header(headPointer, name.id)).map {
+        valueSpan(name).map {
             UnsafeRawBufferPointer(rebasing: bytes[Int($0.off)..<Int($0.off + $0.len)])
         }
     }
@@ -42,8 +42,9 @@ struct HTTPRequest {
 
     private var base: UnsafePointer<UInt8> { bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) }
 
-    /// The value of header `index` (of the parsed head), nil for -1.
-    private func valueSpan(_ index: Int32) -> sy_span_t? {
+    /// Where a known header's value lies in `bytes`; nil when absent.
+    private func valueSpan(_ name: HeaderName) -> sy_span_t? {
+        let index = sy_http_known_header(headPointer, name.id)
         guard index >= 0, UInt32(index) < headPointer.pointee.nheaders else { return nil }
         return withUnsafeMutableBytes(of: &headPointer.pointee.headers) { raw in
             raw.bindMemory(to: sy_http_header_t.self)[Int(index)].value
