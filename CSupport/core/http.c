@@ -4,11 +4,19 @@
 #include "switchyard_c.h"
 #include <string.h>
 
-static int is_tchar(uint8_t c) {
-    static const char *extra = "!#$%&'*+-.^_`|~";
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return 1;
-    return c && strchr(extra, c) != NULL;
-}
+/* tchar (RFC 9110 section 5.6.2): a table, since every byte of every header name is tested. */
+static const uint8_t tchar_table[256] = {
+#define T(c) [c] = 1
+    T('!'), T('#'), T('$'), T('%'), T('&'), T('\''), T('*'), T('+'), T('-'), T('.'), T('^'), T('_'),
+    T('`'), T('|'), T('~'),
+    T('0'), T('1'), T('2'), T('3'), T('4'), T('5'), T('6'), T('7'), T('8'), T('9'),
+    T('a'), T('b'), T('c'), T('d'), T('e'), T('f'), T('g'), T('h'), T('i'), T('j'), T('k'), T('l'), T('m'),
+    T('n'), T('o'), T('p'), T('q'), T('r'), T('s'), T('t'), T('u'), T('v'), T('w'), T('x'), T('y'), T('z'),
+    T('A'), T('B'), T('C'), T('D'), T('E'), T('F'), T('G'), T('H'), T('I'), T('J'), T('K'), T('L'), T('M'),
+    T('N'), T('O'), T('P'), T('Q'), T('R'), T('S'), T('T'), T('U'), T('V'), T('W'), T('X'), T('Y'), T('Z'),
+#undef T
+};
+static inline int is_tchar(uint8_t c) { return tchar_table[c]; }
 static int is_vchar_or_obs(uint8_t c) { return (c >= 0x21 && c != 0x7f); }
 static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
 
@@ -116,6 +124,7 @@ int sy_http_parse_request(const uint8_t *buf, size_t len, size_t max_head, sy_ht
 
     memset(req, 0, offsetof(sy_http_request_t, headers));
     memset(req->known, 0xff, sizeof req->known); /* -1: absent */
+    req->accept_flags = -1;
     req->content_length = -1;
 
     /* request-line = method SP request-target SP HTTP-version */
@@ -176,12 +185,42 @@ int sy_http_header_at_contains(const sy_http_request_t *req, const uint8_t *buf,
     sy_span_t v = req->headers[i].value;
     size_t n = strlen(lower_needle);
     if (n == 0) return 1;
+    uint8_t first = (uint8_t)lower_needle[0];
     for (uint32_t k = 0; k + n <= v.len; k++) {
-        size_t j = 0;
+        if (lower(buf[v.off + k]) != first) continue;
+        size_t j = 1;
         while (j < n && lower(buf[v.off + k + j]) == (uint8_t)lower_needle[j]) j++;
         if (j == n) return 1;
     }
     return 0;
+}
+
+int sy_http_accept(sy_http_request_t *req, const uint8_t *buf) {
+    if (req->accept_flags >= 0) return req->accept_flags;
+    static const struct { const char *s; uint32_t n; int flag; } ranges[] = {
+        { "application/json", 16, SY_ACCEPT_JSON }, { "text/event-stream", 17, SY_ACCEPT_SSE },
+        { "*/*", 3, SY_ACCEPT_ANY }, { "application/*", 13, SY_ACCEPT_APPLICATION }, { "text/*", 6, SY_ACCEPT_TEXT },
+    };
+    int i = req->known[SY_H_ACCEPT];
+    int flags = 0;
+    if (i < 0 || (uint32_t)i >= req->nheaders) {
+        flags = SY_ACCEPT_ABSENT;
+    } else {
+        sy_span_t v = req->headers[i].value;
+        const uint8_t *p = buf + v.off;
+        for (uint32_t k = 0; k < v.len; k++) {
+            uint8_t c = lower(p[k]);
+            if (c != 'a' && c != 't' && c != '*') continue;
+            for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+                if ((uint8_t)ranges[r].s[0] != c || k + ranges[r].n > v.len || (flags & ranges[r].flag)) continue;
+                uint32_t j = 1;
+                while (j < ranges[r].n && lower(p[k + j]) == (uint8_t)ranges[r].s[j]) j++;
+                if (j == ranges[r].n) flags |= ranges[r].flag;
+            }
+        }
+    }
+    req->accept_flags = flags;
+    return flags;
 }
 
 /* Chunked decoder states. */

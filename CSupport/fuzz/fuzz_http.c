@@ -24,6 +24,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (i != sy_http_find_header(&req, data, known[k])) abort();
             if (sy_http_header_at_contains(&req, data, i, "") != (i < 0 ? -1 : 1)) abort();
         }
+        /* The one-pass Accept flags agree with a substring test of each media range. */
+        {
+            static const struct { const char *s; int flag; } ranges[] = {
+                { "application/json", SY_ACCEPT_JSON }, { "text/event-stream", SY_ACCEPT_SSE }, { "*/*", SY_ACCEPT_ANY },
+                { "application/*", SY_ACCEPT_APPLICATION }, { "text/*", SY_ACCEPT_TEXT },
+            };
+            int i = sy_http_known_header(&req, SY_H_ACCEPT), expected = i < 0 ? SY_ACCEPT_ABSENT : 0;
+            for (int r = 0; i >= 0 && r < 5; r++)
+                if (sy_http_header_at_contains(&req, data, i, ranges[r].s) == 1) expected |= ranges[r].flag;
+            if (sy_http_accept(&req, data) != expected || req.accept_flags != expected) abort();
+        }
         if (req.chunked) {
             uint8_t *copy = malloc(size);
             memcpy(copy, data, size);

@@ -64,6 +64,10 @@ public enum LoadRunner {
             }
         }
         var result = merge(shared.results.withLock { $0 }, config: config)
+        if usageStart != nil, usageEnd == nil {
+            // The workers stopped before -d (--max-requests): the window closes now.
+            usageEnd = ServerUsage.sample(config.serverPIDs); usageEndAt = uv_hrtime()
+        }
         if let a = usageStart, let b = usageEnd {
             let cpu = Double(b.cpuTicks - a.cpuTicks) / ServerUsage.ticksPerSecond
             let window = Double(usageEndAt - usageStartAt) / 1e9
@@ -79,6 +83,7 @@ public enum LoadRunner {
         var h = Latency.histogram()
         var ok = 0, sent = 0, opened = 0, held = 0, setupErrors = 0, conns = 0
         var setup = 0.0
+        var measured = 0.0
         var kinds: [String: Int] = [:]
         var samples: [String: String] = [:]
         let seconds = parts.map { $0.intervals.count }.max() ?? 0
@@ -89,6 +94,7 @@ public enum LoadRunner {
             ok += p.ok; sent += p.sent; opened += p.sessionsOpened; held += p.sessionsHeld
             setupErrors += p.setupErrors; conns += p.connectionsOpened
             setup = max(setup, p.setupSeconds)
+            measured = max(measured, p.measuredSeconds)
             for (k, v) in p.errorsByKind { kinds[k, default: 0] += v }
             for (k, v) in p.errorSamples where samples[k] == nil { samples[k] = v }
             for (i, x) in p.intervals.enumerated() { intervals[i].add(x) }
@@ -101,17 +107,19 @@ public enum LoadRunner {
                                  p50Ms: empty ? 0 : Double(x.valueAtPercentile(50)) / 1000,
                                  p99Ms: empty ? 0 : Double(x.valueAtPercentile(99)) / 1000)
         }
+        // A run capped by --max-requests ends early; its rate is over the time it took.
+        let duration = measured > 0 ? min(measured, config.duration) : config.duration
         let hostPart = config.host.contains(":") ? "[\(config.host)]" : config.host
         return RunResult(
             label: config.label, url: "http://\(hostPart):\(config.port)\(config.path)",
             mode: config.mode.rawValue, era: config.era.rawValue,
             session: config.era == .session && !config.skipInitialize,
             connections: config.connections, threads: config.threads, targetRate: config.rate,
-            durationSeconds: config.duration, warmupSeconds: config.warmup, tool: config.tool,
+            durationSeconds: duration, warmupSeconds: config.warmup, tool: config.tool,
             argumentBytes: config.arguments.utf8.count,
             newConnectionPerRequest: config.newConnectionPerRequest, sourceAddresses: config.sourceAddresses,
             ok: ok, errors: kinds.values.reduce(0, +), errorsByKind: kinds, errorSamples: samples,
-            achievedRate: config.mode == .idle ? 0 : Double(ok) / config.duration,
+            achievedRate: config.mode == .idle ? 0 : Double(ok) / duration,
             latencyMs: LatencySummary(h), sessionsOpened: opened,
             sessionsHeld: config.mode == .idle ? held : nil, setupErrors: setupErrors, setupSeconds: setup,
             connectionsOpened: conns, intervals: timeline, server: nil)

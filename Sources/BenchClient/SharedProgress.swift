@@ -37,6 +37,8 @@ struct WorkerResult: @unchecked Sendable {
     var setupErrors = 0
     var setupSeconds = 0.0
     var connectionsOpened = 0
+    /// The measured window as it closed: -d, or less when --max-requests ran out first.
+    var measuredSeconds = 0.0
 }
 
 enum Latency {

@@ -173,6 +173,11 @@ final class Worker {
         uv_hrtime() < measureEnd && result.sent < config.maxRequests / config.threads
     }
 
+    private var capReached: Bool {
+        let cap = config.maxRequests / config.threads
+        return config.mode == .open ? Int(scheduled) >= cap : result.sent >= cap
+    }
+
     // MARK: requests
 
     private func write(_ c: Client, head: [UInt8], body: [UInt8]) {
@@ -369,6 +374,11 @@ final class Worker {
                 return
             }
             if config.mode == .open { schedule(now) }
+            if capReached, inFlight <= 0, backlog.count == 0 {
+                // --max-requests: all sent and answered; the window closes now, not at -d.
+                measureEnd = max(now, measureStart)
+                beginDrain(now)
+            }
         case .draining:
             if inFlight <= 0 || now >= drainDeadline { finish() }
         case .done:
@@ -420,6 +430,7 @@ final class Worker {
             for c in clients where c.state == .ready && c.conn != nil { send(c, scheduledAt: now) }
         }
         phase = .draining
+        result.measuredSeconds = Double(measureEnd - min(measureStart, measureEnd)) / 1e9
         drainDeadline = now + min(timeoutNs, 10_000_000_000)
         // Requests scheduled in the window and never sent were never served.
         while let at = backlog.popFirst() { countError("timeout", scheduledAt: at, sampleText: "never sent: no free connection") }

@@ -17,18 +17,17 @@ public enum DemoPack {
 
     static let readOnly = ToolAnnotations(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)
 
-    public static let echo = Tool(
+    public static let echo = Tool.immediate(
         name: "echo", title: "Echo", description: "Returns the given text unchanged.",
-        inputSchema: schema(["text": "string"], required: ["text"]), annotations: readOnly, nonBlocking: true
+        inputSchema: schema(["text": "string"], required: ["text"]), annotations: readOnly
     ) { call in
         .text(try call.string("text"))
     }
 
-    public static let addNumbers = Tool(
+    public static let addNumbers = Tool.immediate(
         name: "add_numbers", title: "Add numbers", description: "Adds two numbers and returns the sum.",
         inputSchema: schema(["a": "number", "b": "number"], required: ["a", "b"]),
-        outputSchema: schema(["sum": "number"], required: ["sum"]), annotations: readOnly, cacheable: true,
-        nonBlocking: true
+        outputSchema: schema(["sum": "number"], required: ["sum"]), annotations: readOnly, cacheable: true
     ) { call in
         let sum = try call.number("a") + call.number("b")
         return ToolResult(content: [.text(JSONValue.formatNumber(sum))], structuredContent: .object(["sum": .number(sum)]))

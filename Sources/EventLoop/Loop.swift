@@ -18,9 +18,10 @@ public final class Loop {
     /// Active only while `deferred` has work: keeps the next poll from blocking, and the loop
     /// alive until the work has run (so it is not unref'd).
     private let idle: UnsafeMutablePointer<uv_idle_t>
-    private var pendingFlush: [StreamConnection] = []
+    // Touched on every write and turn; unchecked for the reason given in StreamConnection.
+    @exclusivity(unchecked) private var pendingFlush: [StreamConnection] = []
     /// Work queued on the loop thread for the end of this turn (before the write flush).
-    private var deferred: [() -> Void] = []
+    @exclusivity(unchecked) private var deferred: [() -> Void] = []
     /// The thread running the loop (a `pthread_t`); 0 when it is not running, so that before
     /// `run()` every caller takes the cross-thread path. Read from any thread.
     private let runningThread = Atomic<UInt>(0)
@@ -28,8 +29,8 @@ public final class Loop {
     /// keeps queueing more work must not starve I/O, timers and cancellations.
     private static let deferredRoundsPerTurn = 8
     /// Bytes read and written by streams, by their `trafficClass` (0 other, 1 HTTP, 2 executor links).
-    public var bytesIn: [UInt64] = [0, 0, 0]
-    public var bytesOut: [UInt64] = [0, 0, 0]
+    @exclusivity(unchecked) public var bytesIn: [UInt64] = [0, 0, 0]
+    @exclusivity(unchecked) public var bytesOut: [UInt64] = [0, 0, 0]
 
     public init() {
         uv = .allocate(capacity: 1)

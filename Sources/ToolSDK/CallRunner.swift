@@ -38,16 +38,10 @@ enum CallRunner {
 
     static func runTool(_ tool: Tool, _ call: CallPayload, context: CallContext, timer: Histogram? = nil,
                         schema: SchemaCheck.Compiled? = nil, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
-        var args: [String: JSONValue] = [:]
-        if !call.arguments.isEmpty {
-            guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
-                return (.result, ToolResult.error("arguments must be a JSON object").jsonBytes)
-            }
-            args = o
-        }
-        let problem = if let schema { schema.validate(args) } else { SchemaCheck.validate(args, against: tool.inputSchema) }
-        if let problem {
-            return (.result, ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").jsonBytes)
+        let args: [String: JSONValue]
+        switch checkedArguments(tool, call, schema: schema) {
+        case .success(let a): args = a
+        case .failure(let answer): return answer.frame
         }
         let request = RequestContext(context: context, subject: "tool:" + tool.name, emit: emit)
         let started = uv_hrtime()
@@ -56,6 +50,50 @@ enum CallRunner {
         return await handle(request, isTool: true, name: tool.name) {
             try await tool.handler(ToolCall(name: tool.name, arguments: args, request: request)).jsonBytes
         }
+    }
+
+    /// Runs a tool's immediate handler to its terminal frame on the calling thread: no task,
+    /// no suspension. The same checks, metrics, logging and error mapping as `runTool`.
+    static func runImmediate(_ tool: Tool, _ handler: Tool.ImmediateHandler, _ call: CallPayload, context: CallContext,
+                             timer: Histogram, schema: SchemaCheck.Compiled?, emit: @escaping Emit) -> (FrameType, [UInt8]) {
+        let args: [String: JSONValue]
+        switch checkedArguments(tool, call, schema: schema) {
+        case .success(let a): args = a
+        case .failure(let answer): return answer.frame
+        }
+        let request = RequestContext(context: context, subject: "tool:" + tool.name, emit: emit)
+        let started = uv_hrtime()
+        defer { timer.observe(uv_hrtime() &- started) }
+        logStart(request)
+        let out: (FrameType, [UInt8])
+        do {
+            try request.load()
+            out = (.result, try handler(ToolCall(name: tool.name, arguments: args, request: request)).jsonBytes)
+        } catch {
+            out = outcome(of: error, request, isTool: true, name: tool.name)
+        }
+        logEnd(out, request, isTool: true)
+        return out
+    }
+
+    /// An answer given before the handler runs (a tool-level error result).
+    struct EarlyAnswer: Error { let frame: (FrameType, [UInt8]) }
+
+    /// The call's arguments as an object, checked against the tool's input schema.
+    static func checkedArguments(_ tool: Tool, _ call: CallPayload,
+                                 schema: SchemaCheck.Compiled?) -> Result<[String: JSONValue], EarlyAnswer> {
+        var args: [String: JSONValue] = [:]
+        if !call.arguments.isEmpty {
+            guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
+                return .failure(EarlyAnswer(frame: (.result, ToolResult.error("arguments must be a JSON object").jsonBytes)))
+            }
+            args = o
+        }
+        let problem = if let schema { schema.validate(args) } else { SchemaCheck.validate(args, against: tool.inputSchema) }
+        if let problem {
+            return .failure(EarlyAnswer(frame: (.result, ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").jsonBytes)))
+        }
+        return .success(args)
     }
 
     static func readResource(_ uri: String, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
@@ -125,17 +163,28 @@ enum CallRunner {
     /// Runs `body` and maps every way it can end to one terminal frame, logging the outcome.
     static func handle(_ request: RequestContext, isTool: Bool, name: String,
                        _ body: () async throws -> [UInt8]) async -> (FrameType, [UInt8]) {
-        var ids: [(String, String)] { // built only when a line is logged
-            [("request_id", request.context.requestId ?? "-")] + (request.context.traceparent.map { [("traceparent", $0)] } ?? [])
-        }
-        log.debug("call", [("what", request.subject)] + ids)
-        let (type, payload) = await handleUnlogged(request, isTool: isTool, name: name, body)
+        logStart(request)
+        let out = await handleUnlogged(request, isTool: isTool, name: name, body)
+        logEnd(out, request, isTool: isTool)
+        return out
+    }
+
+    /// The request's ids for a log line (built only when a line is logged).
+    private static func ids(_ request: RequestContext) -> [(String, String)] {
+        [("request_id", request.context.requestId ?? "-")] + (request.context.traceparent.map { [("traceparent", $0)] } ?? [])
+    }
+
+    private static func logStart(_ request: RequestContext) {
+        log.debug("call", [("what", request.subject)] + ids(request))
+    }
+
+    private static func logEnd(_ out: (FrameType, [UInt8]), _ request: RequestContext, isTool: Bool) {
+        let (type, payload) = out
         if type == .error {
-            log.warning("call failed", [("what", request.subject), ("error", String(decoding: payload.prefix(200), as: UTF8.self))] + ids)
+            log.warning("call failed", [("what", request.subject), ("error", String(decoding: payload.prefix(200), as: UTF8.self))] + ids(request))
         } else if isTool, payload.count < 65_536, CallRunner.reportsError(payload) {
-            log.info("tool reported an error", [("what", request.subject)] + ids)
+            log.info("tool reported an error", [("what", request.subject)] + ids(request))
         }
-        return (type, payload)
     }
 
     private static func handleUnlogged(_ request: RequestContext, isTool: Bool, name: String,
@@ -149,24 +198,29 @@ enum CallRunner {
             return cancelledFrame()
         } catch {
             if Task.isCancelled { return cancelledFrame() }
-            if request.era == .modern && request.hasPendingInputs {
-                return (.result, request.inputRequiredResult())
+            return outcome(of: error, request, isTool: isTool, name: name)
+        }
+    }
+
+    /// The terminal frame for a handler that threw `error` (not a cancellation).
+    static func outcome(of error: any Error, _ request: RequestContext, isTool: Bool, name: String) -> (FrameType, [UInt8]) {
+        if request.era == .modern && request.hasPendingInputs {
+            return (.result, request.inputRequiredResult())
+        }
+        switch error {
+        case let e as RequestError:
+            return failure(e)
+        case let e as MissingClientCapability:
+            if request.era == .legacy && isTool {
+                let names = e.capabilities.map(\.rawValue).joined(separator: ", ")
+                return (.result, ToolResult.error("Missing required client capability: \(names)").jsonBytes)
             }
-            switch error {
-            case let e as RequestError:
-                return failure(e)
-            case let e as MissingClientCapability:
-                if request.era == .legacy && isTool {
-                    let names = e.capabilities.map(\.rawValue).joined(separator: ", ")
-                    return (.result, ToolResult.error("Missing required client capability: \(names)").jsonBytes)
-                }
-                return failure(.missingCapability(e.capabilities))
-            case let e as ToolError:
-                return isTool ? (.result, ToolResult.error(e.message).jsonBytes) : failure(.internalError(e.message))
-            default:
-                return isTool ? (.result, ToolResult.error("\(name) failed: \(error)").jsonBytes)
-                              : failure(.internalError("\(name) failed: \(error)"))
-            }
+            return failure(.missingCapability(e.capabilities))
+        case let e as ToolError:
+            return isTool ? (.result, ToolResult.error(e.message).jsonBytes) : failure(.internalError(e.message))
+        default:
+            return isTool ? (.result, ToolResult.error("\(name) failed: \(error)").jsonBytes)
+                          : failure(.internalError("\(name) failed: \(error)"))
         }
     }
 

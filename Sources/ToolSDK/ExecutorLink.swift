@@ -124,6 +124,10 @@ final class ExecutorLink: StreamDelegate {
         let name = call.nameString
         let onLoop = call.knownKind == .tool && call.arguments.count + call.meta.count <= Self.onLoopArgumentLimit
             && index.toolEntries[name]?.tool.nonBlocking == true
+        if onLoop, let context, let entry = index.tool(name, era: context.era), let immediate = entry.tool.immediateHandler {
+            runImmediate(entry, immediate, call, context: context, stream: stream)
+            return
+        }
         // On the loop, the task starts at once on this thread: a handler that never suspends
         // finishes here, with no job queued and no second trip through the loop. Its result
         // reaches `complete` through the mailbox, after `calls[stream]` below is set.
@@ -131,6 +135,33 @@ final class ExecutorLink: StreamDelegate {
         let key = context?.cancelKey
         calls[stream] = Running(task: task, tool: name, cancelKey: key)
         if let key { runtime.cancelKeys[key] = (id, stream) }
+    }
+
+    /// The stream of the immediate call running now (0: none). Its events are sent as they
+    /// come, ahead of its result.
+    private var immediateStream: UInt64 = 0
+
+    /// An immediate tool's call, run to its result now: no task, no trip through the mailbox,
+    /// nothing kept in `calls` (nothing can cancel it before it ends).
+    private func runImmediate(_ entry: PackIndex.ToolEntry, _ handler: @escaping Tool.ImmediateHandler,
+                              _ call: CallPayload, context: CallContext, stream: UInt64) {
+        let here = LoopOnly(link: self, linkID: id, loop: runtime.loop, completions: runtime.completions)
+        let emit: CallRunner.Emit = { event in
+            let c = ExecutorRuntime.Completion(link: here.linkID, stream: stream, event: event)
+            // During the handler, on this thread: straight onto the link, ahead of the result.
+            // Later or from elsewhere (a handler that kept `emit`): the mailbox, which drops
+            // a finished call's events.
+            if c.link != 0, here.loop.isCurrentThread, let link = here.link, link.immediateStream == stream {
+                link.send(c.rawType, stream, c.payload)
+            } else {
+                here.completions.post(c)
+            }
+        }
+        immediateStream = stream
+        let (type, payload) = CallRunner.runImmediate(entry.tool, handler, call, context: context,
+                                                      timer: entry.executionTimer, schema: entry.schema, emit: emit)
+        immediateStream = 0
+        send(type.rawValue, stream, payload)
     }
 
     /// Calls of non-blocking tools run on the loop thread only below this size of arguments and
@@ -205,4 +236,13 @@ final class ExecutorLink: StreamDelegate {
         conn.writeFrame(.goodbye, stream: 0)
         conn.closeWhenFlushed()
     }
+}
+
+/// What an immediate call's `emit` needs, sendable because it touches the link only after
+/// checking it runs on the link's loop thread.
+private struct LoopOnly: @unchecked Sendable {
+    weak var link: ExecutorLink?
+    let linkID: Int
+    let loop: Loop
+    let completions: Mailbox<ExecutorRuntime.Completion>
 }

@@ -15,46 +15,91 @@ public struct CallContext: Sendable, Equatable {
         case modern
     }
 
+    /// The members, held in one immutable box: a context is copied several times on its way
+    /// to a handler (task capture, runner, RequestContext), and a copy is then one retain
+    /// instead of one per string. A setter replaces the box (setters are rare: decode fills
+    /// `Fields` first).
+    struct Fields: Sendable {
+        var requestMeta: LazyJSON?
+        var era: Era = .legacy
+        var protocolVersion: String?
+        var clientCapabilities: LazyJSON?
+        var logLevel: String?
+        var inputResponses: LazyJSON?
+        var requestState: String?
+        var requestId: String?
+        var traceparent: String?
+        var cancelKey: String?
+    }
+    private final class Box: Sendable {
+        let f: Fields
+        init(_ f: Fields) { self.f = f }
+    }
+    private var box: Box
+    private static let empty = Box(Fields())
+
+    private init(fields: Fields) { box = Box(fields) }
+    private mutating func update(_ change: (inout Fields) -> Void) {
+        var f = box.f
+        change(&f)
+        box = Box(f)
+    }
+
     /// The client's `params._meta` object (progressToken and the like), when present.
     public var requestMeta: JSONValue? {
-        get { _requestMeta?.value } set { _requestMeta = newValue.map(LazyJSON.init) }
+        get { box.f.requestMeta?.value } set { update { $0.requestMeta = newValue.map(LazyJSON.init) } }
     }
-    private var _requestMeta: LazyJSON?
-    public var era: Era
+    public var era: Era {
+        get { box.f.era } set { update { $0.era = newValue } }
+    }
     /// The request's MCP protocol version, when the front knows it.
-    public var protocolVersion: String?
+    public var protocolVersion: String? {
+        get { box.f.protocolVersion } set { update { $0.protocolVersion = newValue } }
+    }
     /// The client's capabilities object. Modern: from `_meta` on each request; legacy: from
     /// initialize, and may be absent (then nothing is known).
     public var clientCapabilities: JSONValue? {
-        get { _clientCapabilities?.value } set { _clientCapabilities = newValue.map(LazyJSON.init) }
+        get { box.f.clientCapabilities?.value } set { update { $0.clientCapabilities = newValue.map(LazyJSON.init) } }
     }
-    private var _clientCapabilities: LazyJSON?
     /// The lowest log level to send. Modern: absent means no log notifications at all.
     /// Legacy: the session's level (absent: `info`).
-    public var logLevel: String?
+    public var logLevel: String? {
+        get { box.f.logLevel } set { update { $0.logLevel = newValue } }
+    }
     /// Modern retry of an input-required result: the client's `params.inputResponses`, exactly
     /// as sent (`.null` when the client sent `null`; nil when absent). Not validated here.
     public var inputResponses: JSONValue? {
-        get { _inputResponses?.value } set { _inputResponses = newValue.map(LazyJSON.init) }
+        get { box.f.inputResponses?.value } set { update { $0.inputResponses = newValue.map(LazyJSON.init) } }
     }
-    private var _inputResponses: LazyJSON?
     /// Modern retry: the executor-produced state string, already verified and unwrapped by the front.
-    public var requestState: String?
+    public var requestState: String? {
+        get { box.f.requestState } set { update { $0.requestState = newValue } }
+    }
     /// The front's id for this request: the same id is in the front's access log and the
     /// executor's log lines about the call.
-    public var requestId: String?
+    public var requestId: String? {
+        get { box.f.requestId } set { update { $0.requestId = newValue } }
+    }
     /// W3C trace context of the request (from its `traceparent` header or `_meta.traceparent`).
-    public var traceparent: String?
+    public var traceparent: String? {
+        get { box.f.traceparent } set { update { $0.traceparent = newValue } }
+    }
     /// The key a client's cancellation reaching another front is matched by (legacy sessions).
-    public var cancelKey: String?
+    public var cancelKey: String? {
+        get { box.f.cancelKey } set { update { $0.cancelKey = newValue } }
+    }
 
     public init(requestMeta: JSONValue? = nil, era: Era = .legacy, protocolVersion: String? = nil,
                 clientCapabilities: JSONValue? = nil, logLevel: String? = nil,
                 inputResponses: JSONValue? = nil, requestState: String? = nil) {
-        self.era = era; self.protocolVersion = protocolVersion; self.logLevel = logLevel
-        self.requestState = requestState
-        self.requestMeta = requestMeta; self.clientCapabilities = clientCapabilities
-        self.inputResponses = inputResponses
+        if requestMeta == nil && era == .legacy && protocolVersion == nil && clientCapabilities == nil
+            && logLevel == nil && inputResponses == nil && requestState == nil {
+            box = CallContext.empty
+            return
+        }
+        box = Box(Fields(requestMeta: requestMeta.map(LazyJSON.init), era: era, protocolVersion: protocolVersion,
+                         clientCapabilities: clientCapabilities.map(LazyJSON.init), logLevel: logLevel,
+                         inputResponses: inputResponses.map(LazyJSON.init), requestState: requestState))
     }
 
     public static func == (a: CallContext, b: CallContext) -> Bool {
@@ -82,7 +127,7 @@ public struct CallContext: Sendable, Equatable {
     /// most calls never look at them, and building them was a fifth of a small call's cost.
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> CallContext {
         if bytes.isEmpty { return CallContext() }
-        var c = CallContext()
+        var c = Fields()
         var sawEra = false
         var bad: String?
         var seen: UInt16 = 0 // one bit per known member: the first of duplicates wins, as in the envelope scanner
@@ -109,11 +154,11 @@ public struct CallContext: Sendable, Equatable {
                         sawEra = true
                         guard let e = JSONValue.parseString(v), let era = Era(rawValue: e) else { fail(); return }
                         c.era = era
-                    case 2: c._requestMeta = object()
+                    case 2: c.requestMeta = object()
                     case 4: c.protocolVersion = string()
-                    case 8: c._clientCapabilities = object()
+                    case 8: c.clientCapabilities = object()
                     case 16: c.logLevel = string()
-                    case 32: c._inputResponses = LazyJSON(raw: Array(v))
+                    case 32: c.inputResponses = LazyJSON(raw: Array(v))
                     case 64: c.requestState = string()
                     case 128: c.requestId = string()
                     case 256: c.traceparent = string()
@@ -131,7 +176,7 @@ public struct CallContext: Sendable, Equatable {
             return CallContext(requestMeta: .object(o), era: .legacy)
         }
         if let bad { throw .badMember(bad) }
-        return c
+        return CallContext(fields: c)
     }
 
     /// The bit of a known member's key (its UTF-8 bytes), 0 for any other key. Compared as

@@ -57,6 +57,33 @@ final class HTTPParserTests: XCTestCase {
         }
     }
 
+    /// The Accept flags give what a substring test of each media range gives, and are kept.
+    func testAcceptFlagsMatchSubstringTests() {
+        let values = ["application/json, text/event-stream", "APPLICATION/JSON", "text/event-stream;q=0.5",
+                      "*/*", "application/*", "Text/*", "text/html, image/png", "", "application/json-seq",
+                      "text/event-stream, application/json, */*", "a", "application/jso", "tex", "*/"]
+        let ranges: [(String, Int32)] = [("application/json", Int32(SY_ACCEPT_JSON)), ("text/event-stream", Int32(SY_ACCEPT_SSE)),
+                                         ("*/*", Int32(SY_ACCEPT_ANY)), ("application/*", Int32(SY_ACCEPT_APPLICATION)),
+                                         ("text/*", Int32(SY_ACCEPT_TEXT))]
+        for v in values {
+            let s = "POST /mcp HTTP/1.1\r\nAccept: \(v)\r\nContent-Length: 0\r\n\r\n"
+            var (rc, req) = parse(s)
+            XCTAssertGreaterThan(rc, 0, v)
+            let bytes = Array(s.utf8)
+            bytes.withUnsafeBufferPointer { b in
+                var expected: Int32 = 0
+                for (needle, flag) in ranges where sy_http_header_at_contains(&req, b.baseAddress!, 0, needle) == 1 {
+                    expected |= flag
+                }
+                XCTAssertEqual(sy_http_accept(&req, b.baseAddress!), expected, v)
+                XCTAssertEqual(req.accept_flags, expected, "kept: \(v)")
+            }
+        }
+        var (_, req) = parse("POST /mcp HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+        XCTAssertEqual(req.accept_flags, -1, "not computed before asked")
+        XCTAssertEqual(Array("x".utf8).withUnsafeBufferPointer { sy_http_accept(&req, $0.baseAddress!) }, Int32(SY_ACCEPT_ABSENT))
+    }
+
     func testIncompleteUntilBlankLineByteByByte() {
         let s = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
         let bytes = Array(s.utf8)

@@ -191,6 +191,7 @@ typedef struct sy_http_request {
     int keep_alive;               /* after Connection header and version defaults */
     int expect_continue;
     int16_t known[SY_H_KNOWN_COUNT]; /* index in headers[] of the first of each SY_H_* name, or -1 */
+    int accept_flags;             /* SY_ACCEPT_* of the Accept header; -1 until sy_http_accept runs */
     sy_http_header_t headers[SY_HTTP_MAX_HEADERS];
 } sy_http_request_t;
 
@@ -207,6 +208,19 @@ static inline int sy_http_known_header(const sy_http_request_t *req, int known) 
  * case-insensitively? Returns 1, 0, or -1 when the header is absent (index -1). */
 int sy_http_header_at_contains(const sy_http_request_t *req, const uint8_t *buf, int index,
                                const char *lower_needle);
+
+/* What an Accept header names (a substring test each, ASCII case-insensitively, as
+ * sy_http_header_at_contains would give): computed in one pass on first use and kept in the
+ * request, since an MCP POST asks about JSON and SSE several times. */
+enum {
+    SY_ACCEPT_ABSENT = 1,       /* no Accept header: anything goes */
+    SY_ACCEPT_JSON = 2,         /* application/json */
+    SY_ACCEPT_SSE = 4,          /* text/event-stream */
+    SY_ACCEPT_ANY = 8,          /* star/star */
+    SY_ACCEPT_APPLICATION = 16, /* application/star */
+    SY_ACCEPT_TEXT = 32,        /* text/star */
+};
+int sy_http_accept(sy_http_request_t *req, const uint8_t *buf);
 
 /* Incremental in-place chunked-body decoder. */
 typedef struct sy_chunked {

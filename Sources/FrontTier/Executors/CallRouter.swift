@@ -21,18 +21,19 @@ final class CallRouter {
     /// Carries a notification of a call in flight to the client.
     var event: ((PendingCall, FrameType, [UInt8]) -> Void)?
 
-    private var inFlight: [ObjectIdentifier: PendingCall] = [:]
+    // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
+    @exclusivity(unchecked) private var inFlight: [ObjectIdentifier: PendingCall] = [:]
     /// Calls by session and request id, for `notifications/cancelled`.
     /// Calls by the FNV-1a hash of "session id|request id" (the key executors know them by too).
-    private var byCancelKey: [UInt64: PendingCall] = [:]
-    private var waiting: [PendingCall] = []
-    private var waitingHead = 0
-    private var toolBreakers: [String: CircuitBreaker] = [:]
+    @exclusivity(unchecked) private var byCancelKey: [UInt64: PendingCall] = [:]
+    @exclusivity(unchecked) private var waiting: [PendingCall] = []
+    @exclusivity(unchecked) private var waitingHead = 0
+    @exclusivity(unchecked) private var toolBreakers: [String: CircuitBreaker] = [:]
     private var stale = StaleResults()
     private var sweep: Timer?
-    private(set) var retries = 0
-    private(set) var timeouts = 0
-    private(set) var staleAnswers = 0
+    @exclusivity(unchecked) private(set) var retries = 0
+    @exclusivity(unchecked) private(set) var timeouts = 0
+    @exclusivity(unchecked) private(set) var staleAnswers = 0
 
     init(loop: Loop, pool: ExecutorPool, options: FrontOptions, log: Log) {
         self.loop = loop

@@ -26,14 +26,15 @@ final class FrontLink: StreamDelegate {
     let socketPath: String
     let conn: StreamConnection
     unowned let owner: any FrontLinkOwner
-    private(set) var ready: Ready?
-    private(set) var draining = false
-    private var pending: [UInt64: PendingCall] = [:]
-    private var nextStream: UInt64 = 1
+    // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
+    @exclusivity(unchecked) private(set) var ready: Ready?
+    @exclusivity(unchecked) private(set) var draining = false
+    @exclusivity(unchecked) private var pending: [UInt64: PendingCall] = [:]
+    @exclusivity(unchecked) private var nextStream: UInt64 = 1
     let compressThreshold: Int
     private let log: Log
     /// Sheds calls to this executor while it keeps failing (timeouts, lost calls).
-    var breaker = CircuitBreaker()
+    @exclusivity(unchecked) var breaker = CircuitBreaker()
 
     var outstanding: Int { pending.count }
     var name: String { ready?.executor ?? socketPath }

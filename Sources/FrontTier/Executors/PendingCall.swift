@@ -7,35 +7,36 @@ import WireProtocol
 /// Ownership: holds one reference on `argsChunk` (the client's read buffer holding the
 /// arguments) until the call is answered and this object is released.
 final class PendingCall {
+    // Per-request state: `@exclusivity(unchecked)` for the reason given in StreamConnection.
     /// What the call runs: a tool, a resource read, a prompt, a completion.
-    var kind: CallPayload.Kind = .tool
+    @exclusivity(unchecked) var kind: CallPayload.Kind = .tool
     /// The CALL meta: the context object of proto/executor-protocol.md (era, versions, _meta...).
-    var context: [UInt8] = []
+    @exclusivity(unchecked) var context: [UInt8] = []
     /// The stateless revision (2026-07-28): results are stamped, closing the stream cancels.
-    var modern = false
-    weak var connection: HTTPConnection?
+    @exclusivity(unchecked) var modern = false
+    @exclusivity(unchecked) weak var connection: HTTPConnection?
     let slot: ResponseSlot
     /// The JSON-RPC id as sent by the client (with quotes for string ids).
     let idJSON: [UInt8]
     let format: AnswerFormat
     let tool: String
     /// The client's `_meta.progressToken` as JSON, when it asked for progress.
-    var progressToken: [UInt8]?
+    @exclusivity(unchecked) var progressToken: [UInt8]?
     /// The client accepts an SSE answer: notifications during the call upgrade it to a stream.
-    var acceptsSSE = false
+    @exclusivity(unchecked) var acceptsSSE = false
     /// Hash of session and request id (`CallRouter.cancelHashValue`), for
     /// `notifications/cancelled` (nil for stateless requests).
-    var cancelKey: UInt64?
+    @exclusivity(unchecked) var cancelKey: UInt64?
     private let argsChunk: UnsafeMutablePointer<sy_chunk_t>?
     let arguments: UnsafeRawBufferPointer
     let startedAt: UInt64
     let deadline: UInt64
     /// Sends so far (1 after the first send; a retry makes it 2).
-    var attempts = 0
+    @exclusivity(unchecked) var attempts = 0
     /// Where it is in flight, if it is.
-    weak var link: FrontLink?
-    var stream: UInt64 = 0
-    private(set) var finished = false
+    @exclusivity(unchecked) weak var link: FrontLink?
+    @exclusivity(unchecked) var stream: UInt64 = 0
+    @exclusivity(unchecked) private(set) var finished = false
 
     init(connection: HTTPConnection, slot: ResponseSlot, idJSON: [UInt8], format: AnswerFormat, tool: String,
          arguments: UnsafeRawBufferPointer, argsChunk: UnsafeMutablePointer<sy_chunk_t>?,

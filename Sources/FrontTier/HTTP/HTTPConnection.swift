@@ -25,6 +25,7 @@ final class HTTPConnection: StreamDelegate {
         var maxPipelined = 64
     }
 
+    // Per-request state: `@exclusivity(unchecked)` for the reason given in StreamConnection.
     /// The head of the request being read is in `head` in the body states.
     private enum State {
         case head
@@ -36,19 +37,19 @@ final class HTTPConnection: StreamDelegate {
     let conn: StreamConnection
     unowned let handler: any HTTPHandler
     let limits: Limits
-    private var state = State.head
+    @exclusivity(unchecked) private var state = State.head
     /// The parsed head of the request being read (1 KB: 64 header spans). Ownership: this
     /// connection; allocated when a request arrives, freed when the connection goes quiet, so
     /// an idle keep-alive connection does not hold it. Handed to the handler by pointer: it is
     /// never copied on the request path.
-    private var head: UnsafeMutablePointer<sy_http_request_t>?
-    private var slots: [ResponseSlot] = []
-    private var slotHead = 0
+    @exclusivity(unchecked) private var head: UnsafeMutablePointer<sy_http_request_t>?
+    @exclusivity(unchecked) private var slots: [ResponseSlot] = []
+    @exclusivity(unchecked) private var slotHead = 0
     /// Loop time of the last progress, for the timeout sweep.
-    private(set) var lastActivity: UInt64
-    private var sentContinue = false
+    @exclusivity(unchecked) private(set) var lastActivity: UInt64
+    @exclusivity(unchecked) private var sentContinue = false
     /// No new requests are read (shutdown or an error answer that closes).
-    private(set) var closingAfterAnswers = false
+    @exclusivity(unchecked) private(set) var closingAfterAnswers = false
     var onClose: ((HTTPConnection) -> Void)?
     /// Told of each request refused before it could be parsed (its HTTP status), for metrics.
     var onMalformed: ((Int) -> Void)?
@@ -66,7 +67,7 @@ final class HTTPConnection: StreamDelegate {
     /// This connection's unanswered 2026-07-28 calls (closing the stream cancels them), so a
     /// close finds them without a search through every call in flight. A call enters when it is
     /// submitted and leaves when it finishes (`PendingCall.finish`).
-    var modernCalls: [ObjectIdentifier: PendingCall] = [:]
+    @exclusivity(unchecked) var modernCalls: [ObjectIdentifier: PendingCall] = [:]
     var isIdle: Bool { inFlight == 0 && conn.readable.count == 0 }
 
     func start() { conn.startReading() }
@@ -79,7 +80,7 @@ final class HTTPConnection: StreamDelegate {
     }
 
     /// True while `parse` runs: an answer finished synchronously must not re-enter it.
-    private var parsing = false
+    @exclusivity(unchecked) private var parsing = false
 
     private func parse() {
         guard !parsing else { return }

@@ -15,10 +15,14 @@ struct HTTPRequest {
 
     /// The path without the query string.
     var path: String {
-        let t = text(headPointer.pointee.target)
-        if let q = t.firstIndex(of: "?") { return String(t[..<q]) }
-        return t
+        let t = headPointer.pointee.target
+        let target = UnsafeRawBufferPointer(rebasing: bytes[Int(t.off)..<Int(t.off + t.len)])
+        let end = target.firstIndex(of: UInt8(ascii: "?")) ?? target.count
+        return String(decoding: UnsafeRawBufferPointer(rebasing: target[..<end]), as: UTF8.self)
     }
+
+    /// What the Accept header names (CSupport's SY_ACCEPT_* bits), worked out once per request.
+    var acceptFlags: Int32 { sy_http_accept(headPointer, base) }
 
     /// A known header's value, nil when absent: an index lookup (the parse indexed it).
     func header(_ name: HeaderName) -> String? { valueSpan(name).map(text) }

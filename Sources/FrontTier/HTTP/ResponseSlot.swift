@@ -11,19 +11,20 @@ final class ResponseSlot {
         case slice(UnsafeMutablePointer<sy_chunk_t>, UnsafeRawBufferPointer)
     }
 
-    private(set) var parts: [Part] = []
-    var ready = false
+    // Per-request state: `@exclusivity(unchecked)` for the reason given in StreamConnection.
+    @exclusivity(unchecked) private(set) var parts: [Part] = []
+    @exclusivity(unchecked) var ready = false
     /// For metrics: the request's method (an index of the method label) and arrival time (ns).
-    var methodIndex = 0
-    var startedNs: UInt64 = 0
+    @exclusivity(unchecked) var methodIndex = 0
+    @exclusivity(unchecked) var startedNs: UInt64 = 0
     /// The answer's head went out (counted once).
-    var counted = false
+    @exclusivity(unchecked) var counted = false
     /// For the access log: the tool of a tools/call, the front's request id, the trace context.
-    var tool: String?
-    var requestId: String?
-    var traceparent: String?
+    @exclusivity(unchecked) var tool: String?
+    @exclusivity(unchecked) var requestId: String?
+    @exclusivity(unchecked) var traceparent: String?
     /// Close the connection once this answer is written.
-    var closeAfter = false
+    @exclusivity(unchecked) var closeAfter = false
 
     func append(_ p: Part) {
         if case .slice(let c, _) = p { sy_chunk_retain(c) }
@@ -37,7 +38,7 @@ final class ResponseSlot {
     }
 
     /// The answer is an SSE stream whose head is already queued (chunked transfer encoding).
-    var streaming = false
+    @exclusivity(unchecked) var streaming = false
 
     /// Appends one SSE event carrying `json` (a JSON-RPC message without raw newlines) as an
     /// HTTP chunk.

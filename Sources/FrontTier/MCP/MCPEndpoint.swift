@@ -16,7 +16,8 @@ final class MCPEndpoint: HTTPHandler {
     let sessions: SessionTokens
     let log: Log
     let loop: Loop
-    var draining = false
+    // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
+    @exclusivity(unchecked) var draining = false
     /// The front's event-loop lag, worst of the last second (ms).
     var loopLagMs: UInt64 = 0
     let metrics = FrontMetrics()
@@ -38,11 +39,11 @@ final class MCPEndpoint: HTTPHandler {
     /// Open subscriptions/listen streams.
     var listeners: Listeners!
     /// Numbers the requests this front sends to executors.
-    var requestCounter: UInt64 = 0
+    @exclusivity(unchecked) var requestCounter: UInt64 = 0
     /// `f<front>-<pid>-`, built once (getpid is a system call on every call).
     lazy var requestIdPrefix = "f\(options.index)-\(getpidValue())-"
     /// Requests answered, for logs and tests.
-    private(set) var requests = 0
+    @exclusivity(unchecked) private(set) var requests = 0
 
     init(options: FrontOptions, pool: ExecutorPool, router: CallRouter, sessions: SessionTokens, loop: Loop, log: Log) {
         self.options = options
@@ -174,7 +175,7 @@ final class MCPEndpoint: HTTPHandler {
             return
         }
         // Every other message belongs to a session.
-        guard let token = req.header(.mcpSessionId) else {
+        guard let token = sessionHeader else {
             plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"), keepAlive: ka)
             return
         }
@@ -182,7 +183,7 @@ final class MCPEndpoint: HTTPHandler {
             plain(slot, c, status: 404, error: ProtocolError(.sessionNotFound, "Session not found"), keepAlive: ka)
             return
         }
-        if let v = req.header(.mcpProtocolVersion), !ProtocolVersion.isSupported(v) {
+        if let v = versionHeader, !ProtocolVersion.isSupported(v) {
             plain(slot, c, status: 400, error: ProtocolError(.invalidRequest, "Bad Request: unsupported MCP-Protocol-Version \(v)"), keepAlive: ka)
             return
         }
@@ -329,11 +330,10 @@ final class MCPEndpoint: HTTPHandler {
 
     /// Does the Accept header allow JSON (or SSE)? An absent header allows both.
     func accepts(_ req: HTTPRequest, json: Bool) -> Bool {
-        guard let exact = json ? req.header(.accept, contains: "application/json") : req.header(.accept, contains: "text/event-stream")
-        else { return true }
-        if exact { return true }
-        return req.header(.accept, contains: "*/*") == true
-            || req.header(.accept, contains: json ? "application/*" : "text/*") == true
+        let f = req.acceptFlags
+        let wanted = json ? SY_ACCEPT_ABSENT | SY_ACCEPT_JSON | SY_ACCEPT_ANY | SY_ACCEPT_APPLICATION
+                          : SY_ACCEPT_ABSENT | SY_ACCEPT_SSE | SY_ACCEPT_ANY | SY_ACCEPT_TEXT
+        return f & Int32(wanted) != 0
     }
 
     // MARK: streaming (SSE) answers

@@ -34,12 +34,13 @@ public final class SessionTokens {
     /// Sessions silent this long are over (seconds); 0 = never.
     let idleTimeout: UInt64
     private let activity: SessionActivity
+    // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
     /// Tokens already verified, to skip the HMAC on every request. Bounded; cleared when full.
-    private var verified: [String: Session] = [:]
+    @exclusivity(unchecked) private var verified: [String: Session] = [:]
     private let verifiedLimit = 200_000
     /// Ended sessions (DELETE) and when (seconds); dropped once the idle timeout has passed
     /// since, when the session would have expired anyway.
-    private var revoked: [String: UInt64] = [:]
+    @exclusivity(unchecked) private var revoked: [String: UInt64] = [:]
 
     /// Deletions shared with the other fronts, when there is a run directory.
     private let shared: SessionRevocations?
@@ -132,7 +133,7 @@ public final class SessionTokens {
     }
 
     /// Log levels set with logging/setLevel, shared by every front like deletions.
-    private var levels: [String: String] = [:]
+    @exclusivity(unchecked) private var levels: [String: String] = [:]
     /// resources/subscribe of each session, shared the same way.
     private var subscriptions: [String: Set<String>] = [:]
 
