@@ -205,6 +205,10 @@ scenario() {
     smoke)
       start_switchyard || return 1
       OUT=$work/smoke-out measure smoke switchyard -c 20 -d 3 --warmup 1 --timeout 5 --threads 1 || return 1
+      # --max-requests ends a run once its cap is answered, not at -d (the callgrind recipe relies on it).
+      timeout 20 "$GEN" run --url "http://127.0.0.1:$(port_of switchyard)/mcp" --threads 1 -c 10 -d 60 --warmup 0 \
+        --max-requests 500 --timeout 5 2>/dev/null | grep -q 'requests ok 500 in ' \
+        || { echo "--max-requests did not end the run at its cap"; return 1; }
       # The raw-socket baselines build and run (1 s each, 64 KB): keeps the args scenarios working.
       "$CC_BIN" -O2 -o "$work/link-baseline" bench/link-baseline.c || { echo "link baseline does not build"; return 1; }
       "$work/link-baseline" --size 65536 --inflight 4 --seconds 1 | grep -q 'round_trips_per_s=[1-9]' \

@@ -38,17 +38,16 @@ enum CallRunner {
 
     static func runTool(_ tool: Tool, _ call: CallPayload, context: CallContext, timer: Histogram? = nil,
                         schema: SchemaCheck.Compiled? = nil, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
-        let args: [String: JSONValue]
-        switch checkedArguments(tool, call, schema: schema) {
-        case .success(let a): args = a
+        let toolCall: ToolCall
+        switch prepare(tool, call, context: context, schema: schema, emit: emit) {
+        case .success(let c): toolCall = c
         case .failure(let answer): return answer.frame
         }
-        let request = RequestContext(context: context, subject: "tool:" + tool.name, emit: emit)
         let started = uv_hrtime()
         let timer = timer ?? Metrics.histogram(.toolExecutionSeconds, tool.name)
         defer { timer.observe(uv_hrtime() &- started) }
-        return await handle(request, isTool: true, name: tool.name) {
-            try await tool.handler(ToolCall(name: tool.name, arguments: args, request: request)).jsonBytes
+        return await handle(toolCall.request, isTool: true, name: tool.name) {
+            try await tool.handler(toolCall).jsonBytes
         }
     }
 
@@ -56,19 +55,21 @@ enum CallRunner {
     /// no suspension. The same checks, metrics, logging and error mapping as `runTool`.
     static func runImmediate(_ tool: Tool, _ handler: Tool.ImmediateHandler, _ call: CallPayload, context: CallContext,
                              timer: Histogram, schema: SchemaCheck.Compiled?, emit: @escaping Emit) -> (FrameType, [UInt8]) {
-        let args: [String: JSONValue]
-        switch checkedArguments(tool, call, schema: schema) {
-        case .success(let a): args = a
+        let toolCall: ToolCall
+        switch prepare(tool, call, context: context, schema: schema, emit: emit) {
+        case .success(let c): toolCall = c
         case .failure(let answer): return answer.frame
         }
-        let request = RequestContext(context: context, subject: "tool:" + tool.name, emit: emit)
         let started = uv_hrtime()
         defer { timer.observe(uv_hrtime() &- started) }
+        let request = toolCall.request
         logStart(request)
         let out: (FrameType, [UInt8])
         do {
             try request.load()
-            out = (.result, try handler(ToolCall(name: tool.name, arguments: args, request: request)).jsonBytes)
+            out = (.result, try handler(toolCall).jsonBytes)
+        } catch is CancellationError {
+            out = cancelledFrame() // as on the task path
         } catch {
             out = outcome(of: error, request, isTool: true, name: tool.name)
         }
@@ -79,9 +80,10 @@ enum CallRunner {
     /// An answer given before the handler runs (a tool-level error result).
     struct EarlyAnswer: Error { let frame: (FrameType, [UInt8]) }
 
-    /// The call's arguments as an object, checked against the tool's input schema.
-    static func checkedArguments(_ tool: Tool, _ call: CallPayload,
-                                 schema: SchemaCheck.Compiled?) -> Result<[String: JSONValue], EarlyAnswer> {
+    /// The call as its handler gets it: arguments parsed as an object and checked against the
+    /// tool's input schema, and its request context.
+    static func prepare(_ tool: Tool, _ call: CallPayload, context: CallContext, schema: SchemaCheck.Compiled?,
+                        emit: @escaping Emit) -> Result<ToolCall, EarlyAnswer> {
         var args: [String: JSONValue] = [:]
         if !call.arguments.isEmpty {
             guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
@@ -93,7 +95,8 @@ enum CallRunner {
         if let problem {
             return .failure(EarlyAnswer(frame: (.result, ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").jsonBytes)))
         }
-        return .success(args)
+        let request = RequestContext(context: context, subject: "tool:" + tool.name, emit: emit)
+        return .success(ToolCall(name: tool.name, arguments: args, request: request))
     }
 
     static func readResource(_ uri: String, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {

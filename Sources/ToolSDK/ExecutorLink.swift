@@ -148,19 +148,20 @@ final class ExecutorLink: StreamDelegate {
         let here = LoopOnly(link: self, linkID: id, loop: runtime.loop, completions: runtime.completions)
         let emit: CallRunner.Emit = { event in
             let c = ExecutorRuntime.Completion(link: here.linkID, stream: stream, event: event)
-            // During the handler, on this thread: straight onto the link, ahead of the result.
+            // During the handler, on this thread: at once, so everything goes out ahead of the
+            // result, as on the task path (a catalog change before its list_changed answer).
             // Later or from elsewhere (a handler that kept `emit`): the mailbox, which drops
-            // a finished call's events.
-            if c.link != 0, here.loop.isCurrentThread, let link = here.link, link.immediateStream == stream {
-                link.send(c.rawType, stream, c.payload)
+            // a finished call's events (fronts never reuse a stream id).
+            if here.loop.isCurrentThread, let link = here.link, link.immediateStream == stream {
+                if c.link == 0 { link.runtime.linkWide(c) } else { link.send(c.rawType, stream, c.payload) }
             } else {
                 here.completions.post(c)
             }
         }
         immediateStream = stream
+        defer { immediateStream = 0 }
         let (type, payload) = CallRunner.runImmediate(entry.tool, handler, call, context: context,
                                                       timer: entry.executionTimer, schema: entry.schema, emit: emit)
-        immediateStream = 0
         send(type.rawValue, stream, payload)
     }
 

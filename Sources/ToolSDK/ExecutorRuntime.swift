@@ -128,7 +128,7 @@ public final class ExecutorRuntime {
     }
 
     /// Loop thread: a frame for every link.
-    private func linkWide(_ c: Completion) {
+    func linkWide(_ c: Completion) {
         if let pack = c.pack {
             index = PackIndex(pack)
             readyPayload = ExecutorRuntime.ready(options, pack)

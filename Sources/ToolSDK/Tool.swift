@@ -74,11 +74,11 @@ public struct Tool: Sendable {
     /// link's loop thread, saving two thread hops each. A handler that blocks while marked so
     /// stalls every call of the executor (and its heartbeat, which gets it restarted).
     public var nonBlocking: Bool
-    public var handler: Handler
+    /// Replacing it makes the tool an ordinary one (it clears `immediateHandler`).
+    public var handler: Handler { didSet { immediateHandler = nil } }
     /// Set by `Tool.immediate(…)`: calls with small arguments run it on the link's loop
-    /// thread with no task at all (`handler` calls it everywhere else). Replacing `handler`
-    /// does not clear it.
-    public var immediateHandler: ImmediateHandler?
+    /// thread with no task at all (`handler` calls it everywhere else).
+    public internal(set) var immediateHandler: ImmediateHandler?
 
     public init(name: String, title: String? = nil, description: String, inputSchema: JSONValue,
                 outputSchema: JSONValue? = nil, annotations: ToolAnnotations? = nil,

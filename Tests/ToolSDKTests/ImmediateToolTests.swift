@@ -29,6 +29,13 @@ final class ImmediateToolTests: XCTestCase {
         default: throw CancellationError()
         }
     }
+    static let announcing = Tool.immediate(
+        name: "announcing", description: "Tells every front something, then answers.",
+        inputSchema: .object(["type": .string("object")])
+    ) { call in
+        call.notifyAll(method: "notifications/resources/updated", params: .object(["uri": .string("demo://x")]))
+        return .text("announced")
+    }
     /// An ordinary tool with a closure that does not `await`: still a task, never immediate.
     static let plain = Tool(name: "plain", description: "Sync body, ordinary tool.",
                             inputSchema: .object(["type": .string("object")])) { _ in .text("plain") }
@@ -44,7 +51,7 @@ final class ImmediateToolTests: XCTestCase {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("sy-imm-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/e.sock"
-        let tools = [Self.progressing, Self.failing, DemoToolsEcho.tool]
+        let tools = [Self.progressing, Self.failing, Self.announcing, DemoToolsEcho.tool]
         let thread = Thread {
             _ = try? ExecutorRuntime(options: .init(name: "immediate-test", socketPath: path), tools: tools).run()
         }
@@ -135,10 +142,10 @@ final class ImmediateToolTests: XCTestCase {
         r = try next()
         XCTAssertEqual(r.0, .result, "schema check before the handler")
         XCTAssertTrue(r.2.contains("missing required argument 'how'"), r.2)
-        call(11, "failing", meta: #"{"era":"modern"}"#, args: #"{"how":"other"}"#)
+        call(11, "failing", meta: #"{"era":"modern"}"#, args: #"{"how":"cancel"}"#)
         r = try next()
-        XCTAssertEqual(r.0, .result)
-        XCTAssertTrue(r.2.contains(#""isError":true"#) && r.2.contains("failing failed"), r.2)
+        XCTAssertEqual(r.0, .error, "CancellationError answers -32800, as on the task path")
+        XCTAssertTrue(r.2.contains("-32800"), r.2)
         // The link is still good, and a stream may be reused once its call has ended.
         call(5, "echo", meta: #"{"era":"legacy"}"#, args: #"{"text":"still here"}"#)
         r = try next()
@@ -146,10 +153,25 @@ final class ImmediateToolTests: XCTestCase {
         XCTAssertTrue(r.2.contains("still here"), r.2)
     }
 
+    /// A link-wide frame (here a resources/updated NOTIFY on stream 0) goes out before the
+    /// result, as it does when the mailbox carries both.
+    func testLinkWideFramesGoOutBeforeTheResult() throws {
+        call(15, "announcing", meta: #"{"era":"legacy"}"#, args: "{}")
+        let first = try next(), second = try next()
+        XCTAssertEqual(first.0, .notify)
+        XCTAssertEqual(first.1, 0)
+        XCTAssertTrue(first.2.contains("demo://x"), first.2)
+        XCTAssertEqual(second.0, .result)
+        XCTAssertEqual(second.1, 15)
+    }
+
     func testOnlyTheFactoryMakesAnImmediateTool() {
         XCTAssertNotNil(Self.progressing.immediateHandler)
         XCTAssertNil(Self.plain.immediateHandler, "Tool(…) { sync closure } stays an ordinary tool")
         XCTAssertFalse(Self.plain.nonBlocking)
+        var replaced = Self.progressing
+        replaced.handler = { _ in .text("replaced") }
+        XCTAssertNil(replaced.immediateHandler, "a new handler makes it an ordinary tool")
     }
 
     func testImmediateAndTaskPathsGiveTheSameBytes() async throws {
