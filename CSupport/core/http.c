@@ -208,6 +208,12 @@ int sy_http_accept(sy_http_request_t *req, const uint8_t *buf) {
     } else {
         sy_span_t v = req->headers[i].value;
         const uint8_t *p = buf + v.off;
+        /* What MCP clients send (the transport asks for both): no search. */
+        static const char usual[] = "application/json, text/event-stream";
+        if (v.len == sizeof usual - 1 && memcmp(p, usual, sizeof usual - 1) == 0) {
+            req->accept_flags = SY_ACCEPT_JSON | SY_ACCEPT_SSE;
+            return req->accept_flags;
+        }
         for (uint32_t k = 0; k < v.len; k++) {
             uint8_t c = lower(p[k]);
             if (c != 'a' && c != 't' && c != '*') continue;

@@ -22,10 +22,11 @@ public enum ModernRequest {
 
     /// Is this request for the stateless revision? No session, and a version header that is not a
     /// handshake-era one, or (without the header) a `_meta` protocol version.
-    public static func isModern(sessionHeader: String?, versionHeader: String?, metaHasVersion: Bool) -> Bool {
+    /// `metaHasVersion` is asked only without either header (it is a search of the body).
+    public static func isModern(sessionHeader: String?, versionHeader: String?, metaHasVersion: @autoclosure () -> Bool) -> Bool {
         guard sessionHeader == nil else { return false }
         if let v = versionHeader { return !ProtocolVersion.supported.contains(v) && v != "2024-11-05" }
-        return metaHasVersion
+        return metaHasVersion()
     }
 
     /// The members of a request's `_meta` that `validate` reads, each as decoded (nil: absent).
