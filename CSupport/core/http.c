@@ -211,17 +211,17 @@ int sy_http_accept(sy_http_request_t *req, const uint8_t *buf) {
         /* What MCP clients send (the transport asks for both): no search. */
         static const char usual[] = "application/json, text/event-stream";
         if (v.len == sizeof usual - 1 && memcmp(p, usual, sizeof usual - 1) == 0) {
-            req->accept_flags = SY_ACCEPT_JSON | SY_ACCEPT_SSE;
-            return req->accept_flags;
-        }
-        for (uint32_t k = 0; k < v.len; k++) {
-            uint8_t c = lower(p[k]);
-            if (c != 'a' && c != 't' && c != '*') continue;
-            for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
-                if ((uint8_t)ranges[r].s[0] != c || k + ranges[r].n > v.len || (flags & ranges[r].flag)) continue;
-                uint32_t j = 1;
-                while (j < ranges[r].n && lower(p[k + j]) == (uint8_t)ranges[r].s[j]) j++;
-                if (j == ranges[r].n) flags |= ranges[r].flag;
+            flags = SY_ACCEPT_JSON | SY_ACCEPT_SSE;
+        } else {
+            for (uint32_t k = 0; k < v.len; k++) {
+                uint8_t c = lower(p[k]);
+                if (c != 'a' && c != 't' && c != '*') continue;
+                for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+                    if ((uint8_t)ranges[r].s[0] != c || k + ranges[r].n > v.len || (flags & ranges[r].flag)) continue;
+                    uint32_t j = 1;
+                    while (j < ranges[r].n && lower(p[k + j]) == (uint8_t)ranges[r].s[j]) j++;
+                    if (j == ranges[r].n) flags |= ranges[r].flag;
+                }
             }
         }
     }

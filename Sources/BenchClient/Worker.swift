@@ -170,13 +170,13 @@ final class Worker {
     }
 
     private func canSend() -> Bool {
-        uv_hrtime() < measureEnd && result.sent < config.maxRequests / config.threads
+        uv_hrtime() < measureEnd && result.sent < cap
     }
 
-    private var capReached: Bool {
-        let cap = config.maxRequests / config.threads
-        return config.mode == .open ? Int(scheduled) >= cap : result.sent >= cap
-    }
+    /// This worker's share of --max-requests.
+    private var cap: Int { config.maxRequests / config.threads }
+
+    private var capReached: Bool { config.mode == .open ? Int(scheduled) >= cap : result.sent >= cap }
 
     // MARK: requests
 
@@ -406,7 +406,6 @@ final class Worker {
 
     /// Open loop: every request whose time has come goes to a free client or waits in the backlog.
     private func schedule(_ now: UInt64) {
-        let cap = config.maxRequests / config.threads
         while true {
             let at = startAt + UInt64(Double(scheduled) * intervalNs)
             guard at <= now, at < measureEnd, Int(scheduled) < cap else { break }

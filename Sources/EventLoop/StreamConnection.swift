@@ -16,15 +16,15 @@ public protocol StreamDelegate: AnyObject {
 /// Thread: the loop thread only.
 public final class StreamConnection {
     public let loop: Loop
+    // State read on every read and write is `@exclusivity(unchecked)`: it is touched on the
+    // loop thread only, one statement at a time, never held `inout` across a call, so the
+    // runtime's access check (about 100 instructions a touch) can never fire; those checks
+    // were a tenth of a front's instructions per request (README.md, "Performance").
     @exclusivity(unchecked) public weak var delegate: (any StreamDelegate)?
     /// The handle, sized for either a TCP or a pipe handle.
     public let handle: UnsafeMutablePointer<uv_stream_t>
     private let inbuf: UnsafeMutablePointer<sy_inbuf_t>
     private let outq: UnsafeMutablePointer<sy_outq_t>
-    // State read on every read and write is `@exclusivity(unchecked)`: it is touched on the
-    // loop thread only, one statement at a time, never held `inout` across a call, so the
-    // runtime's access check (about 100 instructions a touch) can never fire; those checks
-    // were a tenth of a front's instructions per request (bench/README.md, "Profiling").
     @exclusivity(unchecked) private var flushScheduled = false
     @exclusivity(unchecked) private var reading = false
     @exclusivity(unchecked) public private(set) var isClosed = false

@@ -36,7 +36,6 @@ public struct CallContext: Sendable, Equatable {
         init(_ f: Fields) { self.f = f }
     }
     private var box: Box
-    private static let empty = Box(Fields())
 
     private init(fields: Fields) { box = Box(fields) }
     private mutating func update(_ change: (inout Fields) -> Void) {
@@ -92,14 +91,9 @@ public struct CallContext: Sendable, Equatable {
     public init(requestMeta: JSONValue? = nil, era: Era = .legacy, protocolVersion: String? = nil,
                 clientCapabilities: JSONValue? = nil, logLevel: String? = nil,
                 inputResponses: JSONValue? = nil, requestState: String? = nil) {
-        if requestMeta == nil && era == .legacy && protocolVersion == nil && clientCapabilities == nil
-            && logLevel == nil && inputResponses == nil && requestState == nil {
-            box = CallContext.empty
-            return
-        }
-        box = Box(Fields(requestMeta: requestMeta.map(LazyJSON.init), era: era, protocolVersion: protocolVersion,
-                         clientCapabilities: clientCapabilities.map(LazyJSON.init), logLevel: logLevel,
-                         inputResponses: inputResponses.map(LazyJSON.init), requestState: requestState))
+        self.init(fields: Fields(requestMeta: requestMeta.map(LazyJSON.init), era: era, protocolVersion: protocolVersion,
+                                 clientCapabilities: clientCapabilities.map(LazyJSON.init), logLevel: logLevel,
+                                 inputResponses: inputResponses.map(LazyJSON.init), requestState: requestState))
     }
 
     public static func == (a: CallContext, b: CallContext) -> Bool {

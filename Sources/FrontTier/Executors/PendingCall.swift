@@ -7,7 +7,7 @@ import WireProtocol
 /// Ownership: holds one reference on `argsChunk` (the client's read buffer holding the
 /// arguments) until the call is answered and this object is released.
 final class PendingCall {
-    // Per-request state: `@exclusivity(unchecked)` for the reason given in StreamConnection.
+    // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
     /// What the call runs: a tool, a resource read, a prompt, a completion.
     @exclusivity(unchecked) var kind: CallPayload.Kind = .tool
     /// The CALL meta: the context object of proto/executor-protocol.md (era, versions, _meta...).

@@ -25,7 +25,6 @@ final class HTTPConnection: StreamDelegate {
         var maxPipelined = 64
     }
 
-    // Per-request state: `@exclusivity(unchecked)` for the reason given in StreamConnection.
     /// The head of the request being read is in `head` in the body states.
     private enum State {
         case head
@@ -37,6 +36,7 @@ final class HTTPConnection: StreamDelegate {
     let conn: StreamConnection
     unowned let handler: any HTTPHandler
     let limits: Limits
+    // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
     @exclusivity(unchecked) private var state = State.head
     /// The parsed head of the request being read (1 KB: 64 header spans). Ownership: this
     /// connection; allocated when a request arrives, freed when the connection goes quiet, so

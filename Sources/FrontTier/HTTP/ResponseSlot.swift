@@ -11,7 +11,7 @@ final class ResponseSlot {
         case slice(UnsafeMutablePointer<sy_chunk_t>, UnsafeRawBufferPointer)
     }
 
-    // Per-request state: `@exclusivity(unchecked)` for the reason given in StreamConnection.
+    // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
     @exclusivity(unchecked) private(set) var parts: [Part] = []
     @exclusivity(unchecked) var ready = false
     /// For metrics: the request's method (an index of the method label) and arrival time (ns).
