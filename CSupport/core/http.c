@@ -179,27 +179,59 @@ int sy_http_find_header(const sy_http_request_t *req, const uint8_t *buf, const 
     return -1;
 }
 
-int sy_http_header_at_contains(const sy_http_request_t *req, const uint8_t *buf, int i,
-                               const char *lower_needle) {
+/* The media type of value[0..n): bytes before the first ';', without surrounding spaces and
+ * tabs. Sets *type_len; returns where the type starts. */
+static const uint8_t *media_type(const uint8_t *p, uint32_t n, uint32_t *type_len) {
+    uint32_t end = 0;
+    while (end < n && p[end] != ';') end++;
+    uint32_t start = 0;
+    while (start < end && (p[start] == ' ' || p[start] == '\t')) start++;
+    while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) end--;
+    *type_len = end - start;
+    return p + start;
+}
+
+static int equals_lower(const uint8_t *p, uint32_t n, const char *lower_lit) {
+    size_t m = strlen(lower_lit);
+    if (n != m) return 0;
+    for (uint32_t k = 0; k < n; k++) if (lower(p[k]) != (uint8_t)lower_lit[k]) return 0;
+    return 1;
+}
+
+int sy_http_media_type_is(const sy_http_request_t *req, const uint8_t *buf, int i, const char *lower_type) {
     if (i < 0 || (uint32_t)i >= req->nheaders) return -1;
     sy_span_t v = req->headers[i].value;
-    size_t n = strlen(lower_needle);
-    if (n == 0) return 1;
-    uint8_t first = (uint8_t)lower_needle[0];
-    for (uint32_t k = 0; k + n <= v.len; k++) {
-        if (lower(buf[v.off + k]) != first) continue;
-        size_t j = 1;
-        while (j < n && lower(buf[v.off + k + j]) == (uint8_t)lower_needle[j]) j++;
-        if (j == n) return 1;
+    size_t m = strlen(lower_type);
+    /* The usual case: exactly the type, as written. */
+    if (v.len == m && memcmp(buf + v.off, lower_type, m) == 0) return 1;
+    uint32_t n;
+    const uint8_t *t = media_type(buf + v.off, v.len, &n);
+    return equals_lower(t, n, lower_type);
+}
+
+/* Is a media range's q parameter zero ("q=0", "q=0.0", ...: not acceptable)? */
+static int q_is_zero(const uint8_t *p, uint32_t n) {
+    for (uint32_t k = 0; k + 1 < n; k++) {
+        if (p[k] != ';') continue;
+        uint32_t j = k + 1;
+        while (j < n && (p[j] == ' ' || p[j] == '\t')) j++;
+        if (j + 1 < n && lower(p[j]) == 'q' && p[j + 1] == '=') {
+            j += 2;
+            if (j >= n || p[j] != '0') return 0;
+            for (j++; j < n && p[j] != ';' && p[j] != ' ' && p[j] != '\t'; j++) {
+                if (p[j] != '.' && p[j] != '0') return 0;
+            }
+            return 1;
+        }
     }
     return 0;
 }
 
 int sy_http_accept(sy_http_request_t *req, const uint8_t *buf) {
     if (req->accept_flags >= 0) return req->accept_flags;
-    static const struct { const char *s; uint32_t n; int flag; } ranges[] = {
-        { "application/json", 16, SY_ACCEPT_JSON }, { "text/event-stream", 17, SY_ACCEPT_SSE },
-        { "*/*", 3, SY_ACCEPT_ANY }, { "application/*", 13, SY_ACCEPT_APPLICATION }, { "text/*", 6, SY_ACCEPT_TEXT },
+    static const struct { const char *s; int flag; } ranges[] = {
+        { "application/json", SY_ACCEPT_JSON }, { "text/event-stream", SY_ACCEPT_SSE },
+        { "*/*", SY_ACCEPT_ANY }, { "application/*", SY_ACCEPT_APPLICATION }, { "text/*", SY_ACCEPT_TEXT },
     };
     int i = req->known[SY_H_ACCEPT];
     int flags = 0;
@@ -208,20 +240,24 @@ int sy_http_accept(sy_http_request_t *req, const uint8_t *buf) {
     } else {
         sy_span_t v = req->headers[i].value;
         const uint8_t *p = buf + v.off;
-        /* What MCP clients send (the transport asks for both): no search. */
+        /* What MCP clients send (the transport asks for both): one comparison. */
         static const char usual[] = "application/json, text/event-stream";
         if (v.len == sizeof usual - 1 && memcmp(p, usual, sizeof usual - 1) == 0) {
             flags = SY_ACCEPT_JSON | SY_ACCEPT_SSE;
         } else {
-            for (uint32_t k = 0; k < v.len; k++) {
-                uint8_t c = lower(p[k]);
-                if (c != 'a' && c != 't' && c != '*') continue;
-                for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
-                    if ((uint8_t)ranges[r].s[0] != c || k + ranges[r].n > v.len || (flags & ranges[r].flag)) continue;
-                    uint32_t j = 1;
-                    while (j < ranges[r].n && lower(p[k + j]) == (uint8_t)ranges[r].s[j]) j++;
-                    if (j == ranges[r].n) flags |= ranges[r].flag;
+            /* A list of media ranges: each compared whole, parameters aside, q=0 refused. */
+            uint32_t k = 0;
+            while (k <= v.len) {
+                uint32_t e = k;
+                while (e < v.len && p[e] != ',') e++;
+                uint32_t n;
+                const uint8_t *t = media_type(p + k, e - k, &n);
+                if (!q_is_zero(p + k, e - k)) {
+                    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+                        if (equals_lower(t, n, ranges[r].s)) flags |= ranges[r].flag;
+                    }
                 }
+                k = e + 1;
             }
         }
     }

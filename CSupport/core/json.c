@@ -153,8 +153,8 @@ static int scan_value(scanner_t *s, int depth, int ctx, sy_json_value_t *out);
 static sy_json_value_t *slot_for(scanner_t *s, int ctx, const sy_json_value_t *key, int *child_ctx) {
     sy_envelope_t *e = s->env;
     *child_ctx = CTX_NONE;
-    if (!e) return NULL;
     sy_json_value_t *slot = NULL;
+    if (!e) return NULL;
     if (ctx == CTX_TOP) {
         if (key_is(s, key, "jsonrpc")) slot = &e->jsonrpc;
         else if (key_is(s, key, "id")) slot = &e->id;
@@ -165,9 +165,12 @@ static sy_json_value_t *slot_for(scanner_t *s, int ctx, const sy_json_value_t *k
     } else if (ctx == CTX_PARAMS) {
         if (key_is(s, key, "name")) slot = &e->name;
         else if (key_is(s, key, "arguments")) slot = &e->arguments;
+        else if (key_is(s, key, "uri")) slot = &e->uri;
         else if (key_is(s, key, "_meta")) { slot = &e->meta; *child_ctx = CTX_META; }
     } else if (ctx == CTX_META) {
         if (key_is(s, key, "progressToken")) slot = &e->progress_token;
+        else if (key_is(s, key, "io.modelcontextprotocol/protocolVersion")) slot = &e->meta_version;
+        else if (key_is(s, key, "traceparent")) slot = &e->traceparent;
     }
     /* First occurrence wins; a later duplicate is scanned but not recorded. */
     if (slot && slot->kind != SY_JSON_ABSENT) { *child_ctx = CTX_NONE; return NULL; }
@@ -262,3 +265,85 @@ int sy_json_scan_envelope(const uint8_t *buf, size_t len, sy_envelope_t *env) {
 }
 
 int sy_json_validate(const uint8_t *buf, size_t len) { return scan_document(buf, len, NULL); }
+
+/* ------------------------------------------------------------ replies */
+
+/* Skips a string from its opening quote; no validation (see sy_json_scan_reply). memchr finds
+ * each quote (vectorised in glibc, cheap for short strings too); a quote preceded by an odd run
+ * of backslashes is escaped. */
+static int skip_string(scanner_t *s) {
+    size_t start = ++s->pos;
+    for (;;) {
+        const uint8_t *q = memchr(s->buf + s->pos, '"', s->len - s->pos);
+        if (!q) { s->pos = s->len; return SY_EJSON_SYNTAX; }
+        size_t at = (size_t)(q - s->buf), k = at;
+        while (k > start && s->buf[k - 1] == '\\') k--;
+        s->pos = at + 1;
+        if (((at - k) & 1) == 0) return 0;
+    }
+}
+
+/* Skips one value: strings by their quotes, containers by bracket depth. */
+static int skip_value(scanner_t *s) {
+    skip_ws(s);
+    if (s->pos >= s->len) return SY_EJSON_SYNTAX;
+    uint8_t c = s->buf[s->pos];
+    if (c == '"') return skip_string(s);
+    if (c != '{' && c != '[') {
+        while (s->pos < s->len) {
+            c = s->buf[s->pos];
+            if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r') break;
+            s->pos++;
+        }
+        return 0;
+    }
+    int depth = 0;
+    while (s->pos < s->len) {
+        c = s->buf[s->pos];
+        if (c == '"') {
+            if (skip_string(s)) return SY_EJSON_SYNTAX;
+            continue;
+        }
+        s->pos++;
+        if (c == '{' || c == '[') depth++;
+        else if ((c == '}' || c == ']') && --depth == 0) return 0;
+    }
+    return SY_EJSON_SYNTAX;
+}
+
+int sy_json_scan_reply(const uint8_t *buf, size_t len, sy_reply_members_t *out) {
+    memset(out, 0, sizeof(*out));
+    if (len > UINT32_MAX) return SY_EJSON_SYNTAX;
+    scanner_t s = { buf, len, 0, NULL };
+    skip_ws(&s);
+    if (s.pos >= len || buf[s.pos] != '{') return skip_value(&s);
+    s.pos++;
+    skip_ws(&s);
+    if (s.pos < len && buf[s.pos] == '}') return 0;
+    for (;;) {
+        skip_ws(&s);
+        if (s.pos >= len || buf[s.pos] != '"') return SY_EJSON_SYNTAX;
+        sy_json_value_t key = {0};
+        int rc = scan_string(&s, &key);
+        if (rc) return rc;
+        skip_ws(&s);
+        if (s.pos >= len || buf[s.pos] != ':') return SY_EJSON_SYNTAX;
+        s.pos++;
+        sy_json_value_t *slot = NULL;
+        uint32_t n = key.span.len; /* an escaped key is longer than its text: compare it anyway */
+        if ((n == 7 || key.escaped) && key_is(&s, &key, "isError")) slot = &out->is_error;
+        else if ((n == 10 || key.escaped) && key_is(&s, &key, "resultType")) slot = &out->result_type;
+        else if ((n == 4 || key.escaped) && key_is(&s, &key, "code")) slot = &out->code;
+        if (slot && slot->kind == SY_JSON_ABSENT) {
+            rc = scan_value(&s, 2, CTX_NONE, slot);
+        } else {
+            rc = skip_value(&s);
+        }
+        if (rc) return rc;
+        skip_ws(&s);
+        if (s.pos >= len) return SY_EJSON_SYNTAX;
+        if (buf[s.pos] == ',') { s.pos++; continue; }
+        if (buf[s.pos] == '}') return 0;
+        return SY_EJSON_SYNTAX;
+    }
+}

@@ -23,29 +23,53 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (int k = 0; k < SY_H_KNOWN_COUNT; k++) {
             int i = sy_http_known_header(&req, k);
             if (i != sy_http_find_header(&req, data, known[k])) abort();
-            if (sy_http_header_at_contains(&req, data, i, "") != (i < 0 ? -1 : 1)) abort();
+            if ((sy_http_media_type_is(&req, data, i, "application/json") < 0) != (i < 0)) abort();
         }
-        /* The one-pass Accept flags agree with a substring test of each media range. */
+        /* The Accept flags agree with a naive reference: the value lowercased, split at commas
+         * and semicolons with strtok_r, each range and q parameter trimmed and compared. */
         {
             static const struct { const char *s; int flag; } ranges[] = {
                 { "application/json", SY_ACCEPT_JSON }, { "text/event-stream", SY_ACCEPT_SSE }, { "*/*", SY_ACCEPT_ANY },
                 { "application/*", SY_ACCEPT_APPLICATION }, { "text/*", SY_ACCEPT_TEXT },
             };
             int i = sy_http_known_header(&req, SY_H_ACCEPT), expected = i < 0 ? SY_ACCEPT_ABSENT : 0;
-            for (int r = 0; i >= 0 && r < 5; r++) {
-                /* A naive reference: every offset, every byte, ASCII case folded. */
+            int comparable = 1;
+            if (i >= 0) {
                 sy_span_t v = req.headers[i].value;
-                size_t n = strlen(ranges[r].s);
-                int found = 0;
-                for (size_t k = 0; !found && k + n <= v.len; k++) {
-                    size_t j = 0;
-                    while (j < n && tolower(data[v.off + k + j]) == ranges[r].s[j]) j++;
-                    found = j == n;
+                char *copy = malloc(v.len + 1);
+                for (uint32_t k = 0; k < v.len; k++) {
+                    copy[k] = (char)tolower(data[v.off + k]);
+                    if (!copy[k]) comparable = 0;
                 }
-                if (found) expected |= ranges[r].flag;
-                if ((sy_http_header_at_contains(&req, data, i, ranges[r].s) == 1) != found) abort();
+                copy[v.len] = 0;
+                char *outer = NULL;
+                for (char *item = strtok_r(copy, ",", &outer); item; item = strtok_r(NULL, ",", &outer)) {
+                    char *inner = NULL, *type = strtok_r(item, ";", &inner);
+                    /* An item that is empty before its first ';' has an empty type. */
+                    if (item[0] == ';') { type = ""; inner = item + 1; }
+                    char *t = type ? type : "";
+                    while (*t == ' ' || *t == '\t') t++;
+                    size_t n = strlen(t);
+                    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
+                    int zero = 0;
+                    for (char *prm = strtok_r(NULL, ";", &inner); prm; prm = strtok_r(NULL, ";", &inner)) {
+                        while (*prm == ' ' || *prm == '\t') prm++;
+                        if (prm[0] == 'q' && prm[1] == '=') {
+                            char *q = prm + 2;
+                            zero = q[0] == '0';
+                            for (q++; zero && *q && *q != ' ' && *q != '\t'; q++) zero = *q == '.' || *q == '0';
+                            break;
+                        }
+                    }
+                    for (int r = 0; !zero && r < 5; r++) {
+                        if (strlen(ranges[r].s) == n && strncmp(t, ranges[r].s, n) == 0) expected |= ranges[r].flag;
+                    }
+                }
+                free(copy);
             }
-            if (sy_http_accept(&req, data) != expected || req.accept_flags != expected) abort();
+            int flags = sy_http_accept(&req, data);
+            if (req.accept_flags != flags) abort();
+            if (comparable && flags != expected) abort();
         }
         if (req.chunked) {
             uint8_t *copy = malloc(size);

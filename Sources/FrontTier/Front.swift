@@ -8,7 +8,7 @@ import Metrics
 /// One front process: a libuv loop serving MCP over HTTP/1.1 on a shared (SO_REUSEPORT) port,
 /// linked to every executor in the run directory.
 /// Thread: everything runs on the thread that calls `run()`.
-public final class Front {
+public final class Front: ExecutorPoolObserver {
     let options: FrontOptions
     let loop = Loop()
     let log: Log
@@ -18,7 +18,8 @@ public final class Front {
     private let pool: ExecutorPool
     private let router: CallRouter
     private let sessions: SessionTokens
-    private let endpoint: MCPEndpoint
+    private let services: FrontServices
+    private let endpoint: MCPService
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private var adminConnections: [ObjectIdentifier: HTTPConnection] = [:]
     private var sweep: Timer?
@@ -41,21 +42,33 @@ public final class Front {
                                      idleTimeout: options.sessionIdleTimeout)
         self.sessions = sessions
         router = CallRouter(loop: loop, pool: pool, options: options, log: log)
-        endpoint = MCPEndpoint(options: options, pool: pool, router: router, sessions: sessions, loop: loop, log: log)
+        services = FrontServices(options: options, loop: loop, log: log, pool: pool, router: router,
+                                 sessions: sessions, metrics: FrontMetrics())
+        endpoint = MCPService(services: services)
+        pool.observer = self
     }
+
+    // MARK: ExecutorPoolObserver
+
+    func executorsChanged() {
+        router.dispatchWaiting()
+        notifyReadyIfLinked()
+    }
+
+    func executorNotification(_ payload: [UInt8]) { services.listeners.deliver(payload) }
 
     /// Serves until SIGTERM/SIGINT, then drains and returns.
     public func run() throws {
         signal(SIGPIPE, SIG_IGN)
         // Messages up to 8 MiB from the heap; up to 32 MiB freed kept per arena, at most 4 arenas.
         sy_malloc_tune(8 << 20, 32 << 20, 4)
-        let metrics = endpoint.metrics
+        let metrics = services.metrics
         let admin = AdminRoutes(runDir: options.runDir, loop: loop) { [unowned self] in self.endpoint.healthReport() }
         self.admin = admin
         endpoint.admin = admin
         if let path = options.accessLogPath {
-            endpoint.accessLog = AccessLog(path: path, loop: loop, front: "front-\(options.index)")
-            if endpoint.accessLog == nil { log.warning("cannot open the access log", [("path", path)]) }
+            services.writer.accessLog = AccessLog(path: path, loop: loop, front: "front-\(options.index)")
+            if services.writer.accessLog == nil { log.warning("cannot open the access log", [("path", path)]) }
         }
         endpoint.adminOnMainPort = options.admin == nil
         let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody, idleTimeoutMs: options.idleTimeoutMs)
@@ -105,10 +118,6 @@ public final class Front {
             t.start(after: every, repeat: every)
             t.unref()
         }
-        pool.onChange = { [unowned self] in
-            self.router.dispatchWaiting()
-            self.notifyReadyIfLinked()
-        }
         pool.start()
         router.start()
         startLagProbe()
@@ -138,7 +147,7 @@ public final class Front {
 
     /// Once a second: gauges from current state, byte counters from the loop's tallies.
     private func startSampler() {
-        let m = endpoint.metrics
+        let m = services.metrics
         var lastIn: [UInt64] = [0, 0, 0], lastOut: [UInt64] = [0, 0, 0]
         var linkStats = LinkStats.Totals()
         let linkFrames = m.linkFrames, linkBytes = m.linkBytes
@@ -216,12 +225,12 @@ public final class Front {
     private func beginDrain() {
         guard !draining else { return }
         draining = true
-        endpoint.draining = true
+        services.writer.draining = true
         log.info("draining", [("connections", String(connections.count)), ("inFlight", String(pool.totalOutstanding))])
         listener?.close()
         listener = nil
         // Notification streams end now, GET streams with a reconnection hint.
-        endpoint.listeners.closeAll()
+        services.listeners.closeAll()
         // The admin listener stays up until the end: /readyz answers 503 while draining.
         // Answers from now on carry Connection: close. Requests already on their way are read
         // and answered during a short grace; then connections with nothing in flight close.
@@ -254,7 +263,7 @@ public final class Front {
         for c in adminConnections.values { c.conn.close() }
         pool.shutdown()
         router.stop()
-        endpoint.accessLog?.close()
+        services.writer.accessLog?.close()
         sweep?.close()
         for s in signals { s.close() }
         signals.removeAll()

@@ -50,6 +50,13 @@ public struct ProtocolError: Error, Sendable, Equatable {
         }
     }
 
+    /// The HTTP status of an executor's error answer in the stateless revision (2026-07-28), from
+    /// its scanned `code`: a missing client capability is a 400 there; other errors go out as
+    /// JSON-RPC errors with 200.
+    public static func statelessStatus(ofExecutorError code: Int?) -> Int {
+        code == ErrorCode.missingClientCapability.rawValue ? 400 : 200
+    }
+
     /// The JSON-RPC `error` object.
     public var errorObjectJSON: String {
         var s = "{\"code\":\(code.rawValue),\"message\":\(JSONValue.quote(message))"

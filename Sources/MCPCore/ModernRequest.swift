@@ -20,13 +20,13 @@ public enum ModernRequest {
     public static let removedMethods: Set<String> = ["initialize", "ping", "logging/setLevel", "resources/subscribe",
                                                      "resources/unsubscribe", "notifications/initialized"]
 
-    /// Is this request for the stateless revision? No session, and a version header that is not a
-    /// handshake-era one, or (without the header) a `_meta` protocol version.
-    /// `metaHasVersion` is asked only without either header (it is a search of the body).
-    public static func isModern(sessionHeader: String?, versionHeader: String?, metaHasVersion: @autoclosure () -> Bool) -> Bool {
-        guard sessionHeader == nil else { return false }
-        if let v = versionHeader { return !ProtocolVersion.supported.contains(v) && v != "2024-11-05" }
-        return metaHasVersion()
+    /// Is this request for the stateless revision? Decided by the version it declares: the
+    /// `MCP-Protocol-Version` header, or without it the `_meta` protocol version. A declared
+    /// version that is not a handshake-era one means the stateless revision, whose transport
+    /// ignores `Mcp-Session-Id`; nothing declared means the handshake era.
+    public static func isStateless(versionHeader: String?, metaVersion: String?) -> Bool {
+        guard let v = versionHeader ?? metaVersion else { return false }
+        return !ProtocolVersion.supported.contains(v) && v != "2024-11-05"
     }
 
     /// The members of a request's `_meta` that `validate` reads, each as decoded (nil: absent).

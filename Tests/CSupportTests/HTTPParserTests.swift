@@ -51,30 +51,45 @@ final class HTTPParserTests: XCTestCase {
         XCTAssertEqual(sy_http_known_header(&req, Int32(SY_H_KNOWN_COUNT)), -1)
         bytes.withUnsafeBufferPointer { b in
             XCTAssertEqual(sy_http_find_header(&req, b.baseAddress!, "mcp-session-id"), 2)
-            XCTAssertEqual(sy_http_header_at_contains(&req, b.baseAddress!, 1, "application/json"), 1)
-            XCTAssertEqual(sy_http_header_at_contains(&req, b.baseAddress!, 1, "text/plain"), 0)
-            XCTAssertEqual(sy_http_header_at_contains(&req, b.baseAddress!, -1, "x"), -1)
+            XCTAssertEqual(sy_http_media_type_is(&req, b.baseAddress!, 1, "application/json"), 0, "a list is no media type")
+            XCTAssertEqual(sy_http_media_type_is(&req, b.baseAddress!, 2, "abc"), 1)
+            XCTAssertEqual(sy_http_media_type_is(&req, b.baseAddress!, -1, "x"), -1)
         }
     }
 
-    /// The Accept flags give what a substring test of each media range gives, and are kept.
-    func testAcceptFlagsMatchSubstringTests() {
-        let values = ["application/json, text/event-stream", "APPLICATION/JSON", "text/event-stream;q=0.5",
-                      "*/*", "application/*", "Text/*", "text/html, image/png", "", "application/json-seq",
-                      "text/event-stream, application/json, */*", "a", "application/jso", "tex", "*/"]
-        let ranges: [(String, Int32)] = [("application/json", Int32(SY_ACCEPT_JSON)), ("text/event-stream", Int32(SY_ACCEPT_SSE)),
-                                         ("*/*", Int32(SY_ACCEPT_ANY)), ("application/*", Int32(SY_ACCEPT_APPLICATION)),
-                                         ("text/*", Int32(SY_ACCEPT_TEXT))]
-        for v in values {
+    /// A Content-Type's media type is compared whole: case aside, parameters and spaces allowed.
+    func testMediaTypeIsParsedNotSearched() {
+        let cases: [(String, Int32)] = [("application/json", 1), ("Application/JSON; charset=utf-8", 1),
+                                        ("  application/json  ;x=1", 1), ("application/json-seq", 0),
+                                        ("text/x-application/json", 0), ("application/jso", 0), ("", 0)]
+        for (v, expected) in cases {
+            let s = "POST /mcp HTTP/1.1\r\nContent-Type: \(v)\r\nContent-Length: 0\r\n\r\n"
+            var (rc, req) = parse(s)
+            XCTAssertGreaterThan(rc, 0, v)
+            Array(s.utf8).withUnsafeBufferPointer { b in
+                let i = sy_http_known_header(&req, Int32(SY_H_CONTENT_TYPE))
+                XCTAssertEqual(sy_http_media_type_is(&req, b.baseAddress!, i, "application/json"), expected, v)
+            }
+        }
+    }
+
+    /// The Accept flags name the media ranges the header lists, each compared whole, and are kept.
+    func testAcceptFlagsParseTheList() {
+        let json = Int32(SY_ACCEPT_JSON), sse = Int32(SY_ACCEPT_SSE), any = Int32(SY_ACCEPT_ANY)
+        let app = Int32(SY_ACCEPT_APPLICATION), text = Int32(SY_ACCEPT_TEXT)
+        let cases: [(String, Int32)] = [
+            ("application/json, text/event-stream", json | sse), ("APPLICATION/JSON", json),
+            ("text/event-stream;q=0.5", sse), ("*/*", any), ("application/*", app), ("Text/*", text),
+            ("text/html, image/png", 0), ("", 0), ("application/json-seq", 0), ("a", 0), ("*/", 0),
+            ("text/event-stream, application/json, */*", json | sse | any), ("application/json;q=0, text/*", text),
+            ("application/json; q=0.000", 0), ("application/json;q=0.5", json), ("x/application/json", 0),
+            (" application/json ;charset=x,text/event-stream", json | sse),
+        ]
+        for (v, expected) in cases {
             let s = "POST /mcp HTTP/1.1\r\nAccept: \(v)\r\nContent-Length: 0\r\n\r\n"
             var (rc, req) = parse(s)
             XCTAssertGreaterThan(rc, 0, v)
-            let bytes = Array(s.utf8)
-            bytes.withUnsafeBufferPointer { b in
-                var expected: Int32 = 0
-                for (needle, flag) in ranges where sy_http_header_at_contains(&req, b.baseAddress!, 0, needle) == 1 {
-                    expected |= flag
-                }
+            Array(s.utf8).withUnsafeBufferPointer { b in
                 XCTAssertEqual(sy_http_accept(&req, b.baseAddress!), expected, v)
                 XCTAssertEqual(req.accept_flags, expected, "kept: \(v)")
             }

@@ -204,14 +204,14 @@ int sy_http_find_header(const sy_http_request_t *req, const uint8_t *buf, const 
 static inline int sy_http_known_header(const sy_http_request_t *req, int known) {
     return known >= 0 && known < SY_H_KNOWN_COUNT ? req->known[known] : -1;
 }
-/* Does the value of header `index` (from sy_http_known_header) contain `lower_needle`, ASCII
- * case-insensitively? Returns 1, 0, or -1 when the header is absent (index -1). */
-int sy_http_header_at_contains(const sy_http_request_t *req, const uint8_t *buf, int index,
-                               const char *lower_needle);
+/* Is the media type of header `index` (from sy_http_known_header; the value before any ';',
+ * without surrounding whitespace) `lower_type`, ASCII case-insensitively? Returns 1, 0, or -1
+ * when the header is absent (index -1). */
+int sy_http_media_type_is(const sy_http_request_t *req, const uint8_t *buf, int index, const char *lower_type);
 
-/* What an Accept header names (a substring test each, ASCII case-insensitively, as
- * sy_http_header_at_contains would give): computed in one pass on first use and kept in the
- * request, since an MCP POST asks about JSON and SSE several times. */
+/* Which of these media ranges an Accept header lists: the value is split at commas, each
+ * range compared whole (ASCII case-insensitively, parameters aside); a range with q=0 is not
+ * listed. Computed on first use and kept in the request. */
 enum {
     SY_ACCEPT_ABSENT = 1,       /* no Accept header: anything goes */
     SY_ACCEPT_JSON = 2,         /* application/json */
@@ -274,8 +274,11 @@ typedef struct sy_envelope {
     sy_json_value_t error;
     sy_json_value_t name;         /* params.name */
     sy_json_value_t arguments;    /* params.arguments */
+    sy_json_value_t uri;          /* params.uri */
     sy_json_value_t meta;         /* params._meta */
     sy_json_value_t progress_token; /* params._meta.progressToken */
+    sy_json_value_t meta_version;   /* params._meta["io.modelcontextprotocol/protocolVersion"] */
+    sy_json_value_t traceparent;    /* params._meta.traceparent */
 } sy_envelope_t;
 
 /* Validates the whole of buf[0..len) as one JSON text (RFC 8259, UTF-8) and records the
@@ -284,6 +287,21 @@ typedef struct sy_envelope {
 int sy_json_scan_envelope(const uint8_t *buf, size_t len, sy_envelope_t *env);
 /* Validates buf[0..len) as one JSON text. */
 int sy_json_validate(const uint8_t *buf, size_t len);
+
+/* The top-level members of an executor's answer that the front decides on: a result's
+ * `isError` and `resultType`, an error object's `code`. */
+typedef struct sy_reply_members {
+    sy_json_value_t is_error;     /* result.isError */
+    sy_json_value_t result_type;  /* result.resultType */
+    sy_json_value_t code;         /* error.code */
+} sy_reply_members_t;
+
+/* Records the members of sy_reply_members_t found at the top level of the object in
+ * buf[0..len) (first occurrence wins; members of nested values are never taken). Nested values
+ * are skipped by their quotes and brackets, not validated: executors are trusted to write JSON
+ * (checking results is the output stage's job), and this runs on every answer. Returns 0, or
+ * SY_EJSON_SYNTAX when the structure does not hold together. */
+int sy_json_scan_reply(const uint8_t *buf, size_t len, sy_reply_members_t *out);
 
 /* ------------------------------------------------------------------ util */
 

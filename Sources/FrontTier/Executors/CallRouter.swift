@@ -14,12 +14,6 @@ final class CallRouter {
     let pool: ExecutorPool
     let options: FrontOptions
     let log: Log
-    /// Writes an executor's answer to the client.
-    var answer: ((PendingCall, FrameType, UnsafeRawBufferPointer, UnsafeMutablePointer<sy_chunk_t>?) -> Void)?
-    /// Writes an error (or a stale result, as a result frame) to the client.
-    var fail: ((PendingCall, ProtocolError) -> Void)?
-    /// Carries a notification of a call in flight to the client.
-    var event: ((PendingCall, FrameType, [UInt8]) -> Void)?
 
     // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
     @exclusivity(unchecked) private var inFlight: [ObjectIdentifier: PendingCall] = [:]
@@ -40,9 +34,7 @@ final class CallRouter {
         self.pool = pool
         self.options = options
         self.log = log
-        pool.onDeliver = { [unowned self] call, type, payload, chunk in self.delivered(call, type, payload, chunk) }
-        pool.onLinkFailure = { [unowned self] call, executor in self.lost(call, executor: executor) }
-        pool.onEvent = { [unowned self] call, type, payload in if !call.finished { self.event?(call, type, payload) } }
+        pool.calls = self
     }
 
     func start() {
@@ -135,8 +127,20 @@ final class CallRouter {
         }
     }
 
-    private func delivered(_ call: PendingCall, _ type: FrameType, _ payload: UnsafeRawBufferPointer,
-                           _ chunk: UnsafeMutablePointer<sy_chunk_t>?) {
+    // MARK: what executors send (ExecutorPool → here → the call's responder)
+
+    /// A call's event (progress, log) while it runs.
+    func event(_ call: PendingCall, type: FrameType, payload: [UInt8]) {
+        if !call.finished { call.responder.event(call, type: type, payload: payload) }
+    }
+
+    /// A call's tool asks the client something.
+    func clientRequest(_ call: PendingCall, link: FrontLink, payload: [UInt8]) {
+        call.responder.clientRequest(call, link: link, payload: payload)
+    }
+
+    func delivered(_ call: PendingCall, _ type: FrameType, _ payload: UnsafeRawBufferPointer,
+                   _ chunk: UnsafeMutablePointer<sy_chunk_t>?) {
         inFlight[ObjectIdentifier(call)] = nil
         call.link?.breaker.recordSuccess()
         toolBreakers[call.tool]?.recordSuccess()
@@ -145,10 +149,10 @@ final class CallRouter {
         if type == .result, pool.traits[call.tool]?.cacheable == true {
             stale.store(call.cacheKey, Array(payload))
         }
-        answer?(call, type, payload, chunk)
+        call.responder.answered(call, type: type, payload: payload, chunk: chunk)
     }
 
-    private func lost(_ call: PendingCall, executor: String) {
+    func lost(_ call: PendingCall, executor: String) {
         inFlight[ObjectIdentifier(call)] = nil
         // The executor failed, not the tool: only the executor's breaker counts it.
         call.link?.breaker.recordFailure(now: loop.now)
@@ -219,14 +223,16 @@ final class CallRouter {
         guard pool.traits[call.tool]?.cacheable == true, let result = stale.lookup(call.cacheKey), call.finish() else { return false }
         forget(call)
         staleAnswers += 1
-        StaleResults.flagged(result).withUnsafeBytes { answer?(call, .result, $0, nil) }
+        StaleResults.flagged(result).withUnsafeBytes {
+            call.responder.answered(call, type: .result, payload: $0, chunk: nil)
+        }
         return true
     }
 
     private func finishWith(_ call: PendingCall, _ e: ProtocolError) {
         guard call.finish() else { return }
         forget(call)
-        fail?(call, e)
+        call.responder.failed(call, e)
     }
 
     private func forget(_ call: PendingCall) {

@@ -4,6 +4,14 @@ import Glibc
 import MCPCore
 import WireProtocol
 
+/// Who hears of the pool's links as a whole. Thread: the loop thread.
+protocol ExecutorPoolObserver: AnyObject {
+    /// Links came, went, drained, changed their catalog or freed capacity.
+    func executorsChanged()
+    /// A link-wide notification of an executor (a list change, a resource update).
+    func executorNotification(_ payload: [UInt8])
+}
+
 /// The executors this front can reach: finds their sockets in the run directory, keeps one
 /// link to each, merges their catalogs and picks the link for each call.
 /// Thread: the loop thread.
@@ -36,12 +44,11 @@ final class ExecutorPool: FrontLinkOwner {
     /// Tools ever seen in a catalog: a call to one of them waits for an executor to come back
     /// instead of failing as unknown.
     private(set) var knownTools: Set<String> = []
-    /// Called when an executor answered a call.
-    var onDeliver: ((PendingCall, FrameType, UnsafeRawBufferPointer, UnsafeMutablePointer<sy_chunk_t>?) -> Void)?
-    /// Called for each call that was in flight on a link that went away.
-    var onLinkFailure: ((PendingCall, String) -> Void)?
-    /// Links came, went, drained or freed capacity.
-    var onChange: (() -> Void)?
+    /// Gets every frame about a call (answers, events, client requests, lost links).
+    /// Set once by the router, which owns the calls.
+    unowned(unsafe) var calls: CallRouter? = nil
+    /// Told of changes to the set of links and of link-wide notifications.
+    weak var observer: (any ExecutorPoolObserver)?
 
     init(loop: Loop, directory: String, peerName: String, compressThreshold: Int, log: Log) {
         self.loop = loop
@@ -138,26 +145,19 @@ final class ExecutorPool: FrontLinkOwner {
         if link.ready != nil {
             log.warning("executor link lost", [("executor", link.name), ("inFlight", String(pending.count))])
         }
-        for call in pending { onLinkFailure?(call, link.name) }
+        for call in pending { calls!.lost(call, executor: link.name) }
         rebuildCatalog()
     }
 
-    func linkChanged(_ link: FrontLink) { onChange?() }
+    func linkChanged(_ link: FrontLink) { observer?.executorsChanged() }
 
-    /// Called for PROGRESS/NOTIFY frames of calls in flight.
-    var onEvent: ((PendingCall, FrameType, [UInt8]) -> Void)?
+    func event(_ call: PendingCall, type: FrameType, payload: [UInt8]) { calls!.event(call, type: type, payload: payload) }
 
-    func event(_ call: PendingCall, type: FrameType, payload: [UInt8]) { onEvent?(call, type, payload) }
+    func linkNotification(_ link: FrontLink, payload: [UInt8]) { observer?.executorNotification(payload) }
 
-    /// Called for link-wide notifications of executors.
-    var onNotification: (([UInt8]) -> Void)?
-
-    func linkNotification(_ link: FrontLink, payload: [UInt8]) { onNotification?(payload) }
-
-    /// Called for REQUEST frames (server-to-client requests of calls in flight).
-    var onClientRequest: ((PendingCall, FrontLink, [UInt8]) -> Void)?
-
-    func clientRequest(_ call: PendingCall, link: FrontLink, payload: [UInt8]) { onClientRequest?(call, link, payload) }
+    func clientRequest(_ call: PendingCall, link: FrontLink, payload: [UInt8]) {
+        calls!.clientRequest(call, link: link, payload: payload)
+    }
 
     /// A usable link to the executor named `name`, to carry a client's answer back.
     func link(named name: String) -> FrontLink? {
@@ -166,7 +166,7 @@ final class ExecutorPool: FrontLinkOwner {
 
     func deliver(_ call: PendingCall, type: FrameType, payload: UnsafeRawBufferPointer,
                  chunk: UnsafeMutablePointer<sy_chunk_t>?) {
-        onDeliver?(call, type, payload, chunk)
+        calls!.delivered(call, type, payload, chunk)
     }
 
     /// Merges the catalogs of the ready links; the first executor (by name) to list a name wins
@@ -174,7 +174,7 @@ final class ExecutorPool: FrontLinkOwner {
     func rebuildCatalog() {
         catalog = MergedCatalog(links: readyLinks)
         for name in catalog.tools.keys { knownTools.insert(name) }
-        onChange?()
+        observer?.executorsChanged()
     }
 
     private var stopped = false

@@ -1,5 +1,21 @@
 import CSupport
+import MCPCore
 import WireProtocol
+
+/// Who answers a call's client: the one object a call's replies go to, whatever happened on the
+/// way (an executor answered, the call failed or timed out, a stale result was served).
+/// Thread: the loop thread.
+protocol CallResponder: AnyObject {
+    /// The executor answered (a RESULT or ERROR frame, or a stale result as a RESULT).
+    func answered(_ call: PendingCall, type: FrameType, payload: UnsafeRawBufferPointer,
+                  chunk: UnsafeMutablePointer<sy_chunk_t>?)
+    /// The call ends with an error of the front's (timeout, overload, lost executor, cancel).
+    func failed(_ call: PendingCall, _ error: ProtocolError)
+    /// A PROGRESS or NOTIFY frame of the call in flight.
+    func event(_ call: PendingCall, type: FrameType, payload: [UInt8])
+    /// A REQUEST frame: the call's tool asks the client something.
+    func clientRequest(_ call: PendingCall, link: FrontLink, payload: [UInt8])
+}
 
 /// A tools/call between its request and its answer: where the answer goes, how it is framed,
 /// and what is needed to send it again (retry on another executor).
@@ -14,12 +30,17 @@ final class PendingCall {
     @exclusivity(unchecked) var context: [UInt8] = []
     /// The stateless revision (2026-07-28): results are stamped, closing the stream cancels.
     @exclusivity(unchecked) var modern = false
-    @exclusivity(unchecked) weak var connection: HTTPConnection?
+    /// Held strongly, not weakly: a weak reference gives the connection a side table, and every
+    /// retain of it then takes the runtime's slow path. A closed connection stays an inert
+    /// object until its calls end (each ends by its deadline at the latest).
+    let connection: HTTPConnection
     let slot: ResponseSlot
     /// The JSON-RPC id as sent by the client (with quotes for string ids).
     let idJSON: [UInt8]
     let format: AnswerFormat
     let tool: String
+    /// Writes every reply of this call to its client.
+    unowned(unsafe) let responder: any CallResponder
     /// The client's `_meta.progressToken` as JSON, when it asked for progress.
     @exclusivity(unchecked) var progressToken: [UInt8]?
     /// The client accepts an SSE answer: notifications during the call upgrade it to a stream.
@@ -38,19 +59,25 @@ final class PendingCall {
     @exclusivity(unchecked) var stream: UInt64 = 0
     @exclusivity(unchecked) private(set) var finished = false
 
-    init(connection: HTTPConnection, slot: ResponseSlot, idJSON: [UInt8], format: AnswerFormat, tool: String,
+    init(target: AnswerTarget, responder: any CallResponder, tool: String,
          arguments: UnsafeRawBufferPointer, argsChunk: UnsafeMutablePointer<sy_chunk_t>?,
          startedAt: UInt64, deadline: UInt64) {
-        self.connection = connection
-        self.slot = slot
-        self.idJSON = idJSON
-        self.format = format
+        connection = target.connection
+        slot = target.slot
+        idJSON = target.id ?? Array("null".utf8)
+        format = target.format
+        self.responder = responder
         self.tool = tool
         self.arguments = arguments
         self.argsChunk = argsChunk
         if let argsChunk { sy_chunk_retain(argsChunk) }
         self.startedAt = startedAt
         self.deadline = deadline
+    }
+
+    /// Where the answer goes (nil once the connection is closed).
+    var target: AnswerTarget? {
+        connection.isClosed ? nil : AnswerTarget(slot: slot, connection: connection, id: idJSON, format: format)
     }
 
     /// The chunk to reference when writing the arguments without a copy.
@@ -60,7 +87,7 @@ final class PendingCall {
     func finish() -> Bool {
         if finished { return false }
         finished = true
-        if modern { connection?.modernCalls[ObjectIdentifier(self)] = nil }
+        if modern { connection.modernCalls[ObjectIdentifier(self)] = nil }
         return true
     }
 

@@ -10,6 +10,30 @@ struct HTTPRequest {
     /// The chunk holding `bytes`, for zero-copy slices that outlive dispatch.
     var chunk: UnsafeMutablePointer<sy_chunk_t>
     var body: UnsafeRawBufferPointer
+    /// Keeps a detached copy's storage alive (nil for a request in the connection's buffer).
+    private var storage: DetachedStorage?
+
+    init(headPointer: UnsafeMutablePointer<sy_http_request_t>, bytes: UnsafeRawBufferPointer,
+         chunk: UnsafeMutablePointer<sy_chunk_t>, body: UnsafeRawBufferPointer) {
+        self.headPointer = headPointer
+        self.bytes = bytes
+        self.chunk = chunk
+        self.body = body
+    }
+
+    /// A copy whose head and bytes live in storage of its own, valid after dispatch (for a
+    /// pipeline stage that suspends). Ownership: the copy (and its copies) keep the storage;
+    /// it is freed with the last of them.
+    func detached(pool: OpaquePointer) -> HTTPRequest {
+        let storage = DetachedStorage(head: headPointer.pointee, bytes: bytes, pool: pool)
+        let base = UnsafeRawPointer(storage.chunk).advanced(by: MemoryLayout<sy_chunk_t>.size)
+        let copy = UnsafeRawBufferPointer(start: base, count: bytes.count)
+        let bodyStart = body.baseAddress.map { $0 - bytes.baseAddress! } ?? 0
+        var r = HTTPRequest(headPointer: storage.head, bytes: copy, chunk: storage.chunk,
+                            body: UnsafeRawBufferPointer(rebasing: copy[bodyStart..<bodyStart + body.count]))
+        r.storage = storage
+        return r
+    }
 
     func methodIs(_ m: StaticString) -> Bool { spanEquals(headPointer.pointee.method, m) }
 
@@ -24,6 +48,13 @@ struct HTTPRequest {
     /// What the Accept header names (CSupport's SY_ACCEPT_* bits), worked out once per request.
     var acceptFlags: Int32 { sy_http_accept(headPointer, base) }
 
+    /// Is the Content-Type's media type `application/json` (case aside, parameters such as
+    /// `charset` allowed)? Parsed, not searched: `application/json-seq` is not JSON.
+    var contentTypeIsJSON: Bool {
+        sy_http_media_type_is(headPointer, base, sy_http_known_header(headPointer, HeaderName.contentType.id),
+                              "application/json") == 1
+    }
+
     /// A known header's value, nil when absent: an index lookup (the parse indexed it).
     func header(_ name: HeaderName) -> String? { valueSpan(name).map(text) }
 
@@ -32,16 +63,6 @@ struct HTTPRequest {
         valueSpan(name).map {
             UnsafeRawBufferPointer(rebasing: bytes[Int($0.off)..<Int($0.off + $0.len)])
         }
-    }
-
-    /// Whether a known header contains `needle` (lowercase), ignoring ASCII case; nil when the
-    /// header is absent. No allocation.
-    func header(_ name: HeaderName, contains needle: StaticString) -> Bool? {
-        let rc = needle.withUTF8Buffer { d in
-            sy_http_header_at_contains(headPointer, base, sy_http_known_header(headPointer, name.id),
-                                       UnsafeRawPointer(d.baseAddress!).assumingMemoryBound(to: CChar.self))
-        }
-        return rc < 0 ? nil : rc == 1
     }
 
     private var base: UnsafePointer<UInt8> { bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) }
@@ -62,6 +83,27 @@ struct HTTPRequest {
     private func spanEquals(_ s: sy_span_t, _ lit: StaticString) -> Bool {
         guard Int(s.len) == lit.utf8CodeUnitCount else { return false }
         return memcmpEqual(bytes.baseAddress! + Int(s.off), lit.utf8Start, Int(s.len))
+    }
+}
+
+/// The head and bytes of a detached request. Ownership: allocated here, freed in deinit.
+private final class DetachedStorage {
+    let head: UnsafeMutablePointer<sy_http_request_t>
+    let chunk: UnsafeMutablePointer<sy_chunk_t>
+
+    init(head value: sy_http_request_t, bytes: UnsafeRawBufferPointer, pool: OpaquePointer) {
+        head = .allocate(capacity: 1)
+        head.initialize(to: value)
+        guard let c = sy_chunk_get(pool, max(bytes.count, 1)) else { fatalError("out of memory") }
+        chunk = c
+        if let src = bytes.baseAddress, bytes.count > 0 {
+            UnsafeMutableRawPointer(c).advanced(by: MemoryLayout<sy_chunk_t>.size).copyMemory(from: src, byteCount: bytes.count)
+        }
+    }
+
+    deinit {
+        head.deallocate()
+        sy_chunk_release(chunk)
     }
 }
 

@@ -1,0 +1,85 @@
+import CLibUV
+import EventLoop
+import Glibc
+import MCPCore
+import Metrics
+
+/// The front's HTTP entry: `POST` to the MCP endpoint runs the request pipeline; `GET` opens a
+/// session's stream (SessionStream), `DELETE` ends a session (SessionDelete); /healthz,
+/// /readyz and (without an admin listener) /metrics and /status go to AdminRoutes.
+/// Thread: the loop thread.
+final class MCPService: HTTPHandler {
+    let services: FrontServices
+    let pipeline: RequestPipeline
+    let methods: MethodTable
+    private let origin: OriginStage
+    private let stream: SessionStream
+    private let delete: SessionDelete
+    /// Serves /metrics, /status and health; set by the front.
+    var admin: AdminRoutes?
+    /// Without an admin listener, /metrics and /status are served on the main port too.
+    var adminOnMainPort = true
+    /// The front's event-loop lag, worst of the last second (ms).
+    var loopLagMs: UInt64 = 0
+    /// Requests answered, for logs and tests.
+    @exclusivity(unchecked) private(set) var requests = 0
+
+    init(services: FrontServices) {
+        self.services = services
+        origin = OriginStage(writer: services.writer, options: services.options)
+        methods = .standard(services)
+        pipeline = RequestPipeline(stages: [
+            origin,
+            MediaTypeStage(writer: services.writer),
+            EraStage(services: services, methods: methods),
+            // Authentication, authorization, rate limits, argument validation and the result
+            // cache take their places here.
+            MethodStage(services: services, table: methods),
+        ])
+        stream = SessionStream(services)
+        delete = SessionDelete(services)
+    }
+
+    func handle(_ req: HTTPRequest, slot: ResponseSlot, connection: HTTPConnection) {
+        requests += 1
+        let path = req.path
+        let writer = services.writer
+        if path == services.options.endpointPath {
+            if req.methodIs("POST") {
+                var r = FrontRequest(http: req, slot: slot, connection: connection,
+                                     preferSSE: services.options.preferSSE, methods: methods)
+                pipeline.run(&r)
+                return
+            }
+            slot.methodIndex = LabelIndex.method(req.methodIs("DELETE") ? "delete" : "get")
+            let target = AnswerTarget(slot: slot, connection: connection, id: nil, format: .json)
+            if let problem = origin.check(req) {
+                writer.error(target, ProtocolError(.invalidRequest, problem, httpStatus: 403))
+            } else if req.methodIs("DELETE") {
+                delete.handle(req, target)
+            } else if req.methodIs("GET"), req.header(.mcpSessionId) != nil {
+                stream.handle(req, target)
+            } else {
+                let e = ProtocolError(.invalidRequest, "Method not allowed: this endpoint takes POST and DELETE",
+                                      httpStatus: 405)
+                writer.error(target, e, extra: [("Allow", "POST, DELETE")])
+            }
+        } else if AdminRoutes.paths.contains(path), let admin, path == "/healthz" || path == "/readyz" || adminOnMainPort {
+            admin.handle(req, slot: slot, connection: connection)
+        } else {
+            writer.plain(slot, connection, status: 404, contentType: "application/json", body: "{\"error\":\"not found\"}")
+        }
+    }
+
+    /// Health and readiness, for /healthz, /readyz and the admin listener.
+    func healthReport() -> (ready: Bool, body: String) {
+        let s = services
+        let draining = s.writer.draining
+        let ok = s.pool.hasReadyLink && !draining
+        let status = draining ? "draining" : ok ? "ok" : "no-executors"
+        let body = "{\"status\":\"\(status)\",\"front\":\(s.options.index),\"pid\":\(getpid()),\"loopLagMs\":\(loopLagMs),"
+            + "\"notificationStreams\":\(s.listeners.count),\"eventsEvicted\":\(s.listeners.evicted),"
+            + "\"calls\":\(s.router.statusJSON),\"executors\":\(s.pool.statusJSON)}"
+        return (ok, body)
+    }
+}

@@ -1,0 +1,30 @@
+import MCPCore
+import Metrics
+
+/// `DELETE` on the endpoint (handshake era): ends a session on every front from the moment it
+/// is answered. The stateless revision has no sessions: 405 there.
+final class SessionDelete {
+    private let s: FrontServices
+
+    init(_ services: FrontServices) { s = services }
+
+    func handle(_ req: HTTPRequest, _ t: AnswerTarget) {
+        guard let token = req.header(.mcpSessionId) else {
+            if ModernRequest.isStateless(versionHeader: req.header(.mcpProtocolVersion), metaVersion: nil) {
+                let e = ProtocolError(.invalidRequest, "Method not allowed: the stateless revision has no sessions to delete",
+                                      httpStatus: 405)
+                s.writer.error(t, e, extra: [("Allow", "POST")])
+                return
+            }
+            s.writer.error(t, ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"))
+            return
+        }
+        guard let ended = s.sessions.use(token) else {
+            s.writer.error(t, ProtocolError(.sessionNotFound, "Session not found"))
+            return
+        }
+        s.sessions.revoke(token)
+        s.metrics.sessionsDeleted.counter(LabelIndex.protocolVersion(ended.protocolVersion)).increment()
+        s.writer.plain(t.slot, t.connection, status: 200, contentType: nil, body: "")
+    }
+}

@@ -1,0 +1,34 @@
+import CSupport
+import MCPCore
+
+/// `GET` on the endpoint (handshake era): the session's standalone SSE stream of list changes
+/// and updates of subscribed resources. Resumes with `Last-Event-ID` (same front, within the
+/// event store's limits).
+final class SessionStream {
+    private let s: FrontServices
+
+    init(_ services: FrontServices) { s = services }
+
+    func handle(_ req: HTTPRequest, _ t: AnswerTarget) {
+        guard let token = req.header(.mcpSessionId), let session = s.sessions.use(token) else {
+            s.writer.error(t, ProtocolError(.sessionNotFound, "Session not found"))
+            return
+        }
+        guard req.acceptFlags & Int32(SY_ACCEPT_SSE | SY_ACCEPT_ANY | SY_ACCEPT_TEXT) != 0 else {
+            s.writer.error(t, ProtocolError(.invalidRequest, "Not Acceptable: the stream is text/event-stream",
+                                            httpStatus: 406))
+            return
+        }
+        var filter = Listeners.Filter()
+        filter.tools = true; filter.prompts = true; filter.resources = true
+        filter.session = session.id
+        s.writer.openStream(t.slot)
+        let (stream, replay) = s.listeners.openResumable(connection: t.connection, slot: t.slot, filter: filter,
+                                                         lastEventId: req.header(.lastEventId))
+        // Priming: an id and a reconnection delay before anything else, so the client can resume.
+        let priming = "id: \(s.listeners.eventId(stream, stream.seq))\nretry: 3000\ndata: \n\n"
+        t.slot.append(.text(String(priming.utf8.count, radix: 16) + "\r\n" + priming + "\r\n"))
+        for e in replay { t.slot.appendEventChunk(e.json, id: s.listeners.eventId(stream, e.seq)) }
+        t.connection.push(t.slot)
+    }
+}

@@ -1,0 +1,122 @@
+import CSupport
+import MCPCore
+import WireProtocol
+
+/// Sends a request that executors answer (a tool call, a resource read, a prompt, a
+/// completion) as a CALL: builds its context (proto/executor-protocol.md, "CALL meta") and a
+/// `PendingCall` whose answer `ExecutorAnswers` writes. Shared by the four handlers that call
+/// executors. Thread: the loop thread.
+struct ExecutorCalls {
+    let s: FrontServices
+    unowned(unsafe) let answers: ExecutorAnswers
+
+    /// Submits the call of `kind` on `name`; `arguments` is sent as it came, never decoded.
+    func start(_ kind: CallPayload.Kind, name: String, arguments: sy_json_value_t?, _ r: inout FrontRequest) {
+        let body = r.body
+        var args = UnsafeRawBufferPointer(start: nil, count: 0)
+        if let a = arguments, a.kind == Int32(SY_JSON_OBJECT) { args = Envelope.bytes(body, a) }
+        let requestId = s.nextRequestId()
+        let traceparent = Self.traceparent(r)
+        r.slot.requestId = requestId
+        r.slot.traceparent = traceparent
+        var state: String?
+        var inputResponses: [UInt8]?
+        if r.isStateless, r.envelope.raw.params.kind == Int32(SY_JSON_OBJECT) {
+            // Only the two retry members are looked for; the arguments are not decoded here.
+            // The first of duplicate members counts (as in the envelope scan); a requestState
+            // that is not a string is ignored.
+            var sealed: String?, sawState = false
+            let params = Envelope.bytes(body, r.envelope.raw.params)
+            try? JSONValue.forEachMemberKeyBytes(params) { key, range in
+                if !sawState, key.bytesEqual("requestState") {
+                    sawState = true
+                    sealed = JSONValue.parseString(UnsafeRawBufferPointer(rebasing: params[range]))
+                } else if inputResponses == nil, key.bytesEqual("inputResponses") {
+                    inputResponses = Array(params[range])
+                }
+            }
+            if let sealed {
+                guard let opened = s.sessions.unseal(sealed, subject: "\(kind.rawValue):\(name)") else {
+                    s.writer.error(r.target, ProtocolError(
+                        .invalidParams, "Invalid params: requestState was tampered with or belongs to another request"))
+                    return
+                }
+                state = opened
+            }
+        }
+        let now = s.loop.now
+        let call = PendingCall(target: r.target, responder: answers, tool: name, arguments: args,
+                               argsChunk: args.count > 0 ? r.http.chunk : nil,
+                               startedAt: now, deadline: s.router.deadline(for: name, now: now))
+        call.kind = kind
+        call.modern = r.isStateless
+        if call.modern { r.connection.modernCalls[ObjectIdentifier(call)] = call }
+        let cancelHash = r.session.map { CallRouter.cancelHashValue($0.id, r.id ?? []) }
+        call.context = context(r, requestId: requestId, traceparent: traceparent, cancelHash: cancelHash,
+                               inputResponses: inputResponses, requestState: state)
+        call.acceptsSSE = r.acceptsSSE
+        call.cancelKey = cancelHash
+        if kind == .tool { r.slot.tool = name }
+        let t = r.envelope.raw.progress_token
+        if t.kind == Int32(SY_JSON_STRING) || t.kind == Int32(SY_JSON_NUMBER) {
+            let range = t.kind == Int32(SY_JSON_STRING) ? Int(t.span.off) - 1..<Int(t.span.off + t.span.len) + 1
+                                                          : Int(t.span.off)..<Int(t.span.off + t.span.len)
+            call.progressToken = Array(body[range])
+        }
+        s.router.submit(call)
+    }
+
+    /// The `traceparent` of a request when it is well formed (W3C Trace Context, version 00):
+    /// from the header, else from `_meta.traceparent`.
+    static func traceparent(_ r: FrontRequest) -> String? {
+        guard let t = r.http.header(.traceparent) ?? Envelope.string(r.body, r.envelope.raw.traceparent) else { return nil }
+        let parts = t.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
+              t.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }),
+              parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16) else { return nil }
+        return t
+    }
+
+    /// The CALL meta context, built without decoding the client's `_meta`: its bytes are
+    /// spliced in as they came.
+    func context(_ r: FrontRequest, requestId: String, traceparent: String?, cancelHash: UInt64?,
+                 inputResponses: [UInt8]?, requestState: String?) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        if let m = r.statelessContext {
+            out += "{\"era\":\"modern\",\"protocolVersion\":".utf8
+            JSONValue.appendQuoted(m.protocolVersion, to: &out)
+            out += ",\"clientCapabilities\":".utf8
+            m.clientCapabilities.write(into: &out)
+            if let l = m.logLevel { out += ",\"logLevel\":".utf8; JSONValue.appendQuoted(l, to: &out) }
+        } else {
+            out += "{\"era\":\"legacy\"".utf8
+            if let session = r.session {
+                out += ",\"protocolVersion\":".utf8
+                JSONValue.appendQuoted(session.protocolVersion, to: &out)
+                out += ",\"clientCapabilities\":".utf8
+                out += session.capabilitiesJSON.utf8
+                if let l = s.sessions.level(session.id) { out += ",\"logLevel\":".utf8; JSONValue.appendQuoted(l, to: &out) }
+            }
+        }
+        if let requestState { out += ",\"requestState\":".utf8; JSONValue.appendQuoted(requestState, to: &out) }
+        out += ",\"requestId\":".utf8
+        JSONValue.appendQuoted(requestId, to: &out)
+        if let cancelHash {
+            out += ",\"cancelKey\":\"".utf8
+            CallRouter.appendCancelHash(cancelHash, to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        if let traceparent { out += ",\"traceparent\":".utf8; JSONValue.appendQuoted(traceparent, to: &out) }
+        if r.envelope.raw.meta.kind == Int32(SY_JSON_OBJECT) {
+            out += ",\"_meta\":".utf8
+            out += Envelope.bytes(r.body, r.envelope.raw.meta)
+        }
+        if let inputResponses {
+            out += ",\"inputResponses\":".utf8
+            out += inputResponses
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}

@@ -1,0 +1,193 @@
+import CSupport
+import Glibc
+import MCPCore
+import WireProtocol
+
+/// What a call's executor sends back, written to the client that asked: the answer (the
+/// executor's JSON spliced into the JSON-RPC message without a copy), its notifications (they
+/// turn the answer into an SSE stream), and requests its tool makes of the client. Every
+/// decision on a reply (tool error, stateless status, input required) is made on its scanned
+/// top-level members (`sy_json_scan_reply`), never on a substring.
+/// Thread: the loop thread.
+final class ExecutorAnswers: CallResponder {
+    private unowned(unsafe) let s: FrontServices
+    private var writer: ResponseWriter { s.writer }
+
+    init(_ services: FrontServices) { s = services }
+
+    // MARK: CallResponder
+
+    func answered(_ call: PendingCall, type: FrameType, payload: UnsafeRawBufferPointer,
+                  chunk: UnsafeMutablePointer<sy_chunk_t>?) {
+        var reply = sy_reply_members_t()
+        let valid = payload.count > 0
+            && sy_json_scan_reply(payload.baseAddress!.assumingMemoryBound(to: UInt8.self), payload.count, &reply) == 0
+        let t = s.metrics.tool(call.tool)
+        t.duration.observe((s.loop.now &- call.startedAt) &* 1_000_000)
+        guard valid, type == .result || type == .error else {
+            failed(call, ProtocolError(.internalError, "the executor's answer to \(call.tool) is not valid JSON"))
+            return
+        }
+        if type != .result { t.error.increment() }
+        else if Self.isTrue(reply.is_error, in: payload) { t.toolError.increment() }
+        else { t.ok.increment() }
+        let c = call.connection
+        guard !c.isClosed else { return }
+        let member: StaticString = type == .result ? ",\"result\":" : ",\"error\":"
+        if call.slot.streaming {
+            var json = Array("{\"jsonrpc\":\"2.0\",\"id\":".utf8) + call.idJSON
+            json += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)
+            json += call.modern && type == .result ? stamped(call, payload, reply) : Array(payload)
+            json.append(UInt8(ascii: "}"))
+            writer.endStream(call.slot, c, json)
+            return
+        }
+        // Stateless answers are stamped: `resultType` and cache hints go in after the result's
+        // opening brace (the rest follows as a slice); an input-required result is rewritten.
+        var status = 200
+        var opening: [UInt8] = []
+        var body = payload
+        var rewritten: [UInt8]?
+        if call.modern {
+            if type == .error {
+                status = ProtocolError.statelessStatus(ofExecutorError: Self.integer(reply.code, in: payload))
+            } else if payload.first == UInt8(ascii: "{") {
+                if let whole = inputRequired(call, payload, reply) {
+                    rewritten = whole
+                } else {
+                    opening = stampOpening(call, payload, reply)
+                    body = UnsafeRawBufferPointer(rebasing: payload[1...])
+                }
+            }
+        }
+        let format: AnswerFormat = status == 200 ? call.format : .json
+        var copied: [UInt8]? = rewritten
+        // JSON between tokens may hold raw newlines; an SSE data line may not.
+        if format == .sse, copied == nil, memchrAny(body, 0x0A) || memchrAny(body, 0x0D) {
+            copied = body.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+        }
+        let prefixLength = 22 + call.idJSON.count + member.utf8CodeUnitCount + opening.count
+        let jsonLength = prefixLength + (copied?.count ?? body.count) + 1
+        // The head and the message's opening in one buffer; the result follows as a slice.
+        var prefix: [UInt8] = []
+        prefix.reserveCapacity(320 + call.idJSON.count + opening.count) // a head with a session id fits
+        writer.appendHead(to: &prefix, call.slot, status: status, format: format, jsonLength: jsonLength)
+        prefix += "{\"jsonrpc\":\"2.0\",\"id\":".utf8
+        prefix += call.idJSON
+        prefix += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)
+        prefix += opening
+        call.slot.append(.bytes(prefix))
+        if let copied {
+            call.slot.append(.bytes(copied))
+        } else if let chunk {
+            call.slot.append(.slice(chunk, body))
+        } else {
+            call.slot.append(.bytes(Array(body)))
+        }
+        call.slot.append(.text(format == .sse ? "}\n\n" : "}"))
+        c.finish(call.slot)
+    }
+
+    func failed(_ call: PendingCall, _ error: ProtocolError) {
+        s.metrics.tool(call.tool).error.increment()
+        guard let target = call.target else { return }
+        let c = target.connection
+        if call.slot.streaming {
+            let json = error.responseJSON(idJSON: String(decoding: call.idJSON, as: UTF8.self))
+            writer.endStream(call.slot, c, Array(json.utf8))
+            return
+        }
+        writer.error(target, error)
+    }
+
+    /// A notification of a call in flight: the answer becomes an SSE stream (when the client
+    /// accepts one) and the notification goes out at once.
+    func event(_ call: PendingCall, type: FrameType, payload: [UInt8]) {
+        let c = call.connection
+        guard call.acceptsSSE, !c.isClosed, payload.first == UInt8(ascii: "{") else { return }
+        var json: [UInt8]
+        switch type {
+        case .progress:
+            guard let token = call.progressToken else { return }
+            json = Array("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":".utf8)
+            json += token
+            if payload.count > 2 { json.append(UInt8(ascii: ",")) }
+            json += payload.dropFirst()
+            json.append(UInt8(ascii: "}"))
+        case .notify:
+            guard payload.count > 2 else { return }
+            json = Array("{\"jsonrpc\":\"2.0\",".utf8) + payload.dropFirst()
+        default:
+            return
+        }
+        writer.openStream(call.slot)
+        writer.event(call.slot, c, json)
+    }
+
+    /// A request a tool makes of the client (handshake era): sent on the call's SSE stream with
+    /// an id that names the executor; the client's answer comes back through ClientAnswers.
+    func clientRequest(_ call: PendingCall, link: FrontLink, payload: [UInt8]) {
+        guard case .object(let o)? = try? JSONValue.parse(payload), let rid = o["requestId"],
+              case .number = rid, case .string(let method)? = o["method"] else { return }
+        let ridText = rid.compactJSON()
+        let c = call.connection
+        guard call.acceptsSSE, !call.modern, !c.isClosed else {
+            let e = ProtocolError(.internalError, "the client cannot receive requests on this call (no SSE stream)")
+            link.respond(requestId: ridText, member: "error", json: e.errorObjectJSON)
+            return
+        }
+        let id = ClientAnswers.idPrefix + link.name + "-" + ridText
+        var msg: [String: JSONValue] = ["jsonrpc": .string("2.0"), "id": .string(id), "method": .string(method)]
+        if let p = o["params"] { msg["params"] = p }
+        writer.openStream(call.slot)
+        writer.event(call.slot, c, Array(JSONValue.object(msg).compactJSON().utf8))
+    }
+
+    // MARK: stateless results
+
+    /// A stateless result, stamped: `resultType` everywhere, cache hints on reads;
+    /// input-required results get their `requestState` sealed for the retry.
+    private func stamped(_ call: PendingCall, _ payload: UnsafeRawBufferPointer, _ reply: sy_reply_members_t) -> [UInt8] {
+        guard payload.first == UInt8(ascii: "{") else { return Array(payload) }
+        if let whole = inputRequired(call, payload, reply) { return whole }
+        return stampOpening(call, payload, reply) + payload.dropFirst()
+    }
+
+    /// An input-required result with its `requestState` sealed for the client; nil for any
+    /// other result.
+    private func inputRequired(_ call: PendingCall, _ payload: UnsafeRawBufferPointer,
+                               _ reply: sy_reply_members_t) -> [UInt8]? {
+        guard Envelope.string(payload, reply.result_type) == "input_required",
+              case .object(var o)? = try? JSONValue.parse(payload) else { return nil }
+        if case .string(let state)? = o["requestState"] {
+            o["requestState"] = .string(s.sessions.seal(state, subject: "\(call.kind.rawValue):\(call.tool)"))
+        }
+        return Array(JSONValue.object(o).compactJSON().utf8)
+    }
+
+    /// What replaces a stateless result's opening brace: the brace, then `resultType` (unless
+    /// the executor set one) and, for resources, the cache hints.
+    private func stampOpening(_ call: PendingCall, _ payload: UnsafeRawBufferPointer,
+                              _ reply: sy_reply_members_t) -> [UInt8] {
+        var extra = reply.result_type.kind != Int32(SY_JSON_ABSENT) ? "" : "\"resultType\":\"complete\","
+        if call.kind == .resource { extra += "\"ttlMs\":0,\"cacheScope\":\"private\"," }
+        if payload.count <= 2 { extra = String(extra.dropLast()) }
+        return [UInt8(ascii: "{")] + Array(extra.utf8)
+    }
+
+    // MARK: scanned members
+
+    private static func isTrue(_ v: sy_json_value_t, in payload: UnsafeRawBufferPointer) -> Bool {
+        v.kind == Int32(SY_JSON_BOOL) && v.span.len == 4
+    }
+
+    private static func integer(_ v: sy_json_value_t, in payload: UnsafeRawBufferPointer) -> Int? {
+        v.kind == Int32(SY_JSON_NUMBER) ? Int(Envelope.text(payload, v.span)) : nil
+    }
+}
+
+@inline(__always)
+func memchrAny(_ b: UnsafeRawBufferPointer, _ byte: UInt8) -> Bool {
+    guard let base = b.baseAddress, b.count > 0 else { return false }
+    return memchr(base, Int32(byte), b.count) != nil
+}

@@ -1,0 +1,113 @@
+import CSupport
+import MCPCore
+import Metrics
+
+/// One MCP message at the front, from its scan to its answer: what the pipeline's stages
+/// learned about it and where its answer goes. Built once per POST from a structural scan of
+/// the JSON-RPC envelope and the indexed headers; each stage enriches it (the era stage sets
+/// `era` and `session`), and the method handler answers it.
+///
+/// Ownership: `http` and `body` point into the connection's read buffer and are valid only
+/// while the connection dispatches the request. A stage that suspends keeps `detached()`.
+struct FrontRequest {
+    private(set) var http: HTTPRequest
+    let slot: ResponseSlot
+    /// Unowned: a request is handled while its connection dispatches it, and the connection
+    /// lives until its close callback, never inside one. (HTTPConnection has weak references,
+    /// so counting strong ones takes the runtime's slow path: a tenth of the pipeline's cost.)
+    /// A detached copy holds the connection strongly in `retained`.
+    unowned(unsafe) let connection: HTTPConnection
+    private var retained: HTTPConnection?
+    /// The scanned envelope, or the error that the scan or the shape check produced.
+    let envelope: Envelope
+    let envelopeError: ProtocolError?
+    /// The JSON-RPC id as sent (string ids keep their quotes); nil for a notification or when
+    /// the id cannot be read.
+    let id: [UInt8]?
+    /// The method's index in the MethodTable, when the front serves a method of that name.
+    let methodIndex: Int?
+    /// How the client wants answers: one JSON body, or an SSE stream.
+    let format: AnswerFormat
+    /// The client accepts an SSE answer (a call's notifications upgrade its answer to one).
+    let acceptsSSE: Bool
+    /// The client accepts a JSON answer. A POST must accept both (MediaTypeStage).
+    let acceptsJSON: Bool
+    /// Set by `EraStage`.
+    var era = Era.handshake
+    /// The handshake-era session (nil before `initialize` and in the stateless era).
+    var session: SessionTokens.Session?
+
+    /// The protocol era a request belongs to.
+    enum Era {
+        /// 2025-11-25 and earlier: `initialize`, `Mcp-Session-Id`.
+        case handshake
+        /// 2026-07-28: everything a request needs is in its `_meta` and headers.
+        case stateless(ModernRequest.Context)
+    }
+
+    var body: UnsafeRawBufferPointer { http.body }
+    /// The method, unescaped; nil for client answers and for bodies that are not requests.
+    var method: String? { envelopeError == nil ? envelope.method(in: body) : nil }
+    var hasMethod: Bool { envelopeError == nil && envelope.hasMethod }
+    var isStateless: Bool { if case .stateless = era { return true } else { return false } }
+    var statelessContext: ModernRequest.Context? {
+        if case .stateless(let c) = era { return c } else { return nil }
+    }
+
+    /// Where the answer goes, for handlers that answer later.
+    var target: AnswerTarget { AnswerTarget(slot: slot, connection: connection, id: id, format: format) }
+
+    init(http: HTTPRequest, slot: ResponseSlot, connection: HTTPConnection, preferSSE: Bool, methods: MethodTable) {
+        self.http = http
+        self.slot = slot
+        self.connection = connection
+        let flags = http.acceptFlags
+        let json = flags & Int32(SY_ACCEPT_JSON | SY_ACCEPT_ANY | SY_ACCEPT_APPLICATION) != 0
+        let sse = flags & Int32(SY_ACCEPT_SSE | SY_ACCEPT_ANY | SY_ACCEPT_TEXT) != 0
+        acceptsSSE = sse
+        acceptsJSON = json
+        format = sse && (preferSSE || !json) ? .sse : .json
+        var env = Envelope()
+        var error: ProtocolError?
+        do throws(ProtocolError) {
+            env = try Envelope.scan(http.body)
+            if env.isObject { try env.validateRequest(in: http.body) }
+        } catch let e {
+            error = e
+        }
+        envelope = env
+        envelopeError = error
+        id = env.idRange().map { Array(http.body[$0]) }
+        var index: Int?
+        if error == nil, env.hasMethod {
+            let m = env.raw.method
+            index = m.escaped == 0 ? methods.index(of: Envelope.bytes(http.body, m))
+                                   : env.method(in: http.body).flatMap { methods.index(of: $0) }
+            if id != nil {
+                slot.methodIndex = index.map { methods.entries[$0].label } ?? LabelIndex.method("other")
+            } else {
+                let initialized = env.method(in: http.body) == "notifications/initialized"
+                slot.methodIndex = LabelIndex.method(initialized ? "notifications/initialized" : "notification")
+            }
+        }
+        methodIndex = index
+    }
+
+    /// A copy that outlives dispatch, for a stage that suspends: the head and the request's
+    /// bytes are copied into storage of its own.
+    func detached(pool: OpaquePointer) -> FrontRequest {
+        var copy = self
+        copy.http = http.detached(pool: pool)
+        copy.retained = connection
+        return copy
+    }
+}
+
+/// Where an answer goes: the connection's slot for the request, the id to echo, the framing.
+struct AnswerTarget {
+    let slot: ResponseSlot
+    /// Unowned, as in FrontRequest: a target is used within the loop turn it is made in.
+    unowned(unsafe) let connection: HTTPConnection
+    let id: [UInt8]?
+    let format: AnswerFormat
+}

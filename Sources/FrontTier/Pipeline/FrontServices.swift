@@ -1,0 +1,59 @@
+import EventLoop
+import Glibc
+import MCPCore
+
+/// What the stages and method handlers of one front share: its options, executors, sessions,
+/// notification streams, metrics and the writer of every answer. One per front process.
+/// Thread: the loop thread.
+final class FrontServices {
+    let options: FrontOptions
+    let loop: Loop
+    let log: Log
+    let pool: ExecutorPool
+    let router: CallRouter
+    let sessions: SessionTokens
+    let listeners: Listeners
+    let writer: ResponseWriter
+    let metrics: FrontMetrics
+    /// Writes what executors answer; every call sent to an executor answers through it.
+    private(set) lazy var answers = ExecutorAnswers(self)
+
+    init(options: FrontOptions, loop: Loop, log: Log, pool: ExecutorPool, router: CallRouter,
+         sessions: SessionTokens, metrics: FrontMetrics) {
+        self.options = options
+        self.loop = loop
+        self.log = log
+        self.pool = pool
+        self.router = router
+        self.sessions = sessions
+        self.metrics = metrics
+        writer = ResponseWriter(metrics: metrics)
+        listeners = Listeners(loop: loop, front: options.index,
+                              limits: .init(maxEvents: options.eventStoreSize, maxAgeMs: options.eventStoreAgeMs))
+        listeners.isSubscribed = { [unowned sessions] session, uri in sessions.isSubscribed(session, uri) }
+    }
+
+    /// Numbers the requests this front sends to executors.
+    @exclusivity(unchecked) private var requestCounter: UInt64 = 0
+    /// `f<front>-<pid>-`, built once (getpid is a system call).
+    private lazy var requestIdPrefix = "f\(options.index)-\(getpid())-"
+
+    /// A request id unique to this front process: `f<front>-<pid>-<counter>`, for the logs on
+    /// both sides of the executor link.
+    func nextRequestId() -> String {
+        requestCounter &+= 1
+        return requestIdPrefix + String(requestCounter)
+    }
+
+    /// What the server offers in `initialize` and `server/discover`, from what its executors
+    /// serve. Both eras declare `logging`: the handshake era serves `logging/setLevel`, and the
+    /// stateless era sends `notifications/message` to requests whose `_meta` asks for a level.
+    func capabilitiesJSON(stateless: Bool) -> String {
+        let subscribe = pool.catalog.subscriptions && !stateless
+        return "{\"tools\":{\"listChanged\":true},"
+            + "\"resources\":{\"subscribe\":\(subscribe),\"listChanged\":true},"
+            + "\"prompts\":{\"listChanged\":true},\"completions\":{},\"logging\":{}}"
+    }
+
+    static let instructions = "Switchyard serves the tools of its executors; call tools/list to see them."
+}

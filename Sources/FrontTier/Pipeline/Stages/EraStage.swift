@@ -1,0 +1,81 @@
+import CSupport
+import MCPCore
+
+/// Decides the era of a request by the protocol version it declares (README.md, "Protocol"),
+/// then does that era's per-request checks:
+/// - 2026-07-28: `_meta` and the routing headers (ModernRequest.validate, -32602/-32020/-32022
+///   with HTTP 400); `Mcp-Session-Id` is ignored, as that revision's transport says.
+/// - 2025-11-25 and earlier: every message but `initialize` belongs to a live session (400
+///   without `Mcp-Session-Id`, 404 for an unknown or ended one) and names a served version.
+final class EraStage: RequestStage {
+    let name = "era"
+    private let services: FrontServices
+    /// `initialize`'s index in the method table: the one request without a session.
+    private let initialize: Int?
+    private var writer: ResponseWriter { services.writer }
+
+    init(services: FrontServices, methods: MethodTable) {
+        self.services = services
+        initialize = methods.index(of: "initialize")
+    }
+
+    func process(_ r: inout FrontRequest) -> StageOutcome {
+        let versionHeader = r.http.header(.mcpProtocolVersion)
+        let metaVersion = Envelope.string(r.body, r.envelope.raw.meta_version)
+        if ModernRequest.isStateless(versionHeader: versionHeader, metaVersion: metaVersion) {
+            return stateless(&r, versionHeader: versionHeader)
+        }
+        return handshake(&r, versionHeader: versionHeader)
+    }
+
+    private func stateless(_ r: inout FrontRequest, versionHeader: String?) -> StageOutcome {
+        guard r.envelope.isObject else {
+            writer.error(r.target, ProtocolError(.invalidRequest, "Invalid Request: batch requests are not supported"))
+            return .answered
+        }
+        guard r.hasMethod, let method = r.method else { return .proceed } // client answers, method-less bodies
+        // Notifications need no answer; cancellation in this revision is closing the stream.
+        guard r.id != nil else {
+            writer.accepted(r.slot, r.connection)
+            return .answered
+        }
+        let env = r.envelope
+        let meta = env.raw.meta.kind == Int32(SY_JSON_OBJECT)
+            ? ModernRequest.knownMeta(Envelope.bytes(r.body, env.raw.meta)) : nil
+        let name = method == "resources/read" ? Envelope.string(r.body, env.raw.uri) : env.name(in: r.body)
+        do throws(ProtocolError) {
+            let context = try ModernRequest.validate(meta: meta, versionHeader: versionHeader,
+                                                     methodHeader: r.http.header(.mcpMethod),
+                                                     nameHeader: r.http.header(.mcpName), method: method, name: name)
+            r.era = .stateless(context)
+        } catch {
+            writer.error(r.target, error)
+            return .answered
+        }
+        return .proceed
+    }
+
+    private func handshake(_ r: inout FrontRequest, versionHeader: String?) -> StageOutcome {
+        r.era = .handshake
+        if r.methodIndex == initialize && initialize != nil && r.envelope.isObject { return .proceed }
+        guard let token = r.http.header(.mcpSessionId) else {
+            writer.error(r.target, ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"))
+            return .answered
+        }
+        guard let session = services.sessions.use(token) else {
+            writer.error(r.target, ProtocolError(.sessionNotFound, "Session not found"))
+            return .answered
+        }
+        if let v = versionHeader, !ProtocolVersion.isSupported(v) {
+            writer.error(r.target, ProtocolError(.invalidRequest, "Bad Request: unsupported MCP-Protocol-Version \(v)"))
+            return .answered
+        }
+        r.session = session
+        if r.envelope.isBatch && session.protocolVersion != "2025-03-26" {
+            writer.error(r.target, ProtocolError(.invalidRequest,
+                                                 "Invalid Request: batches are allowed only in protocol version 2025-03-26"))
+            return .answered
+        }
+        return .proceed
+    }
+}
