@@ -41,6 +41,9 @@ let package = Package(
 
         // libuv wrappers shared by every tier.
         .target(name: "EventLoop", dependencies: ["CSupport", "CLibUV", "WireProtocol", "MCPCore"], swiftSettings: strict),
+        // Test doubles for EventLoop's seams (an in-memory ByteStream on a manual clock), linked by
+        // test targets only; see Sources/EventLoopTesting/MemoryStream.swift.
+        .target(name: "EventLoopTesting", dependencies: ["EventLoop", "CSupport", "CLibUV"], swiftSettings: strict),
 
         // The tiers. They depend on the pure targets and EventLoop, never on each other.
         .target(name: "FrontTier",
@@ -73,7 +76,7 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "CSupport"]),
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "CSupport"]),
-        .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport"]),
+        .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "CMetrics"]),

@@ -1,26 +1,20 @@
 import CLibUV
 import CSupport
 
-/// What a connection tells its owner. Thread: the loop thread.
-public protocol StreamDelegate: AnyObject {
-    /// New bytes are in `stream.readable`; consume what was handled with `stream.consume(_:)`.
-    func streamReadable(_ stream: StreamConnection)
-    /// The peer closed, an error occurred, or `close()` was called; `status` is 0 or a libuv error.
-    func streamClosed(_ stream: StreamConnection, status: Int32)
-}
-
-/// A TCP or Unix-socket stream with a pooled read buffer and a batched output queue.
+/// A TCP or Unix-socket stream with a pooled read buffer and a batched output queue: the
+/// production `ByteStream`. Its owner is told of reads and the close through `delegate`
+/// (a `StreamDelegate` for owners that keep this concrete type, see ByteStream.swift).
 ///
 /// Ownership: the libuv handle holds one retained reference to this object from `start()`
 /// until its close callback; the read buffer, output queue and handle memory are freed there.
 /// Thread: the loop thread only.
-public final class StreamConnection {
+public final class StreamConnection: ByteStream {
     public let loop: Loop
     // State read on every read and write is `@exclusivity(unchecked)`: it is touched on the
     // loop thread only, one statement at a time, never held `inout` across a call, so the
     // runtime's access check (about 100 instructions a touch) can never fire; those checks
     // were a tenth of a front's instructions per request (README.md, "Performance").
-    @exclusivity(unchecked) public weak var delegate: (any StreamDelegate)?
+    @exclusivity(unchecked) public weak var delegate: (any ByteStreamDelegate)?
     /// The handle, sized for either a TCP or a pipe handle.
     public let handle: UnsafeMutablePointer<uv_stream_t>
     private let inbuf: UnsafeMutablePointer<sy_inbuf_t>
@@ -156,7 +150,10 @@ public final class StreamConnection {
     }
 
     /// Closes now; queued bytes not yet handed to the kernel are dropped.
-    public func close(status: Int32 = 0) {
+    public func close() { close(status: 0) }
+
+    /// Closes now with `status` (0 or a libuv error) for the delegate.
+    public func close(status: Int32) {
         guard !isClosed, !closing else { return }
         closing = true
         reading = false
@@ -164,6 +161,22 @@ public final class StreamConnection {
         uv_close(asHandle(handle), streamClosedCallback)
     }
     private var closeStatus: Int32 = 0
+
+    /// Milliseconds on the loop's clock (cached per turn).
+    public var now: UInt64 { loop.now }
+
+    /// Runs `work` once after `ms` on a libuv timer that does not keep the loop alive; the timer
+    /// handle is closed after it fires.
+    public func schedule(after ms: UInt64, _ work: @escaping () -> Void) {
+        var timer: Timer?
+        timer = Timer(loop: loop) {
+            work()
+            timer?.close()
+            timer = nil
+        }
+        timer?.start(after: ms)
+        timer?.unref()
+    }
 
     fileprivate func handleClosed() {
         isClosed = true

@@ -9,9 +9,10 @@ protocol HTTPHandler: AnyObject {
 }
 
 /// An HTTP/1.1 server connection: parses requests where they lie in the read buffer, hands
-/// them on in order, and writes answers in request order (pipelining).
+/// them on in order, and writes answers in request order (pipelining). It sees its socket only
+/// as a `ByteStream` (clock and timers included), so tests drive it over a `MemoryStream`.
 /// Thread: the loop thread.
-final class HTTPConnection: StreamDelegate {
+final class HTTPConnection: ByteStreamDelegate {
     struct Limits {
         var maxHead = 16 * 1024
         var maxBody = 4 * 1024 * 1024
@@ -33,7 +34,7 @@ final class HTTPConnection: StreamDelegate {
         case chunked(decoder: sy_chunked_t, inOff: Int, outLen: Int)
     }
 
-    let conn: StreamConnection
+    let conn: any ByteStream
     unowned let handler: any HTTPHandler
     let limits: Limits
     // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
@@ -55,11 +56,11 @@ final class HTTPConnection: StreamDelegate {
     var onMalformed: ((Int) -> Void)?
     var isClosed: Bool { conn.isClosed }
 
-    init(conn: StreamConnection, handler: any HTTPHandler, limits: Limits) {
+    init(conn: any ByteStream, handler: any HTTPHandler, limits: Limits) {
         self.conn = conn
         self.handler = handler
         self.limits = limits
-        self.lastActivity = conn.loop.now
+        self.lastActivity = conn.now
         conn.delegate = self
     }
 
@@ -74,8 +75,8 @@ final class HTTPConnection: StreamDelegate {
 
     // MARK: reading
 
-    func streamReadable(_ stream: StreamConnection) {
-        lastActivity = conn.loop.now
+    func streamReadable(_ stream: any ByteStream) {
+        lastActivity = conn.now
         parse()
     }
 
@@ -201,7 +202,7 @@ final class HTTPConnection: StreamDelegate {
         }
         if slotHead == slots.count { slots.removeAll(keepingCapacity: true); slotHead = 0 }
         else if slotHead > 32 { slots.removeFirst(slotHead); slotHead = 0 }
-        lastActivity = conn.loop.now
+        lastActivity = conn.now
         if closeNow { conn.closeWhenFlushed(); return }
         if closingAfterAnswers && inFlight == 0 { conn.closeWhenFlushed(); return }
         if inFlight < limits.maxPipelined && !closingAfterAnswers && !parsing {
@@ -215,7 +216,7 @@ final class HTTPConnection: StreamDelegate {
     func push(_ slot: ResponseSlot) {
         guard !conn.isClosed, slotHead < slots.count, slots[slotHead] === slot else { return }
         writeParts(of: slot)
-        lastActivity = conn.loop.now
+        lastActivity = conn.now
     }
 
     private func writeParts(of s: ResponseSlot) {
@@ -233,12 +234,10 @@ final class HTTPConnection: StreamDelegate {
     /// Closes in `afterMs` unless a request arrives meanwhile (graceful shutdown of idle keep-alives).
     func closeIfQuiet(afterMs: UInt64) {
         let quietSince = lastActivity
-        let t = Timer(loop: conn.loop) { [weak self] in
+        conn.schedule(after: afterMs) { [weak self] in
             guard let self, !self.conn.isClosed, self.lastActivity == quietSince, self.inFlight == 0 else { return }
             self.conn.closeWhenFlushed()
         }
-        t.start(after: afterMs)
-        t.unref()
     }
 
     /// Stops taking requests; closes once the ones in flight are answered (graceful shutdown).
@@ -264,7 +263,7 @@ final class HTTPConnection: StreamDelegate {
         }
     }
 
-    func streamClosed(_ stream: StreamConnection, status: Int32) {
+    func streamClosed(_ stream: any ByteStream, status: Int32) {
         head?.deallocate()
         head = nil
         slots.removeAll()

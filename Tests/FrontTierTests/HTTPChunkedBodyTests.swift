@@ -1,0 +1,41 @@
+@testable import FrontTier
+import XCTest
+
+/// Chunked request bodies are decoded in place, however they are split across reads.
+final class HTTPChunkedBodyTests: XCTestCase {
+    /// Two chunks (one with an extension), a trailer, then a pipelined request.
+    private let request = "POST /c HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n" + Req.get("/after")
+
+    func testChunkedBodyIsDecoded() {
+        let h = HTTPHarness()
+        h.send(request)
+        XCTAssertEqual(h.handler.seen, [SeenRequest(method: "POST", path: "/c", body: "hello world"),
+                                        SeenRequest(method: "GET", path: "/after", body: "")])
+        XCTAssertEqual(h.takeResponses().map(\.body), ["/c hello world", "/after "])
+    }
+
+    func testChunkedBodySplitAtEveryByteBoundary() {
+        let bytes = Array(request.utf8)
+        for cut in 1..<bytes.count {
+            let h = HTTPHarness()
+            h.stream.send(Array(bytes[..<cut]))
+            h.stream.send(Array(bytes[cut...]))
+            XCTAssertEqual(h.handler.seen.map(\.body), ["hello world", ""], "cut at \(cut)")
+            XCTAssertEqual(h.takeResponses().map(\.body), ["/c hello world", "/after "], "cut at \(cut)")
+        }
+    }
+
+    func testChunkedBodyOneByteAtATime() {
+        let h = HTTPHarness()
+        for b in request.utf8 { h.stream.send([b]) }
+        XCTAssertEqual(h.handler.seen.map(\.body), ["hello world", ""])
+    }
+
+    func testLargeChunkedBodyGrowsTheReadBuffer() {
+        let pieces = (0..<40).map { String(repeating: Character(UnicodeScalar(UInt8(97 + $0 % 26))), count: 3000) }
+        let h = HTTPHarness()
+        h.send(Req.chunked("/big", pieces))
+        XCTAssertEqual(h.handler.seen.map(\.body), [pieces.joined()])
+    }
+}

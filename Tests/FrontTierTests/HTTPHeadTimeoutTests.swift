@@ -1,0 +1,41 @@
+@testable import FrontTier
+import XCTest
+
+/// A request head that stops arriving is answered 408 once `headTimeoutMs` passed without a read.
+final class HTTPHeadTimeoutTests: XCTestCase {
+    func testStalledHeadIs408AfterTheTimeout() {
+        let h = HTTPHarness()
+        h.send("GET /slow HTTP/1.1\r\nHost: te")
+        h.advanceAndSweep(by: 10_000)
+        XCTAssertEqual(h.stream.writtenText, "", "timed out at the limit, not after it")
+        XCTAssertFalse(h.stream.isClosing)
+
+        h.advanceAndSweep(by: 1)
+        let answers = h.takeResponses()
+        XCTAssertEqual(answers.map(\.status), [408])
+        XCTAssertTrue(answers.first?.body.contains("request head timed out") ?? false)
+        XCTAssertEqual(answers.first?.closes, true)
+        XCTAssertTrue(h.stream.isClosed)
+        XCTAssertEqual(h.paths, [])
+    }
+
+    func testEachReadRestartsTheTimeout() {
+        let h = HTTPHarness()
+        h.send("GET /slow HTTP/1.1\r\n")
+        h.advanceAndSweep(by: 9_000)
+        h.send("Host: test\r\n")
+        h.advanceAndSweep(by: 9_000)
+        XCTAssertFalse(h.stream.isClosing, "timed out although bytes kept arriving")
+        h.send("\r\n")
+        XCTAssertEqual(h.takeResponses().map(\.status), [200])
+    }
+
+    func testShorterConfiguredTimeout() {
+        var limits = HTTPConnection.Limits()
+        limits.headTimeoutMs = 500
+        let h = HTTPHarness(limits: limits)
+        h.send("GET")
+        h.advanceAndSweep(by: 501)
+        XCTAssertEqual(h.takeResponses().map(\.status), [408])
+    }
+}
