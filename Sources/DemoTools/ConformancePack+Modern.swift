@@ -29,18 +29,22 @@ extension ConformancePack {
         return .text("Hello, \(r.string("name") ?? "unknown")!")
     }
 
+    /// Keys, messages and limits below are the ones the suite's scenario descriptions give
+    /// (src/scenarios/server/input-required-result.ts), not its example everything-server's,
+    /// which differ for sampling (`sample_request`) and roots (`roots_request`).
     static let mrtrSampling = modern(
         "test_input_required_result_sampling", "MRTR: returns InputRequiredResult with sampling request"
     ) { call in
-        let r = try await call.sample(key: "sample_request", prompt: "What is the capital of France?", maxTokens: 100)
+        let r = try await call.sample(key: "capital_question", prompt: "What is the capital of France?", maxTokens: 100)
         return .text("Sampling result: \(r.text ?? "no response")")
     }
 
     static let mrtrListRoots = modern(
         "test_input_required_result_list_roots", "MRTR: returns InputRequiredResult with roots/list request"
     ) { call in
-        let roots = try await call.listRoots(key: "roots_request")
-        return .text("Found \(roots.count) root(s)")
+        let roots = try await call.listRoots(key: "client_roots")
+        let uris = roots.map(\.uri).joined(separator: ", ")
+        return .text("Found \(roots.count) root(s)" + (roots.isEmpty ? "" : ": \(uris)"))
     }
 
     /// Asks for `confirm` with the handler's state marked `kind`; completes only when the state
@@ -102,18 +106,20 @@ extension ConformancePack {
         "test_input_required_result_capabilities", "MRTR: respects client capabilities in inputRequests"
     ) { call in
         if case .object(let responses)? = call.request.context.inputResponses, !responses.isEmpty {
-            return .text("capabilities-ok: received \(responses.keys.sorted().joined(separator: ", "))")
+            return .text("capabilities-ok: received \(responses.keys.sorted().joined(separator: ","))")
         }
         var wanted: [InputRequest] = []
         if call.clientSupports(.elicitation) {
             wanted.append(.elicitation(key: "elicit_input", message: "Elicitation input",
                                        schema: schema(["value": string()], required: ["value"])))
         }
-        if call.clientSupports(.sampling) { wanted.append(.sampling(key: "sample_input", prompt: "Sample request", maxTokens: 50)) }
+        if call.clientSupports(.sampling) {
+            wanted.append(.sampling(key: "sample_input", prompt: "Sample request", maxTokens: 50))
+        }
         if wanted.isEmpty { return .text("No supported capabilities declared") }
         call.requestState["kind"] = .string("capabilities")
         let got = try await call.inputs(wanted)
-        return .text("capabilities-ok: received \(got.keys.sorted().joined(separator: ", "))")
+        return .text("capabilities-ok: received \(got.keys.sorted().joined(separator: ","))")
     }
 
     static let streamingElicitation = modern(

@@ -174,13 +174,19 @@ public final class RequestContext: Sendable {
     var hasPendingInputs: Bool { exchange.withLock { !$0.pending.isEmpty } }
 
     /// The input-required RESULT payload for what the handler asked for and did not get.
+    /// `requestState` is present only when there is something to carry (handler state or
+    /// answers already used): a first round that only asks, as in the conformance suite's
+    /// single-input scenarios, is `{"resultType":"input_required","inputRequests":{...}}`, and
+    /// the client retries without one (MRTR: a client MUST NOT send a requestState it was not given).
     func inputRequiredResult() -> [UInt8] {
         let (pending, state, used) = exchange.withLock { ($0.pending, $0.state, $0.used) }
         var requests: [String: JSONValue] = [:]
         for r in pending { requests[r.key] = r.json }
-        let token = RequestState(subject: subject, state: state, answers: used).encoded()
-        return Array(JSONValue.object(["resultType": .string("input_required"), "inputRequests": .object(requests),
-                                       "requestState": .string(token)]).compactJSON().utf8)
+        var o: [String: JSONValue] = ["resultType": .string("input_required"), "inputRequests": .object(requests)]
+        if !state.isEmpty || !used.isEmpty {
+            o["requestState"] = .string(RequestState(subject: subject, state: state, answers: used).encoded())
+        }
+        return Array(JSONValue.object(o).compactJSON().utf8)
     }
 }
 

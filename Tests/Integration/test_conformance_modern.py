@@ -10,8 +10,9 @@ lists, reads and discover). Here:
   - server-stateless is split into one test per numbered step, on raw HTTP with exact status codes,
     error codes and id echo;
   - the 14 input-required (MRTR, SEP-2322) scenarios drive the rounds by hand through
-    `client.session.call_tool(..., allow_input_required=True)`, and use raw HTTP for the malformed
-    requests the typed client cannot build;
+    `client.session.call_tool(..., allow_input_required=True)` with the scenarios' exact input keys,
+    check each first round's wire result on raw HTTP against the scenario's JSON, and use raw HTTP
+    for the malformed requests the typed client cannot build;
   - header-level scenarios (sse-multiple-streams, dns-rebinding-protection, caching) use raw HTTP.
 """
 
@@ -510,6 +511,73 @@ def test_server_stateless_9_error_responses_echo_ids(shared_server):
 
 
 # ==== input-required results (MRTR, SEP-2322) ==================================================
+#
+# The keys and input requests below are those of the suite's scenario descriptions
+# (modelcontextprotocol/conformance src/scenarios/server/input-required-result.ts). Its example
+# everything-server uses other keys for two of them (`sample_request`, `roots_request`); the
+# scenarios' own checks take whatever key comes first, so only these tests pin the names.
+
+def _elicitation(message: str, prop: str, type_: str = "string") -> dict:
+    return {"method": "elicitation/create", "params": {"message": message, "requestedSchema": {
+        "type": "object", "properties": {prop: {"type": type_}}, "required": [prop]}}}
+
+
+def _sampling(text: str, max_tokens: int) -> dict:
+    return {"method": "sampling/createMessage", "params": {
+        "messages": [{"role": "user", "content": {"type": "text", "text": text}}], "maxTokens": max_tokens}}
+
+
+ROOTS_REQUEST = {"method": "roots/list", "params": {}}
+
+# Round 1 of each MRTR tool or prompt: its inputRequests, and whether the scenario shows a requestState.
+SUITE_ROUND1 = {
+    "test_input_required_result_elicitation": ({"user_name": _elicitation("What is your name?", "name")}, False),
+    "test_input_required_result_sampling": (
+        {"capital_question": _sampling("What is the capital of France?", 100)}, False),
+    "test_input_required_result_list_roots": ({"client_roots": ROOTS_REQUEST}, False),
+    "test_input_required_result_request_state": (
+        {"confirm": _elicitation("Please confirm", "ok", "boolean")}, True),
+    "test_input_required_result_multiple_inputs": ({
+        "user_name": _elicitation("What is your name?", "name"),
+        "greeting": _sampling("Generate a greeting", 50),
+        "client_roots": ROOTS_REQUEST}, True),
+    "test_input_required_result_multi_round": (
+        {"step1": _elicitation("Step 1: What is your name?", "name")}, True),
+    "test_input_required_result_tampered_state": (
+        {"confirm": _elicitation("Please confirm", "ok", "boolean")}, True),
+    "test_input_required_result_prompt": (
+        {"user_context": _elicitation("What context should the prompt use?", "context")}, False),
+}
+MULTI_ROUND_STEP2 = {"step2": _elicitation("Step 2: What is your favorite color?", "color")}
+
+
+def _raw_call(srv, name: str, *, caps=None, **extra) -> dict:
+    """One stateless tools/call (prompts/get for the prompt) the way the suite sends it; its result."""
+    if name == "test_input_required_result_prompt":
+        method, params = "prompts/get", {"name": name, **extra}
+    else:
+        method, params = "tools/call", {"name": name, "arguments": {}, **extra}
+    req, resp = stateless_post(srv, method, params, caps=caps)
+    return rpc_result(resp, req["id"])
+
+
+def _assert_input_required(result: dict, requests: dict, with_state: bool) -> str | None:
+    """`result` is exactly {resultType: input_required, inputRequests: requests} plus a string
+    requestState iff `with_state` (a result `_meta` is allowed). Returns the requestState."""
+    body = {k: v for k, v in result.items() if k != "_meta"}
+    state = body.pop("requestState", None)
+    assert body == {"resultType": "input_required", "inputRequests": requests}, result
+    if with_state:
+        assert isinstance(state, str) and state, result
+    else:
+        assert state is None, f"the scenario's round 1 has no requestState: {result}"
+    return state
+
+
+def _assert_round1_raw(srv, name: str) -> str | None:
+    requests, with_state = SUITE_ROUND1[name]
+    return _assert_input_required(_raw_call(srv, name), requests, with_state)
+
 
 def elicit_reply(content) -> t.ElicitResult:
     return t.ElicitResult(action="accept", content=content)
@@ -556,61 +624,75 @@ def _is_input_required(r) -> bool:
     return isinstance(r, t.InputRequiredResult) and r.result_type == "input_required"
 
 
+def _assert_round1(r, name: str) -> None:
+    """Round 1 through the SDK: input_required with exactly the suite's keys and methods (the typed
+    request adds defaults such as elicitation `mode`, so the wire shape is checked on raw HTTP)."""
+    requests, with_state = SUITE_ROUND1[name]
+    assert _is_input_required(r), r
+    assert {k: v.method for k, v in r.input_requests.items()} == {k: v["method"] for k, v in requests.items()}, r
+    assert (r.request_state is not None) == with_state, r
+
+
 def test_input_required_result_basic_elicitation(shared_server):
-    """r1: resultType input_required with inputRequests.user_name.method elicitation/create;
-    r2 with user_name = accept{name:"Alice"} (+ requestState if any): complete with content."""
+    """r1: exactly {resultType: input_required, inputRequests: {user_name: elicitation/create "What is
+    your name?", schema {name: string} required [name]}}, no requestState; r2 with user_name =
+    accept{name:"Alice"}: complete, "Hello, Alice!"."""
     name = "test_input_required_result_elicitation"
+    _assert_round1_raw(shared_server, name)
 
     async def go(s):
         r1 = await s.call_tool(name, {}, allow_input_required=True)
-        assert _is_input_required(r1), r1
-        assert r1.input_requests["user_name"].method == "elicitation/create", r1
+        _assert_round1(r1, name)
         r2 = await s.call_tool(name, {}, input_responses={"user_name": elicit_reply({"name": "Alice"})},
                                allow_input_required=True, **_state(r1))
-        assert isinstance(r2, t.CallToolResult) and r2.content, r2
+        assert isinstance(r2, t.CallToolResult) and r2.content[0].text == "Hello, Alice!", r2
     mrtr(shared_server, go)
 
 
 def test_input_required_result_basic_sampling(shared_server):
-    """r1: the first input request is sampling/createMessage; r2 answering it: complete."""
+    """r1: exactly {capital_question: sampling/createMessage "What is the capital of France?",
+    maxTokens 100}, no requestState; r2 answering capital_question: complete with the sampled text."""
     name = "test_input_required_result_sampling"
+    _assert_round1_raw(shared_server, name)
 
     async def go(s):
         r1 = await s.call_tool(name, {}, allow_input_required=True)
-        assert _is_input_required(r1), r1
-        key, first = next(iter(r1.input_requests.items()))
-        assert first.method == "sampling/createMessage", r1
-        r2 = await s.call_tool(name, {}, input_responses={key: sampling_reply("The capital of France is Paris.")},
-                               allow_input_required=True, **_state(r1))
-        assert isinstance(r2, t.CallToolResult) and r2.content, r2
+        _assert_round1(r1, name)
+        r2 = await s.call_tool(name, {}, input_responses={
+            "capital_question": sampling_reply("The capital of France is Paris.")},
+            allow_input_required=True, **_state(r1))
+        assert isinstance(r2, t.CallToolResult), r2
+        assert r2.content[0].text == "Sampling result: The capital of France is Paris.", r2
     mrtr(shared_server, go)
 
 
 def test_input_required_result_basic_list_roots(shared_server):
-    """r1: the first input request is roots/list; r2 answering it: complete."""
+    """r1: exactly {client_roots: roots/list, params {}}, no requestState; r2 with client_roots =
+    ListRootsResult: complete, naming the roots it got."""
     name = "test_input_required_result_list_roots"
+    _assert_round1_raw(shared_server, name)
 
     async def go(s):
         r1 = await s.call_tool(name, {}, allow_input_required=True)
-        assert _is_input_required(r1), r1
-        key, first = next(iter(r1.input_requests.items()))
-        assert first.method == "roots/list", r1
-        r2 = await s.call_tool(name, {}, input_responses={key: ROOTS_REPLY}, allow_input_required=True, **_state(r1))
-        assert isinstance(r2, t.CallToolResult) and r2.content, r2
+        _assert_round1(r1, name)
+        r2 = await s.call_tool(name, {}, input_responses={"client_roots": ROOTS_REPLY},
+                               allow_input_required=True, **_state(r1))
+        assert isinstance(r2, t.CallToolResult), r2
+        assert r2.content[0].text == "Found 1 root(s): file:///test/root", r2
     mrtr(shared_server, go)
 
 
 def test_input_required_result_request_state(shared_server):
-    """r1 has a string requestState and inputRequests; r2 with accept{ok:true} + the state: complete,
-    text contains "state-ok"."""
+    """r1: exactly {confirm: elicitation/create "Please confirm", schema {ok: boolean} required [ok]}
+    and a string requestState; r2 with confirm = accept{ok:true} + the state: complete, text contains
+    "state-ok"."""
     name = "test_input_required_result_request_state"
+    _assert_round1_raw(shared_server, name)
 
     async def go(s):
         r1 = await s.call_tool(name, {}, allow_input_required=True)
-        assert _is_input_required(r1) and isinstance(r1.request_state, str) and r1.request_state, r1
-        assert r1.input_requests, r1
-        key = next(iter(r1.input_requests))
-        r2 = await s.call_tool(name, {}, input_responses={key: elicit_reply({"ok": True})},
+        _assert_round1(r1, name)
+        r2 = await s.call_tool(name, {}, input_responses={"confirm": elicit_reply({"ok": True})},
                                request_state=r1.request_state, allow_input_required=True)
         assert isinstance(r2, t.CallToolResult) and r2.content, r2
         assert "state-ok" in r2.content[0].text, r2
@@ -618,66 +700,77 @@ def test_input_required_result_request_state(shared_server):
 
 
 def test_input_required_result_multiple_input_requests(shared_server):
-    """r1: >= 3 input requests covering elicitation/create, sampling/createMessage and roots/list, plus
-    requestState; r2 answering each by method: complete."""
+    """r1: exactly {user_name: elicitation/create, greeting: sampling/createMessage "Generate a
+    greeting" maxTokens 50, client_roots: roots/list} plus requestState; r2 answering all three + the
+    state: complete."""
     name = "test_input_required_result_multiple_inputs"
+    _assert_round1_raw(shared_server, name)
 
     async def go(s):
         r1 = await s.call_tool(name, {}, allow_input_required=True)
-        assert _is_input_required(r1) and r1.request_state, r1
-        methods = {k: v.method for k, v in r1.input_requests.items()}
-        assert len(methods) >= 3, methods
-        assert {"elicitation/create", "sampling/createMessage", "roots/list"} <= set(methods.values()), methods
-        replies = {"elicitation/create": elicit_reply({"name": "Alice"}),
-                   "sampling/createMessage": sampling_reply("Hello there!"), "roots/list": ROOTS_REPLY}
-        r2 = await s.call_tool(name, {}, input_responses={k: replies[m] for k, m in methods.items()},
-                               allow_input_required=True, **_state(r1))
-        assert isinstance(r2, t.CallToolResult) and r2.content, r2
+        _assert_round1(r1, name)
+        r2 = await s.call_tool(name, {}, input_responses={
+            "user_name": elicit_reply({"name": "Alice"}), "greeting": sampling_reply("Hello there!"),
+            "client_roots": ROOTS_REPLY}, allow_input_required=True, **_state(r1))
+        assert isinstance(r2, t.CallToolResult), r2
+        assert r2.content[0].text == "Name: Alice; Greeting: Hello there!; Roots: 1", r2
     mrtr(shared_server, go)
 
 
 def test_input_required_result_multi_round(shared_server):
-    """r1: input_required with inputRequests + requestState; r2 (answer r1's key, state1): input_required
-    again with requestState != state1; r3 (answer r2's key, state2): complete."""
+    """r1: exactly {step1: elicitation/create "Step 1: What is your name?"} + requestState; r2 (step1,
+    state1): exactly {step2: elicitation/create "Step 2: What is your favorite color?", schema {color}}
+    with requestState != state1; r3 (step2, state2): complete."""
     name = "test_input_required_result_multi_round"
+    s1 = _assert_round1_raw(shared_server, name)
+    r2 = _raw_call(shared_server, name, requestState=s1, inputResponses={
+        "step1": {"action": "accept", "content": {"name": "Alice"}}})
+    assert _assert_input_required(r2, MULTI_ROUND_STEP2, True) != s1, r2
 
     async def go(s):
         r1 = await s.call_tool(name, {}, allow_input_required=True)
-        assert _is_input_required(r1) and r1.input_requests and r1.request_state, r1
-        k1 = next(iter(r1.input_requests))
-        r2 = await s.call_tool(name, {}, input_responses={k1: elicit_reply({"name": "Alice"})},
+        _assert_round1(r1, name)
+        r2 = await s.call_tool(name, {}, input_responses={"step1": elicit_reply({"name": "Alice"})},
                                request_state=r1.request_state, allow_input_required=True)
-        assert _is_input_required(r2) and r2.input_requests and r2.request_state, r2
+        assert _is_input_required(r2) and r2.request_state, r2
+        assert {k: v.method for k, v in r2.input_requests.items()} == {"step2": "elicitation/create"}, r2
         assert r2.request_state != r1.request_state, "requestState must change between rounds"
-        k2 = next(iter(r2.input_requests))
-        r3 = await s.call_tool(name, {}, input_responses={k2: elicit_reply({"color": "blue"})},
+        r3 = await s.call_tool(name, {}, input_responses={"step2": elicit_reply({"color": "blue"})},
                                request_state=r2.request_state, allow_input_required=True)
-        assert isinstance(r3, t.CallToolResult) and r3.content, r3
+        assert isinstance(r3, t.CallToolResult), r3
+        assert r3.content[0].text == "Multi-round complete for Alice who likes blue", r3
     mrtr(shared_server, go)
 
 
 def test_input_required_result_missing_input_response(shared_server):
-    """Wrong key only (`wrong_key`, no state) -> a new InputRequiredResult re-asking (WARNING-level in
-    the suite; asserted here)."""
+    """Wrong key only (`wrong_key`, no state) -> a new InputRequiredResult re-asking user_name
+    (WARNING-level in the suite; asserted here)."""
+    name = "test_input_required_result_elicitation"
+    result = _raw_call(shared_server, name, inputResponses={
+        "wrong_key": {"action": "accept", "content": {"data": "wrong"}}})
+    _assert_input_required(result, SUITE_ROUND1[name][0], False)
+
     async def go(s):
-        r = await s.call_tool("test_input_required_result_elicitation", {},
-                              input_responses={"wrong_key": elicit_reply({"data": "wrong"})},
+        r = await s.call_tool(name, {}, input_responses={"wrong_key": elicit_reply({"data": "wrong"})},
                               allow_input_required=True)
-        assert _is_input_required(r) and r.input_requests, r
+        _assert_round1(r, name)
     mrtr(shared_server, go)
 
 
 def test_input_required_result_non_tool_request(shared_server):
-    """prompts/get test_input_required_result_prompt: r1 input_required with inputRequests; r2 answering
+    """prompts/get test_input_required_result_prompt: r1 exactly {user_context: elicitation/create "What
+    context should the prompt use?", schema {context}}, no requestState; r2 with user_context =
     accept{context:"test context"}: a complete GetPromptResult with messages."""
+    name = "test_input_required_result_prompt"
+    _assert_round1_raw(shared_server, name)
+
     async def go(s):
-        r1 = await s.get_prompt("test_input_required_result_prompt", allow_input_required=True)
-        assert _is_input_required(r1) and r1.input_requests, r1
-        key = next(iter(r1.input_requests))
-        r2 = await s.get_prompt("test_input_required_result_prompt",
-                                input_responses={key: elicit_reply({"context": "test context"})},
+        r1 = await s.get_prompt(name, allow_input_required=True)
+        _assert_round1(r1, name)
+        r2 = await s.get_prompt(name, input_responses={"user_context": elicit_reply({"context": "test context"})},
                                 allow_input_required=True, **_state(r1))
         assert isinstance(r2, t.GetPromptResult) and r2.messages, r2
+        assert "test context" in r2.messages[0].content.text, r2
     mrtr(shared_server, go)
 
 
@@ -702,16 +795,23 @@ def test_input_required_result_unsupported_methods(shared_server):
 
 
 def test_input_required_result_tampered_state(shared_server):
-    """r1 must be input_required WITH requestState; r2 with requestState + "-TAMPERED" (and accept{ok})
-    must be a JSON-RPC error."""
+    """r1 must be input_required WITH requestState (here: exactly {confirm: elicitation/create "Please
+    confirm"}); r2 with requestState + "-TAMPERED" (and confirm = accept{ok:true}) must be a JSON-RPC
+    error; with the untouched state it completes."""
     name = "test_input_required_result_tampered_state"
+    state = _assert_round1_raw(shared_server, name)
+    confirm = {"confirm": {"action": "accept", "content": {"ok": True}}}
+    req, resp = stateless_post(shared_server, "tools/call", {"name": name, "arguments": {}, "inputResponses": confirm,
+                                                             "requestState": state + "-TAMPERED"})
+    assert rpc_error(resp, req["id"])["code"] == -32602, resp
+    assert "integrity-ok" in _raw_call(shared_server, name, inputResponses=confirm,
+                                       requestState=state)["content"][0]["text"]
 
     async def go(s):
         r1 = await s.call_tool(name, {}, allow_input_required=True)
-        assert _is_input_required(r1) and r1.request_state, r1
-        key = next(iter(r1.input_requests))
+        _assert_round1(r1, name)
         with pytest.raises(MCPError):
-            await s.call_tool(name, {}, input_responses={key: elicit_reply({"ok": True})},
+            await s.call_tool(name, {}, input_responses={"confirm": elicit_reply({"ok": True})},
                               request_state=r1.request_state + "-TAMPERED", allow_input_required=True)
     mrtr(shared_server, go)
 
@@ -719,18 +819,20 @@ def test_input_required_result_tampered_state(shared_server):
 def test_input_required_result_capability_check(shared_server):
     """clientCapabilities {sampling:{}} only: test_input_required_result_capabilities returns an
     InputRequiredResult with no elicitation/create request (complete or error fails)."""
+    name = "test_input_required_result_capabilities"
+
     async def go(s):
-        r = await s.call_tool("test_input_required_result_capabilities", {}, allow_input_required=True)
+        r = await s.call_tool(name, {}, allow_input_required=True)
         assert _is_input_required(r), r
-        assert r.input_requests and all(v.method != "elicitation/create" for v in r.input_requests.values()), r
+        assert {k: v.method for k, v in r.input_requests.items()} == {"sample_input": "sampling/createMessage"}, r
     mrtr(shared_server, go, caps=("sampling",))
-    # the suite's exact request: caller _meta overrides clientCapabilities
-    req, resp = stateless_post(shared_server, "tools/call",
-                               {"name": "test_input_required_result_capabilities", "arguments": {}},
-                               caps={"sampling": {}})
-    result = rpc_result(resp, req["id"])
-    assert result.get("resultType") == "input_required", result
-    assert all(v.get("method") != "elicitation/create" for v in result.get("inputRequests", {}).values()), result
+    # the suite's exact request: caller _meta overrides clientCapabilities. The scenario names no key;
+    # these are the everything-server's (elicit_input, sample_input).
+    result = _raw_call(shared_server, name, caps={"sampling": {}})
+    _assert_input_required(result, {"sample_input": _sampling("Sample request", 50)}, True)
+    both = _raw_call(shared_server, name)
+    assert set(both["inputRequests"]) == {"elicit_input", "sample_input"}, both
+    assert both["inputRequests"]["elicit_input"] == _elicitation("Elicitation input", "value"), both
 
 
 def test_input_required_result_ignore_extra_params(shared_server):

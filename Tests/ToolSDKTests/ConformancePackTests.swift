@@ -4,7 +4,8 @@ import MCPCore
 import WireProtocol
 import XCTest
 
-/// The conformance pack answers as the suite's everything-server does.
+/// The conformance pack answers as the suite's scenarios require: as its everything-server does, except
+/// for the input-required keys, which follow the scenario descriptions (see InputExchangeTests).
 final class ConformancePackTests: XCTestCase {
     let pack = ConformancePack.pack
 

@@ -14,21 +14,38 @@ final class InputExchangeTests: XCTestCase {
         await runCall(pack, kind: kind, name, meta: meta, args: kind == .tool ? "{}" : "")
     }
 
+    // The input requests below are those of the suite's scenario descriptions
+    // (modelcontextprotocol/conformance src/scenarios/server/input-required-result.ts).
+
+    /// An `elicitation/create` request for one required property.
+    static func elicitation(_ message: String, _ property: String, _ type: String = "string") -> String {
+        #"{"method":"elicitation/create","params":{"message":"\#(message)","requestedSchema":"#
+            + #"{"type":"object","properties":{"\#(property)":{"type":"\#(type)"}},"required":["\#(property)"]}}}"#
+    }
+
+    /// A `sampling/createMessage` request with one user text message.
+    static func sampling(_ text: String, _ maxTokens: Int) -> String {
+        #"{"method":"sampling/createMessage","params":{"messages":[{"role":"user","content":"#
+            + #"{"type":"text","text":"\#(text)"}}],"maxTokens":\#(maxTokens)}}"#
+    }
+
+    static let roots = #"{"method":"roots/list","params":{}}"#
+    static let nameRequest = elicitation("What is your name?", "name")
+
+    /// An input-required result without requestState; `requests` is the inputRequests object.
+    func inputRequired(_ requests: String) -> JSONValue {
+        json(#"{"resultType":"input_required","inputRequests":\#(requests)}"#)
+    }
+
     func testBasicElicitationRoundTrip() async {
         let (t, r1) = await call("test_input_required_result_elicitation", modernMeta())
         XCTAssertEqual(t, .result)
-        XCTAssertEqual(r1["resultType"], .string("input_required"))
-        XCTAssertEqual(r1["inputRequests"]?["user_name"]?["method"], .string("elicitation/create"))
-        XCTAssertEqual(r1["inputRequests"]?["user_name"]?["params"]?["message"], .string("What is your name?"))
-        let state = r1["requestState"]?.stringValue
-        XCTAssertNotNil(state)
-        // With the answer (and the state, or without it: the tool does not need it).
-        for s in [state, nil] {
-            let (_, r2) = await call("test_input_required_result_elicitation",
-                                     modernMeta(inputResponses: .object(["user_name": accept(#"{"name":"Alice"}"#)]), requestState: s))
-            XCTAssertNil(r2["resultType"])
-            XCTAssertEqual(text(r2), "Hello, Alice!")
-        }
+        // Nothing to carry: no requestState, exactly as the scenario shows it.
+        XCTAssertEqual(r1, inputRequired(#"{"user_name":\#(Self.nameRequest)}"#))
+        let (_, r2) = await call("test_input_required_result_elicitation",
+                                 modernMeta(inputResponses: .object(["user_name": accept(#"{"name":"Alice"}"#)])))
+        XCTAssertNil(r2["resultType"])
+        XCTAssertEqual(text(r2), "Hello, Alice!")
         // Extra unknown entries are ignored.
         let (_, r3) = await call("test_input_required_result_elicitation", modernMeta(inputResponses: .object([
             "user_name": accept(#"{"name":"Alice"}"#), "unknown_extra_key": json(#"{"x":1}"#)])))
@@ -50,24 +67,29 @@ final class InputExchangeTests: XCTestCase {
 
     func testSamplingAndRootsRoundTrips() async {
         var (_, r) = await call("test_input_required_result_sampling", modernMeta())
-        XCTAssertEqual(r["inputRequests"]?["sample_request"]?["method"], .string("sampling/createMessage"))
-        XCTAssertEqual(r["inputRequests"]?["sample_request"]?["params"]?["maxTokens"], .number(100))
+        let capital = Self.sampling("What is the capital of France?", 100)
+        XCTAssertEqual(r, inputRequired(#"{"capital_question":\#(capital)}"#))
         let sampled = json(#"{"role":"assistant","content":{"type":"text","text":"The capital of France is Paris."},"model":"test-model","stopReason":"endTurn"}"#)
-        (_, r) = await call("test_input_required_result_sampling", modernMeta(inputResponses: .object(["sample_request": sampled])))
+        (_, r) = await call("test_input_required_result_sampling",
+                            modernMeta(inputResponses: .object(["capital_question": sampled])))
         XCTAssertEqual(text(r), "Sampling result: The capital of France is Paris.")
+        // The old key is not an answer: asked again.
+        (_, r) = await call("test_input_required_result_sampling",
+                            modernMeta(inputResponses: .object(["sample_request": sampled])))
+        XCTAssertEqual(r["resultType"], .string("input_required"))
         (_, r) = await call("test_input_required_result_list_roots", modernMeta())
-        XCTAssertEqual(r["inputRequests"]?["roots_request"], json(#"{"method":"roots/list","params":{}}"#))
+        XCTAssertEqual(r, inputRequired(#"{"client_roots":\#(Self.roots)}"#))
         (_, r) = await call("test_input_required_result_list_roots", modernMeta(inputResponses: .object([
-            "roots_request": json(#"{"roots":[{"uri":"file:///test/root","name":"Test Root"}]}"#)])))
-        XCTAssertEqual(text(r), "Found 1 root(s)")
+            "client_roots": json(#"{"roots":[{"uri":"file:///test/root","name":"Test Root"}]}"#)])))
+        XCTAssertEqual(text(r), "Found 1 root(s): file:///test/root")
     }
 
     func testMultipleInputsInOneResult() async {
         let (_, r1) = await call("test_input_required_result_multiple_inputs", modernMeta())
-        guard case .object(let reqs)? = r1["inputRequests"] else { return XCTFail("\(r1)") }
-        XCTAssertEqual(Set(reqs.keys), ["user_name", "greeting", "client_roots"])
-        XCTAssertEqual(Set(reqs.values.compactMap { $0["method"]?.stringValue }),
-                       ["elicitation/create", "sampling/createMessage", "roots/list"])
+        let greeting = Self.sampling("Generate a greeting", 50)
+        let all = #"{"user_name":\#(Self.nameRequest),"greeting":\#(greeting),"client_roots":\#(Self.roots)}"#
+        XCTAssertEqual(r1["inputRequests"], json(all))
+        XCTAssertNotNil(r1["requestState"]?.stringValue)
         let (_, r2) = await call("test_input_required_result_multiple_inputs", modernMeta(inputResponses: .object([
             "user_name": accept(#"{"name":"Alice"}"#),
             "greeting": json(#"{"role":"assistant","content":{"type":"text","text":"Hello there!"},"model":"m"}"#),
@@ -78,12 +100,13 @@ final class InputExchangeTests: XCTestCase {
     func testMultiRoundStateChangesEachRound() async {
         let name = "test_input_required_result_multi_round"
         let (_, r1) = await call(name, modernMeta())
-        XCTAssertNotNil(r1["inputRequests"]?["step1"])
+        let step1 = Self.elicitation("Step 1: What is your name?", "name")
+        XCTAssertEqual(r1["inputRequests"], json(#"{"step1":\#(step1)}"#))
         let s1 = r1["requestState"]!.stringValue!
         let (_, r2) = await call(name, modernMeta(inputResponses: .object(["step1": accept(#"{"name":"Alice"}"#)]), requestState: s1))
         XCTAssertEqual(r2["resultType"], .string("input_required"))
-        XCTAssertNotNil(r2["inputRequests"]?["step2"])
-        XCTAssertNil(r2["inputRequests"]?["step1"])
+        let step2 = Self.elicitation("Step 2: What is your favorite color?", "color")
+        XCTAssertEqual(r2["inputRequests"], json(#"{"step2":\#(step2)}"#))
         let s2 = r2["requestState"]!.stringValue!
         XCTAssertNotEqual(s1, s2)
         // Round 3 sends only step2: step1 comes back from the state.
@@ -97,6 +120,8 @@ final class InputExchangeTests: XCTestCase {
     func testRequestStateIsCheckedAndBoundToTheRequest() async {
         let name = "test_input_required_result_request_state"
         let (_, r1) = await call(name, modernMeta())
+        let confirmRequest = Self.elicitation("Please confirm", "ok", "boolean")
+        XCTAssertEqual(r1["inputRequests"], json(#"{"confirm":\#(confirmRequest)}"#))
         let s1 = r1["requestState"]!.stringValue!
         let confirm = JSONValue.object(["confirm": accept(#"{"ok":true}"#)])
         var (t, r) = await call(name, modernMeta(inputResponses: confirm, requestState: s1))
@@ -125,15 +150,20 @@ final class InputExchangeTests: XCTestCase {
         // The capability-aware tool asks only for what the client supports.
         (t, r) = await call("test_input_required_result_capabilities", modernMeta(caps: #"{"sampling":{}}"#))
         XCTAssertEqual(r["resultType"], .string("input_required"))
-        XCTAssertEqual(r["inputRequests"]?["sample_input"]?["method"], .string("sampling/createMessage"))
-        XCTAssertNil(r["inputRequests"]?["elicit_input"])
+        XCTAssertEqual(r["inputRequests"], json(#"{"sample_input":\#(Self.sampling("Sample request", 50))}"#))
+        XCTAssertNotNil(r["requestState"]?.stringValue)
+        let sampled = json(#"{"sample_input":{"role":"assistant","content":{"type":"text","text":"x"},"model":"m"}}"#)
+        (t, r) = await call("test_input_required_result_capabilities",
+                            modernMeta(caps: #"{"sampling":{}}"#, inputResponses: sampled))
+        XCTAssertEqual(text(r), "capabilities-ok: received sample_input")
         (t, r) = await call("test_input_required_result_capabilities", modernMeta(caps: "{}"))
         XCTAssertEqual(text(r), "No supported capabilities declared")
     }
 
     func testPromptAndOtherModernTools() async {
         var (_, r) = await call("test_input_required_result_prompt", modernMeta(), kind: .prompt)
-        XCTAssertEqual(r["inputRequests"]?["user_context"]?["params"]?["message"], .string("What context should the prompt use?"))
+        let context = Self.elicitation("What context should the prompt use?", "context")
+        XCTAssertEqual(r, inputRequired(#"{"user_context":\#(context)}"#))
         (_, r) = await call("test_input_required_result_prompt",
                             modernMeta(inputResponses: .object(["user_context": accept(#"{"context":"test context"}"#)])), kind: .prompt)
         XCTAssertEqual(r, json(#"{"messages":[{"content":{"text":"Prompt with context: test context","type":"text"},"role":"user"}]}"#))
