@@ -2,6 +2,7 @@
  * envelope members lie. It decodes nothing and allocates nothing; the front routes on the
  * spans and forwards `params.arguments` untouched. */
 #include "switchyard_c.h"
+#include <errno.h>
 #include <string.h>
 
 /* Where the scanner stands: members are recorded only inside these objects. */
@@ -265,6 +266,33 @@ int sy_json_scan_envelope(const uint8_t *buf, size_t len, sy_envelope_t *env) {
 }
 
 int sy_json_validate(const uint8_t *buf, size_t len) { return scan_document(buf, len, NULL); }
+
+int sy_json_array_elements(const uint8_t *buf, size_t len, sy_span_t *out, size_t max) {
+    if (len > UINT32_MAX) return SY_EJSON_SYNTAX;
+    scanner_t s = { buf, len, 0, NULL };
+    skip_ws(&s);
+    if (s.pos >= len || buf[s.pos] != '[') return SY_EJSON_SYNTAX;
+    s.pos++;
+    skip_ws(&s);
+    size_t n = 0;
+    if (s.pos < len && buf[s.pos] == ']') { s.pos++; goto end; }
+    for (;;) {
+        skip_ws(&s);
+        size_t start = s.pos;
+        int rc = scan_value(&s, 2, CTX_NONE, NULL);
+        if (rc) return rc;
+        if (n == max) return -E2BIG;
+        out[n++] = (sy_span_t){ (uint32_t)start, (uint32_t)(s.pos - start) };
+        skip_ws(&s);
+        if (s.pos >= len) return SY_EJSON_SYNTAX;
+        if (buf[s.pos] == ',') { s.pos++; continue; }
+        if (buf[s.pos] == ']') { s.pos++; break; }
+        return SY_EJSON_SYNTAX;
+    }
+end:
+    skip_ws(&s);
+    return s.pos == len ? (int)n : SY_EJSON_SYNTAX;
+}
 
 /* ------------------------------------------------------------ replies */
 

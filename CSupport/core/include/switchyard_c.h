@@ -288,6 +288,11 @@ int sy_json_scan_envelope(const uint8_t *buf, size_t len, sy_envelope_t *env);
 /* Validates buf[0..len) as one JSON text. */
 int sy_json_validate(const uint8_t *buf, size_t len);
 
+/* The elements of the JSON array in buf[0..len) (a JSON-RPC batch): their spans, in order, at
+ * most `max`. Returns the number of elements, SY_EJSON_SYNTAX when buf is not a valid array,
+ * or -E2BIG (a negative errno) when it has more than `max`. */
+int sy_json_array_elements(const uint8_t *buf, size_t len, sy_span_t *out, size_t max);
+
 /* The top-level members of an executor's answer that the front decides on: a result's
  * `isError` and `resultType`, an error object's `code`. */
 typedef struct sy_reply_members {

@@ -28,14 +28,17 @@ final class MCPService: HTTPHandler {
         self.services = services
         origin = OriginStage(writer: services.writer, options: services.options)
         methods = .standard(services)
+        let batch = BatchStage(services: services, methods: methods)
         pipeline = RequestPipeline(stages: [
             origin,
             MediaTypeStage(writer: services.writer),
             EraStage(services: services, methods: methods),
+            batch,
             // Authentication, authorization, rate limits, argument validation and the result
             // cache take their places here.
             MethodStage(services: services, table: methods),
         ])
+        batch.pipeline = pipeline
         stream = SessionStream(services)
         delete = SessionDelete(services)
     }

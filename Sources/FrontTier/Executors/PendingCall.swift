@@ -39,6 +39,9 @@ final class PendingCall {
     let idJSON: [UInt8]
     let format: AnswerFormat
     let tool: String
+    /// The batch the call's request belongs to (its answer goes into the batch's array).
+    let batch: BatchAnswer?
+    let batchIndex: Int
     /// Writes every reply of this call to its client.
     unowned(unsafe) let responder: any CallResponder
     /// The client's `_meta.progressToken` as JSON, when it asked for progress.
@@ -66,6 +69,8 @@ final class PendingCall {
         slot = target.slot
         idJSON = target.id ?? Array("null".utf8)
         format = target.format
+        batch = target.batch
+        batchIndex = target.batchIndex
         self.responder = responder
         self.tool = tool
         self.arguments = arguments
@@ -77,7 +82,8 @@ final class PendingCall {
 
     /// Where the answer goes (nil once the connection is closed).
     var target: AnswerTarget? {
-        connection.isClosed ? nil : AnswerTarget(slot: slot, connection: connection, id: idJSON, format: format)
+        connection.isClosed ? nil : AnswerTarget(slot: slot, connection: connection, id: idJSON, format: format,
+                                                 batch: batch, batchIndex: batchIndex)
     }
 
     /// The chunk to reference when writing the arguments without a copy.

@@ -12,7 +12,7 @@ final class ClientAnswers: MethodHandler {
 
     func handle(_ r: inout FrontRequest) {
         route(r.envelope, r.body)
-        s.writer.accepted(r.slot, r.connection)
+        s.writer.accepted(r.target)
     }
 
     /// False when the id is not one of ours or its executor is gone.

@@ -20,6 +20,6 @@ final class Notifications: MethodHandler {
             let reason = params["reason"]?.stringValue ?? "cancelled by the client"
             s.router.cancel(key: session.id + "|" + idText, reason: reason)
         }
-        s.writer.accepted(r.slot, r.connection)
+        s.writer.accepted(r.target)
     }
 }

@@ -34,6 +34,14 @@ final class ExecutorAnswers: CallResponder {
         let c = call.connection
         guard !c.isClosed else { return }
         let member: StaticString = type == .result ? ",\"result\":" : ",\"error\":"
+        if let batch = call.batch {
+            var json = Array("{\"jsonrpc\":\"2.0\",\"id\":".utf8) + call.idJSON
+            json += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)
+            json += payload
+            json.append(UInt8(ascii: "}"))
+            batch.answer(call.batchIndex, json)
+            return
+        }
         if call.slot.streaming {
             var json = Array("{\"jsonrpc\":\"2.0\",\"id\":".utf8) + call.idJSON
             json += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)

@@ -45,7 +45,11 @@ struct FrontRequest {
         case stateless(ModernRequest.Context)
     }
 
-    var body: UnsafeRawBufferPointer { http.body }
+    /// The JSON-RPC message: the HTTP body, or one member of a batch in it.
+    private(set) var body: UnsafeRawBufferPointer
+    /// The batch this message belongs to, and its place in it (2025-03-26 sessions).
+    private(set) var batch: BatchAnswer?
+    private(set) var batchIndex = 0
     /// The method, unescaped; nil for client answers and for bodies that are not requests.
     var method: String? { envelopeError == nil ? envelope.method(in: body) : nil }
     var hasMethod: Bool { envelopeError == nil && envelope.hasMethod }
@@ -55,38 +59,49 @@ struct FrontRequest {
     }
 
     /// Where the answer goes, for handlers that answer later.
-    var target: AnswerTarget { AnswerTarget(slot: slot, connection: connection, id: id, format: format) }
+    var target: AnswerTarget {
+        AnswerTarget(slot: slot, connection: connection, id: id, format: format, batch: batch, batchIndex: batchIndex)
+    }
 
-    init(http: HTTPRequest, slot: ResponseSlot, connection: HTTPConnection, preferSSE: Bool, methods: MethodTable) {
+    /// `message` is one member of a batch (`batch`, `index`) in `http`'s body; nil for the body.
+    init(http: HTTPRequest, slot: ResponseSlot, connection: HTTPConnection, preferSSE: Bool, methods: MethodTable,
+         message: UnsafeRawBufferPointer? = nil, batch: BatchAnswer? = nil, index: Int = 0) {
         self.http = http
+        let body = message ?? http.body
+        self.body = body
+        self.batch = batch
+        batchIndex = index
         self.slot = slot
         self.connection = connection
         let flags = http.acceptFlags
         let json = flags & Int32(SY_ACCEPT_JSON | SY_ACCEPT_ANY | SY_ACCEPT_APPLICATION) != 0
         let sse = flags & Int32(SY_ACCEPT_SSE | SY_ACCEPT_ANY | SY_ACCEPT_TEXT) != 0
-        acceptsSSE = sse
+        // A batch is answered with one JSON array: its members never turn into streams.
+        acceptsSSE = sse && batch == nil
         acceptsJSON = json
         format = sse && (preferSSE || !json) ? .sse : .json
         var env = Envelope()
         var error: ProtocolError?
         do throws(ProtocolError) {
-            env = try Envelope.scan(http.body)
-            if env.isObject { try env.validateRequest(in: http.body) }
+            env = try Envelope.scan(body)
+            if env.isObject { try env.validateRequest(in: body) }
         } catch let e {
             error = e
         }
         envelope = env
         envelopeError = error
-        id = env.idRange().map { Array(http.body[$0]) }
+        id = env.idRange().map { Array(body[$0]) }
         var index: Int?
         if error == nil, env.hasMethod {
             let m = env.raw.method
-            index = m.escaped == 0 ? methods.index(of: Envelope.bytes(http.body, m))
-                                   : env.method(in: http.body).flatMap { methods.index(of: $0) }
-            if id != nil {
+            index = m.escaped == 0 ? methods.index(of: Envelope.bytes(body, m))
+                                   : env.method(in: body).flatMap { methods.index(of: $0) }
+            if batch != nil {
+                // The POST's label stays "other": its members may be of several methods.
+            } else if id != nil {
                 slot.methodIndex = index.map { methods.entries[$0].label } ?? LabelIndex.method("other")
             } else {
-                let initialized = env.method(in: http.body) == "notifications/initialized"
+                let initialized = env.method(in: body) == "notifications/initialized"
                 slot.methodIndex = LabelIndex.method(initialized ? "notifications/initialized" : "notification")
             }
         }
@@ -97,7 +112,9 @@ struct FrontRequest {
     /// bytes are copied into storage of its own.
     func detached(pool: OpaquePointer) -> FrontRequest {
         var copy = self
+        let offset = body.baseAddress! - http.bytes.baseAddress!
         copy.http = http.detached(pool: pool)
+        copy.body = UnsafeRawBufferPointer(rebasing: copy.http.bytes[offset..<offset + body.count])
         copy.retained = connection
         return copy
     }
@@ -110,4 +127,7 @@ struct AnswerTarget {
     unowned(unsafe) let connection: HTTPConnection
     let id: [UInt8]?
     let format: AnswerFormat
+    /// Set for a member of a batch: its answer goes into the batch's array.
+    var batch: BatchAnswer? = nil
+    var batchIndex = 0
 }

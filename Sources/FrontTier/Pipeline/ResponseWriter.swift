@@ -58,8 +58,13 @@ final class ResponseWriter {
         message(t, status: e.httpStatus, body, extra: extra)
     }
 
-    /// One JSON-RPC message as the whole answer.
-    private func message(_ t: AnswerTarget, status: Int, _ json: [UInt8], extra: [(String, String)]) {
+    /// One JSON-RPC message (or a batch's array of them) as the whole answer; a batch member's
+    /// message goes to its batch.
+    func message(_ t: AnswerTarget, status: Int, _ json: [UInt8], extra: [(String, String)]) {
+        if let batch = t.batch {
+            batch.answer(t.batchIndex, json)
+            return
+        }
         let format: AnswerFormat = status == 200 ? t.format : .json
         var head: [UInt8] = []
         head.reserveCapacity(200)
@@ -91,9 +96,13 @@ final class ResponseWriter {
 
     // MARK: plain HTTP answers
 
-    /// 202 Accepted with no body (notifications and client answers).
-    func accepted(_ slot: ResponseSlot, _ c: HTTPConnection) {
-        plain(slot, c, status: 202, contentType: nil, body: "")
+    /// 202 Accepted with no body (notifications and client answers); nothing for a batch member.
+    func accepted(_ t: AnswerTarget) {
+        if let batch = t.batch {
+            batch.answer(t.batchIndex, nil)
+            return
+        }
+        plain(t.slot, t.connection, status: 202, contentType: nil, body: "")
     }
 
     /// An answer that is not a JSON-RPC message.

@@ -36,7 +36,7 @@ final class EraStage: RequestStage {
         guard r.hasMethod, let method = r.method else { return .proceed } // client answers, method-less bodies
         // Notifications need no answer; cancellation in this revision is closing the stream.
         guard r.id != nil else {
-            writer.accepted(r.slot, r.connection)
+            writer.accepted(r.target)
             return .answered
         }
         let env = r.envelope
