@@ -53,15 +53,15 @@ final class ConformancePackTests: XCTestCase {
     }
 
     func testBase64Constants() throws {
-        let png = try XCTUnwrap(Base64URL.decode(ConformancePack.imageBase64))
+        let png = try XCTUnwrap(Base64.decode(ConformancePack.imageBase64))
         XCTAssertEqual(png.count, 70)
         XCTAssertEqual(Array(png.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-        let wav = try XCTUnwrap(Base64URL.decode(ConformancePack.audioBase64))
+        let wav = try XCTUnwrap(Base64.decode(ConformancePack.audioBase64))
         XCTAssertEqual(wav.count, 44)
         XCTAssertEqual(String(decoding: wav[0..<4], as: UTF8.self), "RIFF")
         XCTAssertEqual(String(decoding: wav[8..<12], as: UTF8.self), "WAVE")
-        XCTAssertEqual(Base64URL.encodeStandard(png), ConformancePack.imageBase64)
-        XCTAssertEqual(Base64URL.encodeStandard(wav), ConformancePack.audioBase64)
+        XCTAssertEqual(Base64.encode(png), ConformancePack.imageBase64)
+        XCTAssertEqual(Base64.encode(wav), ConformancePack.audioBase64)
     }
 
     func tool(_ name: String, _ args: String = "{}", meta: JSONValue? = nil, link: FakeLink = FakeLink()) async -> JSONValue {
