@@ -1,3 +1,5 @@
+import MCPCore
+
 /// The static schema: every metric Switchyard exports, declared once. The layout of a
 /// process's shared-memory region follows from it, so every process of one binary agrees on
 /// where each series lives; regions written by a different schema (another binary) are
@@ -232,9 +234,7 @@ public enum Schema {
         for f in families {
             text += "\(f.name)|\(f.type)|\(f.dimensions.map { "\($0.name)=\($0.count)" })|\(f.buckets);"
         }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
+        return FNV1a.hash(text)
     }()
 }
 

@@ -1,4 +1,5 @@
 @testable import FrontTier
+import MCPCore
 import XCTest
 
 final class CircuitBreakerTests: XCTestCase {
