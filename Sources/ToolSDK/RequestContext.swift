@@ -1,4 +1,5 @@
 import MCPCore
+import Synchronization
 import WireProtocol
 
 /// MCP log levels (RFC 5424 severities), lowest first.
@@ -45,7 +46,7 @@ public final class RequestContext: Sendable {
         var pending: [InputRequest] = []
         var state: [String: JSONValue] = [:]
     }
-    private let exchange = Locked(Exchange())
+    private let exchange = Mutex(Exchange())
 
     public init(context: CallContext = CallContext(), subject: String, emit: @escaping @Sendable (CallEvent) -> Void = { _ in }) {
         self.context = context; self.subject = subject; self.emit = emit

@@ -1,5 +1,6 @@
 import Metrics
 import MCPCore
+import Synchronization
 import WireProtocol
 
 /// Everything an executor serves: tools, resources, resource templates, prompts and
@@ -53,7 +54,7 @@ final class PackIndex: Sendable {
         /// The input schema, compiled once.
         let schema: SchemaCheck.Compiled
         /// The execution-time histogram, resolved on the first call (resolving may lock).
-        private let timer = Locked<Histogram?>(nil)
+        private let timer = Mutex<Histogram?>(nil)
 
         init(_ tool: Tool) {
             self.tool = tool
