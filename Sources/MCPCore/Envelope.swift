@@ -1,5 +1,4 @@
 import CSupport
-import FoundationEssentials
 
 /// A JSON-RPC message as located by the C scanner: spans into the body, nothing decoded.
 public struct Envelope {
@@ -88,7 +87,7 @@ public struct Envelope {
         if v.escaped == 0 { return text(body, v.span) }
         // Rare: decode the quoted literal properly.
         let quoted = UnsafeRawBufferPointer(rebasing: body[Int(v.span.off) - 1..<Int(v.span.off + v.span.len) + 1])
-        return try? JSONDecoder().decode(String.self, from: Data(quoted))
+        return JSONValue.parseString(quoted)
     }
 
     /// The params object decoded (only for the rare methods that need it).

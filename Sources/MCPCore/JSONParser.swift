@@ -4,6 +4,10 @@ import CSupport
 /// UTF-8 bytes. Foundation's JSONDecoder goes through Codable containers and was 40% of an
 /// executor's CPU on small calls; this is a single pass with no intermediate objects.
 /// Tested against JSONDecoder on shared inputs (MCPCoreTests/JSONParserTests).
+///
+/// The one JSON reader in Swift: everything that needs values reads them here. The request
+/// hot path reads nothing into values; the C envelope scanner (CSupport/core/json.c) only
+/// validates and records spans.
 struct JSONParser {
     struct Failure: Error {}
 

@@ -1,17 +1,4 @@
-import FoundationEssentials
 import MCPCore
-
-/// The HELLO payload a front sends first on a link.
-public struct Hello: Codable, Sendable, Equatable {
-    public var versions: [Int]
-    public var peer: String
-    public var maxFrame: Int?
-    public var zstd: Bool?
-
-    public init(versions: [Int] = [1], peer: String, maxFrame: Int = FrameHeader.maxPayload, zstd: Bool = true) {
-        self.versions = versions; self.peer = peer; self.maxFrame = maxFrame; self.zstd = zstd
-    }
-}
 
 /// An executor's catalog: what it serves, as raw MCP JSON objects so the front can pass them
 /// to clients byte for byte. Sent inside READY, and alone in a CATALOG frame when it changes
@@ -64,7 +51,7 @@ public struct Catalog: Sendable, Equatable {
 
     /// Decodes a CATALOG payload.
     public static func decode(_ bytes: [UInt8]) throws -> Catalog {
-        let value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        let value = try JSONValue.parse(bytes)
         guard case .object(let o) = value else { throw Ready.DecodeError.invalid("CATALOG is not an object") }
         return try Catalog(object: o)
     }
@@ -128,7 +115,7 @@ public struct Ready: Sendable {
 
     /// Decodes a READY payload; each catalog object is re-serialized compactly.
     public static func decode(_ bytes: [UInt8]) throws -> Ready {
-        let value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        let value = try JSONValue.parse(bytes)
         guard case .object(let o) = value else { throw DecodeError.invalid("READY is not an object") }
         guard case .number(let v)? = o["version"] else { throw DecodeError.invalid("version") }
         guard case .string(let name)? = o["executor"] else { throw DecodeError.invalid("executor") }
