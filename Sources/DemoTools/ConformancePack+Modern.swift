@@ -109,7 +109,9 @@ extension ConformancePack {
             wanted.append(.elicitation(key: "elicit_input", message: "Elicitation input",
                                        schema: schema(["value": string()], required: ["value"])))
         }
-        if call.clientSupports(.sampling) { wanted.append(.sampling(key: "sample_input", prompt: "Sample request", maxTokens: 50)) }
+        if call.clientSupports(.sampling) {
+            wanted.append(.sampling(key: "sample_input", prompt: "Sample request", maxTokens: 50))
+        }
         if wanted.isEmpty { return .text("No supported capabilities declared") }
         call.requestState["kind"] = .string("capabilities")
         let got = try await call.inputs(wanted)

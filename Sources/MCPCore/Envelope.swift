@@ -22,7 +22,9 @@ public struct Envelope {
     public var hasMethod: Bool { raw.method.kind == Int32(SY_JSON_STRING) }
     public var hasID: Bool { raw.id.kind != Int32(SY_JSON_ABSENT) }
     /// A response from the client (to a server-initiated request).
-    public var isResponse: Bool { raw.method.kind == Int32(SY_JSON_ABSENT) && (raw.result.kind != 0 || raw.error.kind != 0) }
+    public var isResponse: Bool {
+        raw.method.kind == Int32(SY_JSON_ABSENT) && (raw.result.kind != 0 || raw.error.kind != 0)
+    }
 
     /// The id as JSON text to echo back (string ids keep their quotes), when it is a valid id.
     public func idJSON(in body: UnsafeRawBufferPointer) -> String? {

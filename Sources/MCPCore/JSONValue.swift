@@ -21,7 +21,8 @@ public enum JSONValue: Sendable, Equatable {
 
     /// The members of a JSON object, each value checked but not decoded: `body` gets each key
     /// and the byte range of its value within `bytes`. Throws unless `bytes` is one valid object.
-    public static func forEachMember(_ bytes: UnsafeRawBufferPointer, _ body: (String, Range<Int>) throws -> Void) throws {
+    public static func forEachMember(_ bytes: UnsafeRawBufferPointer,
+                                     _ body: (String, Range<Int>) throws -> Void) throws {
         try JSONParser.forEachMember(bytes, body)
     }
 

@@ -23,7 +23,8 @@ public enum ModernRequest {
     /// Is this request for the stateless revision? No session, and a version header that is not a
     /// handshake-era one, or (without the header) a `_meta` protocol version.
     /// `metaHasVersion` is asked only without either header (it is a search of the body).
-    public static func isModern(sessionHeader: String?, versionHeader: String?, metaHasVersion: @autoclosure () -> Bool) -> Bool {
+    public static func isModern(sessionHeader: String?, versionHeader: String?,
+                                metaHasVersion: @autoclosure () -> Bool) -> Bool {
         guard sessionHeader == nil else { return false }
         if let v = versionHeader { return !ProtocolVersion.supported.contains(v) && v != "2024-11-05" }
         return metaHasVersion()
@@ -35,8 +36,11 @@ public enum ModernRequest {
         public var clientCapabilities: JSONValue?
         public var logLevel: JSONValue?
 
-        public init(protocolVersion: JSONValue? = nil, clientCapabilities: JSONValue? = nil, logLevel: JSONValue? = nil) {
-            self.protocolVersion = protocolVersion; self.clientCapabilities = clientCapabilities; self.logLevel = logLevel
+        public init(protocolVersion: JSONValue? = nil, clientCapabilities: JSONValue? = nil,
+                    logLevel: JSONValue? = nil) {
+            self.protocolVersion = protocolVersion
+            self.clientCapabilities = clientCapabilities
+            self.logLevel = logLevel
         }
 
         /// From a decoded `_meta` object; nil when it is not an object.
@@ -92,32 +96,39 @@ public enum ModernRequest {
             throw ProtocolError(.invalidParams, "Invalid params: _meta.\(capabilitiesKey) is required", httpStatus: 400)
         }
         guard let header = versionHeader else {
-            throw ProtocolError(.headerMismatch, "Bad Request: MCP-Protocol-Version header is required", httpStatus: 400)
+            throw ProtocolError(.headerMismatch, "Bad Request: MCP-Protocol-Version header is required",
+                                httpStatus: 400)
         }
         guard header == version else {
-            throw ProtocolError(.headerMismatch, "Bad Request: MCP-Protocol-Version header (\(header)) does not match _meta (\(version))",
-                                httpStatus: 400)
+            throw ProtocolError(.headerMismatch, "Bad Request: MCP-Protocol-Version header (\(header)) "
+                                    + "does not match _meta (\(version))", httpStatus: 400)
         }
         guard versions.contains(version) else {
             let supported = allVersions.map { JSONValue.quote($0) }.joined(separator: ",")
-            throw ProtocolError(.unsupportedProtocolVersion, "Unsupported protocol version: \(version)", httpStatus: 400,
+            throw ProtocolError(.unsupportedProtocolVersion, "Unsupported protocol version: \(version)",
+                                httpStatus: 400,
                                 dataJSON: "{\"supported\":[\(supported)],\"requested\":\(JSONValue.quote(version))}")
         }
         guard let mh = methodHeader else {
             throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Method header is required", httpStatus: 400)
         }
         guard mh == method else {
-            throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Method header (\(mh)) does not match the body (\(method))", httpStatus: 400)
+            throw ProtocolError(.headerMismatch,
+                                "Bad Request: Mcp-Method header (\(mh)) does not match the body (\(method))",
+                                httpStatus: 400)
         }
         if needsName(method) {
             guard let nh = nameHeader else {
-                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header is required for \(method)", httpStatus: 400)
+                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header is required for \(method)",
+                                    httpStatus: 400)
             }
             guard let decoded = decodeHeaderValue(nh) else {
-                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header is not valid base64", httpStatus: 400)
+                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header is not valid base64",
+                                    httpStatus: 400)
             }
             guard decoded == name else {
-                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header does not match the body", httpStatus: 400)
+                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header does not match the body",
+                                    httpStatus: 400)
             }
         }
         return Context(protocolVersion: version, clientCapabilities: caps, logLevel: m.logLevel?.stringValue)

@@ -62,7 +62,8 @@ public final class MetricsRegion: @unchecked Sendable {
         guard fd >= 0 else { throw MetricsError.system("open \(path)", errno) }
         defer { close(fd) }
         let region = try map(fd: fd, path: path, writable: true, truncateTo: size)
-        region.initialise(role: role, index: index, pid: UInt64(pid), startTicks: ProcStat.read(pid: pid)?.startTicks ?? 0)
+        region.initialise(role: role, index: index, pid: UInt64(pid),
+                          startTicks: ProcStat.read(pid: pid)?.startTicks ?? 0)
         return region
     }
 

@@ -137,7 +137,9 @@ public enum Schema {
     public static let families: [FamilyDescriptor] = MetricID.allCases.map(describe)
 
     private static func dim(_ name: String, _ v: [String]) -> LabelDimension { .init(name: name, values: .fixed(v)) }
-    private static func dyn(_ name: String, _ d: DynamicLabel) -> LabelDimension { .init(name: name, values: .dynamic(d)) }
+    private static func dyn(_ name: String, _ d: DynamicLabel) -> LabelDimension {
+        .init(name: name, values: .dynamic(d))
+    }
 
     private static func describe(_ id: MetricID) -> FamilyDescriptor {
         func f(_ name: String, _ type: MetricType, _ agg: Aggregation, _ dims: [LabelDimension], _ help: String,
@@ -185,7 +187,8 @@ public enum Schema {
         case .executorLinkBytesTotal:
             return f("executor_link_bytes_total", .counter, .sum,
                      [dim("direction", LabelValues.direction), dim("form", LabelValues.form)],
-                     "Payload bytes on front-executor links: as sent (wire, compressed when compressed) and uncompressed (raw).")
+                     "Payload bytes on front-executor links: as sent (wire, compressed when compressed) "
+                        + "and uncompressed (raw).")
         case .executorQueueLength:
             return f("executor_queue_length", .gauge, .sum, [dyn("executor", .executor)],
                      "Calls queued at fronts for an executor and not yet written to its socket.")

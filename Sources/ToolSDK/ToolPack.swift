@@ -32,12 +32,15 @@ public struct ToolPack: Sendable {
 
     /// Whether CALL kind 4 is served.
     public var servesCompletions: Bool {
-        completion != nil || prompts.contains { $0.complete != nil } || resourceTemplates.contains { $0.complete != nil }
+        completion != nil || prompts.contains { $0.complete != nil }
+            || resourceTemplates.contains { $0.complete != nil }
     }
 
     /// The catalog sent in READY and CATALOG, entries in pack order.
     public var catalog: Catalog {
-        func entry(_ key: String, _ v: JSONValue) -> Catalog.Entry { .init(key: key, json: Array(v.compactJSON().utf8)) }
+        func entry(_ key: String, _ v: JSONValue) -> Catalog.Entry {
+            .init(key: key, json: Array(v.compactJSON().utf8))
+        }
         return Catalog(tools: tools.map { entry($0.name, $0.catalogJSON) },
                        resources: resources.map { entry($0.uri, $0.catalogJSON) },
                        resourceTemplates: resourceTemplates.map { entry($0.uriTemplate, $0.catalogJSON) },

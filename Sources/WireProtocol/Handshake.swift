@@ -62,7 +62,9 @@ public struct Catalog: Sendable, Equatable {
             guard let v = o[member] else { return [] }
             guard case .array(let list) = v else { throw Ready.DecodeError.invalid("\(member) is not an array") }
             return try list.map { e in
-                guard case .string(let k)? = e[key] else { throw Ready.DecodeError.invalid("\(member) entry without \(key)") }
+                guard case .string(let k)? = e[key] else {
+                    throw Ready.DecodeError.invalid("\(member) entry without \(key)")
+                }
                 return Entry(key: k, json: Array(e.compactJSON().utf8))
             }
         }
@@ -95,7 +97,8 @@ public struct Ready: Sendable {
     public init(version: Int = 1, executor: String, pid: Int, maxFrame: Int = FrameHeader.maxPayload,
                 zstd: Bool, maxConcurrency: Int, tools: [(name: String, json: [UInt8])]) {
         self.init(version: version, executor: executor, pid: pid, maxFrame: maxFrame, zstd: zstd,
-                  maxConcurrency: maxConcurrency, catalog: Catalog(tools: tools.map { Catalog.Entry(key: $0.name, json: $0.json) }))
+                  maxConcurrency: maxConcurrency,
+                  catalog: Catalog(tools: tools.map { Catalog.Entry(key: $0.name, json: $0.json) }))
     }
 
     public init(version: Int = 1, executor: String, pid: Int, maxFrame: Int = FrameHeader.maxPayload,
@@ -123,7 +126,8 @@ public struct Ready: Sendable {
         func int(_ k: String, _ d: Int) -> Int { if case .number(let n)? = o[k] { return Int(n) } else { return d } }
         var zstd = false // absent means the executor cannot decompress
         if case .bool(let z)? = o["zstd"] { zstd = z }
-        return Ready(version: Int(v), executor: name, pid: int("pid", 0), maxFrame: int("maxFrame", FrameHeader.maxPayload),
+        return Ready(version: Int(v), executor: name, pid: int("pid", 0),
+                     maxFrame: int("maxFrame", FrameHeader.maxPayload),
                      zstd: zstd, maxConcurrency: max(1, int("maxConcurrency", 64)), catalog: catalog)
     }
 }

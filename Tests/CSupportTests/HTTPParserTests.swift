@@ -19,7 +19,8 @@ final class HTTPParserTests: XCTestCase {
     }
 
     func testParsesRequestLineAndHeaders() {
-        let s = "POST /mcp?x=1 HTTP/1.1\r\nHost: localhost:8080\r\nContent-Type:  application/json \r\nContent-Length: 2\r\n\r\n{}"
+        let s = "POST /mcp?x=1 HTTP/1.1\r\nHost: localhost:8080\r\nContent-Type:  application/json \r\n"
+            + "Content-Length: 2\r\n\r\n{}"
         let (rc, req) = parse(s)
         XCTAssertEqual(Int(rc), s.utf8.count - 2)
         XCTAssertEqual(text(s, req.method), "POST")
@@ -37,8 +38,8 @@ final class HTTPParserTests: XCTestCase {
     /// The parse indexes the headers the server reads: any case, the first of duplicates, -1
     /// when absent, and the same answer as a search by name.
     func testKnownHeadersAreIndexedWhileParsing() {
-        let s = "POST /mcp HTTP/1.1\r\nX-Other: 1\r\nACCEPT: Application/JSON, text/event-stream\r\nMcp-Session-Id: abc\r\n"
-            + "mcp-session-id: second\r\nContent-Length: 0\r\nAccepts: no\r\n\r\n"
+        let s = "POST /mcp HTTP/1.1\r\nX-Other: 1\r\nACCEPT: Application/JSON, text/event-stream\r\n"
+            + "Mcp-Session-Id: abc\r\nmcp-session-id: second\r\nContent-Length: 0\r\nAccepts: no\r\n\r\n"
         var (rc, req) = parse(s)
         XCTAssertGreaterThan(rc, 0)
         let bytes = Array(s.utf8)
@@ -62,7 +63,8 @@ final class HTTPParserTests: XCTestCase {
         let values = ["application/json, text/event-stream", "APPLICATION/JSON", "text/event-stream;q=0.5",
                       "*/*", "application/*", "Text/*", "text/html, image/png", "", "application/json-seq",
                       "text/event-stream, application/json, */*", "a", "application/jso", "tex", "*/"]
-        let ranges: [(String, Int32)] = [("application/json", Int32(SY_ACCEPT_JSON)), ("text/event-stream", Int32(SY_ACCEPT_SSE)),
+        let ranges: [(String, Int32)] = [("application/json", Int32(SY_ACCEPT_JSON)),
+                                         ("text/event-stream", Int32(SY_ACCEPT_SSE)),
                                          ("*/*", Int32(SY_ACCEPT_ANY)), ("application/*", Int32(SY_ACCEPT_APPLICATION)),
                                          ("text/*", Int32(SY_ACCEPT_TEXT))]
         for v in values {
@@ -81,7 +83,8 @@ final class HTTPParserTests: XCTestCase {
         }
         var (_, req) = parse("POST /mcp HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
         XCTAssertEqual(req.accept_flags, -1, "not computed before asked")
-        XCTAssertEqual(Array("x".utf8).withUnsafeBufferPointer { sy_http_accept(&req, $0.baseAddress!) }, Int32(SY_ACCEPT_ABSENT))
+        XCTAssertEqual(Array("x".utf8).withUnsafeBufferPointer { sy_http_accept(&req, $0.baseAddress!) },
+                       Int32(SY_ACCEPT_ABSENT))
     }
 
     func testIncompleteUntilBlankLineByteByByte() {
@@ -125,8 +128,10 @@ final class HTTPParserTests: XCTestCase {
         ]
         for s in bad { XCTAssertEqual(Int(parse(s).0), Int(SY_EHTTP_BAD), s.debugDescription) }
         XCTAssertEqual(Int(parse("GET / HTTP/2.0\r\n\r\n").0), Int(SY_EHTTP_VERSION))
-        XCTAssertEqual(Int(parse("GET / HTTP/1.1\r\n" + String(repeating: "X: y\r\n", count: 65) + "\r\n").0), Int(SY_EHTTP_TOO_MANY))
-        XCTAssertEqual(Int(parse("GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 200), maxHead: 100).0), Int(SY_EHTTP_TOO_MANY))
+        XCTAssertEqual(Int(parse("GET / HTTP/1.1\r\n" + String(repeating: "X: y\r\n", count: 65) + "\r\n").0),
+                       Int(SY_EHTTP_TOO_MANY))
+        XCTAssertEqual(Int(parse("GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 200), maxHead: 100).0),
+                       Int(SY_EHTTP_TOO_MANY))
     }
 
     func testDuplicateEqualContentLengthIsAccepted() {
@@ -144,7 +149,9 @@ final class HTTPParserTests: XCTestCase {
         var avail = 0
         while rc == 0 && avail < buf.count {
             avail = min(buf.count, avail + step)
-            rc = buf.withUnsafeMutableBufferPointer { sy_chunked_decode(&st, $0.baseAddress!, avail, &inOff, &outLen, 1 << 20) }
+            rc = buf.withUnsafeMutableBufferPointer {
+                sy_chunked_decode(&st, $0.baseAddress!, avail, &inOff, &outLen, 1 << 20)
+            }
         }
         return (rc, String(decoding: buf[0..<outLen], as: UTF8.self))
     }

@@ -60,7 +60,8 @@ final class SessionTokenTests: XCTestCase {
 
 final class SessionIdleTests: XCTestCase {
     func testSessionsExpireAfterSilenceAndUseKeepsThemAlive() {
-        let s = SessionTokens(key: [UInt8](repeating: 3, count: 32), versions: ["2025-11-25"], runDir: nil, idleTimeout: 10)
+        let s = SessionTokens(key: [UInt8](repeating: 3, count: 32), versions: ["2025-11-25"], runDir: nil,
+                              idleTimeout: 10)
         let a = s.issue(protocolVersion: "2025-11-25", now: 1_000)
         XCTAssertNotNil(s.use(a.id, now: 1_005))
         XCTAssertNotNil(s.use(a.id, now: 1_014), "used at 1005: still alive at 1014")
@@ -70,7 +71,8 @@ final class SessionIdleTests: XCTestCase {
     }
 
     func testSweepForgetsExpiredSessionsAndOldDeletions() {
-        let s = SessionTokens(key: [UInt8](repeating: 4, count: 32), versions: ["2025-11-25"], runDir: nil, idleTimeout: 10)
+        let s = SessionTokens(key: [UInt8](repeating: 4, count: 32), versions: ["2025-11-25"], runDir: nil,
+                              idleTimeout: 10)
         let now = UInt64(time(nil))
         var ids: [String] = []
         for _ in 0..<100 { ids.append(s.issue(protocolVersion: "2025-11-25", now: UInt32(now)).id) }

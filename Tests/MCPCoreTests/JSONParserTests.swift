@@ -39,7 +39,8 @@ final class JSONParserTests: XCTestCase {
     func testRefusesWhatJSONRefuses() {
         let bad = ["", " ", "{", "}", "[1,]", "{\"a\":1,}", "{'a':1}", "01", "1.", ".5", "-", "+1", "1e", "tru", "nul",
                    "\"\\x\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud83d\\u0041\"", "\"a\u{01}b\"", "[1 2]", "{\"a\" 1}",
-                   "NaN", "Infinity", "\"unterminated", "{} {}", String(repeating: "[", count: 200) + String(repeating: "]", count: 200)]
+                   "NaN", "Infinity", "\"unterminated", "{} {}",
+                   String(repeating: "[", count: 200) + String(repeating: "]", count: 200)]
         for s in bad { XCTAssertNil(ours(s), s.debugDescription) }
         XCTAssertNil(try? JSONValue.parse([0x22, 0xC0, 0xAF, 0x22]), "invalid UTF-8")
     }

@@ -37,4 +37,7 @@ func modernMeta(caps: String = #"{"sampling":{},"elicitation":{},"roots":{}}"#, 
                 logLevel: logLevel, inputResponses: inputResponses, requestState: requestState).json
 }
 
-func text(_ result: JSONValue) -> String? { result["content"].flatMap { if case .array(let a) = $0 { return a.first?["text"]?.stringValue } else { return nil } } }
+func text(_ result: JSONValue) -> String? {
+    guard case .array(let a)? = result["content"] else { return nil }
+    return a.first?["text"]?.stringValue
+}
