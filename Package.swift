@@ -54,9 +54,10 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "DemoTools", dependencies: ["ToolSDK", "MCPCore", "COpenSSL"], swiftSettings: strict),
         .target(name: "Supervisor", dependencies: ["EventLoop", "WireProtocol", "CLibUV", "Metrics"], swiftSettings: strict),
-        // Shared-memory metrics registry, Prometheus text and status page (no libuv, no I/O but files).
+        // Shared-memory metrics registry, Prometheus text and status page (no libuv, no I/O but files;
+        // MCPCore for FNV1a, the schema hash).
         .target(name: "CMetrics", path: "CSupport/metrics"),
-        .target(name: "Metrics", dependencies: ["CMetrics"], swiftSettings: strict),
+        .target(name: "Metrics", dependencies: ["CMetrics", "MCPCore"], swiftSettings: strict),
 
         .executableTarget(name: "switchyard",
                           dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop",

@@ -76,7 +76,10 @@ public struct BenchConfig: Sendable {
         if h.hasPrefix("[") {
             guard let close = h.firstIndex(of: "]") else { throw Invalid("bad URL \(url)") }
             let after = h[h.index(after: close)...]
-            if after.hasPrefix(":") { guard let n = Int(after.dropFirst()) else { throw Invalid("bad port in \(url)") }; p = n }
+            if after.hasPrefix(":") {
+                guard let n = Int(after.dropFirst()) else { throw Invalid("bad port in \(url)") }
+                p = n
+            }
             h = String(h[h.index(after: h.startIndex)..<close])
         } else if let colon = h.lastIndex(of: ":") {
             guard let n = Int(h[h.index(after: colon)...]) else { throw Invalid("bad port in \(url)") }
@@ -95,15 +98,23 @@ public struct BenchConfig: Sendable {
     }
 
     public func validate() throws {
-        guard BenchConfig.isLoopback(host) else { throw Invalid("target \(host) is not a loopback address (127.0.0.0/8, ::1)") }
+        guard BenchConfig.isLoopback(host) else {
+            throw Invalid("target \(host) is not a loopback address (127.0.0.0/8, ::1)")
+        }
         for s in sourceAddresses where !BenchConfig.isLoopback(s) {
             throw Invalid("source address \(s) is not a loopback address")
         }
-        guard connections >= 1, connections <= BenchConfig.maxConnections else { throw Invalid("connections must be 1...\(BenchConfig.maxConnections)") }
-        guard duration > 0, duration <= BenchConfig.maxDuration else { throw Invalid("duration must be in (0, \(Int(BenchConfig.maxDuration))] s") }
+        guard connections >= 1, connections <= BenchConfig.maxConnections else {
+            throw Invalid("connections must be 1...\(BenchConfig.maxConnections)")
+        }
+        guard duration > 0, duration <= BenchConfig.maxDuration else {
+            throw Invalid("duration must be in (0, \(Int(BenchConfig.maxDuration))] s")
+        }
         guard warmup >= 0, warmup <= 600 else { throw Invalid("warmup must be 0...600 s") }
         if let r = rate { guard r > 0, r <= 10_000_000 else { throw Invalid("rate must be in (0, 10M] req/s") } }
-        guard threads >= 1, threads <= 64, threads <= connections else { throw Invalid("threads must be 1...min(64, connections)") }
+        guard threads >= 1, threads <= 64, threads <= connections else {
+            throw Invalid("threads must be 1...min(64, connections)")
+        }
         guard timeout > 0 else { throw Invalid("timeout must be positive") }
         guard maxRequests > 0 else { throw Invalid("max-requests must be positive") }
         guard !(idle && rate != nil) else { throw Invalid("--idle and --rate exclude each other") }

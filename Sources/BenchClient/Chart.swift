@@ -33,18 +33,25 @@ public enum Chart {
     public static func timeline(_ run: RunResult) -> String {
         let pts = run.intervals
         return render(title: "\(run.label): \(run.mode) loop, \(run.connections) connections, second by second",
-                      left: ("good answers/s", [Series(name: run.label, points: pts.map { (Double($0.second), Double($0.ok)) })]),
-                      right: ("p99 latency (ms)", [Series(name: run.label, points: pts.map { (Double($0.second), $0.p99Ms) })]),
+                      left: ("good answers/s",
+                             [Series(name: run.label, points: pts.map { (Double($0.second), Double($0.ok)) })]),
+                      right: ("p99 latency (ms)",
+                              [Series(name: run.label, points: pts.map { (Double($0.second), $0.p99Ms) })]),
                       xName: "second of the measured window", logX: false)
     }
 
-    static func render(title: String, left: (String, [Series]), right: (String, [Series]), xName: String, logX: Bool? = nil) -> String {
+    static func render(title: String, left: (String, [Series]), right: (String, [Series]), xName: String,
+                       logX: Bool? = nil) -> String {
         let w = 1000.0, h = 420.0
-        var svg = #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(w))" height="\#(Int(h))" font-family="sans-serif" font-size="12">"#
+        var svg = #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(w))" height="\#(Int(h))" "#
+        svg += #"font-family="sans-serif" font-size="12">"#
         svg += #"<rect width="100%" height="100%" fill="white"/>"#
         svg += #"<text x="\#(w / 2)" y="22" text-anchor="middle" font-size="15">\#(escape(title))</text>"#
         let allX = (left.1 + right.1).flatMap { $0.points.map(\.x) }
-        let useLog = logX ?? { guard let lo = allX.min(), let hi = allX.max(), lo > 0 else { return false }; return hi / lo >= 20 }()
+        let useLog = logX ?? {
+            guard let lo = allX.min(), let hi = allX.max(), lo > 0 else { return false }
+            return hi / lo >= 20
+        }()
         svg += panel(x0: 70, y0: 50, pw: 380, ph: 300, name: left.0, series: left.1, xName: xName, logX: useLog)
         svg += panel(x0: 570, y0: 50, pw: 380, ph: 300, name: right.0, series: right.1, xName: xName, logX: useLog)
         // Legend.
@@ -57,9 +64,11 @@ public enum Chart {
         return svg + "</svg>\n"
     }
 
-    static func panel(x0: Double, y0: Double, pw: Double, ph: Double, name: String, series: [Series], xName: String, logX: Bool) -> String {
+    static func panel(x0: Double, y0: Double, pw: Double, ph: Double, name: String, series: [Series], xName: String,
+                      logX: Bool) -> String {
         let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
-        var s = #"<text x="\#(x0 + pw / 2)" y="\#(y0 - 8)" text-anchor="middle" font-weight="bold">\#(escape(name))</text>"#
+        var s = #"<text x="\#(x0 + pw / 2)" y="\#(y0 - 8)" text-anchor="middle" font-weight="bold">"#
+        s += #"\#(escape(name))</text>"#
         s += #"<rect x="\#(x0)" y="\#(y0)" width="\#(pw)" height="\#(ph)" fill="none" stroke="rgb(68,68,68)"/>"#
         s += #"<text x="\#(x0 + pw / 2)" y="\#(y0 + ph + 34)" text-anchor="middle">\#(escape(xName))</text>"#
         guard let xMin = xs.min(), let xMax = xs.max(), let yMaxRaw = ys.max() else { return s }
@@ -104,6 +113,7 @@ public enum Chart {
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
     }
 }

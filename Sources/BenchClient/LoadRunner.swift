@@ -44,21 +44,29 @@ public enum LoadRunner {
                     started = now + 20_000_000
                     shared.startAt.store(started, ordering: .releasing)
                     if progress {
-                        eprint("set up \(shared.sessions.load(ordering: .relaxed)) of \(config.connections) \(config.era == .session ? "sessions" : "connections") in \(String(format: "%.1f", Double(now - began) / 1e9)) s; warm-up \(config.warmup) s, then \(config.duration) s measured")
+                        let what = config.era == .session ? "sessions" : "connections"
+                        let took = String(format: "%.1f", Double(now - began) / 1e9)
+                        eprint("set up \(shared.sessions.load(ordering: .relaxed)) of \(config.connections) \(what) "
+                               + "in \(took) s; warm-up \(config.warmup) s, then \(config.duration) s measured")
                     }
                 }
             }
             // Server CPU over the measured window, sampled from /proc as the window opens and closes.
             if !config.serverPIDs.isEmpty, started != 0 {
                 let ws = started + UInt64(config.warmup * 1e9), we = ws + UInt64(config.duration * 1e9)
-                if usageStart == nil, now >= ws { usageStart = ServerUsage.sample(config.serverPIDs); usageStartAt = now }
+                if usageStart == nil, now >= ws {
+                    usageStart = ServerUsage.sample(config.serverPIDs)
+                    usageStartAt = now
+                }
                 if usageEnd == nil, now >= we { usageEnd = ServerUsage.sample(config.serverPIDs); usageEndAt = now }
             }
             if progress, now - lastPrint >= 1_000_000_000 {
                 let ok = shared.ok.load(ordering: .relaxed)
                 let rate = Double(ok - lastOK) / (Double(now - lastPrint) / 1e9)
-                let t = started == 0 ? "set-up" : (now < started ? "starting" : String(format: "%5.1fs", Double(now - started) / 1e9))
-                eprint("[\(t)] \(Int(rate)) req/s  ok \(ok)  errors \(shared.errors.load(ordering: .relaxed))  sessions \(shared.sessions.load(ordering: .relaxed))")
+                let t = started == 0 ? "set-up"
+                    : (now < started ? "starting" : String(format: "%5.1fs", Double(now - started) / 1e9))
+                eprint("[\(t)] \(Int(rate)) req/s  ok \(ok)  errors \(shared.errors.load(ordering: .relaxed))  "
+                       + "sessions \(shared.sessions.load(ordering: .relaxed))")
                 lastPrint = now
                 lastOK = ok
             }

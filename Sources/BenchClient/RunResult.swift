@@ -60,17 +60,23 @@ extension RunResult {
         func f(_ x: Double) -> String { String(format: "%.2f", x) }
         var s = "\(label) \(mode) loop, \(connections) connections"
         if let r = targetRate { s += ", target \(Int(r)) req/s" }
-        s += ", \(era) \(era == "2026-07-28" ? "stateless" : (session ? "a session each" : "no session")), \(tool) (\(argumentBytes) B args)"
+        let sessions = era == "2026-07-28" ? "stateless" : (session ? "a session each" : "no session")
+        s += ", \(era) \(sessions), \(tool) (\(argumentBytes) B args)"
         if newConnectionPerRequest { s += ", new connection per request" }
         s += "\n  requests ok \(ok) in \(f(durationSeconds)) s = \(Int(achievedRate.rounded())) req/s, errors \(errors)"
         if let held = sessionsHeld { s += ", sessions held \(held)" }
-        s += "\n  latency ms  p50 \(f(latencyMs.p50))  p90 \(f(latencyMs.p90))  p95 \(f(latencyMs.p95))  p99 \(f(latencyMs.p99))  p99.9 \(f(latencyMs.p999))  max \(f(latencyMs.max))"
-        s += "\n  sessions opened \(sessionsOpened) in \(f(setupSeconds)) s, set-up errors \(setupErrors), connections opened \(connectionsOpened)"
+        s += "\n  latency ms  p50 \(f(latencyMs.p50))  p90 \(f(latencyMs.p90))  p95 \(f(latencyMs.p95))"
+        s += "  p99 \(f(latencyMs.p99))  p99.9 \(f(latencyMs.p999))  max \(f(latencyMs.max))"
+        s += "\n  sessions opened \(sessionsOpened) in \(f(setupSeconds)) s, set-up errors \(setupErrors)"
+        s += ", connections opened \(connectionsOpened)"
         if let sv = server {
-            s += "\n  server CPU \(f(sv["cpuSeconds"] ?? 0)) s (\(f(sv["cpuCores"] ?? 0)) cores), \(Int((sv["requestsPerCPUSecond"] ?? 0).rounded())) req per CPU-second, RSS \(Int(sv["rssKiB"] ?? 0) / 1024) MiB in \(Int(sv["processes"] ?? 0)) processes"
+            s += "\n  server CPU \(f(sv["cpuSeconds"] ?? 0)) s (\(f(sv["cpuCores"] ?? 0)) cores)"
+            s += ", \(Int((sv["requestsPerCPUSecond"] ?? 0).rounded())) req per CPU-second"
+            s += ", RSS \(Int(sv["rssKiB"] ?? 0) / 1024) MiB in \(Int(sv["processes"] ?? 0)) processes"
         }
         for (k, v) in errorsByKind.sorted(by: { $0.value > $1.value }) {
-            s += "\n  error \(k): \(v)  e.g. \(errorSamples[k].map { $0.replacingOccurrences(of: "\r\n", with: " | ") } ?? "")"
+            let sample = errorSamples[k].map { $0.replacingOccurrences(of: "\r\n", with: " | ") } ?? ""
+            s += "\n  error \(k): \(v)  e.g. \(sample)"
         }
         return s
     }

@@ -20,7 +20,8 @@ public struct ServerUsage: Sendable {
                   let close = stat.lastIndex(of: ")") else { continue }
             // Fields after "(comm)": state ppid ... utime(14) stime(15) ... rss(24), numbered from 1.
             let f = stat[stat.index(after: close)...].split(separator: " ")
-            guard f.count > 22, let ppid = Int32(f[1]), let ut = Int(f[11]), let st = Int(f[12]), let rss = Int(f[21]) else { continue }
+            guard f.count > 22, let ppid = Int32(f[1]), let ut = Int(f[11]), let st = Int(f[12]),
+                  let rss = Int(f[21]) else { continue }
             parent[pid] = ppid
             stats[pid] = (ut + st, rss * pageKiB)
         }

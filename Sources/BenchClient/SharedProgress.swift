@@ -44,6 +44,7 @@ struct WorkerResult: @unchecked Sendable {
 enum Latency {
     /// Microseconds, up to one hour, three significant digits.
     static func histogram() -> Histogram<UInt64> {
-        Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
+                          numberOfSignificantValueDigits: .three)
     }
 }

@@ -198,7 +198,8 @@ final class Worker {
     private func sendInitialized(_ c: Client) {
         c.step = .initialized
         c.sentAt = uv_hrtime()
-        write(c, head: template.headPrefix(sessionID: c.sessionID, method: "notifications/initialized", closeConnection: false),
+        write(c, head: template.headPrefix(sessionID: c.sessionID, method: "notifications/initialized",
+                                           closeConnection: false),
               body: RequestTemplate.initializedBody)
     }
 
@@ -256,7 +257,8 @@ final class Worker {
             let now = uv_hrtime()
             inFlight -= 1
             c.state = .ready
-            let kind = AnswerCheck.call(status: head.status, body: body, id: config.checkID ? c.requestID : nil, template: template)
+            let kind = AnswerCheck.call(status: head.status, body: body, id: config.checkID ? c.requestID : nil,
+                                        template: template)
             if let kind {
                 countError(kind, scheduledAt: c.scheduledAt, sample: body)
             } else {
@@ -286,7 +288,8 @@ final class Worker {
         let wasBusy = c.state == .busy
         if wasBusy {
             inFlight -= 1
-            countError("closed", scheduledAt: c.scheduledAt, sampleText: status == 0 ? "closed by peer" : uvErrorName(status))
+            countError("closed", scheduledAt: c.scheduledAt,
+                       sampleText: status == 0 ? "closed by peer" : uvErrorName(status))
             c.pending = nil
         } else if c.state == .setup || c.state == .connecting {
             failed(c, kind: "closed_in_setup", sampleText: status == 0 ? "closed by peer" : uvErrorName(status))
@@ -327,7 +330,9 @@ final class Worker {
 
     // MARK: recording
 
-    private func inWindow(_ t: UInt64) -> Bool { t >= measureStart && t < measureEnd && phase != .setup && phase != .waiting }
+    private func inWindow(_ t: UInt64) -> Bool {
+        t >= measureStart && t < measureEnd && phase != .setup && phase != .waiting
+    }
 
     private func record(latencyNs: UInt64, scheduledAt: UInt64) {
         guard inWindow(scheduledAt) || (config.mode == .idle && verifySent) else { return }
@@ -432,7 +437,9 @@ final class Worker {
         result.measuredSeconds = Double(measureEnd - min(measureStart, measureEnd)) / 1e9
         drainDeadline = now + min(timeoutNs, 10_000_000_000)
         // Requests scheduled in the window and never sent were never served.
-        while let at = backlog.popFirst() { countError("timeout", scheduledAt: at, sampleText: "never sent: no free connection") }
+        while let at = backlog.popFirst() {
+            countError("timeout", scheduledAt: at, sampleText: "never sent: no free connection")
+        }
     }
 
     private func onSlowTick() {

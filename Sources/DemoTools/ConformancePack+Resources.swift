@@ -27,7 +27,8 @@ extension ConformancePack {
         complete: { c in CompletionResult.matching(["1", "2", "3", "123"], prefix: c.argumentValue) }
     ) { read in
         let id = read.variables["id"] ?? ""
-        let body = #"{"id":\#(JSONValue.quote(id)),"templateTest":true,"data":\#(JSONValue.quote("Data for ID: " + id))}"#
+        let data = JSONValue.quote("Data for ID: " + id)
+        let body = #"{"id":\#(JSONValue.quote(id)),"templateTest":true,"data":\#(data)}"#
         return [.text(read.uri, body, mimeType: "application/json")]
     }
 
@@ -40,11 +41,13 @@ extension ConformancePack {
     ) { _ in PromptResult(messages: [.user("This is a simple prompt for testing.")]) }
 
     static let promptWithArguments = Prompt(
-        name: "test_prompt_with_arguments", title: "Prompt With Arguments", description: "A prompt with required arguments",
+        name: "test_prompt_with_arguments", title: "Prompt With Arguments",
+        description: "A prompt with required arguments",
         arguments: [PromptArgument("arg1", description: "First test argument", required: true),
                     PromptArgument("arg2", description: "Second test argument", required: true)],
         complete: { c in
-            let candidates = c.argumentName == "arg1" ? ["test", "testValue1", "test-arg-1"] : ["testValue2", "test-arg-2"]
+            let candidates = c.argumentName == "arg1" ? ["test", "testValue1", "test-arg-1"]
+                                                      : ["testValue2", "test-arg-2"]
             return CompletionResult.matching(candidates, prefix: c.argumentValue)
         }
     ) { p in PromptResult(messages: [.user("Prompt with arguments: arg1='\(p["arg1"])', arg2='\(p["arg2"])'")]) }

@@ -12,7 +12,8 @@ public enum ConformancePack {
     }
 
     /// A 1×1 PNG (70 bytes).
-    public static let imageBase64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+    public static let imageBase64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8"
+        + "z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
     /// A WAV header (44 bytes: 8 kHz mono 16-bit; its data chunk declares 2 bytes).
     public static let audioBase64 = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA="
 
@@ -56,7 +57,8 @@ public enum ConformancePack {
     ) { _ in ToolResult(content: [.audio(base64: audioBase64, mimeType: "audio/wav")]) }
 
     static let embeddedResource = Tool(
-        name: "test_embedded_resource", description: "Tests embedded resource content response", inputSchema: noArguments
+        name: "test_embedded_resource", description: "Tests embedded resource content response",
+        inputSchema: noArguments
     ) { _ in
         ToolResult(content: [.resource(.text("test://embedded-resource", "This is an embedded resource content."))])
     }
@@ -68,7 +70,8 @@ public enum ConformancePack {
         ToolResult(content: [
             .text("Multiple content types test:"),
             .image(base64: imageBase64, mimeType: "image/png"),
-            .resource(.text("test://mixed-content-resource", #"{"test":"data","value":123}"#, mimeType: "application/json")),
+            .resource(.text("test://mixed-content-resource", #"{"test":"data","value":123}"#,
+                            mimeType: "application/json")),
         ])
     }
 
@@ -126,7 +129,8 @@ public enum ConformancePack {
     ) { call in
         do {
             let r = try await call.elicit(key: "elicitation", message: try call.string("message"),
-                                          schema: schema(["response": string("User's response")], required: ["response"]))
+                                          schema: schema(["response": string("User's response")],
+                                                         required: ["response"]))
             return .text("User response: action=\(r.action), content=\(stringify(r.content))")
         } catch let e as InputRequired {
             throw e
@@ -142,22 +146,26 @@ public enum ConformancePack {
         inputSchema: noArguments
     ) { call in
         let props: [String: JSONValue] = [
-            "name": .object(["type": .string("string"), "description": .string("User name"), "default": .string("John Doe")]),
+            "name": .object(["type": .string("string"), "description": .string("User name"),
+                             "default": .string("John Doe")]),
             "age": .object(["type": .string("integer"), "description": .string("User age"), "default": .number(30)]),
-            "score": .object(["type": .string("number"), "description": .string("User score"), "default": .number(95.5)]),
+            "score": .object(["type": .string("number"), "description": .string("User score"),
+                              "default": .number(95.5)]),
             "status": .object(["type": .string("string"), "description": .string("User status"),
                                "enum": .array(["active", "inactive", "pending"].map { .string($0) }),
                                "default": .string("active")]),
             "verified": .object(["type": .string("boolean"), "description": .string("Verification status"),
                                  "default": .bool(true)]),
         ]
-        let r = try await call.elicit(key: "defaults", message: "Please review and update the form fields with defaults",
+        let r = try await call.elicit(key: "defaults",
+                                      message: "Please review and update the form fields with defaults",
                                       schema: schema(props, required: []))
         return .text("Elicitation completed: action=\(r.action), content=\(stringify(r.content))")
     }
 
     static let elicitationEnums = Tool(
-        name: "test_elicitation_sep1330_enums", description: "Tests elicitation with enum schema improvements per SEP-1330",
+        name: "test_elicitation_sep1330_enums",
+        description: "Tests elicitation with enum schema improvements per SEP-1330",
         inputSchema: noArguments
     ) { call in
         func options(_ pairs: [(String, String)]) -> JSONValue {
@@ -177,9 +185,11 @@ public enum ConformancePack {
                                       "minItems": .number(1), "maxItems": .number(3),
                                       "items": .object(["type": .string("string"),
                                                         "enum": strings(["option1", "option2", "option3"])])]),
-            "titledMulti": .object(["type": .string("array"), "description": .string("Select multiple options with titles"),
+            "titledMulti": .object(["type": .string("array"),
+                                    "description": .string("Select multiple options with titles"),
                                     "minItems": .number(1), "maxItems": .number(3),
-                                    "items": .object(["anyOf": options([("value1", "First Choice"), ("value2", "Second Choice"),
+                                    "items": .object(["anyOf": options([("value1", "First Choice"),
+                                                                        ("value2", "Second Choice"),
                                                                         ("value3", "Third Choice")])])]),
         ]
         let r = try await call.elicit(key: "enums", message: "Please select options from the enum fields",
@@ -189,7 +199,16 @@ public enum ConformancePack {
 
     /// The SEP-1613 fixture, served verbatim.
     static let jsonSchema202012Input: JSONValue = {
-        let text = ##"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","$defs":{"address":{"$anchor":"addressDef","type":"object","properties":{"street":{"type":"string"},"city":{"type":"string"}}}},"properties":{"name":{"type":"string"},"address":{"$ref":"#/$defs/address"},"contactMethod":{"type":"string","enum":["phone","email"]},"phone":{"type":"string"},"email":{"type":"string"}},"allOf":[{"anyOf":[{"required":["phone"]},{"required":["email"]}]}],"if":{"properties":{"contactMethod":{"const":"phone"}},"required":["contactMethod"]},"then":{"required":["phone"]},"else":{"required":["email"]},"additionalProperties":false}"##
+        let text = ##"""
+            {"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",\##
+            "$defs":{"address":{"$anchor":"addressDef","type":"object",\##
+            "properties":{"street":{"type":"string"},"city":{"type":"string"}}}},\##
+            "properties":{"name":{"type":"string"},"address":{"$ref":"#/$defs/address"},\##
+            "contactMethod":{"type":"string","enum":["phone","email"]},"phone":{"type":"string"},\##
+            "email":{"type":"string"}},"allOf":[{"anyOf":[{"required":["phone"]},{"required":["email"]}]}],\##
+            "if":{"properties":{"contactMethod":{"const":"phone"}},"required":["contactMethod"]},\##
+            "then":{"required":["phone"]},"else":{"required":["email"]},"additionalProperties":false}
+            """##
         return try! JSONValue.parse(Array(text.utf8))
     }()
 
@@ -203,16 +222,19 @@ public enum ConformancePack {
     /// resumption (`_meta["io.switchyard/sseReconnectTest"]`); the executor only waits 100 ms.
     static let reconnection = Tool(
         name: "test_reconnection",
-        description: "Tests SSE stream disconnection and client reconnection (SEP-1699). Server will close the stream mid-call and send the result after client reconnects.",
+        description: "Tests SSE stream disconnection and client reconnection (SEP-1699). "
+            + "Server will close the stream mid-call and send the result after client reconnects.",
         inputSchema: noArguments, meta: ["io.switchyard/sseReconnectTest": .bool(true)]
     ) { _ in
         try await sleep(ms: 100)
-        return .text("Reconnection test completed successfully. If you received this, the client properly reconnected after stream closure.")
+        return .text("Reconnection test completed successfully. "
+                     + "If you received this, the client properly reconnected after stream closure.")
     }
 
     static func describe(_ error: any Error) -> String {
         switch error {
-        case let e as MissingClientCapability: return "client does not support " + e.capabilities.map(\.rawValue).joined(separator: ", ")
+        case let e as MissingClientCapability:
+            return "client does not support " + e.capabilities.map(\.rawValue).joined(separator: ", ")
         case let e as ClientRequestFailed: return e.message
         default: return "\(error)"
         }

@@ -15,7 +15,8 @@ public enum DemoPack {
         ])
     }
 
-    static let readOnly = ToolAnnotations(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)
+    static let readOnly = ToolAnnotations(readOnlyHint: true, destructiveHint: false, idempotentHint: true,
+                                          openWorldHint: false)
 
     public static let echo = Tool.immediate(
         name: "echo", title: "Echo", description: "Returns the given text unchanged.",
@@ -30,16 +31,19 @@ public enum DemoPack {
         outputSchema: schema(["sum": "number"], required: ["sum"]), annotations: readOnly, cacheable: true
     ) { call in
         let sum = try call.number("a") + call.number("b")
-        return ToolResult(content: [.text(JSONValue.formatNumber(sum))], structuredContent: .object(["sum": .number(sum)]))
+        return ToolResult(content: [.text(JSONValue.formatNumber(sum))],
+                          structuredContent: .object(["sum": .number(sum)]))
     }
 
     /// Waits without holding a thread: for concurrency and timeout tests.
     public static let sleepMs = Tool(
-        name: "sleep_ms", title: "Sleep", description: "Waits the given number of milliseconds (at most 600000), then answers.",
+        name: "sleep_ms", title: "Sleep",
+        description: "Waits the given number of milliseconds (at most 600000), then answers.",
         inputSchema: schema(["ms": "number"], required: ["ms"]),
         // Not annotated read-only or idempotent: the fault-tolerance tests use it as the tool
         // whose lost calls must not be retried.
-        annotations: ToolAnnotations(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false)
+        annotations: ToolAnnotations(readOnlyHint: false, destructiveHint: false, idempotentHint: false,
+                                     openWorldHint: false)
     ) { call in
         let ms = try call.number("ms")
         guard ms >= 0, ms <= 600_000 else { throw ToolError("ms must be between 0 and 600000") }
@@ -57,11 +61,14 @@ public enum DemoPack {
 
     /// CPU-bound: hashes the text (repeated `rounds` times, default 1) with OpenSSL's SHA-256.
     public static let sha256 = Tool(
-        name: "sha256", title: "SHA-256", description: "Returns the hex SHA-256 digest of the text; 'rounds' re-hashes the digest that many times (CPU load).",
+        name: "sha256", title: "SHA-256",
+        description: "Returns the hex SHA-256 digest of the text; 'rounds' re-hashes the digest that many times "
+            + "(CPU load).",
         inputSchema: .object([
             "type": .string("object"),
             "properties": .object(["text": .object(["type": .string("string")]),
-                                   "rounds": .object(["type": .string("integer"), "minimum": .number(1), "maximum": .number(1_000_000)])]),
+                                   "rounds": .object(["type": .string("integer"), "minimum": .number(1),
+                                                      "maximum": .number(1_000_000)])]),
             "required": .array([.string("text")]),
         ]),
         annotations: readOnly, cacheable: true

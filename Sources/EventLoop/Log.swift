@@ -52,11 +52,13 @@ public struct Log: Sendable {
         emit(.error, msg(), fields())
     }
 
-    private func emit(_ level: Level, _ msg: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, String)]) {
+    private func emit(_ level: Level, _ msg: @autoclosure () -> String,
+                      _ fields: @autoclosure () -> [(String, String)]) {
         guard level >= minimum else { return }
+        let pid = getpid(), time = Log.timestamp()
         var line = Log.format == .json
-            ? Log.json(level: level, component: component, pid: getpid(), message: msg(), fields: fields(), time: Log.timestamp())
-            : Log.format(level: level, component: component, pid: getpid(), message: msg(), fields: fields(), time: Log.timestamp())
+            ? Log.json(level: level, component: component, pid: pid, message: msg(), fields: fields(), time: time)
+            : Log.format(level: level, component: component, pid: pid, message: msg(), fields: fields(), time: time)
         line.append("\n")
         line.withUTF8 { buf in
             var off = 0
@@ -82,7 +84,8 @@ public struct Log: Sendable {
                             fields: [(String, String)], time: String? = nil) -> String {
         var s = "{"
         if let time { s += "\"ts\":\(jsonString(time))," }
-        s += "\"level\":\"\(level.name)\",\"component\":\(jsonString(component)),\"pid\":\(pid),\"msg\":\(jsonString(message))"
+        s += "\"level\":\"\(level.name)\",\"component\":\(jsonString(component)),"
+        s += "\"pid\":\(pid),\"msg\":\(jsonString(message))"
         for (k, v) in fields { s += ",\(jsonString(k)):\(jsonString(v))" }
         return s + "}"
     }
@@ -96,8 +99,13 @@ public struct Log: Sendable {
         var t = ts.tv_sec
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        func p(_ v: Int32, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        return "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))T\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2)).\(p(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+        func p(_ v: Int32, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        let date = "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))"
+        return date + "T\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2))."
+            + "\(p(Int32(ts.tv_nsec / 1_000_000), 3))Z"
     }
 
     /// Quotes a logfmt value when it needs it; control characters are escaped so a line stays one line.
@@ -114,7 +122,8 @@ public struct Log: Sendable {
             case "\t": out += "\\t"
             default:
                 if u.value < 0x20 || u.value == 0x7F {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
                     out.unicodeScalars.append(u)
                 }

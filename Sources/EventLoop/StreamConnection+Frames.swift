@@ -29,10 +29,12 @@ extension StreamConnection {
     }
 
     /// Queues one frame (header and a copy of the payload).
-    public func writeFrame(_ type: FrameType, stream: UInt64, payload: UnsafeRawBufferPointer, compressed: Bool = false) {
+    public func writeFrame(_ type: FrameType, stream: UInt64, payload: UnsafeRawBufferPointer,
+                           compressed: Bool = false) {
         var header = [UInt8](repeating: 0, count: FrameHeader.size)
         header.withUnsafeMutableBytes {
-            FrameHeader(type: type, stream: stream, length: payload.count, compressed: compressed).encode(into: $0.baseAddress!)
+            FrameHeader(type: type, stream: stream, length: payload.count, compressed: compressed)
+                .encode(into: $0.baseAddress!)
         }
         write(header)
         write(payload)

@@ -35,7 +35,8 @@ public enum TCPConnector {
             var fd: uv_os_fd_t = -1
             if rc == 0, uv_fileno(UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_handle_t.self), &fd) == 0 {
                 var one: Int32 = 1
-                _ = setsockopt(fd, Int32(IPPROTO_IP), 24 /* IP_BIND_ADDRESS_NO_PORT */, &one, socklen_t(MemoryLayout<Int32>.size))
+                _ = setsockopt(fd, Int32(IPPROTO_IP), 24 /* IP_BIND_ADDRESS_NO_PORT */, &one,
+                               socklen_t(MemoryLayout<Int32>.size))
             }
             if rc == 0 {
                 rc = withUnsafePointer(to: &local) {

@@ -38,8 +38,8 @@ public final class Front: ExecutorPoolObserver {
         }
         pool = ExecutorPool(loop: loop, directory: options.executorDirectory, peerName: "front-\(options.index)",
                             compressThreshold: options.compressThreshold, log: log)
-        let sessions = SessionTokens(key: options.sessionKey, versions: ProtocolVersion.supported, runDir: options.runDir,
-                                     idleTimeout: options.sessionIdleTimeout)
+        let sessions = SessionTokens(key: options.sessionKey, versions: ProtocolVersion.supported,
+                                     runDir: options.runDir, idleTimeout: options.sessionIdleTimeout)
         self.sessions = sessions
         router = CallRouter(loop: loop, pool: pool, options: options, log: log)
         services = FrontServices(options: options, loop: loop, log: log, pool: pool, router: router,
@@ -71,7 +71,8 @@ public final class Front: ExecutorPoolObserver {
             if services.writer.accessLog == nil { log.warning("cannot open the access log", [("path", path)]) }
         }
         endpoint.adminOnMainPort = options.admin == nil
-        let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody, idleTimeoutMs: options.idleTimeoutMs)
+        let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody,
+                                           idleTimeoutMs: options.idleTimeoutMs)
         func accept(_ handler: any HTTPHandler, admin isAdmin: Bool = false) -> (StreamConnection) -> Void {
             return { [unowned self] conn in
                 if isAdmin {
@@ -108,7 +109,8 @@ public final class Front: ExecutorPoolObserver {
         }
         listener = try Listener.tcp(loop: loop, host: options.host, port: options.port, onAccept: accept(endpoint))
         if let a = options.admin {
-            adminListener = try Listener.tcp(loop: loop, host: a.host, port: a.port, onAccept: accept(admin, admin: true))
+            adminListener = try Listener.tcp(loop: loop, host: a.host, port: a.port,
+                                             onAccept: accept(admin, admin: true))
         }
         startSampler()
         if options.sessionIdleTimeout > 0 {
@@ -174,8 +176,9 @@ public final class Front: ExecutorPoolObserver {
                 g.outstanding.set(Int64(link.outstanding))
                 g.up.set(link.ready != nil && !link.conn.isClosed ? 1 : 0)
                 let b = link.breaker
-                g.circuit.set(b.isOpen(now: nowMs) ? (b.name == "half-open" ? LabelIndex.circuitHalfOpen : LabelIndex.circuitOpen)
-                                                   : LabelIndex.circuitClosed)
+                g.circuit.set(b.isOpen(now: nowMs)
+                              ? (b.name == "half-open" ? LabelIndex.circuitHalfOpen : LabelIndex.circuitOpen)
+                              : LabelIndex.circuitClosed)
             }
             for gone in self.pool.takeClosedLinkNames() {
                 let g = m.link(gone)

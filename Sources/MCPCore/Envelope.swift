@@ -1,5 +1,4 @@
 import CSupport
-import FoundationEssentials
 
 /// A JSON-RPC message as located by the C scanner: spans into the body, nothing decoded.
 public struct Envelope {
@@ -23,7 +22,9 @@ public struct Envelope {
     public var hasMethod: Bool { raw.method.kind == Int32(SY_JSON_STRING) }
     public var hasID: Bool { raw.id.kind != Int32(SY_JSON_ABSENT) }
     /// A response from the client (to a server-initiated request).
-    public var isResponse: Bool { raw.method.kind == Int32(SY_JSON_ABSENT) && (raw.result.kind != 0 || raw.error.kind != 0) }
+    public var isResponse: Bool {
+        raw.method.kind == Int32(SY_JSON_ABSENT) && (raw.result.kind != 0 || raw.error.kind != 0)
+    }
 
     /// The id as JSON text to echo back (string ids keep their quotes), when it is a valid id.
     public func idJSON(in body: UnsafeRawBufferPointer) -> String? {
@@ -88,7 +89,7 @@ public struct Envelope {
         if v.escaped == 0 { return text(body, v.span) }
         // Rare: decode the quoted literal properly.
         let quoted = UnsafeRawBufferPointer(rebasing: body[Int(v.span.off) - 1..<Int(v.span.off + v.span.len) + 1])
-        return try? JSONDecoder().decode(String.self, from: Data(quoted))
+        return JSONValue.parseString(quoted)
     }
 
     /// The params object decoded (only for the rare methods that need it).

@@ -4,6 +4,10 @@ import CSupport
 /// UTF-8 bytes. Foundation's JSONDecoder goes through Codable containers and was 40% of an
 /// executor's CPU on small calls; this is a single pass with no intermediate objects.
 /// Tested against JSONDecoder on shared inputs (MCPCoreTests/JSONParserTests).
+///
+/// The one JSON reader in Swift: everything that needs values reads them here. The request
+/// hot path reads nothing into values; the C envelope scanner (CSupport/core/json.c) only
+/// validates and records spans.
 struct JSONParser {
     struct Failure: Error {}
 
@@ -215,7 +219,8 @@ struct JSONParser {
     }
 
     private mutating func hex4() throws -> UInt32 {
-        guard i + 4 <= b.count, let a = hex(b[i]), let c = hex(b[i + 1]), let d = hex(b[i + 2]), let e = hex(b[i + 3]) else {
+        guard i + 4 <= b.count, let a = hex(b[i]), let c = hex(b[i + 1]),
+              let d = hex(b[i + 2]), let e = hex(b[i + 3]) else {
             throw Failure()
         }
         i += 4
@@ -270,7 +275,9 @@ struct JSONParser {
                 var scalar = try hex4()
                 if scalar >= 0xD800 && scalar < 0xDC00 {
                     // A high surrogate must be followed by a low one.
-                    guard i + 2 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else { throw Failure() }
+                    guard i + 2 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else {
+                        throw Failure()
+                    }
                     i += 2
                     let low = try hex4()
                     guard low >= 0xDC00 && low < 0xE000 else { throw Failure() }

@@ -1,38 +1,15 @@
 import CSupport
-import FoundationEssentials
 import Glibc
 
 /// A decoded JSON value, for the places that need one (initialize params, tool arguments in
 /// the Swift executor, catalogs). The request hot path never builds these.
-public enum JSONValue: Sendable, Equatable, Codable {
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .number(let n): try c.encode(n)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
-    }
 
     /// Parses JSON bytes (a single-pass parser of our own; see JSONParser).
     public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
@@ -44,7 +21,8 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     /// The members of a JSON object, each value checked but not decoded: `body` gets each key
     /// and the byte range of its value within `bytes`. Throws unless `bytes` is one valid object.
-    public static func forEachMember(_ bytes: UnsafeRawBufferPointer, _ body: (String, Range<Int>) throws -> Void) throws {
+    public static func forEachMember(_ bytes: UnsafeRawBufferPointer,
+                                     _ body: (String, Range<Int>) throws -> Void) throws {
         try JSONParser.forEachMember(bytes, body)
     }
 

@@ -35,8 +35,11 @@ public enum ModernRequest {
         public var clientCapabilities: JSONValue?
         public var logLevel: JSONValue?
 
-        public init(protocolVersion: JSONValue? = nil, clientCapabilities: JSONValue? = nil, logLevel: JSONValue? = nil) {
-            self.protocolVersion = protocolVersion; self.clientCapabilities = clientCapabilities; self.logLevel = logLevel
+        public init(protocolVersion: JSONValue? = nil, clientCapabilities: JSONValue? = nil,
+                    logLevel: JSONValue? = nil) {
+            self.protocolVersion = protocolVersion
+            self.clientCapabilities = clientCapabilities
+            self.logLevel = logLevel
         }
 
         /// From a decoded `_meta` object; nil when it is not an object.
@@ -92,32 +95,39 @@ public enum ModernRequest {
             throw ProtocolError(.invalidParams, "Invalid params: _meta.\(capabilitiesKey) is required", httpStatus: 400)
         }
         guard let header = versionHeader else {
-            throw ProtocolError(.headerMismatch, "Bad Request: MCP-Protocol-Version header is required", httpStatus: 400)
+            throw ProtocolError(.headerMismatch, "Bad Request: MCP-Protocol-Version header is required",
+                                httpStatus: 400)
         }
         guard header == version else {
-            throw ProtocolError(.headerMismatch, "Bad Request: MCP-Protocol-Version header (\(header)) does not match _meta (\(version))",
-                                httpStatus: 400)
+            throw ProtocolError(.headerMismatch, "Bad Request: MCP-Protocol-Version header (\(header)) "
+                                    + "does not match _meta (\(version))", httpStatus: 400)
         }
         guard versions.contains(version) else {
             let supported = allVersions.map { JSONValue.quote($0) }.joined(separator: ",")
-            throw ProtocolError(.unsupportedProtocolVersion, "Unsupported protocol version: \(version)", httpStatus: 400,
+            throw ProtocolError(.unsupportedProtocolVersion, "Unsupported protocol version: \(version)",
+                                httpStatus: 400,
                                 dataJSON: "{\"supported\":[\(supported)],\"requested\":\(JSONValue.quote(version))}")
         }
         guard let mh = methodHeader else {
             throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Method header is required", httpStatus: 400)
         }
         guard mh == method else {
-            throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Method header (\(mh)) does not match the body (\(method))", httpStatus: 400)
+            throw ProtocolError(.headerMismatch,
+                                "Bad Request: Mcp-Method header (\(mh)) does not match the body (\(method))",
+                                httpStatus: 400)
         }
         if needsName(method) {
             guard let nh = nameHeader else {
-                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header is required for \(method)", httpStatus: 400)
+                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header is required for \(method)",
+                                    httpStatus: 400)
             }
             guard let decoded = decodeHeaderValue(nh) else {
-                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header is not valid base64", httpStatus: 400)
+                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header is not valid base64",
+                                    httpStatus: 400)
             }
             guard decoded == name else {
-                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header does not match the body", httpStatus: 400)
+                throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Name header does not match the body",
+                                    httpStatus: 400)
             }
         }
         return Context(protocolVersion: version, clientCapabilities: caps, logLevel: m.logLevel?.stringValue)
@@ -144,40 +154,5 @@ public enum ModernRequest {
         let inner = raw[u.index(start, offsetBy: prefix.count)..<u.index(end, offsetBy: -suffix.count)]
         guard let bytes = Base64.decode(String(inner)) else { return nil }
         return String(validating: bytes, as: UTF8.self)
-    }
-}
-
-/// Standard base64 (RFC 4648 section 4) with required padding, for header values.
-public enum Base64 {
-    public static func decode(_ s: String) -> [UInt8]? {
-        let u = Array(s.utf8)
-        guard u.count % 4 == 0 else { return nil }
-        func v(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x41...0x5A: return c - 0x41
-            case 0x61...0x7A: return c - 0x61 + 26
-            case 0x30...0x39: return c - 0x30 + 52
-            case 0x2B: return 62
-            case 0x2F: return 63
-            default: return nil
-            }
-        }
-        var out = [UInt8]()
-        var i = 0
-        while i < u.count {
-            let pad = (u[i + 2] == 0x3D ? 1 : 0) + (u[i + 3] == 0x3D ? 1 : 0)
-            if pad > 0 && i + 4 != u.count { return nil }
-            if u[i + 2] == 0x3D && u[i + 3] != 0x3D { return nil }
-            guard let a = v(u[i]), let b = v(u[i + 1]) else { return nil }
-            let c = pad >= 2 ? 0 : v(u[i + 2])
-            let d = pad >= 1 ? 0 : v(u[i + 3])
-            guard let c, let d else { return nil }
-            let n = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-            out.append(UInt8(n >> 16 & 0xFF))
-            if pad < 2 { out.append(UInt8(n >> 8 & 0xFF)) }
-            if pad < 1 { out.append(UInt8(n & 0xFF)) }
-            i += 4
-        }
-        return out
     }
 }

@@ -171,7 +171,9 @@ struct Accumulator {
     mutating func add(_ r: MetricsRegion, live: Bool, processName: String?) {
         for f in Schema.families {
             if !live && (f.type == .gauge || f.aggregation == .perProcess) { continue }
-            let hasDynamic = f.dimensions.contains { if case .dynamic = $0.values { return true } else { return false } }
+            let hasDynamic = f.dimensions.contains {
+                if case .dynamic = $0.values { return true } else { return false }
+            }
             for (position, values) in seriesOf(f, in: r) {
                 let p = r.pointer(f.id, series: position.flat)
                 var words = [UInt64](repeating: 0, count: f.stride)
@@ -242,16 +244,21 @@ struct Accumulator {
     }
 
     static func processFamilies(_ procs: [ProcessSnapshot]) -> [FamilySnapshot] {
-        func fam(_ name: String, _ type: MetricType, _ help: String, _ v: (ProcessSnapshot) -> Double) -> FamilySnapshot {
+        func fam(_ name: String, _ type: MetricType, _ help: String,
+                 _ v: (ProcessSnapshot) -> Double) -> FamilySnapshot {
             FamilySnapshot(name: name, help: help, type: type,
                            samples: procs.map { Sample(labels: [Label("process", $0.name)], value: v($0)) })
         }
         return [
-            fam("switchyard_process_cpu_seconds_total", .counter, "User and system CPU time of the process.") { $0.cpuSeconds },
+            fam("switchyard_process_cpu_seconds_total", .counter, "User and system CPU time of the process.") {
+                $0.cpuSeconds
+            },
             fam("switchyard_process_resident_memory_bytes", .gauge, "Resident set size of the process.") {
                 Double($0.residentBytes)
             },
-            fam("switchyard_process_start_time_seconds", .gauge, "Start time of the process, Unix seconds.") { $0.startTime },
+            fam("switchyard_process_start_time_seconds", .gauge, "Start time of the process, Unix seconds.") {
+                $0.startTime
+            },
         ]
     }
 }

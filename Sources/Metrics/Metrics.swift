@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The process-wide metrics region and handle resolution.
 ///
 /// At start, each process calls `Metrics.install(runDir:role:index:)` once; then code resolves
@@ -112,26 +114,27 @@ public enum LabelIndex {
 }
 
 /// Holds the process region behind a lock (read at handle resolution only).
-private final class RegionBox: @unchecked Sendable {
-    private let lock = Lock()
-    private var region: MetricsRegion?
+private final class RegionBox: Sendable {
+    private struct State {
+        var region: MetricsRegion?
+        /// Handles may still point into the previous region, so it stays mapped.
+        var previous: [MetricsRegion] = []
+    }
+    private let state = Mutex(State())
 
     func get() -> MetricsRegion {
-        lock.lock()
-        defer { lock.unlock() }
-        if let region { return region }
-        let r = MetricsRegion.anonymous()
-        region = r
-        return r
+        state.withLock { s in
+            if let region = s.region { return region }
+            let r = MetricsRegion.anonymous()
+            s.region = r
+            return r
+        }
     }
 
-    /// Handles may still point into the previous region, so it stays mapped.
-    private var previous: [MetricsRegion] = []
-
     func set(_ r: MetricsRegion) {
-        lock.lock()
-        if let region { previous.append(region) }
-        region = r
-        lock.unlock()
+        state.withLock { s in
+            if let region = s.region { s.previous.append(region) }
+            s.region = r
+        }
     }
 }

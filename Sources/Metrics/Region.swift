@@ -1,5 +1,6 @@
 import CMetrics
 import Glibc
+import Synchronization
 
 /// One process's metrics: a fixed-layout block of 64-bit words, normally a `MAP_SHARED`
 /// mapping of `<run-dir>/metrics/<role>-<index>-<pid>.shm` so any front can read it.
@@ -27,8 +28,8 @@ public final class MetricsRegion: @unchecked Sendable {
     public let path: String?
     let words: UnsafeMutablePointer<UInt64>
     let byteCount: Int
-    private let lock = Lock()
-    private var slotCache: [[String: Int]] = Array(repeating: [:], count: DynamicLabel.allCases.count)
+    /// Slots already looked up or assigned, per dimension; the lock serialises assignment.
+    private let slotCache = Mutex<[[String: Int]]>(Array(repeating: [:], count: DynamicLabel.allCases.count))
 
     /// Bytes of a region of the current schema.
     public static var size: Int {
@@ -61,7 +62,8 @@ public final class MetricsRegion: @unchecked Sendable {
         guard fd >= 0 else { throw MetricsError.system("open \(path)", errno) }
         defer { close(fd) }
         let region = try map(fd: fd, path: path, writable: true, truncateTo: size)
-        region.initialise(role: role, index: index, pid: UInt64(pid), startTicks: ProcStat.read(pid: pid)?.startTicks ?? 0)
+        region.initialise(role: role, index: index, pid: UInt64(pid),
+                          startTicks: ProcStat.read(pid: pid)?.startTicks ?? 0)
         return region
     }
 
@@ -167,24 +169,24 @@ public final class MetricsRegion: @unchecked Sendable {
     /// full. Thread: any (locks); call once per name and keep the result.
     public func slot(_ d: DynamicLabel, named name: String) -> Int {
         let name = Self.truncated(name)
-        lock.lock()
-        defer { lock.unlock() }
-        if let s = slotCache[d.rawValue][name] { return s }
-        var free: Int?
-        for s in 0..<(d.capacity - 1) {
-            guard let stored = storedName(d, slot: s) else {
-                if free == nil { free = s }
-                continue
+        return slotCache.withLock { cache in
+            if let s = cache[d.rawValue][name] { return s }
+            var free: Int?
+            for s in 0..<(d.capacity - 1) {
+                guard let stored = storedName(d, slot: s) else {
+                    if free == nil { free = s }
+                    continue
+                }
+                if stored == name {
+                    cache[d.rawValue][name] = s
+                    return s
+                }
             }
-            if stored == name {
-                slotCache[d.rawValue][name] = s
-                return s
-            }
+            if name == DynamicLabel.overflowName || free == nil { return d.capacity - 1 }
+            writeName(name, d, slot: free!)
+            cache[d.rawValue][name] = free!
+            return free!
         }
-        if name == DynamicLabel.overflowName || free == nil { return d.capacity - 1 }
-        writeName(name, d, slot: free!)
-        slotCache[d.rawValue][name] = free!
-        return free!
     }
 
     /// Names in use in dimension `d`, by slot.
@@ -237,19 +239,4 @@ public enum MetricsError: Error, CustomStringConvertible {
         case .badRegion(let p): return "not a metrics region of this schema: \(p)"
         }
     }
-}
-
-/// A pthread mutex (slot assignment only; never on the hot path).
-final class Lock: @unchecked Sendable {
-    private let m: UnsafeMutablePointer<pthread_mutex_t>
-    init() {
-        m = .allocate(capacity: 1)
-        pthread_mutex_init(m, nil)
-    }
-    deinit {
-        pthread_mutex_destroy(m)
-        m.deallocate()
-    }
-    func lock() { pthread_mutex_lock(m) }
-    func unlock() { pthread_mutex_unlock(m) }
 }

@@ -1,3 +1,5 @@
+import MCPCore
+
 /// The static schema: every metric Switchyard exports, declared once. The layout of a
 /// process's shared-memory region follows from it, so every process of one binary agrees on
 /// where each series lives; regions written by a different schema (another binary) are
@@ -135,7 +137,9 @@ public enum Schema {
     public static let families: [FamilyDescriptor] = MetricID.allCases.map(describe)
 
     private static func dim(_ name: String, _ v: [String]) -> LabelDimension { .init(name: name, values: .fixed(v)) }
-    private static func dyn(_ name: String, _ d: DynamicLabel) -> LabelDimension { .init(name: name, values: .dynamic(d)) }
+    private static func dyn(_ name: String, _ d: DynamicLabel) -> LabelDimension {
+        .init(name: name, values: .dynamic(d))
+    }
 
     private static func describe(_ id: MetricID) -> FamilyDescriptor {
         func f(_ name: String, _ type: MetricType, _ agg: Aggregation, _ dims: [LabelDimension], _ help: String,
@@ -183,7 +187,8 @@ public enum Schema {
         case .executorLinkBytesTotal:
             return f("executor_link_bytes_total", .counter, .sum,
                      [dim("direction", LabelValues.direction), dim("form", LabelValues.form)],
-                     "Payload bytes on front-executor links: as sent (wire, compressed when compressed) and uncompressed (raw).")
+                     "Payload bytes on front-executor links: as sent (wire, compressed when compressed) "
+                        + "and uncompressed (raw).")
         case .executorQueueLength:
             return f("executor_queue_length", .gauge, .sum, [dyn("executor", .executor)],
                      "Calls queued at fronts for an executor and not yet written to its socket.")
@@ -232,9 +237,7 @@ public enum Schema {
         for f in families {
             text += "\(f.name)|\(f.type)|\(f.dimensions.map { "\($0.name)=\($0.count)" })|\(f.buckets);"
         }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
+        return FNV1a.hash(text)
     }()
 }
 

@@ -103,7 +103,8 @@ public struct HistogramValue: Sendable, Equatable {
 
     public func merged(with o: HistogramValue) -> HistogramValue {
         precondition(bounds == o.bounds)
-        return HistogramValue(bounds: bounds, cumulative: zip(cumulative, o.cumulative).map { $0 &+ $1 }, sum: sum + o.sum)
+        return HistogramValue(bounds: bounds, cumulative: zip(cumulative, o.cumulative).map { $0 &+ $1 },
+                              sum: sum + o.sum)
     }
 
     /// The observations since `earlier` (a window), for rates and recent quantiles.

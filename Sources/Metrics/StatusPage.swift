@@ -15,7 +15,8 @@ public enum StatusPage {
         var rows = ""
         for e in sum.executors {
             rows += "<tr><td>\(html(e.name))</td><td>\(e.linkedFronts)</td><td>\(integer(e.outstanding))</td>"
-            rows += "<td>\(integer(e.queued))</td><td class=\"\(html(e.circuit))\">\(html(e.circuit.isEmpty ? "-" : e.circuit))</td></tr>"
+            rows += "<td>\(integer(e.queued))</td>"
+            rows += "<td class=\"\(html(e.circuit))\">\(html(e.circuit.isEmpty ? "-" : e.circuit))</td></tr>"
         }
         var wrows = ""
         for w in sum.workers {
@@ -46,16 +47,21 @@ public enum StatusPage {
         </style></head><body>
         <h1>Switchyard</h1>
         <div class="tiles">
-        <div class="tile"><div class="v" id="connections">\(integer(sum.connections))</div><div class="l">connections</div></div>
-        <div class="tile"><div class="v" id="sessions">\(integer(sum.sessionsOpen))</div><div class="l">sessions open</div></div>
-        <div class="tile"><div class="v" id="rate">\(sum.requestRate.map { fixed($0, 1) } ?? "-")</div><div class="l">requests / s</div></div>
+        <div class="tile"><div class="v" id="connections">\(integer(sum.connections))</div>\
+        <div class="l">connections</div></div>
+        <div class="tile"><div class="v" id="sessions">\(integer(sum.sessionsOpen))</div>\
+        <div class="l">sessions open</div></div>
+        <div class="tile"><div class="v" id="rate">\(sum.requestRate.map { fixed($0, 1) } ?? "-")</div>\
+        <div class="l">requests / s</div></div>
         <div class="tile"><div class="v" id="p50">\(millis(sum.p50))</div><div class="l">p50 latency (ms)</div></div>
         <div class="tile"><div class="v" id="p99">\(millis(sum.p99))</div><div class="l">p99 latency (ms)</div></div>
-        <div class="tile"><div class="v" id="requests">\(integer(sum.requestsTotal))</div><div class="l">requests</div></div>
+        <div class="tile"><div class="v" id="requests">\(integer(sum.requestsTotal))</div>\
+        <div class="l">requests</div></div>
         <div class="tile"><div class="v" id="errors">\(integer(sum.errorsTotal))</div><div class="l">errors</div></div>
         </div>
         <h2>Executors</h2>
-        <table><thead><tr><th>executor</th><th>linked fronts</th><th>outstanding</th><th>queued</th><th>circuit</th></tr></thead>
+        <table><thead><tr><th>executor</th><th>linked fronts</th><th>outstanding</th><th>queued</th>\
+        <th>circuit</th></tr></thead>
         <tbody id="executors">\(rows)</tbody></table>
         <h2>Workers</h2>
         <table><thead><tr><th>worker</th><th>health</th><th>restarts</th><th>last exit</th></tr></thead>
@@ -103,14 +109,18 @@ public enum StatusPage {
             rate=Math.max(0,s.requests_total-prev.requests_total)/(s.taken_at-prev.taken_at);
             if(s.latency&&prev.latency&&s.latency.bounds.length===prev.latency.bounds.length){
               var d=s.latency.cumulative.map(function(v,i){return v-prev.latency.cumulative[i];});
-              if(d[d.length-1]>0&&d.every(function(v){return v>=0;})){p50=quantile(.5,s.latency.bounds,d);p99=quantile(.99,s.latency.bounds,d);}
+              if(d[d.length-1]>0&&d.every(function(v){return v>=0;})){\
+        p50=quantile(.5,s.latency.bounds,d);p99=quantile(.99,s.latency.bounds,d);}
             }
           }
           $("rate").textContent=rate==null?"-":rate.toFixed(1);
           $("p50").textContent=ms(p50);$("p99").textContent=ms(p99);
-          rows("executors",s.executors,function(e){return[td(e.name),td(e.linked_fronts),td(int(e.outstanding)),td(int(e.queued)),td(e.circuit||"-",e.circuit)];});
-          rows("workers",s.workers,function(w){return[td(w.name),td(w.up?"up":"down",w.up?"up":"down"),td(int(w.restarts)),td(w.last_exit)];});
-          rows("processes",s.processes,function(p){return[td(p.name),td(p.pid),td(p.cpu_seconds.toFixed(2)),td((p.resident_bytes/1048576).toFixed(1))];});
+          rows("executors",s.executors,function(e){return[td(e.name),td(e.linked_fronts),\
+        td(int(e.outstanding)),td(int(e.queued)),td(e.circuit||"-",e.circuit)];});
+          rows("workers",s.workers,function(w){return[td(w.name),td(w.up?"up":"down",w.up?"up":"down"),\
+        td(int(w.restarts)),td(w.last_exit)];});
+          rows("processes",s.processes,function(p){return[td(p.name),td(p.pid),td(p.cpu_seconds.toFixed(2)),\
+        td((p.resident_bytes/1048576).toFixed(1))];});
           $("updated").textContent="updated "+new Date(s.taken_at*1000).toLocaleTimeString();
           $("updated").setAttribute("data-taken-at",String(s.taken_at));
           prev=s;

@@ -62,7 +62,8 @@ public struct StatusSummary: Sendable, Equatable {
         }
         executors = execNames.sorted().map { e in
             let m = ["executor": e]
-            let states = (s.family(.executorCircuitState)?.samples ?? []).filter { $0.label("executor") == e && $0.value == 1 }
+            let states = (s.family(.executorCircuitState)?.samples ?? [])
+                .filter { $0.label("executor") == e && $0.value == 1 }
                 .compactMap { $0.label("state") }
             let worst = ["open", "half_open", "closed"].first { states.contains($0) } ?? ""
             return Executor(name: e, linkedFronts: Int(s.total(name(.executorLinkUp), matching: m)),

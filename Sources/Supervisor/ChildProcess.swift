@@ -31,9 +31,11 @@ final class ChildProcess {
         self.loop = loop
         startedAt = loop.now
         process = .allocate(capacity: 1)
-        UnsafeMutableRawPointer(process).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<uv_process_t>.size)
+        UnsafeMutableRawPointer(process).initializeMemory(as: UInt8.self, repeating: 0,
+                                                          count: MemoryLayout<uv_process_t>.size)
         readyPipe = .allocate(capacity: 1)
-        UnsafeMutableRawPointer(readyPipe).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<uv_pipe_t>.size)
+        UnsafeMutableRawPointer(readyPipe).initializeMemory(as: UInt8.self, repeating: 0,
+                                                            count: MemoryLayout<uv_pipe_t>.size)
     }
 
     /// Spawns the child with fd 3 as its readiness pipe.
@@ -76,7 +78,8 @@ final class ChildProcess {
         }
         process.pointee.data = Unmanaged.passRetained(self).toOpaque()
         pid = process.pointee.pid
-        uv_read_start(UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_stream_t.self), readyAlloc, readyRead)
+        uv_read_start(UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_stream_t.self),
+                      readyAlloc, readyRead)
     }
 
     func signal(_ sig: Int32) {

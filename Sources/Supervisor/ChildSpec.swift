@@ -27,8 +27,8 @@ public struct ChildSpec: Sendable {
     public var instanceName: String
 
     public init(name: String, role: Role, argv: [String], environment: [String: String] = [:],
-                policy: RestartPolicy = RestartPolicy(), shutdownTimeoutMs: UInt64 = 15_000, readyTimeoutMs: UInt64 = 30_000,
-                socketDirectory: String? = nil, instanceName: String? = nil) {
+                policy: RestartPolicy = RestartPolicy(), shutdownTimeoutMs: UInt64 = 15_000,
+                readyTimeoutMs: UInt64 = 30_000, socketDirectory: String? = nil, instanceName: String? = nil) {
         self.name = name; self.role = role; self.argv = argv; self.environment = environment
         self.policy = policy; self.shutdownTimeoutMs = shutdownTimeoutMs; self.readyTimeoutMs = readyTimeoutMs
         self.socketDirectory = socketDirectory

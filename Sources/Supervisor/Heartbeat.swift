@@ -37,7 +37,8 @@ final class Heartbeat: StreamDelegate {
             guard case .success(let c) = result else { return } // the exit handler covers a dead child
             self.conn = c
             c.delegate = self
-            c.writeFrame(.hello, stream: 0, payload: Array("{\"versions\":[1],\"peer\":\"supervisor\",\"zstd\":false}".utf8))
+            let hello = "{\"versions\":[1],\"peer\":\"supervisor\",\"zstd\":false}"
+            c.writeFrame(.hello, stream: 0, payload: Array(hello.utf8))
             c.startReading()
         }
         lastPong = loop.now
@@ -94,7 +95,8 @@ enum ProcessMemory {
         return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
-    private static func fscanfTwo(_ f: UnsafeMutablePointer<FILE>, _ a: UnsafeMutablePointer<Int>, _ b: UnsafeMutablePointer<Int>) -> Bool {
+    private static func fscanfTwo(_ f: UnsafeMutablePointer<FILE>, _ a: UnsafeMutablePointer<Int>,
+                                  _ b: UnsafeMutablePointer<Int>) -> Bool {
         var buf = [CChar](repeating: 0, count: 128)
         guard fgets(&buf, 128, f) != nil else { return false }
         let parts = String(cString: buf).split(separator: " ")

@@ -17,7 +17,8 @@ public final class Supervisor {
     final class Slot {
         var spec: ChildSpec
         lazy var up: Gauge = Metrics.family(.workerUp).gauge(Metrics.slot(.worker, named: spec.name))
-        lazy var restartsMetric: Counter = Metrics.family(.workerRestartsTotal).counter(Metrics.slot(.worker, named: spec.name))
+        lazy var restartsMetric: Counter =
+            Metrics.family(.workerRestartsTotal).counter(Metrics.slot(.worker, named: spec.name))
         lazy var lastExit: StateSet = Metrics.stateSet(.workerLastExit, spec.name)
         var process: ChildProcess?
         var restarts = 0
@@ -52,7 +53,8 @@ public final class Supervisor {
         }
         signals.append(SignalWatcher(loop: loop, signal: SIGHUP) { [unowned self] _ in self.rollingRestart() })
         if let pidFile = options.pidFile {
-            let runDir = String(pidFile.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
+            let runDir = String(pidFile.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+                .joined(separator: "/"))
             if (try? Metrics.install(runDir: runDir, role: "supervisor", index: 0)) == nil {
                 log.warning("metrics disabled: cannot create the shared region")
             }
@@ -100,11 +102,12 @@ public final class Supervisor {
         log.info("ready", [("child", slot.spec.name), ("pid", String(child.pid))])
         slot.up.set(1)
         if let path = child.socketPath, slot.spec.heartbeatIntervalMs > 0 {
-            let hb = Heartbeat(loop: loop, path: path, intervalMs: slot.spec.heartbeatIntervalMs, timeoutMs: slot.spec.heartbeatTimeoutMs)
+            let hb = Heartbeat(loop: loop, path: path, intervalMs: slot.spec.heartbeatIntervalMs,
+                               timeoutMs: slot.spec.heartbeatTimeoutMs)
             hb.onMissed = { [unowned self, weak child] silent in
                 guard let child, !child.exited else { return }
-                self.log.error("executor missed its heartbeats; killing it", [("child", slot.spec.name), ("pid", String(child.pid)),
-                                                                              ("silentMs", String(silent))])
+                self.log.error("executor missed its heartbeats; killing it",
+                               [("child", slot.spec.name), ("pid", String(child.pid)), ("silentMs", String(silent))])
                 child.signal(SIGKILL)
             }
             hb.start()
@@ -114,7 +117,8 @@ public final class Supervisor {
     }
 
     private func childReadyContinued(_ slot: Slot, _ child: ChildProcess) {
-        if !announced && slot.spec.role == .executor && executors.allSatisfy({ $0.process?.ready == true || $0.gaveUp }) {
+        if !announced && slot.spec.role == .executor
+            && executors.allSatisfy({ $0.process?.ready == true || $0.gaveUp }) {
             if fronts.allSatisfy({ $0.process == nil }) { startFronts() }
         }
         if !announced && fronts.allSatisfy({ $0.process?.ready == true }) && !fronts.isEmpty {
@@ -139,7 +143,8 @@ public final class Supervisor {
         }
         if slot.process === child { slot.process = nil }
         if slot.process == nil { slot.up.set(0) }
-        slot.lastExit.set(signal != 0 ? LabelIndex.exitSignal : status == 0 ? LabelIndex.exitClean : LabelIndex.exitError)
+        slot.lastExit.set(signal != 0 ? LabelIndex.exitSignal
+                          : status == 0 ? LabelIndex.exitClean : LabelIndex.exitError)
         let how = signal != 0 ? "signal \(signal)" : "status \(status)"
         if stopping {
             log.info("stopped", [("child", slot.spec.name), ("exit", how)])
@@ -159,19 +164,21 @@ public final class Supervisor {
         case .giveUp(let n, let period):
             slot.gaveUp = true
             slot.lastExit.set(LabelIndex.exitGaveUp)
-            log.error("GIVING UP on child: it kept exiting (\(n) restarts within \(period) ms); the rest of the server goes on without it",
-                      [("child", slot.spec.name)])
+            log.error("GIVING UP on child: it kept exiting (\(n) restarts within \(period) ms); "
+                        + "the rest of the server goes on without it", [("child", slot.spec.name)])
             if allSlots.allSatisfy({ $0.gaveUp }) || executors.allSatisfy({ $0.gaveUp }) {
                 exitCode = 1
                 shutdown(signal: SIGTERM)
             } else if slot.spec.role == .executor, !announced,
-                      executors.allSatisfy({ $0.process?.ready == true || $0.gaveUp }), fronts.allSatisfy({ $0.process == nil }) {
+                      executors.allSatisfy({ $0.process?.ready == true || $0.gaveUp }),
+                      fronts.allSatisfy({ $0.process == nil }) {
                 startFronts()
             }
         case .restart(let after):
             slot.restarts += 1
             slot.restartsMetric.increment()
-            log.info("restarting", [("child", slot.spec.name), ("afterMs", String(after)), ("restarts", String(slot.restarts))])
+            log.info("restarting", [("child", slot.spec.name), ("afterMs", String(after)),
+                                    ("restarts", String(slot.restarts))])
             if after == 0 { start(slot); return }
             let t = Timer(loop: loop) { [unowned self] in
                 slot.restartTimer = nil

@@ -12,11 +12,13 @@ enum CallRunner {
     typealias Emit = @Sendable (CallEvent) -> Void
 
     /// `decoded`: the call's context when the caller decoded it already.
-    static func run(_ call: CallPayload, decoded: CallContext? = nil, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+    static func run(_ call: CallPayload, decoded: CallContext? = nil, index: PackIndex,
+                    emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         let context: CallContext
         if let decoded { context = decoded } else {
             do { context = try CallContext.decode(call.meta) } catch {
-                return failure(.invalidParams(error == .notAnObject ? "meta must be a JSON object" : "invalid meta: \(error)"))
+                return failure(.invalidParams(error == .notAnObject ? "meta must be a JSON object"
+                                                                    : "invalid meta: \(error)"))
             }
         }
         switch call.knownKind {
@@ -30,10 +32,14 @@ enum CallRunner {
 
     // MARK: kinds
 
-    static func runTool(_ call: CallPayload, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+    static func runTool(_ call: CallPayload, context: CallContext, index: PackIndex,
+                        emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         let name = call.nameString
-        guard let entry = index.tool(name, era: context.era) else { return failure(.invalidParams("Unknown tool: \(name)")) }
-        return await runTool(entry.tool, call, context: context, timer: entry.executionTimer, schema: entry.schema, emit: emit)
+        guard let entry = index.tool(name, era: context.era) else {
+            return failure(.invalidParams("Unknown tool: \(name)"))
+        }
+        return await runTool(entry.tool, call, context: context, timer: entry.executionTimer, schema: entry.schema,
+                             emit: emit)
     }
 
     static func runTool(_ tool: Tool, _ call: CallPayload, context: CallContext, timer: Histogram? = nil,
@@ -54,7 +60,8 @@ enum CallRunner {
     /// Runs a tool's immediate handler to its terminal frame on the calling thread: no task,
     /// no suspension. The same checks, metrics, logging and error mapping as `runTool`.
     static func runImmediate(_ tool: Tool, _ handler: Tool.ImmediateHandler, _ call: CallPayload, context: CallContext,
-                             timer: Histogram, schema: SchemaCheck.Compiled?, emit: @escaping Emit) -> (FrameType, [UInt8]) {
+                             timer: Histogram, schema: SchemaCheck.Compiled?,
+                             emit: @escaping Emit) -> (FrameType, [UInt8]) {
         let toolCall: ToolCall
         switch prepare(tool, call, context: context, schema: schema, emit: emit) {
         case .success(let c): toolCall = c
@@ -87,19 +94,24 @@ enum CallRunner {
         var args: [String: JSONValue] = [:]
         if !call.arguments.isEmpty {
             guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
-                return .failure(EarlyAnswer(frame: (.result, ToolResult.error("arguments must be a JSON object").jsonBytes)))
+                let answer = ToolResult.error("arguments must be a JSON object").jsonBytes
+                return .failure(EarlyAnswer(frame: (.result, answer)))
             }
             args = o
         }
-        let problem = if let schema { schema.validate(args) } else { SchemaCheck.validate(args, against: tool.inputSchema) }
+        let problem = if let schema { schema.validate(args) } else {
+            SchemaCheck.validate(args, against: tool.inputSchema)
+        }
         if let problem {
-            return .failure(EarlyAnswer(frame: (.result, ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").jsonBytes)))
+            let answer = ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").jsonBytes
+            return .failure(EarlyAnswer(frame: (.result, answer)))
         }
         let request = RequestContext(context: context, subject: "tool:" + tool.name, emit: emit)
         return .success(ToolCall(name: tool.name, arguments: args, request: request))
     }
 
-    static func readResource(_ uri: String, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+    static func readResource(_ uri: String, context: CallContext, index: PackIndex,
+                             emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         guard let (reader, vars) = index.resource(uri, era: context.era) else { return failure(.resourceNotFound(uri)) }
         let request = RequestContext(context: context, subject: "resource:" + uri, emit: emit)
         return await handle(request, isTool: false, name: uri) {
@@ -108,9 +120,12 @@ enum CallRunner {
         }
     }
 
-    static func getPrompt(_ call: CallPayload, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+    static func getPrompt(_ call: CallPayload, context: CallContext, index: PackIndex,
+                          emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         let name = call.nameString
-        guard let prompt = index.prompt(name, era: context.era) else { return failure(.invalidParams("Unknown prompt: \(name)")) }
+        guard let prompt = index.prompt(name, era: context.era) else {
+            return failure(.invalidParams("Unknown prompt: \(name)"))
+        }
         var args: [String: String] = [:]
         if !call.arguments.isEmpty {
             guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
@@ -133,15 +148,19 @@ enum CallRunner {
         }
     }
 
-    static func complete(_ call: CallPayload, context: CallContext, index: PackIndex, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+    static func complete(_ call: CallPayload, context: CallContext, index: PackIndex,
+                         emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         let request = RequestContext(context: context, subject: "completion", emit: emit)
-        guard let params = try? JSONValue.parse(call.arguments), let c = CompletionRequest.parse(params, request: request) else {
+        guard let params = try? JSONValue.parse(call.arguments),
+              let c = CompletionRequest.parse(params, request: request) else {
             return failure(.invalidParams("invalid completion/complete params"))
         }
         var handler = index.pack.completion
         switch c.ref {
         case .prompt(let name):
-            guard let p = index.prompt(name, era: context.era) else { return failure(.invalidParams("Unknown prompt: \(name)")) }
+            guard let p = index.prompt(name, era: context.era) else {
+                return failure(.invalidParams("Unknown prompt: \(name)"))
+            }
             handler = p.complete ?? handler
         case .resourceTemplate(let uri):
             handler = index.template(uri, era: context.era)?.complete ?? handler
@@ -174,7 +193,8 @@ enum CallRunner {
 
     /// The request's ids for a log line (built only when a line is logged).
     private static func ids(_ request: RequestContext) -> [(String, String)] {
-        [("request_id", request.context.requestId ?? "-")] + (request.context.traceparent.map { [("traceparent", $0)] } ?? [])
+        [("request_id", request.context.requestId ?? "-")]
+            + (request.context.traceparent.map { [("traceparent", $0)] } ?? [])
     }
 
     private static func logStart(_ request: RequestContext) {
@@ -184,7 +204,8 @@ enum CallRunner {
     private static func logEnd(_ out: (FrameType, [UInt8]), _ request: RequestContext, isTool: Bool) {
         let (type, payload) = out
         if type == .error {
-            log.warning("call failed", [("what", request.subject), ("error", String(decoding: payload.prefix(200), as: UTF8.self))] + ids(request))
+            log.warning("call failed", [("what", request.subject),
+                                        ("error", String(decoding: payload.prefix(200), as: UTF8.self))] + ids(request))
         } else if isTool, payload.count < 65_536, CallRunner.reportsError(payload) {
             log.info("tool reported an error", [("what", request.subject)] + ids(request))
         }
@@ -206,7 +227,8 @@ enum CallRunner {
     }
 
     /// The terminal frame for a handler that threw `error` (not a cancellation).
-    static func outcome(of error: any Error, _ request: RequestContext, isTool: Bool, name: String) -> (FrameType, [UInt8]) {
+    static func outcome(of error: any Error, _ request: RequestContext, isTool: Bool,
+                        name: String) -> (FrameType, [UInt8]) {
         if request.era == .modern && request.hasPendingInputs {
             return (.result, request.inputRequiredResult())
         }

@@ -49,7 +49,10 @@ final class ExecutorLink: StreamDelegate {
         guard h.type != nil || h.extraType != nil else { return } // unknown types are skipped
         if h.isCompressed {
             let body: [UInt8]
-            do { body = try PayloadCompression.decompress(payload) } catch { protocolViolation("bad compressed payload"); return }
+            do { body = try PayloadCompression.decompress(payload) } catch {
+                protocolViolation("bad compressed payload")
+                return
+            }
             body.withUnsafeBytes { handle(h, body: $0) }
         } else {
             handle(h, body: payload) // not copied: a CALL copies only its parts, once
@@ -124,14 +127,16 @@ final class ExecutorLink: StreamDelegate {
         let name = call.nameString
         let onLoop = call.knownKind == .tool && call.arguments.count + call.meta.count <= Self.onLoopArgumentLimit
             && index.toolEntries[name]?.tool.nonBlocking == true
-        if onLoop, let context, let entry = index.tool(name, era: context.era), let immediate = entry.tool.immediateHandler {
+        if onLoop, let context, let entry = index.tool(name, era: context.era),
+           let immediate = entry.tool.immediateHandler {
             runImmediate(entry, immediate, call, context: context, stream: stream)
             return
         }
         // On the loop, the task starts at once on this thread: a handler that never suspends
         // finishes here, with no job queued and no second trip through the loop. Its result
         // reaches `complete` through the mailbox, after `calls[stream]` below is set.
-        let task = onLoop ? Task.immediate(executorPreference: runtime.loopExecutor, operation: body) : Task(operation: body)
+        let task = onLoop ? Task.immediate(executorPreference: runtime.loopExecutor, operation: body)
+                          : Task(operation: body)
         let key = context?.cancelKey
         calls[stream] = Running(task: task, tool: name, cancelKey: key)
         if let key { runtime.cancelKeys[key] = (id, stream) }

@@ -28,7 +28,8 @@ public final class ExecutorRuntime {
         public var cancelGraceMs: UInt64
 
         public init(name: String, socketPath: String, maxConcurrency: Int = 256,
-                    compressThreshold: Int = 8 * 1024 * 1024, drainTimeoutMs: UInt64 = 10_000, cancelGraceMs: UInt64 = 2_000) {
+                    compressThreshold: Int = 8 * 1024 * 1024, drainTimeoutMs: UInt64 = 10_000,
+                    cancelGraceMs: UInt64 = 2_000) {
             self.name = name; self.socketPath = socketPath; self.maxConcurrency = maxConcurrency
             self.compressThreshold = compressThreshold; self.drainTimeoutMs = drainTimeoutMs
             self.cancelGraceMs = cancelGraceMs
@@ -52,9 +53,11 @@ public final class ExecutorRuntime {
 
         init(link: Int, stream: UInt64, event: CallEvent) {
             switch event {
-            case .progress(let p): self.init(link: link, stream: stream, rawType: FrameType.progress.rawValue, payload: p)
+            case .progress(let p):
+                self.init(link: link, stream: stream, rawType: FrameType.progress.rawValue, payload: p)
             case .notify(let p): self.init(link: link, stream: stream, rawType: FrameType.notify.rawValue, payload: p)
-            case .request(let p): self.init(link: link, stream: stream, rawType: ExtraFrameType.request.rawValue, payload: p)
+            case .request(let p):
+                self.init(link: link, stream: stream, rawType: ExtraFrameType.request.rawValue, payload: p)
             case .notifyAll(let p): self.init(link: 0, stream: 0, rawType: FrameType.notify.rawValue, payload: p)
             case .replaceCatalog(let pack):
                 self.init(link: 0, stream: 0, rawType: ExtraFrameType.catalog.rawValue, payload: [], pack: pack)
@@ -117,7 +120,8 @@ public final class ExecutorRuntime {
     /// `notifications/resources/updated` with `{"uri": ...}`); fronts decide where it goes.
     /// Thread: any; a no-op before `run()`.
     public func notifyAll(method: String, params: JSONValue? = nil) {
-        mailbox?.post(Completion(link: 0, stream: 0, event: .notifyAll(ExecutorRuntime.notificationPayload(method: method, params: params))))
+        let payload = ExecutorRuntime.notificationPayload(method: method, params: params)
+        mailbox?.post(Completion(link: 0, stream: 0, event: .notifyAll(payload)))
     }
 
     /// Replaces the catalog: new calls see the new pack, and every front gets a CATALOG frame
@@ -151,7 +155,8 @@ public final class ExecutorRuntime {
         // Messages up to 8 MiB from the heap; up to 32 MiB freed kept per arena, at most 4 arenas.
         sy_malloc_tune(8 << 20, 32 << 20, 4)
         // The run directory is the socket directory's parent (<run-dir>/executors/NAME.sock).
-        let dir = options.socketPath.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
+        let dir = options.socketPath.split(separator: "/", omittingEmptySubsequences: false).dropLast(2)
+            .joined(separator: "/")
         let index = Int(options.name.split(separator: "-").last ?? "") ?? 0
         if !dir.isEmpty, (try? Metrics.install(runDir: dir, role: "executor", index: index)) == nil {
             log.warning("metrics disabled: cannot create the shared region")
@@ -166,7 +171,9 @@ public final class ExecutorRuntime {
             self.accept(conn)
         }
         for sig in [SIGTERM, SIGINT] {
-            signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] _ in self.beginDrain(reason: "signal") })
+            signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] _ in
+                self.beginDrain(reason: "signal")
+            })
         }
         log.info("listening", [("socket", options.socketPath), ("tools", tools.keys.sorted().joined(separator: ","))])
         Readiness.notify()
@@ -194,7 +201,8 @@ public final class ExecutorRuntime {
 
     /// A cancelled call did not stop: restart the process once the others are done.
     func wedged(tool: String) {
-        log.error("a cancelled call of \(tool) is still running after \(options.cancelGraceMs) ms; draining to restart", [("tool", tool)])
+        log.error("a cancelled call of \(tool) is still running after \(options.cancelGraceMs) ms; draining to restart",
+                  [("tool", tool)])
         exitStatus = ExecutorRuntime.wedgedExitStatus
         beginDrain(reason: "wedged call")
     }

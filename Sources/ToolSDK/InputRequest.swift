@@ -36,9 +36,9 @@ public struct InputRequest: Sendable, Equatable {
 
     /// A sampling request with one user text message.
     public static func sampling(key: String, prompt: String, maxTokens: Int) -> InputRequest {
-        sampling(key: key, messages: [.object(["role": .string("user"),
-                                               "content": .object(["type": .string("text"), "text": .string(prompt)])])],
-                 maxTokens: maxTokens)
+        let content = JSONValue.object(["type": .string("text"), "text": .string(prompt)])
+        return sampling(key: key, messages: [.object(["role": .string("user"), "content": content])],
+                        maxTokens: maxTokens)
     }
 
     public static func roots(key: String) -> InputRequest {

@@ -1,4 +1,5 @@
 import MCPCore
+import Synchronization
 import WireProtocol
 
 /// MCP log levels (RFC 5424 severities), lowest first.
@@ -45,9 +46,10 @@ public final class RequestContext: Sendable {
         var pending: [InputRequest] = []
         var state: [String: JSONValue] = [:]
     }
-    private let exchange = Locked(Exchange())
+    private let exchange = Mutex(Exchange())
 
-    public init(context: CallContext = CallContext(), subject: String, emit: @escaping @Sendable (CallEvent) -> Void = { _ in }) {
+    public init(context: CallContext = CallContext(), subject: String,
+                emit: @escaping @Sendable (CallEvent) -> Void = { _ in }) {
         self.context = context; self.subject = subject; self.emit = emit
     }
 
@@ -102,7 +104,8 @@ public final class RequestContext: Sendable {
         guard let threshold = logThreshold, level >= threshold else { return }
         var p: [String: JSONValue] = ["level": .string(level.rawValue), "data": data]
         if let logger { p["logger"] = .string(logger) }
-        emit(.notify(Array(JSONValue.object(["method": .string("notifications/message"), "params": .object(p)]).compactJSON().utf8)))
+        let message = JSONValue.object(["method": .string("notifications/message"), "params": .object(p)])
+        emit(.notify(Array(message.compactJSON().utf8)))
     }
 
     func progress(_ progress: Double, total: Double?, message: String?) {
@@ -130,7 +133,9 @@ public final class RequestContext: Sendable {
             var out: [String: JSONValue] = [:]
             for r in requests {
                 let emit = self.emit
-                out[r.key] = try await InputBroker.shared.request(method: r.method, params: r.params) { emit(.request($0)) }
+                out[r.key] = try await InputBroker.shared.request(method: r.method, params: r.params) {
+                    emit(.request($0))
+                }
             }
             return out
         case .modern:
@@ -240,7 +245,8 @@ extension RequestHandle {
     }
 
     /// Asks the client's model for a completion.
-    public func sample(key: String, messages: [JSONValue], maxTokens: Int, systemPrompt: String? = nil) async throws -> SamplingResult {
+    public func sample(key: String, messages: [JSONValue], maxTokens: Int,
+                       systemPrompt: String? = nil) async throws -> SamplingResult {
         SamplingResult(raw: try await request.input(.sampling(key: key, messages: messages, maxTokens: maxTokens,
                                                               systemPrompt: systemPrompt)))
     }

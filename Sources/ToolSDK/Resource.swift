@@ -124,7 +124,8 @@ public struct ResourceTemplate: Sendable {
         ResourceTemplate.match(Array(uriTemplate.utf8)[...], Array(uri.utf8)[...], [:])
     }
 
-    private static func match(_ t: ArraySlice<UInt8>, _ u: ArraySlice<UInt8>, _ vars: [String: String]) -> [String: String]? {
+    private static func match(_ t: ArraySlice<UInt8>, _ u: ArraySlice<UInt8>,
+                              _ vars: [String: String]) -> [String: String]? {
         guard let open = t.firstIndex(of: UInt8(ascii: "{")) else { return t.elementsEqual(u) ? vars : nil }
         let literal = t[t.startIndex..<open]
         guard u.starts(with: literal), let close = t[open...].firstIndex(of: UInt8(ascii: "}")) else { return nil }

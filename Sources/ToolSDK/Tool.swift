@@ -113,13 +113,15 @@ public struct Tool: Sendable {
     public static func isValidName(_ name: String) -> Bool {
         let u = name.utf8
         return (1...64).contains(u.count) && u.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D || c == 0x2E
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                || c == 0x5F || c == 0x2D || c == 0x2E
         }
     }
 
     /// The MCP Tool object served in tools/list.
     public var catalogJSON: JSONValue {
-        var o: [String: JSONValue] = ["name": .string(name), "description": .string(description), "inputSchema": inputSchema]
+        var o: [String: JSONValue] = ["name": .string(name), "description": .string(description),
+                                      "inputSchema": inputSchema]
         if let title { o["title"] = .string(title) }
         if let outputSchema { o["outputSchema"] = outputSchema }
         if let annotations { o["annotations"] = annotations.json }
@@ -187,8 +189,10 @@ public enum ToolContent: Sendable, Equatable {
     public var json: JSONValue {
         switch self {
         case .text(let t): return .object(["type": .string("text"), "text": .string(t)])
-        case .image(let d, let m): return .object(["type": .string("image"), "data": .string(d), "mimeType": .string(m)])
-        case .audio(let d, let m): return .object(["type": .string("audio"), "data": .string(d), "mimeType": .string(m)])
+        case .image(let d, let m):
+            return .object(["type": .string("image"), "data": .string(d), "mimeType": .string(m)])
+        case .audio(let d, let m):
+            return .object(["type": .string("audio"), "data": .string(d), "mimeType": .string(m)])
         case .resource(let c): return .object(["type": .string("resource"), "resource": c.json])
         case .resourceLink(let uri, let name, let description, let mimeType):
             var o: [String: JSONValue] = ["type": .string("resource_link"), "uri": .string(uri), "name": .string(name)]

@@ -1,5 +1,6 @@
 import Metrics
 import MCPCore
+import Synchronization
 import WireProtocol
 
 /// Everything an executor serves: tools, resources, resource templates, prompts and
@@ -31,12 +32,15 @@ public struct ToolPack: Sendable {
 
     /// Whether CALL kind 4 is served.
     public var servesCompletions: Bool {
-        completion != nil || prompts.contains { $0.complete != nil } || resourceTemplates.contains { $0.complete != nil }
+        completion != nil || prompts.contains { $0.complete != nil }
+            || resourceTemplates.contains { $0.complete != nil }
     }
 
     /// The catalog sent in READY and CATALOG, entries in pack order.
     public var catalog: Catalog {
-        func entry(_ key: String, _ v: JSONValue) -> Catalog.Entry { .init(key: key, json: Array(v.compactJSON().utf8)) }
+        func entry(_ key: String, _ v: JSONValue) -> Catalog.Entry {
+            .init(key: key, json: Array(v.compactJSON().utf8))
+        }
         return Catalog(tools: tools.map { entry($0.name, $0.catalogJSON) },
                        resources: resources.map { entry($0.uri, $0.catalogJSON) },
                        resourceTemplates: resourceTemplates.map { entry($0.uriTemplate, $0.catalogJSON) },
@@ -53,7 +57,7 @@ final class PackIndex: Sendable {
         /// The input schema, compiled once.
         let schema: SchemaCheck.Compiled
         /// The execution-time histogram, resolved on the first call (resolving may lock).
-        private let timer = Locked<Histogram?>(nil)
+        private let timer = Mutex<Histogram?>(nil)
 
         init(_ tool: Tool) {
             self.tool = tool

@@ -91,7 +91,8 @@ public struct CallContext: Sendable, Equatable {
     public init(requestMeta: JSONValue? = nil, era: Era = .legacy, protocolVersion: String? = nil,
                 clientCapabilities: JSONValue? = nil, logLevel: String? = nil,
                 inputResponses: JSONValue? = nil, requestState: String? = nil) {
-        self.init(fields: Fields(requestMeta: requestMeta.map(LazyJSON.init), era: era, protocolVersion: protocolVersion,
+        self.init(fields: Fields(requestMeta: requestMeta.map(LazyJSON.init), era: era,
+                                 protocolVersion: protocolVersion,
                                  clientCapabilities: clientCapabilities.map(LazyJSON.init), logLevel: logLevel,
                                  inputResponses: inputResponses.map(LazyJSON.init), requestState: requestState))
     }

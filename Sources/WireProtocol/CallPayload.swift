@@ -24,7 +24,8 @@ public struct CallPayload: Sendable, Equatable {
     /// The 8 fixed bytes that precede name, meta and arguments.
     public static func prefix(kind: Kind, nameLength: Int, metaLength: Int) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: fixedSize) { b, n in
-            writePrefix(kind: kind, nameLength: nameLength, metaLength: metaLength, into: UnsafeMutableRawPointer(b.baseAddress!))
+            writePrefix(kind: kind, nameLength: nameLength, metaLength: metaLength,
+                        into: UnsafeMutableRawPointer(b.baseAddress!))
             n = fixedSize
         }
     }
@@ -33,12 +34,14 @@ public struct CallPayload: Sendable, Equatable {
     public static func writePrefix(kind: Kind, nameLength: Int, metaLength: Int, into out: UnsafeMutableRawPointer) {
         let bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (kind.rawValue, 0, UInt8(nameLength >> 8 & 0xFF), UInt8(nameLength & 0xFF),
-             UInt8(metaLength >> 24 & 0xFF), UInt8(metaLength >> 16 & 0xFF), UInt8(metaLength >> 8 & 0xFF), UInt8(metaLength & 0xFF))
+             UInt8(metaLength >> 24 & 0xFF), UInt8(metaLength >> 16 & 0xFF),
+             UInt8(metaLength >> 8 & 0xFF), UInt8(metaLength & 0xFF))
         withUnsafeBytes(of: bytes) { out.copyMemory(from: $0.baseAddress!, byteCount: fixedSize) }
     }
 
     public func encoded() -> [UInt8] {
-        var out = CallPayload.prefix(kind: Kind(rawValue: kind) ?? .tool, nameLength: name.count, metaLength: meta.count)
+        var out = CallPayload.prefix(kind: Kind(rawValue: kind) ?? .tool, nameLength: name.count,
+                                     metaLength: meta.count)
         out[0] = kind
         out += name
         out += meta

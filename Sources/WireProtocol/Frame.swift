@@ -88,7 +88,8 @@ public struct FrameHeader: Sendable, Equatable {
 
     /// Writes the header's 20 bytes into `out`.
     public func encode(into out: UnsafeMutableRawPointer) {
-        var h = sy_frame_header_t(version: FrameHeader.version, type: rawType, flags: flags, stream: stream, length: length)
+        var h = sy_frame_header_t(version: FrameHeader.version, type: rawType, flags: flags, stream: stream,
+                                  length: length)
         sy_frame_header_encode(&h, out.assumingMemoryBound(to: UInt8.self))
     }
 
@@ -146,7 +147,8 @@ public enum FrameParser {
         }
         let total = FrameHeader.size + Int(h.length)
         guard bytes.count >= total else { return nil }
-        return (FrameHeader(rawType: h.type, flags: h.flags, stream: h.stream, length: h.length), FrameHeader.size..<total)
+        let header = FrameHeader(rawType: h.type, flags: h.flags, stream: h.stream, length: h.length)
+        return (header, FrameHeader.size..<total)
     }
 
     /// Bytes the frame starting at `bytes` needs in all, once its header is readable.

@@ -1,17 +1,4 @@
-import FoundationEssentials
 import MCPCore
-
-/// The HELLO payload a front sends first on a link.
-public struct Hello: Codable, Sendable, Equatable {
-    public var versions: [Int]
-    public var peer: String
-    public var maxFrame: Int?
-    public var zstd: Bool?
-
-    public init(versions: [Int] = [1], peer: String, maxFrame: Int = FrameHeader.maxPayload, zstd: Bool = true) {
-        self.versions = versions; self.peer = peer; self.maxFrame = maxFrame; self.zstd = zstd
-    }
-}
 
 /// An executor's catalog: what it serves, as raw MCP JSON objects so the front can pass them
 /// to clients byte for byte. Sent inside READY, and alone in a CATALOG frame when it changes
@@ -64,7 +51,7 @@ public struct Catalog: Sendable, Equatable {
 
     /// Decodes a CATALOG payload.
     public static func decode(_ bytes: [UInt8]) throws -> Catalog {
-        let value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        let value = try JSONValue.parse(bytes)
         guard case .object(let o) = value else { throw Ready.DecodeError.invalid("CATALOG is not an object") }
         return try Catalog(object: o)
     }
@@ -75,7 +62,9 @@ public struct Catalog: Sendable, Equatable {
             guard let v = o[member] else { return [] }
             guard case .array(let list) = v else { throw Ready.DecodeError.invalid("\(member) is not an array") }
             return try list.map { e in
-                guard case .string(let k)? = e[key] else { throw Ready.DecodeError.invalid("\(member) entry without \(key)") }
+                guard case .string(let k)? = e[key] else {
+                    throw Ready.DecodeError.invalid("\(member) entry without \(key)")
+                }
                 return Entry(key: k, json: Array(e.compactJSON().utf8))
             }
         }
@@ -108,7 +97,8 @@ public struct Ready: Sendable {
     public init(version: Int = 1, executor: String, pid: Int, maxFrame: Int = FrameHeader.maxPayload,
                 zstd: Bool, maxConcurrency: Int, tools: [(name: String, json: [UInt8])]) {
         self.init(version: version, executor: executor, pid: pid, maxFrame: maxFrame, zstd: zstd,
-                  maxConcurrency: maxConcurrency, catalog: Catalog(tools: tools.map { Catalog.Entry(key: $0.name, json: $0.json) }))
+                  maxConcurrency: maxConcurrency,
+                  catalog: Catalog(tools: tools.map { Catalog.Entry(key: $0.name, json: $0.json) }))
     }
 
     public init(version: Int = 1, executor: String, pid: Int, maxFrame: Int = FrameHeader.maxPayload,
@@ -128,7 +118,7 @@ public struct Ready: Sendable {
 
     /// Decodes a READY payload; each catalog object is re-serialized compactly.
     public static func decode(_ bytes: [UInt8]) throws -> Ready {
-        let value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        let value = try JSONValue.parse(bytes)
         guard case .object(let o) = value else { throw DecodeError.invalid("READY is not an object") }
         guard case .number(let v)? = o["version"] else { throw DecodeError.invalid("version") }
         guard case .string(let name)? = o["executor"] else { throw DecodeError.invalid("executor") }
@@ -136,7 +126,8 @@ public struct Ready: Sendable {
         func int(_ k: String, _ d: Int) -> Int { if case .number(let n)? = o[k] { return Int(n) } else { return d } }
         var zstd = false // absent means the executor cannot decompress
         if case .bool(let z)? = o["zstd"] { zstd = z }
-        return Ready(version: Int(v), executor: name, pid: int("pid", 0), maxFrame: int("maxFrame", FrameHeader.maxPayload),
+        return Ready(version: Int(v), executor: name, pid: int("pid", 0),
+                     maxFrame: int("maxFrame", FrameHeader.maxPayload),
                      zstd: zstd, maxConcurrency: max(1, int("maxConcurrency", 64)), catalog: catalog)
     }
 }

@@ -17,15 +17,19 @@ struct Run: ParsableCommand {
         abstract: "Runs one load (the default subcommand) and prints latency percentiles, rate and errors.")
 
     @Option(help: "Server URL (loopback only).") var url = "http://127.0.0.1:8080/mcp"
-    @Option(name: [.customShort("c"), .long], help: "Concurrent connections, each its own MCP session.") var connections = 100
+    @Option(name: [.customShort("c"), .long], help: "Concurrent connections, each its own MCP session.")
+    var connections = 100
     @Option(name: [.customShort("d"), .long], help: "Seconds measured, after the warm-up.") var duration = 10.0
     @Option(help: "Seconds of load before measuring.") var warmup = 1.0
     @Option(help: "Open loop: total requests per second, latency from each request's scheduled time.") var rate: Double?
     @Option(help: "Tool to call.") var tool = "echo"
-    @Option(name: .customLong("args"), help: "The tool's arguments, a JSON object.") var arguments = #"{"text":"hello"}"#
+    @Option(name: .customLong("args"), help: "The tool's arguments, a JSON object.")
+    var arguments = #"{"text":"hello"}"#
     @Option(help: "Read the arguments from a file instead (large arguments).") var argsFile: String?
-    @Flag(help: "2026-07-28 stateless era: no initialize; Mcp-Method, Mcp-Name and _meta on every request.") var stateless = false
-    @Flag(help: "2025-11-25 era without initialize: no session (stateless servers, fixed-bytes anchors).") var noSession = false
+    @Flag(help: "2026-07-28 stateless era: no initialize; Mcp-Method, Mcp-Name and _meta on every request.")
+    var stateless = false
+    @Flag(help: "2025-11-25 era without initialize: no session (stateless servers, fixed-bytes anchors).")
+    var noSession = false
     @Flag(help: "Open a new connection for every request (connection churn).") var newConnectionPerRequest = false
     @Option(help: "Comma-separated loopback addresses to bind client sockets to, in turn.") var sourceAddresses: String?
     @Flag(help: "Open the sessions and hold them for the duration; each answers one call at the end.") var idle = false
@@ -35,7 +39,10 @@ struct Run: ParsableCommand {
     @Option(help: "Text every answer must contain (default: the echoed text for echo).") var expect: String?
     @Option(help: "Upper bound on requests sent.") var maxRequests = 50_000_000
     @Option(help: "Connections set up at once per thread.") var setupConcurrency = 256
-    @Option(help: "Comma-separated server PIDs: CPU time and RSS of them and their descendants over the measured window.") var serverPid: String?
+    @Option(help: """
+        Comma-separated server PIDs: CPU time and RSS of them and their descendants over the measured window.
+        """)
+    var serverPid: String?
     @Option(help: "Name of the server under test, carried into the results.") var label = "switchyard"
     @Option(help: "Write the results as JSON.") var json: String?
     @Option(help: "Write a second-by-second chart (throughput and p99) as SVG.") var svg: String?
@@ -87,7 +94,9 @@ struct ChartCommand: ParsableCommand {
     @Option(help: "Chart title.") var title: String?
 
     func run() throws {
-        let runs = try files.map { try JSONDecoder().decode(RunResult.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }
+        let runs = try files.map {
+            try JSONDecoder().decode(RunResult.self, from: Data(contentsOf: URL(fileURLWithPath: $0)))
+        }
         try Chart.comparison(runs, title: title).write(toFile: svg, atomically: true, encoding: .utf8)
     }
 }

@@ -7,14 +7,16 @@ struct ExecutorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "executor",
         abstract: "Run one executor hosting built-in tool packs on a Unix socket (proto/executor-protocol.md).",
-        discussion: "Fronts find it when the socket lies in their <run-dir>/executors/. It can be started and restarted on its own."
+        discussion: "Fronts find it when the socket lies in their <run-dir>/executors/. "
+            + "It can be started and restarted on its own."
     )
 
     @Option(help: "Unix socket to listen on (default: $SWITCHYARD_SOCKET).") var socket: String?
     @Option(help: "Name reported to fronts (default: $SWITCHYARD_EXECUTOR_NAME or 'swift').") var name: String?
     @Option(help: "Tool packs, comma-separated (available: demo, chaos, conformance).") var tools = "demo"
     @Option(help: "Most calls run at once.") var maxConcurrency = 256
-    @Option(help: "RESULT payloads at least this many bytes are zstd-compressed.") var compressThreshold = 8 * 1024 * 1024
+    @Option(help: "RESULT payloads at least this many bytes are zstd-compressed.")
+    var compressThreshold = 8 * 1024 * 1024
 
     func run() throws {
         guard let path = socket ?? getenv("SWITCHYARD_SOCKET").map({ String(cString: $0) }) else {

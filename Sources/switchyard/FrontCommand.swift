@@ -7,7 +7,8 @@ struct FrontCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "front",
         abstract: "Run one front: MCP over HTTP/1.1 on a shared port, linked to the executors in --run-dir.",
-        discussion: "Executors are found as <run-dir>/executors/*.sock and re-linked when they restart. The session key comes from SWITCHYARD_SESSION_KEY (hex); every front of one server must share it."
+        discussion: "Executors are found as <run-dir>/executors/*.sock and re-linked when they restart. "
+            + "The session key comes from SWITCHYARD_SESSION_KEY (hex); every front of one server must share it."
     )
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
@@ -22,8 +23,10 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "Cancel a tools/call and answer with an error after this many ms.") var callTimeoutMs = 60_000
     @Option(help: "Per-tool call timeout, NAME=MS (repeatable).") var toolTimeout: [String] = []
     @Option(help: "Calls that may wait for an executor with room; beyond, 503.") var maxQueued = 50_000
-    @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (then kept off the main port).") var admin: String?
-    @Option(help: "Append an access log line per request to this file (buffered, off the hot path).") var accessLog: String?
+    @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (then kept off the main port).")
+    var admin: String?
+    @Option(help: "Append an access log line per request to this file (buffered, off the hot path).")
+    var accessLog: String?
     @Option(help: "A session silent this many seconds is over; 0 = never.") var sessionIdleTimeout = 3600
     @Option(help: "Entries per page of the list methods.") var listPageSize = 100
     @Option(help: "Events each resumable SSE stream keeps for Last-Event-ID.") var eventStoreSize = 1_000

@@ -6,14 +6,17 @@ struct ReloadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reload",
         abstract: "Rolling restart of a running server's executors (the same as sending SIGHUP to `serve`).",
-        discussion: "New executors start from the binary and tool commands as they are now; each old one drains and exits once its replacement is linked. No call fails."
+        discussion: "New executors start from the binary and tool commands as they are now; each old one drains "
+            + "and exits once its replacement is linked. No call fails."
     )
 
     @Option(help: "The server's run directory (its --run-dir).") var runDir: String
 
     func run() throws {
         let path = runDir + "/supervisor.pid"
-        guard let f = fopen(path, "r") else { throw ValidationError("no running server at \(runDir) (no supervisor.pid)") }
+        guard let f = fopen(path, "r") else {
+            throw ValidationError("no running server at \(runDir) (no supervisor.pid)")
+        }
         defer { fclose(f) }
         var buf = [CChar](repeating: 0, count: 32)
         guard fgets(&buf, 32, f) != nil, let pid = Int32(String(cString: buf).trimmingWhitespace()), pid > 0 else {
@@ -26,6 +29,7 @@ struct ReloadCommand: ParsableCommand {
 
 extension String {
     func trimmingWhitespace() -> String {
-        String(self.drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
+        func space(_ c: Character) -> Bool { c == " " || c == "\n" }
+        return String(self.drop(while: space).reversed().drop(while: space).reversed())
     }
 }

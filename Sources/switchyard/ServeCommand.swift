@@ -23,34 +23,58 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Number of front processes (default: 2).") var fronts: Int?
     @Option(help: "Number of built-in Swift executors (default: 2).") var executors: Int?
     @Option(help: "Built-in tool packs for the Swift executors, comma-separated (available: demo).") var tools: String?
-    @Option(name: .customLong("executor-cmd"), help: "An external executor command (run with /bin/sh -c; repeatable). It gets SWITCHYARD_SOCKET and SWITCHYARD_READY_FD.")
+    @Option(name: .customLong("executor-cmd"), help: """
+        An external executor command (run with /bin/sh -c; repeatable). \
+        It gets SWITCHYARD_SOCKET and SWITCHYARD_READY_FD.
+        """)
     var executorCommands: [String] = []
-    @Option(help: "JSON config file with any of the long options in camelCase (host, port, fronts, executors, tools, executorCommands, preferSSE, maxBody, sessionKey, runDir, compressThreshold, callTimeoutMs, maxQueued, restartIntensity, restartPeriodMs, restartMaxDelayMs, heartbeatIntervalMs, heartbeatTimeoutMs, executorMaxRssMb, idleTimeout).")
+    @Option(help: """
+        JSON config file with any of the long options in camelCase (host, port, fronts, executors, tools, \
+        executorCommands, preferSSE, maxBody, sessionKey, runDir, compressThreshold, callTimeoutMs, maxQueued, \
+        restartIntensity, restartPeriodMs, restartMaxDelayMs, heartbeatIntervalMs, heartbeatTimeoutMs, \
+        executorMaxRssMb, idleTimeout).
+        """)
     var config: String?
     @Option(help: "Directory for executor sockets (default: a new private directory under /tmp).") var runDir: String?
-    @Option(help: "Hex key (>= 32 hex digits) that signs session ids; default: random per start.") var sessionKey: String?
+    @Option(help: "Hex key (>= 32 hex digits) that signs session ids; default: random per start.")
+    var sessionKey: String?
     @Option(help: "Largest request body in bytes (default: 4194304).") var maxBody: Int?
-    @Option(help: "Executor-link payloads at least this many bytes are zstd-compressed (default: 8388608, chosen by measurement: see the README).") var compressThreshold: Int?
+    @Option(help: """
+        Executor-link payloads at least this many bytes are zstd-compressed \
+        (default: 8388608, chosen by measurement: see the README).
+        """)
+    var compressThreshold: Int?
     @Flag(help: "Answer with an SSE stream whenever the client accepts one.") var preferSSE = false
-    @Option(help: "Cancel a tools/call and answer with an error after this many ms (default: 60000).") var callTimeoutMs: Int?
+    @Option(help: "Cancel a tools/call and answer with an error after this many ms (default: 60000).")
+    var callTimeoutMs: Int?
     @Option(help: "Per-tool call timeout, NAME=MS (repeatable).") var toolTimeout: [String] = []
-    @Option(help: "Calls that may wait for an executor with room, per front (default: 50000); beyond, 503.") var maxQueued: Int?
-    @Option(help: "Restarts allowed within --restart-period-ms before giving up on a child (default: 10).") var restartIntensity: Int?
+    @Option(help: "Calls that may wait for an executor with room, per front (default: 50000); beyond, 503.")
+    var maxQueued: Int?
+    @Option(help: "Restarts allowed within --restart-period-ms before giving up on a child (default: 10).")
+    var restartIntensity: Int?
     @Option(help: "The window for --restart-intensity, ms (default: 10000).") var restartPeriodMs: Int?
     @Option(help: "Largest delay between restarts of a failing child, ms (default: 5000).") var restartMaxDelayMs: Int?
-    @Option(help: "Heartbeat interval on executor sockets, ms; 0 disables (default: 1000).") var heartbeatIntervalMs: Int?
-    @Option(help: "An executor silent this long is killed and restarted, ms (default: 5000).") var heartbeatTimeoutMs: Int?
-    @Option(help: "Drain and restart an executor whose resident memory exceeds this many MiB.") var executorMaxRssMb: Int?
+    @Option(help: "Heartbeat interval on executor sockets, ms; 0 disables (default: 1000).")
+    var heartbeatIntervalMs: Int?
+    @Option(help: "An executor silent this long is killed and restarted, ms (default: 5000).")
+    var heartbeatTimeoutMs: Int?
+    @Option(help: "Drain and restart an executor whose resident memory exceeds this many MiB.")
+    var executorMaxRssMb: Int?
     @Option(help: "Close keep-alive connections idle this many seconds (default: 60).") var idleTimeout: Int?
-    @Option(help: "Calls each built-in executor runs at once; fronts queue the rest (default: 256).") var executorMaxConcurrency: Int?
-    @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (keeps them off the main port).") var admin: String?
+    @Option(help: "Calls each built-in executor runs at once; fronts queue the rest (default: 256).")
+    var executorMaxConcurrency: Int?
+    @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (keeps them off the main port).")
+    var admin: String?
     @Option(help: "Log lines as logfmt (default) or json, for every process.") var logFormat: String?
-    @Option(help: "A session silent this many seconds is over, on every front (default: 3600; 0 = never).") var sessionIdleTimeout: Int?
+    @Option(help: "A session silent this many seconds is over, on every front (default: 3600; 0 = never).")
+    var sessionIdleTimeout: Int?
     @Option(help: "Entries per page of the list methods (default: 100).") var listPageSize: Int?
     @Option(help: "Events each resumable SSE stream keeps for Last-Event-ID (default: 1000).") var eventStoreSize: Int?
     @Option(help: "How long a resumable stream's events are kept, seconds (default: 300).") var eventStoreAge: Int?
-    @Option(help: "An allowed Origin besides loopback ones (repeatable), e.g. https://app.example.") var allowOrigin: [String] = []
-    @Option(help: "Append an access log line per request to this file (buffered, off the hot path).") var accessLog: String?
+    @Option(help: "An allowed Origin besides loopback ones (repeatable), e.g. https://app.example.")
+    var allowOrigin: [String] = []
+    @Option(help: "Append an access log line per request to this file (buffered, off the hot path).")
+    var accessLog: String?
 
     func run() throws {
         let cfg = try config.map(ConfigFile.load) ?? ConfigFile()
@@ -83,13 +107,15 @@ struct ServeCommand: ParsableCommand {
         let maxRSS = (executorMaxRssMb ?? cfg.int("executorMaxRssMb")).map { $0 * 1024 * 1024 }
 
         let keyHex = self.sessionKey ?? cfg.string("sessionKey") ?? Hex.random(bytes: 32)
-        guard let key = Hex.decode(keyHex), key.count >= 16 else { throw ValidationError("--session-key needs at least 32 hex digits") }
+        guard let key = Hex.decode(keyHex), key.count >= 16 else {
+            throw ValidationError("--session-key needs at least 32 hex digits")
+        }
         let runDir = try RunDirectory.prepare(self.runDir ?? cfg.string("runDir"))
         let exe = SelfExecutable.path()
 
         func executorSpec(_ name: String, _ argv: [String], _ env: [String: String] = [:]) -> ChildSpec {
-            var spec = ChildSpec(name: "executor \(name)", role: .executor, argv: argv, environment: env, policy: policy,
-                                 socketDirectory: runDir.executors, instanceName: name)
+            var spec = ChildSpec(name: "executor \(name)", role: .executor, argv: argv, environment: env,
+                                 policy: policy, socketDirectory: runDir.executors, instanceName: name)
             spec.heartbeatIntervalMs = hbInterval
             spec.heartbeatTimeoutMs = hbTimeout
             spec.maxRSSBytes = maxRSS
@@ -98,18 +124,21 @@ struct ServeCommand: ParsableCommand {
         var executorSpecs: [ChildSpec] = []
         for i in 0..<executorCount {
             let name = "swift-\(i)"
-            executorSpecs.append(executorSpec(name, [exe, "executor", "--socket", "{socket}", "--name", name, "--tools", tools,
-                                                     "--compress-threshold", String(threshold),
-                                                     "--max-concurrency", String(executorMaxConcurrency ?? cfg.int("executorMaxConcurrency") ?? 256)]))
+            let concurrency = executorMaxConcurrency ?? cfg.int("executorMaxConcurrency") ?? 256
+            executorSpecs.append(executorSpec(name, [exe, "executor", "--socket", "{socket}", "--name", name,
+                                                     "--tools", tools, "--compress-threshold", String(threshold),
+                                                     "--max-concurrency", String(concurrency)]))
         }
         for (i, cmd) in external.enumerated() {
             let name = "ext-\(i)"
-            executorSpecs.append(executorSpec(name, ["/bin/sh", "-c", "exec \(cmd)"], ["SWITCHYARD_EXECUTOR_NAME": name]))
+            executorSpecs.append(executorSpec(name, ["/bin/sh", "-c", "exec \(cmd)"],
+                                              ["SWITCHYARD_EXECUTOR_NAME": name]))
         }
         var frontSpecs: [ChildSpec] = []
         for i in 0..<frontCount {
-            var argv = [exe, "front", "--host", host, "--port", String(port), "--index", String(i), "--run-dir", runDir.path,
-                        "--max-body", String(maxBody), "--compress-threshold", String(threshold)]
+            var argv = [exe, "front", "--host", host, "--port", String(port), "--index", String(i),
+                        "--run-dir", runDir.path, "--max-body", String(maxBody),
+                        "--compress-threshold", String(threshold)]
             if preferSSE { argv.append("--prefer-sse") }
             argv += ["--call-timeout-ms", String(callTimeout)]
             for t in toolTimeout { argv += ["--tool-timeout", t] }
@@ -117,7 +146,9 @@ struct ServeCommand: ParsableCommand {
             if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
             if let a = admin ?? cfg.string("admin") { argv += ["--admin", a] }
             if let l = accessLog ?? cfg.string("accessLog") { argv += ["--access-log", l] }
-            if let t = sessionIdleTimeout ?? cfg.int("sessionIdleTimeout") { argv += ["--session-idle-timeout", String(t)] }
+            if let t = sessionIdleTimeout ?? cfg.int("sessionIdleTimeout") {
+                argv += ["--session-idle-timeout", String(t)]
+            }
             if let n = listPageSize ?? cfg.int("listPageSize") { argv += ["--list-page-size", String(n)] }
             if let n = eventStoreSize ?? cfg.int("eventStoreSize") { argv += ["--event-store-size", String(n)] }
             if let n = eventStoreAge ?? cfg.int("eventStoreAge") { argv += ["--event-store-age", String(n)] }
@@ -126,9 +157,9 @@ struct ServeCommand: ParsableCommand {
                                         environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(key)], policy: policy))
         }
         let display = host.contains(":") ? "[\(host)]" : host
+        let readyLine = "switchyard: serving MCP at http://\(display):\(port)/mcp"
         let supervisor = Supervisor(executors: executorSpecs, fronts: frontSpecs,
-                                    options: .init(readyLine: "switchyard: serving MCP at http://\(display):\(port)/mcp",
-                                                   pidFile: runDir.path + "/supervisor.pid"))
+                                    options: .init(readyLine: readyLine, pidFile: runDir.path + "/supervisor.pid"))
         let code = supervisor.run()
         runDir.removeIfOwned()
         if code != 0 { throw ExitCode(code) }

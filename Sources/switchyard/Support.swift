@@ -17,7 +17,8 @@ enum ToolPacks {
 
     static func validate(_ list: String) throws {
         for name in list.split(separator: ",") where packs[String(name)] == nil {
-            throw ValidationError("unknown tool pack '\(name)' (available: \(packs.keys.sorted().joined(separator: ", ")))")
+            let available = packs.keys.sorted().joined(separator: ", ")
+            throw ValidationError("unknown tool pack '\(name)' (available: \(available))")
         }
     }
 }
@@ -79,7 +80,9 @@ struct RunDirectory {
         // Sockets of a previous run would be linked by the new fronts: clear them.
         if let d = opendir(dir.executors) {
             while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+                let name = withUnsafeBytes(of: e.pointee.d_name) {
+                    String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self))
+                }
                 if name.hasSuffix(".sock") { unlink(dir.executors + "/" + name) }
             }
             closedir(d)
@@ -126,8 +129,9 @@ struct ConfigFile {
         let known: Set = ["host", "port", "fronts", "executors", "tools", "executorCommands", "preferSSE", "maxBody",
                           "sessionKey", "runDir", "compressThreshold", "callTimeoutMs", "maxQueued", "restartIntensity",
                           "restartPeriodMs", "restartMaxDelayMs", "heartbeatIntervalMs", "heartbeatTimeoutMs",
-                          "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin", "logFormat", "accessLog", "sessionIdleTimeout",
-                          "listPageSize", "eventStoreSize", "eventStoreAge", "allowOrigins"]
+                          "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin", "logFormat",
+                          "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize", "eventStoreAge",
+                          "allowOrigins"]
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         return ConfigFile(values: o)
     }
@@ -155,7 +159,8 @@ enum ToolTimeout {
 /// `HOST:PORT` (IPv6 as `[::1]:PORT`).
 enum HostPort {
     static func parse(_ s: String) throws -> (host: String, port: Int) {
-        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]),
+              (1...65535).contains(port) else {
             throw ValidationError("expected HOST:PORT, got '\(s)'")
         }
         var host = String(s[..<colon])

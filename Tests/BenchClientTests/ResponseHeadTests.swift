@@ -8,7 +8,8 @@ final class ResponseHeadTests: XCTestCase {
     }
 
     func testParsesStatusLengthAndSession() throws {
-        let h = try XCTUnwrap(parse("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nmcp-session-id:  abc \r\nContent-Length: 12\r\n\r\n{\"result\":1}"))
+        let h = try XCTUnwrap(parse("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nmcp-session-id:  abc \r\n"
+                                    + "Content-Length: 12\r\n\r\n{\"result\":1}"))
         XCTAssertEqual(h.status, 200)
         XCTAssertEqual(h.contentLength, 12)
         XCTAssertEqual(h.sessionID, "abc")
@@ -41,9 +42,12 @@ final class ResponseHeadTests: XCTestCase {
         func check(_ body: String, status: Int = 200, id: UInt64? = 7) -> String? {
             Array(body.utf8).withUnsafeBytes { AnswerCheck.call(status: status, body: $0, id: id, template: t) }
         }
-        XCTAssertNil(check(#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hello"}],"isError":false}}"#))
-        XCTAssertEqual(check(#"{"jsonrpc":"2.0","id":8,"result":{"content":[{"type":"text","text":"hello"}]}}"#), "id_mismatch")
-        XCTAssertEqual(check(#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"bye"}]}}"#), "unexpected_answer")
+        XCTAssertNil(check(#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hello"}],"#
+                           + #""isError":false}}"#))
+        XCTAssertEqual(check(#"{"jsonrpc":"2.0","id":8,"result":{"content":[{"type":"text","text":"hello"}]}}"#),
+                       "id_mismatch")
+        XCTAssertEqual(check(#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"bye"}]}}"#),
+                       "unexpected_answer")
         XCTAssertEqual(check(#"{"jsonrpc":"2.0","id":7,"error":{"code":-32601,"message":"x"}}"#), "jsonrpc_error")
         XCTAssertEqual(check(#"{"jsonrpc":"2.0","id":7,"result":{"content":[],"isError":true}}"#), "tool_error")
         XCTAssertEqual(check("", status: 404), "http_404")
@@ -73,7 +77,8 @@ final class ResponseHeadTests: XCTestCase {
         let meta = params["_meta"] as! [String: Any]
         XCTAssertEqual(meta["io.modelcontextprotocol/protocolVersion"] as? String, "2026-07-28")
         XCTAssertNotNil(meta["io.modelcontextprotocol/clientCapabilities"])
-        let head = String(decoding: t.headPrefix(sessionID: nil, method: "tools/call", closeConnection: false), as: UTF8.self)
+        let head = String(decoding: t.headPrefix(sessionID: nil, method: "tools/call", closeConnection: false),
+                          as: UTF8.self)
         XCTAssertTrue(head.contains("Mcp-Method: tools/call\r\n"))
         XCTAssertTrue(head.contains("Mcp-Name: echo\r\n"))
         XCTAssertTrue(head.contains("MCP-Protocol-Version: 2026-07-28\r\n"))

@@ -35,13 +35,15 @@ final class BufferTests: XCTestCase {
         memcpy(buf.base, "hello world", 11)
         sy_inbuf_commit(&inbuf, 11)
         sy_inbuf_consume(&inbuf, 6)
-        XCTAssertEqual(String(decoding: UnsafeRawBufferPointer(start: sy_inbuf_data(&inbuf), count: sy_inbuf_length(&inbuf)), as: UTF8.self), "world")
+        XCTAssertEqual(String(decoding: UnsafeRawBufferPointer(start: sy_inbuf_data(&inbuf),
+                                                               count: sy_inbuf_length(&inbuf)), as: UTF8.self), "world")
         // A slice held elsewhere keeps the old chunk alive while the buffer moves on.
         let old = inbuf.chunk!
         sy_chunk_retain(old)
         XCTAssertEqual(sy_inbuf_reserve(&inbuf, pool, 100_000), 0)
         XCTAssertNotEqual(inbuf.chunk, old)
-        XCTAssertEqual(String(decoding: UnsafeRawBufferPointer(start: sy_inbuf_data(&inbuf), count: sy_inbuf_length(&inbuf)), as: UTF8.self), "world")
+        XCTAssertEqual(String(decoding: UnsafeRawBufferPointer(start: sy_inbuf_data(&inbuf),
+                                                               count: sy_inbuf_length(&inbuf)), as: UTF8.self), "world")
         sy_chunk_release(old)
         sy_inbuf_consume(&inbuf, 5)
         XCTAssertNil(inbuf.chunk, "an empty buffer holds no chunk")

@@ -15,7 +15,8 @@ final class JSONScannerTests: XCTestCase {
     }
 
     func testFindsEnvelopeMembers() {
-        let s = #"{"jsonrpc":"2.0","id":17,"method":"tools/call","params":{"_meta":{"progressToken":"p1"},"name":"echo","arguments":{"text":"a\"b","n":[1,{"name":"inner"}]}}}"#
+        let s = #"{"jsonrpc":"2.0","id":17,"method":"tools/call","params":{"_meta":{"progressToken":"p1"},"#
+            + #""name":"echo","arguments":{"text":"a\"b","n":[1,{"name":"inner"}]}}}"#
         let (rc, e) = scan(s)
         XCTAssertEqual(rc, 0)
         XCTAssertEqual(Int(e.top_kind), SY_JSON_OBJECT)
@@ -49,19 +50,23 @@ final class JSONScannerTests: XCTestCase {
     }
 
     func testRejectsInvalidUTF8AndExcessiveDepth() {
-        for bytes: [UInt8] in [[0x22, 0xC0, 0xAF, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xF5, 0x80, 0x80, 0x80, 0x22], [0x22, 0xE2, 0x82, 0x22]] {
+        for bytes: [UInt8] in [[0x22, 0xC0, 0xAF, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22],
+                               [0x22, 0xF5, 0x80, 0x80, 0x80, 0x22], [0x22, 0xE2, 0x82, 0x22]] {
             var env = sy_envelope_t()
-            XCTAssertEqual(Int(bytes.withUnsafeBufferPointer { sy_json_scan_envelope($0.baseAddress!, $0.count, &env) }), Int(SY_EJSON_UTF8))
+            let rc = bytes.withUnsafeBufferPointer { sy_json_scan_envelope($0.baseAddress!, $0.count, &env) }
+            XCTAssertEqual(Int(rc), Int(SY_EJSON_UTF8))
         }
         XCTAssertEqual(scan("\"h\u{e9}llo \u{1F600}\"").0, 0)
-        XCTAssertEqual(Int(scan(String(repeating: "[", count: 200) + String(repeating: "]", count: 200)).0), Int(SY_EJSON_DEPTH))
+        XCTAssertEqual(Int(scan(String(repeating: "[", count: 200) + String(repeating: "]", count: 200)).0),
+                       Int(SY_EJSON_DEPTH))
         XCTAssertEqual(scan(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)).0, 0)
     }
 
     /// Fed one byte at a time: no proper prefix of an object is a whole JSON text, and the
     /// scanner never reads past what it was given (ASan would catch it in the fuzz target).
     func testEveryPrefixOfAnObjectIsIncompleteJSON() {
-        let s = Array(#"{"jsonrpc":"2.0","id":1,"method":"x","params":{"name":"n","arguments":{"k":[true,false,null,1.5]}}}"#.utf8)
+        let s = Array((#"{"jsonrpc":"2.0","id":1,"method":"x","params":{"name":"n","# +
+                       #""arguments":{"k":[true,false,null,1.5]}}}"#).utf8)
         for n in 0..<s.count {
             let rc = s.withUnsafeBufferPointer { sy_json_validate($0.baseAddress!, n) }
             XCTAssertNotEqual(rc, 0, "prefix of \(n) bytes")
@@ -82,7 +87,8 @@ final class PlainRunTests: XCTestCase {
         let specials: [UInt8] = [0x22, 0x5C, 0x00, 0x1F, 0x20, 0x21, 0x7F, 0x80, 0xFF, 0x5B, 0x5D, 0x23]
         for trial in 0..<4000 {
             let n = Int.random(in: 0...70, using: &rng)
-            var b = (0..<n).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }.map { $0 == 0x22 || $0 == 0x5C ? 0x41 : $0 }
+            var b = (0..<n).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }
+                .map { $0 == 0x22 || $0 == 0x5C ? 0x41 : $0 }
             if n > 0, trial % 4 != 0 { b[Int.random(in: 0..<n, using: &rng)] = specials.randomElement(using: &rng)! }
             let got = b.withUnsafeBufferPointer { sy_json_plain_run($0.baseAddress, $0.count) }
             XCTAssertEqual(got, naive(b), "\(b)")

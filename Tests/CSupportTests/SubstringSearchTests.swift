@@ -15,7 +15,9 @@ final class SubstringSearchTests: XCTestCase {
         h.withUnsafeBytes { hb in
             n.withUnsafeBytes { nb -> Int? in
                 guard let p = sy_memmem(hb.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, hb.count,
-                                        nb.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, nb.count) else { return nil }
+                                        nb.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, nb.count) else {
+                    return nil
+                }
                 return hb.baseAddress.map { p - $0 } ?? 0
             }
         }
@@ -27,7 +29,8 @@ final class SubstringSearchTests: XCTestCase {
         for _ in 0..<5_000 {
             let h = (0..<Int.random(in: 0...70, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
             let n = (0..<Int.random(in: 0...6, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
-            XCTAssertEqual(found(h, n), naive(h, n), "\(String(decoding: h, as: UTF8.self)) / \(String(decoding: n, as: UTF8.self))")
+            XCTAssertEqual(found(h, n), naive(h, n),
+                           "\(String(decoding: h, as: UTF8.self)) / \(String(decoding: n, as: UTF8.self))")
         }
     }
 
@@ -35,7 +38,8 @@ final class SubstringSearchTests: XCTestCase {
         let json = Array(#"{"content":[{"text":"x","type":"text"}],"isError":true}"#.utf8)
         XCTAssertEqual(found(json, Array(#""isError":true"#.utf8)), 40)
         XCTAssertNil(found(json, Array(#""isError":false"#.utf8)))
-        let long = Array(String(repeating: "y", count: 1000).utf8) + Array("io.modelcontextprotocol/protocolVersion".utf8)
+        let long = Array(String(repeating: "y", count: 1000).utf8)
+            + Array("io.modelcontextprotocol/protocolVersion".utf8)
         XCTAssertEqual(found(long, Array("io.modelcontextprotocol/protocolVersion".utf8)), 1000)
         XCTAssertNil(found(Array(long.dropLast()), Array("io.modelcontextprotocol/protocolVersion".utf8)))
     }

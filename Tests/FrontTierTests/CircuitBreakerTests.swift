@@ -1,4 +1,5 @@
 @testable import FrontTier
+import MCPCore
 import XCTest
 
 final class CircuitBreakerTests: XCTestCase {
@@ -45,7 +46,9 @@ final class CircuitBreakerTests: XCTestCase {
     }
 
     func testToolTraitsFromCatalog() {
-        let t = ToolTraits(catalogJSON: Array(#"{"name":"x","annotations":{"idempotentHint":true},"_meta":{"io.switchyard/cacheable":true,"io.switchyard/timeoutMs":250}}"#.utf8))
+        let catalogJSON = #"{"name":"x","annotations":{"idempotentHint":true},"#
+            + #""_meta":{"io.switchyard/cacheable":true,"io.switchyard/timeoutMs":250}}"#
+        let t = ToolTraits(catalogJSON: Array(catalogJSON.utf8))
         XCTAssertTrue(t.retryable)
         XCTAssertTrue(t.cacheable)
         XCTAssertEqual(t.timeoutMs, 250)
@@ -62,7 +65,9 @@ final class CancelKeyTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         var shortForms = 0
         for i in 0..<3000 {
-            let session = "v1." + String((0..<Int.random(in: 0...40, using: &rng)).map { _ in "abcXYZ019-_".randomElement(using: &rng)! })
+            let session = "v1." + String((0..<Int.random(in: 0...40, using: &rng)).map { _ in
+                "abcXYZ019-_".randomElement(using: &rng)!
+            })
             let id = Array((i % 3 == 0 ? "\"req-\(i)\"" : String(i)).utf8)
             var out: [UInt8] = []
             CallRouter.appendCancelHash(CallRouter.cancelHashValue(session, id), to: &out)

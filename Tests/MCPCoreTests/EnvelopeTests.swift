@@ -20,7 +20,10 @@ final class EnvelopeTests: XCTestCase {
     func testInvalidRequestsAndParseErrors() {
         func code(_ s: String) -> ErrorCode? {
             withBody(s) { b -> ErrorCode? in
-                do throws(ProtocolError) { try Envelope.scan(b).validateRequest(in: b); return nil } catch { return error.code }
+                do throws(ProtocolError) {
+                    try Envelope.scan(b).validateRequest(in: b)
+                    return nil
+                } catch { return error.code }
             }
         }
         XCTAssertEqual(code("{nope"), .parseError)
@@ -37,8 +40,10 @@ final class EnvelopeTests: XCTestCase {
     func testErrorResponsesAndStatuses() {
         let e = ProtocolError(.methodNotFound, "Method not found: x")
         XCTAssertEqual(e.httpStatus, 200)
-        XCTAssertEqual(e.responseJSON(idJSON: "7"), #"{"jsonrpc":"2.0","id":7,"error":{"code":-32601,"message":"Method not found: x"}}"#)
-        XCTAssertEqual(ProtocolError(.parseError, "p").responseJSON(idJSON: nil), #"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"p"}}"#)
+        XCTAssertEqual(e.responseJSON(idJSON: "7"),
+                       #"{"jsonrpc":"2.0","id":7,"error":{"code":-32601,"message":"Method not found: x"}}"#)
+        XCTAssertEqual(ProtocolError(.parseError, "p").responseJSON(idJSON: nil),
+                       #"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"p"}}"#)
         XCTAssertEqual(ProtocolError(.parseError, "p").httpStatus, 400)
         XCTAssertEqual(ProtocolError(.sessionNotFound, "s").httpStatus, 404)
         XCTAssertEqual(ProtocolError(.overloaded, "o").httpStatus, 503)

@@ -4,8 +4,9 @@ import XCTest
 /// The byte writer and the member scanner that keep the executor's hot path off Strings.
 final class JSONWriterTests: XCTestCase {
     func testAppendQuotedMatchesQuote() {
-        let strings = ["", "plain", "with \"quotes\" and \\ backslash", "line\nbreak\r\ttab", "\u{01}\u{1f}\u{08}\u{0c}",
-                       "日本語 🙂", "mixed \u{7f} del", String(repeating: "x", count: 5000) + "\"", "/slash/"]
+        let strings = ["", "plain", "with \"quotes\" and \\ backslash", "line\nbreak\r\ttab",
+                       "\u{01}\u{1f}\u{08}\u{0c}", "日本語 🙂", "mixed \u{7f} del",
+                       String(repeating: "x", count: 5000) + "\"", "/slash/"]
         for s in strings {
             var out: [UInt8] = []
             JSONValue.appendQuoted(s, to: &out)
@@ -43,7 +44,8 @@ final class JSONWriterTests: XCTestCase {
                    #"{"a":1} x"#, #"{"a":"\ud800"}"#, #"{"a":1,}"#,
                    "{\"a\":" + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}"]
         for s in bad { XCTAssertThrowsError(try members(s), s) }
-        XCTAssertThrowsError(try [UInt8]([0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xC0, 0xAF, 0x22, 0x7D]).withUnsafeBytes { b in
+        let invalidUTF8: [UInt8] = [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xC0, 0xAF, 0x22, 0x7D]
+        XCTAssertThrowsError(try invalidUTF8.withUnsafeBytes { b in
             try JSONValue.forEachMember(b) { _, _ in }
         }, "invalid UTF-8 in a skipped string")
     }

@@ -29,10 +29,15 @@ final class KnownMetaTests: XCTestCase {
     }
 
     func testKeepsTheValidatedMembersOnly() {
-        let json = #"{"io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"},"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"sampling":{}},"io.modelcontextprotocol/logLevel":"debug","io.modelcontextprotocol/protocolVersion":"1999-01-01","progressToken":5}"#
+        let json = #"{"io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"},"#
+            + #""io.modelcontextprotocol/protocolVersion":"2026-07-28","#
+            + #""io.modelcontextprotocol/clientCapabilities":{"sampling":{}},"#
+            + #""io.modelcontextprotocol/logLevel":"debug","#
+            + #""io.modelcontextprotocol/protocolVersion":"1999-01-01","progressToken":5}"#
         let m = knownMeta(json)
         XCTAssertEqual(m, ModernRequest.Meta(protocolVersion: .string("2026-07-28"),
-                                             clientCapabilities: .object(["sampling": .object([:])]), logLevel: .string("debug")))
+                                             clientCapabilities: .object(["sampling": .object([:])]),
+                                             logLevel: .string("debug")))
         // The same members as decoding the whole object and reading the keys validation uses.
         XCTAssertEqual(m, ModernRequest.Meta(try? JSONValue.parse(Array(json.utf8))))
         XCTAssertEqual(knownMeta("{}"), ModernRequest.Meta())

@@ -17,7 +17,9 @@ final class DeployFilesTests: XCTestCase {
         })
         XCTAssertGreaterThan(names.count, 15)
         for n in names {
-            let base = ["_bucket", "_sum", "_count"].reduce(n) { $0.hasSuffix($1) && !exported.contains($0) ? String($0.dropLast($1.count)) : $0 }
+            let base = ["_bucket", "_sum", "_count"].reduce(n) {
+                $0.hasSuffix($1) && !exported.contains($0) ? String($0.dropLast($1.count)) : $0
+            }
             XCTAssertTrue(exported.contains(base), "dashboard queries \(n), which is not exported")
         }
     }

@@ -72,14 +72,18 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(parsed.value("switchyard_tool_call_duration_seconds_count", ["tool": weird]), 1)
         XCTAssertTrue(text.contains(#"tool="we\"ird\\to\nol""#), "label values escape \\, \" and newline")
         XCTAssertEqual(parsed.value("switchyard_event_loop_lag_seconds", ["process": "front-0"]), 0.0015)
-        XCTAssertEqual(parsed.value("switchyard_request_duration_seconds_bucket", ["method": "tools/call", "le": "0.0025"]), 1)
-        XCTAssertEqual(parsed.value("switchyard_request_duration_seconds_bucket", ["method": "tools/call", "le": "0.001"]), 0)
-        XCTAssertEqual(parsed.value("switchyard_request_duration_seconds_bucket", ["method": "tools/call", "le": "+Inf"]), 1)
-        XCTAssertEqual(parsed.value("switchyard_executor_circuit_state", ["process": "front-0", "executor": "executor-0", "state": "closed"]), 1)
-        XCTAssertEqual(parsed.value("switchyard_executor_circuit_state", ["process": "front-0", "executor": "executor-0", "state": "open"]), 0)
+        let bucket = "switchyard_request_duration_seconds_bucket"
+        XCTAssertEqual(parsed.value(bucket, ["method": "tools/call", "le": "0.0025"]), 1)
+        XCTAssertEqual(parsed.value(bucket, ["method": "tools/call", "le": "0.001"]), 0)
+        XCTAssertEqual(parsed.value(bucket, ["method": "tools/call", "le": "+Inf"]), 1)
+        XCTAssertEqual(parsed.value("switchyard_executor_circuit_state",
+                                    ["process": "front-0", "executor": "executor-0", "state": "closed"]), 1)
+        XCTAssertEqual(parsed.value("switchyard_executor_circuit_state",
+                                    ["process": "front-0", "executor": "executor-0", "state": "open"]), 0)
         XCTAssertNotNil(parsed.value("switchyard_process_cpu_seconds_total", ["process": "executor-0"]))
         XCTAssertEqual(parsed.types["switchyard_request_duration_seconds"], "histogram")
-        XCTAssertEqual(parsed.types.count, Schema.families.count + 4, "every family, the derived one, 3 process families")
+        XCTAssertEqual(parsed.types.count, Schema.families.count + 4,
+                       "every family, the derived one, 3 process families")
         XCTAssertTrue(text.contains("le=\"1\"") && text.contains("le=\"0.0001\""), "bounds print like Prometheus")
         XCTAssertEqual(PrometheusText.escapeHelp("a\\b\nc"), "a\\\\b\\nc")
     }
@@ -98,7 +102,8 @@ final class FormatTests: XCTestCase {
     func testStatusPageShowsTheNumbers() throws {
         let bounds = Schema.latencyBuckets
         func hist(_ counts: [UInt64]) -> HistogramValue {
-            HistogramValue(bounds: bounds, cumulative: counts + [UInt64](repeating: counts.last!, count: bounds.count + 1 - counts.count), sum: 1)
+            let rest = [UInt64](repeating: counts.last!, count: bounds.count + 1 - counts.count)
+            return HistogramValue(bounds: bounds, cumulative: counts + rest, sum: 1)
         }
         let old = MetricsSnapshot(takenAt: 1000, families: [
             FamilySnapshot(name: "switchyard_requests_total", help: "", type: .counter,
@@ -116,8 +121,10 @@ final class FormatTests: XCTestCase {
             FamilySnapshot(name: "switchyard_request_duration_seconds", help: "", type: .histogram,
                            samples: [Sample(labels: [], histogram: hist([0, 0, 0, 0, 1500]))]),
             FamilySnapshot(name: "switchyard_executor_link_up", help: "", type: .gauge,
-                           samples: [Sample(labels: [Label("process", "front-0"), Label("executor", "executor-0")], value: 1),
-                                     Sample(labels: [Label("process", "front-1"), Label("executor", "executor-0")], value: 1)]),
+                           samples: [Sample(labels: [Label("process", "front-0"), Label("executor", "executor-0")],
+                                            value: 1),
+                                     Sample(labels: [Label("process", "front-1"), Label("executor", "executor-0")],
+                                            value: 1)]),
             FamilySnapshot(name: "switchyard_worker_up", help: "", type: .gauge,
                            samples: [Sample(labels: [Label("worker", "executor-0")], value: 1),
                                      Sample(labels: [Label("worker", "<b>executor-1</b>")], value: 0)]),
@@ -135,7 +142,8 @@ final class FormatTests: XCTestCase {
         XCTAssertTrue(page.contains("&lt;b&gt;executor-1&lt;/b&gt;</td><td class=\"down\">down</td><td>17</td>"))
         XCTAssertFalse(page.contains("<b>executor-1"), "names are escaped")
         XCTAssertTrue(page.contains("<td>front-0</td><td>4242</td><td>1.50</td><td>10.0</td>"))
-        XCTAssertTrue(page.contains("fetch(url") && page.contains("\"/status.json\"") && page.contains("setTimeout(tick,1000)"))
+        XCTAssertTrue(page.contains("fetch(url") && page.contains("\"/status.json\"")
+                      && page.contains("setTimeout(tick,1000)"))
         XCTAssertFalse(page.contains("src=") || page.contains("href="), "no external assets")
 
         let json = StatusPage.json(now, previous: old)

@@ -200,7 +200,8 @@ final class RegistryTests: XCTestCase {
         g.counter(.sessionsDeletedTotal, ["2025-11-25"]).add(1)
         let s = MetricsCollector(directory: dir).snapshot()
         XCTAssertEqual(s.total("switchyard_sessions_open", matching: ["protocol_version": "2025-11-25"]), 2)
-        XCTAssertEqual(s.total("switchyard_worker_last_exit", matching: ["worker": "executor-1", "reason": "signal"]), 1)
+        XCTAssertEqual(s.total("switchyard_worker_last_exit", matching: ["worker": "executor-1", "reason": "signal"]),
+                       1)
         XCTAssertEqual(s.total("switchyard_worker_last_exit", matching: ["worker": "executor-1"]), 1)
     }
 

@@ -46,7 +46,9 @@ struct TextFormatChecker {
                 if c.types[base] == "histogram" { family = base }
             }
             seenSamples.insert(family)
-            if c.types[family] == "histogram" && name.hasSuffix("_bucket") && labels["le"] == nil { throw fail("bucket without le") }
+            if c.types[family] == "histogram" && name.hasSuffix("_bucket") && labels["le"] == nil {
+                throw fail("bucket without le")
+            }
             if c.samples[name]?.contains(where: { $0.0 == labels }) == true { throw fail("duplicate series") }
             c.samples[name, default: []].append((labels, value))
         }
@@ -66,7 +68,9 @@ struct TextFormatChecker {
             }
             for (labels, buckets) in groups {
                 let sorted = buckets.sorted { $0.0 < $1.0 }
-                guard sorted.last?.0 == .infinity else { throw Failure(description: "\(family)\(labels): no +Inf bucket") }
+                guard sorted.last?.0 == .infinity else {
+                    throw Failure(description: "\(family)\(labels): no +Inf bucket")
+                }
                 for (a, b) in zip(sorted, sorted.dropFirst()) where b.1 < a.1 {
                     throw Failure(description: "\(family)\(labels): buckets not cumulative")
                 }
@@ -79,8 +83,8 @@ struct TextFormatChecker {
     }
 
     static func isMetricName(_ s: Substring) -> Bool {
-        guard let f = s.unicodeScalars.first, f == "_" || f == ":" || f.properties.isASCIIHexDigit == false && isLetter(f)
-        else { return false }
+        guard let f = s.unicodeScalars.first,
+              f == "_" || f == ":" || f.properties.isASCIIHexDigit == false && isLetter(f) else { return false }
         return s.unicodeScalars.allSatisfy { isLetter($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == ":" }
     }
 

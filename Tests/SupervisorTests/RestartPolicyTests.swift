@@ -8,7 +8,9 @@ final class RestartPolicyTests: XCTestCase {
         var now: UInt64 = 0
         var delays: [UInt64] = []
         for _ in 0..<7 {
-            guard case .restart(let d) = p.onExit(clean: false, upForMs: 5, now: now, random: 0.5) else { return XCTFail() }
+            guard case .restart(let d) = p.onExit(clean: false, upForMs: 5, now: now, random: 0.5) else {
+                return XCTFail()
+            }
             delays.append(d)
             now += d + 5
         }
@@ -18,7 +20,8 @@ final class RestartPolicyTests: XCTestCase {
     func testGivesUpWhenIntensityIsExceededWithinThePeriod() {
         var p = RestartPolicy(intensity: 3, periodMs: 10_000, jitter: 0)
         XCTAssertEqual(p.onExit(clean: false, upForMs: 1, now: 0, random: 0), .restart(afterMs: 0))
-        XCTAssertNotEqual(p.onExit(clean: false, upForMs: 1, now: 100, random: 0), .giveUp(restarts: 2, periodMs: 10_000))
+        XCTAssertNotEqual(p.onExit(clean: false, upForMs: 1, now: 100, random: 0),
+                          .giveUp(restarts: 2, periodMs: 10_000))
         _ = p.onExit(clean: false, upForMs: 1, now: 400, random: 0)
         XCTAssertEqual(p.onExit(clean: false, upForMs: 1, now: 900, random: 0), .giveUp(restarts: 3, periodMs: 10_000))
     }
@@ -35,7 +38,9 @@ final class RestartPolicyTests: XCTestCase {
         for r in [0.0, 0.25, 0.999] {
             var p = RestartPolicy(intensity: 10, baseDelayMs: 1_000, maxDelayMs: 10_000, jitter: 0.2)
             _ = p.onExit(clean: false, upForMs: 1, now: 0, random: r)
-            guard case .restart(let d) = p.onExit(clean: false, upForMs: 1, now: 10, random: r) else { return XCTFail() }
+            guard case .restart(let d) = p.onExit(clean: false, upForMs: 1, now: 10, random: r) else {
+                return XCTFail()
+            }
             XCTAssertTrue((800...1200).contains(d), "\(d)")
         }
     }

@@ -47,7 +47,8 @@ final class CallKindTests: XCTestCase {
         (_, r) = await runCall(Self.pack, kind: .resource, "mem://b")
         XCTAssertEqual(r["contents"], json(#"[{"blob":"AAEC","mimeType":"image/png","uri":"mem://b"}]"#))
         (_, r) = await runCall(Self.pack, kind: .resource, "mem://users/ada/posts/7")
-        XCTAssertEqual(r["contents"], json(#"[{"mimeType":"text/plain","text":"ada#7","uri":"mem://users/ada/posts/7"}]"#))
+        XCTAssertEqual(r["contents"],
+                       json(#"[{"mimeType":"text/plain","text":"ada#7","uri":"mem://users/ada/posts/7"}]"#))
         for missing in ["mem://c", "mem://users/a/b/posts/7", "mem://users//posts/7", "mem://users/ada/posts/"] {
             (t, r) = await runCall(Self.pack, kind: .resource, missing)
             XCTAssertEqual(t, .error, missing)
@@ -59,7 +60,9 @@ final class CallKindTests: XCTestCase {
     func testPromptKind() async {
         var (t, r) = await runCall(Self.pack, kind: .prompt, "greet", args: #"{"who":"Ada"}"#)
         XCTAssertEqual(t, .result)
-        XCTAssertEqual(r, json(#"{"description":"greeting","messages":[{"content":{"text":"Hello Ada","type":"text"},"role":"user"},{"content":{"text":"Hi","type":"text"},"role":"assistant"}]}"#))
+        XCTAssertEqual(r, json(#"{"description":"greeting","messages":["#
+                               + #"{"content":{"text":"Hello Ada","type":"text"},"role":"user"},"#
+                               + #"{"content":{"text":"Hi","type":"text"},"role":"assistant"}]}"#))
         (t, r) = await runCall(Self.pack, kind: .prompt, "greet")
         XCTAssertEqual(t, .error)
         XCTAssertEqual(r["code"], .number(-32602), "missing required argument")
@@ -76,7 +79,8 @@ final class CallKindTests: XCTestCase {
         XCTAssertEqual(r, json(#"{"completion":{"hasMore":false,"total":2,"values":["Ada","Alan"]}}"#))
         // A template without a completer: an empty completion.
         (_, r) = await runCall(Self.pack, kind: .completion, "",
-                               args: #"{"ref":{"type":"ref/resource","uri":"mem://users/{user}/posts/{post}"},"argument":{"name":"user","value":""}}"#)
+                               args: #"{"ref":{"type":"ref/resource","uri":"mem://users/{user}/posts/{post}"},"#
+                                   + #""argument":{"name":"user","value":""}}"#)
         XCTAssertEqual(r["completion"]?["values"], .array([]))
         (t, r) = await runCall(Self.pack, kind: .completion, "", args: #"{"ref":{"type":"ref/other"}}"#)
         XCTAssertEqual(t, .error)
@@ -107,13 +111,16 @@ final class CallKindTests: XCTestCase {
     }
 
     func testProgressOnlyWithTokenAndLogFiltering() async {
-        let tool = Tool(name: "chatty", description: "logs", inputSchema: .object(["type": .string("object")])) { call in
+        let tool = Tool(name: "chatty", description: "logs",
+                        inputSchema: .object(["type": .string("object")])) { call in
             call.progress(1, total: 2)
             for level in LogLevel.allCases { call.log(level, .string(level.rawValue)) }
             return .text("done")
         }
         let pack = ToolPack([tool])
-        func levels(_ link: FakeLink) -> [String] { link.notifications.compactMap { $0["params"]?["level"]?.stringValue } }
+        func levels(_ link: FakeLink) -> [String] {
+            link.notifications.compactMap { $0["params"]?["level"]?.stringValue }
+        }
         // Legacy without a level: info and above.
         var link = FakeLink()
         _ = await runCall(pack, kind: .tool, "chatty", link: link)
@@ -121,7 +128,8 @@ final class CallKindTests: XCTestCase {
         XCTAssertTrue(link.progress.isEmpty, "no progressToken: no PROGRESS")
         // Legacy at debug, with a progress token.
         link = FakeLink()
-        _ = await runCall(pack, kind: .tool, "chatty", meta: json(#"{"era":"legacy","logLevel":"debug","_meta":{"progressToken":"p"}}"#), link: link)
+        _ = await runCall(pack, kind: .tool, "chatty",
+                          meta: json(#"{"era":"legacy","logLevel":"debug","_meta":{"progressToken":"p"}}"#), link: link)
         XCTAssertEqual(levels(link).count, 8)
         XCTAssertEqual(link.progress, [json(#"{"progress":1,"total":2}"#)])
         // Modern without a level: none; with "error": error and above.
@@ -145,14 +153,18 @@ final class CallKindTests: XCTestCase {
         }
         let link = FakeLink()
         _ = await runCall(ToolPack([tool]), kind: .tool, "mutate", link: link)
-        XCTAssertEqual(link.linkWide, [json(#"{"method":"notifications/resources/updated","params":{"uri":"mem://a"}}"#)])
-        let replaced = link.events.compactMap { e -> ToolPack? in if case .replaceCatalog(let p) = e { return p } else { return nil } }
+        XCTAssertEqual(link.linkWide,
+                       [json(#"{"method":"notifications/resources/updated","params":{"uri":"mem://a"}}"#)])
+        let replaced = link.events.compactMap { e -> ToolPack? in
+            if case .replaceCatalog(let p) = e { return p } else { return nil }
+        }
         XCTAssertEqual(replaced.map { $0.tools.map(\.name) }, [["echo"]])
         // What the runtime sends as CATALOG.
         let catalog = try! Catalog.decode(replaced[0].catalog.encoded())
         XCTAssertEqual(catalog.tools.map(\.key), ["echo"])
         let c = ExecutorRuntime.Completion(link: 3, stream: 9, event: .notifyAll([1]))
         XCTAssertEqual(c.link, 0, "link-wide frames go to every link")
-        XCTAssertEqual(ExecutorRuntime.Completion(link: 3, stream: 9, event: .request([1])).rawType, ExtraFrameType.request.rawValue)
+        XCTAssertEqual(ExecutorRuntime.Completion(link: 3, stream: 9, event: .request([1])).rawType,
+                       ExtraFrameType.request.rawValue)
     }
 }

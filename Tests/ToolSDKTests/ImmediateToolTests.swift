@@ -48,7 +48,8 @@ final class ImmediateToolTests: XCTestCase {
     private var ready = false
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("sy-imm-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sy-imm-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/e.sock"
         let tools = [Self.progressing, Self.failing, Self.announcing, DemoToolsEcho.tool]
@@ -65,7 +66,9 @@ final class ImmediateToolTests: XCTestCase {
             for (i, b) in path.utf8.enumerated() { p[i] = b }
         }
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         XCTAssertEqual(rc, 0, "connect")
         var tv = timeval(tv_sec: 10, tv_usec: 0)
@@ -92,7 +95,8 @@ final class ImmediateToolTests: XCTestCase {
     }
 
     private func call(_ stream: UInt64, _ name: String, meta: String, args: String) {
-        let payload = CallPayload(kind: .tool, name: name, meta: Array(meta.utf8), arguments: Array(args.utf8)).encoded()
+        let payload = CallPayload(kind: .tool, name: name, meta: Array(meta.utf8), arguments: Array(args.utf8))
+            .encoded()
         send(Frame.encode(.call, stream: stream, payload: payload))
     }
 
@@ -178,7 +182,8 @@ final class ImmediateToolTests: XCTestCase {
         let args = #"{"text":"same \"bytes\""}"#
         call(13, "echo", meta: "", args: args)
         let viaLink = try next().2
-        let viaTask = await ExecutorLink.run(DemoToolsEcho.tool, CallPayload(kind: .tool, name: "echo", arguments: Array(args.utf8)))
+        let viaTask = await ExecutorLink.run(DemoToolsEcho.tool,
+                                             CallPayload(kind: .tool, name: "echo", arguments: Array(args.utf8)))
         XCTAssertEqual(viaLink, String(decoding: viaTask.1, as: UTF8.self))
     }
 }
@@ -186,7 +191,8 @@ final class ImmediateToolTests: XCTestCase {
 /// The demo echo, an immediate tool.
 enum DemoToolsEcho {
     static let tool = Tool.immediate(name: "echo", description: "Echo.",
-                                     inputSchema: .object(["type": .string("object"), "required": .array([.string("text")])])) { call in
+                                     inputSchema: .object(["type": .string("object"),
+                                                           "required": .array([.string("text")])])) { call in
         .text(try call.string("text"))
     }
 }

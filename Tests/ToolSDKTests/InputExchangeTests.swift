@@ -51,8 +51,10 @@ final class InputExchangeTests: XCTestCase {
             "user_name": accept(#"{"name":"Alice"}"#), "unknown_extra_key": json(#"{"x":1}"#)])))
         XCTAssertEqual(text(r3), "Hello, Alice!")
         // A wrong key or an answer that is not an ElicitResult: asked again.
-        for responses in [#"{"wrong_key":{"action":"accept","content":{"data":"wrong"}}}"#, #"{"user_name":{"data":"x"}}"#] {
-            let (_, r) = await call("test_input_required_result_elicitation", modernMeta(inputResponses: json(responses)))
+        for responses in [#"{"wrong_key":{"action":"accept","content":{"data":"wrong"}}}"#,
+                          #"{"user_name":{"data":"x"}}"#] {
+            let (_, r) = await call("test_input_required_result_elicitation",
+                                    modernMeta(inputResponses: json(responses)))
             XCTAssertEqual(r["resultType"], .string("input_required"), responses)
         }
     }
@@ -93,7 +95,8 @@ final class InputExchangeTests: XCTestCase {
         let (_, r2) = await call("test_input_required_result_multiple_inputs", modernMeta(inputResponses: .object([
             "user_name": accept(#"{"name":"Alice"}"#),
             "greeting": json(#"{"role":"assistant","content":{"type":"text","text":"Hello there!"},"model":"m"}"#),
-            "client_roots": json(#"{"roots":[{"uri":"file:///a"},{"uri":"file:///b"}]}"#)]), requestState: r1["requestState"]?.stringValue))
+            "client_roots": json(#"{"roots":[{"uri":"file:///a"},{"uri":"file:///b"}]}"#)]),
+            requestState: r1["requestState"]?.stringValue))
         XCTAssertEqual(text(r2), "Name: Alice; Greeting: Hello there!; Roots: 2")
     }
 
@@ -103,14 +106,16 @@ final class InputExchangeTests: XCTestCase {
         let step1 = Self.elicitation("Step 1: What is your name?", "name")
         XCTAssertEqual(r1["inputRequests"], json(#"{"step1":\#(step1)}"#))
         let s1 = r1["requestState"]!.stringValue!
-        let (_, r2) = await call(name, modernMeta(inputResponses: .object(["step1": accept(#"{"name":"Alice"}"#)]), requestState: s1))
+        let (_, r2) = await call(name, modernMeta(inputResponses: .object(["step1": accept(#"{"name":"Alice"}"#)]),
+                                                  requestState: s1))
         XCTAssertEqual(r2["resultType"], .string("input_required"))
         let step2 = Self.elicitation("Step 2: What is your favorite color?", "color")
         XCTAssertEqual(r2["inputRequests"], json(#"{"step2":\#(step2)}"#))
         let s2 = r2["requestState"]!.stringValue!
         XCTAssertNotEqual(s1, s2)
         // Round 3 sends only step2: step1 comes back from the state.
-        let (_, r3) = await call(name, modernMeta(inputResponses: .object(["step2": accept(#"{"color":"blue"}"#)]), requestState: s2))
+        let (_, r3) = await call(name, modernMeta(inputResponses: .object(["step2": accept(#"{"color":"blue"}"#)]),
+                                                  requestState: s2))
         XCTAssertEqual(text(r3), "Multi-round complete for Alice who likes blue")
         // Without the state, round 3 starts over at step1.
         let (_, r4) = await call(name, modernMeta(inputResponses: .object(["step2": accept(#"{"color":"blue"}"#)])))
@@ -141,7 +146,10 @@ final class InputExchangeTests: XCTestCase {
     func testMissingCapability() async {
         var (t, r) = await call("test_missing_capability", modernMeta(caps: "{}"))
         XCTAssertEqual(t, .error)
-        XCTAssertEqual(r, json(#"{"code":-32021,"message":"Missing required client capability","data":{"requiredCapabilities":{"sampling":{}}}}"#))
+        XCTAssertEqual(r, json(#"""
+            {"code":-32021,"message":"Missing required client capability",
+             "data":{"requiredCapabilities":{"sampling":{}}}}
+            """#))
         (_, r) = await call("test_missing_capability", modernMeta(caps: #"{"sampling":{}}"#))
         XCTAssertEqual(text(r), "Success")
         // Asking for an input whose capability is missing is -32021 too.
@@ -165,8 +173,11 @@ final class InputExchangeTests: XCTestCase {
         let context = Self.elicitation("What context should the prompt use?", "context")
         XCTAssertEqual(r, inputRequired(#"{"user_context":\#(context)}"#))
         (_, r) = await call("test_input_required_result_prompt",
-                            modernMeta(inputResponses: .object(["user_context": accept(#"{"context":"test context"}"#)])), kind: .prompt)
-        XCTAssertEqual(r, json(#"{"messages":[{"content":{"text":"Prompt with context: test context","type":"text"},"role":"user"}]}"#))
+                            modernMeta(inputResponses: .object(["user_context": accept(#"{"context":"test context"}"#)])),
+                            kind: .prompt)
+        XCTAssertEqual(r, json(#"""
+            {"messages":[{"content":{"text":"Prompt with context: test context","type":"text"},"role":"user"}]}
+            """#))
         // Lists (no input) never answer input_required; prompts of the legacy era do not exist.
         (_, r) = await runCall(pack, kind: .prompt, "test_input_required_result_prompt")
         XCTAssertEqual(r["code"], .number(-32602))
@@ -199,10 +210,15 @@ final class InputExchangeTests: XCTestCase {
         let sent = await requests(link, 1)
         let req = try XCTUnwrap(sent.first)
         XCTAssertEqual(req["method"], .string("sampling/createMessage"))
-        XCTAssertEqual(req["params"], json(#"{"maxTokens":100,"messages":[{"content":{"text":"Test prompt for sampling","type":"text"},"role":"user"}]}"#))
+        XCTAssertEqual(req["params"], json(#"""
+            {"maxTokens":100,"messages":[{"content":{"text":"Test prompt for sampling","type":"text"},"role":"user"}]}
+            """#))
         let id = try XCTUnwrap(req["requestId"]?.numberValue)
-        XCTAssertFalse(InputBroker.shared.deliver(Array(#"{"requestId":-5,"result":{}}"#.utf8)), "unknown ids are ignored")
-        let answer = #"{"requestId":\#(JSONValue.formatNumber(id)),"result":{"role":"assistant","content":{"type":"text","text":"This is a test response from the client"},"model":"test-model","stopReason":"endTurn"}}"#
+        XCTAssertFalse(InputBroker.shared.deliver(Array(#"{"requestId":-5,"result":{}}"#.utf8)),
+                       "unknown ids are ignored")
+        let answer = #"{"requestId":\#(JSONValue.formatNumber(id)),"result":{"role":"assistant","#
+            + #""content":{"type":"text","text":"This is a test response from the client"},"#
+            + #""model":"test-model","stopReason":"endTurn"}}"#
         XCTAssertTrue(InputBroker.shared.deliver(Array(answer.utf8)))
         let (t, r) = await task.value
         XCTAssertEqual(t, .result)
@@ -212,7 +228,8 @@ final class InputExchangeTests: XCTestCase {
 
     func testLegacyElicitationErrorAnswerAndIds() async throws {
         let link = FakeLink()
-        let task = Task { await runCall(ConformancePack.pack, kind: .tool, "test_elicitation", meta: json(#"{"era":"legacy"}"#),
+        let task = Task { await runCall(ConformancePack.pack, kind: .tool, "test_elicitation",
+                                        meta: json(#"{"era":"legacy"}"#),
                                         args: #"{"message":"Please provide your information"}"#, link: link) }
         let sent = await requests(link, 1)
         let req = try XCTUnwrap(sent.first)
@@ -227,17 +244,20 @@ final class InputExchangeTests: XCTestCase {
 
     func testLegacyAcceptedElicitationAndMissingCapability() async throws {
         let link = FakeLink()
-        let task = Task { await runCall(ConformancePack.pack, kind: .tool, "test_elicitation_sep1034_defaults", meta: json(#"{"era":"legacy"}"#),
-                                        args: "{}", link: link) }
+        let task = Task { await runCall(ConformancePack.pack, kind: .tool, "test_elicitation_sep1034_defaults",
+                                        meta: json(#"{"era":"legacy"}"#), args: "{}", link: link) }
         let sent = await requests(link, 1)
         let req = try XCTUnwrap(sent.first)
         XCTAssertEqual(req["params"]?["requestedSchema"]?["properties"]?["score"]?["default"], .number(95.5))
-        InputBroker.shared.deliver(Array(#"{"requestId":\#(Int(req["requestId"]!.numberValue!)),"result":{"action":"accept","content":{"name":"Jane Smith","age":25}}}"#.utf8))
+        let accepted = #"{"requestId":\#(Int(req["requestId"]!.numberValue!)),"#
+            + #""result":{"action":"accept","content":{"name":"Jane Smith","age":25}}}"#
+        InputBroker.shared.deliver(Array(accepted.utf8))
         let (_, r) = await task.value
         XCTAssertEqual(text(r), #"Elicitation completed: action=accept, content={"age":25,"name":"Jane Smith"}"#)
         // A legacy client that declared no sampling: no REQUEST, the tool reports it.
         let link2 = FakeLink()
-        let (_, r2) = await runCall(pack, kind: .tool, "test_sampling", meta: json(#"{"era":"legacy","clientCapabilities":{}}"#),
+        let (_, r2) = await runCall(pack, kind: .tool, "test_sampling",
+                                    meta: json(#"{"era":"legacy","clientCapabilities":{}}"#),
                                     args: #"{"prompt":"x"}"#, link: link2)
         XCTAssertTrue(link2.requests.isEmpty)
         XCTAssertEqual(text(r2), "Sampling not supported or error: client does not support sampling")
@@ -246,8 +266,8 @@ final class InputExchangeTests: XCTestCase {
     func testCancellationWhileWaitingForAResponse() async throws {
         let link = FakeLink()
         let before = InputBroker.shared.waitingCount
-        let task = Task { await runCall(ConformancePack.pack, kind: .tool, "test_elicitation_sep1330_enums", meta: json(#"{"era":"legacy"}"#),
-                                        args: "{}", link: link) }
+        let task = Task { await runCall(ConformancePack.pack, kind: .tool, "test_elicitation_sep1330_enums",
+                                        meta: json(#"{"era":"legacy"}"#), args: "{}", link: link) }
         let sent = await requests(link, 1)
         let req = try XCTUnwrap(sent.first)
         XCTAssertNotNil(req["params"]?["requestedSchema"]?["properties"]?["titledMulti"]?["items"]?["anyOf"])

@@ -1,11 +1,12 @@
 import MCPCore
 @testable import ToolSDK
+import Synchronization
 import WireProtocol
 import XCTest
 
 /// Collects the frames a running call sends (a fake link).
 final class FakeLink: @unchecked Sendable {
-    private let lock = Locked<[CallEvent]>([])
+    private let lock = Mutex<[CallEvent]>([])
     var emit: @Sendable (CallEvent) -> Void { { [self] e in lock.withLock { $0.append(e) } } }
     var events: [CallEvent] { lock.withLock { $0 } }
 
@@ -36,4 +37,7 @@ func modernMeta(caps: String = #"{"sampling":{},"elicitation":{},"roots":{}}"#, 
                 logLevel: logLevel, inputResponses: inputResponses, requestState: requestState).json
 }
 
-func text(_ result: JSONValue) -> String? { result["content"].flatMap { if case .array(let a) = $0 { return a.first?["text"]?.stringValue } else { return nil } } }
+func text(_ result: JSONValue) -> String? {
+    guard case .array(let a)? = result["content"] else { return nil }
+    return a.first?["text"]?.stringValue
+}

@@ -16,7 +16,8 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(r.0, .result)
         XCTAssertEqual(r.1, #"{"content":[{"text":"hi \"there\"","type":"text"}],"isError":false}"#)
         r = await run(DemoPack.addNumbers, #"{"a":2,"b":40}"#)
-        XCTAssertEqual(r.1, #"{"content":[{"text":"42","type":"text"}],"isError":false,"structuredContent":{"sum":42}}"#)
+        XCTAssertEqual(r.1,
+                       #"{"content":[{"text":"42","type":"text"}],"isError":false,"structuredContent":{"sum":42}}"#)
         r = await run(DemoPack.sha256, #"{"text":"abc"}"#)
         XCTAssertTrue(r.1.contains("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
         r = await run(DemoPack.sleepMs, #"{"ms":1}"#)
@@ -48,14 +49,18 @@ final class ToolTests: XCTestCase {
         let schema = DemoPack.addNumbers.inputSchema
         XCTAssertNil(SchemaCheck.validate(["a": .number(1), "b": .number(2)], against: schema))
         XCTAssertEqual(SchemaCheck.validate(["a": .number(1)], against: schema), "missing required argument 'b'")
-        XCTAssertEqual(SchemaCheck.validate(["a": .string("1"), "b": .number(2)], against: schema), "argument 'a' must be of type number")
+        XCTAssertEqual(SchemaCheck.validate(["a": .string("1"), "b": .number(2)], against: schema),
+                       "argument 'a' must be of type number")
         // Unknown arguments pass unless the schema closes the object.
         XCTAssertNil(SchemaCheck.validate(["a": .number(1), "b": .number(2), "c": .null], against: schema))
         let closed = JSONValue.object(["type": .string("object"), "additionalProperties": .bool(false),
-                                       "properties": .object(["n": .object(["type": .string("integer")]), "any": .object([:])])])
+                                       "properties": .object(["n": .object(["type": .string("integer")]),
+                                                              "any": .object([:])])])
         XCTAssertEqual(SchemaCheck.validate(["c": .null], against: closed), "unexpected argument 'c'")
-        XCTAssertNil(SchemaCheck.validate(["any": .array([]), "n": .number(3)], against: closed), "a property without a type takes anything")
-        XCTAssertEqual(SchemaCheck.validate(["n": .number(3.5)], against: closed), "argument 'n' must be of type integer")
+        XCTAssertNil(SchemaCheck.validate(["any": .array([]), "n": .number(3)], against: closed),
+                     "a property without a type takes anything")
+        XCTAssertEqual(SchemaCheck.validate(["n": .number(3.5)], against: closed),
+                       "argument 'n' must be of type integer")
     }
 
     func testToolNameRules() {

@@ -19,14 +19,16 @@ final class CatalogAndContextTests: XCTestCase {
         XCTAssertEqual(ExtraFrameType.request.rawValue, 0x16)
         XCTAssertEqual(ExtraFrameType.response.rawValue, 0x17)
         XCTAssertEqual(ExtraFrameType.catalog.rawValue, 0x18)
-        XCTAssertEqual(Frame.encode(.ping, stream: 1, payload: [1]), FrameHeader(type: .ping, stream: 1, length: 1).bytes + [1])
+        XCTAssertEqual(Frame.encode(.ping, stream: 1, payload: [1]),
+                       FrameHeader(type: .ping, stream: 1, length: 1).bytes + [1])
     }
 
     func testReadyCarriesTheWholeCatalog() throws {
         let catalog = Catalog(
             tools: [.init(key: "echo", json: Array(#"{"inputSchema":{"type":"object"},"name":"echo"}"#.utf8))],
             resources: [.init(key: "test://a", json: Array(#"{"name":"a","uri":"test://a"}"#.utf8))],
-            resourceTemplates: [.init(key: "test://t/{id}", json: Array(#"{"name":"t","uriTemplate":"test://t/{id}"}"#.utf8))],
+            resourceTemplates: [.init(key: "test://t/{id}",
+                                      json: Array(#"{"name":"t","uriTemplate":"test://t/{id}"}"#.utf8))],
             prompts: [.init(key: "p", json: Array(#"{"description":"d","name":"p"}"#.utf8))],
             completions: true, subscriptions: true)
         let ready = Ready(executor: "x", pid: 1, zstd: false, maxConcurrency: 4, catalog: catalog)
@@ -40,7 +42,8 @@ final class CatalogAndContextTests: XCTestCase {
     }
 
     func testOldReadyWithoutNewMembersDecodes() throws {
-        let old = #"{"version":1,"executor":"e","maxConcurrency":2,"tools":[{"name":"a","inputSchema":{"type":"object"}}],"resources":[],"prompts":[]}"#
+        let old = #"{"version":1,"executor":"e","maxConcurrency":2,"#
+            + #""tools":[{"name":"a","inputSchema":{"type":"object"}}],"resources":[],"prompts":[]}"#
         let r = try Ready.decode(Array(old.utf8))
         XCTAssertEqual(r.tools.map(\.name), ["a"])
         XCTAssertFalse(r.catalog.completions)
@@ -57,7 +60,9 @@ final class CatalogAndContextTests: XCTestCase {
         XCTAssertEqual(bare.progressToken, .string("t1"))
         XCTAssertEqual(bare.requestMeta, .object(["progressToken": .string("t1")]))
         // The full object, unknown members ignored.
-        let full = #"{"_meta":{"progressToken":7},"era":"modern","protocolVersion":"2026-07-28","clientCapabilities":{"sampling":{}},"logLevel":"info","inputResponses":{"k":{"action":"accept"}},"requestState":"abc","future":1}"#
+        let full = #"{"_meta":{"progressToken":7},"era":"modern","protocolVersion":"2026-07-28","#
+            + #""clientCapabilities":{"sampling":{}},"logLevel":"info","inputResponses":{"k":{"action":"accept"}},"#
+            + #""requestState":"abc","future":1}"#
         let c = try CallContext.decode(Array(full.utf8))
         XCTAssertEqual(c.era, .modern)
         XCTAssertEqual(c.progressToken, .number(7))
@@ -68,7 +73,8 @@ final class CatalogAndContextTests: XCTestCase {
         XCTAssertEqual(c.requestState, "abc")
         XCTAssertEqual(try CallContext.decode(c.encoded()), c)
         // inputResponses: null is kept as sent, for the SDK to reject.
-        XCTAssertEqual(try CallContext.decode(Array(#"{"era":"modern","inputResponses":null}"#.utf8)).inputResponses, .null)
+        XCTAssertEqual(try CallContext.decode(Array(#"{"era":"modern","inputResponses":null}"#.utf8)).inputResponses,
+                       .null)
         // Not an object, or known members of the wrong type.
         XCTAssertThrowsError(try CallContext.decode(Array("[1]".utf8)))
         XCTAssertThrowsError(try CallContext.decode(Array("{".utf8)))
@@ -80,13 +86,15 @@ final class CatalogAndContextTests: XCTestCase {
             XCTAssertEqual(e as? CallContext.DecodeError, .badMember("clientCapabilities"))
         }
         // The cancel key, and the first of duplicate members (as everywhere else).
-        let k = try CallContext.decode(Array(#"{"era":"legacy","cancelKey":"ab12","requestId":"r1","requestId":"r2"}"#.utf8))
+        let k = try CallContext.decode(
+            Array(#"{"era":"legacy","cancelKey":"ab12","requestId":"r1","requestId":"r2"}"#.utf8))
         XCTAssertEqual(k.cancelKey, "ab12")
         XCTAssertEqual(k.requestId, "r1")
         XCTAssertEqual(try CallContext.decode(k.encoded()), k)
         // Keys are matched as bytes, but an escaped key is still the key it spells; a key of
         // the right length that is not a known one is ignored; string values may be escaped.
-        let e = try CallContext.decode(Array(#"{"er\u0061":"modern","requestJd":"x","logLevel":"w\u0061rn","traceparent" : "t"}"#.utf8))
+        let e = try CallContext.decode(
+            Array(#"{"er\u0061":"modern","requestJd":"x","logLevel":"w\u0061rn","traceparent" : "t"}"#.utf8))
         XCTAssertEqual(e.era, .modern)
         XCTAssertNil(e.requestId)
         XCTAssertEqual(e.logLevel, "warn")
@@ -111,7 +119,8 @@ final class CatalogAndContextTests: XCTestCase {
 /// The golden vectors added with the call context and the new frames decode with the Swift types.
 final class NewVectorTests: XCTestCase {
     func vector(_ name: String) throws -> [UInt8] {
-        let index = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: GoldenVectorTests.vectorsDir + "/index.json"))))
+        let path = GoldenVectorTests.vectorsDir + "/index.json"
+        let index = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
         guard case .array(let list) = index,
               let e = list.first(where: { $0["name"] == .string(name) }), let file = e["file"]?.stringValue else {
             throw XCTSkip("no vector \(name)")
@@ -139,10 +148,12 @@ final class NewVectorTests: XCTestCase {
             XCTAssertEqual(Int(call.kind), kind, name)
             XCTAssertEqual(try CallContext.decode(call.meta).era, era, name)
         }
-        let retry = try CallContext.decode(try try vector("call-mrtr-retry").withUnsafeBytes { try CallPayload.decode($0) }.meta)
+        let retryCall = try vector("call-mrtr-retry").withUnsafeBytes { try CallPayload.decode($0) }
+        let retry = try CallContext.decode(retryCall.meta)
         XCTAssertEqual(retry.inputResponses?["user_name"]?["content"]?["name"], .string("Alice"))
         XCTAssertEqual(retry.requestState, "eyJ2IjoxfQ")
-        let legacy = try CallContext.decode(try try vector("call-with-meta").withUnsafeBytes { try CallPayload.decode($0) }.meta)
+        let legacyCall = try vector("call-with-meta").withUnsafeBytes { try CallPayload.decode($0) }
+        let legacy = try CallContext.decode(legacyCall.meta)
         XCTAssertEqual(legacy.progressToken, .string("tok-2"))
     }
 }

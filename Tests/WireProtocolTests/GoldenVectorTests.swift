@@ -28,13 +28,17 @@ final class GoldenVectorTests: XCTestCase {
         let index = try Data(contentsOf: URL(fileURLWithPath: Self.vectorsDir + "/index.json"))
         let vectors = try JSONDecoder().decode([Vector].self, from: index)
         XCTAssertGreaterThan(vectors.count, 15)
-        return try vectors.map { v in (v, [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.vectorsDir + "/" + v.file)))) }
+        return try vectors.map { v in
+            (v, [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.vectorsDir + "/" + v.file))))
+        }
     }
 
     static func hex(_ s: String) -> [UInt8] {
         var out = [UInt8]()
         var it = s.utf8.makeIterator()
-        while let h = it.next(), let l = it.next() { out.append(UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16)!) }
+        while let h = it.next(), let l = it.next() {
+            out.append(UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16)!)
+        }
         return out
     }
 

@@ -56,7 +56,8 @@ final class FrontLink: StreamDelegate {
         conn.delegate = self
         conn.trafficClass = 2
         conn.readSize = 64 * 1024
-        let hello = "{\"versions\":[1],\"peer\":\(JSONValue.quote(peer)),\"maxFrame\":\(FrameHeader.maxPayload),\"zstd\":true}"
+        let hello = "{\"versions\":[1],\"peer\":\(JSONValue.quote(peer)),"
+            + "\"maxFrame\":\(FrameHeader.maxPayload),\"zstd\":true}"
         conn.writeFrame(.hello, stream: 0, payload: Array(hello.utf8))
         conn.startReading()
     }
@@ -75,7 +76,9 @@ final class FrontLink: StreamDelegate {
         let nameLength = name.utf8.count
         let length = CallPayload.fixedSize + nameLength + meta.count + call.arguments.count
         if let r = ready, r.zstd, length >= compressThreshold {
-            var payload = CallPayload.prefix(kind: call.kind, nameLength: nameLength, metaLength: meta.count) + Array(name.utf8) + meta
+            var payload = CallPayload.prefix(kind: call.kind, nameLength: nameLength, metaLength: meta.count)
+            payload += Array(name.utf8)
+            payload += meta
             payload += call.arguments
             let packed = payload.withUnsafeBytes { PayloadCompression.compress($0) }
             conn.writeFrame(.call, stream: stream, payload: packed, compressed: true)
@@ -160,11 +163,17 @@ final class FrontLink: StreamDelegate {
             conn.writeFrame(.pong, stream: h.stream, payload: Array(payload))
         case .notify where h.stream == 0:
             // Link-wide: list changes, resource updates; every front gets one from each executor.
-            guard let body = h.isCompressed ? (try? decompressed(h, payload)) ?? nil : Array(payload) else { conn.close(); return }
+            guard let body = h.isCompressed ? (try? decompressed(h, payload)) ?? nil : Array(payload) else {
+                conn.close()
+                return
+            }
             owner.linkNotification(self, payload: body)
         case .progress, .notify:
             guard let call = pending[h.stream] else { return }
-            guard let body = h.isCompressed ? (try? decompressed(h, payload)) ?? nil : Array(payload) else { conn.close(); return }
+            guard let body = h.isCompressed ? (try? decompressed(h, payload)) ?? nil : Array(payload) else {
+                conn.close()
+                return
+            }
             owner.event(call, type: type, payload: body)
         case .pong:
             break

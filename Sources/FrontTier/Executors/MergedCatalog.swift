@@ -28,7 +28,8 @@ final class MergedCatalog {
     init() {}
 
     init(links: [FrontLink]) {
-        var seenTools = Set<String>(), seenPrompts = Set<String>(), seenResources = Set<String>(), seenTemplates = Set<String>()
+        var seenTools = Set<String>(), seenPrompts = Set<String>()
+        var seenResources = Set<String>(), seenTemplates = Set<String>()
         var templateIndex: [String: Int] = [:]
         for link in links {
             guard let catalog = link.ready?.catalog else { continue }
@@ -62,7 +63,8 @@ final class MergedCatalog {
     /// Appends an entry to the lists of the eras it is served in.
     private func add(_ json: [UInt8], _ list: WritableKeyPath<Lists, [[UInt8]]>) {
         let era = (try? JSONValue.parse(json))?["_meta"]?["io.switchyard/era"]?.stringValue
-        for e in [Era.legacy, .modern] where era == nil || era == "both" || era == (e == .legacy ? "legacy" : "modern") {
+        for e in [Era.legacy, .modern]
+        where era == nil || era == "both" || era == (e == .legacy ? "legacy" : "modern") {
             lists[e.rawValue][keyPath: list].append(json)
         }
     }

@@ -1,5 +1,6 @@
 import CSupport
 import Glibc
+import MCPCore
 
 /// When each session was last used, shared by every front of a server so a session expires
 /// after `idleTimeout` of silence wherever it was used: an open-addressing table of

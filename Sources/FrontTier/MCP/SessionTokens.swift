@@ -1,6 +1,7 @@
 import COpenSSL
 import CSupport
 import Glibc
+import MCPCore
 
 /// Self-contained, tamper-proof session ids, so any front process can serve any session:
 /// `v1.<payload>.<tag>` where payload = base64url(16 random bytes | version index | issued-at)
@@ -197,58 +198,5 @@ public final class SessionTokens {
             }
         }
         return Array(out[0..<16])
-    }
-}
-
-/// base64url without padding (RFC 4648 section 5): safe in headers and visible ASCII.
-public enum Base64URL {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    public static func encode(_ bytes: [UInt8]) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count * 4 + 2) / 3)
-        var i = 0
-        while i + 3 <= bytes.count {
-            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [alphabet[Int(v >> 18 & 63)], alphabet[Int(v >> 12 & 63)], alphabet[Int(v >> 6 & 63)], alphabet[Int(v & 63)]]
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest == 1 {
-            let v = UInt32(bytes[i]) << 16
-            out += [alphabet[Int(v >> 18 & 63)], alphabet[Int(v >> 12 & 63)]]
-        } else if rest == 2 {
-            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out += [alphabet[Int(v >> 18 & 63)], alphabet[Int(v >> 12 & 63)], alphabet[Int(v >> 6 & 63)]]
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    public static func decode(_ s: String) -> [UInt8]? {
-        var vals = [UInt8]()
-        vals.reserveCapacity(s.utf8.count)
-        for c in s.utf8 {
-            switch c {
-            case 0x41...0x5A: vals.append(c - 0x41)
-            case 0x61...0x7A: vals.append(c - 0x61 + 26)
-            case 0x30...0x39: vals.append(c - 0x30 + 52)
-            case 0x2D: vals.append(62)
-            case 0x5F: vals.append(63)
-            default: return nil
-            }
-        }
-        if vals.count % 4 == 1 { return nil }
-        var out = [UInt8]()
-        var i = 0
-        while i < vals.count {
-            let n = min(4, vals.count - i)
-            var v: UInt32 = 0
-            for k in 0..<4 { v = v << 6 | UInt32(k < n ? vals[i + k] : 0) }
-            let bytes = [UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
-            out += bytes[0..<(n - 1)]
-            i += 4
-        }
-        // Reject non-canonical encodings (stray low bits), so one token has one spelling.
-        return encode(out) == s ? out : nil
     }
 }

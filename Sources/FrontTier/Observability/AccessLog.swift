@@ -31,9 +31,10 @@ final class AccessLog {
         if let tool { fields.append(("tool", tool)) }
         if let requestId { fields.append(("request_id", requestId)) }
         if let traceparent { fields.append(("traceparent", traceparent)) }
+        let time = Log.timestamp()
         let line = Log.format == .json
-            ? Log.json(level: .info, component: "access", pid: pid, message: "request", fields: fields, time: Log.timestamp())
-            : Log.format(level: .info, component: "access", pid: pid, message: "request", fields: fields, time: Log.timestamp())
+            ? Log.json(level: .info, component: "access", pid: pid, message: "request", fields: fields, time: time)
+            : Log.format(level: .info, component: "access", pid: pid, message: "request", fields: fields, time: time)
         buffer += Array(line.utf8)
         buffer.append(0x0A)
         if buffer.count >= 64 * 1024 { flush() }

@@ -18,7 +18,8 @@ final class FrontMetrics {
     let linkBytes = Metrics.family(.executorLinkBytesTotal)
     let lag = Metrics.gauge(.eventLoopLagSeconds)
     // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
-    @exclusivity(unchecked) private var tools: [String: (duration: Histogram, ok: Counter, toolError: Counter, error: Counter)] = [:]
+    @exclusivity(unchecked)
+    private var tools: [String: (duration: Histogram, ok: Counter, toolError: Counter, error: Counter)] = [:]
 
     /// Handles of one tool's series (the tool label has a bounded number of slots).
     func tool(_ name: String) -> (duration: Histogram, ok: Counter, toolError: Counter, error: Counter) {
