@@ -55,6 +55,10 @@ final class PipelineSSEResumeTests: XCTestCase {
         XCTAssertEqual(replayed.map { method($0) }, ["notifications/prompts/list_changed"], "\(events)")
         let missedId = try XCTUnwrap(replayed.first?.id)
         XCTAssertNotEqual(missedId, seenId)
+        // Ids only move forward: the priming event follows what is replayed and names the newest
+        // event, so a client that drops right after it resumes without a gap.
+        XCTAssertEqual(events.last?.data, "", "the priming event comes last: \(events)")
+        XCTAssertEqual(events.last?.id, missedId)
 
         // Live events continue on the resumed stream, numbered after the replayed one.
         h.services.listeners.deliver(Array(resourcesChanged.utf8))

@@ -25,10 +25,11 @@ final class SessionStream {
         s.writer.openStream(t.slot)
         let (stream, replay) = s.listeners.openResumable(connection: t.connection, slot: t.slot, filter: filter,
                                                          lastEventId: req.header(.lastEventId))
-        // Priming: an id and a reconnection delay before anything else, so the client can resume.
+        for e in replay { t.slot.appendEventChunk(e.json, id: s.listeners.eventId(stream, e.seq)) }
+        // Priming: an id and a reconnection delay, after what is replayed so that ids only move
+        // forward (a client that drops right after it resumes from the newest event).
         let priming = "id: \(s.listeners.eventId(stream, stream.seq))\nretry: 3000\ndata: \n\n"
         t.slot.append(.text(String(priming.utf8.count, radix: 16) + "\r\n" + priming + "\r\n"))
-        for e in replay { t.slot.appendEventChunk(e.json, id: s.listeners.eventId(stream, e.seq)) }
         t.connection.push(t.slot)
     }
 }
