@@ -9,12 +9,17 @@ public struct Envelope {
     /// Scans `body`; throws the JSON-RPC error a malformed body deserves.
     public static func scan(_ body: UnsafeRawBufferPointer) throws(ProtocolError) -> Envelope {
         var e = Envelope()
+        try e.scan(body)
+        return e
+    }
+
+    /// Scans `body` into this envelope, in place (the envelope is 228 bytes: no copy of it).
+    public mutating func scan(_ body: UnsafeRawBufferPointer) throws(ProtocolError) {
         let base = body.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        let rc = sy_json_scan_envelope(base ?? UnsafePointer(bitPattern: 1)!, base == nil ? 0 : body.count, &e.raw)
+        let rc = sy_json_scan_envelope(base ?? UnsafePointer(bitPattern: 1)!, base == nil ? 0 : body.count, &raw)
         if rc != 0 || base == nil {
             throw ProtocolError(.parseError, "Parse error: the body is not valid JSON")
         }
-        return e
     }
 
     public var isObject: Bool { raw.top_kind == Int32(SY_JSON_OBJECT) }

@@ -19,7 +19,7 @@ struct FrontRequest {
     unowned(unsafe) let connection: HTTPConnection
     private var retained: HTTPConnection?
     /// The scanned envelope, or the error that the scan or the shape check produced.
-    let envelope: Envelope
+    private(set) var envelope = Envelope()
     let envelopeError: ProtocolError?
     /// The JSON-RPC id as sent (string ids keep their quotes); nil for a notification or when
     /// the id cannot be read.
@@ -80,28 +80,26 @@ struct FrontRequest {
         acceptsSSE = sse && batch == nil
         acceptsJSON = json
         format = sse && (preferSSE || !json) ? .sse : .json
-        var env = Envelope()
         var error: ProtocolError?
         do throws(ProtocolError) {
-            env = try Envelope.scan(body)
-            if env.isObject { try env.validateRequest(in: body) }
+            try envelope.scan(body)
+            if envelope.isObject { try envelope.validateRequest(in: body) }
         } catch let e {
             error = e
         }
-        envelope = env
         envelopeError = error
-        id = env.idRange().map { Array(body[$0]) }
+        id = envelope.idRange().map { Array(body[$0]) }
         var index: Int?
-        if error == nil, env.hasMethod {
-            let m = env.raw.method
+        if error == nil, envelope.hasMethod {
+            let m = envelope.raw.method
             index = m.escaped == 0 ? methods.index(of: Envelope.bytes(body, m))
-                                   : env.method(in: body).flatMap { methods.index(of: $0) }
+                                   : envelope.method(in: body).flatMap { methods.index(of: $0) }
             if batch != nil {
                 // The POST's label stays "other": its members may be of several methods.
             } else if id != nil {
                 slot.methodIndex = index.map { methods.entries[$0].label } ?? LabelIndex.method("other")
             } else {
-                let initialized = env.method(in: body) == "notifications/initialized"
+                let initialized = envelope.method(in: body) == "notifications/initialized"
                 slot.methodIndex = LabelIndex.method(initialized ? "notifications/initialized" : "notification")
             }
         }
