@@ -252,6 +252,11 @@ class SwitchyardServer:
         finally:
             conn.close()
 
+    def in_flight(self) -> int:
+        """Calls in flight on the executors, as the front that answers this /healthz sees them."""
+        _, data = self.healthz()
+        return sum(e.get("inFlight", 0) for e in data.get("executors", []))
+
     def executor_pids(self) -> dict[str, int]:
         status, data = self.healthz()
         return {e["name"]: e.get("pid") for e in data.get("executors", [])}

@@ -24,6 +24,37 @@ def next_id() -> int:
     return next(_ids)
 
 
+def _describe(what) -> str:
+    return what() if callable(what) else str(what)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.01, what="the condition"):
+    """Polls `predicate()` until it returns something truthy, and returns that. After `timeout`
+    seconds raises AssertionError naming `what` (a string, or a callable giving one, called only
+    then: e.g. the last /healthz seen). Use it instead of a sleep wherever the thing waited for
+    is observable."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {_describe(what)}")
+        time.sleep(interval)
+
+
+async def wait_until_async(predicate, timeout: float, interval: float = 0.01, what="the condition"):
+    """`wait_until` for coroutines (asyncio, or anyio on asyncio): `predicate` is a plain callable."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {_describe(what)}")
+        await asyncio.sleep(interval)
+
+
 @dataclass
 class Response:
     status: int

@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 
 from conftest import pid_alive
-from sy_http import AsyncRawConnection, RawConnection, rpc
+from sy_http import AsyncRawConnection, RawConnection, rpc, wait_until
 
 REQUEST_TIMEOUT_S = 15.0
 
@@ -65,7 +65,7 @@ async def _client(host, port, tool, args, stop_at, outcomes: Outcomes, stop_send
             conn = None
             if not reconnect:
                 return
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # pacing: a short back-off, not a hot loop, while a front is down
             continue
         try:
             msg = json.loads(r.body)
@@ -85,9 +85,11 @@ async def _client(host, port, tool, args, stop_at, outcomes: Outcomes, stop_send
         await conn.close()
 
 
-def run_load(srv, clients, seconds, tool="echo", args=None, stop_sending=None, reconnect=True) -> Outcomes:
-    """`clients` sessions calling `tool` in a closed loop for `seconds`, on a thread of its own."""
-    outcomes = Outcomes()
+def run_load(srv, clients, seconds, tool="echo", args=None, stop_sending=None, reconnect=True,
+             outcomes: Outcomes | None = None) -> Outcomes:
+    """`clients` sessions calling `tool` in a closed loop for `seconds`, on a thread of its own.
+    Pass `outcomes` to watch the run while it goes (e.g. wait until calls are being answered)."""
+    outcomes = outcomes if outcomes is not None else Outcomes()
     stop_sending = stop_sending or threading.Event()
     args = args if args is not None else {"text": "chaos"}
 
@@ -149,14 +151,14 @@ def front_pids(srv) -> list[int]:
     return [p for p, cmd in children(srv.pid) if " front " in cmd]
 
 
-def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+def start_load(srv, clients, answered, **kw):
+    """Starts `run_load` on a thread and waits until `answered` of its calls have been answered
+    (the load is under way); returns (join, outcomes)."""
+    outcomes = Outcomes()
+    join = in_thread(run_load, srv, clients=clients, outcomes=outcomes, **kw)
+    wait_until(lambda: outcomes.ok >= answered or outcomes.failures, 15,
+               what=lambda: f"{answered} calls answered by the load ({outcomes})")
+    return join, outcomes
 
 
 CHAOS_ARGS = ["--restart-intensity", "1000", "--restart-max-delay-ms", "200"]
@@ -165,8 +167,7 @@ CHAOS_ARGS = ["--restart-intensity", "1000", "--restart-max-delay-ms", "200"]
 @pytest.mark.timeout(60)
 def test_kill_random_executor_every_500ms_idempotent_tool_loses_nothing(server_factory):
     srv = server_factory(fronts=2, executors=3, extra_args=CHAOS_ARGS)
-    join = in_thread(run_load, srv, clients=200, seconds=11)
-    time.sleep(0.5)
+    join, _ = start_load(srv, clients=200, answered=200, seconds=11)
     kills = 0
     end = time.monotonic() + 10
     while time.monotonic() < end:
@@ -174,21 +175,20 @@ def test_kill_random_executor_every_500ms_idempotent_tool_loses_nothing(server_f
         if pids:
             os.kill(random.choice(pids), signal.SIGKILL)
             kills += 1
-        time.sleep(0.5)
+        time.sleep(0.5)  # the scenario: one kill every 500 ms
     outcomes = join(40)
     assert kills >= 15
     assert outcomes.failures == 0, outcomes
     assert outcomes.ok > 1000, outcomes
-    wait_for(lambda: len(executor_pids(srv)) == 3, 10, "all 3 executors back")
-    wait_for(lambda: len(srv.healthz()[1].get("executors", [])) == 3, 5, "fronts linked to all 3 executors")
+    wait_until(lambda: len(executor_pids(srv)) == 3, 10, what="all 3 executors back")
+    wait_until(lambda: len(srv.healthz()[1].get("executors", [])) == 3, 5, what="fronts linked to all 3 executors")
 
 
 @pytest.mark.timeout(60)
 def test_kill_executors_non_idempotent_tool_fails_cleanly_and_boundedly(server_factory):
     # One front, so its /healthz sees every call in flight on each executor.
     srv = server_factory(fronts=1, executors=3, extra_args=CHAOS_ARGS)
-    join = in_thread(run_load, srv, clients=100, seconds=8, tool="sleep_ms", args={"ms": 50})
-    time.sleep(0.5)
+    join, _ = start_load(srv, clients=100, answered=100, seconds=8, tool="sleep_ms", args={"ms": 50})
     bound = 0
     kills = 0
     end = time.monotonic() + 6
@@ -202,7 +202,7 @@ def test_kill_executors_non_idempotent_tool_fails_cleanly_and_boundedly(server_f
             bound += by_pid[victim] + 10
             os.kill(victim, signal.SIGKILL)
             kills += 1
-        time.sleep(0.5)
+        time.sleep(0.5)  # the scenario: one kill every 500 ms
     outcomes = join(40)
     assert kills >= 8
     assert "hang" not in outcomes.kinds, outcomes
@@ -212,7 +212,7 @@ def test_kill_executors_non_idempotent_tool_fails_cleanly_and_boundedly(server_f
     assert "executor link lost" in outcomes.examples.get("http 200 rpc -32603", "executor link lost")
     assert outcomes.failures <= bound, f"{outcomes.failures} failures > bound {bound}: {outcomes}"
     assert outcomes.ok > 500, outcomes
-    wait_for(lambda: len(executor_pids(srv)) == 3, 10, "all executors back")
+    wait_until(lambda: len(executor_pids(srv)) == 3, 10, what="all executors back")
 
 
 @pytest.mark.timeout(45)
@@ -220,7 +220,9 @@ def test_spinning_tool_is_cancelled_at_its_timeout_and_its_executor_replaced(ser
     srv = server_factory(fronts=1, executors=2, tools="demo,chaos",
                          extra_args=["--tool-timeout", "chaos_spin=1000"])
     before = set(executor_pids(srv))
-    echo_load = in_thread(run_load, srv, clients=20, seconds=6)
+    # Echo load runs until the wedged executor is replaced (at most 20 s).
+    stop_echo = threading.Event()
+    echo_load = in_thread(run_load, srv, clients=20, seconds=20, stop_sending=stop_echo)
     with RawConnection(srv.host, srv.port, timeout=10) as c:
         sid = c.initialize()
         t0 = time.monotonic()
@@ -231,12 +233,13 @@ def test_spinning_tool_is_cancelled_at_its_timeout_and_its_executor_replaced(ser
     assert msg["error"]["code"] == -32003, msg
     assert "timed out" in msg["error"]["message"], msg
     assert 0.9 <= elapsed < 3.0, elapsed
+    # The executor that ran the spin drains and is replaced (its cancel grace is 2 s).
+    wait_until(lambda: len(set(executor_pids(srv)) - before) >= 1 and len(executor_pids(srv)) == 2, 10,
+               what="the wedged executor replaced")
+    stop_echo.set()
     outcomes = echo_load(30)
     assert outcomes.failures == 0, outcomes
     assert outcomes.ok > 100, outcomes
-    # The executor that ran the spin drains and is replaced (its cancel grace is 2 s).
-    wait_for(lambda: len(set(executor_pids(srv)) - before) >= 1 and len(executor_pids(srv)) == 2, 10,
-             "the wedged executor replaced")
     assert "still running after" in srv.stderr_tail(400)
 
 
@@ -244,10 +247,10 @@ def test_spinning_tool_is_cancelled_at_its_timeout_and_its_executor_replaced(ser
 def test_sigterm_during_load_answers_every_accepted_call_and_exits_0(server_factory):
     srv = server_factory(fronts=2, executors=2)
     stop_sending = threading.Event()
-    echo = in_thread(run_load, srv, clients=50, seconds=20, stop_sending=stop_sending, reconnect=False)
-    slow = in_thread(run_load, srv, clients=50, seconds=20, tool="sleep_ms", args={"ms": 300},
-                     stop_sending=stop_sending, reconnect=False)
-    time.sleep(2.0)
+    echo, _ = start_load(srv, clients=50, answered=101, seconds=20, stop_sending=stop_sending, reconnect=False)
+    # Slow calls are in flight all the time once the first ones were answered.
+    slow, _ = start_load(srv, clients=50, answered=51, seconds=20, tool="sleep_ms", args={"ms": 300},
+                         stop_sending=stop_sending, reconnect=False)
     stop_sending.set()
     srv.terminate()
     t0 = time.monotonic()
@@ -266,24 +269,28 @@ def test_sighup_rolling_restart_during_load_loses_nothing(server_factory):
     srv = server_factory(fronts=2, executors=3)
     before = set(executor_pids(srv))
     assert len(before) == 3
-    echo = in_thread(run_load, srv, clients=100, seconds=8)
-    slow = in_thread(run_load, srv, clients=30, seconds=8, tool="sleep_ms", args={"ms": 200})
-    time.sleep(1.0)
+    # The load goes on until the rolling restart is done (at most 30 s).
+    stop_sending = threading.Event()
+    echo, _ = start_load(srv, clients=100, answered=100, seconds=30, stop_sending=stop_sending)
+    slow, _ = start_load(srv, clients=30, answered=30, seconds=30, tool="sleep_ms", args={"ms": 200},
+                         stop_sending=stop_sending)
     os.kill(srv.pid, signal.SIGHUP)
+    after = wait_until(lambda: (lambda s: s if len(s) == 3 and not (s & before) else None)(set(executor_pids(srv))),
+                       15, what="every executor replaced")
+    wait_until(lambda: "rolling restart done" in srv.stderr_tail(400), 15, what="'rolling restart done' logged")
+    stop_sending.set()
     a, b = echo(40), slow(40)
     assert a.failures == 0, a
     assert b.failures == 0, b
-    after = wait_for(lambda: (lambda s: s if len(s) == 3 and not (s & before) else None)(set(executor_pids(srv))),
-                     15, "every executor replaced")
+    assert a.ok >= 100 and b.ok >= 30, (a, b)
     assert not (after & before)
-    assert "rolling restart done" in srv.stderr_tail(400)
 
 
 @pytest.mark.timeout(45)
 def test_restart_storm_gives_up_and_the_rest_keeps_serving(server_factory):
     srv = server_factory(fronts=1, executors=1, executor_cmds=["sh -c 'exit 3'"],
                          extra_args=["--restart-intensity", "3", "--restart-period-ms", "10000", "--restart-max-delay-ms", "100"])
-    wait_for(lambda: "GIVING UP" in srv.stderr_tail(200), 10, "the supervisor giving up")
+    wait_until(lambda: "GIVING UP" in srv.stderr_tail(200), 10, what="the supervisor giving up")
     tail = srv.stderr_tail(200)
     assert "executor ext-0" in [l for l in tail.splitlines() if "GIVING UP" in l][0]
     with RawConnection(srv.host, srv.port) as c:
@@ -298,13 +305,19 @@ def test_kill_one_of_two_fronts_survivor_serves_and_it_comes_back_within_1s(serv
     srv = server_factory(fronts=2, executors=2)
     fronts = front_pids(srv)
     assert len(fronts) == 2
-    load = in_thread(run_load, srv, clients=60, seconds=5)
-    time.sleep(1.0)
+    stop_sending = threading.Event()
+    load, outcomes = start_load(srv, clients=60, answered=120, seconds=20, stop_sending=stop_sending)
     victim = fronts[0]
     os.kill(victim, signal.SIGKILL)
     t0 = time.monotonic()
-    wait_for(lambda: len([p for p in front_pids(srv) if p != victim]) == 2, 1.0, "the killed front restarted")
+    wait_until(lambda: len([p for p in front_pids(srv) if p != victim]) == 2, 1.0, what="the killed front restarted")
     restarted_in = time.monotonic() - t0
+    # The load goes on after the restart (clients of the killed front reconnect) until it has
+    # had over 500 answers, and at least 120 since the restart (at most 20 s in all).
+    ok_at_restart = outcomes.ok
+    wait_until(lambda: outcomes.ok > max(500, ok_at_restart + 120), 15,
+               what=lambda: f"the load to go on after the restart: {outcomes}")
+    stop_sending.set()
     outcomes = load(30)
     # Connections on the killed front are lost (transport errors, then the client reconnects);
     # nothing else fails.

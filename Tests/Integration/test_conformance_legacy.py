@@ -17,14 +17,13 @@ import re
 import threading
 import warnings
 
-import anyio
 import mcp_types as t
 import pytest
 from mcp import Client
 
 from conformance_util import (CONFORMANCE_SERVER, LEGACY, NAME_RE, dump, post_with_host, read_first_event,
                               run, stateless_headers)
-from sy_http import RawConnection, dumps, initialize_message, mcp_headers, rpc
+from sy_http import RawConnection, dumps, initialize_message, mcp_headers, rpc, wait_until_async
 
 # The SDK flags logging/ping/subscribe as deprecated for 2026-07-28; they are current at 2025-11-25.
 pytestmark = [pytest.mark.switchyard(**CONFORMANCE_SERVER), pytest.mark.timeout(20),
@@ -187,14 +186,18 @@ def test_tools_call_with_progress(shared_server):
         if isinstance(msg, t.ProgressNotification):
             seen.append(msg.params)
 
+    def mine_so_far():
+        return [p for p in seen if p.progress_token == "progress-test-1"]
+
     async def go():
         async with legacy_client(shared_server, message_handler=handler) as c:
             r = await c.call_tool("test_tool_with_progress", {}, meta={"progressToken": "progress-test-1"})
-            await anyio.sleep(0.1)
+            # They came before the result on its stream; the client may still be dispatching them.
+            await wait_until_async(lambda: len(mine_so_far()) >= 3, 5, what=lambda: f"3 progress notifications: {seen}")
             return r
     r = run(go)
     assert not r.is_error, r
-    mine = [p for p in seen if p.progress_token == "progress-test-1"]
+    mine = mine_so_far()
     assert len(mine) >= 3, seen
     first = [p.progress for p in mine[:3]]
     assert first == sorted(first), first
@@ -212,7 +215,8 @@ def test_tools_call_with_logging(shared_server):
         async with legacy_client(shared_server, logging_callback=on_log) as c:
             await c.set_logging_level("debug")
             r = await c.call_tool("test_tool_with_logging", {})
-            await anyio.sleep(0.2)
+            # The scenario's own bound: within 200 ms of the result.
+            await wait_until_async(lambda: len(logs) >= 3, 0.2, what=lambda: f"3 log notifications: {logs}")
             return r
     r = run(go)
     assert not r.is_error, r

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import pid_alive
-from sy_http import RawConnection, expect_tool_text, rpc
+from sy_http import RawConnection, expect_tool_text, rpc, wait_until
 
 CALLS = 8
 SLEEP_MS = 3000
@@ -40,14 +40,14 @@ class Call(threading.Thread):
 
 
 def _wait_inflight(srv, total, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    health = None
-    while time.monotonic() < deadline:
-        status, health = srv.healthz()
-        if status == 200 and sum(e.get("inFlight", 0) for e in health.get("executors", [])) >= total:
-            return health
-        time.sleep(0.02)
-    pytest.fail(f"/healthz never showed {total} calls in flight: {health}")
+    last = {}
+
+    def seen():
+        status, last["health"] = srv.healthz()
+        health = last["health"]
+        return status == 200 and sum(e.get("inFlight", 0) for e in health.get("executors", [])) >= total and health
+
+    return wait_until(seen, timeout, what=lambda: f"/healthz to show {total} calls in flight: {last.get('health')}")
 
 
 @pytest.mark.timeout(30)
@@ -71,22 +71,25 @@ def test_kill_executor_mid_call(server_factory):
     killed_at = time.monotonic()
 
     # The supervisor restarts it: a new pid for the same name shows up in /healthz within 1 s.
-    restarted_at = None
-    new_pid = None
     last = None
-    while time.monotonic() - killed_at < 3.0:
+
+    def restarted_pid():
+        nonlocal last
         try:
             status, last = srv.healthz(timeout=2)
         except OSError as e:
             last = repr(e)
-            status = None
-        if status == 200:
-            pids = {e["name"]: e["pid"] for e in last.get("executors", [])}
-            if pids.get(victim_name) not in (None, victim_pid) and pid_alive(pids[victim_name]):
-                restarted_at = time.monotonic()
-                new_pid = pids[victim_name]
-                break
-        time.sleep(0.02)
+            return None
+        if status != 200:
+            return None
+        pid = {e["name"]: e["pid"] for e in last.get("executors", [])}.get(victim_name)
+        return pid if pid not in (None, victim_pid) and pid_alive(pid) else None
+
+    try:
+        new_pid = wait_until(restarted_pid, 3.0, what=f"a new pid for {victim_name}")
+        restarted_at = time.monotonic()
+    except AssertionError:  # reported below, once the calls are in
+        new_pid = restarted_at = None
 
     for c in calls:
         c.join(timeout=8)
@@ -141,13 +144,8 @@ def test_restart_without_calls_in_flight(server_factory):
     victim_name = sorted(before)[0]
     os.kill(before[victim_name], signal.SIGKILL)
     killed_at = time.monotonic()
-    while time.monotonic() - killed_at < 3:
-        pids = srv.executor_pids()
-        if pids.get(victim_name) not in (None, before[victim_name]):
-            break
-        time.sleep(0.02)
-    else:
-        pytest.fail(f"{victim_name} not restarted within 3 s: {srv.healthz()}")
+    wait_until(lambda: srv.executor_pids().get(victim_name) not in (None, before[victim_name]), 3,
+               what=lambda: f"{victim_name} restarted: {srv.healthz()}")
     assert time.monotonic() - killed_at <= 1.0, f"restart took {time.monotonic() - killed_at:.2f}s"
 
     calls = [Call(srv, i, ms=300, prefix="after") for i in range(16)]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from sy_http import RawConnection, parse_sse, rpc
+from sy_http import RawConnection, parse_sse, rpc, wait_until
 
 
 def client(srv, n: int, out: dict):
@@ -37,11 +37,18 @@ def client(srv, n: int, out: dict):
 
                 t = threading.Thread(target=long_call)
                 t.start()
-                time.sleep(0.3)
-                for _ in range(4):  # new connections land on either front
+
+                # Each cancellation goes out on a new connection, which lands on either front. One
+                # that reaches the executor before the call does is ignored (as the spec allows), and
+                # which front runs the call is not observable from here: cancel until it answers.
+                def cancel_reached_the_call():
                     with RawConnection(srv.host, srv.port) as b:
                         b.post({"jsonrpc": "2.0", "method": "notifications/cancelled",
                                 "params": {"requestId": cancel_id, "reason": "test"}}, session=sid)
+                    t.join(0.02)
+                    return not t.is_alive()
+
+                wait_until(cancel_reached_the_call, 5, interval=0, what=f"call {cancel_id} answered after cancellations")
                 t.join(15)
                 results[cancel_id] = (box.get("took"), box["r"].json())
             out[n] = (sid, results)
@@ -88,26 +95,26 @@ def test_cancellation_sent_to_another_front_stops_the_call(tmp_path):
     (run_dir / "executors").mkdir()
     env = dict(os.environ, SWITCHYARD_SESSION_KEY="cd" * 32)
     pa, pb = free_port(), free_port()
-    procs = [subprocess.Popen([switchyard_bin(), "executor", "--socket", str(run_dir / "executors" / "e-0.sock"), "--name", "e-0"],
+    socket_path = run_dir / "executors" / "e-0.sock"
+    procs = [subprocess.Popen([switchyard_bin(), "executor", "--socket", str(socket_path), "--name", "e-0"],
                               stderr=open(tmp_path / "e.log", "w"))]
-    time.sleep(0.5)
+    wait_until(socket_path.exists, 10, what="the executor's socket")
     for i, p in enumerate((pa, pb)):
         procs.append(subprocess.Popen([switchyard_bin(), "front", "--port", str(p), "--index", str(i), "--run-dir", str(run_dir)],
                                       env=env, stderr=open(tmp_path / f"f{i}.log", "w")))
     try:
         class Srv:
             host = "127.0.0.1"
+
+        def ready(p):
+            try:
+                with RawConnection("127.0.0.1", p) as c:
+                    return c.request("GET", "/readyz").status == 200
+            except OSError:
+                return False
+
         for p in (pa, pb):
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    with RawConnection("127.0.0.1", p) as c:
-                        if c.request("GET", "/readyz").status == 200:
-                            break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, "front not ready"
-                time.sleep(0.05)
+            wait_until(lambda: ready(p), 10, interval=0.05, what=f"the front on port {p} ready")
         with RawConnection("127.0.0.1", pa, timeout=15) as a:
             sid = a.initialize()
             box = {}
@@ -119,7 +126,13 @@ def test_cancellation_sent_to_another_front_stops_the_call(tmp_path):
 
             t = threading.Thread(target=long_call)
             t.start()
-            time.sleep(0.3)
+
+            def in_flight_on_a():  # front A's link to the executor
+                with RawConnection("127.0.0.1", pa) as c:
+                    h = json.loads(c.request("GET", "/healthz").body)
+                return sum(e["inFlight"] for e in h["executors"]) == 1
+
+            wait_until(in_flight_on_a, 3, what="the call in flight on the executor through front A")
             with RawConnection("127.0.0.1", pb) as b:
                 n = b.post({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "far"}}, session=sid)
                 assert n.status == 202, n

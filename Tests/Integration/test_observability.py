@@ -4,6 +4,7 @@ in a real headless Chromium."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -18,7 +19,7 @@ import pytest
 
 from conftest import free_port, switchyard_bin
 from prometheus_harness import PrometheusServer
-from sy_http import AsyncRawConnection, RawConnection, rpc
+from sy_http import AsyncRawConnection, RawConnection, rpc, wait_until
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -84,21 +85,22 @@ def test_readyz_follows_executors_and_drain(tmp_path):
     front = subprocess.Popen([switchyard_bin(), "front", "--port", str(port), "--run-dir", str(run_dir),
                               "--admin", f"127.0.0.1:{admin}"], env=env, stderr=open(tmp_path / "front.log", "w"))
     executor = None
+
+    def readyz():
+        try:
+            return get(f"http://127.0.0.1:{admin}/readyz")
+        except OSError:  # not listening yet
+            return None
+
+    def in_flight():
+        status, body = get(f"http://127.0.0.1:{admin}/healthz")
+        return sum(e["inFlight"] for e in json.loads(body)["executors"])
+
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if get(f"http://127.0.0.1:{admin}/readyz")[0] == 503:
-                    break
-            except OSError:
-                time.sleep(0.05)
-        assert get(f"http://127.0.0.1:{admin}/readyz") == (503, '{"ready":false}')
+        assert wait_until(readyz, 10, what="the admin listener answering /readyz") == (503, '{"ready":false}')
         executor = subprocess.Popen([switchyard_bin(), "executor", "--socket", str(run_dir / "executors" / "x-0.sock"),
                                      "--name", "x-0"], stderr=open(tmp_path / "executor.log", "w"))
-        deadline = time.monotonic() + 5
-        while get(f"http://127.0.0.1:{admin}/readyz")[0] != 200:
-            assert time.monotonic() < deadline, "never ready"
-            time.sleep(0.05)
+        wait_until(lambda: (readyz() or (None,))[0] == 200, 5, what="/readyz 200 once the executor is linked")
         assert get(f"http://127.0.0.1:{port}/readyz")[0] == 200
         # A call in flight holds the drain open; meanwhile /readyz says 503.
         out = {}
@@ -106,10 +108,10 @@ def test_readyz_follows_executors_and_drain(tmp_path):
             sid = c.initialize()
             t = threading.Thread(target=lambda: out.setdefault("r", c.call_tool(sid, "sleep_ms", {"ms": 1500}, timeout=10)))
             t.start()
-            time.sleep(0.3)
+            wait_until(lambda: in_flight() == 1, 3, what="the 1.5 s call in flight on the executor")
             front.send_signal(signal.SIGTERM)
-            time.sleep(0.3)
-            assert get(f"http://127.0.0.1:{admin}/readyz") == (503, '{"ready":false}')
+            wait_until(lambda: readyz() == (503, '{"ready":false}'), 3, what="/readyz 503 while draining")
+            assert "r" not in out, "the call answered before /readyz turned 503 (the drain was not held open)"
             t.join(10)
         assert out["r"].status == 200 and out["r"].json()["result"]["content"][0]["text"] == "slept 1500 ms"
         assert front.wait(10) == 0
@@ -140,7 +142,7 @@ def test_status_page_renders_live_numbers_in_headless_chromium(server_factory):
             sid = c.initialize()
             while not stop.is_set():
                 c.call_tool(sid, "echo", {"text": "live"})
-                time.sleep(0.005)
+                time.sleep(0.005)  # pacing: a trickle of calls, not a flood
 
     t = threading.Thread(target=load, daemon=True)
     t.start()
@@ -180,13 +182,15 @@ def test_json_logs_and_buffered_access_log(server_factory, tmp_path):
         for i in range(5):
             assert c.call_tool(sid, "echo", {"text": str(i)}).status == 200
         assert c.call_tool(sid, "nope", {}).json()["error"]["code"] == -32602
-    deadline = time.monotonic() + 3
     lines = []
-    while time.monotonic() < deadline:
+
+    def echo_lines_logged():
+        nonlocal lines
         lines = [_json.loads(l) for l in access.read_text().splitlines()] if access.exists() else []
-        if sum(1 for l in lines if l.get("tool") == "echo") >= 5:
-            break
-        time.sleep(0.1)
+        return sum(1 for l in lines if l.get("tool") == "echo") >= 5
+
+    # The access log is buffered: wait for its flush.
+    wait_until(echo_lines_logged, 3, interval=0.05, what=lambda: f"5 echo lines in the access log: {lines}")
     calls = [l for l in lines if l.get("method") == "tools/call"]
     assert sum(1 for l in calls if l.get("tool") == "echo" and l["status"] == "200") == 5, lines
     assert all(float(l["ms"]) >= 0 and l["ts"].endswith("Z") for l in calls)
@@ -214,16 +218,16 @@ def test_request_id_and_traceparent_follow_a_call_into_the_executor_and_back(ser
         r = c.post(rpc("tools/call", {"name": "echo", "arguments": {"text": "x"},
                                       "_meta": {"traceparent": trace.replace("01", "00", 1)}}), session=sid)
         assert r.status == 200
-    deadline = time.monotonic() + 3
-    line = None
-    while time.monotonic() < deadline and line is None:
-        if access.exists():
-            for l in access.read_text().splitlines():
-                e = _json.loads(l)
-                if e.get("traceparent") == trace:
-                    line = e
-        time.sleep(0.1)
-    assert line and line["request_id"].startswith("f0-"), line
+
+    def traced_line():
+        if not access.exists():
+            return None
+        return next((e for e in map(_json.loads, access.read_text().splitlines()) if e.get("traceparent") == trace),
+                    None)
+
+    # The access log is buffered: wait for its flush.
+    line = wait_until(traced_line, 3, interval=0.05, what="the traced call in the access log")
+    assert line["request_id"].startswith("f0-"), line
     executor_lines = [_json.loads(l) for l in srv.stderr_tail(400).splitlines() if l.startswith("{")]
     calls = [e for e in executor_lines if e.get("msg") == "call" and e.get("request_id") == line["request_id"]]
     assert calls and calls[0]["traceparent"] == trace and calls[0]["component"] == "executor", executor_lines[-5:]

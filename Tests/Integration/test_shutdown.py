@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import pid_alive, python_executor_cmd
-from sy_http import RawConnection, dumps, expect_tool_text, mcp_headers, rpc
+from sy_http import RawConnection, dumps, expect_tool_text, mcp_headers, rpc, wait_until
 
 
 class InFlight(threading.Thread):
@@ -64,8 +64,18 @@ def test_sigterm_finishes_inflight_calls(server_factory, with_python):
         c.start()
     for c in calls:
         assert c.sent.wait(5), f"call {c.i} could not be sent"
-    time.sleep(0.3)  # every request is read and dispatched well before its 1 s sleep ends
-    assert all(c.response is None for c in calls), "a 1 s call answered in under 0.3 s"
+    # Every call has reached an executor. Each front's /healthz counts its own calls, and a new
+    # connection lands on either front: keep the latest count of each until they add up (counts
+    # only grow until the first 1 s call ends).
+    per_front = {}
+
+    def all_dispatched():
+        _, h = srv.healthz()
+        per_front[h.get("front")] = sum(e.get("inFlight", 0) for e in h.get("executors", []))
+        return sum(per_front.values()) == len(calls)
+
+    wait_until(all_dispatched, 5, what=lambda: f"{len(calls)} calls in flight on the executors: {per_front}")
+    assert all(c.response is None for c in calls), "a 1 s call answered before all were dispatched"
 
     srv.terminate()
     signalled_at = time.monotonic()
@@ -87,10 +97,8 @@ def test_sigterm_finishes_inflight_calls(server_factory, with_python):
 
     # The server is gone for good: port closed, executors stopped.
     assert _port_closed(srv.host, srv.port), "port still accepts connections after exit"
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and any(pid_alive(p) for p in executor_pids):
-        time.sleep(0.05)
-    assert not [p for p in executor_pids if pid_alive(p)], f"executors outlived the server: {executor_pids}"
+    wait_until(lambda: not any(pid_alive(p) for p in executor_pids), 3,
+               what=lambda: f"the executors to exit with the server: {[p for p in executor_pids if pid_alive(p)]}")
 
 
 @pytest.mark.timeout(30)
@@ -110,7 +118,5 @@ def test_idle_shutdown(server_factory, signum):
     assert time.monotonic() - start < 10
     idle.close()
     assert _port_closed(srv.host, srv.port)
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and any(pid_alive(p) for p in executor_pids):
-        time.sleep(0.05)
-    assert not [p for p in executor_pids if pid_alive(p)], f"executors outlived the server: {executor_pids}"
+    wait_until(lambda: not any(pid_alive(p) for p in executor_pids), 3,
+               what=lambda: f"the executors to exit with the server: {[p for p in executor_pids if pid_alive(p)]}")

@@ -10,7 +10,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from sy_http import RawConnection, dumps, mcp_headers, parse_sse, rpc
+from sy_http import RawConnection, dumps, mcp_headers, parse_sse, rpc, wait_until
 
 
 @pytest.mark.timeout(30)
@@ -75,12 +75,7 @@ def test_notifications_cancelled_stops_the_call_in_the_executor(server_factory):
 
         t = threading.Thread(target=run)
         t.start()
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            _, h = srv.healthz()
-            if sum(e["inFlight"] for e in h["executors"]) == 1:
-                break
-            time.sleep(0.02)
+        wait_until(lambda: srv.in_flight() == 1, 3, what="the call in flight on the executor")
         with RawConnection(srv.host, srv.port) as b:
             n = b.post({"jsonrpc": "2.0", "method": "notifications/cancelled",
                         "params": {"requestId": "long-1", "reason": "user pressed stop"}}, session=sid)
@@ -101,39 +96,31 @@ def test_closing_the_stream_cancels_a_stateless_call_and_only_that_call(server_f
 
     srv = server_factory(fronts=1, executors=1)
 
-    def executor_in_flight():
-        _, h = srv.healthz()
-        return sum(e["inFlight"] for e in h["executors"])
-
     def wait_in_flight(n, within=3.0):
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if executor_in_flight() == n:
-                return True
-            time.sleep(0.02)
-        return False
+        wait_until(lambda: srv.in_flight() == n, within,
+                   what=lambda: f"{n} calls in flight on the executor (now {srv.in_flight()})")
 
     # A legacy session's call that must survive everything below.
     keeper = RawConnection(srv.host, srv.port, timeout=15)
     sid = keeper.initialize()
     keeper.send("POST", "/mcp", mcp_headers(session=sid),
                 dumps(rpc("tools/call", {"name": "sleep_ms", "arguments": {"ms": 4000}}, id="keep")))
-    assert wait_in_flight(1), executor_in_flight()
+    wait_in_flight(1)
 
     # Clients that got their answers and leave: nothing of theirs or of others is cancelled.
     for _ in range(20):
         with RawConnection(srv.host, srv.port) as c:
             assert c.call_tool(c.initialize(), "echo", {"text": "x"}).status == 200
-    assert executor_in_flight() == 1
+    assert srv.in_flight() == 1
 
     # A stateless call whose client closes the stream before the answer: cancelled in the executor.
     params = {"name": "sleep_ms", "arguments": {"ms": 8000}, "_meta": request_meta({})}
     msg = {"jsonrpc": "2.0", "id": "gone", "method": "tools/call", "params": params}
     leaver = RawConnection(srv.host, srv.port)
     leaver.send("POST", "/mcp", stateless_headers("tools/call", params), dumps(msg))
-    assert wait_in_flight(2), executor_in_flight()
+    wait_in_flight(2)
     leaver.close()
-    assert wait_in_flight(1), executor_in_flight()
+    wait_in_flight(1)
 
     # The session's call was not touched: it answers after its full 4 s.
     r = keeper.read_response(timeout=10)
