@@ -328,12 +328,14 @@ int sy_chunked_decode(sy_chunked_t *st, uint8_t *buf, size_t len, size_t *in_off
             st->state = CK_SIZE; i++;
             break;
         case CK_TRAILER_START:
-            /* Either the final CRLF or a trailer field line (ignored). */
+            /* Either the final CRLF or a trailer field line (ignored, but bounded). */
             if (c == '\r') { st->state = CK_END_LF; i++; break; }
             if (c == '\n') { i++; *in_off = i; *out_len = o; return 1; }
+            if (++st->trailer_lines > SY_HTTP_MAX_HEADERS) return SY_EHTTP_TRAILERS;
             st->state = CK_TRAILER;
             break;
         case CK_TRAILER:
+            if (++st->trailer_bytes > SY_HTTP_MAX_TRAILER) return SY_EHTTP_TRAILERS;
             if (c == '\n') st->state = CK_TRAILER_START;
             else if (c < 0x20 && c != '\t' && c != '\r') return SY_EHTTP_BAD;
             i++;

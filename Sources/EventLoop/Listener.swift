@@ -18,6 +18,9 @@ public final class Listener {
     private let isPipe: Bool
     private let onAccept: (StreamConnection) -> Void
     private var closed = false
+    /// Told when a connection could not be accepted (UV_EMFILE: no descriptor left; libuv then
+    /// accepts and closes it with a descriptor it keeps in reserve, so accepting never stalls).
+    public var onAcceptError: ((Int32) -> Void)?
 
     private init(loop: Loop, isPipe: Bool, onAccept: @escaping (StreamConnection) -> Void) {
         self.loop = loop
@@ -97,8 +100,9 @@ public final class Listener {
 }
 
 private let listenerConnection: uv_connection_cb = { server, status in
-    guard status == 0, let data = server?.pointee.data else { return }
-    Unmanaged<Listener>.fromOpaque(data).takeUnretainedValue().accept()
+    guard let data = server?.pointee.data else { return }
+    let listener = Unmanaged<Listener>.fromOpaque(data).takeUnretainedValue()
+    if status == 0 { listener.accept() } else { listener.onAcceptError?(status) }
 }
 
 private let listenerClosed: uv_close_cb = { h in

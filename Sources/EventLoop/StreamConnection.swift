@@ -1,5 +1,6 @@
 import CLibUV
 import CSupport
+import Glibc
 
 /// A TCP or Unix-socket stream with a pooled read buffer and a batched output queue: the
 /// production `ByteStream`. Its owner is told of reads and the close through `delegate`
@@ -53,6 +54,28 @@ public final class StreamConnection: ByteStream {
     /// Frees a handle from `allocateHandle` that libuv never registered (its init failed).
     static func deallocateHandle(_ handle: UnsafeMutablePointer<uv_stream_t>) {
         UnsafeMutableRawPointer(handle).deallocate()
+    }
+
+    /// The peer's IP address as text ("127.0.0.5", "::1"), for TCP streams; nil otherwise.
+    public func peerAddress() -> String? {
+        guard !isClosed, !closing else { return nil }
+        var storage = sockaddr_storage()
+        var len = Int32(MemoryLayout<sockaddr_storage>.size)
+        let tcp = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_tcp_t.self)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(tcp, $0, &len) }
+        }
+        guard rc == 0 else { return nil }
+        var text = [CChar](repeating: 0, count: 64)
+        let family = storage.ss_family
+        let ok = withUnsafePointer(to: &storage) { p -> Int32 in
+            if family == sa_family_t(AF_INET6) {
+                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { uv_ip6_name($0, &text, text.count) }
+            }
+            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { uv_ip4_name($0, &text, text.count) }
+        }
+        guard ok == 0 else { return nil }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Starts reading; bytes arrive through the delegate.

@@ -72,7 +72,10 @@ public final class Front: ExecutorPoolObserver {
         }
         endpoint.adminOnMainPort = options.admin == nil
         let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody,
+                                           headTimeoutMs: options.headTimeoutMs, bodyMinRate: options.bodyMinRate,
                                            idleTimeoutMs: options.idleTimeoutMs)
+        let admission = ConnectionAdmission(options: options)
+        let closes = Metrics.family(.connectionsClosedTotal)
         func accept(_ handler: any HTTPHandler, admin isAdmin: Bool = false) -> (StreamConnection) -> Void {
             return { [unowned self] conn in
                 if isAdmin {
@@ -84,12 +87,22 @@ public final class Front: ExecutorPoolObserver {
                     return
                 }
                 guard !self.draining else { conn.close(); return }
-                conn.trafficClass = 1
                 metrics.accepted.increment()
+                let address = admission.perAddress > 0 ? conn.peerAddress() : nil
+                guard admission.admit(address: address) else {
+                    conn.close()
+                    self.reportClose(.perAddressLimit, admission, detail: address)
+                    return
+                }
+                self.evict(admission.evictionsNeeded(open: self.connections.count + 1), admission)
+                conn.trafficClass = 1
                 metrics.connections.increment()
                 let http = HTTPConnection(conn: conn, handler: handler, limits: limits)
+                http.peerAddress = address
+                http.onServerClose = { reason in closes.counter(reason.rawValue).increment() }
                 http.onClose = { [unowned self] h in
                     metrics.connections.decrement()
+                    admission.release(address: h.peerAddress)
                     // 2026-07-28: a client closing its stream cancels what it asked for. The
                     // connection knows its calls: searching every call in flight here made
                     // 10,000 clients leaving while 20,000 calls were queued quadratic.
@@ -108,6 +121,11 @@ public final class Front: ExecutorPoolObserver {
             }
         }
         listener = try Listener.tcp(loop: loop, host: options.host, port: options.port, onAccept: accept(endpoint))
+        listener?.onAcceptError = { [unowned self] status in
+            // No descriptor left: libuv accepted and closed the connection with its reserve.
+            self.reportClose(.refusedAtLimit, admission, detail: uvErrorName(status))
+            self.evict(admission.evictionsNeeded(open: max(self.connections.count, admission.softLimit)), admission)
+        }
         if let a = options.admin {
             adminListener = try Listener.tcp(loop: loop, host: a.host, port: a.port,
                                              onAccept: accept(admin, admin: true))
@@ -146,6 +164,24 @@ public final class Front: ExecutorPoolObserver {
     }
 
     private var expectedLinks = 0
+
+    /// Closes `count` evictable connections (ConnectionAdmission.victims), counted and logged.
+    private func evict(_ count: Int, _ admission: ConnectionAdmission) {
+        guard count > 0 else { return }
+        for c in admission.victims(connections.values, count: count) {
+            c.conn.close()
+            reportClose(.evicted, admission, detail: nil)
+        }
+    }
+
+    private func reportClose(_ reason: CloseReason, _ admission: ConnectionAdmission, detail: String?) {
+        let (log, n) = admission.record(reason, now: loop.now)
+        guard log else { return }
+        var fields = [("reason", reason.label), ("count", String(n)), ("connections", String(connections.count)),
+                      ("softLimit", String(admission.softLimit))]
+        if let detail { fields.append(("detail", detail)) }
+        self.log.warning("connections refused or evicted under pressure", fields)
+    }
 
     /// Once a second: gauges from current state, byte counters from the loop's tallies.
     private func startSampler() {

@@ -13,6 +13,15 @@ public struct FrontOptions: Sendable {
     public var maxBody = 4 * 1024 * 1024
     public var maxHead = 16 * 1024
     public var idleTimeoutMs: UInt64 = 60_000
+    /// A request head must be complete this many ms after its first byte (408 otherwise).
+    public var headTimeoutMs: UInt64 = 10_000
+    /// After a grace period, a body must arrive at least this fast (bytes per second; 408 otherwise).
+    public var bodyMinRate: UInt64 = 1024
+    /// Connections one source address may hold at once; 0 = no cap.
+    public var maxConnectionsPerAddress = 0
+    /// Descriptors kept free under pressure: past (descriptor limit - this), the front evicts
+    /// connections that never sent a byte, then idle keep-alive ones, oldest first.
+    public var descriptorReserve = 64
     /// Answer with an SSE stream whenever the client accepts one (otherwise JSON is preferred).
     public var preferSSE = false
     /// Origins allowed besides loopback ones (exact `scheme://host[:port]` strings).

@@ -100,7 +100,9 @@ public enum LabelIndex {
         case 431: return 10
         case 500: return 11
         case 503: return 12
-        default: return 13
+        case 408: return 13
+        case 429: return 14
+        default: return 15
         }
     }
     public static func protocolVersion(_ v: String) -> Int {

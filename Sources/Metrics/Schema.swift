@@ -89,7 +89,7 @@ public enum LabelValues {
                                 "notification", "delete", "get", "other"]
     /// HTTP status codes the front answers with.
     public static let status = ["200", "202", "204", "400", "403", "404", "405", "406", "413", "415", "431",
-                                "500", "503", "other"]
+                                "500", "503", "408", "429", "other"]
     /// MCP protocol revisions (MCPCore.ProtocolVersion.supported and older).
     public static let protocolVersion = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "other"]
     /// `kind` of `switchyard_errors_total`; see ErrorKind.
@@ -99,6 +99,44 @@ public enum LabelValues {
     public static let outcome = ["ok", "tool_error", "error"]
     public static let circuitState = ["closed", "half_open", "open"]
     public static let exitReason = ["none", "clean", "error", "signal", "gave_up"]
+    /// `reason` of `switchyard_connections_closed_total`; see CloseReason.
+    public static let closeReason = CloseReason.allCases.map(\.label)
+}
+
+/// Why the front closed (or refused) a client connection itself.
+public enum CloseReason: Int, CaseIterable, Sendable {
+    /// The request head did not arrive within the head timeout of its first byte (408).
+    case headTimeout
+    /// No body bytes for the body timeout (408).
+    case bodyTimeout
+    /// The body arrived slower than the minimum rate after its grace period (408).
+    case bodyTooSlow
+    /// A keep-alive connection idle past the idle timeout.
+    case idleTimeout
+    /// Head or trailers over their limits (431), a body over its limit (413), a malformed request (400).
+    case headTooLarge, trailersTooLarge, bodyTooLarge, malformed
+    /// Closed to make room under descriptor pressure (never sent a byte, or idle keep-alive).
+    case evicted
+    /// Refused: over `--max-conns-per-address` for its source address.
+    case perAddressLimit
+    /// Accepted and closed at once: no descriptor left, even after evicting.
+    case refusedAtLimit
+
+    public var label: String {
+        switch self {
+        case .headTimeout: return "head_timeout"
+        case .bodyTimeout: return "body_timeout"
+        case .bodyTooSlow: return "body_too_slow"
+        case .idleTimeout: return "idle_timeout"
+        case .headTooLarge: return "head_too_large"
+        case .trailersTooLarge: return "trailers_too_large"
+        case .bodyTooLarge: return "body_too_large"
+        case .malformed: return "malformed"
+        case .evicted: return "evicted"
+        case .perAddressLimit: return "per_address_limit"
+        case .refusedAtLimit: return "refused_at_limit"
+        }
+    }
 }
 
 /// Every metric family. The raw value indexes `Schema.families`; append, never reorder.
@@ -124,6 +162,7 @@ public enum MetricID: Int, CaseIterable, Sendable {
     case workerRestartsTotal
     case workerLastExit
     case eventLoopLagSeconds
+    case connectionsClosedTotal
 
     public var descriptor: FamilyDescriptor { Schema.families[rawValue] }
 }
@@ -178,6 +217,9 @@ public enum Schema {
                      "Tool execution time inside the executor.", scale: 1e9, buckets: lat)
         case .errorsTotal:
             return f("errors_total", .counter, .sum, [dim("kind", LabelValues.errorKind)], "Errors answered, by kind.")
+        case .connectionsClosedTotal:
+            return f("connections_closed_total", .counter, .sum, [dim("reason", LabelValues.closeReason)],
+                     "Client connections the front closed or refused itself, by reason.")
         case .httpBytesTotal:
             return f("http_bytes_total", .counter, .sum, [dim("direction", LabelValues.direction)],
                      "Bytes read from (in) and written to (out) client connections.")

@@ -17,6 +17,10 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "Run directory holding executors/*.sock.") var runDir: String
     @Option(help: "Largest request body in bytes.") var maxBody = 4 * 1024 * 1024
     @Option(help: "Close idle keep-alive connections after this many seconds.") var idleTimeout = 60
+    @Option(help: "A request head must be complete this many ms after its first byte (408).") var headTimeout = 10_000
+    @Option(help: "After 5 s, a request body must arrive at least this many bytes per second (408).")
+    var bodyMinRate = 1024
+    @Option(help: "Connections one source address may hold at once; 0 = no cap.") var maxConnsPerAddress = 0
     @Option(help: "CALL payloads at least this many bytes are zstd-compressed.") var compressThreshold = 8 * 1024 * 1024
     @Option(help: "An allowed Origin besides loopback (repeatable).") var allowOrigin: [String] = []
     @Flag(help: "Answer with an SSE stream whenever the client accepts one.") var preferSSE = false
@@ -40,6 +44,9 @@ struct FrontCommand: ParsableCommand {
         o.runDir = runDir
         o.maxBody = maxBody
         o.idleTimeoutMs = UInt64(max(1, idleTimeout)) * 1000
+        o.headTimeoutMs = UInt64(max(1, headTimeout))
+        o.bodyMinRate = UInt64(max(0, bodyMinRate))
+        o.maxConnectionsPerAddress = max(0, maxConnsPerAddress)
         o.compressThreshold = compressThreshold
         o.allowedOrigins = allowOrigin
         o.preferSSE = preferSSE

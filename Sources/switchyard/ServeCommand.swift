@@ -61,6 +61,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Drain and restart an executor whose resident memory exceeds this many MiB.")
     var executorMaxRssMb: Int?
     @Option(help: "Close keep-alive connections idle this many seconds (default: 60).") var idleTimeout: Int?
+    @Option(help: "A request head must be complete this many ms after its first byte, else 408 (default: 10000).")
+    var headTimeout: Int?
+    @Option(help: "After 5 s, a request body must arrive at least this many bytes/s, else 408 (default: 1024).")
+    var bodyMinRate: Int?
+    @Option(help: "Connections one source address may hold at once, per front; 0 = no cap (default).")
+    var maxConnsPerAddress: Int?
     @Option(help: "Calls each built-in executor runs at once; fronts queue the rest (default: 256).")
     var executorMaxConcurrency: Int?
     @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (keeps them off the main port).")
@@ -144,6 +150,9 @@ struct ServeCommand: ParsableCommand {
             for t in toolTimeout { argv += ["--tool-timeout", t] }
             if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }
             if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
+            if let t = headTimeout ?? cfg.int("headTimeout") { argv += ["--head-timeout", String(t)] }
+            if let r = bodyMinRate ?? cfg.int("bodyMinRate") { argv += ["--body-min-rate", String(r)] }
+            if let n = maxConnsPerAddress ?? cfg.int("maxConnsPerAddress") { argv += ["--max-conns-per-address", String(n)] }
             if let a = admin ?? cfg.string("admin") { argv += ["--admin", a] }
             if let l = accessLog ?? cfg.string("accessLog") { argv += ["--access-log", l] }
             if let t = sessionIdleTimeout ?? cfg.int("sessionIdleTimeout") {

@@ -38,4 +38,19 @@ final class HTTPChunkedBodyTests: XCTestCase {
         h.send(Req.chunked("/big", pieces))
         XCTAssertEqual(h.handler.seen.map(\.body), [pieces.joined()])
     }
+
+    /// Trailers are bounded like a head: 64 lines and 16 KiB (431 beyond), and are otherwise ignored.
+    func testTrailersAreBounded() {
+        let head = "POST /t HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n"
+        let ok = HTTPHarness()
+        ok.send(head + (0..<64).map { "X-T\($0): v\r\n" }.joined() + "\r\n")
+        XCTAssertEqual(ok.takeResponses().map(\.status), [200])
+        let many = HTTPHarness()
+        many.send(head + (0..<65).map { "X-T\($0): v\r\n" }.joined() + "\r\n")
+        XCTAssertEqual(many.takeResponses().map(\.status), [431])
+        XCTAssertTrue(many.stream.isClosed)
+        let long = HTTPHarness()
+        long.send(head + "X-Big: " + String(repeating: "a", count: 17 * 1024) + "\r\n\r\n")
+        XCTAssertEqual(long.takeResponses().map(\.status), [431])
+    }
 }

@@ -1,7 +1,8 @@
 @testable import FrontTier
 import XCTest
 
-/// A request head that stops arriving is answered 408 once `headTimeoutMs` passed without a read.
+/// A request head is answered 408 unless it is complete `headTimeoutMs` after its first byte:
+/// bytes dripping in do not extend the deadline (slowloris).
 final class HTTPHeadTimeoutTests: XCTestCase {
     func testStalledHeadIs408AfterTheTimeout() {
         let h = HTTPHarness()
@@ -19,14 +20,29 @@ final class HTTPHeadTimeoutTests: XCTestCase {
         XCTAssertEqual(h.paths, [])
     }
 
-    func testEachReadRestartsTheTimeout() {
+    func testDrippingBytesDoNotExtendTheDeadline() {
         let h = HTTPHarness()
         h.send("GET /slow HTTP/1.1\r\n")
+        for _ in 0..<9 {
+            h.advanceAndSweep(by: 1_000)
+            h.send("X")
+        }
+        XCTAssertFalse(h.stream.isClosing, "closed before the deadline")
+        h.advanceAndSweep(by: 1_001)
+        XCTAssertEqual(h.takeResponses().map(\.status), [408])
+        XCTAssertTrue(h.stream.isClosed)
+    }
+
+    func testAHeadCompletedInTimeIsServedAndTheNextHeadHasItsOwnDeadline() {
+        let h = HTTPHarness()
+        h.send("GET /a HTTP/1.1\r\n")
         h.advanceAndSweep(by: 9_000)
-        h.send("Host: test\r\n")
+        h.send("Host: test\r\n\r\n")
+        XCTAssertEqual(h.takeResponses().map(\.status), [200])
+        h.advanceAndSweep(by: 5_000)
+        h.send("GET /b HTTP/1.1\r\n")
         h.advanceAndSweep(by: 9_000)
-        XCTAssertFalse(h.stream.isClosing, "timed out although bytes kept arriving")
-        h.send("\r\n")
+        h.send("Host: test\r\n\r\n")
         XCTAssertEqual(h.takeResponses().map(\.status), [200])
     }
 

@@ -25,7 +25,9 @@ final class PipelineDeadlineTests: XCTestCase {
     }
 
     func testIncompleteBodyIs408AfterTheBodyTimeout() {
-        let h = PipelineHarness()
+        var limits = HTTPConnection.Limits()
+        limits.bodyMinRate = 0 // the silence alone, not the minimum rate
+        let h = PipelineHarness(limits: limits)
         let session = h.initialize()
         let c = h.client
         let full = MCP.post(MCP.request(id: 1, method: "ping"), headers: MCP.session(session))

@@ -86,14 +86,14 @@ class SwitchyardServer:
     def __init__(self, log_dir: Path, name: str = "server", *, fronts: int = 2, executors: int = 2,
                  tools: str | None = "demo", executor_cmds: list[str] | tuple = (), prefer_sse: bool = False,
                  session_key: str | None = None, max_body: int | None = None, extra_args=(), env=None,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", nofile: int | None = None):
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.host = host
         self.options = dict(fronts=fronts, executors=executors, tools=tools, executor_cmds=list(executor_cmds),
                             prefer_sse=prefer_sse, session_key=session_key, max_body=max_body,
-                            extra_args=list(extra_args), env=dict(env or {}))
+                            extra_args=list(extra_args), env=dict(env or {}), nofile=nofile)
         # Unix socket paths are limited to 107 bytes, so the run dir is short and separate from the logs.
         self.run_dir = Path(tempfile.mkdtemp(prefix="sy-", dir="/tmp"))
         self.stderr_path = self.log_dir / f"{name}.stderr.log"
@@ -148,9 +148,15 @@ class SwitchyardServer:
         self._stderr_file.flush()
         env = dict(os.environ)
         env.update(self.options["env"])
+        nofile = self.options["nofile"]
+
+        def limit_descriptors():  # a low descriptor limit for the server and its children (pressure tests)
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
         self.process = subprocess.Popen(
             self.argv(port), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr_file,
-            env=env, cwd=str(REPO), start_new_session=True)
+            env=env, cwd=str(REPO), start_new_session=True, preexec_fn=limit_descriptors if nofile else None)
         self._stdout_q = queue.Queue()
         threading.Thread(target=self._pump_stdout, args=(self.process, self._stdout_q), daemon=True).start()
         deadline = time.monotonic() + timeout

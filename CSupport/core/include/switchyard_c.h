@@ -164,6 +164,7 @@ enum {
     SY_EHTTP_BAD = -1,          /* malformed: 400 */
     SY_EHTTP_TOO_MANY = -3,     /* more than SY_HTTP_MAX_HEADERS: 431 */
     SY_EHTTP_VERSION = -4,      /* not HTTP/1.x: 505 */
+    SY_EHTTP_TRAILERS = -5,     /* chunked trailers over SY_HTTP_MAX_HEADERS lines or SY_HTTP_MAX_TRAILER bytes: 431 */
 };
 
 typedef struct sy_span { uint32_t off, len; } sy_span_t;
@@ -223,16 +224,22 @@ enum {
 int sy_http_accept(sy_http_request_t *req, const uint8_t *buf);
 
 /* Incremental in-place chunked-body decoder. */
+/* Trailer fields are bounded like a head's fields: at most SY_HTTP_MAX_HEADERS lines and this many bytes. */
+#define SY_HTTP_MAX_TRAILER (16 * 1024)
+
 typedef struct sy_chunked {
     int state;
     uint64_t remaining;   /* bytes left in the current chunk */
     uint32_t hex_digits;
+    uint32_t trailer_bytes;
+    uint32_t trailer_lines;
 } sy_chunked_t;
 
 /* Decodes chunked data in buf[*in_off .. len) in place: payload bytes are moved down to
  * buf[*out_len ..). Advances *in_off and *out_len. Returns 1 when the body (incl. trailers)
  * is complete, 0 when more input is needed, SY_EHTTP_BAD on malformed input.
- * `max_body` bounds the decoded size (SY_EHTTP_TOO_MANY when exceeded). */
+ * `max_body` bounds the decoded size (SY_EHTTP_TOO_MANY when exceeded); trailers are bounded
+ * by SY_HTTP_MAX_HEADERS lines and SY_HTTP_MAX_TRAILER bytes (SY_EHTTP_TRAILERS). */
 int sy_chunked_decode(sy_chunked_t *st, uint8_t *buf, size_t len, size_t *in_off, size_t *out_len,
                       size_t max_body);
 

@@ -44,6 +44,9 @@ final class PendingCall {
     let batchIndex: Int
     /// Writes every reply of this call to its client.
     unowned(unsafe) let responder: any CallResponder
+    /// The handshake-era session that made the call: requests its tool makes of the client are
+    /// bound to it (ClientRequests).
+    @exclusivity(unchecked) var sessionId: String?
     /// The client's `_meta.progressToken` as JSON, when it asked for progress.
     @exclusivity(unchecked) var progressToken: [UInt8]?
     /// The client accepts an SSE answer: notifications during the call upgrade it to a stream.

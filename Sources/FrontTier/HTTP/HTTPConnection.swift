@@ -1,6 +1,7 @@
 import CLibUV
 import CSupport
 import EventLoop
+import Metrics
 
 /// What the connection hands complete requests to.
 protocol HTTPHandler: AnyObject {
@@ -16,10 +17,16 @@ final class HTTPConnection: ByteStreamDelegate {
     struct Limits {
         var maxHead = 16 * 1024
         var maxBody = 4 * 1024 * 1024
-        /// A request head must arrive within this many ms of its first byte.
+        /// A request head must be complete within this many ms of its first byte, however the
+        /// bytes drip in (`--head-timeout`; 408).
         var headTimeoutMs: UInt64 = 10_000
-        /// A request body must arrive within this many ms of its head.
+        /// A body that receives nothing for this many ms is abandoned (408).
         var bodyTimeoutMs: UInt64 = 30_000
+        /// After `bodyGraceMs` from the end of its head, a body must have arrived at this many
+        /// bytes per second on average (`--body-min-rate`; 408): a client sending one byte every
+        /// few seconds cannot hold a connection for the whole body timeout and beyond.
+        var bodyMinRate: UInt64 = 1024
+        var bodyGraceMs: UInt64 = 5_000
         /// A keep-alive connection with nothing in flight closes after this many ms.
         var idleTimeoutMs: UInt64 = 60_000
         /// Requests a connection may have in flight before reading pauses.
@@ -46,14 +53,29 @@ final class HTTPConnection: ByteStreamDelegate {
     @exclusivity(unchecked) private var head: UnsafeMutablePointer<sy_http_request_t>?
     @exclusivity(unchecked) private var slots: [ResponseSlot] = []
     @exclusivity(unchecked) private var slotHead = 0
-    /// Loop time of the last progress, for the timeout sweep.
+    /// Loop time of the last progress, for the idle and body timeouts.
     @exclusivity(unchecked) private(set) var lastActivity: UInt64
+    /// Loop time of the first byte of the head being read, or of the end of the head whose body
+    /// is being read: the absolute deadlines count from it. 0 while no head has begun.
+    @exclusivity(unchecked) private var phaseStartedAt: UInt64 = 0
+    /// Loop time of the accept, and whether any byte arrived since: connections that never
+    /// sent one are the first evicted under descriptor pressure (ConnectionAdmission).
+    let acceptedAt: UInt64
+    @exclusivity(unchecked) private(set) var receivedAny = false
+    /// The peer's address, for the per-address cap (set by the front).
+    var peerAddress: String?
+    /// Nothing in flight, nothing buffered, not closing: closing it loses nothing.
+    var isEvictable: Bool { !conn.isClosed && !closingAfterAnswers && inFlight == 0 && conn.readable.count == 0 }
+    /// Reading stopped because `maxPipelined` requests are in flight.
+    @exclusivity(unchecked) private var pausedForPipeline = false
     @exclusivity(unchecked) private var sentContinue = false
     /// No new requests are read (shutdown or an error answer that closes).
     @exclusivity(unchecked) private(set) var closingAfterAnswers = false
     var onClose: ((HTTPConnection) -> Void)?
     /// Told of each request refused before it could be parsed (its HTTP status), for metrics.
     var onMalformed: ((Int) -> Void)?
+    /// Told why, each time this connection closes itself (timeouts, limits), for metrics.
+    var onServerClose: ((CloseReason) -> Void)?
     var isClosed: Bool { conn.isClosed }
 
     init(conn: any ByteStream, handler: any HTTPHandler, limits: Limits) {
@@ -61,6 +83,7 @@ final class HTTPConnection: ByteStreamDelegate {
         self.handler = handler
         self.limits = limits
         self.lastActivity = conn.now
+        acceptedAt = conn.now
         conn.delegate = self
     }
 
@@ -77,6 +100,7 @@ final class HTTPConnection: ByteStreamDelegate {
 
     func streamReadable(_ stream: any ByteStream) {
         lastActivity = conn.now
+        receivedAny = true
         parse()
     }
 
@@ -88,21 +112,30 @@ final class HTTPConnection: ByteStreamDelegate {
         parsing = true
         defer { parsing = false; releaseHeadIfQuiet() }
         while !conn.isClosed && !closingAfterAnswers {
-            if inFlight >= limits.maxPipelined { conn.stopReading(); return }
+            if inFlight >= limits.maxPipelined {
+                conn.stopReading()
+                pausedForPipeline = true
+                return
+            }
             let bytes = conn.readable
             guard bytes.count > 0, let base = bytes.baseAddress else { return }
             switch state {
             case .head:
+                if phaseStartedAt == 0 { phaseStartedAt = conn.now }
                 let req: UnsafeMutablePointer<sy_http_request_t>
                 if let h = head { req = h } else { req = .allocate(capacity: 1); head = req }
-                let rc = sy_http_parse_request(base.assumingMemoryBound(to: UInt8.self), bytes.count, limits.maxHead, req)
+                let rc = sy_http_parse_request(base.assumingMemoryBound(to: UInt8.self), bytes.count,
+                                               limits.maxHead, req)
                 if rc == SY_EHTTP_INCOMPLETE { return }
                 if rc < 0 {
-                    let status = rc == SY_EHTTP_TOO_MANY ? 431 : rc == SY_EHTTP_VERSION ? 505 : 400
-                    failAndClose(status: status, message: status == 431 ? "request header fields too large" : "malformed HTTP request")
+                    let tooLarge = rc == SY_EHTTP_TOO_MANY
+                    failAndClose(status: tooLarge ? 431 : rc == SY_EHTTP_VERSION ? 505 : 400,
+                                 message: tooLarge ? "request header fields too large" : "malformed HTTP request",
+                                 reason: tooLarge ? .headTooLarge : .malformed)
                     return
                 }
                 sentContinue = false
+                phaseStartedAt = conn.now // the body's deadlines count from the end of the head
                 let headLength = Int(req.pointee.head_length)
                 if req.pointee.chunked != 0 {
                     state = .chunked(decoder: sy_chunked_t(), inOff: headLength, outLen: headLength)
@@ -110,7 +143,8 @@ final class HTTPConnection: ByteStreamDelegate {
                 }
                 let length = max(0, Int(req.pointee.content_length))
                 if length > limits.maxBody {
-                    failAndClose(status: 413, message: "request body larger than \(limits.maxBody) bytes")
+                    failAndClose(status: 413, message: "request body larger than \(limits.maxBody) bytes",
+                                 reason: .bodyTooLarge)
                     return
                 }
                 state = .body(total: headLength + length)
@@ -122,6 +156,7 @@ final class HTTPConnection: ByteStreamDelegate {
                     return
                 }
                 state = .head
+                phaseStartedAt = 0
                 dispatch(req, bodyRange: Int(req.pointee.head_length)..<total)
                 conn.consume(total)
             case .chunked(var decoder, var inOff, var outLen):
@@ -129,8 +164,14 @@ final class HTTPConnection: ByteStreamDelegate {
                 let headLength = Int(req.pointee.head_length)
                 let rc = sy_chunked_decode(&decoder, mbase, bytes.count, &inOff, &outLen, headLength + limits.maxBody)
                 if rc < 0 {
-                    failAndClose(status: rc == SY_EHTTP_TOO_MANY ? 413 : 400,
-                                 message: rc == SY_EHTTP_TOO_MANY ? "request body too large" : "malformed chunked body")
+                    switch Int(rc) {
+                    case Int(SY_EHTTP_TOO_MANY):
+                        failAndClose(status: 413, message: "request body too large", reason: .bodyTooLarge)
+                    case Int(SY_EHTTP_TRAILERS):
+                        failAndClose(status: 431, message: "request trailer fields too large", reason: .trailersTooLarge)
+                    default:
+                        failAndClose(status: 400, message: "malformed chunked body", reason: .malformed)
+                    }
                     return
                 }
                 if rc == 0 {
@@ -140,6 +181,7 @@ final class HTTPConnection: ByteStreamDelegate {
                     return
                 }
                 state = .head
+                phaseStartedAt = 0
                 dispatch(req, bodyRange: headLength..<outLen)
                 conn.consume(inOff)
             }
@@ -172,10 +214,12 @@ final class HTTPConnection: ByteStreamDelegate {
         handler.handle(request, slot: slot, connection: self)
     }
 
-    /// Answers a request that cannot be parsed, then closes (the stream position is lost).
-    private func failAndClose(status: Int, message: String) {
+    /// Answers a request that cannot be parsed or arrived too slowly, then closes (the stream
+    /// position is lost).
+    private func failAndClose(status: Int, message: String, reason: CloseReason) {
         closingAfterAnswers = true
         conn.stopReading()
+        onServerClose?(reason)
         let body = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"\(message)\"}}"
         let slot = ResponseSlot()
         onMalformed?(status)
@@ -206,6 +250,11 @@ final class HTTPConnection: ByteStreamDelegate {
         if closeNow { conn.closeWhenFlushed(); return }
         if closingAfterAnswers && inFlight == 0 { conn.closeWhenFlushed(); return }
         if inFlight < limits.maxPipelined && !closingAfterAnswers && !parsing {
+            if pausedForPipeline {
+                // The wait was ours, not the client's: the deadlines of what is pending restart.
+                pausedForPipeline = false
+                if phaseStartedAt != 0 { phaseStartedAt = conn.now }
+            }
             conn.startReading()
             if conn.readable.count > 0 { parse() }
         }
@@ -247,19 +296,41 @@ final class HTTPConnection: ByteStreamDelegate {
         if inFlight == 0 { conn.closeWhenFlushed() }
     }
 
-    /// Closes connections that stalled: a slow head, a slow body, or idle keep-alive.
+    /// Closes connections that stalled: a head not complete within the head timeout of its first
+    /// byte (dripping bytes do not extend it), a body silent for the body timeout or slower than
+    /// the minimum rate after its grace period, an idle keep-alive. Nothing counts while reading
+    /// is paused by the pipelining limit: that wait is the server's.
     func checkTimeouts(now: UInt64) {
-        guard !conn.isClosed else { return }
-        let age = now &- lastActivity
+        guard !conn.isClosed, !pausedForPipeline else { return }
         switch state {
         case .head:
-            if conn.readable.count > 0 {
-                if age > limits.headTimeoutMs { failAndClose(status: 408, message: "request head timed out") }
-            } else if inFlight == 0 && age > limits.idleTimeoutMs {
+            if phaseStartedAt != 0 && conn.readable.count > 0 {
+                if now &- phaseStartedAt > limits.headTimeoutMs {
+                    failAndClose(status: 408, message: "request head timed out", reason: .headTimeout)
+                }
+            } else if inFlight == 0 && now &- lastActivity > limits.idleTimeoutMs {
+                onServerClose?(.idleTimeout)
                 conn.close()
             }
-        case .body, .chunked:
-            if age > limits.bodyTimeoutMs { failAndClose(status: 408, message: "request body timed out") }
+        case .body(let total):
+            checkBody(now: now, received: conn.readable.count, of: total)
+        case .chunked(_, let inOff, _):
+            checkBody(now: now, received: inOff, of: nil)
+        }
+    }
+
+    /// `received` counts the head too (it is subtracted here); `total` is nil for chunked bodies.
+    private func checkBody(now: UInt64, received: Int, of total: Int?) {
+        if now &- lastActivity > limits.bodyTimeoutMs {
+            failAndClose(status: 408, message: "request body timed out", reason: .bodyTimeout)
+            return
+        }
+        let elapsed = now &- phaseStartedAt
+        guard elapsed > limits.bodyGraceMs, let h = head else { return }
+        let bytes = UInt64(max(0, received - Int(h.pointee.head_length)))
+        if bytes &* 1000 < limits.bodyMinRate &* elapsed {
+            failAndClose(status: 408, message: "request body arrived slower than \(limits.bodyMinRate) bytes/s",
+                         reason: .bodyTooSlow)
         }
     }
 

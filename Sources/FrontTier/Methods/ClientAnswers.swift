@@ -2,32 +2,35 @@ import CSupport
 import MCPCore
 
 /// A client's answer to a request a tool made of it (sampling, elicitation, roots; handshake
-/// era): carried back to the executor whose tool waits, named in the request id
-/// (`sy-<executor>-<n>`, see ExecutorAnswers.clientRequest). 202 Accepted either way.
+/// era): carried back to the executor whose tool waits, named in the request's sealed id
+/// (ClientRequestIds) and only when the answer comes from the session the request was sent to:
+/// 202 Accepted. An answer with an id that is not ours, or that was made for another session,
+/// is refused (400, -32600) and never delivered.
 final class ClientAnswers: MethodHandler {
-    static let idPrefix = "sy-"
     private let s: FrontServices
+    private let ids: ClientRequestIds
 
-    init(_ services: FrontServices) { s = services }
-
-    func handle(_ r: inout FrontRequest) {
-        route(r.envelope, r.body)
-        s.writer.accepted(r.target)
+    init(_ services: FrontServices) {
+        s = services
+        ids = ClientRequestIds(sessions: services.sessions)
     }
 
-    /// False when the id is not one of ours or its executor is gone.
-    @discardableResult
-    func route(_ env: Envelope, _ body: UnsafeRawBufferPointer) -> Bool {
-        guard let id = Envelope.string(body, env.raw.id), id.hasPrefix(Self.idPrefix),
-              let dash = id.lastIndex(of: "-") else { return false }
-        let executor = String(id[id.index(id.startIndex, offsetBy: Self.idPrefix.count)..<dash])
-        let rid = String(id[id.index(after: dash)...])
-        guard Int(rid) != nil, let link = s.pool.link(named: executor) else { return false }
-        if env.raw.result.kind != 0 {
-            link.respond(requestId: rid, member: "result", json: Envelope.text(body, env.raw.result.span))
-        } else if env.raw.error.kind == Int32(SY_JSON_OBJECT) {
-            link.respond(requestId: rid, member: "error", json: Envelope.text(body, env.raw.error.span))
+    func handle(_ r: inout FrontRequest) {
+        let env = r.envelope
+        guard let session = r.session, let id = Envelope.string(r.body, env.raw.id),
+              let (executor, requestId) = ids.open(id, session: session.id) else {
+            s.writer.error(r.target, ProtocolError(.invalidRequest,
+                                                   "Invalid Request: no request of this session has this id"))
+            return
         }
-        return true
+        if let link = s.pool.link(named: executor) {
+            if env.raw.result.kind != 0 {
+                link.respond(requestId: requestId, member: "result", json: Envelope.text(r.body, env.raw.result.span))
+            } else if env.raw.error.kind == Int32(SY_JSON_OBJECT) {
+                link.respond(requestId: requestId, member: "error", json: Envelope.text(r.body, env.raw.error.span))
+            }
+        }
+        // An executor gone meanwhile has failed the call already; the answer has nowhere to go.
+        s.writer.accepted(r.target)
     }
 }

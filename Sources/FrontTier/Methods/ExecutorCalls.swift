@@ -56,6 +56,7 @@ struct ExecutorCalls {
                                inputResponses: inputResponses, requestState: state)
         call.acceptsSSE = r.acceptsSSE
         call.cancelKey = cancelHash
+        call.sessionId = r.session?.id
         if kind == .tool { r.slot.tool = name }
         let t = r.envelope.raw.progress_token
         if t.kind == Int32(SY_JSON_STRING) || t.kind == Int32(SY_JSON_NUMBER) {

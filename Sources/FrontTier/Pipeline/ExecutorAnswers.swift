@@ -133,18 +133,19 @@ final class ExecutorAnswers: CallResponder {
     }
 
     /// A request a tool makes of the client (handshake era): sent on the call's SSE stream with
-    /// an id that names the executor; the client's answer comes back through ClientAnswers.
+    /// an id that names the executor, sealed for the call's session (ClientRequestIds); the
+    /// client's answer comes back through ClientAnswers.
     func clientRequest(_ call: PendingCall, link: FrontLink, payload: [UInt8]) {
         guard case .object(let o)? = try? JSONValue.parse(payload), let rid = o["requestId"],
               case .number = rid, case .string(let method)? = o["method"] else { return }
         let ridText = rid.compactJSON()
         let c = call.connection
-        guard call.acceptsSSE, !call.modern, !c.isClosed else {
+        guard call.acceptsSSE, !call.modern, !c.isClosed, let session = call.sessionId else {
             let e = ProtocolError(.internalError, "the client cannot receive requests on this call (no SSE stream)")
             link.respond(requestId: ridText, member: "error", json: e.errorObjectJSON)
             return
         }
-        let id = ClientAnswers.idPrefix + link.name + "-" + ridText
+        let id = ClientRequestIds(sessions: s.sessions).make(executor: link.name, requestId: ridText, session: session)
         var msg: [String: JSONValue] = ["jsonrpc": .string("2.0"), "id": .string(id), "method": .string(method)]
         if let p = o["params"] { msg["params"] = p }
         writer.openStream(call.slot)
