@@ -347,13 +347,23 @@ def test_delete_without_session(srv, conn, sid):
     pytest.param({"jsonrpc": "2.0", "method": "notifications/initialized"}, id="initialized"),
     pytest.param({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 12345}},
                  id="cancelled-unknown"),
-    pytest.param({"jsonrpc": "2.0", "id": 5, "result": {}}, id="client-response"),
-    pytest.param({"jsonrpc": "2.0", "id": 6, "error": {"code": -32601, "message": "nope"}}, id="client-error"),
 ])
-def test_notification_and_response_202(srv, conn, sid, message):
+def test_notification_202(srv, conn, sid, message):
     r = conn.post(message, session=sid)
     assert r.status == 202, r
     assert r.body == b"", r
+    echo_ok(srv, conn, sid)
+
+
+@pytest.mark.parametrize("message", [
+    pytest.param({"jsonrpc": "2.0", "id": 5, "result": {}}, id="client-response"),
+    pytest.param({"jsonrpc": "2.0", "id": 6, "error": {"code": -32601, "message": "nope"}}, id="client-error"),
+    pytest.param({"jsonrpc": "2.0", "id": "sy-swift-0-1", "result": {}}, id="guessed-id"),
+])
+def test_response_to_no_request_of_the_session_is_refused(srv, conn, sid, message):
+    # The transport lets a server refuse a response it cannot accept with an HTTP error and a
+    # JSON-RPC error without an id; test_hostile_clients checks that it is never delivered.
+    expect_rpc_error(conn.post(message, session=sid), 400, -32600, id=None)
     echo_ok(srv, conn, sid)
 
 

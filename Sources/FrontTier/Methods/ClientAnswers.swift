@@ -5,7 +5,7 @@ import MCPCore
 /// era): carried back to the executor whose tool waits, named in the request's sealed id
 /// (ClientRequestIds) and only when the answer comes from the session the request was sent to:
 /// 202 Accepted. An answer with an id that is not ours, or that was made for another session,
-/// is refused (400, -32600) and never delivered.
+/// is refused (400, -32600, `id: null`) and never delivered.
 final class ClientAnswers: MethodHandler {
     private let s: FrontServices
     private let ids: ClientRequestIds
@@ -19,8 +19,11 @@ final class ClientAnswers: MethodHandler {
         let env = r.envelope
         guard let session = r.session, let id = Envelope.string(r.body, env.raw.id),
               let (executor, requestId) = ids.open(id, session: session.id) else {
-            s.writer.error(r.target, ProtocolError(.invalidRequest,
-                                                   "Invalid Request: no request of this session has this id"))
+            // The transport: a response the server cannot accept gets an HTTP error, and the body
+            // may be a JSON-RPC error "that has no id".
+            let target = AnswerTarget(slot: r.slot, connection: r.connection, id: nil, format: .json,
+                                      batch: r.batch, batchIndex: r.batchIndex)
+            s.writer.error(target, ProtocolError(.invalidRequest, "Invalid Request: no request of this session has this id"))
             return
         }
         if let link = s.pool.link(named: executor) {
