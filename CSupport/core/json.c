@@ -296,58 +296,15 @@ end:
 
 /* ------------------------------------------------------------ replies */
 
-/* Skips a string from its opening quote; no validation (see sy_json_scan_reply). memchr finds
- * each quote (vectorised in glibc, cheap for short strings too); a quote preceded by an odd run
- * of backslashes is escaped. */
-static int skip_string(scanner_t *s) {
-    size_t start = ++s->pos;
-    for (;;) {
-        const uint8_t *q = memchr(s->buf + s->pos, '"', s->len - s->pos);
-        if (!q) { s->pos = s->len; return SY_EJSON_SYNTAX; }
-        size_t at = (size_t)(q - s->buf), k = at;
-        while (k > start && s->buf[k - 1] == '\\') k--;
-        s->pos = at + 1;
-        if (((at - k) & 1) == 0) return 0;
-    }
-}
-
-/* Skips one value: strings by their quotes, containers by bracket depth. */
-static int skip_value(scanner_t *s) {
-    skip_ws(s);
-    if (s->pos >= s->len) return SY_EJSON_SYNTAX;
-    uint8_t c = s->buf[s->pos];
-    if (c == '"') return skip_string(s);
-    if (c != '{' && c != '[') {
-        while (s->pos < s->len) {
-            c = s->buf[s->pos];
-            if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r') break;
-            s->pos++;
-        }
-        return 0;
-    }
-    int depth = 0;
-    while (s->pos < s->len) {
-        c = s->buf[s->pos];
-        if (c == '"') {
-            if (skip_string(s)) return SY_EJSON_SYNTAX;
-            continue;
-        }
-        s->pos++;
-        if (c == '{' || c == '[') depth++;
-        else if ((c == '}' || c == ']') && --depth == 0) return 0;
-    }
-    return SY_EJSON_SYNTAX;
-}
-
 int sy_json_scan_reply(const uint8_t *buf, size_t len, sy_reply_members_t *out) {
     memset(out, 0, sizeof(*out));
     if (len > UINT32_MAX) return SY_EJSON_SYNTAX;
     scanner_t s = { buf, len, 0, NULL };
     skip_ws(&s);
-    if (s.pos >= len || buf[s.pos] != '{') return skip_value(&s);
+    if (s.pos >= len || buf[s.pos] != '{') return scan_document(buf, len, NULL);
     s.pos++;
     skip_ws(&s);
-    if (s.pos < len && buf[s.pos] == '}') return 0;
+    if (s.pos < len && buf[s.pos] == '}') { s.pos++; goto end; }
     for (;;) {
         skip_ws(&s);
         if (s.pos >= len || buf[s.pos] != '"') return SY_EJSON_SYNTAX;
@@ -362,16 +319,15 @@ int sy_json_scan_reply(const uint8_t *buf, size_t len, sy_reply_members_t *out) 
         if ((n == 7 || key.escaped) && key_is(&s, &key, "isError")) slot = &out->is_error;
         else if ((n == 10 || key.escaped) && key_is(&s, &key, "resultType")) slot = &out->result_type;
         else if ((n == 4 || key.escaped) && key_is(&s, &key, "code")) slot = &out->code;
-        if (slot && slot->kind == SY_JSON_ABSENT) {
-            rc = scan_value(&s, 2, CTX_NONE, slot);
-        } else {
-            rc = skip_value(&s);
-        }
+        rc = scan_value(&s, 2, CTX_NONE, slot && slot->kind == SY_JSON_ABSENT ? slot : NULL);
         if (rc) return rc;
         skip_ws(&s);
         if (s.pos >= len) return SY_EJSON_SYNTAX;
         if (buf[s.pos] == ',') { s.pos++; continue; }
-        if (buf[s.pos] == '}') return 0;
+        if (buf[s.pos] == '}') { s.pos++; break; }
         return SY_EJSON_SYNTAX;
     }
+end:
+    skip_ws(&s);
+    return s.pos == len ? 0 : SY_EJSON_SYNTAX;
 }

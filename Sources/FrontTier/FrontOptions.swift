@@ -19,6 +19,9 @@ public struct FrontOptions: Sendable {
     public var bodyMinRate: UInt64 = 1024
     /// Connections one source address may hold at once; 0 = no cap.
     public var maxConnectionsPerAddress = 0
+    /// Largest result (or error) an executor may answer with, in bytes; beyond, the client gets
+    /// an error naming the tool and the result is dropped.
+    public var maxResultBytes = 16 * 1024 * 1024
     /// Descriptors kept free under pressure: past (descriptor limit - this), the front evicts
     /// connections that never sent a byte, then idle keep-alive ones, oldest first.
     public var descriptorReserve = 64

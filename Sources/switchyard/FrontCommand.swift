@@ -21,6 +21,7 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "After 5 s, a request body must arrive at least this many bytes per second (408).")
     var bodyMinRate = 1024
     @Option(help: "Connections one source address may hold at once; 0 = no cap.") var maxConnsPerAddress = 0
+    @Option(help: "Largest tool result in bytes; a larger one is answered with an error.") var maxResult = 16 << 20
     @Option(help: "CALL payloads at least this many bytes are zstd-compressed.") var compressThreshold = 8 * 1024 * 1024
     @Option(help: "An allowed Origin besides loopback (repeatable).") var allowOrigin: [String] = []
     @Flag(help: "Answer with an SSE stream whenever the client accepts one.") var preferSSE = false
@@ -47,6 +48,7 @@ struct FrontCommand: ParsableCommand {
         o.headTimeoutMs = UInt64(max(1, headTimeout))
         o.bodyMinRate = UInt64(max(0, bodyMinRate))
         o.maxConnectionsPerAddress = max(0, maxConnsPerAddress)
+        o.maxResultBytes = max(1024, maxResult)
         o.compressThreshold = compressThreshold
         o.allowedOrigins = allowOrigin
         o.preferSSE = preferSSE

@@ -67,6 +67,8 @@ struct ServeCommand: ParsableCommand {
     var bodyMinRate: Int?
     @Option(help: "Connections one source address may hold at once, per front; 0 = no cap (default).")
     var maxConnsPerAddress: Int?
+    @Option(help: "Largest tool result in bytes; a larger one is answered with an error (default: 16 MiB).")
+    var maxResult: Int?
     @Option(help: "Calls each built-in executor runs at once; fronts queue the rest (default: 256).")
     var executorMaxConcurrency: Int?
     @Option(help: "Admin listener HOST:PORT for /metrics, /status, /healthz, /readyz (keeps them off the main port).")
@@ -152,7 +154,10 @@ struct ServeCommand: ParsableCommand {
             if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
             if let t = headTimeout ?? cfg.int("headTimeout") { argv += ["--head-timeout", String(t)] }
             if let r = bodyMinRate ?? cfg.int("bodyMinRate") { argv += ["--body-min-rate", String(r)] }
-            if let n = maxConnsPerAddress ?? cfg.int("maxConnsPerAddress") { argv += ["--max-conns-per-address", String(n)] }
+            if let n = maxConnsPerAddress ?? cfg.int("maxConnsPerAddress") {
+                argv += ["--max-conns-per-address", String(n)]
+            }
+            if let n = maxResult ?? cfg.int("maxResult") { argv += ["--max-result", String(n)] }
             if let a = admin ?? cfg.string("admin") { argv += ["--admin", a] }
             if let l = accessLog ?? cfg.string("accessLog") { argv += ["--access-log", l] }
             if let t = sessionIdleTimeout ?? cfg.int("sessionIdleTimeout") {

@@ -131,7 +131,8 @@ struct ConfigFile {
                           "restartPeriodMs", "restartMaxDelayMs", "heartbeatIntervalMs", "heartbeatTimeoutMs",
                           "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin", "logFormat",
                           "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize", "eventStoreAge",
-                          "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress"]
+                          "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress",
+                          "maxResult"]
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         return ConfigFile(values: o)
     }

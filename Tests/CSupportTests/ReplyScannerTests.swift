@@ -51,6 +51,20 @@ final class ReplyScannerTests: XCTestCase {
         XCTAssertEqual(reply("{}").0, 0)
     }
 
+    /// Whatever the executor wrote, only valid JSON in valid UTF-8 passes: the front checks.
+    func testInvalidUTF8AndGarbageAreErrors() {
+        let bad: [[UInt8]] = [Array(#"{"content":[{"text":""#.utf8) + [0xC3, 0x28] + Array(#""}]}"#.utf8),
+                              Array(#"{"a":"\#u{01}"}"#.utf8), Array(#"{"a":1} x"#.utf8), Array(#"{"a":01}"#.utf8),
+                              Array(#"{"a":tru}"#.utf8), [0xEF, 0xBB, 0xBF] + Array("{}".utf8)]
+        for b in bad {
+            var r = sy_reply_members_t()
+            let rc = b.withUnsafeBufferPointer { sy_json_scan_reply($0.baseAddress!, $0.count, &r) }
+            XCTAssertNotEqual(rc, 0, "\(b)")
+        }
+        XCTAssertEqual(reply(#"{"t":"héllo ☃ 😀"} "#).0, 0)
+        XCTAssertEqual(reply(#"[1,"x"]"#).0, 0, "a reply that is not an object is still valid JSON")
+    }
+
     func elements(_ s: String, max: Int = 8) -> (Int32, [String]) {
         var spans = [sy_span_t](repeating: sy_span_t(), count: max)
         let b = Array(s.utf8)

@@ -308,11 +308,11 @@ typedef struct sy_reply_members {
     sy_json_value_t code;         /* error.code */
 } sy_reply_members_t;
 
-/* Records the members of sy_reply_members_t found at the top level of the object in
- * buf[0..len) (first occurrence wins; members of nested values are never taken). Nested values
- * are skipped by their quotes and brackets, not validated: executors are trusted to write JSON
- * (checking results is the output stage's job), and this runs on every answer. Returns 0, or
- * SY_EJSON_SYNTAX when the structure does not hold together. */
+/* Validates buf[0..len) as one JSON text (RFC 8259, UTF-8), like sy_json_validate: an
+ * executor's answer reaches clients only when it is valid JSON in valid UTF-8, whatever the
+ * executor. Records the members of sy_reply_members_t found at the top level of an object
+ * (first occurrence wins; members of nested values are never taken). Returns 0 or an
+ * SY_EJSON_* code. */
 int sy_json_scan_reply(const uint8_t *buf, size_t len, sy_reply_members_t *out);
 
 /* ------------------------------------------------------------------ util */

@@ -19,13 +19,23 @@ final class ExecutorAnswers: CallResponder {
 
     func answered(_ call: PendingCall, type: FrameType, payload: UnsafeRawBufferPointer,
                   chunk: UnsafeMutablePointer<sy_chunk_t>?) {
+        // Output checks: bounded, and valid JSON in valid UTF-8 (the scan validates as it goes).
+        let t = s.metrics.tool(call.tool)
+        t.duration.observe((s.loop.now &- call.startedAt) &* 1_000_000)
+        guard payload.count <= s.options.maxResultBytes else {
+            s.log.warning("result too large; answered with an error", [("tool", call.tool),
+                          ("bytes", String(payload.count)), ("limit", String(s.options.maxResultBytes))])
+            failed(call, ProtocolError(.internalError,
+                                       "the result of \(call.tool) is larger than \(s.options.maxResultBytes) bytes"))
+            return
+        }
         var reply = sy_reply_members_t()
         let valid = payload.count > 0
             && sy_json_scan_reply(payload.baseAddress!.assumingMemoryBound(to: UInt8.self), payload.count, &reply) == 0
-        let t = s.metrics.tool(call.tool)
-        t.duration.observe((s.loop.now &- call.startedAt) &* 1_000_000)
         guard valid, type == .result || type == .error else {
-            failed(call, ProtocolError(.internalError, "the executor's answer to \(call.tool) is not valid JSON"))
+            s.log.warning("result is not valid JSON in UTF-8; answered with an error", [("tool", call.tool),
+                          ("bytes", String(payload.count))])
+            failed(call, ProtocolError(.internalError, "the result of \(call.tool) is not valid JSON in UTF-8"))
             return
         }
         if type != .result { t.error.increment() }
