@@ -23,7 +23,8 @@ final class Listeners {
             if prompts { parts.append("\"promptsListChanged\":true") }
             if resources { parts.append("\"resourcesListChanged\":true") }
             if !resourceURIs.isEmpty {
-                parts.append("\"resourceSubscriptions\":[" + resourceURIs.sorted().map { JSONValue.quote($0) }.joined(separator: ",") + "]")
+                let uris = resourceURIs.sorted().map { JSONValue.quote($0) }.joined(separator: ",")
+                parts.append("\"resourceSubscriptions\":[" + uris + "]")
             }
             return "{" + parts.joined(separator: ",") + "}"
         }

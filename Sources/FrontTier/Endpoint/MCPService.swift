@@ -67,10 +67,12 @@ final class MCPService: HTTPHandler {
                                       httpStatus: 405)
                 writer.error(target, e, extra: [("Allow", "POST, DELETE")])
             }
-        } else if AdminRoutes.paths.contains(path), let admin, path == "/healthz" || path == "/readyz" || adminOnMainPort {
+        } else if AdminRoutes.paths.contains(path), let admin,
+                  path == "/healthz" || path == "/readyz" || adminOnMainPort {
             admin.handle(req, slot: slot, connection: connection)
         } else {
-            writer.plain(slot, connection, status: 404, contentType: "application/json", body: "{\"error\":\"not found\"}")
+            writer.plain(slot, connection, status: 404, contentType: "application/json",
+                         body: "{\"error\":\"not found\"}")
         }
     }
 
@@ -80,7 +82,8 @@ final class MCPService: HTTPHandler {
         let draining = s.writer.draining
         let ok = s.pool.hasReadyLink && !draining
         let status = draining ? "draining" : ok ? "ok" : "no-executors"
-        let body = "{\"status\":\"\(status)\",\"front\":\(s.options.index),\"pid\":\(getpid()),\"loopLagMs\":\(loopLagMs),"
+        let body = "{\"status\":\"\(status)\",\"front\":\(s.options.index),\"pid\":\(getpid()),"
+            + "\"loopLagMs\":\(loopLagMs),"
             + "\"notificationStreams\":\(s.listeners.count),\"eventsEvicted\":\(s.listeners.evicted),"
             + "\"calls\":\(s.router.statusJSON),\"executors\":\(s.pool.statusJSON)}"
         return (ok, body)

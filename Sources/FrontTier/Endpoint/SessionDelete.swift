@@ -11,7 +11,8 @@ final class SessionDelete {
     func handle(_ req: HTTPRequest, _ t: AnswerTarget) {
         guard let token = req.header(.mcpSessionId) else {
             if ModernRequest.isStateless(versionHeader: req.header(.mcpProtocolVersion), metaVersion: nil) {
-                let e = ProtocolError(.invalidRequest, "Method not allowed: the stateless revision has no sessions to delete",
+                let e = ProtocolError(.invalidRequest,
+                                      "Method not allowed: the stateless revision has no sessions to delete",
                                       httpStatus: 405)
                 s.writer.error(t, e, extra: [("Allow", "POST")])
                 return

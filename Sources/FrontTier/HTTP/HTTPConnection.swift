@@ -168,7 +168,8 @@ final class HTTPConnection: ByteStreamDelegate {
                     case Int(SY_EHTTP_TOO_MANY):
                         failAndClose(status: 413, message: "request body too large", reason: .bodyTooLarge)
                     case Int(SY_EHTTP_TRAILERS):
-                        failAndClose(status: 431, message: "request trailer fields too large", reason: .trailersTooLarge)
+                        failAndClose(status: 431, message: "request trailer fields too large",
+                                     reason: .trailersTooLarge)
                     default:
                         failAndClose(status: 400, message: "malformed chunked body", reason: .malformed)
                     }

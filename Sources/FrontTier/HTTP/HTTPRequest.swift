@@ -97,7 +97,8 @@ private final class DetachedStorage {
         guard let c = sy_chunk_get(pool, max(bytes.count, 1)) else { fatalError("out of memory") }
         chunk = c
         if let src = bytes.baseAddress, bytes.count > 0 {
-            UnsafeMutableRawPointer(c).advanced(by: MemoryLayout<sy_chunk_t>.size).copyMemory(from: src, byteCount: bytes.count)
+            UnsafeMutableRawPointer(c).advanced(by: MemoryLayout<sy_chunk_t>.size)
+                .copyMemory(from: src, byteCount: bytes.count)
         }
     }
 

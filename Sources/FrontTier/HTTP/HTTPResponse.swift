@@ -62,7 +62,8 @@ enum HTTPResponse {
     static func head(status: Int, contentType: String?, contentLength: Int, keepAlive: Bool,
                      extra: [(String, String)] = []) -> String {
         var out: [UInt8] = []
-        appendHead(to: &out, status: status, contentType: contentType, contentLength: contentLength, keepAlive: keepAlive, extra: extra)
+        appendHead(to: &out, status: status, contentType: contentType, contentLength: contentLength,
+                   keepAlive: keepAlive, extra: extra)
         return String(decoding: out, as: UTF8.self)
     }
 }
@@ -70,7 +71,8 @@ enum HTTPResponse {
 extension HTTPResponse {
     /// The head of an SSE answer streamed in HTTP chunks (its length is not known up front).
     static func streamHead(keepAlive: Bool, extra: [(String, String)] = []) -> String {
-        var s = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n"
+        var s = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+            + "X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n"
         for (k, v) in extra { s += "\(k): \(v)\r\n" }
         if !keepAlive { s += "Connection: close\r\n" }
         return s + "\r\n"

@@ -32,7 +32,8 @@ final class CatalogList: MethodHandler {
         var start = 0
         if let cursor {
             guard let raw = Base64URL.decode(cursor), let text = String(validating: raw, as: UTF8.self),
-                  text.hasPrefix(member + ":"), let n = Int(text.dropFirst(member.count + 1)), n >= 0, n <= list.count else {
+                  text.hasPrefix(member + ":"), let n = Int(text.dropFirst(member.count + 1)),
+                  n >= 0, n <= list.count else {
                 throw ProtocolError(.invalidParams, "Invalid params: unknown cursor")
             }
             start = n

@@ -23,7 +23,8 @@ final class ClientAnswers: MethodHandler {
             // may be a JSON-RPC error "that has no id".
             let target = AnswerTarget(slot: r.slot, connection: r.connection, id: nil, format: .json,
                                       batch: r.batch, batchIndex: r.batchIndex)
-            s.writer.error(target, ProtocolError(.invalidRequest, "Invalid Request: no request of this session has this id"))
+            s.writer.error(target, ProtocolError(.invalidRequest,
+                                                 "Invalid Request: no request of this session has this id"))
             return
         }
         if let link = s.pool.link(named: executor) {

@@ -70,11 +70,15 @@ struct ExecutorCalls {
     /// The `traceparent` of a request when it is well formed (W3C Trace Context, version 00):
     /// from the header, else from `_meta.traceparent`.
     static func traceparent(_ r: FrontRequest) -> String? {
-        guard let t = r.http.header(.traceparent) ?? Envelope.string(r.body, r.envelope.raw.traceparent) else { return nil }
+        guard let t = r.http.header(.traceparent) ?? Envelope.string(r.body, r.envelope.raw.traceparent) else {
+            return nil
+        }
         let parts = t.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
               t.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }),
-              parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16) else { return nil }
+              parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16) else {
+            return nil
+        }
         return t
     }
 
@@ -97,7 +101,10 @@ struct ExecutorCalls {
                 JSONValue.appendQuoted(session.protocolVersion, to: &out)
                 out += ",\"clientCapabilities\":".utf8
                 out += session.capabilitiesJSON.utf8
-                if let l = s.sessions.level(session.id) { out += ",\"logLevel\":".utf8; JSONValue.appendQuoted(l, to: &out) }
+                if let l = s.sessions.level(session.id) {
+                    out += ",\"logLevel\":".utf8
+                    JSONValue.appendQuoted(l, to: &out)
+                }
             }
         }
         if let requestState { out += ",\"requestState\":".utf8; JSONValue.appendQuoted(requestState, to: &out) }

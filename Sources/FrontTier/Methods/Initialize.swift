@@ -9,8 +9,10 @@ final class Initialize: MethodHandler {
     init(_ services: FrontServices) { s = services }
 
     func handle(_ r: inout FrontRequest) {
-        guard let params = r.envelope.params(in: r.body), case .string(let requested)? = params["protocolVersion"] else {
-            s.writer.error(r.target, ProtocolError(.invalidParams, "Invalid params: initialize needs params.protocolVersion"))
+        guard let params = r.envelope.params(in: r.body),
+              case .string(let requested)? = params["protocolVersion"] else {
+            s.writer.error(r.target, ProtocolError(.invalidParams,
+                                                   "Invalid params: initialize needs params.protocolVersion"))
             return
         }
         let version = ProtocolVersion.negotiate(requested: requested)
@@ -23,7 +25,8 @@ final class Initialize: MethodHandler {
         let session = s.sessions.issue(protocolVersion: version, capabilities: flags)
         s.metrics.sessionsCreated.counter(LabelIndex.protocolVersion(version)).increment()
         let result = "{\"protocolVersion\":\"\(version)\",\"capabilities\":\(s.capabilitiesJSON(stateless: false)),"
-            + "\"serverInfo\":{\"name\":\"switchyard\",\"title\":\"Switchyard\",\"version\":\"\(s.options.serverVersion)\"},"
+            + "\"serverInfo\":{\"name\":\"switchyard\",\"title\":\"Switchyard\","
+            + "\"version\":\"\(s.options.serverVersion)\"},"
             + "\"instructions\":\(JSONValue.quote(FrontServices.instructions))}"
         s.writer.result(r.target, result, extra: [("Mcp-Session-Id", session.id)])
     }

@@ -11,7 +11,8 @@ final class LoggingSetLevel: MethodHandler {
     func handle(_ r: inout FrontRequest) {
         guard let session = r.session else { return }
         guard let level = r.envelope.params(in: r.body)?["level"]?.stringValue, Self.levels.contains(level) else {
-            let e = ProtocolError(.invalidParams, "Invalid params: level must be one of \(Self.levels.joined(separator: ", "))")
+            let e = ProtocolError(.invalidParams,
+                                  "Invalid params: level must be one of \(Self.levels.joined(separator: ", "))")
             s.writer.error(r.target, e)
             return
         }

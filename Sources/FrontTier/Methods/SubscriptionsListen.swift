@@ -20,6 +20,7 @@ final class SubscriptionsListen: MethodHandler {
         let ack = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/subscriptions/acknowledged\",\"params\":{\"_meta\":"
             + "{\"io.modelcontextprotocol/subscriptionId\":\(idText)},\"notifications\":\(f.json)}}"
         s.writer.event(r.slot, r.connection, Array(ack.utf8))
-        s.listeners.add(Listeners.Stream(connection: r.connection, slot: r.slot, subscriptionId: idText, filter: f, key: nil))
+        s.listeners.add(Listeners.Stream(connection: r.connection, slot: r.slot, subscriptionId: idText,
+                                         filter: f, key: nil))
     }
 }

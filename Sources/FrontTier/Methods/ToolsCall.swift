@@ -10,7 +10,8 @@ final class ToolsCall: MethodHandler {
     func handle(_ r: inout FrontRequest) {
         // Members read one by one: a copy of the whole scanned envelope is 228 bytes.
         guard r.envelope.raw.params.kind == Int32(SY_JSON_OBJECT), let name = r.envelope.name(in: r.body) else {
-            calls.s.writer.error(r.target, ProtocolError(.invalidParams, "Invalid params: tools/call needs params.name (a string)"))
+            calls.s.writer.error(r.target, ProtocolError(.invalidParams,
+                                                         "Invalid params: tools/call needs params.name (a string)"))
             return
         }
         let argKind = Int(r.envelope.raw.arguments.kind)

@@ -23,7 +23,8 @@ struct ClientRequestIds {
     /// for `session`; nil otherwise.
     func open(_ id: String, session: String) -> (executor: String, requestId: String)? {
         guard id.hasPrefix(Self.prefix),
-              let state = sessions.unseal(String(id.dropFirst(Self.prefix.count)), subject: Self.subject(session)) else {
+              let state = sessions.unseal(String(id.dropFirst(Self.prefix.count)),
+                                          subject: Self.subject(session)) else {
             return nil
         }
         let parts = state.split(separator: "|", omittingEmptySubsequences: false)

@@ -127,7 +127,8 @@ final class ExecutorAnswers: CallResponder {
         switch type {
         case .progress:
             guard let token = call.progressToken else { return }
-            json = Array("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":".utf8)
+            json = Array("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",".utf8)
+            json += "\"params\":{\"progressToken\":".utf8
             json += token
             if payload.count > 2 { json.append(UInt8(ascii: ",")) }
             json += payload.dropFirst()
@@ -166,7 +167,8 @@ final class ExecutorAnswers: CallResponder {
 
     /// A stateless result, stamped: `resultType` everywhere, cache hints on reads;
     /// input-required results get their `requestState` sealed for the retry.
-    private func stamped(_ call: PendingCall, _ payload: UnsafeRawBufferPointer, _ reply: sy_reply_members_t) -> [UInt8] {
+    private func stamped(_ call: PendingCall, _ payload: UnsafeRawBufferPointer,
+                         _ reply: sy_reply_members_t) -> [UInt8] {
         guard payload.first == UInt8(ascii: "{") else { return Array(payload) }
         if let whole = inputRequired(call, payload, reply) { return whole }
         return stampOpening(call, payload, reply) + payload.dropFirst()

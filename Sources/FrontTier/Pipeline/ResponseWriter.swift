@@ -54,7 +54,9 @@ final class ResponseWriter {
         metrics.error(FrontMetrics.kind(of: e))
         let body = Array(e.responseJSON(idJSON: t.id.map { String(decoding: $0, as: UTF8.self) }).utf8)
         var extra = extra
-        if e.httpStatus == 503 && !extra.contains(where: { $0.0 == "Retry-After" }) { extra.append(("Retry-After", "1")) }
+        if e.httpStatus == 503 && !extra.contains(where: { $0.0 == "Retry-After" }) {
+            extra.append(("Retry-After", "1"))
+        }
         message(t, status: e.httpStatus, body, extra: extra)
     }
 

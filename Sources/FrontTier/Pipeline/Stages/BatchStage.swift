@@ -48,7 +48,8 @@ final class BatchStage: RequestStage {
                 continue
             }
             if member.methodIndex != nil && member.methodIndex == methods.index(of: "initialize") {
-                writer.error(member.target, ProtocolError(.invalidRequest, "Invalid Request: initialize cannot be batched"))
+                writer.error(member.target, ProtocolError(.invalidRequest,
+                                                          "Invalid Request: initialize cannot be batched"))
                 continue
             }
             pipeline.run(&member, from: next)

@@ -72,8 +72,8 @@ final class EraStage: RequestStage {
         }
         r.session = session
         if r.envelope.isBatch && session.protocolVersion != "2025-03-26" {
-            writer.error(r.target, ProtocolError(.invalidRequest,
-                                                 "Invalid Request: batches are allowed only in protocol version 2025-03-26"))
+            let why = "Invalid Request: batches are allowed only in protocol version 2025-03-26"
+            writer.error(r.target, ProtocolError(.invalidRequest, why))
             return .answered
         }
         return .proceed

@@ -12,14 +12,14 @@ final class MediaTypeStage: RequestStage {
 
     func process(_ r: inout FrontRequest) -> StageOutcome {
         guard r.http.contentTypeIsJSON else {
-            writer.error(r.target, ProtocolError(.invalidRequest, "Unsupported Media Type: Content-Type must be application/json",
+            writer.error(r.target, ProtocolError(.invalidRequest,
+                                                 "Unsupported Media Type: Content-Type must be application/json",
                                                  httpStatus: 415))
             return .answered
         }
         guard r.acceptsJSON || r.acceptsSSE else {
-            writer.error(r.target, ProtocolError(.invalidRequest,
-                                                 "Not Acceptable: Accept must list application/json and text/event-stream",
-                                                 httpStatus: 406))
+            let why = "Not Acceptable: Accept must list application/json and text/event-stream"
+            writer.error(r.target, ProtocolError(.invalidRequest, why, httpStatus: 406))
             return .answered
         }
         if let e = r.envelopeError {
