@@ -319,6 +319,7 @@ int sy_json_scan_reply(const uint8_t *buf, size_t len, sy_reply_members_t *out) 
         if ((n == 7 || key.escaped) && key_is(&s, &key, "isError")) slot = &out->is_error;
         else if ((n == 10 || key.escaped) && key_is(&s, &key, "resultType")) slot = &out->result_type;
         else if ((n == 4 || key.escaped) && key_is(&s, &key, "code")) slot = &out->code;
+        else if ((n == 17 || key.escaped) && key_is(&s, &key, "structuredContent")) slot = &out->structured;
         rc = scan_value(&s, 2, CTX_NONE, slot && slot->kind == SY_JSON_ABSENT ? slot : NULL);
         if (rc) return rc;
         skip_ws(&s);

@@ -24,6 +24,7 @@ final class ReplyScannerTests: XCTestCase {
         let (rc, r) = reply(s)
         XCTAssertEqual(rc, 0)
         XCTAssertEqual(text(s, r.is_error), "false")
+        XCTAssertEqual(text(s, r.structured), #"{"isError":true,"resultType":"x","code":1}"#)
         XCTAssertNil(text(s, r.result_type), "a nested resultType is not the result's")
         XCTAssertNil(text(s, r.code))
     }

@@ -306,6 +306,7 @@ typedef struct sy_reply_members {
     sy_json_value_t is_error;     /* result.isError */
     sy_json_value_t result_type;  /* result.resultType */
     sy_json_value_t code;         /* error.code */
+    sy_json_value_t structured;   /* result.structuredContent */
 } sy_reply_members_t;
 
 /* Validates buf[0..len) as one JSON text (RFC 8259, UTF-8), like sy_json_validate: an
