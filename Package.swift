@@ -81,6 +81,11 @@ let package = Package(
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "CMetrics"]),
+        // libuv handle lifecycle across the tiers, in one process on real sockets: timers, drained
+        // connections, cancelled calls, executor and child restarts, counted with uv_walk.
+        .testTarget(name: "LifecycleTests",
+                    dependencies: ["EventLoop", "EventLoopTesting", "FrontTier", "ToolSDK", "DemoTools", "Supervisor",
+                                   "WireProtocol", "MCPCore", "CSupport", "CLibUV"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,7 +16,10 @@ public protocol ByteStreamDelegate: AnyObject {
 ///
 /// Reads arrive through `delegate`, one `streamReadable` per read, while reading is started.
 /// Writes are queued and leave at the end of the loop turn, in order; `close()` drops what has
-/// not left yet, `closeWhenFlushed()` does not. Handlers hold the stream as `any ByteStream`:
+/// not left yet, `closeWhenFlushed()` does not. A closed stream may still be asked anything and
+/// touches no freed memory: `readable` is empty, `readChunk` and `mutableReadBase` are nil,
+/// `reserve` returns false, and `consume`, writes, reading and closing again do nothing (owners
+/// such as a call in flight may outlive the connection). Handlers hold the stream as `any ByteStream`:
 /// conformers are final classes, so each call is one witness-table call and allocates nothing.
 /// Thread: the loop thread only.
 public protocol ByteStream: AnyObject {

@@ -10,7 +10,8 @@ import Glibc
 /// Thread: a `Loop` and everything created on it belong to the thread that calls `run()`.
 /// Other threads reach it only through a `Mailbox`.
 public final class Loop {
-    /// The libuv loop. Ownership: this object; closed in `deinit` after `run()` returns.
+    /// The libuv loop. Ownership: this object; never closed or freed (a loop lives as long as
+    /// its process; tests keep theirs too).
     public let uv: UnsafeMutablePointer<uv_loop_t>
     /// Chunks for every stream of this loop. Ownership: this object.
     public let pool: OpaquePointer
@@ -74,6 +75,21 @@ public final class Loop {
     /// Chunks handed out and not returned: tests assert this returns to zero.
     public var outstandingChunks: Int { sy_pool_outstanding(pool) }
 
+    /// Handles of this loop not being closed (`uv_walk`, skipping those `uv_is_closing`): timers,
+    /// streams, listeners, signal watchers, mailboxes, and the loop's own check and idle
+    /// handles. Leak tests compare it before and after a workload. Thread: the loop thread.
+    public var openHandles: Int { countHandles(includingClosing: false) }
+
+    /// Every handle still on the loop, closing ones included: once the loop has run a turn
+    /// after the last `uv_close`, equal to `openHandles` (every close callback ran).
+    public var registeredHandles: Int { countHandles(includingClosing: true) }
+
+    private func countHandles(includingClosing: Bool) -> Int {
+        var tally = HandleTally(includingClosing: includingClosing)
+        withUnsafeMutablePointer(to: &tally) { uv_walk(uv, tallyHandle, $0) }
+        return tally.count
+    }
+
     func scheduleFlush(_ stream: StreamConnection) {
         pendingFlush.append(stream)
     }
@@ -97,6 +113,17 @@ public final class Loop {
         // Work left over keeps the idle handle active: the next poll does not block.
         if deferred.isEmpty { uv_idle_stop(idle) }
     }
+}
+
+private struct HandleTally {
+    let includingClosing: Bool
+    var count = 0
+}
+
+private let tallyHandle: uv_walk_cb = { handle, arg in
+    guard let handle, let arg else { return }
+    let tally = arg.assumingMemoryBound(to: HandleTally.self)
+    if tally.pointee.includingClosing || uv_is_closing(handle) == 0 { tally.pointee.count += 1 }
 }
 
 // Nothing to do: an active idle handle only makes the loop poll without blocking, and the

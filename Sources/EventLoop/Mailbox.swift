@@ -6,8 +6,15 @@ import Synchronization
 ///
 /// Thread: `post` from anywhere. `onDrain` is only ever called on the loop thread, which is
 /// why the (non-Sendable) closure may be stored in a Sendable object.
+/// Ownership: the handle holds the drainer (and through it this object) until its close
+/// callback, which frees the handle memory. Posts after `close()` are dropped: the handle is
+/// signalled only under the lock that `close()` takes before closing it.
 public final class Mailbox<Item: Sendable>: @unchecked Sendable {
-    private let queue = Mutex<[Item]>([])
+    private struct State {
+        var items: [Item] = []
+        var closed = false
+    }
+    private let state = Mutex<State>(State())
     private let handle: UnsafeMutablePointer<uv_async_t>
     private let onDrain: ([Item]) -> Void
     /// Touched only on the loop thread (`post` checks `isCurrentThread` first).
@@ -23,27 +30,50 @@ public final class Mailbox<Item: Sendable>: @unchecked Sendable {
     }
 
     public func post(_ item: Item) {
-        queue.withLock { $0.append(item) }
         if loop.isCurrentThread {
+            let open = state.withLock { s -> Bool in
+                guard !s.closed else { return false }
+                s.items.append(item)
+                return true
+            }
             // Already on the loop: drain later in this turn, without waking it through the eventfd.
-            if !drainScheduled {
+            if open && !drainScheduled {
                 drainScheduled = true
                 loop.runAtEndOfTurn { [self] in drainScheduled = false; drain() }
             }
         } else {
-            uv_async_send(handle)
+            let handle = self.handle
+            state.withLock { s in
+                // Under the lock: `close()` cannot free the handle in the meantime.
+                guard !s.closed else { return }
+                s.items.append(item)
+                uv_async_send(handle)
+            }
         }
     }
 
-    /// Lets the loop end while the mailbox is open.
-    public func unref() { uv_unref(asHandle(handle)) }
+    /// Lets the loop end while the mailbox is open. Loop thread.
+    public func unref() {
+        guard !state.withLock({ $0.closed }) else { return }
+        uv_unref(asHandle(handle))
+    }
 
-    public func close() { uv_close(asHandle(handle), mailboxClosed) }
+    /// Closes the handle; what is queued and what is posted from now on is dropped. Loop
+    /// thread; more than once is fine.
+    public func close() {
+        let first = state.withLock { s -> Bool in
+            guard !s.closed else { return false }
+            s.closed = true
+            s.items.removeAll()
+            return true
+        }
+        if first { uv_close(asHandle(handle), mailboxClosed) }
+    }
 
     private func drain() {
-        let items = queue.withLock { q -> [Item] in
-            let all = q
-            q.removeAll(keepingCapacity: true)
+        let items = state.withLock { s -> [Item] in
+            let all = s.items
+            s.items.removeAll(keepingCapacity: true)
             return all
         }
         if !items.isEmpty { onDrain(items) }

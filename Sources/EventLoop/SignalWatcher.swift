@@ -1,9 +1,13 @@
 import CLibUV
 
 /// Calls a closure on the loop thread when a signal arrives.
+///
+/// Ownership: the handle holds a retained reference to this object until its close callback,
+/// which frees the handle memory. `close()` may be called more than once.
 public final class SignalWatcher {
     private let handle: UnsafeMutablePointer<uv_signal_t>
     private let callback: (Int32) -> Void
+    private var closed = false
 
     public init(loop: Loop, signal: Int32, _ callback: @escaping (Int32) -> Void) {
         self.callback = callback
@@ -14,9 +18,16 @@ public final class SignalWatcher {
     }
 
     /// Lets the loop end while this watcher is active.
-    public func unref() { uv_unref(asHandle(handle)) }
+    public func unref() {
+        guard !closed else { return }
+        uv_unref(asHandle(handle))
+    }
 
-    public func close() { uv_close(asHandle(handle), signalClosed) }
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        uv_close(asHandle(handle), signalClosed)
+    }
 
     fileprivate func fire(_ sig: Int32) { callback(sig) }
 }

@@ -6,8 +6,12 @@ import Glibc
 /// production `ByteStream`. Its owner is told of reads and the close through `delegate`
 /// (a `StreamDelegate` for owners that keep this concrete type, see ByteStream.swift).
 ///
-/// Ownership: the libuv handle holds one retained reference to this object from `start()`
-/// until its close callback; the read buffer, output queue and handle memory are freed there.
+/// Ownership: the libuv handle holds one retained reference to this object from `init` until
+/// its close callback. There the handle memory is freed and the read buffer and output queue
+/// give their chunks back; the two small structs themselves live until `deinit`, so that every
+/// accessor stays safe on a closed stream: `readable` is empty, `readChunk` and
+/// `mutableReadBase` are nil, `reserve` fails, `consume`, writes and flushes do nothing, and
+/// nothing touches the freed handle.
 /// Thread: the loop thread only.
 public final class StreamConnection: ByteStream {
     public let loop: Loop
@@ -16,8 +20,9 @@ public final class StreamConnection: ByteStream {
     // runtime's access check (about 100 instructions a touch) can never fire; those checks
     // were a tenth of a front's instructions per request (README.md, "Performance").
     @exclusivity(unchecked) public weak var delegate: (any ByteStreamDelegate)?
-    /// The handle, sized for either a TCP or a pipe handle.
-    public let handle: UnsafeMutablePointer<uv_stream_t>
+    /// The handle, sized for either a TCP or a pipe handle. Freed in the close callback: only
+    /// touched while `!isClosed && !closing`.
+    let handle: UnsafeMutablePointer<uv_stream_t>
     private let inbuf: UnsafeMutablePointer<sy_inbuf_t>
     private let outq: UnsafeMutablePointer<sy_outq_t>
     @exclusivity(unchecked) private var flushScheduled = false
@@ -107,10 +112,17 @@ public final class StreamConnection: ByteStream {
             .assumingMemoryBound(to: UInt8.self).advanced(by: Int(inbuf.pointee.start))
     }
 
-    public func consume(_ n: Int) { sy_inbuf_consume(inbuf, n) }
+    public func consume(_ n: Int) {
+        guard !isClosed else { return }
+        sy_inbuf_consume(inbuf, n)
+    }
 
-    /// Makes the read buffer able to hold `total` unconsumed bytes in one piece.
-    public func reserve(_ total: Int) -> Bool { sy_inbuf_reserve(inbuf, loop.pool, total) == 0 }
+    /// Makes the read buffer able to hold `total` unconsumed bytes in one piece; false once
+    /// closed (a chunk taken then would never be read).
+    public func reserve(_ total: Int) -> Bool {
+        guard !isClosed, !closing else { return false }
+        return sy_inbuf_reserve(inbuf, loop.pool, total) == 0
+    }
 
     /// Bytes queued or being written: back-pressure for the owner.
     public var outputBacklog: Int { outq.pointee.pending_bytes + outq.pointee.inflight_bytes }
@@ -191,25 +203,26 @@ public final class StreamConnection: ByteStream {
     /// Runs `work` once after `ms` on a libuv timer that does not keep the loop alive; the timer
     /// handle is closed after it fires.
     public func schedule(after ms: UInt64, _ work: @escaping () -> Void) {
-        var timer: Timer?
-        timer = Timer(loop: loop) {
-            work()
-            timer?.close()
-            timer = nil
-        }
-        timer?.start(after: ms)
-        timer?.unref()
+        Timer.once(loop: loop, after: ms, unref: true, work)
     }
 
+    /// The close callback: libuv is done with the handle. Every write callback ran before it
+    /// (with `UV_ECANCELED` for writes still queued), so no request refers to `outq` any more.
     fileprivate func handleClosed() {
         isClosed = true
         sy_inbuf_reset(inbuf)
         sy_outq_discard(outq)
-        inbuf.deallocate()
-        outq.deallocate()
         UnsafeMutableRawPointer(handle).deallocate()
         delegate?.streamClosed(self, status: closeStatus)
         context = nil
+    }
+
+    deinit {
+        // Only reached after the close callback (the handle held a reference until then).
+        sy_inbuf_reset(inbuf)
+        sy_outq_discard(outq)
+        inbuf.deallocate()
+        outq.deallocate()
     }
 
     fileprivate func allocate(_ suggested: Int, _ buf: UnsafeMutablePointer<uv_buf_t>) {

@@ -108,11 +108,16 @@ public final class MemoryStream: ByteStream {
     }
 
     public func consume(_ n: Int) {
+        guard !isClosed else { return } // as StreamConnection: nothing is left to consume
         precondition(n >= 0 && n <= sy_inbuf_length(inbuf), "consume(\(n)) beyond the readable bytes")
         sy_inbuf_consume(inbuf, n)
     }
 
-    public func reserve(_ total: Int) -> Bool { sy_inbuf_reserve(inbuf, loop.pool, total) == 0 }
+    /// False once closing, as `StreamConnection.reserve`: a closed stream takes no chunk.
+    public func reserve(_ total: Int) -> Bool {
+        guard !isClosing else { return false }
+        return sy_inbuf_reserve(inbuf, loop.pool, total) == 0
+    }
 
     public func startReading() {
         guard !isReading, !isClosing else { return }

@@ -22,7 +22,10 @@ public final class Front: ExecutorPoolObserver {
     private let endpoint: MCPService
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private var adminConnections: [ObjectIdentifier: HTTPConnection] = [:]
-    private var sweep: Timer?
+    /// The repeating timers (timeouts sweep, sampler, lag probe, session sweep); closed by `finish`.
+    private var timers: [Timer] = []
+    /// The one-shot timers of a drain (grace, deadline) and of readiness; closed by `finish`.
+    private var pendingTimers: [Timer] = []
     private var signals: [SignalWatcher] = []
     private var draining = false
     private var notifiedReady = false
@@ -137,6 +140,7 @@ public final class Front: ExecutorPoolObserver {
             let t = Timer(loop: loop) { [unowned self] in self.sessions.sweep() }
             t.start(after: every, repeat: every)
             t.unref()
+            timers.append(t)
         }
         pool.start()
         router.start()
@@ -147,16 +151,14 @@ public final class Front: ExecutorPoolObserver {
         }
         t.start(after: 1000, repeat: 1000)
         t.unref()
-        sweep = t
+        timers.append(t)
         for sig in [SIGTERM, SIGINT] {
             signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] _ in self.beginDrain() })
         }
         // Ready when every executor socket present at start is linked, or after 3 s regardless.
         let expected = pool.socketPaths().count
         if expected == 0 { notifyReady() }
-        let fallback = Timer(loop: loop) { [unowned self] in self.notifyReady() }
-        fallback.start(after: 3000)
-        fallback.unref()
+        pendingTimers.append(Timer.once(loop: loop, after: 3000, unref: true) { [unowned self] in self.notifyReady() })
         expectedLinks = expected
         log.info("listening", [("address", "\(options.host):\(options.port)"), ("executors", String(expected))])
         loop.run()
@@ -224,6 +226,7 @@ public final class Front: ExecutorPoolObserver {
         }
         t.start(after: 1000, repeat: 1000)
         t.unref()
+        timers.append(t)
     }
 
     /// Event-loop lag: a 100 ms timer that measures how late it fires; the worst of each
@@ -247,6 +250,7 @@ public final class Front: ExecutorPoolObserver {
         }
         t.start(after: 100, repeat: 100)
         t.unref()
+        timers.append(t)
     }
 
     private func notifyReadyIfLinked() {
@@ -274,17 +278,13 @@ public final class Front: ExecutorPoolObserver {
         // Answers from now on carry Connection: close. Requests already on their way are read
         // and answered during a short grace; then connections with nothing in flight close.
         for c in connections.values where c.isIdle && c.conn.readable.count == 0 { c.closeIfQuiet(afterMs: 250) }
-        let grace = Timer(loop: loop) { [unowned self] in
+        pendingTimers.append(Timer.once(loop: loop, after: 250, unref: true) { [unowned self] in
             for c in self.connections.values { c.closeWhenDone() }
-        }
-        grace.start(after: 250)
-        grace.unref()
-        let deadline = Timer(loop: loop) { [unowned self] in
+        })
+        pendingTimers.append(Timer.once(loop: loop, after: options.drainTimeoutMs, unref: true) { [unowned self] in
             self.log.warning("drain deadline passed", [("connections", String(self.connections.count))])
             self.finish()
-        }
-        deadline.start(after: options.drainTimeoutMs)
-        deadline.unref()
+        })
         maybeFinishDrain()
     }
 
@@ -303,10 +303,14 @@ public final class Front: ExecutorPoolObserver {
         pool.shutdown()
         router.stop()
         services.writer.accessLog?.close()
-        sweep?.close()
+        // Every timer is closed (closing one that fired already does nothing); the stop timer
+        // closes itself after firing.
+        for t in timers + pendingTimers { t.close() }
+        timers.removeAll()
+        pendingTimers.removeAll()
+        services.listeners.stop()
         for s in signals { s.close() }
         signals.removeAll()
-        let stop = Timer(loop: loop) { [unowned self] in self.loop.stop() }
-        stop.start(after: 50)
+        Timer.once(loop: loop, after: 50) { [unowned self] in self.loop.stop() }
     }
 }

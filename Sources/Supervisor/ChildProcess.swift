@@ -24,6 +24,20 @@ final class ChildProcess {
     /// Replaced by a newer instance in a rolling restart: its exit is expected.
     var retiring = false
     var heartbeat: Heartbeat?
+    /// Kills the child if it is not ready in time; closed once it is ready or has exited.
+    var readyWatchdog: Timer?
+    /// SIGKILL after SIGTERM was ignored for the shutdown timeout; closed once it has exited.
+    var killTimer: Timer?
+
+    /// Closes the timers that watch this child (ready: the ready watchdog; exited: both).
+    func stopTimers() {
+        readyWatchdog?.close()
+        readyWatchdog = nil
+        if exited {
+            killTimer?.close()
+            killTimer = nil
+        }
+    }
 
     init(spec: ChildSpec, loop: Loop, generation: Int = 0) {
         self.spec = spec

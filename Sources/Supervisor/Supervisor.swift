@@ -37,6 +37,8 @@ public final class Supervisor {
     private var signals: [SignalWatcher] = []
     private var stopping = false
     private var announced = false
+    /// Checks executors' memory once a second; closed when the last child has stopped.
+    private var memoryWatchdog: Timer?
     public private(set) var exitCode: Int32 = 0
 
     public init(executors: [ChildSpec], fronts: [ChildSpec], options: Options) {
@@ -65,6 +67,7 @@ public final class Supervisor {
         let watchdog = Timer(loop: loop) { [unowned self] in self.checkMemory() }
         watchdog.start(after: 1000, repeat: 1000)
         watchdog.unref()
+        memoryWatchdog = watchdog
         if executors.isEmpty { startFronts() }
         for slot in executors { start(slot) }
         loop.run()
@@ -83,13 +86,14 @@ public final class Supervisor {
             try child.spawn()
             slot.process = child
             log.info("started", [("child", slot.spec.name), ("pid", String(child.pid))])
-            let watchdog = Timer(loop: loop) { [weak child, unowned self] in
+            // One-shot, and closed as soon as the child is ready or gone: a restart storm must
+            // not pile up a timer per start.
+            child.readyWatchdog = Timer.once(loop: loop, after: slot.spec.readyTimeoutMs, unref: true) {
+                [weak child, unowned self] in
                 guard let child, !child.ready, !child.exited else { return }
                 self.log.error("child did not become ready in time; killing it", [("child", slot.spec.name)])
                 child.signal(SIGKILL)
             }
-            watchdog.start(after: slot.spec.readyTimeoutMs)
-            watchdog.unref()
             return child
         } catch {
             log.error("could not start child", [("child", slot.spec.name), ("error", "\(error)")])
@@ -100,6 +104,7 @@ public final class Supervisor {
 
     private func childReady(_ slot: Slot, _ child: ChildProcess) {
         log.info("ready", [("child", slot.spec.name), ("pid", String(child.pid))])
+        child.stopTimers()
         slot.up.set(1)
         if let path = child.socketPath, slot.spec.heartbeatIntervalMs > 0 {
             let hb = Heartbeat(loop: loop, path: path, intervalMs: slot.spec.heartbeatIntervalMs,
@@ -135,6 +140,7 @@ public final class Supervisor {
     private func childExited(_ slot: Slot, _ child: ChildProcess, status: Int64, signal: Int32) {
         let upFor = loop.now &- child.startedAt
         child.heartbeat?.stop()
+        child.stopTimers()
         if let path = child.socketPath { unlink(path) }
         if child.retiring {
             log.info("replaced child stopped", [("child", slot.spec.name), ("pid", String(child.pid))])
@@ -180,12 +186,11 @@ public final class Supervisor {
             log.info("restarting", [("child", slot.spec.name), ("afterMs", String(after)),
                                     ("restarts", String(slot.restarts))])
             if after == 0 { start(slot); return }
-            let t = Timer(loop: loop) { [unowned self] in
+            // One-shot: the handle closes after it fires; shutdown closes it sooner.
+            slot.restartTimer = Timer.once(loop: loop, after: after) { [unowned self] in
                 slot.restartTimer = nil
                 if !self.stopping { self.start(slot) }
             }
-            t.start(after: after)
-            slot.restartTimer = t
         }
     }
 
@@ -237,13 +242,12 @@ public final class Supervisor {
         fresh.onReady = { [unowned self] c in
             previousReady?(c)
             // Fronts scan for sockets every 100 ms: give them time to link the new instance.
-            let t = Timer(loop: self.loop) { [unowned self] in
+            Timer.once(loop: self.loop, after: 400) { [unowned self] in
                 old.retiring = true
                 self.retiringChild = old
                 self.log.info("draining replaced executor", [("child", slot.spec.name), ("pid", String(old.pid))])
                 old.signal(SIGTERM)
             }
-            t.start(after: 400)
         }
     }
 
@@ -272,13 +276,14 @@ public final class Supervisor {
         for slot in slots {
             guard let p = slot.process else { continue }
             p.signal(SIGTERM)
-            let kill = Timer(loop: loop) { [weak p, unowned self] in
+            // Closed when the child exits (`stopTimers`), or after firing.
+            p.killTimer?.close()
+            p.killTimer = Timer.once(loop: loop, after: slot.spec.shutdownTimeoutMs, unref: true) {
+                [weak p, unowned self] in
                 guard let p, !p.exited else { return }
                 self.log.warning("child ignored SIGTERM; killing it", [("child", slot.spec.name)])
                 p.signal(SIGKILL)
             }
-            kill.start(after: slot.spec.shutdownTimeoutMs)
-            kill.unref()
         }
     }
 
@@ -291,6 +296,8 @@ public final class Supervisor {
             phase = 3
             for s in signals { s.close() }
             signals.removeAll()
+            memoryWatchdog?.close()
+            memoryWatchdog = nil
             log.info("all children stopped")
             loop.stop()
         }

@@ -16,6 +16,9 @@ final class ExecutorLink: StreamDelegate {
         let tool: String
         /// Its cancellation key, when it has one (see `ExecutorRuntime.cancelKeys`).
         let cancelKey: String?
+        /// After CANCEL: fires if the call is still running after the cancel grace; closed as
+        /// soon as the call ends, so a cancellation leaves no handle behind.
+        var cancelWatch: Timer? = nil
     }
     private var calls: [UInt64: Running] = [:]
     var inFlight: Int { calls.count }
@@ -34,6 +37,7 @@ final class ExecutorLink: StreamDelegate {
     func streamClosed(_ stream: StreamConnection, status: Int32) {
         for c in calls.values {
             c.task.cancel()
+            c.cancelWatch?.close()
             if let k = c.cancelKey { runtime.cancelKeys[k] = nil }
         }
         calls.removeAll()
@@ -178,17 +182,17 @@ final class ExecutorLink: StreamDelegate {
     func cancelStream(_ stream: UInt64) {
         guard let c = calls[stream] else { return }
         c.task.cancel()
-        watchCancelled(stream, tool: c.tool)
+        // A second CANCEL for the same call does not add a second watch.
+        if c.cancelWatch == nil { calls[stream]?.cancelWatch = watchCancelled(stream, tool: c.tool) }
     }
 
-    /// After CANCEL, a task gets `cancelGraceMs` to finish; one that does not is wedged.
-    private func watchCancelled(_ stream: UInt64, tool: String) {
-        let t = Timer(loop: runtime.loop) { [weak self] in
+    /// After CANCEL, a task gets `cancelGraceMs` to finish; one that does not is wedged. The
+    /// timer is one-shot and closed by `complete` when the call ends first.
+    private func watchCancelled(_ stream: UInt64, tool: String) -> Timer {
+        Timer.once(loop: runtime.loop, after: runtime.options.cancelGraceMs, unref: true) { [weak self] in
             guard let self, self.calls[stream] != nil else { return }
             self.runtime.wedged(tool: tool)
         }
-        t.start(after: runtime.options.cancelGraceMs)
-        t.unref()
     }
 
     /// Runs one tool call (legacy context unless the meta says otherwise) to its terminal frame.
@@ -215,6 +219,7 @@ final class ExecutorLink: StreamDelegate {
             return
         }
         guard let running = calls.removeValue(forKey: c.stream) else { return }
+        running.cancelWatch?.close()
         if let k = running.cancelKey { runtime.cancelKeys[k] = nil }
         // A call cancelled but finished anyway still sends its one terminal frame (the result).
         send(c.rawType, c.stream, c.payload)

@@ -217,12 +217,10 @@ public final class ExecutorRuntime {
         listener = nil
         unlink(options.socketPath)
         for link in links.values { link.sendDrain() }
-        let deadline = Timer(loop: loop) { [unowned self] in
+        drainDeadline = Timer.once(loop: loop, after: options.drainTimeoutMs, unref: true) { [unowned self] in
             self.log.warning("drain deadline passed; exiting with calls in flight")
             self.finish()
         }
-        deadline.start(after: options.drainTimeoutMs)
-        deadline.unref()
         maybeFinishDrain()
     }
 
@@ -233,19 +231,24 @@ public final class ExecutorRuntime {
     }
 
     private var finished = false
+    /// The drain's deadline: closed by `finish` when the drain ends sooner.
+    private var drainDeadline: Timer?
+
     private func finish() {
         guard !finished else { return }
         finished = true
+        drainDeadline?.close()
+        drainDeadline = nil
         for link in links.values { link.goodbye() }
         for s in signals { s.close() }
         signals.removeAll()
         mailbox?.close()
+        loopExecutor?.close()
         // Give the goodbyes one turn to flush, then stop. A wedged task cannot be joined: leave.
-        let stop = Timer(loop: loop) { [unowned self] in
+        Timer.once(loop: loop, after: 20) { [unowned self] in
             if self.exitStatus != 0 { exit(self.exitStatus) }
             self.loop.stop()
         }
-        stop.start(after: 20)
     }
 }
 

@@ -8,7 +8,8 @@ struct FrontCommand: ParsableCommand {
         commandName: "front",
         abstract: "Run one front: MCP over HTTP/1.1 on a shared port, linked to the executors in --run-dir.",
         discussion: "Executors are found as <run-dir>/executors/*.sock and re-linked when they restart. "
-            + "The session key comes from SWITCHYARD_SESSION_KEY (hex); every front of one server must share it."
+            + "The session key comes from --session-key-file or SWITCHYARD_SESSION_KEY (hex); every front of one "
+            + "server must share it."
     )
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
@@ -36,6 +37,8 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "Entries per page of the list methods.") var listPageSize = 100
     @Option(help: "Events each resumable SSE stream keeps for Last-Event-ID.") var eventStoreSize = 1_000
     @Option(help: "How long a resumable stream's events are kept, seconds.") var eventStoreAge = 300
+    @Option(help: "File holding the session key in hex; refused when group or others can read it (chmod 600).")
+    var sessionKeyFile: String?
 
     func run() throws {
         var o = FrontOptions()
@@ -65,7 +68,13 @@ struct FrontCommand: ParsableCommand {
             let (name, ms) = try ToolTimeout.parse(t)
             o.toolTimeoutsMs[name] = ms
         }
-        if let raw = getenv("SWITCHYARD_SESSION_KEY"), let key = Hex.decode(String(cString: raw)), key.count >= 16 {
+        if let path = sessionKeyFile {
+            guard let key = Hex.decode(try Secret.read(file: path, what: "session key file")), key.count >= 16 else {
+                throw ValidationError("the session key in \(path) must be at least 32 hex digits")
+            }
+            o.sessionKey = key
+        } else if let raw = getenv("SWITCHYARD_SESSION_KEY"), let key = Hex.decode(String(cString: raw)),
+                  key.count >= 16 {
             o.sessionKey = key
         } else {
             // A lone front: its sessions are valid on this process only.

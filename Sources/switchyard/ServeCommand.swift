@@ -30,14 +30,23 @@ struct ServeCommand: ParsableCommand {
     var executorCommands: [String] = []
     @Option(help: """
         JSON config file with any of the long options in camelCase (host, port, fronts, executors, tools, \
-        executorCommands, preferSSE, maxBody, sessionKey, runDir, compressThreshold, callTimeoutMs, maxQueued, \
-        restartIntensity, restartPeriodMs, restartMaxDelayMs, heartbeatIntervalMs, heartbeatTimeoutMs, \
-        executorMaxRssMb, idleTimeout).
+        executorCommands, preferSSE, maxBody, sessionKey, sessionKeyFile, runDir, compressThreshold, \
+        callTimeoutMs, maxQueued, restartIntensity, restartPeriodMs, restartMaxDelayMs, heartbeatIntervalMs, \
+        heartbeatTimeoutMs, executorMaxRssMb, idleTimeout). Refused when it holds a secret (sessionKey) and \
+        users other than its owner can read it.
         """)
     var config: String?
     @Option(help: "Directory for executor sockets (default: a new private directory under /tmp).") var runDir: String?
-    @Option(help: "Hex key (>= 32 hex digits) that signs session ids; default: random per start.")
+    @Option(help: """
+        Hex key (>= 32 hex digits) that signs session ids; default: random per start. Visible to every \
+        user in process listings: prefer --session-key-file.
+        """)
     var sessionKey: String?
+    @Option(help: """
+        File holding the session key in hex (surrounding whitespace ignored); refused when group or \
+        others can read it (chmod 600). Fronts get the key through their environment, never their arguments.
+        """)
+    var sessionKeyFile: String?
     @Option(help: "Largest request body in bytes (default: 4194304).") var maxBody: Int?
     @Option(help: """
         Executor-link payloads at least this many bytes are zstd-compressed \
@@ -114,9 +123,14 @@ struct ServeCommand: ParsableCommand {
         let hbTimeout = UInt64(heartbeatTimeoutMs ?? cfg.int("heartbeatTimeoutMs") ?? 5_000)
         let maxRSS = (executorMaxRssMb ?? cfg.int("executorMaxRssMb")).map { $0 * 1024 * 1024 }
 
-        let keyHex = self.sessionKey ?? cfg.string("sessionKey") ?? Hex.random(bytes: 32)
+        let given = try Secret.resolve(option: "session-key", value: sessionKey, file: sessionKeyFile, config: cfg,
+                                       key: "sessionKey", log: Log("serve"))
+        let keyHex = given ?? Hex.random(bytes: 32)
         guard let key = Hex.decode(keyHex), key.count >= 16 else {
-            throw ValidationError("--session-key needs at least 32 hex digits")
+            // Never the key itself: where it came from is enough to find it.
+            let source = sessionKeyFile.map { "the file \($0)" } ?? (sessionKey != nil ? "--session-key"
+                : cfg.string("sessionKeyFile").map { "the file \($0)" } ?? "the config file's sessionKey")
+            throw ValidationError("the session key (from \(source)) must be at least 32 hex digits")
         }
         let runDir = try RunDirectory.prepare(self.runDir ?? cfg.string("runDir"))
         let exe = SelfExecutable.path()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DemoTools
+import EventLoop
 import FoundationEssentials
 import Glibc
 import MCPCore
@@ -109,31 +110,32 @@ enum SelfExecutable {
     }
 }
 
-/// A JSON config file; keys mirror the long options of `serve`.
+/// A JSON config file; keys mirror the long options of `serve`. A file that holds a secret
+/// (`ConfigFile.secretKeys`) is refused when users other than its owner may read it.
 struct ConfigFile {
     var values: [String: JSONValue] = [:]
 
+    /// Members whose values are secrets. `sessionKeyFile` is not one: it names a file, which is
+    /// checked on its own.
+    static let secretKeys = ["sessionKey"]
+
     static func load(_ path: String) throws -> ConfigFile {
-        guard let f = fopen(path, "r") else { throw ValidationError("cannot read config file \(path)") }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n <= 0 { break }
-            bytes += buf[0..<n]
-        }
-        guard case .object(let o)? = try? JSONValue.parse(bytes) else {
+        let file = try PrivateFile.read(path, what: "config file")
+        guard case .object(let o)? = try? JSONValue.parse(file.bytes) else {
             throw ValidationError("config file \(path) is not a JSON object")
         }
         let known: Set = ["host", "port", "fronts", "executors", "tools", "executorCommands", "preferSSE", "maxBody",
-                          "sessionKey", "runDir", "compressThreshold", "callTimeoutMs", "maxQueued", "restartIntensity",
-                          "restartPeriodMs", "restartMaxDelayMs", "heartbeatIntervalMs", "heartbeatTimeoutMs",
-                          "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin", "logFormat",
-                          "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize", "eventStoreAge",
-                          "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress",
+                          "sessionKey", "sessionKeyFile", "runDir", "compressThreshold", "callTimeoutMs", "maxQueued",
+                          "restartIntensity", "restartPeriodMs", "restartMaxDelayMs", "heartbeatIntervalMs",
+                          "heartbeatTimeoutMs", "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin",
+                          "logFormat", "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize",
+                          "eventStoreAge", "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress",
                           "maxResult"]
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
+        if let secret = secretKeys.first(where: { o[$0] != nil }), file.readableByOthers {
+            throw ValidationError("config file \(path) holds a secret ('\(secret)') but other users can read it "
+                                  + "(mode \(file.modeText)); run: chmod 600 \(path)")
+        }
         return ConfigFile(values: o)
     }
 
@@ -168,5 +170,85 @@ enum HostPort {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { throw ValidationError("expected HOST:PORT, got '\(s)'") }
         return (host, port)
+    }
+}
+
+/// A file read whole with its permission bits, taken from the open descriptor (no window
+/// between checking the mode and reading).
+struct PrivateFile {
+    let bytes: [UInt8]
+    let mode: mode_t
+
+    /// Group or others may read it.
+    var readableByOthers: Bool { mode & (S_IRGRP | S_IROTH) != 0 }
+    /// The permission bits as `chmod` takes them, e.g. `0644`.
+    var modeText: String { "0" + String(mode & 0o7777, radix: 8) }
+
+    /// Files larger than this are not a key or a config file.
+    static let maxSize = 1 << 20
+
+    /// Reads `path`; errors name `what` and the path, never the contents.
+    static func read(_ path: String, what: String) throws -> PrivateFile {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ValidationError("cannot read \(what) \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw ValidationError("\(what) \(path) is not a regular file")
+        }
+        guard Int(st.st_size) <= maxSize else { throw ValidationError("\(what) \(path) is larger than 1 MiB") }
+        var bytes: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = Glibc.read(fd, &buf, buf.count)
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else {
+                throw ValidationError("cannot read \(what) \(path): \(String(cString: strerror(errno)))")
+            }
+            if n == 0 || bytes.count + n > maxSize { break }
+            bytes += buf[0..<n]
+        }
+        return PrivateFile(bytes: bytes, mode: st.st_mode)
+    }
+}
+
+/// Secrets (the session key, and any later one) come from a file or the config file rather
+/// than the command line, where every user of the machine sees them (`ps`,
+/// /proc/PID/cmdline). Errors name the option and the file, never the secret.
+enum Secret {
+    /// The text of a secret file with surrounding whitespace trimmed; refused when group or
+    /// others may read the file. `what` names it in errors ("session key file").
+    static func read(file path: String, what: String) throws -> String {
+        let file = try PrivateFile.read(path, what: what)
+        guard !file.readableByOthers else {
+            throw ValidationError("\(what) \(path) is readable by other users (mode \(file.modeText)); "
+                                  + "run: chmod 600 \(path)")
+        }
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || (0x09...0x0D).contains($0) }
+        let trimmed = file.bytes.drop(while: isSpace).reversed().drop(while: isSpace).reversed()
+        return String(decoding: Array(trimmed), as: UTF8.self)
+    }
+
+    /// The secret given as `--OPTION VALUE`, `--OPTION-file FILE`, or the config's `key` or
+    /// `keyFile` member (the command line wins); nil when none is given. A value on the
+    /// command line still works and is warned about.
+    static func resolve(option: String, value: String?, file: String?, config: ConfigFile, key: String,
+                        log: Log) throws -> String? {
+        let noun = option.split(separator: "-").joined(separator: " ")
+        if value != nil && file != nil { throw ValidationError("give --\(option) or --\(option)-file, not both") }
+        if let value {
+            log.warning("--\(option) puts the \(noun) on the command line, where every user can read it in process "
+                        + "listings (ps, /proc/PID/cmdline); use --\(option)-file FILE or the config file instead")
+            return value
+        }
+        if let file { return try read(file: file, what: "\(noun) file") }
+        let inline = config.string(key), named = config.string(key + "File")
+        if inline != nil && named != nil {
+            throw ValidationError("the config file gives both '\(key)' and '\(key)File': keep one")
+        }
+        if let named { return try read(file: named, what: "\(noun) file") }
+        return inline
     }
 }

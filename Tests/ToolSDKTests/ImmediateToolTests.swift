@@ -95,7 +95,8 @@ final class ImmediateToolTests: XCTestCase {
     }
 
     private func call(_ stream: UInt64, _ name: String, meta: String, args: String) {
-        let payload = CallPayload(kind: .tool, name: name, meta: Array(meta.utf8), arguments: Array(args.utf8))
+        // Test names are short: encoding cannot fail.
+        let payload = try! CallPayload(kind: .tool, name: name, meta: Array(meta.utf8), arguments: Array(args.utf8))
             .encoded()
         send(Frame.encode(.call, stream: stream, payload: payload))
     }

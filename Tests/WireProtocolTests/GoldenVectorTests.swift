@@ -58,7 +58,7 @@ final class GoldenVectorTests: XCTestCase {
                 XCTAssertEqual(call.nameString, c.name)
                 XCTAssertEqual(String(decoding: call.meta, as: UTF8.self), c.meta)
                 XCTAssertEqual(String(decoding: call.arguments, as: UTF8.self), c.arguments)
-                XCTAssertEqual(call.encoded(), Array(bytes[range]), "CALL payload re-encoded \(v.file)")
+                XCTAssertEqual(try call.encoded(), Array(bytes[range]), "CALL payload re-encoded \(v.file)")
             }
             if let u = v.uncompressedHex {
                 XCTAssertTrue(h.isCompressed)
@@ -118,8 +118,8 @@ final class GoldenVectorTests: XCTestCase {
         XCTAssertThrowsError(try packed.withUnsafeBytes { try PayloadCompression.decompress($0, maxSize: 100) })
     }
 
-    func testCallPayloadRejectsOverflowingLengths() {
-        var p = CallPayload(kind: .tool, name: "echo", meta: [], arguments: Array("{}".utf8)).encoded()
+    func testCallPayloadRejectsOverflowingLengths() throws {
+        var p = try CallPayload(kind: .tool, name: "echo", meta: [], arguments: Array("{}".utf8)).encoded()
         p[3] = 200 // name length beyond the payload
         XCTAssertThrowsError(try p.withUnsafeBytes { try CallPayload.decode($0) })
         XCTAssertThrowsError(try [UInt8](repeating: 0, count: 7).withUnsafeBytes { try CallPayload.decode($0) })

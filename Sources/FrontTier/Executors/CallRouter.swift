@@ -56,6 +56,16 @@ final class CallRouter {
     }
 
     func submit(_ call: PendingCall) {
+        if call.attempts == 0 {
+            // A name the CALL's 16-bit length field cannot carry is the client's error, answered
+            // here, before it waits for an executor.
+            do throws(CallPayload.EncodeError) {
+                try CallPayload.checkLengths(nameLength: call.tool.utf8.count, metaLength: call.context.count)
+            } catch {
+                finishWith(call, ProtocolError(.invalidParams, "Invalid params: \(error)"))
+                return
+            }
+        }
         if let k = call.cancelKey, call.attempts == 0 { byCancelKey[k] = call }
         let now = loop.now
         if var b = toolBreakers[call.tool] {
@@ -89,8 +99,13 @@ final class CallRouter {
     }
 
     private func send(_ call: PendingCall, on link: FrontLink) {
+        do throws(CallPayload.EncodeError) {
+            try link.send(call)
+        } catch {
+            finishWith(call, ProtocolError(.invalidParams, "Invalid params: \(error)"))
+            return
+        }
         inFlight[ObjectIdentifier(call)] = call
-        link.send(call)
     }
 
     /// Moves waiting calls onto executors that have room again, oldest first. Called on every

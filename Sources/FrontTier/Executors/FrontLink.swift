@@ -63,8 +63,10 @@ final class FrontLink: StreamDelegate {
     }
 
     /// Sends a tools/call. The arguments are referenced in the client's read buffer, not
-    /// copied, unless the payload is large enough to compress.
-    func send(_ call: PendingCall) {
+    /// copied, unless the payload is large enough to compress. Throws, sending nothing and
+    /// keeping nothing, when the name or the context is too long for the CALL's length fields.
+    func send(_ call: PendingCall) throws(CallPayload.EncodeError) {
+        try CallPayload.checkLengths(nameLength: call.tool.utf8.count, metaLength: call.context.count)
         let stream = nextStream
         nextStream &+= 1
         pending[stream] = call
@@ -76,7 +78,7 @@ final class FrontLink: StreamDelegate {
         let nameLength = name.utf8.count
         let length = CallPayload.fixedSize + nameLength + meta.count + call.arguments.count
         if let r = ready, r.zstd, length >= compressThreshold {
-            var payload = CallPayload.prefix(kind: call.kind, nameLength: nameLength, metaLength: meta.count)
+            var payload = try CallPayload.prefix(kind: call.kind, nameLength: nameLength, metaLength: meta.count)
             payload += Array(name.utf8)
             payload += meta
             payload += call.arguments
@@ -89,8 +91,9 @@ final class FrontLink: StreamDelegate {
         // Header and payload pieces go straight into the output queue: no array is built.
         withUnsafeTemporaryAllocation(byteCount: FrameHeader.size + CallPayload.fixedSize, alignment: 1) { b in
             FrameHeader(type: .call, stream: stream, length: length).encode(into: b.baseAddress!)
-            CallPayload.writePrefix(kind: call.kind, nameLength: nameLength, metaLength: meta.count,
-                                    into: b.baseAddress! + FrameHeader.size)
+            // The lengths were checked above: this cannot throw.
+            try? CallPayload.writePrefix(kind: call.kind, nameLength: nameLength, metaLength: meta.count,
+                                         into: b.baseAddress! + FrameHeader.size)
             conn.write(UnsafeRawBufferPointer(b))
         }
         name.withUTF8 { conn.write(UnsafeRawBufferPointer($0)) }
