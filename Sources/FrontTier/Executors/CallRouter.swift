@@ -121,7 +121,8 @@ final class CallRouter {
             let call = waiting[i]
             if call.finished { i += 1; continue }
             let key = call.kind == .tool ? call.tool : "\(call.kind.rawValue):\(call.tool)"
-            if !noRoom.contains(key), let link = pool.pick(tool: call.tool, kind: call.kind, now: now, avoid: call.link) {
+            if !noRoom.contains(key),
+               let link = pool.pick(tool: call.tool, kind: call.kind, now: now, avoid: call.link) {
                 i += 1
                 send(call, on: link)
             } else if !pool.anyLinkCanTake(now: now) {
@@ -135,7 +136,10 @@ final class CallRouter {
         if skipped.isEmpty {
             waitingHead = i
             if waitingHead == waiting.count { waiting.removeAll(keepingCapacity: true); waitingHead = 0 }
-            else if waitingHead > 1024 && waitingHead * 2 > waiting.count { waiting.removeFirst(waitingHead); waitingHead = 0 }
+            else if waitingHead > 1024 && waitingHead * 2 > waiting.count {
+                waiting.removeFirst(waitingHead)
+                waitingHead = 0
+            }
         } else {
             waiting = skipped + waiting[i...]
             waitingHead = 0
@@ -179,14 +183,16 @@ final class CallRouter {
             return
         }
         if serveStale(call) { return }
-        finishWith(call, ProtocolError(.internalError, "executor link lost: \(executor) went away during the call to \(call.tool)"))
+        finishWith(call, ProtocolError(.internalError,
+                                       "executor link lost: \(executor) went away during the call to \(call.tool)"))
     }
 
     /// A timeout: both the executor and the tool are suspect.
     private func recordFailure(_ call: PendingCall) {
         let now = loop.now
         call.link?.breaker.recordFailure(now: now)
-        var b = toolBreakers[call.tool] ?? CircuitBreaker(failureThreshold: options.breakerFailures, openMs: options.breakerOpenMs)
+        var b = toolBreakers[call.tool]
+            ?? CircuitBreaker(failureThreshold: options.breakerFailures, openMs: options.breakerOpenMs)
         b.recordFailure(now: now)
         toolBreakers[call.tool] = b
     }
@@ -200,7 +206,8 @@ final class CallRouter {
             recordFailure(call)
             call.link?.cancel(call)
             let ms = call.deadline - call.startedAt
-            log.warning("call timed out; cancelled in the executor", [("tool", call.tool), ("executor", call.link?.name ?? "?"), ("ms", String(ms))])
+            log.warning("call timed out; cancelled in the executor",
+                        [("tool", call.tool), ("executor", call.link?.name ?? "?"), ("ms", String(ms))])
             if !serveStale(call) {
                 finishWith(call, ProtocolError(.requestTimeout, "Tool call timed out after \(ms) ms: \(call.tool)"))
             }
@@ -215,8 +222,8 @@ final class CallRouter {
                 if now >= call.deadline || now - call.startedAt >= options.maxQueueWaitMs {
                     expired = true
                     if !serveStale(call) {
-                        finishWith(call, ProtocolError(.overloaded, "no executor could take the call to \(call.tool) in time; retry shortly",
-                                                       httpStatus: 503))
+                        let why = "no executor could take the call to \(call.tool) in time; retry shortly"
+                        finishWith(call, ProtocolError(.overloaded, why, httpStatus: 503))
                     }
                 }
             }
@@ -235,7 +242,9 @@ final class CallRouter {
 
     /// Answers with the last good result, flagged stale, when the tool is cacheable and one exists.
     private func serveStale(_ call: PendingCall) -> Bool {
-        guard pool.traits[call.tool]?.cacheable == true, let result = stale.lookup(call.cacheKey), call.finish() else { return false }
+        guard pool.traits[call.tool]?.cacheable == true, let result = stale.lookup(call.cacheKey), call.finish() else {
+            return false
+        }
         forget(call)
         staleAnswers += 1
         StaleResults.flagged(result).withUnsafeBytes {
@@ -302,6 +311,8 @@ final class CallRouter {
     /// A line for /healthz.
     var statusJSON: String {
         let open = toolBreakers.filter { $0.value.isOpen(now: loop.now) }.keys.sorted().map { JSONValue.quote($0) }
-        return "{\"inFlight\":\(inFlight.count),\"queued\":\(queued),\"retries\":\(retries),\"timeouts\":\(timeouts),\"staleAnswers\":\(staleAnswers),\"openToolBreakers\":[\(open.joined(separator: ","))]}"
+        return "{\"inFlight\":\(inFlight.count),\"queued\":\(queued),\"retries\":\(retries),"
+            + "\"timeouts\":\(timeouts),\"staleAnswers\":\(staleAnswers),"
+            + "\"openToolBreakers\":[\(open.joined(separator: ","))]}"
     }
 }

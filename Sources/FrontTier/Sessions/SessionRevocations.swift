@@ -82,7 +82,9 @@ final class SessionRevocations {
                 let f = line.split(separator: " ")
                 if f.count == 2 && f[0] == "R" { onRevoked?(String(f[1])) }
                 if f.count == 3 && f[0] == "L" { onLevel?(String(f[1]), String(f[2])) }
-                if f.count == 3 && (f[0] == "S" || f[0] == "U") { onSubscription?(String(f[1]), String(f[2]), f[0] == "S") }
+                if f.count == 3 && (f[0] == "S" || f[0] == "U") {
+                    onSubscription?(String(f[1]), String(f[2]), f[0] == "S")
+                }
             }
         }
     }

@@ -105,8 +105,11 @@ public final class SessionTokens {
             (activity.lastSeen(SessionActivity.key(token)) ?? UInt64(s.issuedAt)) >= cutoff
         }
         revoked = revoked.filter { $0.value >= cutoff }
-        levels = levels.filter { verified[$0.key] != nil || (activity.lastSeen(SessionActivity.key($0.key)) ?? 0) >= cutoff }
-        subscriptions = subscriptions.filter { verified[$0.key] != nil || (activity.lastSeen(SessionActivity.key($0.key)) ?? 0) >= cutoff }
+        let alive = { (id: String) in
+            self.verified[id] != nil || (self.activity.lastSeen(SessionActivity.key(id)) ?? 0) >= cutoff
+        }
+        levels = levels.filter { alive($0.key) }
+        subscriptions = subscriptions.filter { alive($0.key) }
         activity.sweep(olderThan: cutoff)
         if before - (verified.count + revoked.count) > 1000 { sy_malloc_trim() }
     }
@@ -127,7 +130,8 @@ public final class SessionTokens {
         guard CRYPTO_memcmp(expected, givenTag, 16) == 0 else { return nil }
         let vi = Int(payload[16])
         guard vi < versions.count else { return nil }
-        let issued = UInt32(payload[17]) << 24 | UInt32(payload[18]) << 16 | UInt32(payload[19]) << 8 | UInt32(payload[20])
+        let issued = UInt32(payload[17]) << 24 | UInt32(payload[18]) << 16
+            | UInt32(payload[19]) << 8 | UInt32(payload[20])
         let s = Session(id: token, protocolVersion: versions[vi], issuedAt: issued, capabilities: payload[21])
         remember(s)
         return s
@@ -194,7 +198,8 @@ public final class SessionTokens {
         let bytes = Array(payload.utf8)
         _ = key.withUnsafeBytes { k in
             bytes.withUnsafeBytes { d in
-                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), d.baseAddress!.assumingMemoryBound(to: UInt8.self), d.count, &out, &len)
+                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count),
+                     d.baseAddress!.assumingMemoryBound(to: UInt8.self), d.count, &out, &len)
             }
         }
         return Array(out[0..<16])
