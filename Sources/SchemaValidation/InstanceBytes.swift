@@ -159,7 +159,11 @@ struct InstanceBytes {
             let element = start..<i
             bytes.skipSpace(&i, end)
             guard i < end else { failed = true; return nil }
-            if bytes.b[i] == 0x2C { i += 1 } else if bytes.b[i] == 0x5D { done = true } else { failed = true; return nil }
+            switch bytes.b[i] {
+            case 0x2C: i += 1
+            case 0x5D: done = true
+            default: failed = true; return nil
+            }
             return element
         }
     }

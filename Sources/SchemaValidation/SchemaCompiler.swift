@@ -217,7 +217,8 @@ struct SchemaCompiler {
     private static func types(_ t: JSONValue, at l: String) throws(SchemaError) -> TypeSet {
         func one(_ v: JSONValue) throws(SchemaError) -> TypeSet {
             guard case .string(let s) = v, let t = TypeSet.names.first(where: { $0.0 == s })?.1 else {
-                throw SchemaError(l, "type must name JSON types (null, boolean, object, array, number, integer, string)")
+                throw SchemaError(
+                    l, "type must name JSON types (null, boolean, object, array, number, integer, string)")
             }
             return t == .number ? [.number, .integer] : t
         }
@@ -246,7 +247,8 @@ struct SchemaCompiler {
             throw SchemaError(location + "/$ref", "bad percent-encoding in \(ref)")
         }
         guard let resource = resources[uri] else {
-            throw SchemaError(location + "/$ref", "cannot resolve \(ref): only references within the schema are supported")
+            throw SchemaError(location + "/$ref",
+                              "cannot resolve \(ref): only references within the schema are supported")
         }
         if !fragment.isEmpty && !fragment.hasPrefix("/") {
             guard let n = anchors[uri + "#" + fragment] else {

@@ -201,7 +201,8 @@ struct Validator {
         for p in n.properties where Self.same(p.key, key) {
             matched = true
             if let v = check(p.node, value) {
-                return (p.node.always == false ? SchemaViolation("properties", "property not allowed") : v).under(p.name)
+                let why = p.node.always == false ? SchemaViolation("properties", "property not allowed") : v
+                return why.under(p.name)
             }
         }
         if !n.patternProperties.isEmpty {
@@ -209,13 +210,15 @@ struct Validator {
             for (pattern, node) in n.patternProperties where pattern.matches(s) {
                 matched = true
                 if let v = check(node, value) {
-                    return (node.always == false ? SchemaViolation("patternProperties", "property not allowed") : v).under(s)
+                    let why = node.always == false ? SchemaViolation("patternProperties", "property not allowed") : v
+                    return why.under(s)
                 }
             }
         }
         if !matched, let extra = n.additionalProperties, let v = check(extra, value) {
             let s = memberName()
-            return (extra.always == false ? SchemaViolation("additionalProperties", "property not allowed") : v).under(s)
+            let why = extra.always == false ? SchemaViolation("additionalProperties", "property not allowed") : v
+            return why.under(s)
         }
         if let names = n.propertyNames {
             var quoted: [UInt8] = []

@@ -42,10 +42,13 @@ final class DifferentialTests: XCTestCase {
                 continue
             }
             compiled = cache.compilations
-            let asBytes = bytes.withUnsafeBytes { schema.validate(json: UnsafeRawBufferPointer(rebasing: $0[instanceRange])) }
+            let asBytes = bytes.withUnsafeBytes {
+                schema.validate(json: UnsafeRawBufferPointer(rebasing: $0[instanceRange]))
+            }
             let asValue = schema.validate(try JSONValue.parse(bytes[instanceRange]))
             for (how, v) in [("bytes", asBytes), ("value", asValue)] where (v == nil) != expected {
-                disagreements.append("line \(cases) (\(how)): jsonschema says \(expected ? "valid" : "invalid"), we say "
+                let theirs = expected ? "valid" : "invalid"
+                disagreements.append("line \(cases) (\(how)): jsonschema says \(theirs), we say "
                                      + (v.map { "invalid: \($0)" } ?? "valid") + "\n  "
                                      + String(decoding: line, as: UTF8.self))
             }

@@ -172,7 +172,12 @@ final class ExecutorPool: FrontLinkOwner {
     /// Merges the catalogs of the ready links; the first executor (by name) to list a name wins
     /// its description.
     func rebuildCatalog() {
-        catalog = MergedCatalog(links: readyLinks)
+        let before = catalog.schemaErrors
+        catalog = MergedCatalog(links: readyLinks, previous: catalog.schemas)
+        for (tool, e) in catalog.schemaErrors.sorted(by: { $0.key < $1.key }) where before[tool] != e {
+            log.warning("tool inputSchema not compiled; its calls go unvalidated at the front",
+                        [("tool", tool), ("error", e.description)])
+        }
         for name in catalog.tools.keys { knownTools.insert(name) }
         observer?.executorsChanged()
     }
