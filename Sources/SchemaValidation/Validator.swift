@@ -293,25 +293,43 @@ struct Validator {
 
     // MARK: in place
 
+    /// No alternative matched: says why the closest one failed (the failure deepest in the
+    /// value, preferring one past a mere type mismatch), so a model can correct itself.
+    static func none(_ keyword: String, _ failures: [SchemaViolation]) -> SchemaViolation {
+        func rank(_ v: SchemaViolation) -> Int {
+            v.reversedPath.count * 2 + (v.keyword == "type" || v.keyword == "false" ? 0 : 1)
+        }
+        let closest = failures.enumerated().max { a, b in
+            rank(a.element) != rank(b.element) ? rank(a.element) < rank(b.element) : a.offset > b.offset
+        }!.element
+        let path = closest.instancePath
+        let inner = (path.isEmpty ? "" : path + ": ") + closest.keyword + ": " + closest.message
+        return SchemaViolation(keyword, "matches none of the \(failures.count) alternatives (closest: \(inner))")
+    }
+
     private mutating func checkInPlace(_ n: SchemaNode, _ range: Range<Int>) -> SchemaViolation? {
         depth += 1
         defer { depth -= 1 }
         guard depth < Self.maxDepth else { return SchemaViolation("$ref", "schema nesting too deep") }
         if let r = n.ref, let v = check(r, range) { return v }
         for s in n.allOf { if let v = check(s, range) { return v } }
-        if !n.anyOf.isEmpty && !n.anyOf.contains(where: { valid($0, range) }) {
-            return SchemaViolation("anyOf", "matches none of the \(n.anyOf.count) alternatives")
+        if !n.anyOf.isEmpty {
+            var failures: [SchemaViolation] = []
+            for s in n.anyOf {
+                guard let v = check(s, range) else { failures = []; break }
+                failures.append(v)
+            }
+            if !failures.isEmpty { return Self.none("anyOf", failures) }
         }
         if !n.oneOf.isEmpty {
             var matching = 0
-            for s in n.oneOf where valid(s, range) {
+            var failures: [SchemaViolation] = []
+            for s in n.oneOf {
+                if let v = check(s, range) { failures.append(v); continue }
                 matching += 1
-                if matching > 1 { break }
+                if matching > 1 { return SchemaViolation("oneOf", "matches more than one alternative") }
             }
-            if matching != 1 {
-                return SchemaViolation("oneOf", matching == 0 ? "matches none of the \(n.oneOf.count) alternatives"
-                                                               : "matches more than one alternative")
-            }
+            if matching == 0 { return Self.none("oneOf", failures) }
         }
         if let s = n.not, valid(s, range) { return SchemaViolation("not", "must not match the schema in not") }
         if let condition = n.ifNode {

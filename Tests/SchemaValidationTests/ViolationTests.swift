@@ -64,6 +64,11 @@ final class ViolationTests: XCTestCase {
         XCTAssertNil(try violation(s, "1"))
         XCTAssertEqual(try violation(s, "null")?.keyword, "anyOf")
         XCTAssertEqual(try violation(s, "0")?.keyword, "not")
+        XCTAssertEqual(try violation(s, "null")?.message,
+                       "matches none of the 2 alternatives (closest: type: expected string, got null)")
+        let nested = #"{"anyOf":[{"const":"never"},{"type":"object","properties":{"days":{"minimum":1}}}]}"#
+        XCTAssertEqual(try violation(nested, #"{"days":0}"#)?.message,
+                       "matches none of the 2 alternatives (closest: /days: minimum: 0 is less than 1)")
         let one = #"{"oneOf":[{"minimum":0},{"maximum":10}]}"#
         XCTAssertEqual(try violation(one, "5")?.keyword, "oneOf")
         XCTAssertNil(try violation(one, "11"))
