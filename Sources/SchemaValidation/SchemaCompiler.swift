@@ -35,7 +35,6 @@ struct SchemaCompiler {
             resolved += 1
             node.ref = try resolve(ref, against: base, from: node.location)
         }
-        for n in arena { n.finish() }
         try refuseLoops()
         return root
     }
@@ -45,29 +44,36 @@ struct SchemaCompiler {
     private mutating func compile(_ json: JSONValue, at location: String, base inherited: URIReference)
         throws(SchemaError) -> SchemaNode {
         if let existing = byLocation[location] { return existing }
-        let node = SchemaNode(location: location)
-        arena.append(node)
-        byLocation[location] = node
+        var k = Keywords()
+        var named: [String] = []
+        var base = inherited
         switch json {
         case .bool(let b):
-            node.always = b
-            return node
+            k.always = b
         case .object(let o):
-            try keywords(o, node, base: inherited)
-            return node
+            (base, named) = try keywords(o, &k, at: location, base: inherited)
         default:
             throw SchemaError(location, "a schema must be an object or a boolean")
         }
+        let node = SchemaNode(location: location, k)
+        arena.append(node)
+        byLocation[location] = node
+        for a in named { anchors[a] = node }
+        if case .object(let o) = json, case .string(let ref)? = o["$ref"] { pendingRefs.append((node, ref, base)) }
+        return node
     }
 
-    private mutating func keywords(_ o: [String: JSONValue], _ n: SchemaNode, base inherited: URIReference)
-        throws(SchemaError) {
-        let at = n.location
+    /// Reads the keywords of `o` into `n`; returns the base URI in force there and the anchors
+    /// (`URI#name`) that name it.
+    private mutating func keywords(_ o: [String: JSONValue], _ n: inout Keywords, at: String,
+                                   base inherited: URIReference)
+        throws(SchemaError) -> (URIReference, [String]) {
         func loc(_ k: String) -> String { at + "/" + JSONPointer.escape(k) }
         for k in o.keys where SchemaCompiler.unsupported.contains(k) {
             throw SchemaError(loc(k), "\(k) is not supported")
         }
         var base = inherited
+        var named: [String] = []
         if let id = o["$id"] {
             guard case .string(let s) = id else { throw SchemaError(loc("$id"), "$id must be a string") }
             var uri = URIReference(s).resolved(against: inherited)
@@ -81,7 +87,7 @@ struct SchemaCompiler {
             guard case .string(let name) = a, Self.isAnchorName(name) else {
                 throw SchemaError(loc(key), "\(key) must be a name (a letter or _, then letters, digits, -, _, .)")
             }
-            anchors[base.withoutFragment + "#" + name] = n
+            named.append(base.withoutFragment + "#" + name)
         }
         func sub(_ k: String) throws(SchemaError) -> SchemaNode? {
             guard let v = o[k] else { return nil }
@@ -117,12 +123,12 @@ struct SchemaCompiler {
             }
             return d >= 9.2e18 ? Int.max : Int(d)
         }
-        func names(_ v: JSONValue, at l: String) throws(SchemaError) -> [[UInt8]] {
+        func names(_ v: JSONValue, at l: String) throws(SchemaError) -> [String] {
             guard case .array(let a) = v else { throw SchemaError(l, "must be an array of strings") }
-            var out: [[UInt8]] = []
+            var out: [String] = []
             for e in a {
                 guard case .string(let s) = e else { throw SchemaError(l, "must be an array of strings") }
-                out.append(Array(s.utf8))
+                out.append(s)
             }
             return out
         }
@@ -151,9 +157,9 @@ struct SchemaCompiler {
             n.pattern = try ECMAPattern(s, at: loc("pattern"))
         }
         // Objects.
-        for (name, node) in try schemaMap("properties") {
-            n.properties.append(.init(key: Array(name.utf8), name: name, node: node))
-        }
+        let properties = try schemaMap("properties")
+        n.propertyKeys = KeyTable(properties.map(\.0))
+        n.propertyNodes = properties.map(\.1)
         if let pp = o["patternProperties"] {
             guard case .object(let m) = pp else {
                 throw SchemaError(loc("patternProperties"), "patternProperties must be an object of schemas")
@@ -164,7 +170,7 @@ struct SchemaCompiler {
             }
         }
         n.additionalProperties = try sub("additionalProperties")
-        if let r = o["required"] { n.required = try names(r, at: loc("required")) }
+        if let r = o["required"] { n.required = KeyTable(try names(r, at: loc("required"))) }
         n.propertyNames = try sub("propertyNames")
         n.minProperties = try count("minProperties")
         n.maxProperties = try count("maxProperties")
@@ -174,7 +180,7 @@ struct SchemaCompiler {
             }
             for (key, v) in m.sorted(by: { $0.key < $1.key }) {
                 let l = loc("dependentRequired") + "/" + JSONPointer.escape(key)
-                n.dependentRequired.append((Array(key.utf8), try names(v, at: l)))
+                n.dependentRequired.append((Array(key.utf8), try names(v, at: l).map { Array($0.utf8) }))
             }
         }
         n.dependentSchemas = try schemaMap("dependentSchemas").map { (Array($0.0.utf8), $0.1) }
@@ -207,11 +213,11 @@ struct SchemaCompiler {
             _ = try sub("else")
         }
         if let r = o["$ref"] {
-            guard case .string(let s) = r else { throw SchemaError(loc("$ref"), "$ref must be a string") }
-            n.refText = s
-            pendingRefs.append((n, s, base))
+            guard case .string = r else { throw SchemaError(loc("$ref"), "$ref must be a string") }
+            n.hasRef = true
         }
         _ = try schemaMap("$defs")
+        return (base, named)
     }
 
     private static func types(_ t: JSONValue, at l: String) throws(SchemaError) -> TypeSet {

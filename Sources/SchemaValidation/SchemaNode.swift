@@ -24,41 +24,31 @@ struct TypeSet: OptionSet, Sendable {
     }
 }
 
-/// One compiled (sub)schema: each keyword taken out of the JSON once, in the form the walk
-/// needs (property names as bytes, patterns compiled, bounds as numbers). Built by
-/// `SchemaCompiler`, never changed once compilation ends.
-final class SchemaNode: @unchecked Sendable {
-    /// A boolean schema: true accepts everything, false nothing.
+/// The keywords of one subschema as the compiler collects them; frozen into a SchemaNode.
+struct Keywords {
     var always: Bool?
-    /// Where this node is in the schema document (a JSON pointer), for compile errors.
-    let location: String
-
     var types = TypeSet.any
     var enumValues: [JSONValue]?
     var constValue: JSONValue?
     var hasConst = false
-
-    // Numbers.
     var minimum: Double?
     var maximum: Double?
     var exclusiveMinimum: Double?
     var exclusiveMaximum: Double?
     var multipleOf: Double?
-    // Strings.
     var minLength: Int?
     var maxLength: Int?
     var pattern: ECMAPattern?
-    // Objects.
-    var properties: [Property] = []
+    var propertyKeys = KeyTable([])
+    var propertyNodes: [SchemaNode] = []
     var patternProperties: [(pattern: ECMAPattern, node: SchemaNode)] = []
     var additionalProperties: SchemaNode?
-    var required: [[UInt8]] = []
+    var required = KeyTable([])
     var propertyNames: SchemaNode?
     var minProperties: Int?
     var maxProperties: Int?
     var dependentRequired: [(key: [UInt8], required: [[UInt8]])] = []
     var dependentSchemas: [(key: [UInt8], node: SchemaNode)] = []
-    // Arrays.
     var prefixItems: [SchemaNode] = []
     var items: SchemaNode?
     var contains: SchemaNode?
@@ -67,7 +57,6 @@ final class SchemaNode: @unchecked Sendable {
     var minItems: Int?
     var maxItems: Int?
     var uniqueItems = false
-    // Applicators on the same instance.
     var allOf: [SchemaNode] = []
     var anyOf: [SchemaNode] = []
     var oneOf: [SchemaNode] = []
@@ -75,38 +64,119 @@ final class SchemaNode: @unchecked Sendable {
     var ifNode: SchemaNode?
     var thenNode: SchemaNode?
     var elseNode: SchemaNode?
+    /// `$ref` is present (its target is resolved once the whole document is compiled).
+    var hasRef = false
+}
+
+/// One compiled (sub)schema: each keyword taken out of the JSON once, in the form the walk
+/// needs (property names as bytes, patterns compiled, bounds as numbers). Built by
+/// `SchemaCompiler` and immutable (`let`s, read by the walk without retains or exclusivity
+/// checks), but for the `$ref` link, set once when references are resolved.
+final class SchemaNode: @unchecked Sendable {
+    /// Where this node is in the schema document (a JSON pointer), for compile errors.
+    let location: String
+    let always: Bool?
+    let types: TypeSet
+    let enumValues: [JSONValue]?
+    let constValue: JSONValue?
+    let hasConst: Bool
+    let minimum: Double?
+    let maximum: Double?
+    let exclusiveMinimum: Double?
+    let exclusiveMaximum: Double?
+    let multipleOf: Double?
+    let minLength: Int?
+    let maxLength: Int?
+    let pattern: ECMAPattern?
+    let propertyKeys: KeyTable
+    let propertyNodes: [SchemaNode]
+    let patternProperties: [(pattern: ECMAPattern, node: SchemaNode)]
+    let additionalProperties: SchemaNode?
+    let required: KeyTable
+    let propertyNames: SchemaNode?
+    let minProperties: Int?
+    let maxProperties: Int?
+    let dependentRequired: [(key: [UInt8], required: [[UInt8]])]
+    let dependentSchemas: [(key: [UInt8], node: SchemaNode)]
+    let prefixItems: [SchemaNode]
+    let items: SchemaNode?
+    let contains: SchemaNode?
+    let minContains: Int?
+    let maxContains: Int?
+    let minItems: Int?
+    let maxItems: Int?
+    let uniqueItems: Bool
+    let allOf: [SchemaNode]
+    let anyOf: [SchemaNode]
+    let oneOf: [SchemaNode]
+    let not: SchemaNode?
+    let ifNode: SchemaNode?
+    let thenNode: SchemaNode?
+    let elseNode: SchemaNode?
     /// The `$ref` target. Unowned: every node lives in its CompiledSchema's arena, and refs
-    /// may point back up the tree.
-    unowned(unsafe) var ref: SchemaNode?
-    var refText = ""
+    /// may point back up the tree. Set once, during compilation.
+    @exclusivity(unchecked) unowned(unsafe) var ref: SchemaNode?
 
     /// Keyword groups present, so the walk skips what a node does not have.
-    var checksNumbers = false
-    var checksStrings = false
-    var checksObjects = false
-    var checksArrays = false
-    var inPlace = false
+    let checksNumbers: Bool
+    let checksStrings: Bool
+    let checksObjects: Bool
+    let checksArrays: Bool
+    let inPlace: Bool
+    /// `patternProperties` is not empty (asked per member; an array of tuples needs metadata).
+    let hasPatternProperties: Bool
 
-    init(location: String) { self.location = location }
-
-    struct Property {
-        /// The name's UTF-8 bytes, compared with an instance's member names as they lie.
-        let key: [UInt8]
-        let name: String
-        let node: SchemaNode
-    }
-
-    /// Sets the summary flags once every keyword is in.
-    func finish() {
-        checksNumbers = minimum != nil || maximum != nil || exclusiveMinimum != nil || exclusiveMaximum != nil
-            || multipleOf != nil
-        checksStrings = minLength != nil || maxLength != nil || pattern != nil
-        checksObjects = !properties.isEmpty || !patternProperties.isEmpty || additionalProperties != nil
-            || !required.isEmpty || propertyNames != nil || minProperties != nil || maxProperties != nil
-            || !dependentRequired.isEmpty || !dependentSchemas.isEmpty
-        checksArrays = !prefixItems.isEmpty || items != nil || contains != nil || minItems != nil
-            || maxItems != nil || uniqueItems
-        inPlace = !allOf.isEmpty || !anyOf.isEmpty || !oneOf.isEmpty || not != nil || ifNode != nil || ref != nil
+    init(location: String, _ k: Keywords) {
+        self.location = location
+        always = k.always
+        types = k.types
+        enumValues = k.enumValues
+        constValue = k.constValue
+        hasConst = k.hasConst
+        minimum = k.minimum
+        maximum = k.maximum
+        exclusiveMinimum = k.exclusiveMinimum
+        exclusiveMaximum = k.exclusiveMaximum
+        multipleOf = k.multipleOf
+        minLength = k.minLength
+        maxLength = k.maxLength
+        pattern = k.pattern
+        propertyKeys = k.propertyKeys
+        propertyNodes = k.propertyNodes
+        patternProperties = k.patternProperties
+        additionalProperties = k.additionalProperties
+        required = k.required
+        propertyNames = k.propertyNames
+        minProperties = k.minProperties
+        maxProperties = k.maxProperties
+        dependentRequired = k.dependentRequired
+        dependentSchemas = k.dependentSchemas
+        prefixItems = k.prefixItems
+        items = k.items
+        contains = k.contains
+        minContains = k.minContains
+        maxContains = k.maxContains
+        minItems = k.minItems
+        maxItems = k.maxItems
+        uniqueItems = k.uniqueItems
+        allOf = k.allOf
+        anyOf = k.anyOf
+        oneOf = k.oneOf
+        not = k.not
+        ifNode = k.ifNode
+        thenNode = k.thenNode
+        elseNode = k.elseNode
+        checksNumbers = k.minimum != nil || k.maximum != nil || k.exclusiveMinimum != nil
+            || k.exclusiveMaximum != nil || k.multipleOf != nil
+        checksStrings = k.minLength != nil || k.maxLength != nil || k.pattern != nil
+        checksObjects = !k.propertyKeys.isEmpty || !k.patternProperties.isEmpty || k.additionalProperties != nil
+            || !k.required.isEmpty || k.propertyNames != nil || k.minProperties != nil || k.maxProperties != nil
+            || !k.dependentRequired.isEmpty || !k.dependentSchemas.isEmpty
+        checksArrays = !k.prefixItems.isEmpty || k.items != nil || k.contains != nil || k.minItems != nil
+            || k.maxItems != nil || k.uniqueItems
+        hasPatternProperties = !k.patternProperties.isEmpty
+        inPlace = !k.allOf.isEmpty || !k.anyOf.isEmpty || !k.oneOf.isEmpty || k.not != nil || k.ifNode != nil
+            || k.hasRef
     }
 
     /// The nodes this one applies to the same instance (for finding `$ref` loops).

@@ -133,8 +133,7 @@ struct Validator {
         let b = bytes.b
         var members = InstanceBytes.Members(bytes, range)
         var count = 0
-        var seen: UInt64 = 0 // required names seen, the first 64
-        var seenMore: [Bool] = n.required.count > 64 ? Array(repeating: false, count: n.required.count) : []
+        var seen = RequiredSeen(n.required.count)
         let keepKeys = !n.dependentRequired.isEmpty || !n.dependentSchemas.isEmpty
         var keys: [[UInt8]] = []
         while let m = members.next() {
@@ -142,19 +141,19 @@ struct Validator {
             var v: SchemaViolation?
             if m.keyPlain {
                 let key = UnsafeRawBufferPointer(rebasing: b[m.key])
-                v = member(n, key, m.value, &seen, &seenMore, &keys, keepKeys)
+                v = checkMember(n, key, m.value, &seen)
+                if keepKeys { keys.append(Array(key)) }
             } else {
                 let quoted = UnsafeRawBufferPointer(rebasing: b[m.key.lowerBound - 1..<m.key.upperBound + 1])
                 guard var s = JSONValue.parseString(quoted) else { return Self.malformed() }
-                v = s.withUTF8 { u in
-                    member(n, UnsafeRawBufferPointer(u), m.value, &seen, &seenMore, &keys, keepKeys)
-                }
+                v = s.withUTF8 { u in checkMember(n, UnsafeRawBufferPointer(u), m.value, &seen) }
+                if keepKeys { keys.append(Array(s.utf8)) }
             }
             if let v { return v }
         }
         if members.failed { return Self.malformed() }
-        for (k, r) in n.required.enumerated() where !(k < 64 ? seen & (1 << UInt64(k)) != 0 : seenMore[k]) {
-            return SchemaViolation("required", "missing required property \(Self.quoted(r))")
+        if let missing = seen.firstMissing() {
+            return SchemaViolation("required", "missing required property \(Self.quoted(n.required.names[missing]))")
         }
         if let m = n.minProperties, count < m {
             return SchemaViolation("minProperties", "\(count) properties, fewer than \(m)")
@@ -174,22 +173,30 @@ struct Validator {
         return nil
     }
 
-    /// One member: checked, and counted for `required` and the dependencies.
-    private mutating func member(_ n: SchemaNode, _ key: UnsafeRawBufferPointer, _ value: Range<Int>,
-                                 _ seen: inout UInt64, _ seenMore: inout [Bool], _ keys: inout [[UInt8]], _ keep: Bool)
-        -> SchemaViolation? {
-        if let v = checkMember(n, key, value) { return v }
-        for (k, r) in n.required.enumerated() where Self.same(r, key) {
-            if k < 64 { seen |= 1 << UInt64(k) } else { seenMore[k] = true }
+    /// Which `required` names an object has shown so far: bits for the first 64, an array beyond.
+    struct RequiredSeen {
+        let count: Int
+        var bits: UInt64 = 0
+        var more: [Bool] = []
+
+        init(_ count: Int) {
+            self.count = count
+            if count > 64 { more = Array(repeating: false, count: count - 64) }
         }
-        if keep { keys.append(Array(key)) }
-        return nil
+
+        mutating func mark(_ i: Int) { if i < 64 { bits |= 1 << UInt64(i) } else { more[i - 64] = true } }
+
+        func firstMissing() -> Int? {
+            for i in 0..<count where !(i < 64 ? bits & (1 << UInt64(i)) != 0 : more[i - 64]) { return i }
+            return nil
+        }
     }
 
     /// One member against `properties`, `patternProperties`, `additionalProperties` and
-    /// `propertyNames`.
-    private mutating func checkMember(_ n: SchemaNode, _ key: UnsafeRawBufferPointer, _ value: Range<Int>)
-        -> SchemaViolation? {
+    /// `propertyNames`, and counted for `required`.
+    private mutating func checkMember(_ n: SchemaNode, _ key: UnsafeRawBufferPointer, _ value: Range<Int>,
+                                      _ seen: inout RequiredSeen) -> SchemaViolation? {
+        if seen.count > 0, let r = n.required.index(of: key) { seen.mark(r) }
         var matched = false
         var name: String?
         func memberName() -> String {
@@ -198,14 +205,15 @@ struct Validator {
             name = s
             return s
         }
-        for p in n.properties where Self.same(p.key, key) {
+        if let p = n.propertyKeys.index(of: key) {
             matched = true
-            if let v = check(p.node, value) {
-                let why = p.node.always == false ? SchemaViolation("properties", "property not allowed") : v
-                return why.under(p.name)
+            let node = n.propertyNodes[p]
+            if let v = check(node, value) {
+                let why = node.always == false ? SchemaViolation("properties", "property not allowed") : v
+                return why.under(n.propertyKeys.names[p])
             }
         }
-        if !n.patternProperties.isEmpty {
+        if n.hasPatternProperties {
             let s = memberName()
             for (pattern, node) in n.patternProperties where pattern.matches(s) {
                 matched = true
@@ -231,13 +239,6 @@ struct Validator {
         }
         return nil
     }
-
-    @inline(__always)
-    static func same(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
-        a.count == b.count && a.withUnsafeBytes { $0.elementsEqual(b) }
-    }
-
-    static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool { a == b }
 
     static func quoted(_ name: [UInt8]) -> String { JSONValue.quote(String(decoding: name, as: UTF8.self)) }
 

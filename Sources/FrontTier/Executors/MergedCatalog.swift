@@ -29,6 +29,8 @@ final class MergedCatalog {
     /// entry that is listed (the first executor's, by name). Compiled here, when the catalog is
     /// (re)built, once per distinct schema.
     private(set) var validators: [String: CompiledSchema] = [:]
+    /// `validators`, found by a name's bytes (what the stage uses per call).
+    private(set) var toolSchemas = ToolSchemas()
     /// Tools whose inputSchema could not be compiled (their calls go unvalidated; logged).
     private(set) var schemaErrors: [String: SchemaError] = [:]
     /// Compiled schemas by their bytes, handed to the next rebuild.
@@ -69,6 +71,7 @@ final class MergedCatalog {
             if catalog.completions { completionLinks.append(link) }
             if catalog.subscriptions { subscriptions = true }
         }
+        toolSchemas = ToolSchemas(validators)
     }
 
     private func compileInputSchema(_ tool: String, _ json: [UInt8], _ previous: SchemaCache) {

@@ -26,13 +26,24 @@ final class ArgumentValidationStage: RequestStage {
         guard let i = r.methodIndex, i == toolsCall, r.id != nil,
               r.envelope.raw.params.kind == Int32(SY_JSON_OBJECT) else { return .proceed }
         let argKind = r.envelope.raw.arguments.kind
+        let name = r.envelope.raw.name
         guard argKind == Int32(SY_JSON_ABSENT) || argKind == Int32(SY_JSON_OBJECT),
-              let tool = r.envelope.name(in: r.body),
-              let schema = services.pool.catalog.validators[tool] else { return .proceed }
+              name.kind == Int32(SY_JSON_STRING) else { return .proceed }
+        // The name as it lies in the body; decoded only when it has escapes.
+        let table = services.pool.catalog.toolSchemas
+        let found: CompiledSchema?
+        if name.escaped == 0 {
+            found = table.schema(named: Envelope.bytes(r.body, name))
+        } else {
+            guard var decoded = r.envelope.name(in: r.body) else { return .proceed }
+            found = decoded.withUTF8 { table.schema(named: UnsafeRawBufferPointer($0)) }
+        }
+        guard let schema = found else { return .proceed }
         let violation = argKind == Int32(SY_JSON_OBJECT)
             ? schema.validate(json: Envelope.bytes(r.body, r.envelope.raw.arguments))
             : schema.validate(json: Self.noArguments)
         guard let violation else { return .proceed }
+        let tool = r.envelope.name(in: r.body) ?? ""
         r.slot.tool = tool
         services.metrics.tool(tool).toolError.increment()
         services.writer.result(r.target, Self.result(tool: tool, violation, stateless: r.isStateless))
