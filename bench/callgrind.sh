@@ -35,6 +35,7 @@ era=(); [ "$ERA" = stateless ] && era=(--stateless)
   "${era[@]}" --json "$work/run.json" > "$work/gen.txt" 2>&1 || { tail -5 "$work/gen.txt"; exit 1; }
 kill -TERM "$front_pid"; wait "$front_pid" 2>/dev/null || true; front_pid=
 ok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$work/run.json")
-total=$(callgrind_annotate "$work/cg.out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !seen { gsub(",", "", $1); print $1; seen = 1 }')
+total=$(callgrind_annotate "$work/cg.out" 2>/dev/null \
+  | awk '/PROGRAM TOTALS/ && !seen { gsub(",", "", $1); print $1; seen = 1 }')
 echo "front Ir: $total for $ok calls: $(( total / ok )) per call ($*)"
 if [ -n "${KEEP:-}" ]; then cp "$work/cg.out" "$KEEP"; fi
