@@ -13,12 +13,13 @@ SERVE_ARGS ?=
 FUZZ_SECONDS ?= 20
 BIN := .build/release/switchyard
 
-.PHONY: run test build deps test-deps venv unit integration proto-test fuzz fuzz-smoke clean
+.PHONY: run test build deps test-deps venv unit integration proto-test fuzz fuzz-smoke clean \
+        schema-data schema-suite schema-differential
 
 run: deps build
 	$(BIN) serve --host $(HOST) --port $(PORT) $(SERVE_ARGS)
 
-test: deps test-deps build venv unit fuzz-smoke proto-test bench-smoke integration
+test: deps test-deps build venv schema-data unit fuzz-smoke proto-test bench-smoke integration
 
 build:
 	swift build -c release --product switchyard
@@ -43,11 +44,34 @@ venv: $(VENV)/.ready
 $(VENV)/.ready:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q "mcp>=2.3,<3" "pytest>=8"
+	$(VENV)/bin/pip install -q "mcp>=2.3,<3" "pytest>=8" "jsonschema>=4.23,<5"
 	touch $@
 
-unit:
-	swift test --disable-swift-testing
+# Test data for Sources/SchemaValidation that is not committed (README.md, "Argument validation"):
+# the official JSON-Schema-Test-Suite, as carried by the pinned jsonschema sdist under json/tests/,
+# and differential cases whose verdicts Python's jsonschema gives (fixed seed).
+JSONSCHEMA_SDIST := 4.26.0
+SCHEMA_SUITE := .build/schema-suite
+SCHEMA_CASES := .build/schema-differential/cases.jsonl
+schema-data: schema-suite schema-differential
+
+schema-suite: venv
+	@if [ ! -d $(SCHEMA_SUITE)/tests/draft2020-12 ]; then \
+	  rm -rf $(SCHEMA_SUITE) && mkdir -p $(SCHEMA_SUITE)/download && \
+	  $(VENV)/bin/pip download -q --no-deps --no-binary :all: jsonschema==$(JSONSCHEMA_SDIST) \
+	    -d $(SCHEMA_SUITE)/download && \
+	  tar -xzf $(SCHEMA_SUITE)/download/jsonschema-$(JSONSCHEMA_SDIST).tar.gz -C $(SCHEMA_SUITE)/download && \
+	  mv $(SCHEMA_SUITE)/download/jsonschema-$(JSONSCHEMA_SDIST)/json/tests $(SCHEMA_SUITE)/tests && \
+	  rm -rf $(SCHEMA_SUITE)/download && echo "schema suite: $(SCHEMA_SUITE)/tests (jsonschema $(JSONSCHEMA_SDIST))"; \
+	fi
+
+schema-differential: venv
+	@$(VENV)/bin/python -c 'import jsonschema' 2>/dev/null || $(VENV)/bin/pip install -q "jsonschema>=4.23,<5"
+	$(VENV)/bin/python Tests/schema/differential.py --seed 2020 --schemas 1500 --out $(SCHEMA_CASES)
+
+# SCHEMA_DATA_REQUIRED: the suite and differential tests fail, not skip, without their data.
+unit: schema-data
+	SCHEMA_DATA_REQUIRED=1 swift test --disable-swift-testing
 
 proto-test: venv
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider proto/tests

@@ -38,6 +38,8 @@ let package = Package(
         // Pure targets: no I/O.
         .target(name: "WireProtocol", dependencies: ["CSupport", "CZstd", "MCPCore"], swiftSettings: strict),
         .target(name: "MCPCore", dependencies: ["CSupport"], swiftSettings: strict),
+        // JSON Schema 2020-12: compiled once, instances validated as bytes (README, "Argument validation").
+        .target(name: "SchemaValidation", dependencies: ["MCPCore", "CSupport"], swiftSettings: strict),
 
         // libuv wrappers shared by every tier.
         .target(name: "EventLoop", dependencies: ["CSupport", "CLibUV", "WireProtocol", "MCPCore"], swiftSettings: strict),
@@ -47,7 +49,8 @@ let package = Package(
 
         // The tiers. They depend on the pure targets and EventLoop, never on each other.
         .target(name: "FrontTier",
-                dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "COpenSSL", "Metrics"],
+                dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "COpenSSL", "Metrics",
+                               "SchemaValidation"],
                 swiftSettings: strict),
         .target(name: "ToolSDK",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "Metrics"],
@@ -77,6 +80,7 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "CSupport"]),
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "CSupport"]),
+        .testTarget(name: "SchemaValidationTests", dependencies: ["SchemaValidation", "MCPCore"]),
         .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),

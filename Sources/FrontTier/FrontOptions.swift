@@ -58,6 +58,9 @@ public struct FrontOptions: Sendable {
     public var eventStoreAgeMs: UInt64 = 300_000
     /// Where to append the access log; nil = none.
     public var accessLogPath: String?
+    /// Validate each tools/call's arguments against the tool's inputSchema at the front
+    /// (ArgumentValidationStage); a failing call never reaches an executor.
+    public var validateArguments = true
 
     public init() {}
 

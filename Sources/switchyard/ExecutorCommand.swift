@@ -13,7 +13,7 @@ struct ExecutorCommand: ParsableCommand {
 
     @Option(help: "Unix socket to listen on (default: $SWITCHYARD_SOCKET).") var socket: String?
     @Option(help: "Name reported to fronts (default: $SWITCHYARD_EXECUTOR_NAME or 'swift').") var name: String?
-    @Option(help: "Tool packs, comma-separated (available: demo, chaos, conformance).") var tools = "demo"
+    @Option(help: "Tool packs, comma-separated (available: demo, forms, chaos, conformance).") var tools = "demo"
     @Option(help: "Most calls run at once.") var maxConcurrency = 256
     @Option(help: "RESULT payloads at least this many bytes are zstd-compressed.")
     var compressThreshold = 8 * 1024 * 1024

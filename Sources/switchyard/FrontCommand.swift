@@ -39,6 +39,8 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "How long a resumable stream's events are kept, seconds.") var eventStoreAge = 300
     @Option(help: "File holding the session key in hex; refused when group or others can read it (chmod 600).")
     var sessionKeyFile: String?
+    @Option(help: "Validate tools/call arguments against the tool's inputSchema at the front: on or off.")
+    var validateArguments = "on"
 
     func run() throws {
         var o = FrontOptions()
@@ -64,6 +66,7 @@ struct FrontCommand: ParsableCommand {
         o.listPageSize = max(1, listPageSize)
         o.eventStoreSize = max(0, eventStoreSize)
         o.eventStoreAgeMs = UInt64(max(0, eventStoreAge)) * 1000
+        o.validateArguments = try OnOff.parse(validateArguments, option: "--validate-arguments")
         for t in toolTimeout {
             let (name, ms) = try ToolTimeout.parse(t)
             o.toolTimeoutsMs[name] = ms

@@ -22,7 +22,11 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "TCP port (shared by all fronts with SO_REUSEPORT).") var port: Int?
     @Option(help: "Number of front processes (default: 2).") var fronts: Int?
     @Option(help: "Number of built-in Swift executors (default: 2).") var executors: Int?
-    @Option(help: "Built-in tool packs for the Swift executors, comma-separated (available: demo).") var tools: String?
+    @Option(help: """
+        Built-in tool packs for the Swift executors, comma-separated \
+        (available: demo, forms, chaos, conformance).
+        """)
+    var tools: String?
     @Option(name: .customLong("executor-cmd"), help: """
         An external executor command (run with /bin/sh -c; repeatable). \
         It gets SWITCHYARD_SOCKET and SWITCHYARD_READY_FD.
@@ -32,8 +36,8 @@ struct ServeCommand: ParsableCommand {
         JSON config file with any of the long options in camelCase (host, port, fronts, executors, tools, \
         executorCommands, preferSSE, maxBody, sessionKey, sessionKeyFile, runDir, compressThreshold, \
         callTimeoutMs, maxQueued, restartIntensity, restartPeriodMs, restartMaxDelayMs, heartbeatIntervalMs, \
-        heartbeatTimeoutMs, executorMaxRssMb, idleTimeout). Refused when it holds a secret (sessionKey) and \
-        users other than its owner can read it.
+        heartbeatTimeoutMs, executorMaxRssMb, idleTimeout, validateArguments as true or false). Refused when it \
+        holds a secret (sessionKey) and users other than its owner can read it.
         """)
     var config: String?
     @Option(help: "Directory for executor sockets (default: a new private directory under /tmp).") var runDir: String?
@@ -92,6 +96,11 @@ struct ServeCommand: ParsableCommand {
     var allowOrigin: [String] = []
     @Option(help: "Append an access log line per request to this file (buffered, off the hot path).")
     var accessLog: String?
+    @Option(help: """
+        Validate tools/call arguments against each tool's inputSchema (JSON Schema 2020-12) at the fronts, \
+        for every executor: on (default) or off.
+        """)
+    var validateArguments: String?
 
     func run() throws {
         let cfg = try config.map(ConfigFile.load) ?? ConfigFile()
@@ -114,6 +123,8 @@ struct ServeCommand: ParsableCommand {
         try ToolPacks.validate(tools)
         if let a = admin ?? cfg.string("admin") { _ = try HostPort.parse(a) }
         let callTimeout = callTimeoutMs ?? cfg.int("callTimeoutMs") ?? 60_000
+        let validate = try validateArguments.map { try OnOff.parse($0, option: "--validate-arguments") }
+            ?? cfg.bool("validateArguments") ?? true
         for t in toolTimeout { _ = try ToolTimeout.parse(t) }
         var policy = RestartPolicy()
         policy.intensity = restartIntensity ?? cfg.int("restartIntensity") ?? 10
@@ -162,6 +173,7 @@ struct ServeCommand: ParsableCommand {
                         "--run-dir", runDir.path, "--max-body", String(maxBody),
                         "--compress-threshold", String(threshold)]
             if preferSSE { argv.append("--prefer-sse") }
+            argv += ["--validate-arguments", validate ? "on" : "off"]
             argv += ["--call-timeout-ms", String(callTimeout)]
             for t in toolTimeout { argv += ["--tool-timeout", t] }
             if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }

@@ -9,6 +9,7 @@ import ToolSDK
 /// The built-in tool packs by name.
 enum ToolPacks {
     static let packs: [String: ToolPack] = ["demo": ToolPack(DemoPack.tools), "chaos": ToolPack(ChaosPack.tools),
+                                            "forms": ToolPack(FormsPack.tools),
                                             "conformance": ConformancePack.pack]
 
     static func tools(_ list: String) throws -> ToolPack {
@@ -130,7 +131,7 @@ struct ConfigFile {
                           "heartbeatTimeoutMs", "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin",
                           "logFormat", "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize",
                           "eventStoreAge", "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress",
-                          "maxResult"]
+                          "maxResult", "validateArguments"]
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         if let secret = secretKeys.first(where: { o[$0] != nil }), file.readableByOthers {
             throw ValidationError("config file \(path) holds a secret ('\(secret)') but other users can read it "
@@ -145,6 +146,17 @@ struct ConfigFile {
     func strings(_ k: String) -> [String]? {
         guard case .array(let a)? = values[k] else { return nil }
         return a.compactMap(\.stringValue)
+    }
+}
+
+/// `on` or `off`, for --validate-arguments.
+enum OnOff {
+    static func parse(_ s: String, option: String) throws -> Bool {
+        switch s {
+        case "on", "true": return true
+        case "off", "false": return false
+        default: throw ValidationError("\(option) takes on or off, got '\(s)'")
+        }
     }
 }
 

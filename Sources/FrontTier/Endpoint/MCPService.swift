@@ -29,15 +29,19 @@ final class MCPService: HTTPHandler {
         origin = OriginStage(writer: services.writer, options: services.options)
         methods = .standard(services)
         let batch = BatchStage(services: services, methods: methods)
-        pipeline = RequestPipeline(stages: [
+        var stages: [any RequestStage] = [
             origin,
             MediaTypeStage(writer: services.writer),
             EraStage(services: services, methods: methods),
             batch,
-            // Authentication, authorization, rate limits, argument validation and the result
-            // cache take their places here.
-            MethodStage(services: services, table: methods),
-        ])
+            // Authentication, authorization and rate limits take their places here.
+        ]
+        if services.options.validateArguments {
+            stages.append(ArgumentValidationStage(services: services, methods: methods))
+        }
+        // The result cache takes its place here.
+        stages.append(MethodStage(services: services, table: methods))
+        pipeline = RequestPipeline(stages: stages)
         batch.pipeline = pipeline
         stream = SessionStream(services)
         delete = SessionDelete(services)

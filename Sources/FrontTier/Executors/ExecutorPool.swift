@@ -36,8 +36,10 @@ final class ExecutorPool: FrontLinkOwner {
     private var connecting: Set<String> = []
     private var scanTimer: Timer?
     /// Tool name -> links that host it, in catalog order of arrival.
-    /// Every linked executor's catalog merged, rebuilt when links come, go or change.
-    private(set) var catalog = MergedCatalog()
+    /// Every linked executor's catalog merged, rebuilt when links come, go or change. Read per
+    /// request (routing, argument validation), replaced whole by `rebuildCatalog` on the loop
+    /// thread, never held `inout`: no dynamic exclusivity check (see README, "How the numbers moved").
+    @exclusivity(unchecked) private(set) var catalog = MergedCatalog()
     /// What the front routes on, per tool name (from the catalogs' annotations and _meta).
     var traits: [String: ToolTraits] { catalog.traits }
 
@@ -172,7 +174,12 @@ final class ExecutorPool: FrontLinkOwner {
     /// Merges the catalogs of the ready links; the first executor (by name) to list a name wins
     /// its description.
     func rebuildCatalog() {
-        catalog = MergedCatalog(links: readyLinks)
+        let before = catalog.schemaErrors
+        catalog = MergedCatalog(links: readyLinks, previous: catalog.schemas)
+        for (tool, e) in catalog.schemaErrors.sorted(by: { $0.key < $1.key }) where before[tool] != e {
+            log.warning("tool inputSchema not compiled; its calls go unvalidated at the front",
+                        [("tool", tool), ("error", e.description)])
+        }
         for name in catalog.tools.keys { knownTools.insert(name) }
         observer?.executorsChanged()
     }

@@ -1,4 +1,5 @@
 import MCPCore
+import SchemaValidation
 import WireProtocol
 
 /// The union of every linked executor's catalog, per protocol era: the list results the front
@@ -24,10 +25,21 @@ final class MergedCatalog {
     private(set) var traits: [String: ToolTraits] = [:]
     /// Any executor offers resource subscriptions.
     private(set) var subscriptions = false
+    /// Each tool's compiled `inputSchema`, for ArgumentValidationStage: the schema of the
+    /// entry that is listed (the first executor's, by name). Compiled here, when the catalog is
+    /// (re)built, once per distinct schema.
+    private(set) var validators: [String: CompiledSchema] = [:]
+    /// `validators`, found by a name's bytes (what the stage uses per call).
+    private(set) var toolSchemas = ToolSchemas()
+    /// Tools whose inputSchema could not be compiled (their calls go unvalidated; logged).
+    private(set) var schemaErrors: [String: SchemaError] = [:]
+    /// Compiled schemas by their bytes, handed to the next rebuild.
+    private(set) var schemas = SchemaCache()
 
     init() {}
 
-    init(links: [FrontLink]) {
+    /// `previous`: the schemas of the catalog this one replaces, reused rather than compiled again.
+    init(links: [FrontLink], previous: SchemaCache = SchemaCache()) {
         var seenTools = Set<String>(), seenPrompts = Set<String>()
         var seenResources = Set<String>(), seenTemplates = Set<String>()
         var templateIndex: [String: Int] = [:]
@@ -38,6 +50,7 @@ final class MergedCatalog {
                 if seenTools.insert(t.key).inserted {
                     traits[t.key] = ToolTraits(catalogJSON: t.json)
                     add(t.json, \.tools)
+                    compileInputSchema(t.key, t.json, previous)
                 }
             }
             for p in catalog.prompts {
@@ -57,6 +70,15 @@ final class MergedCatalog {
             }
             if catalog.completions { completionLinks.append(link) }
             if catalog.subscriptions { subscriptions = true }
+        }
+        toolSchemas = ToolSchemas(validators)
+    }
+
+    private func compileInputSchema(_ tool: String, _ json: [UInt8], _ previous: SchemaCache) {
+        guard let schema = (try? JSONValue.parse(json))?["inputSchema"] else { return }
+        switch schemas.schema(schema, reusing: previous) {
+        case .success(let compiled): validators[tool] = compiled
+        case .failure(let e): schemaErrors[tool] = e
         }
     }
 
