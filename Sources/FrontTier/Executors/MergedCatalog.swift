@@ -31,6 +31,9 @@ final class MergedCatalog {
     private(set) var validators: [String: CompiledSchema] = [:]
     /// `validators`, found by a name's bytes (what the stage uses per call).
     private(set) var toolSchemas = ToolSchemas()
+    /// Each tool's compiled `outputSchema`, when it declares one: its `structuredContent` must
+    /// conform (ExecutorAnswers checks every result of such a tool).
+    private(set) var outputValidators: [String: CompiledSchema] = [:]
     /// Tools whose inputSchema could not be compiled (their calls go unvalidated; logged).
     private(set) var schemaErrors: [String: SchemaError] = [:]
     /// Compiled schemas by their bytes, handed to the next rebuild.
@@ -50,7 +53,7 @@ final class MergedCatalog {
                 if seenTools.insert(t.key).inserted {
                     traits[t.key] = ToolTraits(catalogJSON: t.json)
                     add(t.json, \.tools)
-                    compileInputSchema(t.key, t.json, previous)
+                    compileSchemas(t.key, t.json, previous)
                 }
             }
             for p in catalog.prompts {
@@ -74,11 +77,19 @@ final class MergedCatalog {
         toolSchemas = ToolSchemas(validators)
     }
 
-    private func compileInputSchema(_ tool: String, _ json: [UInt8], _ previous: SchemaCache) {
-        guard let schema = (try? JSONValue.parse(json))?["inputSchema"] else { return }
-        switch schemas.schema(schema, reusing: previous) {
-        case .success(let compiled): validators[tool] = compiled
-        case .failure(let e): schemaErrors[tool] = e
+    private func compileSchemas(_ tool: String, _ json: [UInt8], _ previous: SchemaCache) {
+        let entry = try? JSONValue.parse(json)
+        if let schema = entry?["inputSchema"] {
+            switch schemas.schema(schema, reusing: previous) {
+            case .success(let compiled): validators[tool] = compiled
+            case .failure(let e): schemaErrors[tool] = e
+            }
+        }
+        if let schema = entry?["outputSchema"] {
+            switch schemas.schema(schema, reusing: previous) {
+            case .success(let compiled): outputValidators[tool] = compiled
+            case .failure(let e): schemaErrors[tool] = e
+            }
         }
     }
 

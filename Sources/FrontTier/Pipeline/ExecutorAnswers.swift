@@ -1,6 +1,7 @@
 import CSupport
 import Glibc
 import MCPCore
+import SchemaValidation
 import WireProtocol
 
 /// What a call's executor sends back, written to the client that asked: the answer (the
@@ -38,8 +39,27 @@ final class ExecutorAnswers: CallResponder {
             failed(call, ProtocolError(.internalError, "the result of \(call.tool) is not valid JSON in UTF-8"))
             return
         }
+        let toolError = type == .result && Self.isTrue(reply.is_error, in: payload)
+        if type == .result && !toolError && call.kind == .tool && !s.pool.catalog.outputValidators.isEmpty,
+           let schema = s.pool.catalog.outputValidators[call.tool] {
+            // The tool declares an outputSchema: its structuredContent must be there and conform.
+            let problem: String?
+            if reply.structured.kind == Int32(SY_JSON_ABSENT) {
+                problem = "has no structuredContent, which its outputSchema requires"
+            } else {
+                problem = schema.validate(json: Envelope.bytes(payload, reply.structured)).map {
+                    "has structuredContent that does not conform to its outputSchema: \($0)"
+                }
+            }
+            if let problem {
+                s.log.warning("result does not conform to the tool's outputSchema; answered with an error",
+                              [("tool", call.tool), ("problem", problem)])
+                failed(call, ProtocolError(.internalError, "the result of \(call.tool) \(problem)"))
+                return
+            }
+        }
         if type != .result { t.error.increment() }
-        else if Self.isTrue(reply.is_error, in: payload) { t.toolError.increment() }
+        else if toolError { t.toolError.increment() }
         else { t.ok.increment() }
         let c = call.connection
         guard !c.isClosed else { return }
