@@ -40,7 +40,8 @@ public final class CompiledSchema: Sendable {
         var start = 0, end = json.count
         let bytes = InstanceBytes(b: json)
         bytes.skipSpace(&start, end)
-        while end > start, [0x20, 0x0A, 0x0D, 0x09].contains(json[end - 1]) { end -= 1 }
+        while end > start, json[end - 1] == 0x20 || json[end - 1] == 0x0A || json[end - 1] == 0x0D
+            || json[end - 1] == 0x09 { end -= 1 }
         guard start < end else { return Validator.malformed() }
         var v = Validator(json)
         return v.check(root, start..<end)

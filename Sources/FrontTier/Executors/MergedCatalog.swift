@@ -29,8 +29,9 @@ final class MergedCatalog {
     /// entry that is listed (the first executor's, by name). Compiled here, when the catalog is
     /// (re)built, once per distinct schema.
     private(set) var validators: [String: CompiledSchema] = [:]
-    /// `validators`, found by a name's bytes (what the stage uses per call).
-    private(set) var toolSchemas = ToolSchemas()
+    /// `validators`, found by a name's bytes (what the stage reads per call; set once, in init,
+    /// so no dynamic exclusivity check).
+    @exclusivity(unchecked) private(set) var toolSchemas = ToolSchemas()
     /// Each tool's compiled `outputSchema`, when it declares one: its `structuredContent` must
     /// conform (ExecutorAnswers checks every result of such a tool).
     private(set) var outputValidators: [String: CompiledSchema] = [:]
