@@ -35,6 +35,8 @@ final class MergedCatalog {
     /// Each tool's compiled `outputSchema`, when it declares one: its `structuredContent` must
     /// conform (ExecutorAnswers checks every result of such a tool).
     private(set) var outputValidators: [String: CompiledSchema] = [:]
+    /// `outputValidators`, found by a name's bytes (checked on every result).
+    @exclusivity(unchecked) private(set) var outputSchemas = ToolSchemas()
     /// Tools whose inputSchema could not be compiled (their calls go unvalidated; logged).
     private(set) var schemaErrors: [String: SchemaError] = [:]
     /// Compiled schemas by their bytes, handed to the next rebuild.
@@ -76,6 +78,7 @@ final class MergedCatalog {
             if catalog.subscriptions { subscriptions = true }
         }
         toolSchemas = ToolSchemas(validators)
+        outputSchemas = ToolSchemas(outputValidators)
     }
 
     private func compileSchemas(_ tool: String, _ json: [UInt8], _ previous: SchemaCache) {

@@ -40,8 +40,7 @@ final class ExecutorAnswers: CallResponder {
             return
         }
         let toolError = type == .result && Self.isTrue(reply.is_error, in: payload)
-        if type == .result && !toolError && call.kind == .tool && !s.pool.catalog.outputValidators.isEmpty,
-           let schema = s.pool.catalog.outputValidators[call.tool] {
+        if type == .result && !toolError && call.kind == .tool, let schema = Self.outputSchema(call.tool, s) {
             // The tool declares an outputSchema: its structuredContent must be there and conform.
             let problem: String?
             if reply.structured.kind == Int32(SY_JSON_ABSENT) {
@@ -214,6 +213,12 @@ final class ExecutorAnswers: CallResponder {
         if call.kind == .resource { extra += "\"ttlMs\":0,\"cacheScope\":\"private\"," }
         if payload.count <= 2 { extra = String(extra.dropLast()) }
         return [UInt8(ascii: "{")] + Array(extra.utf8)
+    }
+
+    /// The compiled outputSchema of `tool`, found by its name's bytes (no String hashing).
+    private static func outputSchema(_ tool: String, _ s: FrontServices) -> CompiledSchema? {
+        var name = tool
+        return name.withUTF8 { s.pool.catalog.outputSchemas.schema(named: UnsafeRawBufferPointer($0)) }
     }
 
     // MARK: scanned members
