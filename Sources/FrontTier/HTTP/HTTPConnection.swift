@@ -64,6 +64,9 @@ final class HTTPConnection: ByteStreamDelegate {
         conn.delegate = self
     }
 
+    /// A connection dropped without its close callback (tests, a failed accept) frees the head too.
+    deinit { head?.deallocate() }
+
     var inFlight: Int { slots.count - slotHead }
     /// This connection's unanswered 2026-07-28 calls (closing the stream cancels them), so a
     /// close finds them without a search through every call in flight. A call enters when it is
