@@ -39,13 +39,15 @@ def request(seed, method=POST, session=0, headers=(), framing=0, flags=0, extra=
     out.append(framing)
     return out + list(extra)  # framing 5 (a wrong Content-Length) reads its delta - 4
 
-def connection(requests, shape=0, last=0):
+def connection(requests, shape=0, last=0, reconnect_after=()):
     out = [shape, len(requests) - 1]
     for i, r in enumerate(requests):
         out += r
         if i < len(requests) - 1:
-            out.append(0)    # send what is pending
+            out.append(7 if i in reconnect_after else 0)  # send what is pending (7: then reconnect)
         out += [0, 0]        # one write, no action
+        if i in reconnect_after:
+            out.append(0)    # the connection closes without waiting for deadlines
     return out + [last]
 
 for i in range(SEEDS):
@@ -61,3 +63,5 @@ write("request_layer", "35-delete-then-call", connection([request(3, method=DELE
 write("request_layer", "36-pipelined-small-reads", connection([request(3), request(4), request(17)], shape=16))
 write("request_layer", "37-close", connection([request(3, headers=[[4, 0, 0, 0]]), request(4)]))
 write("request_layer", "38-timeouts", connection([request(3, framing=5, extra=[8])], last=1))
+write("request_layer", "39-resume-on-another-connection",
+      connection([request(0, method=GET), request(0, method=GET, headers=[[12, 0, 0, 0]])], reconnect_after=[0]))

@@ -240,18 +240,16 @@ public func fuzzRequestLayer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
         let services = FrontServices(options: options, loop: uvLoop, log: log, pool: pool, router: router,
                                      sessions: sessions, metrics: FrontMetrics())
         defer { services.listeners.stop() }
-        let recorder = Recorder(MCPService(services: services))
+        let service = MCPService(services: services)
         var limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody,
                                            idleTimeoutMs: options.idleTimeoutMs)
         let shape = input.byte()
         if shape & 1 != 0 { limits.maxHead = 512 }
         if shape & 2 != 0 { limits.maxBody = 256 }
         if shape & 4 != 0 { limits.maxPipelined = 2 }
-        let stream = MemoryStream(loop: loop)
-        stream.maxReadLength = [Int.max, Int.max, 1, 7, 100, 4096][Int(shape >> 3) % 6]
-        let connection = HTTPConnection(conn: stream, handler: recorder, limits: limits)
-        connection.start()
-        loop.run()
+        let readLength = [Int.max, Int.max, 1, 7, 100, 4096][Int(shape >> 3) % 6]
+        let connect = { Peer(loop: loop, service: service, limits: limits, readLength: readLength) }
+        var peer = connect()
         var live = Live(sessions: ProtocolVersion.supported.map { sessions.issue(protocolVersion: $0).id })
 
         var pending: [UInt8] = []
@@ -262,19 +260,27 @@ public func fuzzRequestLayer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
                 print("--- request \(index):\n" + String(decoding: bytes, as: UTF8.self).debugDescription)
             }
             pending += bytes
-            // Send some of what is pending, in writes of random sizes; the rest goes with the next.
+            // Send some of what is pending, in writes of random sizes (the rest goes with the
+            // next request), or all of it, then the next requests on a new connection.
             var toSend = pending.count
-            if index < count - 1 && input.below(4) == 3 { toSend = input.below(pending.count + 1) }
+            var reconnect = false
+            if index < count - 1 {
+                switch input.below(8) {
+                case 3: toSend = input.below(pending.count + 1)
+                case 7: reconnect = true
+                default: break
+                }
+            }
             while toSend > 0 {
                 let n = input.bool() ? min(toSend, 1 + input.below(64)) : toSend
-                stream.send(Array(pending.prefix(n)))
+                peer.stream.send(Array(pending.prefix(n)))
                 pending.removeFirst(n)
                 toSend -= n
-                live.scan(stream.written)
+                live.scan(peer.stream.written)
                 switch input.below(16) {
                 case 14:
                     loop.advance(by: input.pick([1, 5_000, 10_001, 30_001, 60_001]))
-                    connection.checkTimeouts(now: loop.now)
+                    peer.connection.checkTimeouts(now: loop.now)
                     loop.run()
                 case 15:
                     services.listeners.deliver(Array(input.pick(notifications).utf8))
@@ -282,12 +288,43 @@ public func fuzzRequestLayer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
                 default: break
                 }
             }
+            if reconnect {
+                live.scan(peer.stream.written)
+                peer.finish(&input, router)
+                peer = connect()
+            }
         }
+        live.scan(peer.stream.written)
+        peer.finish(&input, router)
+    }
+    uvLoop.run()
+    require(loop.outstandingChunks == 0, "\(loop.outstandingChunks) chunks still out of the pool after the close")
+    return 0
+}
+
+/// One client connection: the stream the fuzzer plays the peer of, and the server's side.
+private final class Peer {
+    let loop: ManualLoop
+    let stream: MemoryStream
+    let recorder: Recorder
+    let connection: HTTPConnection
+
+    init(loop: ManualLoop, service: MCPService, limits: HTTPConnection.Limits, readLength: Int) {
+        self.loop = loop
+        stream = MemoryStream(loop: loop)
+        stream.maxReadLength = readLength
+        recorder = Recorder(service)
+        connection = HTTPConnection(conn: stream, handler: recorder, limits: limits)
+        connection.start()
         loop.run()
-        live.scan(stream.written)
+    }
+
+    /// Checks the answers so far, lets the deadlines run out or not, closes from the peer's side
+    /// and checks again.
+    func finish(_ input: inout FuzzInput, _ router: CallRouter) {
+        loop.run()
         if printRequests { print("--- written:\n" + stream.writtenText) }
         checkAnswers(stream, recorder, router, final: false)
-        // The peer goes away, or stays and the deadlines run out.
         if input.bool() {
             loop.advance(by: 120_000)
             connection.checkTimeouts(now: loop.now)
@@ -305,9 +342,6 @@ public func fuzzRequestLayer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
         require(stream.isClosed, "the connection did not close")
         checkAnswers(stream, recorder, router, final: true)
     }
-    uvLoop.run()
-    require(loop.outstandingChunks == 0, "\(loop.outstandingChunks) chunks still out of the pool after the close")
-    return 0
 }
 
 /// The answers written so far against the requests handed to the service.
