@@ -58,6 +58,7 @@ public func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosur
                     file: StaticString = #fileID, line: UInt = #line) {
     guard !condition() else { return }
     var text = "fuzz invariant failed at \(file):\(line): \(message())\n"
+    fflush(nil) // what a target printed (FUZZ_PRINT) comes first
     text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     abort()
 }
