@@ -64,8 +64,13 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -ICSupport/core/include
 FUZZ_SRC := CSupport/core/http.c CSupport/core/json.c CSupport/core/frame.c CSupport/core/util.c
 C_FUZZ_TARGETS := http json frame
 SWIFT_FUZZ_TARGETS := last_event_id session_token request_layer
+# swiftc keeps only the last of several -sanitize= flags, so SwiftPM's `--sanitize fuzzer
+# --sanitize address` would leave Swift code without coverage (libFuzzer blind to it): the
+# -Xswiftc flag, which comes last, names both. `--sanitize fuzzer` stays for SwiftPM itself (it
+# then links the executables without a main of their own) and for the C targets' coverage.
 FUZZ_SWIFT_BUILD := swift build -c release --package-path Fuzz --scratch-path $(CURDIR)/.build/fuzz-swift \
-  --sanitize fuzzer --sanitize address -Xswiftc -enable-testing -Xswiftc -parse-as-library
+  --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address \
+  -Xswiftc -enable-testing -Xswiftc -parse-as-library
 
 fuzz: FUZZ_TIME = $(FUZZ_SECONDS)
 fuzz: fuzz-run
