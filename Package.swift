@@ -93,3 +93,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Every module of the server as one library, for the fuzz targets (Fuzz/Package.swift, which
+// depends on this package by path): a module added above is fuzzable without touching this list.
+// BenchClient is left out (it brings the histogram package and is no server code).
+package.products.append(.library(name: "SwitchyardModules", targets: package.targets
+    .filter { $0.type == .regular && $0.name != "BenchClient" }.map(\.name)))

@@ -81,5 +81,6 @@ final class BufferTests: XCTestCase {
         XCTAssertEqual(loop.outstandingChunks, 0, "every chunk went back to the pool")
         uv_close(UnsafeMutableRawPointer(pipe).assumingMemoryBound(to: uv_handle_t.self), nil)
         uv_run(loop.uv, UV_RUN_NOWAIT)
+        pipe.deallocate()
     }
 }

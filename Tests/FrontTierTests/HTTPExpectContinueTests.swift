@@ -39,4 +39,32 @@ final class HTTPExpectContinueTests: XCTestCase {
         h.send(head)
         XCTAssertEqual(h.takeResponses().map(\.status), [100, 200, 100])
     }
+
+    /// Behind an unanswered request, the interim answer waits for the answers before it: written
+    /// at once it would land inside them (in the chunked body of an open SSE stream, say).
+    func testContinueWaitsForTheAnswersBeforeIt() {
+        let h = HTTPHarness(holdAnswers: true)
+        h.send("GET /first HTTP/1.1\r\nHost: test\r\n\r\n")
+        h.send(head)
+        XCTAssertEqual(h.stream.writtenText, "", "a 100 Continue ahead of the first answer")
+        h.handler.answer(0)
+        h.settle()
+        XCTAssertEqual(h.takeResponses().map(\.status), [200, 100])
+        h.send("abcdef")
+        h.handler.answer(1)
+        h.settle()
+        XCTAssertEqual(h.takeResponses().map(\.status), [200])
+        XCTAssertEqual(h.handler.seen.map(\.body), ["", "abcdef"])
+    }
+
+    /// A body that arrives while the answers before it are pending needs no 100 Continue later.
+    func testNoContinueOnceTheBodyArrived() {
+        let h = HTTPHarness(holdAnswers: true)
+        h.send("GET /first HTTP/1.1\r\nHost: test\r\n\r\n")
+        h.send(head + "abcdef")
+        h.handler.answer(0)
+        h.handler.answer(1)
+        h.settle()
+        XCTAssertEqual(h.takeResponses().map(\.status), [200, 200])
+    }
 }

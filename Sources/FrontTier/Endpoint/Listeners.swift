@@ -79,6 +79,14 @@ final class Listeners {
         keepAlive = t
     }
 
+    deinit { keepAlive?.close() }
+
+    /// Stops the keep-alive timer (its close completes on the libuv loop's next turn).
+    func stop() {
+        keepAlive?.close()
+        keepAlive = nil
+    }
+
     func add(_ s: Stream) { streams[ObjectIdentifier(s)] = s }
 
     /// A new resumable stream key.
@@ -103,12 +111,38 @@ final class Listeners {
         return (s, [])
     }
 
-    func eventId(_ s: Stream, _ seq: UInt64) -> String { "\(front).\(s.key ?? 0).\(seq)" }
+    func eventId(_ s: Stream, _ seq: UInt64) -> String { Listeners.eventId(front: front, key: s.key ?? 0, seq: seq) }
+
+    /// An event id: `<front>.<stream>.<seq>`, in decimal.
+    static func eventId(front: Int, key: UInt64, seq: UInt64) -> String { "\(front).\(key).\(seq)" }
 
     private func parseEventId(_ id: String) -> (UInt64, UInt64)? {
-        let p = id.split(separator: ".")
-        guard p.count == 3, Int(p[0]) == front, let k = UInt64(p[1]), let s = UInt64(p[2]) else { return nil }
-        return (k, s)
+        Listeners.parseEventId(id, front: front).map { ($0.key, $0.seq) }
+    }
+
+    /// The stream and sequence of a `Last-Event-ID` this front issued, or nil. Only the spelling
+    /// `eventId(front:key:seq:)` produces is taken: three parts of plain decimal digits without
+    /// leading zeros (no sign, no empty part), so an id names at most one event.
+    static func parseEventId(_ id: String, front: Int) -> (key: UInt64, seq: UInt64)? {
+        var parts: [UInt64] = []
+        var value: UInt64 = 0, digits = 0, leadingZero = false
+        for c in id.utf8 {
+            if c == UInt8(ascii: ".") {
+                guard digits > 0, parts.count < 2 else { return nil }
+                parts.append(value)
+                value = 0; digits = 0; leadingZero = false
+                continue
+            }
+            guard c >= 0x30 && c <= 0x39, !leadingZero else { return nil }
+            if digits == 0 && c == 0x30 { leadingZero = true }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(c - 0x30))
+            guard !o1, !o2 else { return nil }
+            value = sum
+            digits += 1
+        }
+        guard digits > 0, parts.count == 2, front >= 0, parts[0] == UInt64(front) else { return nil }
+        return (parts[1], value)
     }
 
     /// A notification from an executor: `{"method":...,"params":{...}}`.

@@ -87,6 +87,9 @@ final class HTTPConnection: ByteStreamDelegate {
         conn.delegate = self
     }
 
+    /// A connection dropped without its close callback (tests, a failed accept) frees the head too.
+    deinit { head?.deallocate() }
+
     var inFlight: Int { slots.count - slotHead }
     /// This connection's unanswered 2026-07-28 calls (closing the stream cancels them), so a
     /// close finds them without a search through every call in flight. A call enters when it is
@@ -196,8 +199,11 @@ final class HTTPConnection: ByteStreamDelegate {
         head = nil
     }
 
+    /// The interim answer goes out only when every answer before it has: written earlier it
+    /// would land inside them (in the chunked body of an open SSE stream, say). Behind pending
+    /// answers it waits for `finish` to write the last of them.
     private func sendContinueIfAsked(_ req: UnsafeMutablePointer<sy_http_request_t>) {
-        if req.pointee.expect_continue != 0 && !sentContinue {
+        if req.pointee.expect_continue != 0 && !sentContinue && inFlight == 0 {
             sentContinue = true
             conn.write("HTTP/1.1 100 Continue\r\n\r\n" as StaticString)
         }
@@ -250,6 +256,12 @@ final class HTTPConnection: ByteStreamDelegate {
         lastActivity = conn.now
         if closeNow { conn.closeWhenFlushed(); return }
         if closingAfterAnswers && inFlight == 0 { conn.closeWhenFlushed(); return }
+        if inFlight == 0, let req = head {
+            switch state {
+            case .head: break
+            case .body, .chunked: sendContinueIfAsked(req)
+            }
+        }
         if inFlight < limits.maxPipelined && !closingAfterAnswers && !parsing {
             if pausedForPipeline {
                 // The wait was ours, not the client's: the deadlines of what is pending restart.

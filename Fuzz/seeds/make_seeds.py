@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Writes the seed inputs of the Swift fuzz targets (Fuzz/seeds/<target>/). The structure-aware
+targets read their input as decisions (Fuzz/Support/FuzzInput.swift), so a seed is the list of
+decisions that builds a known-good case; libFuzzer mutates from there. Run from Fuzz/seeds/."""
+import os
+
+def write(target, name, data):
+    os.makedirs(target, exist_ok=True)
+    with open(os.path.join(target, name), "wb") as f:
+        f.write(bytes(data))
+
+# last_event_id: the front (a byte), then the id's text.
+for i, (front, text) in enumerate([(0, "0.1.2"), (1, "1.18446744073709551615.0"), (0, "0..1"), (2, "2.01.3"),
+                                    (3, "3.7.9")]):
+    write("last_event_id", f"{i:02d}", [front] + list(text.encode()))
+
+# session_token: the mode, then its decisions.
+write("session_token", "00-raw", [0] + list(b"v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA"))
+write("session_token", "01-mutated", [1, 0, 0x5F, 0, 0, 0, 3, 2, 10, 2, 0x41])
+write("session_token", "02-round-trip", [2, 1, 5, 0x65, 0x43, 0x21, 0x00, 0x10, 0x00])
+write("session_token", "03-round-trip-expired", [2, 2, 0, 0x65, 0, 0, 0, 0x1C, 0x21])
+write("session_token", "04-seal", [3, 5] + list(b"state") + [4] + list(b"tool") + [1, 0, 3, 0x2E])
+
+# request_layer: a connection (shape byte, number of requests - 1), then per request: method
+# choice, method, path, version, header flags, body seed, [session], extra headers, raw line,
+# [GET body], [POST mutations], framing; then the writes (split flag, action).
+SEEDS = 22          # the number of bodies in `seeds` of request_layer.swift
+POST, GET, DELETE = 0, 4, 6
+
+def request(seed, method=POST, session=0, headers=(), framing=0, flags=0, extra=()):
+    out = [0, method, 0, 0, flags, seed]
+    if flags & 16 == 0:
+        out.append(session)
+    out.append(len(headers))
+    for h in headers:
+        out += h
+    out.append(0)            # no raw line
+    out.append(0)            # GET: no body; POST: no mutations
+    out.append(framing)
+    return out + list(extra)  # framing 5 (a wrong Content-Length) reads its delta - 4
+
+def connection(requests, shape=0, last=0, reconnect_after=()):
+    out = [shape, len(requests) - 1]
+    for i, r in enumerate(requests):
+        out += r
+        if i < len(requests) - 1:
+            out.append(7 if i in reconnect_after else 0)  # send what is pending (7: then reconnect)
+        out += [0, 0]        # one write, no action
+        if i in reconnect_after:
+            out.append(0)    # the connection closes without waiting for deadlines
+    return out + [last]
+
+for i in range(SEEDS):
+    write("request_layer", f"{i:02d}-body", connection([request(i)]))
+write("request_layer", "30-initialize-then-call", connection([request(0, flags=16), request(4, session=3)]))
+write("request_layer", "31-stream-then-expect",
+      connection([request(0, method=GET), request(3, headers=[[5, 0, 0, 0]], framing=5, extra=[8])]))
+write("request_layer", "32-chunked", connection([request(5, framing=6)]))
+write("request_layer", "33-batch-2025-03-26", connection([request(12, session=2)]))
+write("request_layer", "34-stream-resume",
+      connection([request(0, method=GET), request(0, method=GET, headers=[[12, 0, 0, 0]])]))
+write("request_layer", "35-delete-then-call", connection([request(3, method=DELETE), request(3)]))
+write("request_layer", "36-pipelined-small-reads", connection([request(3), request(4), request(17)], shape=16))
+write("request_layer", "37-close", connection([request(3, headers=[[4, 0, 0, 0]]), request(4)]))
+write("request_layer", "38-timeouts", connection([request(3, framing=5, extra=[8])], last=1))
+write("request_layer", "39-resume-on-another-connection",
+      connection([request(0, method=GET), request(0, method=GET, headers=[[12, 0, 0, 0]])], reconnect_after=[0]))
