@@ -207,12 +207,6 @@ final class Listeners {
         s.connection = nil
     }
 
-    /// Closes the keep-alive timer (the front is finishing).
-    func stop() {
-        keepAlive?.close()
-        keepAlive = nil
-    }
-
     /// Ends every stream (drain): the last chunk, with a retry hint for GET streams.
     func closeAll() {
         for s in streams.values {
