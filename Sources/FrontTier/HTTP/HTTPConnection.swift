@@ -34,7 +34,7 @@ final class HTTPConnection: ByteStreamDelegate {
     }
 
     /// The head of the request being read is in `head` in the body states.
-    private enum State {
+    enum State {
         case head
         /// Waiting for a Content-Length body of `total` bytes (head included).
         case body(total: Int)
@@ -45,19 +45,19 @@ final class HTTPConnection: ByteStreamDelegate {
     unowned let handler: any HTTPHandler
     let limits: Limits
     // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
-    @exclusivity(unchecked) private var state = State.head
+    @exclusivity(unchecked) private(set) var state = State.head
     /// The parsed head of the request being read (1 KB: 64 header spans). Ownership: this
     /// connection; allocated when a request arrives, freed when the connection goes quiet, so
     /// an idle keep-alive connection does not hold it. Handed to the handler by pointer: it is
     /// never copied on the request path.
-    @exclusivity(unchecked) private var head: UnsafeMutablePointer<sy_http_request_t>?
+    @exclusivity(unchecked) private(set) var head: UnsafeMutablePointer<sy_http_request_t>?
     @exclusivity(unchecked) private var slots: [ResponseSlot] = []
     @exclusivity(unchecked) private var slotHead = 0
     /// Loop time of the last progress, for the idle and body timeouts.
     @exclusivity(unchecked) private(set) var lastActivity: UInt64
     /// Loop time of the first byte of the head being read, or of the end of the head whose body
     /// is being read: the absolute deadlines count from it. 0 while no head has begun.
-    @exclusivity(unchecked) private var phaseStartedAt: UInt64 = 0
+    @exclusivity(unchecked) private(set) var phaseStartedAt: UInt64 = 0
     /// Loop time of the accept, and whether any byte arrived since: connections that never
     /// sent one are the first evicted under descriptor pressure (ConnectionAdmission).
     let acceptedAt: UInt64
@@ -67,7 +67,7 @@ final class HTTPConnection: ByteStreamDelegate {
     /// Nothing in flight, nothing buffered, not closing: closing it loses nothing.
     var isEvictable: Bool { !conn.isClosed && !closingAfterAnswers && inFlight == 0 && conn.readable.count == 0 }
     /// Reading stopped because `maxPipelined` requests are in flight.
-    @exclusivity(unchecked) private var pausedForPipeline = false
+    @exclusivity(unchecked) private(set) var pausedForPipeline = false
     @exclusivity(unchecked) private var sentContinue = false
     /// No new requests are read (shutdown or an error answer that closes).
     @exclusivity(unchecked) private(set) var closingAfterAnswers = false
@@ -223,7 +223,7 @@ final class HTTPConnection: ByteStreamDelegate {
 
     /// Answers a request that cannot be parsed or arrived too slowly, then closes (the stream
     /// position is lost).
-    private func failAndClose(status: Int, message: String, reason: CloseReason) {
+    func failAndClose(status: Int, message: String, reason: CloseReason) {
         closingAfterAnswers = true
         conn.stopReading()
         onServerClose?(reason)
@@ -293,58 +293,11 @@ final class HTTPConnection: ByteStreamDelegate {
         }
     }
 
-    /// Closes in `afterMs` unless a request arrives meanwhile (graceful shutdown of idle keep-alives).
-    func closeIfQuiet(afterMs: UInt64) {
-        let quietSince = lastActivity
-        conn.schedule(after: afterMs) { [weak self] in
-            guard let self, !self.conn.isClosed, self.lastActivity == quietSince, self.inFlight == 0 else { return }
-            self.conn.closeWhenFlushed()
-        }
-    }
-
     /// Stops taking requests; closes once the ones in flight are answered (graceful shutdown).
     func closeWhenDone() {
         closingAfterAnswers = true
         conn.stopReading()
         if inFlight == 0 { conn.closeWhenFlushed() }
-    }
-
-    /// Closes connections that stalled: a head not complete within the head timeout of its first
-    /// byte (dripping bytes do not extend it), a body silent for the body timeout or slower than
-    /// the minimum rate after its grace period, an idle keep-alive. Nothing counts while reading
-    /// is paused by the pipelining limit: that wait is the server's.
-    func checkTimeouts(now: UInt64) {
-        guard !conn.isClosed, !pausedForPipeline else { return }
-        switch state {
-        case .head:
-            if phaseStartedAt != 0 && conn.readable.count > 0 {
-                if now &- phaseStartedAt > limits.headTimeoutMs {
-                    failAndClose(status: 408, message: "request head timed out", reason: .headTimeout)
-                }
-            } else if inFlight == 0 && now &- lastActivity > limits.idleTimeoutMs {
-                onServerClose?(.idleTimeout)
-                conn.close()
-            }
-        case .body(let total):
-            checkBody(now: now, received: conn.readable.count, of: total)
-        case .chunked(_, let inOff, _):
-            checkBody(now: now, received: inOff, of: nil)
-        }
-    }
-
-    /// `received` counts the head too (it is subtracted here); `total` is nil for chunked bodies.
-    private func checkBody(now: UInt64, received: Int, of total: Int?) {
-        if now &- lastActivity > limits.bodyTimeoutMs {
-            failAndClose(status: 408, message: "request body timed out", reason: .bodyTimeout)
-            return
-        }
-        let elapsed = now &- phaseStartedAt
-        guard elapsed > limits.bodyGraceMs, let h = head else { return }
-        let bytes = UInt64(max(0, received - Int(h.pointee.head_length)))
-        if bytes &* 1000 < limits.bodyMinRate &* elapsed {
-            failAndClose(status: 408, message: "request body arrived slower than \(limits.bodyMinRate) bytes/s",
-                         reason: .bodyTooSlow)
-        }
     }
 
     func streamClosed(_ stream: any ByteStream, status: Int32) {
