@@ -97,7 +97,7 @@ public final class Front: ExecutorPoolObserver {
                     self.reportClose(.perAddressLimit, admission, detail: address)
                     return
                 }
-                self.evict(admission.evictionsNeeded(open: self.connections.count + 1), admission)
+                self.evict(admission.evictionsNeeded(open: self.connections.count - self.evicting + 1), admission)
                 conn.trafficClass = 1
                 metrics.connections.increment()
                 let http = HTTPConnection(conn: conn, handler: handler, limits: limits)
@@ -105,6 +105,7 @@ public final class Front: ExecutorPoolObserver {
                 http.onServerClose = { reason in closes.counter(reason.rawValue).increment() }
                 http.onClose = { [unowned self] h in
                     metrics.connections.decrement()
+                    if h.evicted { self.evicting -= 1 }
                     admission.release(address: h.peerAddress)
                     // 2026-07-28: a client closing its stream cancels what it asked for. The
                     // connection knows its calls: searching every call in flight here made
@@ -127,7 +128,8 @@ public final class Front: ExecutorPoolObserver {
         listener?.onAcceptError = { [unowned self] status in
             // No descriptor left: libuv accepted and closed the connection with its reserve.
             self.reportClose(.refusedAtLimit, admission, detail: uvErrorName(status))
-            self.evict(admission.evictionsNeeded(open: max(self.connections.count, admission.softLimit)), admission)
+            let open = max(self.connections.count - self.evicting, admission.softLimit)
+            self.evict(admission.evictionsNeeded(open: open), admission)
         }
         if let a = options.admin {
             adminListener = try Listener.tcp(loop: loop, host: a.host, port: a.port,
@@ -167,10 +169,15 @@ public final class Front: ExecutorPoolObserver {
 
     private var expectedLinks = 0
 
+    /// Evicted connections whose close has not completed yet (they still count in `connections`).
+    private var evicting = 0
+
     /// Closes `count` evictable connections (ConnectionAdmission.victims), counted and logged.
     private func evict(_ count: Int, _ admission: ConnectionAdmission) {
         guard count > 0 else { return }
         for c in admission.victims(connections.values, count: count) {
+            c.evicted = true
+            evicting += 1
             c.conn.close()
             reportClose(.evicted, admission, detail: nil)
         }

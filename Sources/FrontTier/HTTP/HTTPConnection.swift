@@ -64,8 +64,12 @@ final class HTTPConnection: ByteStreamDelegate {
     @exclusivity(unchecked) private(set) var receivedAny = false
     /// The peer's address, for the per-address cap (set by the front).
     var peerAddress: String?
+    /// Set when the front evicts this connection (its close completes on a later loop turn).
+    @exclusivity(unchecked) var evicted = false
     /// Nothing in flight, nothing buffered, not closing: closing it loses nothing.
-    var isEvictable: Bool { !conn.isClosed && !closingAfterAnswers && inFlight == 0 && conn.readable.count == 0 }
+    var isEvictable: Bool {
+        !evicted && !conn.isClosed && !closingAfterAnswers && inFlight == 0 && conn.readable.count == 0
+    }
     /// Reading stopped because `maxPipelined` requests are in flight.
     @exclusivity(unchecked) private(set) var pausedForPipeline = false
     @exclusivity(unchecked) private var sentContinue = false
