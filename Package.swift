@@ -41,6 +41,10 @@ let package = Package(
         // JSON Schema 2020-12: compiled once, instances validated as bytes (README, "Argument validation").
         .target(name: "SchemaValidation", dependencies: ["MCPCore", "CSupport"], swiftSettings: strict),
 
+        // Identity and access: principals, JWT and JWKS, API keys, policy, rate-limit buckets and the
+        // audit chain; OpenSSL for signatures and hashes, no sockets (README.md, "Security").
+        .target(name: "Security", dependencies: ["MCPCore", "CSupport", "COpenSSL"], swiftSettings: strict),
+
         // libuv wrappers shared by every tier.
         .target(name: "EventLoop", dependencies: ["CSupport", "CLibUV", "WireProtocol", "MCPCore"], swiftSettings: strict),
         // Test doubles for EventLoop's seams (an in-memory ByteStream on a manual clock), linked by
@@ -50,7 +54,7 @@ let package = Package(
         // The tiers. They depend on the pure targets and EventLoop, never on each other.
         .target(name: "FrontTier",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "COpenSSL", "Metrics",
-                               "SchemaValidation"],
+                               "SchemaValidation", "Security"],
                 swiftSettings: strict),
         .target(name: "ToolSDK",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "Metrics"],
@@ -80,6 +84,7 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "CSupport"]),
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "CSupport"]),
+        .testTarget(name: "SecurityTests", dependencies: ["Security", "MCPCore"]),
         .testTarget(name: "SchemaValidationTests", dependencies: ["SchemaValidation", "MCPCore"]),
         .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),

@@ -65,3 +65,19 @@ write("request_layer", "37-close", connection([request(3, headers=[[4, 0, 0, 0]]
 write("request_layer", "38-timeouts", connection([request(3, framing=5, extra=[8])], last=1))
 write("request_layer", "39-resume-on-another-connection",
       connection([request(0, method=GET), request(0, method=GET, headers=[[12, 0, 0, 0]])], reconnect_after=[0]))
+
+# schema: mode 0 is a schema (two length bytes, its text) and an instance (the rest); mode 1
+# is the grammar of schema.swift read from decisions (these seeds start it with a few keywords).
+RAW_SCHEMAS = [
+    (b'{"type":"object","properties":{"a":{"type":"integer","minimum":1}},"required":["a"]}', b'{"a":2}'),
+    (b'{"$defs":{"n":{"type":"number"}},"items":{"$ref":"#/$defs/n"},"minItems":1}', b'[1,2.5,"x"]'),
+    (b'{"anyOf":[{"type":"string","pattern":"^a"},{"const":null}],"not":{"enum":["ab"]}}', b'"abc"'),
+    (b'{"if":{"minLength":2},"then":{"maxLength":3},"else":{"const":""}}', b'"abcd"'),
+    (b'{"prefixItems":[{"type":"boolean"}],"items":false,"uniqueItems":true}', b'[true]'),
+    (b'{"oneOf":[{"multipleOf":2},{"multipleOf":3}]}', b'6'),
+]
+for i, (schema, instance) in enumerate(RAW_SCHEMAS):
+    write("schema", f"{i:02d}-raw", [0, len(schema) >> 8, len(schema) & 255] + list(schema) + list(instance))
+for i, decisions in enumerate([[1, 1, 2, 12, 3, 0, 1, 5], [1, 1, 1, 31, 2, 3, 1, 6, 2, 5, 3, 2],
+                               [1, 1, 2, 27, 2, 1, 0, 1, 22, 1, 6, 2, 7]]):
+    write("schema", f"{i + 10:02d}-grammar", decisions)

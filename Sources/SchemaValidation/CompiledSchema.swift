@@ -1,3 +1,4 @@
+import CSupport
 import MCPCore
 
 /// A JSON Schema (2020-12) compiled once, to validate any number of instances.
@@ -35,8 +36,19 @@ public final class CompiledSchema: Sendable {
     public var nodeCount: Int { arena.count }
 
     /// The first violation of the instance whose JSON bytes are `json` (whitespace around it
-    /// allowed), or nil when it is valid. Bytes that are not JSON give a violation.
+    /// allowed), or nil when it is valid. Bytes that are not one well-formed JSON text (RFC 8259,
+    /// UTF-8) give a violation.
     public func validate(json: UnsafeRawBufferPointer) -> SchemaViolation? {
+        guard let base = json.baseAddress, sy_json_validate(base.assumingMemoryBound(to: UInt8.self), json.count) == 0
+        else { return Validator.malformed() }
+        return validate(wellFormed: json)
+    }
+
+    /// Like `validate(json:)` for bytes already known to be one well-formed JSON text (the
+    /// front's request and reply scans validate every byte): the walk reads only what the
+    /// schema asks about, so bytes that are not JSON get an answer for some reading of them
+    /// (never a crash, never a read outside `json`).
+    public func validate(wellFormed json: UnsafeRawBufferPointer) -> SchemaViolation? {
         var start = 0, end = json.count
         let bytes = InstanceBytes(b: json)
         bytes.skipSpace(&start, end)
@@ -53,6 +65,6 @@ public final class CompiledSchema: Sendable {
 
     /// Validates a decoded value (written out as JSON, then walked like any instance).
     public func validate(_ instance: JSONValue) -> SchemaViolation? {
-        validate(json: instance.compactJSONBytes())
+        instance.compactJSONBytes().withUnsafeBytes { validate(wellFormed: $0) }
     }
 }

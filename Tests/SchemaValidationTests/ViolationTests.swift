@@ -152,4 +152,25 @@ final class SchemaCompileTests: XCTestCase {
         XCTAssertTrue(try next.schema(a, reusing: cache).get() === first)
         XCTAssertEqual(next.compilations, 0)
     }
+
+    /// Found by the schema fuzz target: an array whose last element is not JSON validated
+    /// against `items: number` (the walk classifies a value by its first byte). `validate(json:)`
+    /// now checks well-formedness first; `validate(wellFormed:)` trusts its caller.
+    func testBytesThatAreNotJSONNeverValidate() throws {
+        let s = try CompiledSchema(json: Array(##"{"$defs":{"n":{"type":"number"}},"items":{"$ref":"#/$defs/n"},"minItems":1}"##.utf8))
+        let crash: [UInt8] = Array("[1,2.5,".utf8) + [0xDE, 0x7F, 0x22, 0x5D]
+        XCTAssertEqual(s.validate(json: crash)?.keyword, "json")
+        for text in ["[1,", "[1,2]x", "{\"a\":}", "\u{FEFF}[1]", "[1,2,]", "[\"\u{0}\"]"] {
+            XCTAssertEqual(s.validate(json: Array(text.utf8))?.keyword, "json", text)
+        }
+        XCTAssertNil(s.validate(json: Array("[1, 2.5]".utf8)))
+    }
+
+    /// Duplicate member names: every occurrence is checked against the schema for its name and
+    /// counted, as written (a parsed value would keep one, so counts could hide a member).
+    func testDuplicateNamesAreEachChecked() throws {
+        let s = try CompiledSchema(json: Array(#"{"properties":{"a":{"type":"integer"}},"maxProperties":1}"#.utf8))
+        XCTAssertEqual(s.validate(json: Array(#"{"a":1,"a":"x"}"#.utf8))?.keyword, "type")
+        XCTAssertEqual(s.validate(json: Array(#"{"a":1,"a":2}"#.utf8))?.keyword, "maxProperties")
+    }
 }

@@ -46,7 +46,7 @@ final class ExecutorAnswers: CallResponder {
             if reply.structured.kind == Int32(SY_JSON_ABSENT) {
                 problem = "has no structuredContent, which its outputSchema requires"
             } else {
-                problem = schema.validate(json: Envelope.bytes(payload, reply.structured)).map {
+                problem = schema.validate(wellFormed: Envelope.bytes(payload, reply.structured)).map {
                     "has structuredContent that does not conform to its outputSchema: \($0)"
                 }
             }

@@ -40,7 +40,7 @@ final class ArgumentValidationStage: RequestStage {
         }
         guard let schema = found else { return .proceed }
         let violation = argKind == Int32(SY_JSON_OBJECT)
-            ? schema.validate(json: Envelope.bytes(r.body, r.envelope.raw.arguments))
+            ? schema.validate(wellFormed: Envelope.bytes(r.body, r.envelope.raw.arguments))
             : schema.validate(json: Self.noArguments)
         guard let violation else { return .proceed }
         let tool = r.envelope.name(in: r.body) ?? ""
