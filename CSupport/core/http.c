@@ -67,7 +67,7 @@ static const struct { const char *name; uint32_t len; } known_names[SY_H_KNOWN_C
 #define N(s) { s, sizeof s - 1 }
     N("accept"), N("content-type"), N("content-length"), N("transfer-encoding"), N("connection"),
     N("expect"), N("host"), N("origin"), N("mcp-session-id"), N("mcp-protocol-version"),
-    N("mcp-method"), N("mcp-name"), N("last-event-id"), N("traceparent"),
+    N("mcp-method"), N("mcp-name"), N("last-event-id"), N("traceparent"), N("authorization"),
 #undef N
 };
 
@@ -87,6 +87,8 @@ static int apply_header(sy_http_request_t *req, const uint8_t *buf, sy_http_head
     sy_span_t v = h->value;
     int kind = classify(buf, h->name);
     if (kind < 0) return 0;
+    /* Two credentials are ambiguous (which one authenticates?): refused, not guessed. */
+    if (kind == SY_H_AUTHORIZATION && req->known[kind] >= 0) return SY_EHTTP_BAD;
     if (req->known[kind] < 0) req->known[kind] = (int16_t)(h - req->headers);
     if (kind == SY_H_CONTENT_LENGTH) {
         int64_t n;

@@ -5,7 +5,7 @@ import ToolSDK
 /// The built-in `demo` tool pack: small tools for trying the server and for load, timeout
 /// and concurrency tests.
 public enum DemoPack {
-    public static var tools: [Tool] { [echo, addNumbers, sleepMs, sha256] }
+    public static var tools: [Tool] { [echo, addNumbers, sleepMs, sha256, whoami] }
 
     static func schema(_ props: [String: String], required: [String]) -> JSONValue {
         .object([
@@ -82,6 +82,26 @@ public enum DemoPack {
         var digest = digestSHA256(Array(text.utf8))
         for _ in 1..<rounds { digest = digestSHA256(digest) }
         return .text(hex(digest))
+    }
+
+    /// Who called, as the front authenticated them: the call context's principal (README.md,
+    /// "Security"). Anonymous when the server runs without authentication.
+    public static let whoami = Tool.immediate(
+        name: "whoami", title: "Who am I",
+        description: "Returns the caller's identity as the server authenticated it (subject, client id, scopes).",
+        inputSchema: .object(["type": .string("object"), "properties": .object([:])]),
+        outputSchema: .object(["type": .string("object"),
+                               "properties": .object(["subject": .object(["type": .string("string")]),
+                                                      "auth": .object(["type": .string("string")])]),
+                               "required": .array([.string("subject"), .string("auth")])]),
+        annotations: readOnly
+    ) { call in
+        let p = call.principal
+        var o: [String: JSONValue] = ["subject": .string(p?.subject ?? ""), "auth": .string(p?.auth ?? "anonymous"),
+                                      "scopes": .array((p?.scopes ?? []).map(JSONValue.string))]
+        if let c = p?.clientId { o["clientId"] = .string(c) }
+        let value = JSONValue.object(o)
+        return ToolResult(content: [.text(value.compactJSON())], structuredContent: value)
     }
 
     public static func digestSHA256(_ bytes: [UInt8]) -> [UInt8] {

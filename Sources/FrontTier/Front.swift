@@ -45,8 +45,14 @@ public final class Front: ExecutorPoolObserver {
                                      runDir: options.runDir, idleTimeout: options.sessionIdleTimeout)
         self.sessions = sessions
         router = CallRouter(loop: loop, pool: pool, options: options, log: log)
+        var access: AccessControl?
+        if let settings = options.access {
+            // Validated by the command before the front starts; a failure here is a bug.
+            let resource = try! settings.metadata(endpointPath: options.endpointPath)
+            access = AccessControl(authenticator: settings.authenticator, policy: settings.policy, resource: resource)
+        }
         services = FrontServices(options: options, loop: loop, log: log, pool: pool, router: router,
-                                 sessions: sessions, metrics: FrontMetrics())
+                                 sessions: sessions, metrics: FrontMetrics(), access: access)
         endpoint = MCPService(services: services)
         pool.observer = self
     }

@@ -61,6 +61,8 @@ public struct FrontOptions: Sendable {
     /// Validate each tools/call's arguments against the tool's inputSchema at the front
     /// (ArgumentValidationStage); a failing call never reaches an executor.
     public var validateArguments = true
+    /// Authentication and authorization; nil = off (every caller is anonymous).
+    public var access: AccessSettings?
 
     public init() {}
 

@@ -1,3 +1,5 @@
+import COpenSSL
+
 /// Who is calling: the identity an authenticated request carries through the pipeline to
 /// policy, rate limits, the audit log and (as the call context's `principal`) the tools.
 /// Built by the authenticators (JWT bearer tokens, API keys, client certificates); never holds
@@ -24,6 +26,10 @@ public struct Principal: Sendable, Equatable, Hashable {
     public let method: Method
     /// Unix seconds after which the credential no longer holds (nil: no expiry, e.g. API keys).
     public let expiresAt: UInt64?
+    /// 64 bits of SHA-256 over `bindingKey` (0 for the anonymous caller): what a session id
+    /// carries to name its owner. Finding another principal with the same digest takes about
+    /// 2^64 hashes, and session ids are MACed, so an owner cannot be rewritten.
+    public let bindingDigest: UInt64
 
     public init(subject: String, clientId: String? = nil, scopes: [String] = [], method: Method,
                 expiresAt: UInt64? = nil) {
@@ -33,6 +39,15 @@ public struct Principal: Sendable, Equatable, Hashable {
         self.scopes = scopes.filter { seen.insert($0).inserted }
         self.method = method
         self.expiresAt = expiresAt
+        bindingDigest = method == .anonymous ? 0 : Principal.digest(method.rawValue + "\u{0}" + subject)
+    }
+
+    private static func digest(_ key: String) -> UInt64 {
+        var md = [UInt8](repeating: 0, count: 32)
+        var k = key
+        k.withUTF8 { _ = SHA256($0.baseAddress, $0.count, &md) }
+        let d = md.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return d == 0 ? 1 : d // 0 stays the anonymous caller's
     }
 
     /// The anonymous caller (authentication off).

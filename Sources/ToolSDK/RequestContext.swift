@@ -214,6 +214,9 @@ extension RequestHandle {
     }
     /// The lowest level `log` sends; nil: none (a modern request without a logLevel).
     public var logLevel: LogLevel? { request.logThreshold }
+    /// Who called, as the front authenticated them (subject, client id, scopes); nil when the
+    /// server runs without authentication. The caller's token never reaches a tool.
+    public var principal: CallContext.Caller? { request.context.principal }
     /// The client's `_meta.progressToken`, when it asked for progress.
     public var progressToken: JSONValue? { request.context.progressToken }
     /// Did the client ask for progress notifications (a `progressToken` in `_meta`)?

@@ -30,6 +30,45 @@ public struct CallContext: Sendable, Equatable {
         var requestId: String?
         var traceparent: String?
         var cancelKey: String?
+        var principal: Caller?
+    }
+
+    /// Who called, as the front authenticated them (proto §5.3.1 `principal`): never the
+    /// credential, which stays at the front.
+    public struct Caller: Sendable, Equatable {
+        /// The token's subject, the API key's name or the client certificate's subject.
+        public var subject: String
+        public var clientId: String?
+        public var scopes: [String]
+        /// `oauth`, `api-key` or `client-certificate`.
+        public var auth: String
+
+        public init(subject: String, clientId: String? = nil, scopes: [String] = [], auth: String) {
+            self.subject = subject
+            self.clientId = clientId
+            self.scopes = scopes
+            self.auth = auth
+        }
+
+        /// Decodes the `principal` member; nil when it is not such an object.
+        init?(_ value: JSONValue) {
+            guard case .string(let subject)? = value["subject"], case .string(let auth)? = value["auth"] else {
+                return nil
+            }
+            var scopes: [String] = []
+            if let s = value["scopes"] {
+                guard case .array(let items) = s else { return nil }
+                for case .string(let scope) in items { scopes.append(scope) }
+            }
+            self.init(subject: subject, clientId: value["clientId"]?.stringValue, scopes: scopes, auth: auth)
+        }
+
+        var json: JSONValue {
+            var o: [String: JSONValue] = ["subject": .string(subject), "auth": .string(auth),
+                                          "scopes": .array(scopes.map(JSONValue.string))]
+            if let clientId { o["clientId"] = .string(clientId) }
+            return .object(o)
+        }
     }
     private final class Box: Sendable {
         let f: Fields
@@ -83,6 +122,10 @@ public struct CallContext: Sendable, Equatable {
     public var traceparent: String? {
         get { box.f.traceparent } set { update { $0.traceparent = newValue } }
     }
+    /// Who called (nil: the front runs without authentication).
+    public var principal: Caller? {
+        get { box.f.principal } set { update { $0.principal = newValue } }
+    }
     /// The key a client's cancellation reaching another front is matched by (legacy sessions).
     public var cancelKey: String? {
         get { box.f.cancelKey } set { update { $0.cancelKey = newValue } }
@@ -102,6 +145,7 @@ public struct CallContext: Sendable, Equatable {
             && a.requestState == b.requestState && a.requestId == b.requestId && a.traceparent == b.traceparent
             && a.cancelKey == b.cancelKey && a.requestMeta == b.requestMeta
             && a.clientCapabilities == b.clientCapabilities && a.inputResponses == b.inputResponses
+            && a.principal == b.principal
     }
 
     /// The client's `_meta.progressToken`, when it asked for progress.
@@ -157,6 +201,10 @@ public struct CallContext: Sendable, Equatable {
                     case 64: c.requestState = string()
                     case 128: c.requestId = string()
                     case 256: c.traceparent = string()
+                    case 1024:
+                        if v.first == UInt8(ascii: "n") { return }
+                        guard let value = try? JSONValue.parse(v), let caller = Caller(value) else { fail(); return }
+                        c.principal = caller
                     default: // cancelKey: optional to the executor, so a malformed one is ignored
                         if let k = JSONValue.parseString(v) { c.cancelKey = k }
                     }
@@ -181,7 +229,9 @@ public struct CallContext: Sendable, Equatable {
         case 3: return key.bytesEqual("era") ? 1 : 0
         case 5: return key.bytesEqual("_meta") ? 2 : 0
         case 8: return key.bytesEqual("logLevel") ? 16 : 0
-        case 9: return key.bytesEqual("requestId") ? 128 : key.bytesEqual("cancelKey") ? 512 : 0
+        case 9:
+            return key.bytesEqual("requestId") ? 128 : key.bytesEqual("cancelKey") ? 512
+                : key.bytesEqual("principal") ? 1024 : 0
         case 11: return key.bytesEqual("traceparent") ? 256 : 0
         case 12: return key.bytesEqual("requestState") ? 64 : 0
         case 14: return key.bytesEqual("inputResponses") ? 32 : 0
@@ -207,6 +257,7 @@ public struct CallContext: Sendable, Equatable {
         if let requestId { o["requestId"] = .string(requestId) }
         if let traceparent { o["traceparent"] = .string(traceparent) }
         if let cancelKey { o["cancelKey"] = .string(cancelKey) }
+        if let principal { o["principal"] = principal.json }
         return .object(o)
     }
 

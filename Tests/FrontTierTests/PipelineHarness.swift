@@ -41,8 +41,13 @@ final class PipelineHarness {
         var key = [UInt8](repeating: 0, count: 32)
         for i in key.indices { key[i] = UInt8.random(in: 0...255) }
         let sessions = SessionTokens(key: key, versions: ProtocolVersion.supported, runDir: nil)
+        // As Front builds it.
+        let access = options.access.map {
+            AccessControl(authenticator: $0.authenticator, policy: $0.policy,
+                          resource: try! $0.metadata(endpointPath: options.endpointPath))
+        }
         services = FrontServices(options: options, loop: uv, log: log, pool: pool, router: router,
-                                 sessions: sessions, metrics: FrontMetrics())
+                                 sessions: sessions, metrics: FrontMetrics(), access: access)
         let service = MCPService(services: services)
         self.service = service
         let limits = limits ?? HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody,
@@ -60,9 +65,11 @@ final class PipelineHarness {
     }
 
     /// `initialize` on a connection of its own; returns the new session's id.
-    func initialize(version: String = "2025-11-25", file: StaticString = #filePath, line: UInt = #line) -> String {
+    func initialize(version: String = "2025-11-25", headers: [String] = [], file: StaticString = #filePath,
+                    line: UInt = #line) -> String {
         let c = connect()
-        c.send(MCP.post(MCP.request(id: 0, method: "initialize", params: MCP.initializeParams(version))))
+        c.send(MCP.post(MCP.request(id: 0, method: "initialize", params: MCP.initializeParams(version)),
+                        headers: headers))
         let answers = c.takeAnswers(file: file, line: line)
         XCTAssertEqual(answers.map(\.status), [200], file: file, line: line)
         XCTAssertEqual(answers.first?.message?["result"]?["protocolVersion"], .string(version), file: file, line: line)

@@ -19,7 +19,7 @@ from sy_http import (PROTOCOL_VERSION, RawConnection, build_request, dumps, expe
 
 pytestmark = pytest.mark.switchyard(fronts=2, executors=2)
 
-DEMO_TOOLS = {"echo", "add_numbers", "sleep_ms", "sha256"}
+DEMO_TOOLS = {"echo", "add_numbers", "sleep_ms", "sha256", "whoami"}
 
 
 @pytest.fixture
@@ -528,7 +528,7 @@ def test_lists_paginate_with_opaque_cursors(server_factory):
             if cursor is None:
                 break
             assert len(res["tools"]) == 3
-        assert pages == 2 and set(names) == {"echo", "add_numbers", "sleep_ms", "sha256"}, (pages, names)
+        assert pages == 2 and set(names) == {"echo", "add_numbers", "sleep_ms", "sha256", "whoami"}, (pages, names)
         bad = c.post(rpc("tools/list", {"cursor": "not-ours"}, id=7), session=sid)
         assert bad.status == 200 and bad.json()["error"]["code"] == -32602, bad
 

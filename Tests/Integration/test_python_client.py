@@ -12,7 +12,7 @@ from mcp.shared.exceptions import MCPError
 from conftest import python_executor_cmd
 from sy_http import RawConnection, expect_tool_text, initialize_message, rpc, parse_sse
 
-DEMO_TOOLS = {"echo", "add_numbers", "sleep_ms", "sha256"}
+DEMO_TOOLS = {"echo", "add_numbers", "sleep_ms", "sha256", "whoami"}
 PY_TOOLS = {"py_reverse", "py_word_count", "py_sleep"}
 
 JSON_SERVER = {"fronts": 2, "executors": 2}

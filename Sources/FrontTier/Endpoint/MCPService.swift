@@ -29,13 +29,19 @@ final class MCPService: HTTPHandler {
         origin = OriginStage(writer: services.writer, options: services.options)
         methods = .standard(services)
         let batch = BatchStage(services: services, methods: methods)
-        var stages: [any RequestStage] = [
-            origin,
+        var stages: [any RequestStage] = [origin]
+        if let access = services.access {
+            stages.append(AuthenticationStage(access: access, writer: services.writer))
+        }
+        stages += [
             MediaTypeStage(writer: services.writer),
             EraStage(services: services, methods: methods),
             batch,
-            // Authentication, authorization and rate limits take their places here.
         ]
+        if let access = services.access {
+            stages.append(AuthorizationStage(access: access, writer: services.writer, methods: methods))
+        }
+        // Rate limits take their place here.
         if services.options.validateArguments {
             stages.append(ArgumentValidationStage(services: services, methods: methods))
         }
@@ -60,17 +66,38 @@ final class MCPService: HTTPHandler {
             }
             slot.methodIndex = LabelIndex.method(req.methodIs("DELETE") ? "delete" : "get")
             let target = AnswerTarget(slot: slot, connection: connection, id: nil, format: .json)
+            var owner: UInt64 = 0
             if let problem = origin.check(req) {
                 writer.error(target, ProtocolError(.invalidRequest, problem, httpStatus: 403))
-            } else if req.methodIs("DELETE") {
-                delete.handle(req, target)
+                return
+            }
+            if let access = services.access {
+                switch access.authenticate(req, connection) {
+                case .success(let principal): owner = principal.bindingDigest
+                case .failure(let failure):
+                    let (error, challenge) = AuthenticationStage.refusal(failure, access)
+                    writer.error(target, error, extra: [("WWW-Authenticate", challenge)])
+                    return
+                }
+            }
+            if req.methodIs("DELETE") {
+                delete.handle(req, target, owner: owner)
             } else if req.methodIs("GET"), req.header(.mcpSessionId) != nil {
-                stream.handle(req, target)
+                stream.handle(req, target, owner: owner)
             } else {
                 let e = ProtocolError(.invalidRequest, "Method not allowed: this endpoint takes POST and DELETE",
                                       httpStatus: 405)
                 writer.error(target, e, extra: [("Allow", "POST, DELETE")])
             }
+        } else if let resource = services.access?.resource, resource.metadataPaths.contains(path) {
+            guard req.methodIs("GET") || req.methodIs("HEAD") else {
+                writer.plain(slot, connection, status: 405, contentType: "application/json",
+                             body: "{\"error\":\"method not allowed\"}", extra: [("Allow", "GET")])
+                return
+            }
+            // RFC 9728 §3.2: the metadata is public (clients read it before they have a token).
+            writer.plain(slot, connection, status: 200, contentType: "application/json", body: resource.document,
+                         extra: [("Cache-Control", "max-age=3600"), ("Access-Control-Allow-Origin", "*")])
         } else if AdminRoutes.paths.contains(path), let admin,
                   path == "/healthz" || path == "/readyz" || adminOnMainPort {
             admin.handle(req, slot: slot, connection: connection)

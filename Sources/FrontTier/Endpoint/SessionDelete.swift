@@ -8,7 +8,8 @@ final class SessionDelete {
 
     init(_ services: FrontServices) { s = services }
 
-    func handle(_ req: HTTPRequest, _ t: AnswerTarget) {
+    /// `owner`: the caller's `Principal.bindingDigest` (0 when authentication is off).
+    func handle(_ req: HTTPRequest, _ t: AnswerTarget, owner: UInt64) {
         guard let token = req.header(.mcpSessionId) else {
             if ModernRequest.isStateless(versionHeader: req.header(.mcpProtocolVersion), metaVersion: nil) {
                 let e = ProtocolError(.invalidRequest,
@@ -22,6 +23,10 @@ final class SessionDelete {
         }
         guard let ended = s.sessions.use(token) else {
             s.writer.error(t, ProtocolError(.sessionNotFound, "Session not found"))
+            return
+        }
+        guard ended.owner == owner else {
+            s.writer.error(t, EraStage.notOwner)
             return
         }
         s.sessions.revoke(token)

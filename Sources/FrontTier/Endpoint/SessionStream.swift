@@ -9,9 +9,14 @@ final class SessionStream {
 
     init(_ services: FrontServices) { s = services }
 
-    func handle(_ req: HTTPRequest, _ t: AnswerTarget) {
+    /// `owner`: the caller's `Principal.bindingDigest` (0 when authentication is off).
+    func handle(_ req: HTTPRequest, _ t: AnswerTarget, owner: UInt64) {
         guard let token = req.header(.mcpSessionId), let session = s.sessions.use(token) else {
             s.writer.error(t, ProtocolError(.sessionNotFound, "Session not found"))
+            return
+        }
+        guard session.owner == owner else {
+            s.writer.error(t, EraStage.notOwner)
             return
         }
         guard req.acceptFlags & Int32(SY_ACCEPT_SSE | SY_ACCEPT_ANY | SY_ACCEPT_TEXT) != 0 else {

@@ -10,10 +10,17 @@ final class MergedCatalog {
 
     /// List entries (JSON objects), per era: tools, resources, templates, prompts.
     struct Lists {
-        var tools: [[UInt8]] = []
-        var resources: [[UInt8]] = []
-        var resourceTemplates: [[UInt8]] = []
-        var prompts: [[UInt8]] = []
+        var tools = Entries()
+        var resources = Entries()
+        var resourceTemplates = Entries()
+        var prompts = Entries()
+    }
+
+    /// One list's entries as listed, and the name each is found by (a tool's or prompt's
+    /// name, a resource's URI, a template's URI template), for filtering by policy.
+    struct Entries {
+        var json: [[UInt8]] = []
+        var names: [String] = []
     }
 
     private(set) var lists = [Lists(), Lists()]
@@ -55,24 +62,24 @@ final class MergedCatalog {
                 tools[t.key, default: []].append(link)
                 if seenTools.insert(t.key).inserted {
                     traits[t.key] = ToolTraits(catalogJSON: t.json)
-                    add(t.json, \.tools)
+                    add(t.key, t.json, \.tools)
                     compileSchemas(t.key, t.json, previous)
                 }
             }
             for p in catalog.prompts {
                 prompts[p.key, default: []].append(link)
-                if seenPrompts.insert(p.key).inserted { add(p.json, \.prompts) }
+                if seenPrompts.insert(p.key).inserted { add(p.key, p.json, \.prompts) }
             }
             for r in catalog.resources {
                 resources[r.key, default: []].append(link)
-                if seenResources.insert(r.key).inserted { add(r.json, \.resources) }
+                if seenResources.insert(r.key).inserted { add(r.key, r.json, \.resources) }
             }
             for t in catalog.resourceTemplates {
                 if let i = templateIndex[t.key] { templates[i].links.append(link) } else {
                     templateIndex[t.key] = templates.count
                     templates.append((t.key, [link]))
                 }
-                if seenTemplates.insert(t.key).inserted { add(t.json, \.resourceTemplates) }
+                if seenTemplates.insert(t.key).inserted { add(t.key, t.json, \.resourceTemplates) }
             }
             if catalog.completions { completionLinks.append(link) }
             if catalog.subscriptions { subscriptions = true }
@@ -98,11 +105,12 @@ final class MergedCatalog {
     }
 
     /// Appends an entry to the lists of the eras it is served in.
-    private func add(_ json: [UInt8], _ list: WritableKeyPath<Lists, [[UInt8]]>) {
+    private func add(_ name: String, _ json: [UInt8], _ list: WritableKeyPath<Lists, Entries>) {
         let era = (try? JSONValue.parse(json))?["_meta"]?["io.switchyard/era"]?.stringValue
         for e in [Era.legacy, .modern]
         where era == nil || era == "both" || era == (e == .legacy ? "legacy" : "modern") {
-            lists[e.rawValue][keyPath: list].append(json)
+            lists[e.rawValue][keyPath: list].json.append(json)
+            lists[e.rawValue][keyPath: list].names.append(name)
         }
     }
 

@@ -47,6 +47,9 @@ final class PendingCall {
     /// The handshake-era session that made the call: requests its tool makes of the client are
     /// bound to it (ClientRequests).
     @exclusivity(unchecked) var sessionId: String?
+    /// The caller's `Principal.bindingDigest` (0: anonymous): sealed request states and stale
+    /// results are kept per principal.
+    @exclusivity(unchecked) var owner: UInt64 = 0
     /// The client's `_meta.progressToken` as JSON, when it asked for progress.
     @exclusivity(unchecked) var progressToken: [UInt8]?
     /// The client accepts an SSE answer: notifications during the call upgrade it to a stream.
@@ -101,7 +104,16 @@ final class PendingCall {
     }
 
     /// A key for the stale-result cache: tool and argument bytes.
-    var cacheKey: String { tool + "\u{0}" + String(decoding: arguments, as: UTF8.self) }
+    var cacheKey: String {
+        let key = tool + "\u{0}" + String(decoding: arguments, as: UTF8.self)
+        return owner == 0 ? key : key + "\u{0}" + String(owner)
+    }
+
+    /// What a sealed `requestState` of this call is bound to: the call's kind and name, and its
+    /// principal when there is one.
+    static func stateSubject(kind: CallPayload.Kind, name: String, owner: UInt64) -> String {
+        owner == 0 ? "\(kind.rawValue):\(name)" : "\(kind.rawValue):\(name):\(owner)"
+    }
 
     deinit { if let argsChunk { sy_chunk_release(argsChunk) } }
 }

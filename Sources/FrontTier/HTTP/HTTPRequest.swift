@@ -127,4 +127,6 @@ struct HeaderName {
     static let mcpName = HeaderName(id: Int32(SY_H_MCP_NAME))
     static let lastEventId = HeaderName(id: Int32(SY_H_LAST_EVENT_ID))
     static let traceparent = HeaderName(id: Int32(SY_H_TRACEPARENT))
+    /// At most one per request: the parser refuses a second (400).
+    static let authorization = HeaderName(id: Int32(SY_H_AUTHORIZATION))
 }

@@ -1,23 +1,36 @@
 import CSupport
 import MCPCore
+import Security
 
 /// `tools/list`, `resources/list`, `resources/templates/list`, `prompts/list` (both eras): one
 /// page of the merged catalog of the executors, for the request's era. Cursors are opaque
 /// (`base64url("<member>:<offset>")`); a cursor that is not one of ours is invalid params.
+/// With a policy, each caller sees only the entries it may use (offsets count those).
 final class CatalogList: MethodHandler {
     private let s: FrontServices
     private let member: String
-    private let entries: KeyPath<MergedCatalog.Lists, [[UInt8]]>
+    private let entries: KeyPath<MergedCatalog.Lists, MergedCatalog.Entries>
+    /// What the policy calls these entries.
+    private let kind: Policy.Kind
 
-    init(_ services: FrontServices, member: String, _ entries: KeyPath<MergedCatalog.Lists, [[UInt8]]>) {
+    init(_ services: FrontServices, member: String, _ entries: KeyPath<MergedCatalog.Lists, MergedCatalog.Entries>,
+         kind: Policy.Kind) {
         s = services
         self.member = member
         self.entries = entries
+        self.kind = kind
     }
 
     func handle(_ r: inout FrontRequest) {
         let stateless = r.isStateless
-        let list = s.pool.catalog.lists[stateless ? 1 : 0][keyPath: entries]
+        let all = s.pool.catalog.lists[stateless ? 1 : 0][keyPath: entries]
+        var list = all.json
+        if let policy = s.access?.policy {
+            let principal = r.principal
+            list = zip(all.json, all.names).compactMap { json, name in
+                policy.check(principal, kind, Self.policyName(name, kind: kind, member: member)) == nil ? json : nil
+            }
+        }
         let cursor = r.envelope.raw.params.kind == Int32(SY_JSON_OBJECT)
             ? r.envelope.params(in: r.body)?["cursor"]?.stringValue : nil
         do throws(ProtocolError) {
@@ -25,6 +38,13 @@ final class CatalogList: MethodHandler {
         } catch {
             s.writer.error(r.target, error)
         }
+    }
+
+    /// The name the policy knows an entry by: a template's literal prefix (before its first
+    /// variable), so that a resource rule on a URI prefix covers the templates under it.
+    static func policyName(_ name: String, kind: Policy.Kind, member: String) -> String {
+        guard member == "resourceTemplates", let brace = name.firstIndex(of: "{") else { return name }
+        return String(name[..<brace])
     }
 
     /// `options.listPageSize` entries from the cursor's offset, with a `nextCursor` when more follow.

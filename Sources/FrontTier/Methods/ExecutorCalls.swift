@@ -1,5 +1,6 @@
 import CSupport
 import MCPCore
+import Security
 import WireProtocol
 
 /// Sends a request that executors answer (a tool call, a resource read, a prompt, a
@@ -36,7 +37,8 @@ struct ExecutorCalls {
                 }
             }
             if let sealed {
-                guard let opened = s.sessions.unseal(sealed, subject: "\(kind.rawValue):\(name)") else {
+                guard let opened = s.sessions.unseal(sealed, subject: PendingCall.stateSubject(
+                    kind: kind, name: name, owner: r.principal.bindingDigest)) else {
                     s.writer.error(r.target, ProtocolError(
                         .invalidParams, "Invalid params: requestState was tampered with or belongs to another request"))
                     return
@@ -57,6 +59,7 @@ struct ExecutorCalls {
         call.acceptsSSE = r.acceptsSSE
         call.cancelKey = cancelHash
         call.sessionId = r.session?.id
+        call.owner = r.principal.bindingDigest
         if kind == .tool { r.slot.tool = name }
         let t = r.envelope.raw.progress_token
         if t.kind == Int32(SY_JSON_STRING) || t.kind == Int32(SY_JSON_NUMBER) {
@@ -116,6 +119,7 @@ struct ExecutorCalls {
             out.append(UInt8(ascii: "\""))
         }
         if let traceparent { out += ",\"traceparent\":".utf8; JSONValue.appendQuoted(traceparent, to: &out) }
+        if !r.principal.isAnonymous { Self.appendPrincipal(r.principal, to: &out) }
         if r.envelope.raw.meta.kind == Int32(SY_JSON_OBJECT) {
             out += ",\"_meta\":".utf8
             out += Envelope.bytes(r.body, r.envelope.raw.meta)
@@ -126,5 +130,21 @@ struct ExecutorCalls {
         }
         out.append(UInt8(ascii: "}"))
         return out
+    }
+
+    /// `,"principal":{...}`: who is calling, as authenticated at the front (never the
+    /// credential itself: tokens are not passed through to executors).
+    static func appendPrincipal(_ p: Principal, to out: inout [UInt8]) {
+        out += ",\"principal\":{\"subject\":".utf8
+        JSONValue.appendQuoted(p.subject, to: &out)
+        if let c = p.clientId { out += ",\"clientId\":".utf8; JSONValue.appendQuoted(c, to: &out) }
+        out += ",\"scopes\":[".utf8
+        for (i, scope) in p.scopes.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONValue.appendQuoted(scope, to: &out)
+        }
+        out += "],\"auth\":\"".utf8
+        out += p.method.rawValue.utf8
+        out += "\"}".utf8
     }
 }

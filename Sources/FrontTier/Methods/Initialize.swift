@@ -22,7 +22,8 @@ final class Initialize: MethodHandler {
             if caps["elicitation"] != nil { flags |= 2 }
             if caps["roots"] != nil { flags |= 4 }
         }
-        let session = s.sessions.issue(protocolVersion: version, capabilities: flags)
+        let session = s.sessions.issue(protocolVersion: version, capabilities: flags,
+                                         owner: r.principal.bindingDigest)
         s.metrics.sessionsCreated.counter(LabelIndex.protocolVersion(version)).increment()
         let result = "{\"protocolVersion\":\"\(version)\",\"capabilities\":\(s.capabilitiesJSON(stateless: false)),"
             + "\"serverInfo\":{\"name\":\"switchyard\",\"title\":\"Switchyard\","

@@ -200,7 +200,8 @@ final class ExecutorAnswers: CallResponder {
         guard Envelope.string(payload, reply.result_type) == "input_required",
               case .object(var o)? = try? JSONValue.parse(payload) else { return nil }
         if case .string(let state)? = o["requestState"] {
-            o["requestState"] = .string(s.sessions.seal(state, subject: "\(call.kind.rawValue):\(call.tool)"))
+            o["requestState"] = .string(s.sessions.seal(state, subject: PendingCall.stateSubject(
+                kind: call.kind, name: call.tool, owner: call.owner)))
         }
         return Array(JSONValue.object(o).compactJSON().utf8)
     }

@@ -1,6 +1,7 @@
 import CSupport
 import MCPCore
 import Metrics
+import Security
 
 /// One MCP message at the front, from its scan to its answer: what the pipeline's stages
 /// learned about it and where its answer goes. Built once per POST from a structural scan of
@@ -36,6 +37,8 @@ struct FrontRequest {
     var era = Era.handshake
     /// The handshake-era session (nil before `initialize` and in the stateless era).
     var session: SessionTokens.Session?
+    /// Who is calling: set by `AuthenticationStage`; anonymous when authentication is off.
+    var principal = Principal.anonymous
 
     /// The protocol era a request belongs to.
     enum Era {

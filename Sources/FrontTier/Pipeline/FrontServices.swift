@@ -15,11 +15,13 @@ final class FrontServices {
     let listeners: Listeners
     let writer: ResponseWriter
     let metrics: FrontMetrics
+    /// Authentication and policy; nil when the server runs without authentication.
+    let access: AccessControl?
     /// Writes what executors answer; every call sent to an executor answers through it.
     private(set) lazy var answers = ExecutorAnswers(self)
 
     init(options: FrontOptions, loop: Loop, log: Log, pool: ExecutorPool, router: CallRouter,
-         sessions: SessionTokens, metrics: FrontMetrics) {
+         sessions: SessionTokens, metrics: FrontMetrics, access: AccessControl? = nil) {
         self.options = options
         self.loop = loop
         self.log = log
@@ -27,6 +29,7 @@ final class FrontServices {
         self.router = router
         self.sessions = sessions
         self.metrics = metrics
+        self.access = access
         writer = ResponseWriter(metrics: metrics)
         listeners = Listeners(loop: loop, front: options.index,
                               limits: .init(maxEvents: options.eventStoreSize, maxAgeMs: options.eventStoreAgeMs))

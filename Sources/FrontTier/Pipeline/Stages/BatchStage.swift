@@ -41,6 +41,7 @@ final class BatchStage: RequestStage {
                                       preferSSE: false, methods: methods, message: message, batch: batch, index: i)
             member.era = r.era
             member.session = r.session
+            member.principal = r.principal
             if let e = member.envelopeError ?? (member.envelope.isObject ? nil : ProtocolError(
                 .invalidRequest, "Invalid Request: a batch member must be a JSON-RPC object")) {
                 writer.error(AnswerTarget(slot: r.slot, connection: r.connection, id: nil, format: .json,

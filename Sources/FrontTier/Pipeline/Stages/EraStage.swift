@@ -13,6 +13,10 @@ final class EraStage: RequestStage {
     /// `initialize`'s index in the method table: the one request without a session.
     private let initialize: Int?
     private var writer: ResponseWriter { services.writer }
+    /// A session used with another principal's credentials (a stolen or guessed session id):
+    /// refused on every front, since the id carries its owner.
+    static let notOwner = ProtocolError(.invalidRequest, "Forbidden: the session belongs to another principal",
+                                        httpStatus: 403)
 
     init(services: FrontServices, methods: MethodTable) {
         self.services = services
@@ -64,6 +68,10 @@ final class EraStage: RequestStage {
         }
         guard let session = services.sessions.use(token) else {
             writer.error(r.target, ProtocolError(.sessionNotFound, "Session not found"))
+            return .answered
+        }
+        guard session.owner == r.principal.bindingDigest else {
+            writer.error(r.target, Self.notOwner)
             return .answered
         }
         if let v = versionHeader, !ProtocolVersion.isSupported(v) {

@@ -1,0 +1,148 @@
+@testable import FrontTier
+import MCPCore
+import Security
+import XCTest
+
+/// Authentication and authorization as stages of the real pipeline (in-memory connections):
+/// 401 challenges, 400 for malformed credentials, 403 insufficient_scope with the scopes to
+/// step up to, sessions bound to the principal that created them (POST, GET and DELETE), and
+/// the protected-resource metadata document. The authenticator here is a table of tokens: the
+/// JWT and API-key verifiers are tested on their own (SecurityTests) and end to end (Integration).
+final class PipelineAccessTests: XCTestCase {
+    final class TableAuthenticator: BearerAuthenticator {
+        var principals: [String: Principal] = [:]
+        func authenticate(bearer token: String, now: UInt64) -> Result<Principal, AuthFailure> {
+            principals[token].map(Result.success) ?? .failure(AuthFailure(.invalidToken, "unknown token"))
+        }
+    }
+
+    let metadataURL = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+    let alice = Principal(subject: "alice", clientId: "ide", scopes: ["mcp:tools"], method: .oauth)
+    let aliceAdmin = Principal(subject: "alice", clientId: "ide", scopes: ["mcp:tools", "tools:admin"], method: .oauth)
+    let bob = Principal(subject: "bob", scopes: ["mcp:tools", "tools:admin"], method: .oauth)
+
+    func harness() -> PipelineHarness {
+        let auth = TableAuthenticator()
+        auth.principals = ["alice-token": alice, "alice-admin-token": aliceAdmin, "bob-token": bob]
+        let policy = Policy(defaultScopes: ["mcp:tools"],
+                            tools: ["sha256": .init(scopes: ["tools:admin"]),
+                                    "bob_only": .init(scopes: [], principals: ["bob"])])
+        var o = PipelineHarness.defaultOptions
+        o.access = AccessSettings(authenticator: auth, policy: policy, issuer: "https://auth.example.com",
+                                  audience: "https://mcp.example.com/mcp")
+        return PipelineHarness(options: o)
+    }
+
+    func bearer(_ token: String) -> String { "Authorization: Bearer \(token)" }
+
+    func testNoCredentialsGet401WithTheMetadataURL() {
+        let h = harness()
+        h.client.send(MCP.post(MCP.request(id: 1, method: "initialize", params: MCP.initializeParams("2025-11-25"))))
+        let a = h.client.takeAnswers()
+        XCTAssertEqual(a.map(\.status), [401])
+        XCTAssertEqual(a.first?.headers["www-authenticate"],
+                       "Bearer resource_metadata=\"\(metadataURL)\", scope=\"mcp:tools\"")
+        XCTAssertEqual(a.first?.message?["id"], .number(1))
+        XCTAssertEqual(a.first?.message?["error"]?["code"], .number(-32600))
+    }
+
+    func testBadAndMalformedCredentials() {
+        let h = harness()
+        let cases: [(String, Int, String?)] = [
+            ("Authorization: Bearer forged", 401, "invalid_token"),
+            ("Authorization: Basic YWxpY2U6cHc=", 401, nil), // another scheme: a bare challenge
+            ("Authorization: Bearer", 400, "invalid_request"),
+            ("Authorization: Bearer a b", 400, "invalid_request"),
+            ("Authorization: Bearer ab=c", 400, "invalid_request"),
+        ]
+        for (header, status, error) in cases {
+            h.client.send(MCP.post(MCP.request(id: 2, method: "tools/list"), headers: [header,
+                                   "MCP-Protocol-Version: 2025-11-25"]))
+            let a = h.client.takeAnswers()
+            XCTAssertEqual(a.map(\.status), [status], header)
+            let challenge = a.first?.headers["www-authenticate"] ?? ""
+            if let error {
+                XCTAssertTrue(challenge.hasPrefix("Bearer error=\"\(error)\""), "\(header): \(challenge)")
+            } else {
+                XCTAssertFalse(challenge.contains("error="), "\(header): \(challenge)")
+            }
+            XCTAssertTrue(challenge.contains("resource_metadata=\"\(metadataURL)\""), challenge)
+        }
+    }
+
+    func testTwoAuthorizationHeadersAreRefused() {
+        let h = harness()
+        h.client.send(MCP.post(MCP.request(id: 3, method: "ping"), headers: [bearer("alice-token"),
+                               bearer("bob-token")]))
+        XCTAssertEqual(h.client.takeAnswers().map(\.status), [400])
+    }
+
+    func testInsufficientScopeNamesTheScopesToStepUpTo() {
+        let h = harness()
+        let sid = h.initialize(headers: [bearer("alice-token")])
+        XCTAssertFalse(sid.isEmpty)
+        let call = MCP.request(id: 4, method: "tools/call", params: #"{"name":"sha256","arguments":{"text":"x"}}"#)
+        h.client.send(MCP.post(call, headers: [bearer("alice-token"), "Mcp-Session-Id: \(sid)"]))
+        let a = h.client.takeAnswers()
+        XCTAssertEqual(a.map(\.status), [403])
+        XCTAssertEqual(a.first?.headers["www-authenticate"],
+                       "Bearer error=\"insufficient_scope\", scope=\"tools:admin\", resource_metadata=\"\(metadataURL)\""
+                       + ", error_description=\"the token lacks a scope this needs\"")
+        XCTAssertEqual(a.first?.message?["id"], .number(4))
+        // Stepped up: the same principal with a wider token keeps its session; the call passes
+        // authorization (and, with no executor here, is refused as an unknown tool after it).
+        h.client.send(MCP.post(call, headers: [bearer("alice-admin-token"), "Mcp-Session-Id: \(sid)"]))
+        XCTAssertNotEqual(h.client.takeAnswers().first?.status, 403)
+        // An item limited to other principals: 403 without a challenge (no scope helps).
+        let other = MCP.request(id: 5, method: "tools/call", params: #"{"name":"bob_only"}"#)
+        h.client.send(MCP.post(other, headers: [bearer("alice-admin-token"), "Mcp-Session-Id: \(sid)"]))
+        let b = h.client.takeAnswers()
+        XCTAssertEqual(b.map(\.status), [403])
+        XCTAssertNil(b.first?.headers["www-authenticate"])
+    }
+
+    func testASessionServesOnlyThePrincipalThatMadeIt() {
+        let h = harness()
+        let sid = h.initialize(headers: [bearer("alice-token")])
+        let ping = MCP.request(id: 6, method: "ping")
+        h.client.send(MCP.post(ping, headers: [bearer("alice-token"), "Mcp-Session-Id: \(sid)"]))
+        XCTAssertEqual(h.client.takeAnswers().map(\.status), [200])
+        h.client.send(MCP.post(ping, headers: [bearer("bob-token"), "Mcp-Session-Id: \(sid)"]))
+        let hijack = h.client.takeAnswers()
+        XCTAssertEqual(hijack.map(\.status), [403])
+        XCTAssertEqual(hijack.first?.message?["error"]?["message"],
+                       .string("Forbidden: the session belongs to another principal"))
+        // The stream and DELETE of the session are refused to bob too, and allowed to alice.
+        let c = h.connect()
+        c.send(MCP.get(session: sid, headers: [bearer("bob-token")]))
+        XCTAssertEqual(c.takeAnswers().map(\.status), [403])
+        c.send("DELETE /mcp HTTP/1.1\r\nHost: localhost\r\nMcp-Session-Id: \(sid)\r\n\(bearer("bob-token"))\r\n\r\n")
+        XCTAssertEqual(c.takeAnswers().map(\.status), [403])
+        c.send("DELETE /mcp HTTP/1.1\r\nHost: localhost\r\nMcp-Session-Id: \(sid)\r\n\r\n")
+        XCTAssertEqual(c.takeAnswers().map(\.status), [401])
+        c.send("DELETE /mcp HTTP/1.1\r\nHost: localhost\r\nMcp-Session-Id: \(sid)\r\n\(bearer("alice-token"))\r\n\r\n")
+        XCTAssertEqual(c.takeAnswers().map(\.status), [200])
+    }
+
+    func testProtectedResourceMetadataIsPublic() throws {
+        let h = harness()
+        for path in ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"] {
+            h.client.send("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            let a = h.client.takeAnswers()
+            XCTAssertEqual(a.map(\.status), [200], path)
+            let doc = try XCTUnwrap(a.first?.message, path)
+            XCTAssertEqual(doc["resource"], .string("https://mcp.example.com/mcp"))
+            XCTAssertEqual(doc["authorization_servers"], .array([.string("https://auth.example.com")]))
+            XCTAssertEqual(doc["scopes_supported"], .array([.string("mcp:tools"), .string("tools:admin")]))
+            XCTAssertEqual(doc["bearer_methods_supported"], .array([.string("header")]))
+        }
+    }
+
+    func testWithoutAccessSettingsNothingIsAsked() {
+        let h = PipelineHarness()
+        h.client.send(MCP.post(MCP.request(id: 1, method: "initialize", params: MCP.initializeParams("2025-11-25"))))
+        XCTAssertEqual(h.client.takeAnswers().map(\.status), [200])
+        h.client.send("GET /.well-known/oauth-protected-resource/mcp HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        XCTAssertEqual(h.client.takeAnswers().map(\.status), [404])
+    }
+}
