@@ -1,4 +1,5 @@
 import COpenSSL
+import Glibc
 import MCPCore
 
 /// Turns one JWK (RFC 7517) into a `PublicKey`: RSA (`n`, `e`, at least 2048 bits), EC P-256
@@ -57,7 +58,7 @@ enum JWK {
         defer { BN_free(bn); BN_free(be) }
         guard let bn, let be, let bld = OSSL_PARAM_BLD_new() else { return .failure(JWKSkip("out of memory")) }
         defer { OSSL_PARAM_BLD_free(bld) }
-        guard OSSL_PARAM_BLD_push_BN(bld, "n", bn) == 1, OSSL_PARAM_BLD_push_BN(bld, "e", be) == 1,
+        guard OSSL_PARAM_BLD_push_BN(bld, ParamName.n, bn) == 1, OSSL_PARAM_BLD_push_BN(bld, ParamName.e, be) == 1,
               let params = OSSL_PARAM_BLD_to_param(bld) else { return .failure(JWKSkip("out of memory")) }
         defer { OSSL_PARAM_free(params) }
         guard let pkey = fromData(type: "RSA", params) else { return .failure(JWKSkip("RSA key refused by OpenSSL")) }
@@ -76,11 +77,16 @@ enum JWK {
         let point = [0x04] + x + y // SEC 1 uncompressed point
         guard let bld = OSSL_PARAM_BLD_new() else { return .failure(JWKSkip("out of memory")) }
         defer { OSSL_PARAM_BLD_free(bld) }
-        guard OSSL_PARAM_BLD_push_utf8_string(bld, "group", "prime256v1", 0) == 1,
-              point.withUnsafeBytes({ OSSL_PARAM_BLD_push_octet_string(bld, "pub", $0.baseAddress, $0.count) }) == 1,
-              let params = OSSL_PARAM_BLD_to_param(bld) else { return .failure(JWKSkip("out of memory")) }
-        defer { OSSL_PARAM_free(params) }
-        guard let pkey = fromData(type: "EC", params) else { return .failure(JWKSkip("EC key refused by OpenSSL")) }
+        // The builder keeps the point's address until `to_param` copies it: both happen
+        // inside this closure, where the buffer is valid.
+        let made = point.withUnsafeBytes { buf -> OpaquePointer? in
+            guard OSSL_PARAM_BLD_push_utf8_string(bld, ParamName.group, ParamName.p256, 0) == 1,
+                  OSSL_PARAM_BLD_push_octet_string(bld, ParamName.pub, buf.baseAddress, buf.count) == 1,
+                  let params = OSSL_PARAM_BLD_to_param(bld) else { return nil }
+            defer { OSSL_PARAM_free(params) }
+            return fromData(type: "EC", params)
+        }
+        guard let pkey = made else { return .failure(JWKSkip("EC key refused by OpenSSL")) }
         // An off-curve point invites invalid-curve attacks: check it explicitly.
         let check = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil)
         defer { EVP_PKEY_CTX_free(check) }
@@ -119,6 +125,17 @@ enum JWK {
     /// expression Swift does not import).
     static let publicKeySelection = OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS
         | OSSL_KEYMGMT_SELECT_OTHER_PARAMETERS
+}
+
+/// OSSL_PARAM names and values: the builder stores these pointers (not copies) until
+/// `OSSL_PARAM_BLD_to_param`, so they must outlive the call that pushes them; a Swift string
+/// argument's C string does not. Ownership: allocated once, never freed.
+enum ParamName {
+    nonisolated(unsafe) static let n = strdup("n")!
+    nonisolated(unsafe) static let e = strdup("e")!
+    nonisolated(unsafe) static let group = strdup("group")!
+    nonisolated(unsafe) static let pub = strdup("pub")!
+    nonisolated(unsafe) static let p256 = strdup("prime256v1")!
 }
 
 /// Why a JWK was left out of the set.
