@@ -44,7 +44,7 @@ venv: $(VENV)/.ready
 $(VENV)/.ready:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q "mcp>=2.3,<3" "pytest>=8" "jsonschema>=4.23,<5"
+	$(VENV)/bin/pip install -q "mcp>=2.3,<3" "pytest>=8" "jsonschema>=4.23,<5" "pyjwt[crypto]>=2.8"
 	touch $@
 
 # Test data for Sources/SchemaValidation that is not committed (README.md, "Argument validation"):

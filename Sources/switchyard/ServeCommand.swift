@@ -101,6 +101,7 @@ struct ServeCommand: ParsableCommand {
         for every executor: on (default) or off.
         """)
     var validateArguments: String?
+    @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
 
     func run() throws {
         let cfg = try config.map(ConfigFile.load) ?? ConfigFile()
@@ -126,6 +127,8 @@ struct ServeCommand: ParsableCommand {
         let validate = try validateArguments.map { try OnOff.parse($0, option: "--validate-arguments") }
             ?? cfg.bool("validateArguments") ?? true
         for t in toolTimeout { _ = try ToolTimeout.parse(t) }
+        let auth = self.auth.merged(with: cfg)
+        try auth.validate()
         var policy = RestartPolicy()
         policy.intensity = restartIntensity ?? cfg.int("restartIntensity") ?? 10
         policy.periodMs = UInt64(restartPeriodMs ?? cfg.int("restartPeriodMs") ?? 10_000)
@@ -193,6 +196,7 @@ struct ServeCommand: ParsableCommand {
             if let n = eventStoreSize ?? cfg.int("eventStoreSize") { argv += ["--event-store-size", String(n)] }
             if let n = eventStoreAge ?? cfg.int("eventStoreAge") { argv += ["--event-store-age", String(n)] }
             for o in allowOrigin + (cfg.strings("allowOrigins") ?? []) { argv += ["--allow-origin", o] }
+            argv += auth.frontArguments
             frontSpecs.append(ChildSpec(name: "front \(i)", role: .front, argv: argv,
                                         environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(key)], policy: policy))
         }
