@@ -21,9 +21,9 @@ protocol RequestStage: AnyObject {
 
 /// The ordered stages every MCP POST passes through, ending with the method handler.
 ///
-/// Order (README.md, "Request pipeline"): media types and envelope → origin → era and
-/// session → [authentication → authorization → rate limit → argument validation → result
-/// cache: the security, hardening and shared-state work adds these here] → method.
+/// Order (README.md, "Request pipeline"): origin → authentication → media types and envelope
+/// → era and session → batch → authorization → [rate limit] → argument validation → [result
+/// cache] → method. Stages that a configuration does not use are not in the list at all.
 /// Thread: the loop thread.
 final class RequestPipeline {
     let stages: [any RequestStage]
