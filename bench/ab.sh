@@ -7,6 +7,7 @@
 # commit). A_ARGS and B_ARGS are extra `serve` options for each side, so one binary can be
 # compared with itself in two configurations:
 #   A_ARGS="--validate-arguments off" B_ARGS="--validate-arguments on" bench/ab.sh BIN BIN 5
+# GEN_ARGS are extra load-generator options for both sides (e.g. --headers-file with a token).
 # The load generator shares the cores with the server: compare ratios, not rates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ A=$1 B=$2 ROUNDS=${3:-3}
 GEN=${GEN:-.build/release/switchyard-bench}
 CONNS=${CONNS:-3000} DURATION=${DURATION:-10} FRONTS=${FRONTS:-2} EXECUTORS=${EXECUTORS:-2}
 PORT=${PORT:-18480}
-A_ARGS=${A_ARGS:-} B_ARGS=${B_ARGS:-}
+A_ARGS=${A_ARGS:-} B_ARGS=${B_ARGS:-} GEN_ARGS=${GEN_ARGS:-}
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /tmp/switchyard-ab-XXXXXX)
 server=
@@ -28,7 +29,8 @@ run_one() { # binary label round extra-serve-args
     >"$work/out" 2>"$work/err" &
   server=$!
   for _ in $(seq 150); do grep -q "serving MCP" "$work/out" && break; sleep 0.1; done
-  "$GEN" run --url "http://127.0.0.1:$PORT/mcp" -c "$CONNS" -d "$DURATION" --warmup 2 --server-pid "$server" \
+  # shellcheck disable=SC2086
+  "$GEN" run --url "http://127.0.0.1:$PORT/mcp" -c "$CONNS" -d "$DURATION" --warmup 2 --server-pid "$server" $GEN_ARGS \
     --json "$work/$2-$3.json" > "$work/$2-$3.txt" 2>&1 || { tail -5 "$work/$2-$3.txt"; exit 1; }
   kill "$server"; wait "$server" 2>/dev/null || true; server=
   # "<req/s> <req per server CPU-second> <errors>"

@@ -2,7 +2,8 @@
 # Instructions per echo call at the front, by callgrind (bench/README.md, "callgrind"): one
 # executor and one front by hand, the front under callgrind, REQUESTS calls over 10 connections,
 # total Ir ÷ calls. Repeatable on a noisy box; compare two configurations at the same REQUESTS.
-#   bench/callgrind.sh BIN [front options...]     (env: REQUESTS=20000 PORT=18181 ERA=session|stateless)
+#   bench/callgrind.sh BIN [front options...]     (env: REQUESTS=20000 PORT=18181 ERA=session|stateless
+#                                                  GEN_ARGS="--headers-file F": load-generator options)
 # e.g. bench/callgrind.sh .build/release/switchyard --validate-arguments off
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +33,7 @@ for _ in $(seq 300); do
 done
 era=(); [ "$ERA" = stateless ] && era=(--stateless)
 "$GEN" run --url "http://127.0.0.1:$PORT/mcp" -c 10 -d 120 --warmup 0 --max-requests "$REQUESTS" --timeout 30 \
-  "${era[@]}" --json "$work/run.json" > "$work/gen.txt" 2>&1 || { tail -5 "$work/gen.txt"; exit 1; }
+  "${era[@]}" ${GEN_ARGS:-} --json "$work/run.json" > "$work/gen.txt" 2>&1 || { tail -5 "$work/gen.txt"; exit 1; }
 kill -TERM "$front_pid"; wait "$front_pid" 2>/dev/null || true; front_pid=
 ok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$work/run.json")
 total=$(callgrind_annotate "$work/cg.out" 2>/dev/null \

@@ -51,6 +51,8 @@ public struct BenchConfig: Sendable {
     public var serverPIDs: [Int32] = []
     /// Connections being set up (connect + initialize) at once, per thread.
     public var setupConcurrency = 256
+    /// Header lines (without CRLF) added to every request, e.g. `Authorization: Bearer ...`.
+    public var extraHeaders: [String] = []
 
     public var mode: Mode { idle ? .idle : (rate != nil ? .open : .closed) }
 

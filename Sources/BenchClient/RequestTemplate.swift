@@ -69,6 +69,7 @@ public struct RequestTemplate: Sendable {
             h += "Mcp-Method: \(method)\r\n"
             if method == "tools/call" { h += "Mcp-Name: \(config.tool)\r\n" }
         }
+        for line in config.extraHeaders { h += line + "\r\n" }
         if closeConnection { h += "Connection: close\r\n" }
         return Array(h.utf8)
     }

@@ -47,6 +47,11 @@ struct Run: ParsableCommand {
     @Option(help: "Write the results as JSON.") var json: String?
     @Option(help: "Write a second-by-second chart (throughput and p99) as SVG.") var svg: String?
     @Flag(help: "No progress line.") var quiet = false
+    @Option(help: """
+        File of header lines added to every request (one per line), e.g. `Authorization: Bearer TOKEN`: \
+        a file, so that a credential stays out of process listings.
+        """)
+    var headersFile: String?
 
     func run() throws {
         var c = BenchConfig()
@@ -70,6 +75,13 @@ struct Run: ParsableCommand {
         c.maxRequests = maxRequests
         c.setupConcurrency = setupConcurrency
         c.label = label
+        if let headersFile {
+            c.extraHeaders = try String(contentsOfFile: headersFile, encoding: .utf8)
+                .split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+            guard c.extraHeaders.allSatisfy({ $0.contains(":") }) else {
+                throw ValidationError("--headers-file: every line must be NAME: VALUE")
+            }
+        }
         c.serverPIDs = serverPid.map { $0.split(separator: ",").compactMap { Int32($0) } } ?? []
         do { try c.validate() } catch { throw ValidationError("\(error)") }
         let result = try LoadRunner.run(c, progress: !quiet)
