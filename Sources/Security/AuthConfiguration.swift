@@ -76,7 +76,7 @@ public struct AuthConfiguration: Sendable {
         var secret: [UInt8]?
         if let sharedSecretFile {
             let bytes: [UInt8]
-            do { bytes = try PrivateFile.read(sharedSecretFile, what: "shared secret file") } catch {
+            do { bytes = try ProtectedFile.read(sharedSecretFile, what: "shared secret file") } catch {
                 throw AuthConfigurationError("auth-shared-secret-file", error.description)
             }
             let isSpace: (UInt8) -> Bool = { $0 == 0x20 || (0x09...0x0D).contains($0) }

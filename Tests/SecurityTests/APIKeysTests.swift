@@ -41,7 +41,7 @@ final class APIKeysTests: XCTestCase {
         var st = stat()
         XCTAssertEqual(stat(path, &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o600)
-        let text = String(decoding: try PrivateFile.read(path, what: "x"), as: UTF8.self)
+        let text = String(decoding: try ProtectedFile.read(path, what: "x"), as: UTF8.self)
         XCTAssertFalse(text.contains(key), "the file holds the hash, never the key")
         XCTAssertTrue(text.contains(APIKey.hash(key)))
 
@@ -85,7 +85,7 @@ final class APIKeysTests: XCTestCase {
                      "{\"keys\":[{\"name\":\"a\",\"scopes\":[],\"hash\":\"xyz\",\"created\":1}]}",
                      "{\"keys\":[{\"name\":\"a\",\"scopes\":\"x\",\"hash\":\"\(h)\",\"created\":1}]}",
                      "[]"] {
-            try PrivateFile.write(Array(body.utf8), to: path, what: "test")
+            try ProtectedFile.write(Array(body.utf8), to: path, what: "test")
             XCTAssertThrowsError(try APIKeysFile.load(path), body)
         }
     }

@@ -32,7 +32,7 @@ final class AuthConfigurationTests: XCTestCase {
             try AuthConfiguration(issuer: "i", audience: "a", jwks: "https://idp.example.test/jwks", clockSkew: 300) })
     }
 
-    func testSharedSecretComesFromAPrivateFileAndStaysOutOfErrors() throws {
+    func testSharedSecretComesFromAProtectedFileAndStaysOutOfErrors() throws {
         let secret = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"
         dir.write("secret", secret + "\n", mode: 0o644)
         do {

@@ -26,7 +26,7 @@ final class BearerAuthenticationTests: XCTestCase {
 
     func testAPIKeysAndJWTsAreRoutedByForm() throws {
         let auth = try makeAuth()
-        let key = String(decoding: try PrivateFile.read(dir.file("key"), what: "key"), as: UTF8.self)
+        let key = String(decoding: try ProtectedFile.read(dir.file("key"), what: "key"), as: UTF8.self)
         XCTAssertEqual(try auth.authenticate(bearer: key, now: Fixture.now).get(),
                        Principal(subject: "bot", scopes: ["tools:call"], method: .apiKey))
         let jwt = TestToken.make(header: ["alg": .string("ES256"), "kid": .string("ec-1")], claims: Fixture.claims(), key: TestKey.ec)
