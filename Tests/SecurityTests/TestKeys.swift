@@ -164,6 +164,6 @@ enum Fixture {
     }
 
     static func verifier(secret: [UInt8]? = nil, skew: UInt64 = 60) -> JWTVerifier {
-        JWTVerifier(issuer: issuer, audience: audience, clockSkew: skew, sharedSecret: secret)
+        JWTVerifier(issuer: issuer, audience: audience, clockSkew: skew, sharedSecret: secret.map(SharedSecret.init))
     }
 }

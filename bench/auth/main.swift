@@ -106,7 +106,7 @@ func measure(_ label: String, _ n: Int, _ body: () -> Void) {
 }
 
 let verifier = JWTVerifier(issuer: "https://auth.example.test", audience: "https://mcp.example.test/mcp",
-                           sharedSecret: secret)
+                           sharedSecret: SharedSecret(secret))
 for (alg, t) in tokens {
     guard (try? verifier.verify(t, keys: keys, now: now).get()) != nil else { fatalError("\(alg) did not verify") }
     measure("full verification \(alg) (\(t.utf8.count) B token)", 5_000) { _ = verifier.verify(t, keys: keys, now: now) }
