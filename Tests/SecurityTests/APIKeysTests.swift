@@ -4,23 +4,11 @@ import XCTest
 
 /// API keys: format, the keys file (hashes only, mode 0600), lookups.
 final class APIKeysTests: XCTestCase {
-    var dir = ""
+    var temp: TempDirectory!
+    var dir: String { temp.path }
 
-    override func setUp() {
-        var template = Array("/tmp/sy-keys-XXXXXX".utf8CString)
-        dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-
-    override func tearDown() {
-        if let d = opendir(dir) {
-            while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
-                if name != "." && name != ".." { unlink(dir + "/" + name) }
-            }
-            closedir(d)
-        }
-        rmdir(dir)
-    }
+    override func setUp() { temp = TempDirectory() }
+    override func tearDown() { temp.remove() }
 
     func testKeyFormat() throws {
         let key = try XCTUnwrap(APIKey.generate())
