@@ -14,7 +14,7 @@ public struct AuthConfiguration: Sendable {
         public let jwks: JWKSSource.Location?
         public let jwksCAFile: String?
         /// The HMAC key for HS256/384/512, read from a private file.
-        let sharedSecret: [UInt8]?
+        let sharedSecret: SharedSecret?
         public let clockSkew: UInt64
         public let refetchInterval: UInt64
 
@@ -73,10 +73,10 @@ public struct AuthConfiguration: Sendable {
                 throw AuthConfigurationError("auth-jwks-ca-file", "cannot read \(jwksCAFile)")
             }
         }
-        var secret: [UInt8]?
+        var secret: SharedSecret?
         if let sharedSecretFile {
             let bytes: [UInt8]
-            do { bytes = try PrivateFile.read(sharedSecretFile, what: "shared secret file") } catch {
+            do { bytes = try ProtectedFile.read(sharedSecretFile, what: "shared secret file") } catch {
                 throw AuthConfigurationError("auth-shared-secret-file", error.description)
             }
             let isSpace: (UInt8) -> Bool = { $0 == 0x20 || (0x09...0x0D).contains($0) }
@@ -85,7 +85,7 @@ public struct AuthConfiguration: Sendable {
                 throw AuthConfigurationError("auth-shared-secret-file",
                                              "the secret must be at least \(Self.minimumSecretLength) bytes")
             }
-            secret = trimmed
+            secret = SharedSecret(trimmed)
         }
         guard clockSkew <= Self.maxClockSkew else {
             throw AuthConfigurationError("auth-clock-skew", "at most \(Self.maxClockSkew) seconds, got \(clockSkew)")

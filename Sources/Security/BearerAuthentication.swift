@@ -101,7 +101,7 @@ public final class BearerAuthentication: BearerAuthenticator, Sendable {
 
     /// Re-reads the API keys file if it changed (new or revoked keys); true when it did.
     @discardableResult
-    public func reloadAPIKeys() throws(PrivateFile.Problem) -> Bool {
+    public func reloadAPIKeys() throws(ProtectedFile.Problem) -> Bool {
         try apiKeys?.reloadIfChanged() ?? false
     }
 }

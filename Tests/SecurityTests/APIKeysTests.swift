@@ -4,23 +4,11 @@ import XCTest
 
 /// API keys: format, the keys file (hashes only, mode 0600), lookups.
 final class APIKeysTests: XCTestCase {
-    var dir = ""
+    var temp: TempDirectory!
+    var dir: String { temp.path }
 
-    override func setUp() {
-        var template = Array("/tmp/sy-keys-XXXXXX".utf8CString)
-        dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-
-    override func tearDown() {
-        if let d = opendir(dir) {
-            while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
-                if name != "." && name != ".." { unlink(dir + "/" + name) }
-            }
-            closedir(d)
-        }
-        rmdir(dir)
-    }
+    override func setUp() { temp = TempDirectory() }
+    override func tearDown() { temp.remove() }
 
     func testKeyFormat() throws {
         let key = try XCTUnwrap(APIKey.generate())
@@ -41,7 +29,7 @@ final class APIKeysTests: XCTestCase {
         var st = stat()
         XCTAssertEqual(stat(path, &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o600)
-        let text = String(decoding: try PrivateFile.read(path, what: "x"), as: UTF8.self)
+        let text = String(decoding: try ProtectedFile.read(path, what: "x"), as: UTF8.self)
         XCTAssertFalse(text.contains(key), "the file holds the hash, never the key")
         XCTAssertTrue(text.contains(APIKey.hash(key)))
 
@@ -85,7 +73,7 @@ final class APIKeysTests: XCTestCase {
                      "{\"keys\":[{\"name\":\"a\",\"scopes\":[],\"hash\":\"xyz\",\"created\":1}]}",
                      "{\"keys\":[{\"name\":\"a\",\"scopes\":\"x\",\"hash\":\"\(h)\",\"created\":1}]}",
                      "[]"] {
-            try PrivateFile.write(Array(body.utf8), to: path, what: "test")
+            try ProtectedFile.write(Array(body.utf8), to: path, what: "test")
             XCTAssertThrowsError(try APIKeysFile.load(path), body)
         }
     }

@@ -32,7 +32,7 @@ final class AuthConfigurationTests: XCTestCase {
             try AuthConfiguration(issuer: "i", audience: "a", jwks: "https://idp.example.test/jwks", clockSkew: 300) })
     }
 
-    func testSharedSecretComesFromAPrivateFileAndStaysOutOfErrors() throws {
+    func testSharedSecretComesFromAProtectedFileAndStaysOutOfErrors() throws {
         let secret = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"
         dir.write("secret", secret + "\n", mode: 0o644)
         do {
@@ -44,7 +44,15 @@ final class AuthConfigurationTests: XCTestCase {
         }
         dir.write("secret", secret + "\n")
         let config = try AuthConfiguration(issuer: "i", audience: "a", sharedSecretFile: dir.file("secret"))
-        XCTAssertEqual(config.jwt?.sharedSecret, Array(secret.utf8), "trailing newline trimmed")
+        XCTAssertEqual(config.jwt?.sharedSecret?.bytes, Array(secret.utf8), "trailing newline trimmed")
+        // Printing or dumping the configuration shows no secret, as text or as bytes.
+        let asBytes = Array(secret.utf8).map(String.init).joined(separator: ", ")
+        var dumped = ""
+        dump(config, to: &dumped)
+        for text in ["\(config)", String(reflecting: config), dumped] {
+            XCTAssertFalse(text.contains(secret) || text.contains(asBytes), text)
+        }
+        XCTAssertTrue("\(config)".contains("<redacted>"))
         XCTAssertNil(config.jwt?.jwks)
         dir.write("short", "too-short")
         XCTAssertEqual(option { () throws(AuthConfigurationError) in

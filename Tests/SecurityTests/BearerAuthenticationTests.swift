@@ -26,7 +26,7 @@ final class BearerAuthenticationTests: XCTestCase {
 
     func testAPIKeysAndJWTsAreRoutedByForm() throws {
         let auth = try makeAuth()
-        let key = String(decoding: try PrivateFile.read(dir.file("key"), what: "key"), as: UTF8.self)
+        let key = String(decoding: try ProtectedFile.read(dir.file("key"), what: "key"), as: UTF8.self)
         XCTAssertEqual(try auth.authenticate(bearer: key, now: Fixture.now).get(),
                        Principal(subject: "bot", scopes: ["tools:call"], method: .apiKey))
         let jwt = TestToken.make(header: ["alg": .string("ES256"), "kid": .string("ec-1")], claims: Fixture.claims(), key: TestKey.ec)
@@ -77,58 +77,5 @@ final class BearerAuthenticationTests: XCTestCase {
         XCTAssertEqual(try auth.authenticate(bearer: rotated, now: Fixture.now).get().subject, "alice")
         XCTAssertTrue(auth.jwksSource!.refetch(now: Fixture.now + 30))
         XCTAssertEqual(results.wait(count: 2).count, 2)
-    }
-}
-
-/// Fetch results collected from the fetching thread, waited for without sleeping.
-final class Results: @unchecked Sendable {
-    private let lock = NSLockish()
-    private var items: [Result<JWKSet, JWKSFetchError>] = []
-
-    func append(_ r: Result<JWKSet, JWKSFetchError>) {
-        lock.locked { items.append(r) }
-        lock.signal()
-    }
-
-    /// Blocks until `count` results arrived (or 10 s passed, and then the test fails on count).
-    func wait(count: Int) -> [Result<JWKSet, JWKSFetchError>] {
-        lock.wait(until: { self.items.count >= count }, seconds: 10)
-        return lock.locked { items }
-    }
-}
-
-import Glibc
-
-/// A mutex and condition variable (pthread), for waiting on another thread's result.
-final class NSLockish: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var cond = pthread_cond_t()
-    init() {
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&cond, nil)
-    }
-    deinit {
-        pthread_cond_destroy(&cond)
-        pthread_mutex_destroy(&mutex)
-    }
-    func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body()
-    }
-    func signal() {
-        pthread_mutex_lock(&mutex)
-        pthread_cond_broadcast(&cond)
-        pthread_mutex_unlock(&mutex)
-    }
-    func wait(until ready: () -> Bool, seconds: Int) {
-        var deadline = timespec()
-        clock_gettime(CLOCK_REALTIME, &deadline)
-        deadline.tv_sec += seconds
-        pthread_mutex_lock(&mutex)
-        while !ready() {
-            if pthread_cond_timedwait(&cond, &mutex, &deadline) == ETIMEDOUT { break }
-        }
-        pthread_mutex_unlock(&mutex)
     }
 }

@@ -46,10 +46,14 @@ final class JWKSFetchTests: XCTestCase {
         dir.write("ext.cnf", "subjectAltName=DNS:localhost\n")
         try run(["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
                  "-out", "server.pem", "-days", "1", "-extfile", "ext.cnf"])
+        // Same CA and key, another name: trusted, but not for "localhost".
+        dir.write("elsewhere.cnf", "subjectAltName=DNS:elsewhere.example.test\n")
+        try run(["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                 "-out", "elsewhere.pem", "-days", "1", "-extfile", "elsewhere.cnf"])
     }
 
     /// Serves the directory over https on 127.0.0.1; a file named `fail` makes every GET a 500.
-    func startServer() throws -> UInt16 {
+    func startServer(certificate: String = "server.pem") throws -> UInt16 {
         dir.write("server.py", """
             import http.server, os, ssl, sys
             os.chdir(sys.argv[1])
@@ -62,14 +66,14 @@ final class JWKSFetchTests: XCTestCase {
                     super().do_GET()
             server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain("server.pem", "server.key")
+            context.load_cert_chain(sys.argv[2], "server.key")
             server.socket = context.wrap_socket(server.socket, server_side=True)
             print(server.server_address[1], flush=True)
             server.serve_forever()
             """)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", dir.file("server.py"), dir.path]
+        p.arguments = ["python3", dir.file("server.py"), dir.path, certificate]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -140,5 +144,11 @@ final class JWKSFetchTests: XCTestCase {
         XCTAssertTrue(wrongName.contains("not trusted"), wrongName)
         let missing = load("https://localhost:\(port)/missing.json", ca: "ca.pem").failureValue?.description ?? ""
         XCTAssertTrue(missing.contains("HTTP status 404"), missing)
+        // A trusted certificate for another DNS name.
+        server?.terminate()
+        server?.waitUntilExit()
+        let other = try startServer(certificate: "elsewhere.pem")
+        let otherName = load("https://localhost:\(other)/jwks.json", ca: "ca.pem").failureValue?.description ?? ""
+        XCTAssertTrue(otherName.contains("not trusted"), otherName)
     }
 }

@@ -46,6 +46,17 @@ final class JWTAlgorithmTests: XCTestCase {
         XCTAssertEqual(reject("\(b[0]).\(b[1]).\(a[2])"), .badSignature)
     }
 
+    /// RFC 7518 §3.5: the PSS salt is as long as the hash; a signature with another salt
+    /// length is refused even though PSS itself could recover it.
+    func testPS256SaltMustBeTheHashLength() {
+        let header = TestToken.segment(.object(["alg": .string("PS256"), "kid": .string("rsa-1")]))
+        let input = header + "." + TestToken.segment(Fixture.claims())
+        let longSalt = TestKey.rsa.sign(Array(input.utf8), alg: "PS256", pssSaltLength: 64)
+        XCTAssertEqual(reject(input + "." + Base64URL.encode(longSalt)), .badSignature)
+        let hashLength = TestKey.rsa.sign(Array(input.utf8), alg: "PS256", pssSaltLength: 32)
+        XCTAssertNil(reject(input + "." + Base64URL.encode(hashLength)))
+    }
+
     func testAlgNoneIsRefused() {
         for alg in ["none", "None", "NONE"] {
             let t = TestToken.unsigned(header: ["alg": .string(alg)], claims: Fixture.claims())

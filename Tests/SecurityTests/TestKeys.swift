@@ -86,7 +86,7 @@ final class TestKey: @unchecked Sendable {
     }
 
     /// A JWS signature over `input` with `alg` (RS256, PS256, ES256 as JOSE r||s, EdDSA).
-    func sign(_ input: [UInt8], alg: String) -> [UInt8] {
+    func sign(_ input: [UInt8], alg: String, pssSaltLength: Int32 = RSA_PSS_SALTLEN_DIGEST) -> [UInt8] {
         let ctx = EVP_MD_CTX_new()!
         defer { EVP_MD_CTX_free(ctx) }
         var pctx: OpaquePointer?
@@ -94,7 +94,7 @@ final class TestKey: @unchecked Sendable {
         precondition(EVP_DigestSignInit(ctx, &pctx, md, nil, pkey) == 1)
         if alg == "PS256" {
             precondition(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1)
-            precondition(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1)
+            precondition(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, pssSaltLength) == 1)
         }
         var length = 0
         precondition(EVP_DigestSign(ctx, nil, &length, input, input.count) == 1)
@@ -103,13 +103,10 @@ final class TestKey: @unchecked Sendable {
         sig.removeSubrange(length...)
         guard alg == "ES256" else { return sig }
         // DER → JOSE r||s through OpenSSL's own decoder (independent of the code under test).
-        var p: UnsafePointer<UInt8>? = sig.withUnsafeBufferPointer { $0.baseAddress }
         let ecdsa = sig.withUnsafeBufferPointer { buf -> OpaquePointer? in
             var q: UnsafePointer<UInt8>? = buf.baseAddress
             return d2i_ECDSA_SIG(nil, &q, buf.count)
         }!
-        p = nil
-        _ = p
         defer { ECDSA_SIG_free(ecdsa) }
         var out = [UInt8](repeating: 0, count: 64)
         out.withUnsafeMutableBufferPointer { b in
@@ -167,6 +164,6 @@ enum Fixture {
     }
 
     static func verifier(secret: [UInt8]? = nil, skew: UInt64 = 60) -> JWTVerifier {
-        JWTVerifier(issuer: issuer, audience: audience, clockSkew: skew, sharedSecret: secret)
+        JWTVerifier(issuer: issuer, audience: audience, clockSkew: skew, sharedSecret: secret.map(SharedSecret.init))
     }
 }

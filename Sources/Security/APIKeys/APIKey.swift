@@ -12,8 +12,9 @@ public enum APIKey {
         Digest.randomBytes(32).map { prefix + Base64URL.encode($0) }
     }
 
-    /// Whether `token` has the form of a key (prefix, length, alphabet): the test that routes
-    /// a bearer credential to the key store rather than the JWT verifier.
+    /// Whether `token` is meant as a key (its prefix; a JWT starts with `ey`): what routes a
+    /// bearer credential to the key store rather than the JWT verifier, which then checks
+    /// length and alphabet.
     public static func isKeyShaped(_ token: String) -> Bool { token.hasPrefix(prefix) }
 
     /// The 32 key bytes, or nil when `token` is no well-formed key.

@@ -14,9 +14,9 @@ public final class APIKeyStore: Sendable {
     private let table: Mutex<Table>
 
     /// Loads `path` (which must exist and be private).
-    public init(path: String) throws(PrivateFile.Problem) {
+    public init(path: String) throws(ProtectedFile.Problem) {
         self.path = path
-        let version = PrivateFile.version(path)
+        let version = ProtectedFile.version(path)
         let records = try APIKeysFile.load(path)
         table = Mutex(Table(byHash: Self.index(records), version: version))
     }
@@ -40,8 +40,8 @@ public final class APIKeyStore: Sendable {
     /// Re-reads the file when it changed (device, inode, size or mtime); true when it did.
     /// A file that became unreadable or invalid throws and leaves the current keys in place.
     @discardableResult
-    public func reloadIfChanged() throws(PrivateFile.Problem) -> Bool {
-        let version = PrivateFile.version(path)
+    public func reloadIfChanged() throws(ProtectedFile.Problem) -> Bool {
+        let version = ProtectedFile.version(path)
         guard version != table.withLock({ $0.version }) else { return false }
         let records = try APIKeysFile.load(path)
         table.withLock { $0 = Table(byHash: Self.index(records), version: version) }

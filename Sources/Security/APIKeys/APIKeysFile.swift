@@ -5,32 +5,32 @@ import MCPCore
 public enum APIKeysFile {
     static let what = "API keys file"
 
-    public static func load(_ path: String) throws(PrivateFile.Problem) -> [APIKeyRecord] {
-        let bytes = try PrivateFile.read(path, what: what)
+    public static func load(_ path: String) throws(ProtectedFile.Problem) -> [APIKeyRecord] {
+        let bytes = try ProtectedFile.read(path, what: what)
         return try decode(bytes, path: path)
     }
 
     /// The records, or `[]` when the file does not exist yet (the first `keys new`).
-    public static func loadOrEmpty(_ path: String) throws(PrivateFile.Problem) -> [APIKeyRecord] {
-        PrivateFile.exists(path) ? try load(path) : []
+    public static func loadOrEmpty(_ path: String) throws(ProtectedFile.Problem) -> [APIKeyRecord] {
+        ProtectedFile.exists(path) ? try load(path) : []
     }
 
-    public static func save(_ records: [APIKeyRecord], to path: String) throws(PrivateFile.Problem) {
-        try PrivateFile.write(encode(records), to: path, what: what)
+    public static func save(_ records: [APIKeyRecord], to path: String) throws(ProtectedFile.Problem) {
+        try ProtectedFile.write(encode(records), to: path, what: what)
     }
 
-    static func decode(_ bytes: [UInt8], path: String) throws(PrivateFile.Problem) -> [APIKeyRecord] {
+    static func decode(_ bytes: [UInt8], path: String) throws(ProtectedFile.Problem) -> [APIKeyRecord] {
         guard case .object(let root)? = try? JSONValue.parse(bytes), case .array(let entries)? = root["keys"] else {
-            throw PrivateFile.Problem("\(what) \(path) is not {\"keys\":[...]}")
+            throw ProtectedFile.Problem("\(what) \(path) is not {\"keys\":[...]}")
         }
         var records: [APIKeyRecord] = []
         var names = Set<String>()
         for (i, entry) in entries.enumerated() {
             guard let record = APIKeyRecord(json: entry) else {
-                throw PrivateFile.Problem("\(what) \(path): entry \(i) needs name, scopes, hash (64 hex) and created")
+                throw ProtectedFile.Problem("\(what) \(path): entry \(i) needs name, scopes, hash (64 hex) and created")
             }
             guard names.insert(record.name).inserted else {
-                throw PrivateFile.Problem("\(what) \(path): name '\(record.name)' appears twice")
+                throw ProtectedFile.Problem("\(what) \(path): name '\(record.name)' appears twice")
             }
             records.append(record)
         }

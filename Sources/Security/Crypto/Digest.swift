@@ -5,7 +5,10 @@ enum Digest {
     /// SHA-256 of `bytes` (32 bytes).
     static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: 32) { out, count in
-            _ = SHA256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, out.baseAddress)
+            // EVP_Digest with the pre-fetched digest: SHA256() would fetch it again each call.
+            var length: UInt32 = 0
+            let ok = EVP_Digest(bytes.baseAddress, bytes.count, out.baseAddress, &length, FetchedDigest.sha256, nil)
+            precondition(ok == 1 && length == 32, "SHA-256 failed")
             count = 32
         }
     }
@@ -21,7 +24,7 @@ enum Digest {
     /// HMAC of `message` under `key` with the digest named by `hash` ("SHA256", "SHA384", "SHA512");
     /// nil when OpenSSL refuses (unknown digest).
     static func hmac(hash: String, key: [UInt8], message: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard let md = EVP_get_digestbyname(hash) else { return nil }
+        guard let md = FetchedDigest.named(hash) else { return nil }
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let ok = key.withUnsafeBytes { k in
@@ -53,5 +56,24 @@ enum Digest {
     static func randomBytes(_ count: Int) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: count)
         return RAND_bytes(&out, Int32(count)) == 1 ? out : nil
+    }
+}
+
+/// SHA-2 digests fetched from the default provider once. OpenSSL 3 resolves a digest named by
+/// `EVP_get_digestbyname` again on every use (an "implicit fetch", with locks); a fetched one
+/// skips that.
+/// Ownership: fetched once per process and never freed (EVP_MD_free would only drop the count).
+enum FetchedDigest {
+    nonisolated(unsafe) static let sha256 = EVP_MD_fetch(nil, "SHA256", nil)
+    nonisolated(unsafe) static let sha384 = EVP_MD_fetch(nil, "SHA384", nil)
+    nonisolated(unsafe) static let sha512 = EVP_MD_fetch(nil, "SHA512", nil)
+
+    static func named(_ name: String) -> OpaquePointer? {
+        switch name {
+        case "SHA256": return sha256
+        case "SHA384": return sha384
+        case "SHA512": return sha512
+        default: return nil
+        }
     }
 }

@@ -58,7 +58,10 @@ enum HTTPSClient {
         var buf = [UInt8](repeating: 0, count: 16384)
         let limit = maxBytes + 16384 // the head on top of the body
         while true {
-            guard monotonicMs() < deadline else { throw Failure("timed out after \(timeoutMs) ms") }
+            let left = deadline - monotonicMs()
+            guard left > 0 else { throw Failure("timed out after \(timeoutMs) ms") }
+            // Each read may wait only for what is left: a server dripping bytes cannot stretch it.
+            setTimeouts(fd, ms: left)
             let n = SSL_read(ssl, &buf, Int32(buf.count))
             if n > 0 {
                 response += buf[0..<Int(n)]
@@ -117,11 +120,15 @@ enum HTTPSClient {
             guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0, error == 0 else { return false }
         }
         _ = fcntl(fd, F_SETFL, flags)
-        let left = max(1, deadline - monotonicMs())
-        var tv = timeval(tv_sec: left / 1000, tv_usec: (left % 1000) * 1000)
+        setTimeouts(fd, ms: max(1, deadline - monotonicMs()))
+        return true
+    }
+
+    /// Send and receive timeouts of a blocking socket.
+    static func setTimeouts(_ fd: Int32, ms: Int) {
+        var tv = timeval(tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        return true
     }
 
     /// SSL_OP_IGNORE_UNEXPECTED_EOF, bit 7 (the macro is an expression Swift does not import).

@@ -63,7 +63,7 @@ public final class JWKSSource: Sendable {
         let bytes: [UInt8]
         switch location {
         case .file(let path):
-            do { bytes = try PrivateFile.readPublic(path, what: "JWKS file") } catch { throw JWKSFetchError(error.description) }
+            do { bytes = try ProtectedFile.readPublic(path, what: "JWKS file") } catch { throw JWKSFetchError(error.description) }
         case .https(let url):
             do { bytes = try HTTPSClient.get(url, caFile: caFile, timeoutMs: timeoutMs) } catch {
                 throw JWKSFetchError("\(url): \(error.description)")

@@ -8,9 +8,9 @@ public struct JWTVerifier: Sendable {
     public let audience: String
     public let clockSkew: UInt64
     /// The HMAC key; without it HS256/384/512 are refused.
-    let sharedSecret: [UInt8]?
+    let sharedSecret: SharedSecret?
 
-    public init(issuer: String, audience: String, clockSkew: UInt64 = 60, sharedSecret: [UInt8]? = nil) {
+    public init(issuer: String, audience: String, clockSkew: UInt64 = 60, sharedSecret: SharedSecret? = nil) {
         self.issuer = issuer
         self.audience = audience
         self.clockSkew = clockSkew
@@ -37,7 +37,7 @@ public struct JWTVerifier: Sendable {
             guard let secret = sharedSecret, secret.count >= alg.minimumSecretLength else {
                 return .failure(.algorithmNotAllowed)
             }
-            let ok = SignatureVerifier.verifyHMAC(alg, secret: secret, input: jws.signingInput, signature: jws.signature)
+            let ok = SignatureVerifier.verifyHMAC(alg, secret: secret.bytes, input: jws.signingInput, signature: jws.signature)
             return ok ? .success(()) : .failure(.badSignature)
         }
         switch keys.candidates(keyID: jws.keyID, algorithm: alg) {

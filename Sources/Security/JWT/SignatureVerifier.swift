@@ -16,7 +16,7 @@ enum SignatureVerifier {
         guard let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
         var pctx: OpaquePointer?
-        let md = alg.digestName.flatMap { EVP_get_digestbyname($0) }
+        let md = alg.digestName.flatMap(FetchedDigest.named)
         guard EVP_DigestVerifyInit(ctx, &pctx, md, nil, key.pkey) == 1 else {
             ERR_clear_error()
             return false

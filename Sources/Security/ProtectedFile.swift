@@ -3,8 +3,9 @@ import Glibc
 /// Files that hold secrets or their hashes (the API keys file, the HMAC secret): read whole
 /// with the permission bits of the open descriptor (no window between checking and reading),
 /// refused when group or others may read them, and written atomically with mode 0600.
-/// The same rule as the server's `Secret` files. Errors name the file, never its contents.
-public enum PrivateFile {
+/// The rule of the server's `Secret` files (switchyard's Support.swift), for the library.
+/// Errors name the file, never its contents.
+public enum ProtectedFile {
     /// Files larger than this are not a key file.
     public static let maxSize = 1 << 20
 
@@ -78,7 +79,7 @@ public enum PrivateFile {
     }
 }
 
-extension PrivateFile {
+extension ProtectedFile {
     /// The bytes of a file that holds no secret (a JWK Set of public keys): no mode check.
     static func readPublic(_ path: String, what: String) throws(Problem) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
