@@ -150,6 +150,14 @@ public final class Front: ExecutorPoolObserver {
             t.unref()
             timers.append(t)
         }
+        if let access = services.access {
+            // A key added or revoked with `switchyard keys` holds within two seconds, on every
+            // front (each stats the keys file; a changed one is read again).
+            let t = Timer(loop: loop) { access.authenticator.refresh() }
+            t.start(after: 2000, repeat: 2000)
+            t.unref()
+            timers.append(t)
+        }
         pool.start()
         router.start()
         startLagProbe()

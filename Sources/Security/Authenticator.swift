@@ -30,4 +30,14 @@ public struct AuthFailure: Error, Sendable, Equatable, CustomStringConvertible {
 /// verification that needs keys not yet fetched fails with `invalidToken` and starts the fetch.
 public protocol BearerAuthenticator: AnyObject {
     func authenticate(bearer token: String, now: UInt64) -> Result<Principal, AuthFailure>
+    /// Changes whenever the credentials that verify change (a new key set installed, the API
+    /// keys file reloaded): a caller's own cache of results must not outlive a generation.
+    var generation: UInt64 { get }
+    /// Picks up changed credential files (the API keys file); cheap when nothing changed.
+    func refresh()
+}
+
+extension BearerAuthenticator {
+    public var generation: UInt64 { 0 }
+    public func refresh() {}
 }

@@ -20,6 +20,8 @@ public final class BearerAuthentication: BearerAuthenticator, Sendable {
     /// not capture the authenticator before it is initialized.
     private final class KeyRing: Sendable {
         let current = Mutex(JWKSet.empty)
+        /// Counts key sets installed and API key reloads (`BearerAuthenticator.generation`).
+        let generation = Atomic<UInt64>(0)
     }
 
     /// Loads the API keys file and a JWKS file now (errors name the option); an https JWKS is
@@ -27,9 +29,11 @@ public final class BearerAuthentication: BearerAuthenticator, Sendable {
     ///
     /// - Parameter onJWKSFetch: gets every fetch result on the fetching thread; it must call
     ///   `install(_:)` with a new set (e.g. after posting it to the loop's mailbox) and may log
-    ///   failures. When nil, a new set is installed directly and failures are dropped.
+    ///   failures. When nil, a new set is installed directly, and `report` (when given) hears of
+    ///   each fetch: what was installed, or why nothing was (for the log).
     public init(configuration: AuthConfiguration, cacheCapacity: Int = 100_000,
-                onJWKSFetch: (@Sendable (Result<JWKSet, JWKSFetchError>) -> Void)? = nil) throws(AuthConfigurationError) {
+                onJWKSFetch: (@Sendable (Result<JWKSet, JWKSFetchError>) -> Void)? = nil,
+                report: (@Sendable (Result<JWKSet, JWKSFetchError>) -> Void)? = nil) throws(AuthConfigurationError) {
         self.configuration = configuration
         let ring = KeyRing()
         keys = ring
@@ -53,9 +57,11 @@ public final class BearerAuthentication: BearerAuthenticator, Sendable {
             return
         }
         let deliver = onJWKSFetch ?? { result in
+            report?(result)
             if case .success(let set) = result {
                 ring.current.withLock { $0 = set }
                 tokenCache.removeAll()
+                ring.generation.add(1, ordering: .releasing)
             }
         }
         let source = JWKSSource(location: location, caFile: jwt.jwksCAFile, refetchInterval: jwt.refetchInterval,
@@ -76,6 +82,15 @@ public final class BearerAuthentication: BearerAuthenticator, Sendable {
     public func install(_ set: JWKSet) {
         keys.current.withLock { $0 = set }
         cache.removeAll()
+        keys.generation.add(1, ordering: .releasing)
+    }
+
+    public var generation: UInt64 { keys.generation.load(ordering: .acquiring) }
+
+    /// Reloads the API keys file when it changed; a file that became unreadable keeps the keys
+    /// in use (the next change is picked up).
+    public func refresh() {
+        if (try? reloadAPIKeys()) == true { keys.generation.add(1, ordering: .releasing) }
     }
 
     /// The key set in use.

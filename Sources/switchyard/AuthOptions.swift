@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventLoop
 import FrontTier
 import Glibc
 import MCPCore
@@ -92,7 +93,13 @@ struct AuthOptions: ParsableArguments {
                 clockSkew: UInt64(try nonNegative(authClockSkew, "auth-clock-skew") ?? 60),
                 apiKeysFile: apiKeys,
                 jwksRefetchInterval: UInt64(try nonNegative(authJwksRefetchInterval, "auth-jwks-refetch-interval") ?? 30))
-            let authenticator = try BearerAuthentication(configuration: configuration)
+            let log = Log("auth")
+            let authenticator = try BearerAuthentication(configuration: configuration, report: { result in
+                switch result {
+                case .success(let set): log.info("JWKS fetched", [("keys", String(set.keys.count))])
+                case .failure(let e): log.warning("JWKS fetch failed; the keys in use stay", [("error", "\(e)")])
+                }
+            })
             let s = AccessSettings(authenticator: authenticator, policy: policy, issuer: authIssuer,
                                    audience: authAudience)
             try s.validate(endpointPath: endpointPath)

@@ -15,6 +15,8 @@ final class AccessControl {
     var now: () -> UInt64 = { UInt64(time(nil)) }
     /// The subject of a connection's verified TLS client certificate, when it has one.
     var clientCertificateSubject: (HTTPConnection) -> String? = { _ in nil }
+    /// Headers already verified, so that a keep-alive client pays one lookup per request.
+    let verified = VerifiedCredentials()
 
     init(authenticator: any BearerAuthenticator, policy: Policy, resource: ProtectedResource?) {
         self.authenticator = authenticator
@@ -25,16 +27,21 @@ final class AccessControl {
     /// The principal of a request, from its `Authorization: Bearer` credential or, without
     /// one, its connection's verified client certificate.
     func authenticate(_ http: HTTPRequest, _ connection: HTTPConnection) -> Result<Principal, AuthFailure> {
-        guard let header = http.header(.authorization) else {
+        guard let bytes = http.headerBytes(.authorization) else {
             if let subject = clientCertificateSubject(connection) {
                 return .success(Principal(subject: subject, method: .clientCertificate))
             }
             return .failure(AuthFailure(.missing, "no credentials"))
         }
-        switch Self.bearerToken(header) {
+        let now = now(), generation = authenticator.generation
+        if let principal = verified.principal(bytes, now: now, generation: generation) { return .success(principal) }
+        switch Self.bearerToken(String(decoding: bytes, as: UTF8.self)) {
         case .none: return .failure(AuthFailure(.missing, "not a Bearer credential"))
         case .some(nil): return .failure(AuthFailure(.invalidRequest, "malformed Bearer credential"))
-        case .some(let token?): return authenticator.authenticate(bearer: token, now: now())
+        case .some(let token?):
+            let result = authenticator.authenticate(bearer: token, now: now)
+            if case .success(let principal) = result { verified.insert(bytes, principal, generation: generation) }
+            return result
         }
     }
 
