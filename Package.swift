@@ -73,7 +73,7 @@ let package = Package(
 
         // The load generator: MCP Streamable HTTP clients on the same libuv core.
         .target(name: "BenchClient",
-                dependencies: ["EventLoop", "CSupport", "CLibUV", .product(name: "Histogram", package: "hdrhistogram-swift")],
+                dependencies: ["EventLoop", "MCPCore", "CSupport", "CLibUV", .product(name: "Histogram", package: "hdrhistogram-swift")],
                 swiftSettings: strict),
         .executableTarget(name: "switchyard-bench",
                           dependencies: ["BenchClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "BenchClientTests", dependencies: ["BenchClient"]),
 
         .testTarget(name: "CSupportTests", dependencies: ["CSupport", "EventLoop"]),
-        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "MCPCore"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "CSupport"]),
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "CSupport"]),
         .testTarget(name: "SecurityTests", dependencies: ["Security", "MCPCore"]),

@@ -1,5 +1,6 @@
 import Histogram
 import Synchronization
+import MCPCore
 
 /// Counters every worker thread adds to and the coordinator reads once a second, plus the
 /// start signal. Thread: any.
@@ -11,7 +12,7 @@ final class SharedProgress: Sendable {
     let workersFinished = Atomic<Int>(0)
     /// Monotonic ns at which the warm-up starts; 0 until every worker is set up.
     let startAt = Atomic<UInt64>(0)
-    let results = Mutex<[WorkerResult]>([])
+    let results = Locked<[WorkerResult]>([])
 }
 
 /// One second of the measured window.

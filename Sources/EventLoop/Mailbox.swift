@@ -1,5 +1,5 @@
 import CLibUV
-import Synchronization
+import MCPCore
 
 /// Carries values from any thread to the loop thread: a locked queue plus `uv_async_send`.
 /// Posts coalesce; `onDrain` receives everything queued, in order, on the loop thread.
@@ -14,7 +14,7 @@ public final class Mailbox<Item: Sendable>: @unchecked Sendable {
         var items: [Item] = []
         var closed = false
     }
-    private let state = Mutex<State>(State())
+    private let state = Locked<State>(State())
     private let handle: UnsafeMutablePointer<uv_async_t>
     private let onDrain: ([Item]) -> Void
     /// Touched only on the loop thread (`post` checks `isCurrentThread` first).

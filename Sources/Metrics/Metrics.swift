@@ -1,4 +1,4 @@
-import Synchronization
+import MCPCore
 
 /// The process-wide metrics region and handle resolution.
 ///
@@ -122,7 +122,7 @@ private final class RegionBox: Sendable {
         /// Handles may still point into the previous region, so it stays mapped.
         var previous: [MetricsRegion] = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func get() -> MetricsRegion {
         state.withLock { s in

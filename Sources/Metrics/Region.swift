@@ -1,6 +1,6 @@
 import CMetrics
 import Glibc
-import Synchronization
+import MCPCore
 
 /// One process's metrics: a fixed-layout block of 64-bit words, normally a `MAP_SHARED`
 /// mapping of `<run-dir>/metrics/<role>-<index>-<pid>.shm` so any front can read it.
@@ -29,7 +29,7 @@ public final class MetricsRegion: @unchecked Sendable {
     let words: UnsafeMutablePointer<UInt64>
     let byteCount: Int
     /// Slots already looked up or assigned, per dimension; the lock serialises assignment.
-    private let slotCache = Mutex<[[String: Int]]>(Array(repeating: [:], count: DynamicLabel.allCases.count))
+    private let slotCache = Locked<[[String: Int]]>(Array(repeating: [:], count: DynamicLabel.allCases.count))
 
     /// Bytes of a region of the current schema.
     public static var size: Int {

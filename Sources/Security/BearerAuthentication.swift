@@ -1,4 +1,5 @@
 import Synchronization
+import MCPCore
 
 /// The server's bearer authenticator: API keys (recognised by their `sy_` prefix) through the
 /// keys file; anything else as a JWT, first through the cache of verified tokens, then the full
@@ -19,7 +20,7 @@ public final class BearerAuthentication: BearerAuthenticator, Sendable {
     /// The current key set, swapped whole. Shared with the default fetch callback, which must
     /// not capture the authenticator before it is initialized.
     private final class KeyRing: Sendable {
-        let current = Mutex(JWKSet.empty)
+        let current = Locked(JWKSet.empty)
         /// Counts key sets installed and API key reloads (`BearerAuthenticator.generation`).
         let generation = Atomic<UInt64>(0)
     }

@@ -1,4 +1,4 @@
-import Synchronization
+import MCPCore
 
 /// Verified JWTs by the SHA-256 of their bytes, so a token seen before costs a hash and a
 /// lookup instead of a signature check. An entry lives until its principal's `exp` (plus the
@@ -26,7 +26,7 @@ public final class TokenCache: Sendable {
 
     public let capacity: Int
     let clockSkew: UInt64
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(capacity: Int = 100_000, clockSkew: UInt64 = 60) {
         self.capacity = max(1, capacity)

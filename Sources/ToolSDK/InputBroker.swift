@@ -1,5 +1,4 @@
 import MCPCore
-import Synchronization
 
 /// Legacy-era server-to-client requests: numbers each REQUEST with a process-wide `requestId`
 /// and resumes the asking handler when the matching RESPONSE arrives, on whichever link
@@ -15,7 +14,7 @@ final class InputBroker: Sendable {
         /// Cancelled before they were registered (the cancel handler ran first).
         var cancelledEarly: Set<Int> = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func nextRequestID() -> Int { state.withLock { $0.nextID += 1; return $0.nextID } }
 

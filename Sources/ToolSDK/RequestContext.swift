@@ -1,5 +1,4 @@
 import MCPCore
-import Synchronization
 import WireProtocol
 
 /// MCP log levels (RFC 5424 severities), lowest first.
@@ -46,7 +45,7 @@ public final class RequestContext: Sendable {
         var pending: [InputRequest] = []
         var state: [String: JSONValue] = [:]
     }
-    private let exchange = Mutex(Exchange())
+    private let exchange = Locked(Exchange())
 
     public init(context: CallContext = CallContext(), subject: String,
                 emit: @escaping @Sendable (CallEvent) -> Void = { _ in }) {

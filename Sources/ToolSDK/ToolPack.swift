@@ -1,6 +1,5 @@
 import Metrics
 import MCPCore
-import Synchronization
 import WireProtocol
 
 /// Everything an executor serves: tools, resources, resource templates, prompts and
@@ -57,7 +56,7 @@ final class PackIndex: Sendable {
         /// The input schema, compiled once.
         let schema: SchemaCheck.Compiled
         /// The execution-time histogram, resolved on the first call (resolving may lock).
-        private let timer = Mutex<Histogram?>(nil)
+        private let timer = Locked<Histogram?>(nil)
 
         init(_ tool: Tool) {
             self.tool = tool

@@ -1,10 +1,10 @@
 @testable import EventLoop
-import Synchronization
+import MCPCore
 import XCTest
 
 /// What a test saw, from whichever thread saw it.
 private final class Record: @unchecked Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = Locked<[String]>([])
     /// Read only on the loop thread (the test's own).
     let loop: Loop
     init(loop: Loop) { self.loop = loop }

@@ -1,12 +1,11 @@
 import MCPCore
 @testable import ToolSDK
-import Synchronization
 import WireProtocol
 import XCTest
 
 /// Collects the frames a running call sends (a fake link).
 final class FakeLink: @unchecked Sendable {
-    private let lock = Mutex<[CallEvent]>([])
+    private let lock = Locked<[CallEvent]>([])
     var emit: @Sendable (CallEvent) -> Void { { [self] e in lock.withLock { $0.append(e) } } }
     var events: [CallEvent] { lock.withLock { $0 } }
 

@@ -1,4 +1,4 @@
-import Synchronization
+import MCPCore
 
 /// The keys of an API keys file, looked up by the hash of the presented key.
 ///
@@ -11,14 +11,14 @@ public final class APIKeyStore: Sendable {
         var byHash: [String: APIKeyRecord] = [:]
         var version: [Int]?
     }
-    private let table: Mutex<Table>
+    private let table: Locked<Table>
 
     /// Loads `path` (which must exist and be private).
     public init(path: String) throws(ProtectedFile.Problem) {
         self.path = path
         let version = ProtectedFile.version(path)
         let records = try APIKeysFile.load(path)
-        table = Mutex(Table(byHash: Self.index(records), version: version))
+        table = Locked(Table(byHash: Self.index(records), version: version))
     }
 
     public var count: Int { table.withLock { $0.byHash.count } }

@@ -1,4 +1,4 @@
-import Synchronization
+import MCPCore
 
 /// Where the JWK Set comes from, and its refreshes: a file (read at start, re-read on request)
 /// or an https URL (fetched on a background thread). On a token with an unknown `kid` the
@@ -47,7 +47,7 @@ public final class JWKSSource: Sendable {
         var inFlight = false
         var lastStart: UInt64?
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(location: Location, caFile: String? = nil, refetchInterval: UInt64 = 30, timeoutMs: Int = 5_000,
                 onFetch: @escaping @Sendable (Result<JWKSet, JWKSFetchError>) -> Void) {
