@@ -1,3 +1,5 @@
+import Security
+
 /// How a front process is configured (from `switchyard front` / `serve` flags).
 public struct FrontOptions: Sendable {
     public var host = "127.0.0.1"
@@ -61,6 +63,10 @@ public struct FrontOptions: Sendable {
     /// Validate each tools/call's arguments against the tool's inputSchema at the front
     /// (ArgumentValidationStage); a failing call never reaches an executor.
     public var validateArguments = true
+    /// `--rate-limit` rules, per principal (or source address) × tool; empty = no limits.
+    public var rateLimits = RateLimits()
+    /// Where to append the hash-chained audit log; nil = none.
+    public var auditLogPath: String?
 
     public init() {}
 

@@ -41,6 +41,7 @@ struct FrontCommand: ParsableCommand {
     var sessionKeyFile: String?
     @Option(help: "Validate tools/call arguments against the tool's inputSchema at the front: on or off.")
     var validateArguments = "on"
+    @OptionGroup var limits: LimitsOptions
 
     func run() throws {
         var o = FrontOptions()
@@ -67,6 +68,7 @@ struct FrontCommand: ParsableCommand {
         o.eventStoreSize = max(0, eventStoreSize)
         o.eventStoreAgeMs = UInt64(max(0, eventStoreAge)) * 1000
         o.validateArguments = try OnOff.parse(validateArguments, option: "--validate-arguments")
+        try limits.apply(to: &o)
         for t in toolTimeout {
             let (name, ms) = try ToolTimeout.parse(t)
             o.toolTimeoutsMs[name] = ms

@@ -101,6 +101,7 @@ struct ServeCommand: ParsableCommand {
         for every executor: on (default) or off.
         """)
     var validateArguments: String?
+    @OptionGroup var limits: LimitsOptions
 
     func run() throws {
         let cfg = try config.map(ConfigFile.load) ?? ConfigFile()
@@ -126,6 +127,7 @@ struct ServeCommand: ParsableCommand {
         let validate = try validateArguments.map { try OnOff.parse($0, option: "--validate-arguments") }
             ?? cfg.bool("validateArguments") ?? true
         for t in toolTimeout { _ = try ToolTimeout.parse(t) }
+        let limitsArguments = try limits.frontArguments(config: cfg)
         var policy = RestartPolicy()
         policy.intensity = restartIntensity ?? cfg.int("restartIntensity") ?? 10
         policy.periodMs = UInt64(restartPeriodMs ?? cfg.int("restartPeriodMs") ?? 10_000)
@@ -176,6 +178,7 @@ struct ServeCommand: ParsableCommand {
             argv += ["--validate-arguments", validate ? "on" : "off"]
             argv += ["--call-timeout-ms", String(callTimeout)]
             for t in toolTimeout { argv += ["--tool-timeout", t] }
+            argv += limitsArguments
             if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }
             if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
             if let t = headTimeout ?? cfg.int("headTimeout") { argv += ["--head-timeout", String(t)] }
