@@ -51,8 +51,12 @@ public enum AuditVerifier {
 
     static let zeroHex = String(repeating: "0", count: 64)
 
-    /// Verifies a whole file's bytes.
-    public static func verify(_ bytes: [UInt8]) -> Result<Summary, Failure> {
+    /// Verifies a whole file's bytes. `previous`: the chains of the file rotated before this
+    /// one (the summaries of verifying it, and any before); a chain that goes on here with
+    /// `"start":"reopen"` must then continue exactly from there, so lines cut from the end of
+    /// the older file are found too.
+    public static func verify(_ bytes: [UInt8], after previous: [ChainSummary] = []) -> Result<Summary, Failure> {
+        let tails = Dictionary(previous.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() }
         var entries: [Entry?] = []
@@ -76,6 +80,13 @@ public enum AuditVerifier {
                 if start == "new" && (n.seq != 1 || n.prev != zeroHex) {
                     return .failure(Failure(line: n.line, kind: .edited,
                                             detail: "a new chain's first line must have seq 1 and a zero prev"))
+                }
+                if let tail = tails[n.chain], start == "reopen", n.prev != tail.lastHash || n.seq != tail.lastSeq + 1 {
+                    let kind: Kind = n.seq > tail.lastSeq + 1 ? .deleted : .edited
+                    return .failure(Failure(line: n.line, kind: kind,
+                                            detail: "does not continue chain \(n.chain) from the previous file "
+                                                + "(seq \(tail.lastSeq) there, \(n.seq) here): its last lines were "
+                                                + "removed or changed"))
                 }
                 chains[n.chain] = State(last: n, beforeLast: nil, count: 1)
                 order.append(n.chain)

@@ -10,6 +10,7 @@ struct AuditCommand: ParsableCommand {
         subcommands: [Verify.self]
     )
 
+    /// `verify FILE...`.
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check every hash chain of an audit log.",
@@ -17,24 +18,29 @@ struct AuditCommand: ParsableCommand {
             Exit 0 when every chain holds, printing the number of lines and chains and each chain's \
             last hash (keep those elsewhere: a keyless chain cannot show lines cut from its end). \
             Exit 1 naming the first broken line and what happened to it: edited, deleted, reordered, \
-            inserted, or malformed. A rotated file verifies on its own.
+            inserted, or malformed. A rotated file verifies on its own; given in order (oldest first), \
+            files are also checked to continue one another.
             """
         )
 
-        @Argument(help: "The audit log file.") var file: String
+        @Argument(help: "Audit log files, oldest first (e.g. audit.log.1 audit.log): each chain must continue from one file into the next.")
+        var files: [String]
 
         func run() throws {
-            let bytes = try Self.readFile(file)
-            switch AuditVerifier.verify(bytes) {
-            case .success(let summary):
-                print("\(file): ok, \(summary.lines) line\(summary.lines == 1 ? "" : "s"), "
-                      + "\(summary.chains.count) chain\(summary.chains.count == 1 ? "" : "s")")
-                for c in summary.chains {
-                    print("  chain \(c.id): \(c.lines) lines, last seq \(c.lastSeq), last hash \(c.lastHash)")
+            var previous: [AuditVerifier.ChainSummary] = []
+            for file in files {
+                switch AuditVerifier.verify(try Self.readFile(file), after: previous) {
+                case .success(let summary):
+                    print("\(file): ok, \(summary.lines) line\(summary.lines == 1 ? "" : "s"), "
+                          + "\(summary.chains.count) chain\(summary.chains.count == 1 ? "" : "s")")
+                    for c in summary.chains {
+                        print("  chain \(c.id): \(c.lines) lines, last seq \(c.lastSeq), last hash \(c.lastHash)")
+                    }
+                    previous += summary.chains
+                case .failure(let failure):
+                    print("\(file): \(failure)")
+                    throw ExitCode(1)
                 }
-            case .failure(let failure):
-                print("\(file): \(failure)")
-                throw ExitCode(1)
             }
         }
 

@@ -186,6 +186,17 @@ final class AuditChainTests: XCTestCase {
         XCTAssertEqual(head["start"]?.stringValue, "reopen")
         XCTAssertEqual(head["prev"]?.stringValue, lastHash)
         XCTAssertEqual(head["seq"]?.numberValue, 11)
+        // Verified as a sequence, the second file must continue the first exactly.
+        let firstSummary = try AuditVerifier.verify(first).get()
+        XCTAssertEqual(try AuditVerifier.verify(second, after: firstSummary.chains).get().lines, 10)
+        let cutFirst = Array(first.dropLast().split(separator: 0x0A).dropLast().joined(separator: [0x0A])) + [0x0A]
+        let cutSummary = try AuditVerifier.verify(cutFirst).get()
+        XCTAssertEqual(cutSummary.lines, 9)
+        guard case .failure(let f) = AuditVerifier.verify(second, after: cutSummary.chains) else {
+            return XCTFail("a line cut from the end of the older file went unnoticed")
+        }
+        XCTAssertEqual(f.line, 1)
+        XCTAssertEqual(f.kind, .deleted)
         // A reopen start cannot be faked into the middle of a file to hide deleted lines.
         var cut = Self.log(20)
         cut.remove(at: 10)
