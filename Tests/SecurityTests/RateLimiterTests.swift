@@ -121,6 +121,41 @@ final class RateLimiterTests: XCTestCase {
         XCTAssertEqual(mappings[0].fullCount, 0)
     }
 
+    func testTwoProcessesShareOneBucket() throws {
+        let path = temporaryDirectory() + "/ratelimits"
+        let rules = try RateLimits(parsing: ["echo=100000/m"])
+        let frontA = try RateLimiter(path: path, rules: rules)
+        let frontB = try RateLimiter(path: path, rules: rules)
+        let rule = try XCTUnwrap(rules.rule(for: "echo"))
+        let bucket = frontA.bucketHash(key: alice, tool: "echo")
+        // Each child reports how many calls it was allowed in a shared page.
+        let counts = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)!
+            .assumingMemoryBound(to: Int.self)
+        defer { munmap(counts, 4096) }
+        counts[0] = 0
+        counts[1] = 0
+        let now = t0
+        var children: [pid_t] = []
+        for (i, limiter) in [frontA, frontB].enumerated() {
+            let pid = fork()
+            if pid == 0 {
+                // The child only calls into the table (no allocation) and leaves with _exit.
+                var mine = 0
+                for _ in 0..<80_000 where limiter.take(bucket: bucket, rule: rule, now: now) == .allowed { mine += 1 }
+                counts[i] = mine
+                _exit(0)
+            }
+            XCTAssertGreaterThan(pid, 0)
+            children.append(pid)
+        }
+        for pid in children {
+            var status: Int32 = 0
+            XCTAssertEqual(waitpid(pid, &status, 0), pid)
+        }
+        XCTAssertEqual(counts[0] + counts[1], 100_000)
+        XCTAssertEqual(frontA.check(key: alice, tool: "echo", now: now), .limited(retryAfterSeconds: 1))
+    }
+
     func testThreadsInsertingManyNewKeysNeverExceedTheirBursts() throws {
         let limiter = RateLimiter(rules: try RateLimits(parsing: ["*=3/m"]), slots: 4096)
         let allowed = Atomic<Int>(0)
