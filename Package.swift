@@ -43,7 +43,9 @@ let package = Package(
 
         // Identity and access: principals, JWT and JWKS, API keys, policy, rate-limit buckets and the
         // audit chain; OpenSSL for signatures and hashes, no sockets (README.md, "Security").
-        .target(name: "Security", dependencies: ["MCPCore", "CSupport", "COpenSSL"], swiftSettings: strict),
+        .target(name: "Security", dependencies: ["MCPCore", "CSupport", "COpenSSL", "CRateLimit"], swiftSettings: strict),
+        // Rate-limit buckets in memory shared by every front (lock-free, C11 atomics).
+        .target(name: "CRateLimit", path: "CSupport/ratelimit"),
 
         // libuv wrappers shared by every tier.
         .target(name: "EventLoop", dependencies: ["CSupport", "CLibUV", "WireProtocol", "MCPCore"], swiftSettings: strict),

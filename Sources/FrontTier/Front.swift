@@ -79,6 +79,8 @@ public final class Front: ExecutorPoolObserver {
             services.writer.accessLog = AccessLog(path: path, loop: loop, front: "front-\(options.index)")
             if services.writer.accessLog == nil { log.warning("cannot open the access log", [("path", path)]) }
         }
+        services.rateLimiter = LimitsAndAudit.rateLimiter(options: options, log: log)
+        services.auditLog = try LimitsAndAudit.auditLog(options: options, loop: loop, log: log)
         endpoint.adminOnMainPort = options.admin == nil
         let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody,
                                            headTimeoutMs: options.headTimeoutMs, bodyMinRate: options.bodyMinRate,
@@ -171,6 +173,10 @@ public final class Front: ExecutorPoolObserver {
         for sig in [SIGTERM, SIGINT] {
             signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] _ in self.beginDrain() })
         }
+        // Always watched, so a SIGUSR1 the supervisor forwards never kills a front.
+        signals.append(SignalWatcher(loop: loop, signal: SIGUSR1) { [unowned self] _ in
+            LimitsAndAudit.reopen(self.services.auditLog, log: self.log)
+        })
         // Ready when every executor socket present at start is linked, or after 3 s regardless.
         let expected = pool.socketPaths().count
         if expected == 0 { notifyReady() }
@@ -324,6 +330,7 @@ public final class Front: ExecutorPoolObserver {
         pool.shutdown()
         router.stop()
         services.writer.accessLog?.close()
+        services.auditLog?.close()
         // Every timer is closed (closing one that fired already does nothing); the stop timer
         // closes itself after firing.
         for t in timers + pendingTimers { t.close() }

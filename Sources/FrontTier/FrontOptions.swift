@@ -1,3 +1,5 @@
+import Security
+
 /// How a front process is configured (from `switchyard front` / `serve` flags).
 public struct FrontOptions: Sendable {
     public var host = "127.0.0.1"
@@ -63,6 +65,10 @@ public struct FrontOptions: Sendable {
     public var validateArguments = true
     /// Authentication and authorization; nil = off (every caller is anonymous).
     public var access: AccessSettings?
+    /// `--rate-limit` rules, per principal (or source address) × tool; empty = no limits.
+    public var rateLimits = RateLimits()
+    /// Where to append the hash-chained audit log; nil = none.
+    public var auditLogPath: String?
 
     public init() {}
 

@@ -54,6 +54,10 @@ public final class Supervisor {
             signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] s in self.shutdown(signal: s) })
         }
         signals.append(SignalWatcher(loop: loop, signal: SIGHUP) { [unowned self] _ in self.rollingRestart() })
+        // SIGUSR1: log rotation, as nginx does: each ready front reopens its audit log.
+        signals.append(SignalWatcher(loop: loop, signal: SIGUSR1) { [unowned self] _ in
+            for slot in self.fronts { if let p = slot.process, p.ready, !p.exited { p.signal(SIGUSR1) } }
+        })
         if let pidFile = options.pidFile {
             let runDir = String(pidFile.split(separator: "/", omittingEmptySubsequences: false).dropLast()
                 .joined(separator: "/"))

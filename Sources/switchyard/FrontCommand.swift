@@ -42,6 +42,7 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "Validate tools/call arguments against the tool's inputSchema at the front: on or off.")
     var validateArguments = "on"
     @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
+    @OptionGroup var limits: LimitsOptions
 
     func run() throws {
         var o = FrontOptions()
@@ -69,6 +70,7 @@ struct FrontCommand: ParsableCommand {
         o.eventStoreAgeMs = UInt64(max(0, eventStoreAge)) * 1000
         o.validateArguments = try OnOff.parse(validateArguments, option: "--validate-arguments")
         o.access = try auth.settings(endpointPath: o.endpointPath)
+        try limits.apply(to: &o)
         for t in toolTimeout {
             let (name, ms) = try ToolTimeout.parse(t)
             o.toolTimeoutsMs[name] = ms

@@ -102,6 +102,7 @@ struct ServeCommand: ParsableCommand {
         """)
     var validateArguments: String?
     @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
+    @OptionGroup var limits: LimitsOptions
 
     func run() throws {
         let cfg = try config.map(ConfigFile.load) ?? ConfigFile()
@@ -129,6 +130,7 @@ struct ServeCommand: ParsableCommand {
         for t in toolTimeout { _ = try ToolTimeout.parse(t) }
         let auth = self.auth.merged(with: cfg)
         try auth.validate()
+        let limitsArguments = try limits.frontArguments(config: cfg)
         var policy = RestartPolicy()
         policy.intensity = restartIntensity ?? cfg.int("restartIntensity") ?? 10
         policy.periodMs = UInt64(restartPeriodMs ?? cfg.int("restartPeriodMs") ?? 10_000)
@@ -179,6 +181,7 @@ struct ServeCommand: ParsableCommand {
             argv += ["--validate-arguments", validate ? "on" : "off"]
             argv += ["--call-timeout-ms", String(callTimeout)]
             for t in toolTimeout { argv += ["--tool-timeout", t] }
+            argv += limitsArguments
             if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }
             if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
             if let t = headTimeout ?? cfg.int("headTimeout") { argv += ["--head-timeout", String(t)] }

@@ -75,6 +75,8 @@ struct RunDirectory {
             dir = RunDirectory(path: String(cString: template), owned: true)
         }
         mkdir(dir.executors, 0o700)
+        // Rate-limit buckets start empty with each server (and a previous boot's clock is meaningless).
+        unlink(dir.path + "/ratelimits")
         var st = stat()
         guard stat(dir.executors, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
             throw ValidationError("run directory \(dir.path) is not usable")
@@ -98,6 +100,7 @@ struct RunDirectory {
         unlink(path + "/sessions.activity")
         unlink(path + "/supervisor.pid")
         unlink(path + "/sessions.gen")
+        unlink(path + "/ratelimits")
         rmdir(executors)
         rmdir(path)
     }
@@ -131,7 +134,7 @@ struct ConfigFile {
                           "heartbeatTimeoutMs", "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin",
                           "logFormat", "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize",
                           "eventStoreAge", "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress",
-                          "maxResult", "validateArguments"] + AuthOptions.configKeys)
+                          "maxResult", "validateArguments", "rateLimits", "auditLog"] + AuthOptions.configKeys)
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         if let secret = secretKeys.first(where: { o[$0] != nil }), file.readableByOthers {
             throw ValidationError("config file \(path) holds a secret ('\(secret)') but other users can read it "

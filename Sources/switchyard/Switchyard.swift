@@ -6,7 +6,8 @@ struct Switchyard: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A high-performance MCP server: fronts speak MCP over HTTP, executors host the tools.",
         version: version,
-        subcommands: [ServeCommand.self, FrontCommand.self, ExecutorCommand.self, ReloadCommand.self, KeysCommand.self],
+        subcommands: [ServeCommand.self, FrontCommand.self, ExecutorCommand.self, ReloadCommand.self,
+                      KeysCommand.self, AuditCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

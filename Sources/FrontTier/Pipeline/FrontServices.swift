@@ -1,6 +1,7 @@
 import EventLoop
 import Glibc
 import MCPCore
+import Security
 
 /// What the stages and method handlers of one front share: its options, executors, sessions,
 /// notification streams, metrics and the writer of every answer. One per front process.
@@ -17,6 +18,10 @@ final class FrontServices {
     let metrics: FrontMetrics
     /// Authentication and policy; nil when the server runs without authentication.
     let access: AccessControl?
+    /// Buckets shared by every front of the server; nil without `--rate-limit` (Front.run sets it).
+    var rateLimiter: RateLimiter?
+    /// The audit log; nil without `--audit-log` (Front.run sets it).
+    var auditLog: AuditLog?
     /// Writes what executors answer; every call sent to an executor answers through it.
     private(set) lazy var answers = ExecutorAnswers(self)
 
