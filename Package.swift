@@ -69,7 +69,7 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["CMetrics", "MCPCore"], swiftSettings: strict),
 
         .executableTarget(name: "switchyard",
-                          dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop",
+                          dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop", "Security", "MCPCore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
 
@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "CSupport"]),
         .testTarget(name: "SecurityTests", dependencies: ["Security", "MCPCore"]),
         .testTarget(name: "SchemaValidationTests", dependencies: ["SchemaValidation", "MCPCore"]),
-        .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting"]),
+        .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting", "Security"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "CMetrics"]),

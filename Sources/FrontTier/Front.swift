@@ -81,11 +81,13 @@ public final class Front: ExecutorPoolObserver {
         }
         services.rateLimiter = LimitsAndAudit.rateLimiter(options: options, log: log)
         services.auditLog = try LimitsAndAudit.auditLog(options: options, loop: loop, log: log)
+        services.writer.auditLog = services.auditLog
         endpoint.adminOnMainPort = options.admin == nil
         let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody,
                                            headTimeoutMs: options.headTimeoutMs, bodyMinRate: options.bodyMinRate,
                                            idleTimeoutMs: options.idleTimeoutMs)
         let admission = ConnectionAdmission(options: options)
+        let needsAddress = admission.perAddress > 0 || !options.rateLimits.isEmpty || options.auditLogPath != nil
         let closes = Metrics.family(.connectionsClosedTotal)
         func accept(_ handler: any HTTPHandler, admin isAdmin: Bool = false) -> (StreamConnection) -> Void {
             return { [unowned self] conn in
@@ -99,7 +101,9 @@ public final class Front: ExecutorPoolObserver {
                 }
                 guard !self.draining else { conn.close(); return }
                 metrics.accepted.increment()
-                let address = admission.perAddress > 0 ? conn.peerAddress() : nil
+                // The source address, when something needs it: the per-address cap, anonymous
+                // rate limits, the audit log (one getpeername per connection, not per request).
+                let address = needsAddress ? conn.peerAddress() : nil
                 guard admission.admit(address: address) else {
                     conn.close()
                     self.reportClose(.perAddressLimit, admission, detail: address)

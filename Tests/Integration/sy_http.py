@@ -261,9 +261,11 @@ class _Parser:
 class RawConnection:
     """One blocking HTTP/1.1 connection."""
 
-    def __init__(self, host: str, port: int, timeout: float = 10.0):
+    def __init__(self, host: str, port: int, timeout: float = 10.0, source: str | None = None):
+        """`source`: a local address to connect from (such as 127.0.0.2)."""
         self.host, self.port = host, port
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.parser = _Parser()
         self.eof = False

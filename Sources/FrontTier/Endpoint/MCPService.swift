@@ -30,6 +30,7 @@ final class MCPService: HTTPHandler {
         methods = .standard(services)
         let batch = BatchStage(services: services, methods: methods)
         var stages: [any RequestStage] = [origin]
+        if services.options.auditLogPath != nil { stages.append(AuditStage(services: services)) }
         if let access = services.access {
             stages.append(AuthenticationStage(access: access, writer: services.writer))
         }
@@ -41,7 +42,7 @@ final class MCPService: HTTPHandler {
         if let access = services.access {
             stages.append(AuthorizationStage(access: access, writer: services.writer, methods: methods))
         }
-        // Rate limits take their place here.
+        if !services.options.rateLimits.isEmpty { stages.append(RateLimitStage(services: services, methods: methods)) }
         if services.options.validateArguments {
             stages.append(ArgumentValidationStage(services: services, methods: methods))
         }
@@ -67,14 +68,22 @@ final class MCPService: HTTPHandler {
             slot.methodIndex = LabelIndex.method(req.methodIs("DELETE") ? "delete" : "get")
             let target = AnswerTarget(slot: slot, connection: connection, id: nil, format: .json)
             var owner: UInt64 = 0
+            if services.auditLog != nil {
+                slot.audit = AuditNote(sourceAddress: connection.peerAddress, sessionId: req.header(.mcpSessionId),
+                                       method: req.methodIs("DELETE") ? "session/delete" : "session/stream",
+                                       name: nil, arguments: nil)
+            }
             if let problem = origin.check(req) {
                 writer.error(target, ProtocolError(.invalidRequest, problem, httpStatus: 403))
                 return
             }
             if let access = services.access {
                 switch access.authenticate(req, connection) {
-                case .success(let principal): owner = principal.bindingDigest
+                case .success(let principal):
+                    owner = principal.bindingDigest
+                    slot.audit?.principal = principal
                 case .failure(let failure):
+                    slot.audit?.denial = "authentication: \(failure.description)"
                     let (error, challenge) = AuthenticationStage.refusal(failure, access)
                     writer.error(target, error, extra: [("WWW-Authenticate", challenge)])
                     return

@@ -23,6 +23,8 @@ final class ResponseSlot {
     @exclusivity(unchecked) var tool: String?
     @exclusivity(unchecked) var requestId: String?
     @exclusivity(unchecked) var traceparent: String?
+    /// The request's audit line, written with the answer's head (only with `--audit-log`).
+    @exclusivity(unchecked) var audit: AuditNote?
     /// Close the connection once this answer is written.
     @exclusivity(unchecked) var closeAfter = false
 

@@ -11,6 +11,8 @@ final class ResponseWriter {
     let metrics: FrontMetrics
     /// Set when the front writes an access log.
     var accessLog: AccessLog?
+    /// Set when the front writes an audit log (`AuditStage` starts each request's line).
+    var auditLog: AuditLog?
     /// The front is draining: answers close their connection.
     @exclusivity(unchecked) var draining = false
 
@@ -27,6 +29,9 @@ final class ResponseWriter {
             accessLog.record(method: LabelValues.method[slot.methodIndex], status: status,
                              durationNs: uv_hrtime() &- slot.startedNs, tool: slot.tool,
                              requestId: slot.requestId, traceparent: slot.traceparent)
+        }
+        if let note = slot.audit, let auditLog {
+            auditLog.record(note.record(status: status, durationNs: uv_hrtime() &- slot.startedNs))
         }
     }
 

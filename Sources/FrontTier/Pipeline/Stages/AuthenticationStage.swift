@@ -20,8 +20,10 @@ final class AuthenticationStage: RequestStage {
         switch access.authenticate(r.http, r.connection) {
         case .success(let principal):
             r.principal = principal
+            r.slot.audit?.principal = principal
             return .proceed
         case .failure(let failure):
+            r.slot.audit?.denial = "authentication: \(failure.description)"
             let (error, challenge) = Self.refusal(failure, access)
             writer.error(r.target, error, extra: [("WWW-Authenticate", challenge)])
             return .answered

@@ -33,6 +33,10 @@ final class AuthorizationStage: RequestStage {
         // A request without the item's name is the method handler's to refuse (invalid params).
         let item = kind == .resource ? Envelope.string(r.body, r.envelope.raw.uri) : r.envelope.name(in: r.body)
         guard let item, let denial = access.policy.check(r.principal, kind, item) else { return .proceed }
+        switch denial {
+        case .insufficientScope(let needed): r.slot.audit?.denial = "policy: needs scope \(needed.joined(separator: " "))"
+        case .notAllowed: r.slot.audit?.denial = "policy: not for this principal or client"
+        }
         let (error, extra) = Self.refusal(denial, kind, item, access)
         writer.error(r.target, error, extra: extra)
         return .answered
