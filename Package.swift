@@ -45,6 +45,11 @@ let package = Package(
         // audit chain; OpenSSL for signatures and hashes, no sockets (README.md, "Security").
         .target(name: "Security", dependencies: ["MCPCore", "CSupport", "COpenSSL"], swiftSettings: strict),
 
+        // TLS on the streams (README.md, "TLS"): the OpenSSL connection over the caller's buffers in C,
+        // the ByteStream conformer and contexts in Swift. Kept apart so only what serves TLS links ssl.
+        .target(name: "CTLS", dependencies: ["COpenSSL"], path: "CSupport/tls"),
+        .target(name: "TLS", dependencies: ["CTLS", "EventLoop", "CSupport", "CLibUV", "COpenSSL"], swiftSettings: strict),
+
         // libuv wrappers shared by every tier.
         .target(name: "EventLoop", dependencies: ["CSupport", "CLibUV", "WireProtocol", "MCPCore"], swiftSettings: strict),
         // Test doubles for EventLoop's seams (an in-memory ByteStream on a manual clock), linked by
@@ -54,7 +59,7 @@ let package = Package(
         // The tiers. They depend on the pure targets and EventLoop, never on each other.
         .target(name: "FrontTier",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "COpenSSL", "Metrics",
-                               "SchemaValidation", "Security"],
+                               "SchemaValidation", "Security", "TLS"],
                 swiftSettings: strict),
         .target(name: "ToolSDK",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "Metrics"],
@@ -67,7 +72,7 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["CMetrics", "MCPCore"], swiftSettings: strict),
 
         .executableTarget(name: "switchyard",
-                          dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop",
+                          dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop", "TLS",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
 
@@ -88,6 +93,7 @@ let package = Package(
         .testTarget(name: "SchemaValidationTests", dependencies: ["SchemaValidation", "MCPCore"]),
         .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "CTLS", "EventLoop", "EventLoopTesting", "CSupport"]),
         .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "CMetrics"]),
         // libuv handle lifecycle across the tiers, in one process on real sockets: timers, drained
