@@ -1,3 +1,5 @@
+import TLS
+
 /// How a front process is configured (from `switchyard front` / `serve` flags).
 public struct FrontOptions: Sendable {
     public var host = "127.0.0.1"
@@ -61,6 +63,9 @@ public struct FrontOptions: Sendable {
     /// Validate each tools/call's arguments against the tool's inputSchema at the front
     /// (ArgumentValidationStage); a failing call never reaches an executor.
     public var validateArguments = true
+    /// Serve HTTPS on the main port (the admin listener stays plain); nil = plain HTTP.
+    /// SIGUSR2 reads the certificate and key again for new connections.
+    public var tls: TLSSettings?
 
     public init() {}
 

@@ -54,6 +54,8 @@ public final class Supervisor {
             signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] s in self.shutdown(signal: s) })
         }
         signals.append(SignalWatcher(loop: loop, signal: SIGHUP) { [unowned self] _ in self.rollingRestart() })
+        // SIGUSR2: the fronts read their TLS certificate again (`switchyard reload --tls`).
+        signals.append(SignalWatcher(loop: loop, signal: SIGUSR2) { [unowned self] _ in self.signalFronts(SIGUSR2) })
         if let pidFile = options.pidFile {
             let runDir = String(pidFile.split(separator: "/", omittingEmptySubsequences: false).dropLast()
                 .joined(separator: "/"))
@@ -206,6 +208,14 @@ public final class Supervisor {
             p.retiring = false
             p.signal(SIGTERM)
         }
+    }
+
+    /// Passes `sig` on to every running front.
+    private func signalFronts(_ sig: Int32) {
+        guard !stopping else { return }
+        let running = fronts.compactMap(\.process).filter { !$0.exited }
+        log.info("signalling fronts", [("signal", String(sig)), ("fronts", String(running.count))])
+        for p in running { p.signal(sig) }
     }
 
     // MARK: rolling restart

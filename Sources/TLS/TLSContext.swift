@@ -68,7 +68,7 @@ public final class TLSContext {
             }
         }
         guard rc == 0, let ctx = out else {
-            throw TLSError(String(cString: err))
+            throw TLSError(err.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
         return TLSContext(ctx: ctx, verifiesPeers: server && verifyCA != nil)
     }

@@ -182,9 +182,11 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
     private func handshakeCompleted(_ c: OpaquePointer) {
         handshakeDone = true
         if context.verifiesPeers {
-            var text = [CChar](repeating: 0, count: 1024)
-            let n = sy_tls_peer_subject(c, &text, text.count)
-            if n > 0 { peerCertificateSubject = String(cString: text) }
+            var text = [UInt8](repeating: 0, count: 1024)
+            let n = text.withUnsafeMutableBufferPointer { b in
+                b.withMemoryRebound(to: CChar.self) { sy_tls_peer_subject(c, $0.baseAddress, $0.count) }
+            }
+            if n > 0 { peerCertificateSubject = String(decoding: text[0..<Int(n)], as: UTF8.self) }
         }
         onHandshake?(self)
         // Writes made before the handshake finished (none in HTTP) leave now.
@@ -194,9 +196,7 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
     /// A fatal TLS error: the alert OpenSSL queued goes out, then the connection closes. Plain
     /// HTTP sent to this port gets a plain 400 that says so, as nginx does.
     private func failHandshakeOrRecord(_ c: OpaquePointer) {
-        var text = [CChar](repeating: 0, count: 256)
-        sy_tls_last_error(c, &text, text.count)
-        failureReason = String(cString: text)
+        failureReason = lastError(c)
         closeStatus = UV_EPROTO.rawValue
         if !handshakeDone && sy_tls_failed_on_plain_http(c) != 0 {
             turn.output.pointee.len = 0
@@ -207,6 +207,14 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
         closing = true
         reading = false
         transport.closeWhenFlushed()
+    }
+
+    private func lastError(_ c: OpaquePointer) -> String {
+        var text = [UInt8](repeating: 0, count: 256)
+        text.withUnsafeMutableBufferPointer { b in
+            b.withMemoryRebound(to: CChar.self) { sy_tls_last_error(c, $0.baseAddress, $0.count) }
+        }
+        return String(decoding: text.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     static let plainHTTPAnswer: StaticString = """
@@ -296,9 +304,7 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
     private func encrypt(_ p: UnsafeRawPointer, _ n: Int) {
         guard let c = connection else { return }
         if sy_tls_write(c, p, n) != 0 {
-            var text = [CChar](repeating: 0, count: 256)
-            sy_tls_last_error(c, &text, text.count)
-            failureReason = String(cString: text)
+            failureReason = lastError(c)
             fail(status: UV_EPROTO.rawValue)
         }
     }

@@ -41,6 +41,7 @@ struct FrontCommand: ParsableCommand {
     var sessionKeyFile: String?
     @Option(help: "Validate tools/call arguments against the tool's inputSchema at the front: on or off.")
     var validateArguments = "on"
+    @OptionGroup var tls: TLSOptions
 
     func run() throws {
         var o = FrontOptions()
@@ -83,6 +84,7 @@ struct FrontCommand: ParsableCommand {
             // A lone front: its sessions are valid on this process only.
             o.sessionKey = Hex.decode(Hex.random(bytes: 32))!
         }
+        o.tls = try tls.settings(ticketSecret: o.sessionKey)
         try Front(options: o).run()
     }
 }

@@ -179,7 +179,8 @@ class SwitchyardServer:
                 url = line.split(READY_MARKER, 1)[1].strip()
                 self.url = url
                 self.port = port
-                expected = f"http://{self.host}:{port}/mcp"
+                scheme = "https" if "--tls-cert" in self.options["extra_args"] else "http"
+                expected = f"{scheme}://{self.host}:{port}/mcp"
                 if url != expected:
                     self.url = expected
                     raise ServerStartError(f"ready line announces {url!r}, expected {expected!r}: {line!r}")
