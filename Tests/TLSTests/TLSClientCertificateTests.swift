@@ -17,6 +17,28 @@ final class TLSClientCertificateTests: XCTestCase {
         XCTAssertEqual(pair.server.peerCertificateSubject, "CN=alice,O=Example")
     }
 
+    /// A resumed session carries the certificate verified in the full handshake: a connection
+    /// resumed on another front (another context, the same ticket secret) keeps its subject.
+    func testResumedSessionKeepsTheVerifiedSubject() throws {
+        let secret = Array(repeating: UInt8(9), count: 32)
+        func front() throws -> TLSContext {
+            try TLSContext.server(TLSSettings(certificateFile: certs.serverCert, keyFile: certs.serverKey,
+                                              clientCAFile: certs.caFile, ticketSecret: secret))
+        }
+        let client = try TLSContext.client(trusting: certs.caFile, certificateFile: certs.clientCert,
+                                           keyFile: certs.clientKey)
+        let first = TLSPair(server: try front(), client: client)
+        first.client.write("x")
+        first.server.write("y")
+        first.pump()
+        let session = try XCTUnwrap(first.client.session)
+        first.client.closeWhenFlushed()
+        first.pump()
+        let second = TLSPair(server: try front(), client: client, session: session)
+        XCTAssertTrue(second.server.sessionReused)
+        XCTAssertEqual(second.server.peerCertificateSubject, "CN=alice,O=Example")
+    }
+
     func testClientWithoutCertificateIsServedAnonymously() throws {
         let pair = TLSPair(server: try server(clientCA: certs.caFile), client: try TLSContext.client(trusting: certs.caFile))
         XCTAssertFalse(pair.server.isHandshaking)
