@@ -183,7 +183,7 @@ clean:
 	rm -rf .build $(VENV)
 
 # Benchmarks (bench/README.md): switchyard-bench against Switchyard and its anchors.
-BENCH_PACKAGES := nginx-light jq curl
+BENCH_PACKAGES := nginx-light jq curl wrk
 .PHONY: bench bench-smoke bench-build bench-deps profile
 bench-build: build
 	swift build -c release --product switchyard-bench
