@@ -261,7 +261,8 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
     /// Encryption copies the bytes anyway: the chunk need not be retained.
     public func write(chunk: UnsafeMutablePointer<sy_chunk_t>, bytes: UnsafeRawBufferPointer) { write(bytes) }
 
-    /// Copies into the staging chunk, growing it (or encrypting what it holds) when full.
+    /// Copies into the staging chunk. When it is full, what it holds is encrypted (or, before the
+    /// handshake is done, the chunk grows); a fresh chunk is always large enough for `n`.
     private func stage(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
         if let s = staged, stagedLength + n > Int(s.pointee.cap) {
             if handshakeDone {
@@ -279,11 +280,6 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
             stagedLength = 0
         }
         guard let s = staged else { return false }
-        if stagedLength + n > Int(s.pointee.cap) {
-            // Larger than a fresh chunk's class after encrypting: encrypt it as it lies.
-            encrypt(p, n)
-            return true
-        }
         (chunkBytes(s) + stagedLength).copyMemory(from: p, byteCount: n)
         stagedLength += n
         return true
