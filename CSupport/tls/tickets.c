@@ -119,9 +119,14 @@ int sy__tickets_install(SSL_CTX *ctx, const uint8_t *secret, size_t secret_len, 
     sy__ticket_state_t *st = calloc(1, sizeof(*st));
     if (!st) return SY_TLS_NOMEM;
     st->period_s = period_s ? period_s : DEFAULT_PERIOD_S;
-    if (secret && secret_len > 0) {
-        st->secret_len = secret_len < sizeof(st->secret) ? secret_len : sizeof(st->secret);
-        memcpy(st->secret, secret, st->secret_len);
+    if (secret && secret_len > sizeof(st->secret)) {
+        /* A longer secret is hashed first (every front does the same, so keys still agree). */
+        unsigned int n = 0;
+        if (EVP_Digest(secret, secret_len, st->secret, &n, EVP_sha256(), NULL) != 1) { free(st); return SY_TLS_ERROR; }
+        st->secret_len = n;
+    } else if (secret && secret_len > 0) {
+        st->secret_len = secret_len;
+        memcpy(st->secret, secret, secret_len);
     } else {
         /* A lone front or a client: tickets valid on this process only. */
         st->secret_len = 32;

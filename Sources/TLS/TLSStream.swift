@@ -10,8 +10,8 @@ import EventLoop
 /// Read path: the transport's pooled ciphertext is fed to OpenSSL in place (no copy into a BIO);
 /// records are decrypted into this stream's own pooled read buffer, which the owner parses and
 /// slices as it would a socket's. Write path: writes of a loop turn are staged in one pooled chunk
-/// and encrypted together at the end of the turn (`TLSTurn`); records reach the transport's output
-/// queue, which leaves in the same writev as ever. Handshake messages are answered as they come.
+/// and encrypted together at the end of the turn (`TLSTurn`); the records are copied into the
+/// transport's output queue, which leaves in the same writev as ever. Handshake messages are answered as they come.
 ///
 /// Ownership: this object owns the OpenSSL connection (freed when the transport's close
 /// completes, or in `deinit`), its plaintext read buffer and staging chunk (given back on close).
@@ -21,6 +21,7 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
     @exclusivity(unchecked) public weak var delegate: (any ByteStreamDelegate)?
     private let turn: TLSTurn
     private let context: TLSContext
+    /// The OpenSSL connection (`sy_tls_conn_t`); nil once the transport's close completed.
     @exclusivity(unchecked) var connection: OpaquePointer?
     private let inbuf: UnsafeMutablePointer<sy_inbuf_t>
     /// Plaintext written this turn and not yet encrypted: `staged.data[0..<stagedLength]`.

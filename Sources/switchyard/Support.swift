@@ -125,13 +125,14 @@ struct ConfigFile {
         guard case .object(let o)? = try? JSONValue.parse(file.bytes) else {
             throw ValidationError("config file \(path) is not a JSON object")
         }
-        let known = Set(["host", "port", "fronts", "executors", "tools", "executorCommands", "preferSSE", "maxBody",
+        let known: Set = ["host", "port", "fronts", "executors", "tools", "executorCommands", "preferSSE", "maxBody",
+                          "tlsCert", "tlsKey", "tlsClientCa", "tlsMinVersion",
                           "sessionKey", "sessionKeyFile", "runDir", "compressThreshold", "callTimeoutMs", "maxQueued",
                           "restartIntensity", "restartPeriodMs", "restartMaxDelayMs", "heartbeatIntervalMs",
                           "heartbeatTimeoutMs", "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin",
                           "logFormat", "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize",
                           "eventStoreAge", "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress",
-                          "maxResult", "validateArguments"] + TLSOptions.configKeys)
+                          "maxResult", "validateArguments"]
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         if let secret = secretKeys.first(where: { o[$0] != nil }), file.readableByOthers {
             throw ValidationError("config file \(path) holds a secret ('\(secret)') but other users can read it "

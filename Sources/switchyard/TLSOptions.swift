@@ -21,10 +21,8 @@ struct TLSOptions: ParsableArguments {
     @Option(name: .customLong("tls-min-version"), help: "Lowest TLS version accepted: 1.2 (default) or 1.3.")
     var minVersion: String?
 
-    /// Config-file members, under the command line.
-    static let configKeys = ["tlsCert", "tlsKey", "tlsClientCa", "tlsMinVersion"]
-
-    /// The settings from the command line over `config`; nil for plain HTTP. Session tickets'
+    /// The settings from the command line over `config` (members tlsCert, tlsKey, tlsClientCa,
+    /// tlsMinVersion, listed in ConfigFile's known keys); nil for plain HTTP. Session tickets'
     /// keys are derived from `ticketSecret` (the session key every front shares).
     func settings(config: ConfigFile = ConfigFile(), ticketSecret: [UInt8]) throws -> TLSSettings? {
         let cert = certificate ?? config.string("tlsCert")

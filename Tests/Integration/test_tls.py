@@ -313,3 +313,18 @@ def test_mismatched_key_names_the_file(pki, tmp_path):
                          capture_output=True, text=True, timeout=20)
     assert out.returncode != 0
     assert f"TLS key file {pki.alice[1]}" in out.stderr, out.stderr
+
+
+@pytest.mark.timeout(60)
+def test_config_file_keys(server_factory, pki, tmp_path):
+    cert, key = pki.install(pki.gen1, tmp_path)
+    config = tmp_path / "switchyard.json"
+    config.write_text(json.dumps({"tlsCert": str(cert), "tlsKey": str(key), "tlsMinVersion": "1.3",
+                                  "tlsClientCa": str(pki.ca)}))
+    server = server_factory(fronts=1, tls=True, extra_args=["--config", str(config)])
+    assert server.url.startswith("https://")
+    c = TLSClient(server, client_context(pki, cert=pki.alice))
+    assert c.front() == 0 and c.sock.version() == "TLSv1.3"
+    c.close()
+    with pytest.raises(ssl.SSLError):  # tlsMinVersion from the file
+        TLSClient(server, client_context(pki, maximum=ssl.TLSVersion.TLSv1_2))

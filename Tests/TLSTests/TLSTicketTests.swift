@@ -50,6 +50,18 @@ final class TLSTicketTests: XCTestCase {
         }
     }
 
+    /// A secret longer than the state holds is hashed first: fronts still agree, and a secret that
+    /// differs only past the 64th byte is another server's.
+    func testLongSecretsAreHashedNotTruncated() throws {
+        let client = try TLSContext.client(trusting: certs.caFile)
+        let long = Array(repeating: UInt8(5), count: 100)
+        var other = long
+        other[99] = 6
+        let session = try XCTUnwrap(ticket(from: try front(secret: long, now: t0), client: client))
+        XCTAssertTrue(resumes(session, on: try front(secret: long, now: t0), client: client))
+        XCTAssertFalse(resumes(session, on: try front(secret: other, now: t0), client: client))
+    }
+
     func testTicketSurvivesOneRotationNotTwo() throws {
         let client = try TLSContext.client(trusting: certs.caFile)
         let start = t0 - t0 % 3600 + 100
