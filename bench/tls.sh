@@ -2,10 +2,13 @@
 # TLS: Switchyard and nginx serving TLS with the same certificate, protocol and cipher, side by
 # side in one run, under wrk (echo tools/call, answers checked by bench/echo.lua):
 #   1. closed loop on keep-alive connections (TLS records on the request path);
-#   2. new connections: every request on a new connection with a full handshake
-#      (`Connection: close`; wrk does not resume sessions), i.e. handshakes per second.
+#   2. new connections, resumed: every request on a new connection (`Connection: close`); wrk
+#      resumes its TLS session on each (a TLS 1.3 PSK handshake with ECDHE, no certificate);
+#   3. full handshakes: HANDSHAKE_CLIENTS parallel `openssl s_time -new` (a full handshake with
+#      the certificate's signature on each connection, no request), handshakes per second.
 #   bench/tls.sh [CONNECTIONS=256] [SECONDS=20]
-# Knobs: NEW_CONNS (64) connections for part 2, KEY (ec: P-256; rsa: RSA-2048), THREADS (2),
+# Knobs: NEW_CONNS (64) connections for part 2, HANDSHAKE_CLIENTS (4) for part 3, KEY (ec: P-256;
+# rsa: RSA-2048), THREADS (2),
 # FRONTS/EXECUTORS (2/2). The load generator shares the machine's cores with the server: quote
 # the ratios and requests per server CPU-second.
 set -euo pipefail
@@ -13,6 +16,7 @@ cd "$(dirname "$0")/.."
 CONNS=${1:-256}
 SECS=${2:-20}
 NEW_CONNS=${NEW_CONNS:-64}
+HANDSHAKE_CLIENTS=${HANDSHAKE_CLIENTS:-4}
 KEY=${KEY:-ec}
 THREADS=${THREADS:-2}
 SY_PORT=${SY_PORT:-18191}
@@ -85,8 +89,25 @@ run nginx "$NG_PORT" "$NG_PID" "$CONNS" | tee "$work/ng1.txt"
 run switchyard "$SY_PORT" "$SY_PID" "$CONNS" | tee "$work/sy1.txt"
 echo "ratio switchyard/nginx: throughput $(ratio "$(rps "$work/sy1.txt")" "$(rps "$work/ng1.txt")"), per server CPU-second $(ratio "$(percpu "$work/sy1.txt")" "$(percpu "$work/ng1.txt")")"
 
-echo "# 2. new connections: one request per connection, full handshake each, $NEW_CONNS connections, ${SECS}s"
+echo "# 2. new connections, resumed sessions: one request per connection, $NEW_CONNS connections, ${SECS}s"
 run nginx "$NG_PORT" "$NG_PID" "$NEW_CONNS" -H "Connection: close" | tee "$work/ng2.txt"
 run switchyard "$SY_PORT" "$SY_PID" "$NEW_CONNS" -H "Connection: close" | tee "$work/sy2.txt"
-echo "handshakes/s: nginx $(rps "$work/ng2.txt"), switchyard $(rps "$work/sy2.txt"); ratio $(ratio "$(rps "$work/sy2.txt")" "$(rps "$work/ng2.txt")"), per server CPU-second $(ratio "$(percpu "$work/sy2.txt")" "$(percpu "$work/ng2.txt")")"
+echo "resumed handshakes/s: nginx $(rps "$work/ng2.txt"), switchyard $(rps "$work/sy2.txt"); ratio $(ratio "$(rps "$work/sy2.txt")" "$(rps "$work/ng2.txt")"), per server CPU-second $(ratio "$(percpu "$work/sy2.txt")" "$(percpu "$work/ng2.txt")")"
+handshakes() { # name port root-pid: HANDSHAKE_CLIENTS s_time clients doing full handshakes for SECS
+  local name=$1 port=$2 pid=$3 i clients=()
+  local c0; c0=$(cpu_ticks "$pid")
+  for i in $(seq "$HANDSHAKE_CLIENTS"); do
+    openssl s_time -connect "127.0.0.1:$port" -new -time "$SECS" > "$work/st-$name-$i.txt" 2>&1 & clients+=($!)
+  done
+  wait "${clients[@]}" || true
+  local c1; c1=$(cpu_ticks "$pid")
+  local n; n=$(cat "$work"/st-"$name"-*.txt | awk '/connections in [0-9.]+ real seconds/{n += $1} END{print n+0}')
+  local cpu_s; cpu_s=$(awk -v t=$((c1 - c0)) 'BEGIN{printf "%.1f", t/100}')
+  awk -v name="$name" -v n="$n" -v s="$SECS" -v c="$cpu_s" \
+    'BEGIN{ printf "%s full_handshakes=%d rps=%.0f server_cpu_s=%s req_per_cpu_s=%.0f\n", name, n, n/s, c, (c > 0 ? n/c : 0) }'
+}
+echo "# 3. full handshakes, no resumption: $HANDSHAKE_CLIENTS openssl s_time -new clients, ${SECS}s"
+handshakes nginx "$NG_PORT" "$NG_PID" | tee "$work/ng3.txt"
+handshakes switchyard "$SY_PORT" "$SY_PID" | tee "$work/sy3.txt"
+echo "full handshakes/s: nginx $(rps "$work/ng3.txt"), switchyard $(rps "$work/sy3.txt"); ratio $(ratio "$(rps "$work/sy3.txt")" "$(rps "$work/ng3.txt")"), per server CPU-second $(ratio "$(percpu "$work/sy3.txt")" "$(percpu "$work/ng3.txt")")"
 if grep -q "level=error" "$work/sy.err"; then echo "server logged errors:"; grep "level=error" "$work/sy.err" | head; fi
