@@ -210,10 +210,11 @@ public final class Supervisor {
         }
     }
 
-    /// Passes `sig` on to every running front.
+    /// Passes `sig` on to every ready front. One still starting is skipped: it may not watch the
+    /// signal yet (the default action would end it), and it reads its files as it starts anyway.
     private func signalFronts(_ sig: Int32) {
         guard !stopping else { return }
-        let running = fronts.compactMap(\.process).filter { !$0.exited }
+        let running = fronts.compactMap(\.process).filter { $0.ready && !$0.exited }
         log.info("signalling fronts", [("signal", String(sig)), ("fronts", String(running.count))])
         for p in running { p.signal(sig) }
     }

@@ -15,7 +15,7 @@ struct TLSOptions: ParsableArguments {
     var key: String?
     @Option(name: .customLong("tls-client-ca"), help: """
         PEM CA certificates: ask clients for a certificate and refuse one that does not chain to them; \
-        a verified certificate's subject is the connection's principal. Clients without one still connect.
+        a verified certificate's subject is given to the auth stage. Clients without one still connect.
         """)
     var clientCA: String?
     @Option(name: .customLong("tls-min-version"), help: "Lowest TLS version accepted: 1.2 (default) or 1.3.")
