@@ -3,8 +3,9 @@
 
 SHELL := /bin/bash
 DEBIAN_PACKAGES := pkg-config libuv1-dev libzstd-dev libhiredis-dev libssl-dev zstd
-# Tests only: a real browser for the status page (the Prometheus harness installs prometheus itself).
-TEST_PACKAGES := chromium
+# Tests only: a real browser for the status page (the Prometheus harness installs prometheus itself);
+# the openssl CLI makes the TLS tests' CA and certificates at test time.
+TEST_PACKAGES := chromium openssl
 PYTHON ?= python3
 VENV := .venv
 HOST ?= 127.0.0.1
@@ -182,7 +183,7 @@ clean:
 	rm -rf .build $(VENV)
 
 # Benchmarks (bench/README.md): switchyard-bench against Switchyard and its anchors.
-BENCH_PACKAGES := nginx-light jq curl
+BENCH_PACKAGES := nginx-light jq curl wrk
 .PHONY: bench bench-smoke bench-build bench-deps profile
 bench-build: build
 	swift build -c release --product switchyard-bench

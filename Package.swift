@@ -47,6 +47,11 @@ let package = Package(
         // Rate-limit buckets in memory shared by every front (lock-free, C11 atomics).
         .target(name: "CRateLimit", path: "CSupport/ratelimit"),
 
+        // TLS on the streams (README.md, "TLS"): the OpenSSL connection over the caller's buffers in C,
+        // the ByteStream conformer and contexts in Swift. Kept apart so only what serves TLS links ssl.
+        .target(name: "CTLS", dependencies: ["COpenSSL"], path: "CSupport/tls"),
+        .target(name: "TLS", dependencies: ["CTLS", "EventLoop", "CSupport", "CLibUV", "COpenSSL"], swiftSettings: strict),
+
         // libuv wrappers shared by every tier.
         .target(name: "EventLoop", dependencies: ["CSupport", "CLibUV", "WireProtocol", "MCPCore"], swiftSettings: strict),
         // Test doubles for EventLoop's seams (an in-memory ByteStream on a manual clock), linked by
@@ -56,7 +61,7 @@ let package = Package(
         // The tiers. They depend on the pure targets and EventLoop, never on each other.
         .target(name: "FrontTier",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "COpenSSL", "Metrics",
-                               "SchemaValidation", "Security"],
+                               "SchemaValidation", "Security", "TLS"],
                 swiftSettings: strict),
         .target(name: "ToolSDK",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "Metrics"],
@@ -69,7 +74,7 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["CMetrics", "MCPCore"], swiftSettings: strict),
 
         .executableTarget(name: "switchyard",
-                          dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop", "Security", "MCPCore",
+                          dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop", "Security", "MCPCore", "TLS",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
 
@@ -88,8 +93,9 @@ let package = Package(
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "CSupport"]),
         .testTarget(name: "SecurityTests", dependencies: ["Security", "MCPCore"]),
         .testTarget(name: "SchemaValidationTests", dependencies: ["SchemaValidation", "MCPCore"]),
-        .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting", "Security"]),
+        .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting", "Security", "TLS"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "CTLS", "EventLoop", "EventLoopTesting", "CSupport"]),
         .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "CMetrics"]),
         // libuv handle lifecycle across the tiers, in one process on real sockets: timers, drained

@@ -4,6 +4,7 @@ import EventLoop
 import Glibc
 import MCPCore
 import Metrics
+import TLS
 
 /// One front process: a libuv loop serving MCP over HTTP/1.1 on a shared (SO_REUSEPORT) port,
 /// linked to every executor in the run directory.
@@ -29,6 +30,10 @@ public final class Front: ExecutorPoolObserver {
     private var signals: [SignalWatcher] = []
     private var draining = false
     private var notifiedReady = false
+    /// The TLS context for new connections (replaced by SIGUSR2; connections keep the one they
+    /// started with) and what this loop's TLS streams share; nil without `--tls-cert`.
+    private var tlsContext: TLSContext?
+    private var tlsTurn: TLSTurn?
 
     public init(options: FrontOptions) {
         self.options = options
@@ -86,6 +91,10 @@ public final class Front: ExecutorPoolObserver {
         let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody,
                                            headTimeoutMs: options.headTimeoutMs, bodyMinRate: options.bodyMinRate,
                                            idleTimeoutMs: options.idleTimeoutMs)
+        if let tls = options.tls {
+            tlsContext = try TLSContext.server(tls)
+            tlsTurn = TLSTurn(loop: loop)
+        }
         let admission = ConnectionAdmission(options: options)
         let needsAddress = admission.perAddress > 0 || !options.rateLimits.isEmpty || options.auditLogPath != nil
         let closes = Metrics.family(.connectionsClosedTotal)
@@ -112,7 +121,7 @@ public final class Front: ExecutorPoolObserver {
                 self.evict(admission.evictionsNeeded(open: self.connections.count - self.evicting + 1), admission)
                 conn.trafficClass = 1
                 metrics.connections.increment()
-                let http = HTTPConnection(conn: conn, handler: handler, limits: limits)
+                let http = HTTPConnection(conn: self.secured(conn), handler: handler, limits: limits)
                 http.peerAddress = address
                 http.onServerClose = { reason in closes.counter(reason.rawValue).increment() }
                 http.onClose = { [unowned self] h in
@@ -181,6 +190,8 @@ public final class Front: ExecutorPoolObserver {
         signals.append(SignalWatcher(loop: loop, signal: SIGUSR1) { [unowned self] _ in
             LimitsAndAudit.reopen(self.services.auditLog, log: self.log)
         })
+        // Always watched: SIGUSR2's default action would end a front that serves plain HTTP.
+        signals.append(SignalWatcher(loop: loop, signal: SIGUSR2) { [unowned self] _ in self.reloadCertificate() })
         // Ready when every executor socket present at start is linked, or after 3 s regardless.
         let expected = pool.socketPaths().count
         if expected == 0 { notifyReady() }
@@ -192,6 +203,28 @@ public final class Front: ExecutorPoolObserver {
     }
 
     private var expectedLinks = 0
+
+    /// The stream HTTP reads: the socket itself, or TLS over it with the current context.
+    private func secured(_ conn: StreamConnection) -> any ByteStream {
+        guard let context = tlsContext, let turn = tlsTurn else { return conn }
+        return TLSStream(transport: conn, context: context, turn: turn)
+    }
+
+    /// SIGUSR2: reads the certificate chain and key again for new connections; connections
+    /// already open keep theirs. A file that does not load is logged and the current one kept.
+    private func reloadCertificate() {
+        guard let settings = options.tls else {
+            log.info("SIGUSR2 ignored: this front serves plain HTTP")
+            return
+        }
+        do {
+            tlsContext = try TLSContext.server(settings)
+            log.info("TLS certificate reloaded", [("certificate", settings.certificateFile)])
+        } catch {
+            log.warning("TLS certificate reload failed; new connections keep the current certificate",
+                        [("error", error.message)])
+        }
+    }
 
     /// Evicted connections whose close has not completed yet (they still count in `connections`).
     private var evicting = 0

@@ -1,4 +1,5 @@
 import Security
+import TLS
 
 /// How a front process is configured (from `switchyard front` / `serve` flags).
 public struct FrontOptions: Sendable {
@@ -69,6 +70,9 @@ public struct FrontOptions: Sendable {
     public var rateLimits = RateLimits()
     /// Where to append the hash-chained audit log; nil = none.
     public var auditLogPath: String?
+    /// Serve HTTPS on the main port (the admin listener stays plain); nil = plain HTTP.
+    /// SIGUSR2 reads the certificate and key again for new connections.
+    public var tls: TLSSettings?
 
     public init() {}
 

@@ -58,6 +58,8 @@ public final class Supervisor {
         signals.append(SignalWatcher(loop: loop, signal: SIGUSR1) { [unowned self] _ in
             for slot in self.fronts { if let p = slot.process, p.ready, !p.exited { p.signal(SIGUSR1) } }
         })
+        // SIGUSR2: the fronts read their TLS certificate again (`switchyard reload --tls`).
+        signals.append(SignalWatcher(loop: loop, signal: SIGUSR2) { [unowned self] _ in self.signalFronts(SIGUSR2) })
         if let pidFile = options.pidFile {
             let runDir = String(pidFile.split(separator: "/", omittingEmptySubsequences: false).dropLast()
                 .joined(separator: "/"))
@@ -210,6 +212,15 @@ public final class Supervisor {
             p.retiring = false
             p.signal(SIGTERM)
         }
+    }
+
+    /// Passes `sig` on to every ready front. One still starting is skipped: it may not watch the
+    /// signal yet (the default action would end it), and it reads its files as it starts anyway.
+    private func signalFronts(_ sig: Int32) {
+        guard !stopping else { return }
+        let running = fronts.compactMap(\.process).filter { $0.ready && !$0.exited }
+        log.info("signalling fronts", [("signal", String(sig)), ("fronts", String(running.count))])
+        for p in running { p.signal(sig) }
     }
 
     // MARK: rolling restart

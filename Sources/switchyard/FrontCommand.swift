@@ -43,6 +43,7 @@ struct FrontCommand: ParsableCommand {
     var validateArguments = "on"
     @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
     @OptionGroup var limits: LimitsOptions
+    @OptionGroup var tls: TLSOptions
 
     func run() throws {
         var o = FrontOptions()
@@ -87,6 +88,7 @@ struct FrontCommand: ParsableCommand {
             // A lone front: its sessions are valid on this process only.
             o.sessionKey = Hex.decode(Hex.random(bytes: 32))!
         }
+        o.tls = try tls.settings(ticketSecret: o.sessionKey)
         try Front(options: o).run()
     }
 }

@@ -7,10 +7,14 @@ struct ReloadCommand: ParsableCommand {
         commandName: "reload",
         abstract: "Rolling restart of a running server's executors (the same as sending SIGHUP to `serve`).",
         discussion: "New executors start from the binary and tool commands as they are now; each old one drains "
-            + "and exits once its replacement is linked. No call fails."
+            + "and exits once its replacement is linked. No call fails. With --tls, the fronts read their TLS "
+            + "certificate and key again instead (SIGUSR2): new connections get the new certificate, open ones "
+            + "keep theirs, and a file that does not load is logged and the current certificate kept."
     )
 
     @Option(help: "The server's run directory (its --run-dir).") var runDir: String
+    @Flag(help: "Reload the fronts' TLS certificate and key (SIGUSR2) instead of restarting executors.")
+    var tls = false
 
     func run() throws {
         let path = runDir + "/supervisor.pid"
@@ -22,8 +26,8 @@ struct ReloadCommand: ParsableCommand {
         guard fgets(&buf, 32, f) != nil, let pid = Int32(String(cString: buf).trimmingWhitespace()), pid > 0 else {
             throw ValidationError("unreadable \(path)")
         }
-        guard kill(pid, SIGHUP) == 0 else { throw ValidationError("cannot signal supervisor \(pid)") }
-        print("switchyard: reload requested (supervisor \(pid))")
+        guard kill(pid, tls ? SIGUSR2 : SIGHUP) == 0 else { throw ValidationError("cannot signal supervisor \(pid)") }
+        print("switchyard: \(tls ? "TLS certificate reload" : "reload") requested (supervisor \(pid))")
     }
 }
 

@@ -12,7 +12,7 @@ struct ServeCommand: ParsableCommand {
         abstract: "Start N fronts and M executors under a supervisor and serve MCP.",
         discussion: """
         Executors start first; fronts start once every executor is ready. The line
-        'switchyard: serving MCP at http://HOST:PORT/mcp' is printed when all are ready.
+        'switchyard: serving MCP at http://HOST:PORT/mcp' (https with --tls-cert) is printed when all are ready.
         A child that dies is restarted with backoff. SIGTERM/SIGINT drain and exit 0.
         Options given on the command line override those of --config.
         """
@@ -103,6 +103,7 @@ struct ServeCommand: ParsableCommand {
     var validateArguments: String?
     @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
     @OptionGroup var limits: LimitsOptions
+    @OptionGroup var tls: TLSOptions
 
     func run() throws {
         let cfg = try config.map(ConfigFile.load) ?? ConfigFile()
@@ -148,6 +149,8 @@ struct ServeCommand: ParsableCommand {
                 : cfg.string("sessionKeyFile").map { "the file \($0)" } ?? "the config file's sessionKey")
             throw ValidationError("the session key (from \(source)) must be at least 32 hex digits")
         }
+        let tlsSettings = try tls.settings(config: cfg, ticketSecret: key)
+        try TLSOptions.check(tlsSettings)
         let runDir = try RunDirectory.prepare(self.runDir ?? cfg.string("runDir"))
         let exe = SelfExecutable.path()
 
@@ -200,11 +203,12 @@ struct ServeCommand: ParsableCommand {
             if let n = eventStoreAge ?? cfg.int("eventStoreAge") { argv += ["--event-store-age", String(n)] }
             for o in allowOrigin + (cfg.strings("allowOrigins") ?? []) { argv += ["--allow-origin", o] }
             argv += auth.frontArguments
+            argv += TLSOptions.frontArguments(tlsSettings)
             frontSpecs.append(ChildSpec(name: "front \(i)", role: .front, argv: argv,
                                         environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(key)], policy: policy))
         }
         let display = host.contains(":") ? "[\(host)]" : host
-        let readyLine = "switchyard: serving MCP at http://\(display):\(port)/mcp"
+        let readyLine = "switchyard: serving MCP at \(TLSOptions.scheme(tlsSettings))://\(display):\(port)/mcp"
         let supervisor = Supervisor(executors: executorSpecs, fronts: frontSpecs,
                                     options: .init(readyLine: readyLine, pidFile: runDir.path + "/supervisor.pid"))
         let code = supervisor.run()

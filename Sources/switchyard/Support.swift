@@ -129,6 +129,7 @@ struct ConfigFile {
             throw ValidationError("config file \(path) is not a JSON object")
         }
         let known = Set(["host", "port", "fronts", "executors", "tools", "executorCommands", "preferSSE", "maxBody",
+                          "tlsCert", "tlsKey", "tlsClientCa", "tlsMinVersion",
                           "sessionKey", "sessionKeyFile", "runDir", "compressThreshold", "callTimeoutMs", "maxQueued",
                           "restartIntensity", "restartPeriodMs", "restartMaxDelayMs", "heartbeatIntervalMs",
                           "heartbeatTimeoutMs", "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin",

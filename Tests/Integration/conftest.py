@@ -11,7 +11,8 @@ Fixtures:
                    over the start
 
 Options: fronts, executors, tools, executor_cmds (list of strings passed as --executor-cmd),
-prefer_sse, session_key, max_body, extra_args (list), env (dict).
+prefer_sse, session_key, max_body, extra_args (list), env (dict), tls (the ready line announces
+https; implied by --tls-cert in extra_args).
 
 Every test runs under a hard SIGALRM timeout: `@pytest.mark.timeout(seconds)` (default 30) for the
 call phase, 60 s for setup and teardown.
@@ -86,14 +87,15 @@ class SwitchyardServer:
     def __init__(self, log_dir: Path, name: str = "server", *, fronts: int = 2, executors: int = 2,
                  tools: str | None = "demo", executor_cmds: list[str] | tuple = (), prefer_sse: bool = False,
                  session_key: str | None = None, max_body: int | None = None, extra_args=(), env=None,
-                 host: str = "127.0.0.1", nofile: int | None = None):
+                 host: str = "127.0.0.1", nofile: int | None = None, tls: bool = False):
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.host = host
         self.options = dict(fronts=fronts, executors=executors, tools=tools, executor_cmds=list(executor_cmds),
                             prefer_sse=prefer_sse, session_key=session_key, max_body=max_body,
-                            extra_args=list(extra_args), env=dict(env or {}), nofile=nofile)
+                            extra_args=list(extra_args), env=dict(env or {}), nofile=nofile,
+                            tls=tls or "--tls-cert" in extra_args)
         # Unix socket paths are limited to 107 bytes, so the run dir is short and separate from the logs.
         self.run_dir = Path(tempfile.mkdtemp(prefix="sy-", dir="/tmp"))
         self.stderr_path = self.log_dir / f"{name}.stderr.log"
@@ -179,7 +181,8 @@ class SwitchyardServer:
                 url = line.split(READY_MARKER, 1)[1].strip()
                 self.url = url
                 self.port = port
-                expected = f"http://{self.host}:{port}/mcp"
+                scheme = "https" if self.options["tls"] else "http"
+                expected = f"{scheme}://{self.host}:{port}/mcp"
                 if url != expected:
                     self.url = expected
                     raise ServerStartError(f"ready line announces {url!r}, expected {expected!r}: {line!r}")

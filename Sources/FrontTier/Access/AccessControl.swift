@@ -13,8 +13,6 @@ final class AccessControl {
     let resource: ProtectedResource?
     /// The clock for credential checks (seconds); tests set it.
     var now: () -> UInt64 = { UInt64(time(nil)) }
-    /// The subject of a connection's verified TLS client certificate, when it has one.
-    var clientCertificateSubject: (HTTPConnection) -> String? = { _ in nil }
     /// Headers already verified, so that a keep-alive client pays one lookup per request.
     let verified = VerifiedCredentials()
 
@@ -28,7 +26,7 @@ final class AccessControl {
     /// one, its connection's verified client certificate.
     func authenticate(_ http: HTTPRequest, _ connection: HTTPConnection) -> Result<Principal, AuthFailure> {
         guard let bytes = http.headerBytes(.authorization) else {
-            if let subject = clientCertificateSubject(connection) {
+            if let subject = connection.peerCertificateSubject {
                 return .success(Principal(subject: subject, method: .clientCertificate))
             }
             return .failure(AuthFailure(.missing, "no credentials"))

@@ -1,5 +1,6 @@
 import EventLoop
 import Metrics
+import TLS
 
 /// The connection's deadlines and closing: the timeout sweep (head, body, idle), graceful
 /// closes for shutdown. Thread: the loop thread.
@@ -21,6 +22,14 @@ extension HTTPConnection {
         guard !conn.isClosed, !pausedForPipeline else { return }
         switch state {
         case .head:
+            if let tls = conn as? TLSStream, tls.isHandshaking {
+                // The TLS handshake counts as the head: done within the head timeout of the accept.
+                if now &- tls.startedAt > limits.headTimeoutMs {
+                    onServerClose?(.headTimeout)
+                    conn.close()
+                }
+                return
+            }
             if phaseStartedAt != 0 && conn.readable.count > 0 {
                 if now &- phaseStartedAt > limits.headTimeoutMs {
                     failAndClose(status: 408, message: "request head timed out", reason: .headTimeout)
