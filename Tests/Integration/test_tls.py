@@ -328,3 +328,32 @@ def test_config_file_keys(server_factory, pki, tmp_path):
     c.close()
     with pytest.raises(ssl.SSLError):  # tlsMinVersion from the file
         TLSClient(server, client_context(pki, maximum=ssl.TLSVersion.TLSv1_2))
+
+
+async def _whoami(url: str, ctx: ssl.SSLContext):
+    async with httpx2.AsyncClient(verify=ctx, timeout=20) as http:
+        async with Client(streamable_http_client(url, http_client=http), mode="legacy", read_timeout_seconds=10) as c:
+            return (await c.call_tool("whoami", {})).structured_content
+
+
+def test_client_certificate_subject_is_the_principal(server_factory, pki, tmp_path):
+    """With authentication on (API keys here) and --tls-client-ca, a request without a bearer
+    token but with a verified client certificate is that certificate's subject; with neither,
+    it is refused with 401."""
+    cert, key = pki.install(pki.gen1, tmp_path)
+    keys = tmp_path / "keys.json"
+    subprocess.run([switchyard_bin(), "keys", "new", "--name", "bot", "--scopes", "mcp:tools", "--file", str(keys)],
+                   capture_output=True, text=True, check=True)
+    server = server_factory(fronts=1, extra_args=tls_args(cert, key, "--tls-client-ca", str(pki.ca),
+                                                          "--api-keys", str(keys)))
+    who = run(_whoami, server.url, client_context(pki, cert=pki.alice))
+    assert who["auth"] == "client-certificate" and "CN=alice" in who["subject"], who
+    c = TLSClient(server, client_context(pki))
+    c.sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                   b"Accept: application/json, text/event-stream\r\nContent-Length: 40\r\n\r\n"
+                   b'{"jsonrpc":"2.0","id":1,"method":"ping"}')
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += c.sock.recv(65536)
+    assert head.startswith(b"HTTP/1.1 401"), head
+    c.close()
