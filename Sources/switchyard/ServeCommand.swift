@@ -105,11 +105,34 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var limits: LimitsOptions
     @OptionGroup var tls: TLSOptions
 
-    func run() throws {
+    /// What `serve` would run, decided from the options and the config file and checked (every
+    /// file read, every value validated), before anything starts: `run` starts it,
+    /// `check-config` prints it.
+    struct Plan {
+        var host: String
+        var port: Int
+        var frontCount: Int
+        /// Per executor: name, argv (the first element stands for this executable), environment.
+        var executors: [(name: String, argv: [String], environment: [String: String])]
+        /// Every front's options after `--index` and `--run-dir`.
+        var frontArguments: [String]
+        var restartPolicy: RestartPolicy
+        var heartbeatIntervalMs: UInt64
+        var heartbeatTimeoutMs: UInt64
+        var executorMaxRSS: Int?
+        var sessionKey: [UInt8]
+        /// Where the key came from, for check-config (never the key).
+        var sessionKeySource: String
+        var runDir: String?
+        var scheme: String
+        var logFormat: String?
+    }
+
+    func plan() throws -> Plan {
         let cfg = try config.map(ConfigFile.load) ?? ConfigFile()
-        if let f = logFormat ?? cfg.string("logFormat") {
+        let logFormat = self.logFormat ?? cfg.string("logFormat")
+        if let f = logFormat {
             guard f == "json" || f == "logfmt" else { throw ValidationError("--log-format takes json or logfmt") }
-            setenv("SWITCHYARD_LOG_FORMAT", f, 1) // before the first log line; children inherit it
         }
         let host = self.host ?? cfg.string("host") ?? "127.0.0.1"
         let port = self.port ?? cfg.int("port") ?? 8080
@@ -120,6 +143,7 @@ struct ServeCommand: ParsableCommand {
         let preferSSE = self.preferSSE || cfg.bool("preferSSE") == true
         let maxBody = self.maxBody ?? cfg.int("maxBody") ?? 4 * 1024 * 1024
         let threshold = self.compressThreshold ?? cfg.int("compressThreshold") ?? 8 * 1024 * 1024
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be 1...65535") }
         guard (1...64).contains(frontCount) else { throw ValidationError("--fronts must be 1...64") }
         guard (0...256).contains(executorCount) else { throw ValidationError("--executors must be 0...256") }
         guard executorCount > 0 || !external.isEmpty else { throw ValidationError("need at least one executor") }
@@ -136,79 +160,84 @@ struct ServeCommand: ParsableCommand {
         policy.intensity = restartIntensity ?? cfg.int("restartIntensity") ?? 10
         policy.periodMs = UInt64(restartPeriodMs ?? cfg.int("restartPeriodMs") ?? 10_000)
         policy.maxDelayMs = UInt64(restartMaxDelayMs ?? cfg.int("restartMaxDelayMs") ?? 5_000)
-        let hbInterval = UInt64(heartbeatIntervalMs ?? cfg.int("heartbeatIntervalMs") ?? 1_000)
-        let hbTimeout = UInt64(heartbeatTimeoutMs ?? cfg.int("heartbeatTimeoutMs") ?? 5_000)
-        let maxRSS = (executorMaxRssMb ?? cfg.int("executorMaxRssMb")).map { $0 * 1024 * 1024 }
 
         let given = try Secret.resolve(option: "session-key", value: sessionKey, file: sessionKeyFile, config: cfg,
                                        key: "sessionKey", log: Log("serve"))
-        let keyHex = given ?? Hex.random(bytes: 32)
-        guard let key = Hex.decode(keyHex), key.count >= 16 else {
-            // Never the key itself: where it came from is enough to find it.
-            let source = sessionKeyFile.map { "the file \($0)" } ?? (sessionKey != nil ? "--session-key"
-                : cfg.string("sessionKeyFile").map { "the file \($0)" } ?? "the config file's sessionKey")
+        // Never the key itself: where it came from is enough to find it.
+        let source = sessionKeyFile.map { "the file \($0)" } ?? (sessionKey != nil ? "--session-key"
+            : cfg.string("sessionKeyFile").map { "the file \($0)" }
+            ?? (cfg.string("sessionKey") != nil ? "the config file's sessionKey" : "random per start"))
+        guard let key = Hex.decode(given ?? Hex.random(bytes: 32)), key.count >= 16 else {
             throw ValidationError("the session key (from \(source)) must be at least 32 hex digits")
         }
         let tlsSettings = try tls.settings(config: cfg, ticketSecret: key)
         try TLSOptions.check(tlsSettings)
-        let runDir = try RunDirectory.prepare(self.runDir ?? cfg.string("runDir"))
-        let exe = SelfExecutable.path()
 
-        func executorSpec(_ name: String, _ argv: [String], _ env: [String: String] = [:]) -> ChildSpec {
-            var spec = ChildSpec(name: "executor \(name)", role: .executor, argv: argv, environment: env,
-                                 policy: policy, socketDirectory: runDir.executors, instanceName: name)
-            spec.heartbeatIntervalMs = hbInterval
-            spec.heartbeatTimeoutMs = hbTimeout
-            spec.maxRSSBytes = maxRSS
-            return spec
-        }
-        var executorSpecs: [ChildSpec] = []
+        var executors: [(name: String, argv: [String], environment: [String: String])] = []
         for i in 0..<executorCount {
             let name = "swift-\(i)"
             let concurrency = executorMaxConcurrency ?? cfg.int("executorMaxConcurrency") ?? 256
-            executorSpecs.append(executorSpec(name, [exe, "executor", "--socket", "{socket}", "--name", name,
-                                                     "--tools", tools, "--compress-threshold", String(threshold),
-                                                     "--max-concurrency", String(concurrency)]))
+            executors.append((name, ["switchyard", "executor", "--socket", "{socket}", "--name", name,
+                                     "--tools", tools, "--compress-threshold", String(threshold),
+                                     "--max-concurrency", String(concurrency)], [:]))
         }
         for (i, cmd) in external.enumerated() {
             let name = "ext-\(i)"
-            executorSpecs.append(executorSpec(name, ["/bin/sh", "-c", "exec \(cmd)"],
-                                              ["SWITCHYARD_EXECUTOR_NAME": name]))
+            executors.append((name, ["/bin/sh", "-c", "exec \(cmd)"], ["SWITCHYARD_EXECUTOR_NAME": name]))
         }
-        var frontSpecs: [ChildSpec] = []
-        for i in 0..<frontCount {
-            var argv = [exe, "front", "--host", host, "--port", String(port), "--index", String(i),
-                        "--run-dir", runDir.path, "--max-body", String(maxBody),
-                        "--compress-threshold", String(threshold)]
-            if preferSSE { argv.append("--prefer-sse") }
-            argv += ["--validate-arguments", validate ? "on" : "off"]
-            argv += ["--call-timeout-ms", String(callTimeout)]
-            for t in toolTimeout { argv += ["--tool-timeout", t] }
-            argv += limitsArguments
-            if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }
-            if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
-            if let t = headTimeout ?? cfg.int("headTimeout") { argv += ["--head-timeout", String(t)] }
-            if let r = bodyMinRate ?? cfg.int("bodyMinRate") { argv += ["--body-min-rate", String(r)] }
-            if let n = maxConnsPerAddress ?? cfg.int("maxConnsPerAddress") {
-                argv += ["--max-conns-per-address", String(n)]
-            }
-            if let n = maxResult ?? cfg.int("maxResult") { argv += ["--max-result", String(n)] }
-            if let a = admin ?? cfg.string("admin") { argv += ["--admin", a] }
-            if let l = accessLog ?? cfg.string("accessLog") { argv += ["--access-log", l] }
-            if let t = sessionIdleTimeout ?? cfg.int("sessionIdleTimeout") {
-                argv += ["--session-idle-timeout", String(t)]
-            }
-            if let n = listPageSize ?? cfg.int("listPageSize") { argv += ["--list-page-size", String(n)] }
-            if let n = eventStoreSize ?? cfg.int("eventStoreSize") { argv += ["--event-store-size", String(n)] }
-            if let n = eventStoreAge ?? cfg.int("eventStoreAge") { argv += ["--event-store-age", String(n)] }
-            for o in allowOrigin + (cfg.strings("allowOrigins") ?? []) { argv += ["--allow-origin", o] }
-            argv += auth.frontArguments
-            argv += TLSOptions.frontArguments(tlsSettings)
-            frontSpecs.append(ChildSpec(name: "front \(i)", role: .front, argv: argv,
-                                        environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(key)], policy: policy))
+        var argv = ["--host", host, "--port", String(port), "--max-body", String(maxBody),
+                    "--compress-threshold", String(threshold)]
+        if preferSSE { argv.append("--prefer-sse") }
+        argv += ["--validate-arguments", validate ? "on" : "off"]
+        argv += ["--call-timeout-ms", String(callTimeout)]
+        for t in toolTimeout { argv += ["--tool-timeout", t] }
+        argv += limitsArguments
+        if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }
+        if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
+        if let t = headTimeout ?? cfg.int("headTimeout") { argv += ["--head-timeout", String(t)] }
+        if let r = bodyMinRate ?? cfg.int("bodyMinRate") { argv += ["--body-min-rate", String(r)] }
+        if let n = maxConnsPerAddress ?? cfg.int("maxConnsPerAddress") { argv += ["--max-conns-per-address", String(n)] }
+        if let n = maxResult ?? cfg.int("maxResult") { argv += ["--max-result", String(n)] }
+        if let a = admin ?? cfg.string("admin") { argv += ["--admin", a] }
+        if let l = accessLog ?? cfg.string("accessLog") { argv += ["--access-log", l] }
+        if let t = sessionIdleTimeout ?? cfg.int("sessionIdleTimeout") { argv += ["--session-idle-timeout", String(t)] }
+        if let n = listPageSize ?? cfg.int("listPageSize") { argv += ["--list-page-size", String(n)] }
+        if let n = eventStoreSize ?? cfg.int("eventStoreSize") { argv += ["--event-store-size", String(n)] }
+        if let n = eventStoreAge ?? cfg.int("eventStoreAge") { argv += ["--event-store-age", String(n)] }
+        for o in allowOrigin + (cfg.strings("allowOrigins") ?? []) { argv += ["--allow-origin", o] }
+        argv += auth.frontArguments
+        argv += TLSOptions.frontArguments(tlsSettings)
+        return Plan(host: host, port: port, frontCount: frontCount, executors: executors, frontArguments: argv,
+                    restartPolicy: policy,
+                    heartbeatIntervalMs: UInt64(heartbeatIntervalMs ?? cfg.int("heartbeatIntervalMs") ?? 1_000),
+                    heartbeatTimeoutMs: UInt64(heartbeatTimeoutMs ?? cfg.int("heartbeatTimeoutMs") ?? 5_000),
+                    executorMaxRSS: (executorMaxRssMb ?? cfg.int("executorMaxRssMb")).map { $0 * 1024 * 1024 },
+                    sessionKey: key, sessionKeySource: source, runDir: self.runDir ?? cfg.string("runDir"),
+                    scheme: TLSOptions.scheme(tlsSettings), logFormat: logFormat)
+    }
+
+    func run() throws {
+        let plan = try plan()
+        // Before the first log line; children inherit it.
+        if let f = plan.logFormat { setenv("SWITCHYARD_LOG_FORMAT", f, 1) }
+        let runDir = try RunDirectory.prepare(plan.runDir)
+        let exe = SelfExecutable.path()
+        let executorSpecs = plan.executors.map { e -> ChildSpec in
+            let argv = e.argv.first == "switchyard" ? [exe] + e.argv.dropFirst() : e.argv
+            var spec = ChildSpec(name: "executor \(e.name)", role: .executor, argv: argv, environment: e.environment,
+                                 policy: plan.restartPolicy, socketDirectory: runDir.executors, instanceName: e.name)
+            spec.heartbeatIntervalMs = plan.heartbeatIntervalMs
+            spec.heartbeatTimeoutMs = plan.heartbeatTimeoutMs
+            spec.maxRSSBytes = plan.executorMaxRSS
+            return spec
         }
-        let display = host.contains(":") ? "[\(host)]" : host
-        let readyLine = "switchyard: serving MCP at \(TLSOptions.scheme(tlsSettings))://\(display):\(port)/mcp"
+        let frontSpecs = (0..<plan.frontCount).map { i in
+            ChildSpec(name: "front \(i)", role: .front,
+                      argv: [exe, "front", "--index", String(i), "--run-dir", runDir.path] + plan.frontArguments,
+                      environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(plan.sessionKey)], policy: plan.restartPolicy)
+        }
+        let display = plan.host.contains(":") ? "[\(plan.host)]" : plan.host
+        let readyLine = "switchyard: serving MCP at \(plan.scheme)://\(display):\(plan.port)/mcp"
         let supervisor = Supervisor(executors: executorSpecs, fronts: frontSpecs,
                                     options: .init(readyLine: readyLine, pidFile: runDir.path + "/supervisor.pid"))
         let code = supervisor.run()
