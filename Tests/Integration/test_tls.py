@@ -357,3 +357,32 @@ def test_client_certificate_subject_is_the_principal(server_factory, pki, tmp_pa
         head += c.sock.recv(65536)
     assert head.startswith(b"HTTP/1.1 401"), head
     c.close()
+
+
+async def _token_session(url: str, ctx: ssl.SSLContext, token: str):
+    async with httpx2.AsyncClient(verify=ctx, timeout=20, headers={"Authorization": f"Bearer {token}"}) as http:
+        async with Client(streamable_http_client(url, http_client=http), mode="auto", read_timeout_seconds=10) as c:
+            names = {t.name for t in (await c.list_tools()).tools}
+            return names, (await c.call_tool("whoami", {})).structured_content
+
+
+def test_official_client_over_https_with_a_token(server_factory, pki, tmp_path):
+    """The whole stack at once: HTTPS with the test CA, a JWT minted here (PyJWT) checked against
+    a JWKS file, a policy filtering the list, the official client carrying the token."""
+    from test_auth import AUDIENCE, ISSUER, Issuer
+    issuer = Issuer()
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(issuer.jwks()))
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"defaultScopes": ["mcp:tools"], "tools": {"sha256": {"scopes": ["tools:admin"]}}}))
+    cert, key = pki.install(pki.gen1, tmp_path)
+    server = server_factory(fronts=2, extra_args=tls_args(cert, key) + [
+        "--auth-issuer", ISSUER, "--auth-audience", AUDIENCE, "--auth-jwks", str(jwks), "--policy", str(policy)])
+    assert server.url.startswith("https://")
+    names, who = run(_token_session, server.url, client_context(pki), issuer.token(sub="carol"))
+    assert "echo" in names and "sha256" not in names, names
+    assert who["subject"] == "carol" and who["auth"] == "oauth", who
+    c = TLSClient(server, client_context(pki))
+    status, body = c.get("/.well-known/oauth-protected-resource/mcp")
+    assert status == 200 and json.loads(body)["resource"] == AUDIENCE, body
+    c.close()
