@@ -10,6 +10,9 @@ public struct AuthFailure: Error, Sendable, Equatable, CustomStringConvertible {
         /// A request the server cannot read as a bearer request (two schemes, a token in the
         /// query): `error="invalid_request"`.
         case invalidRequest = "invalid_request"
+        /// Too many credentials from this source failed just now: not even checked (429), so
+        /// that a flood of forged tokens cannot buy a signature check each.
+        case throttled
     }
 
     public let kind: Kind

@@ -145,4 +145,35 @@ final class PipelineAccessTests: XCTestCase {
         h.client.send("GET /.well-known/oauth-protected-resource/mcp HTTP/1.1\r\nHost: localhost\r\n\r\n")
         XCTAssertEqual(h.client.takeAnswers().map(\.status), [404])
     }
+
+    /// A flood of forged tokens from one address stops costing verifications: past 32 failures
+    /// in a second it is answered 429 without a check; another address, and a valid token from
+    /// it, are not affected.
+    func testFailedCredentialsAreThrottledPerAddress() {
+        let h = harness()
+        var now: UInt64 = 1_000
+        h.services.access!.now = { now }
+        let attacker = h.connect()
+        attacker.connection.peerAddress = "192.0.2.66"
+        let ping = MCP.request(id: 9, method: "ping")
+        var statuses: [Int] = []
+        for i in 0..<40 {
+            attacker.send(MCP.post(ping, headers: [bearer("forged-\(i)")]))
+            statuses += attacker.takeAnswers().map(\.status)
+        }
+        XCTAssertEqual(statuses.filter { $0 == 401 }.count, PipelineAccessTests.limit)
+        XCTAssertEqual(statuses.filter { $0 == 429 }.count, 40 - PipelineAccessTests.limit)
+        attacker.send(MCP.post(ping, headers: [bearer("forged-x")]))
+        XCTAssertEqual(attacker.takeAnswers().first?.headers["retry-after"], "1")
+        let other = h.connect()
+        other.connection.peerAddress = "192.0.2.7"
+        other.send(MCP.post(MCP.request(id: 1, method: "initialize", params: MCP.initializeParams("2025-11-25")),
+                            headers: [bearer("alice-token")]))
+        XCTAssertEqual(other.takeAnswers().map(\.status), [200])
+        now += 1 // the next second: checked again
+        attacker.send(MCP.post(ping, headers: [bearer("forged-y")]))
+        XCTAssertEqual(attacker.takeAnswers().map(\.status), [401])
+    }
+
+    static let limit = AccessControl.failuresPerSecond
 }

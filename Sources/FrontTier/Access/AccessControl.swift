@@ -15,6 +15,10 @@ final class AccessControl {
     var now: () -> UInt64 = { UInt64(time(nil)) }
     /// Headers already verified, so that a keep-alive client pays one lookup per request.
     let verified = VerifiedCredentials()
+    /// Failed verifications per source address in the current second: past the limit, a
+    /// source's credentials are refused (429) without a signature check until the next second.
+    private var failures: [String: (second: UInt64, count: Int)] = [:]
+    static let failuresPerSecond = 32
 
     init(authenticator: any BearerAuthenticator, policy: Policy, resource: ProtectedResource?) {
         self.authenticator = authenticator
@@ -37,9 +41,25 @@ final class AccessControl {
         case .none: return .failure(AuthFailure(.missing, "not a Bearer credential"))
         case .some(nil): return .failure(AuthFailure(.invalidRequest, "malformed Bearer credential"))
         case .some(let token?):
+            let source = connection.peerAddress ?? ""
+            if let f = failures[source], f.second == now, f.count >= Self.failuresPerSecond {
+                return .failure(AuthFailure(.throttled, "too many failed credentials from this address"))
+            }
             let result = authenticator.authenticate(bearer: token, now: now)
-            if case .success(let principal) = result { verified.insert(bytes, principal, generation: generation) }
+            switch result {
+            case .success(let principal): verified.insert(bytes, principal, generation: generation)
+            case .failure: countFailure(source, now: now)
+            }
             return result
+        }
+    }
+
+    private func countFailure(_ source: String, now: UInt64) {
+        if failures.count > 10_000 { failures = failures.filter { $0.value.second == now } }
+        if let f = failures[source], f.second == now {
+            failures[source] = (now, f.count + 1)
+        } else {
+            failures[source] = (now, 1)
         }
     }
 

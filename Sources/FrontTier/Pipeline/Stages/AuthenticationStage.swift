@@ -25,7 +25,9 @@ final class AuthenticationStage: RequestStage {
         case .failure(let failure):
             r.slot.audit?.denial = "authentication: \(failure.description)"
             let (error, challenge) = Self.refusal(failure, access)
-            writer.error(r.target, error, extra: [("WWW-Authenticate", challenge)])
+            var extra = [("WWW-Authenticate", challenge)]
+            if failure.kind == .throttled { extra.append(("Retry-After", "1")) }
+            writer.error(r.target, error, extra: extra)
             return .answered
         }
     }
@@ -43,6 +45,9 @@ final class AuthenticationStage: RequestStage {
         case .invalidRequest:
             return (ProtocolError(.invalidRequest, "Bad Request: \(Challenge.safe(failure.reason))", httpStatus: 400),
                     Challenge.failed(failure, access.resource))
+        case .throttled:
+            return (ProtocolError(.overloaded, "Too Many Requests: \(failure.reason); retry after 1 s", httpStatus: 429),
+                    Challenge.missing(access.resource, scopes: access.policy.defaultRule.scopes))
         }
     }
 }
