@@ -50,7 +50,8 @@ let package = Package(
         // TLS on the streams (README.md, "TLS"): the OpenSSL connection over the caller's buffers in C,
         // the ByteStream conformer and contexts in Swift. Kept apart so only what serves TLS links ssl.
         .target(name: "CTLS", dependencies: ["COpenSSL"], path: "CSupport/tls"),
-        .target(name: "TLS", dependencies: ["CTLS", "EventLoop", "CSupport", "CLibUV", "COpenSSL"], swiftSettings: strict),
+        .target(name: "TLS", dependencies: ["CTLS", "EventLoop", "CSupport", "CLibUV", "COpenSSL", "Security"],
+                swiftSettings: strict),
 
         // libuv wrappers shared by every tier.
         .target(name: "EventLoop", dependencies: ["CSupport", "CLibUV", "WireProtocol", "MCPCore"], swiftSettings: strict),

@@ -20,6 +20,18 @@ public enum ProtectedFile {
     /// The bytes of `path`, refused when group or others may read it. `what` names the file in
     /// errors ("API keys file").
     public static func read(_ path: String, what: String) throws(Problem) -> [UInt8] {
+        let file = try readWithMode(path, what: what)
+        guard file.mode & (S_IRGRP | S_IROTH) == 0 else {
+            throw Problem("\(what) \(path) is readable by other users (mode \(modeText(file.mode))); "
+                          + "run: chmod 600 \(path)")
+        }
+        return file.bytes
+    }
+
+    /// The bytes of a regular file of at most `maxSize` bytes and its permission bits, both from
+    /// one open descriptor (no window between checking and reading); the caller decides what the
+    /// mode allows (a config file is refused only when it holds a secret).
+    public static func readWithMode(_ path: String, what: String) throws(Problem) -> (bytes: [UInt8], mode: mode_t) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Problem("cannot read \(what) \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -27,22 +39,24 @@ public enum ProtectedFile {
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
             throw Problem("\(what) \(path) is not a regular file")
         }
-        guard st.st_mode & (S_IRGRP | S_IROTH) == 0 else {
-            let mode = "0" + String(st.st_mode & 0o7777, radix: 8)
-            throw Problem("\(what) \(path) is readable by other users (mode \(mode)); run: chmod 600 \(path)")
-        }
-        guard Int(st.st_size) <= maxSize else { throw Problem("\(what) \(path) is larger than 1 MiB") }
+        return (try readAll(fd, path, what: what), st.st_mode)
+    }
+
+    /// The permission bits as `chmod` takes them, e.g. `0644`.
+    public static func modeText(_ mode: mode_t) -> String { "0" + String(mode & 0o7777, radix: 8) }
+
+    /// The rest of `fd`, at most `maxSize` bytes.
+    private static func readAll(_ fd: Int32, _ path: String, what: String) throws(Problem) -> [UInt8] {
         var bytes: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = Glibc.read(fd, &buf, buf.count)
             if n < 0 && errno == EINTR { continue }
             guard n >= 0 else { throw Problem("cannot read \(what) \(path): \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
+            if n == 0 { return bytes }
             guard bytes.count + n <= maxSize else { throw Problem("\(what) \(path) is larger than 1 MiB") }
             bytes += buf[0..<n]
         }
-        return bytes
     }
 
     /// Replaces `path` with `bytes`: a new 0600 file beside it, synced, then renamed over it,
@@ -85,15 +99,6 @@ extension ProtectedFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Problem("cannot read \(what) \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = Glibc.read(fd, &buf, buf.count)
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw Problem("cannot read \(what) \(path): \(String(cString: strerror(errno)))") }
-            if n == 0 { return bytes }
-            guard bytes.count + n <= maxSize else { throw Problem("\(what) \(path) is larger than 1 MiB") }
-            bytes += buf[0..<n]
-        }
+        return try readAll(fd, path, what: what)
     }
 }

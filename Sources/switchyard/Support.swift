@@ -4,6 +4,7 @@ import EventLoop
 import FoundationEssentials
 import Glibc
 import MCPCore
+import Security
 import ToolSDK
 
 /// The built-in tool packs by name.
@@ -189,8 +190,8 @@ enum HostPort {
     }
 }
 
-/// A file read whole with its permission bits, taken from the open descriptor (no window
-/// between checking the mode and reading).
+/// A file read whole with its permission bits (`Security.ProtectedFile`: both from one open
+/// descriptor), for the config file, refused only when it holds a secret, and secret files.
 struct PrivateFile {
     let bytes: [UInt8]
     let mode: mode_t
@@ -198,35 +199,16 @@ struct PrivateFile {
     /// Group or others may read it.
     var readableByOthers: Bool { mode & (S_IRGRP | S_IROTH) != 0 }
     /// The permission bits as `chmod` takes them, e.g. `0644`.
-    var modeText: String { "0" + String(mode & 0o7777, radix: 8) }
-
-    /// Files larger than this are not a key or a config file.
-    static let maxSize = 1 << 20
+    var modeText: String { ProtectedFile.modeText(mode) }
 
     /// Reads `path`; errors name `what` and the path, never the contents.
     static func read(_ path: String, what: String) throws -> PrivateFile {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw ValidationError("cannot read \(what) \(path): \(String(cString: strerror(errno)))")
+        do {
+            let file = try ProtectedFile.readWithMode(path, what: what)
+            return PrivateFile(bytes: file.bytes, mode: file.mode)
+        } catch {
+            throw ValidationError(error.description)
         }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            throw ValidationError("\(what) \(path) is not a regular file")
-        }
-        guard Int(st.st_size) <= maxSize else { throw ValidationError("\(what) \(path) is larger than 1 MiB") }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = Glibc.read(fd, &buf, buf.count)
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else {
-                throw ValidationError("cannot read \(what) \(path): \(String(cString: strerror(errno)))")
-            }
-            if n == 0 || bytes.count + n > maxSize { break }
-            bytes += buf[0..<n]
-        }
-        return PrivateFile(bytes: bytes, mode: st.st_mode)
     }
 }
 
