@@ -15,11 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (h.name.off + h.name.len > (uint32_t)rc || h.value.off + h.value.len > (uint32_t)rc) abort();
         }
         /* The index built while parsing agrees with a search by name, for every known name. */
-        static const char *known[SY_H_KNOWN_COUNT] = {
+        static const char *known[] = {
             "accept", "content-type", "content-length", "transfer-encoding", "connection", "expect", "host",
             "origin", "mcp-session-id", "mcp-protocol-version", "mcp-method", "mcp-name", "last-event-id",
-            "traceparent",
+            "traceparent", "authorization",
         };
+        /* A name added to SY_H_* must be added here too. */
+        _Static_assert(sizeof known / sizeof known[0] == SY_H_KNOWN_COUNT, "one name per SY_H_*");
         for (int k = 0; k < SY_H_KNOWN_COUNT; k++) {
             int i = sy_http_known_header(&req, k);
             if (i != sy_http_find_header(&req, data, known[k])) abort();
