@@ -87,3 +87,22 @@ extension StreamDelegate {
         streamClosed(unsafeDowncast(stream, to: StreamConnection.self), status: status)
     }
 }
+
+/// The received bytes of a stream kept in an `sy_inbuf_t` (every conformer above keeps them
+/// so): what `readable`, `readChunk` and `mutableReadBase` return, written once.
+extension UnsafeMutablePointer where Pointee == sy_inbuf_t {
+    /// The unconsumed bytes (empty when nothing is buffered).
+    @inlinable
+    public var unconsumed: UnsafeRawBufferPointer {
+        guard let p = sy_inbuf_data(self) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: p, count: sy_inbuf_length(self))
+    }
+
+    /// The first unconsumed byte, writable (nil when nothing is buffered).
+    @inlinable
+    public var mutableBase: UnsafeMutablePointer<UInt8>? {
+        guard let c = pointee.chunk else { return nil }
+        return UnsafeMutableRawPointer(c).advanced(by: MemoryLayout<sy_chunk_t>.size)
+            .assumingMemoryBound(to: UInt8.self).advanced(by: Int(pointee.start))
+    }
+}

@@ -97,20 +97,13 @@ public final class StreamConnection: ByteStream {
     }
 
     /// The received, unconsumed bytes. Valid until the next read or `consume`.
-    public var readable: UnsafeRawBufferPointer {
-        guard let p = sy_inbuf_data(inbuf) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(start: p, count: sy_inbuf_length(inbuf))
-    }
+    public var readable: UnsafeRawBufferPointer { inbuf.unconsumed }
 
     /// The chunk holding `readable`, to retain slices of it beyond this read.
     public var readChunk: UnsafeMutablePointer<sy_chunk_t>? { inbuf.pointee.chunk }
 
     /// The read buffer itself, for in-place decoding (chunked bodies).
-    public var mutableReadBase: UnsafeMutablePointer<UInt8>? {
-        guard let c = inbuf.pointee.chunk else { return nil }
-        return UnsafeMutableRawPointer(c).advanced(by: MemoryLayout<sy_chunk_t>.size)
-            .assumingMemoryBound(to: UInt8.self).advanced(by: Int(inbuf.pointee.start))
-    }
+    public var mutableReadBase: UnsafeMutablePointer<UInt8>? { inbuf.mutableBase }
 
     public func consume(_ n: Int) {
         guard !isClosed else { return }
