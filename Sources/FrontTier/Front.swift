@@ -97,6 +97,7 @@ public final class Front: ExecutorPoolObserver {
         }
         let admission = ConnectionAdmission(options: options)
         let needsAddress = admission.perAddress > 0 || !options.rateLimits.isEmpty || options.auditLogPath != nil
+            || options.access != nil
         let closes = Metrics.family(.connectionsClosedTotal)
         func accept(_ handler: any HTTPHandler, admin isAdmin: Bool = false) -> (StreamConnection) -> Void {
             return { [unowned self] conn in
@@ -168,7 +169,17 @@ public final class Front: ExecutorPoolObserver {
         if let access = services.access {
             // A key added or revoked with `switchyard keys` holds within two seconds, on every
             // front (each stats the keys file; a changed one is read again).
-            let t = Timer(loop: loop) { access.authenticator.refresh() }
+            var reported: String?
+            let log = self.log
+            let t = Timer(loop: loop) {
+                // Said once per problem: a keys file left unreadable (a bad chmod after an edit)
+                // keeps the keys in use, revoked ones included, until it is fixed.
+                let problem = access.authenticator.refresh()
+                if let problem, problem != reported {
+                    log.warning("the API keys file could not be reloaded; the keys in use stay", [("error", problem)])
+                }
+                reported = problem
+            }
             t.start(after: 2000, repeat: 2000)
             t.unref()
             timers.append(t)

@@ -37,10 +37,11 @@ public protocol BearerAuthenticator: AnyObject {
     /// keys file reloaded): a caller's own cache of results must not outlive a generation.
     var generation: UInt64 { get }
     /// Picks up changed credential files (the API keys file); cheap when nothing changed.
-    func refresh()
+    /// Returns why a changed file could not be read (the credentials in use stay), for the log.
+    func refresh() -> String?
 }
 
 extension BearerAuthenticator {
     public var generation: UInt64 { 0 }
-    public func refresh() {}
+    public func refresh() -> String? { nil }
 }

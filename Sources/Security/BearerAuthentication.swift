@@ -90,8 +90,13 @@ public final class BearerAuthentication: BearerAuthenticator, Sendable {
 
     /// Reloads the API keys file when it changed; a file that became unreadable keeps the keys
     /// in use (the next change is picked up).
-    public func refresh() {
-        if (try? reloadAPIKeys()) == true { keys.generation.add(1, ordering: .releasing) }
+    public func refresh() -> String? {
+        do {
+            if try reloadAPIKeys() { keys.generation.add(1, ordering: .releasing) }
+            return nil
+        } catch {
+            return error.description
+        }
     }
 
     /// The key set in use.

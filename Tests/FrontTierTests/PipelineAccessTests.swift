@@ -26,7 +26,8 @@ final class PipelineAccessTests: XCTestCase {
         auth.principals = ["alice-token": alice, "alice-admin-token": aliceAdmin, "bob-token": bob]
         let policy = Policy(defaultScopes: ["mcp:tools"],
                             tools: ["sha256": .init(scopes: ["tools:admin"]),
-                                    "bob_only": .init(scopes: [], principals: ["bob"])])
+                                    "bob_only": .init(scopes: [], principals: ["bob"])],
+                            prompts: ["secret_prompt": .init(scopes: ["tools:admin"])])
         var o = PipelineHarness.defaultOptions
         o.access = AccessSettings(authenticator: auth, policy: policy, issuer: "https://auth.example.com",
                                   audience: "https://mcp.example.com/mcp")
@@ -161,6 +162,13 @@ final class PipelineAccessTests: XCTestCase {
             attacker.send(MCP.post(ping, headers: [bearer("forged-\(i)")]))
             statuses += attacker.takeAnswers().map(\.status)
         }
+        // A connection whose address is unknown is never throttled: one shared bucket would let
+        // any client lock every other out.
+        let unknown = h.connect()
+        for i in 0..<40 {
+            unknown.send(MCP.post(ping, headers: [bearer("forged-u\(i)")]))
+            XCTAssertEqual(unknown.takeAnswers().map(\.status), [401])
+        }
         XCTAssertEqual(statuses.filter { $0 == 401 }.count, PipelineAccessTests.limit)
         XCTAssertEqual(statuses.filter { $0 == 429 }.count, 40 - PipelineAccessTests.limit)
         attacker.send(MCP.post(ping, headers: [bearer("forged-x")]))
@@ -173,6 +181,22 @@ final class PipelineAccessTests: XCTestCase {
         now += 1 // the next second: checked again
         attacker.send(MCP.post(ping, headers: [bearer("forged-y")]))
         XCTAssertEqual(attacker.takeAnswers().map(\.status), [401])
+    }
+
+    /// `completion/complete` runs the completion code of the prompt or template it names: the
+    /// policy of that item applies.
+    func testCompletionIsCheckedAgainstTheItemsPolicy() {
+        let h = harness()
+        let sid = h.initialize(headers: [bearer("alice-token")])
+        func complete(_ ref: String, _ token: String) -> Int? {
+            let params = #"{"ref":\#(ref),"argument":{"name":"x","value":""}}"#
+            h.client.send(MCP.post(MCP.request(id: 12, method: "completion/complete", params: params),
+                                   headers: [bearer(token), "Mcp-Session-Id: \(sid)"]))
+            return h.client.takeAnswers().first?.status
+        }
+        XCTAssertEqual(complete(#"{"type":"ref/prompt","name":"secret_prompt"}"#, "alice-token"), 403)
+        XCTAssertEqual(complete(#"{"type":"ref/prompt","name":"open_prompt"}"#, "alice-token"), 200)
+        XCTAssertEqual(complete(#"{"type":"ref/prompt","name":"secret_prompt"}"#, "alice-admin-token"), 200)
     }
 
     static let limit = AccessControl.failuresPerSecond

@@ -146,6 +146,11 @@ def test_metadata_and_401_without_a_token(auth_server):
     assert r.status == 401, r
     assert challenge(r) == f'Bearer resource_metadata="{METADATA_URL}", scope="mcp:tools"', challenge(r)
     assert r.json()["id"] == 7, r
+    # /metrics on the main port shows tool names: a credential is needed; health is public.
+    with RawConnection(srv.host, srv.port) as c:
+        assert c.request("GET", "/metrics").status == 401
+        assert c.request("GET", "/healthz").status == 200
+        assert c.request("GET", "/metrics", headers={"Authorization": f"Bearer {srv.api_key}"}).status == 200
 
 
 @pytest.mark.parametrize("case", ["expired", "not-yet-valid", "wrong-issuer", "wrong-audience", "wrong-signature",

@@ -88,14 +88,27 @@ def test_audit_log_chain_rotation_and_tampering(server_factory, tmp_path):
     assert denied.status == 403
     _, unauth = stateless_post(srv, "tools/list", extra_headers={"Authorization": "Bearer sy_forged"})
     assert unauth.status == 401
+    # A 2025-03-26 batch: each member is a line of its own, naming its tool.
+    with RawConnection(srv.host, srv.port) as c:
+        r = c.post(rpc("initialize", {"protocolVersion": "2025-03-26", "capabilities": {},
+                                      "clientInfo": {"name": "t", "version": "1"}}), version=None, extra=auth)
+        sid = r.header("mcp-session-id")
+        batch = [rpc("tools/call", {"name": "echo", "arguments": {"text": "in-batch"}}),
+                 rpc("tools/call", {"name": "sha256", "arguments": {"text": "in-batch"}})]
+        r = c.post(batch, session=sid, version="2025-03-26", extra=auth)
+        assert r.status == 200, r
 
     def lines(path):
         return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
-    wait_until(lambda: len(lines(log)) >= 8, 10, what="the audit lines")
+    wait_until(lambda: len([r for r in lines(log) if r.get("method") == "batch"]) == 1, 10, what="the audit lines")
     records = lines(log)
+    members = [r for r in records if r.get("method") == "tools/call" and r.get("argsHash")
+               and r.get("session") == next(b["session"] for b in records if b.get("method") == "batch")]
+    assert sorted((m["name"], m["decision"]) for m in members) == [("echo", "allow"), ("sha256", "deny")], members
     text = log.read_text()
     assert key not in text and "secret-argument" not in text, "a key or an argument value in the audit log"
-    allowed = [r for r in records if r.get("decision") == "allow" and r.get("name") == "echo"]
+    allowed = [r for r in records if r.get("decision") == "allow" and r.get("name") == "echo" and r["method"] != "batch"
+               and r not in members]
     assert len(allowed) == 6 and all(r["subject"] == "auditor" and r["auth"] == "api-key" for r in allowed), records
     deny = [r for r in records if r.get("decision") == "deny"]
     assert {r.get("status") for r in deny} >= {401, 403}, deny

@@ -38,24 +38,32 @@ final class AccessControl {
         let now = now(), generation = authenticator.generation
         if let principal = verified.principal(bytes, now: now, generation: generation) { return .success(principal) }
         switch Self.bearerToken(String(decoding: bytes, as: UTF8.self)) {
-        case .none: return .failure(AuthFailure(.missing, "not a Bearer credential"))
+        case .none:
+            // Another scheme (Basic from a browser, say) does not hide a verified certificate.
+            if let subject = connection.peerCertificateSubject {
+                return .success(Principal(subject: subject, method: .clientCertificate))
+            }
+            return .failure(AuthFailure(.missing, "not a Bearer credential"))
         case .some(nil): return .failure(AuthFailure(.invalidRequest, "malformed Bearer credential"))
         case .some(let token?):
-            let source = connection.peerAddress ?? ""
-            if let f = failures[source], f.second == now, f.count >= Self.failuresPerSecond {
+            // Counted per known address only: one shared bucket would let anyone lock everyone out.
+            let source = connection.peerAddress
+            if let source, let f = failures[source], f.second == now, f.count >= Self.failuresPerSecond {
                 return .failure(AuthFailure(.throttled, "too many failed credentials from this address"))
             }
             let result = authenticator.authenticate(bearer: token, now: now)
             switch result {
             case .success(let principal): verified.insert(bytes, principal, generation: generation)
-            case .failure: countFailure(source, now: now)
+            case .failure: if let source { countFailure(source, now: now) }
             }
             return result
         }
     }
 
     private func countFailure(_ source: String, now: UInt64) {
-        if failures.count > 10_000 { failures = failures.filter { $0.value.second == now } }
+        // Bounded: past 10,000 addresses the table starts over (a flood from that many addresses
+        // is the per-address limit's blind spot either way).
+        if failures.count >= 10_000 && failures[source] == nil { failures.removeAll(keepingCapacity: true) }
         if let f = failures[source], f.second == now {
             failures[source] = (now, f.count + 1)
         } else {

@@ -83,7 +83,7 @@ final class MCPService: HTTPHandler {
                     owner = principal.bindingDigest
                     slot.audit?.principal = principal
                 case .failure(let failure):
-                    slot.audit?.denial = "authentication: \(failure.description)"
+                    slot.audit?.deny("authentication: \(failure.description)", status: 401)
                     let (error, challenge) = AuthenticationStage.refusal(failure, access)
                     writer.error(target, error, extra: [("WWW-Authenticate", challenge)])
                     return
@@ -109,6 +109,15 @@ final class MCPService: HTTPHandler {
                          extra: [("Cache-Control", "max-age=3600"), ("Access-Control-Allow-Origin", "*")])
         } else if AdminRoutes.paths.contains(path), let admin,
                   path == "/healthz" || path == "/readyz" || adminOnMainPort {
+            // With authentication on, what /metrics and /status show (tool names, executors) needs a
+            // credential too when they share the main port; health and readiness do not.
+            if path != "/healthz", path != "/readyz", let access = services.access,
+               case .failure(let failure) = access.authenticate(req, connection) {
+                let (error, challenge) = AuthenticationStage.refusal(failure, access)
+                writer.plain(slot, connection, status: error.httpStatus, contentType: "application/json",
+                             body: "{\"error\":\"unauthorized\"}", extra: [("WWW-Authenticate", challenge)])
+                return
+            }
             admin.handle(req, slot: slot, connection: connection)
         } else {
             writer.plain(slot, connection, status: 404, contentType: "application/json",

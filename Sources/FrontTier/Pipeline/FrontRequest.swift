@@ -39,6 +39,9 @@ struct FrontRequest {
     var session: SessionTokens.Session?
     /// Who is calling: set by `AuthenticationStage`; anonymous when authentication is off.
     var principal = Principal.anonymous
+    /// This request's audit line (a batch member's own), with `--audit-log`; stages that refuse
+    /// say why on it.
+    var audit: AuditNote?
 
     /// The protocol era a request belongs to.
     enum Era {

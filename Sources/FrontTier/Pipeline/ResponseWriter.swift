@@ -31,7 +31,9 @@ final class ResponseWriter {
                              requestId: slot.requestId, traceparent: slot.traceparent)
         }
         if let note = slot.audit, let auditLog {
-            auditLog.record(note.record(status: status, durationNs: uv_hrtime() &- slot.startedNs))
+            for record in note.records(status: status, durationNs: uv_hrtime() &- slot.startedNs) {
+                auditLog.record(record)
+            }
         }
     }
 

@@ -13,8 +13,8 @@ final class AuditStage: RequestStage {
     init(services: FrontServices) { self.services = services }
 
     func process(_ r: inout FrontRequest) -> StageOutcome {
-        // The log is opened when the front starts serving; a batch member's POST has its line.
-        guard let audit = services.auditLog, r.slot.audit == nil else { return .proceed }
+        // The log is opened when the front starts serving.
+        guard let audit = services.auditLog else { return .proceed }
         let env = r.envelope
         let method = r.envelopeError != nil ? "invalid" : env.isBatch ? "batch" : r.method ?? "response"
         let name = method == "resources/read" || method == "resources/subscribe"
@@ -23,8 +23,28 @@ final class AuditStage: RequestStage {
         if r.envelopeError == nil, env.raw.arguments.kind == Int32(SY_JSON_OBJECT) {
             digest = ArgumentsDigest(arguments: Envelope.bytes(r.body, env.raw.arguments), key: audit.argumentsKey)
         }
-        r.slot.audit = AuditNote(sourceAddress: r.connection.peerAddress, sessionId: r.http.header(.mcpSessionId),
-                                 method: method, name: name, arguments: digest)
+        let note = AuditNote(sourceAddress: r.connection.peerAddress, sessionId: r.http.header(.mcpSessionId),
+                             method: method, name: name, arguments: digest)
+        r.slot.audit = note
+        r.audit = note
         return .proceed
+    }
+
+    /// A batch member's own note, under the batch's (BatchStage): its method, item and
+    /// arguments, the batch's caller.
+    static func memberNote(_ m: FrontRequest, of batch: AuditNote, key: [UInt8]) -> AuditNote {
+        let env = m.envelope
+        let method = m.envelopeError != nil ? "invalid" : m.method ?? "response"
+        let name = method == "resources/read" || method == "resources/subscribe"
+            ? Envelope.string(m.body, env.raw.uri) : env.name(in: m.body)
+        var digest: ArgumentsDigest?
+        if m.envelopeError == nil, env.raw.arguments.kind == Int32(SY_JSON_OBJECT) {
+            digest = ArgumentsDigest(arguments: Envelope.bytes(m.body, env.raw.arguments), key: key)
+        }
+        let note = AuditNote(sourceAddress: batch.sourceAddress, sessionId: batch.sessionId, method: method,
+                             name: name, arguments: digest)
+        note.principal = batch.principal
+        batch.members.append(note)
+        return note
     }
 }

@@ -20,10 +20,10 @@ final class AuthenticationStage: RequestStage {
         switch access.authenticate(r.http, r.connection) {
         case .success(let principal):
             r.principal = principal
-            r.slot.audit?.principal = principal
+            r.audit?.principal = principal
             return .proceed
         case .failure(let failure):
-            r.slot.audit?.denial = "authentication: \(failure.description)"
+            r.audit?.deny("authentication: \(failure.description)", status: failure.kind == .throttled ? 429 : 401)
             let (error, challenge) = Self.refusal(failure, access)
             var extra = [("WWW-Authenticate", challenge)]
             if failure.kind == .throttled { extra.append(("Retry-After", "1")) }

@@ -42,6 +42,9 @@ final class BatchStage: RequestStage {
             member.era = r.era
             member.session = r.session
             member.principal = r.principal
+            if let note = r.audit, let log = services.auditLog {
+                member.audit = AuditStage.memberNote(member, of: note, key: log.argumentsKey)
+            }
             if let e = member.envelopeError ?? (member.envelope.isObject ? nil : ProtocolError(
                 .invalidRequest, "Invalid Request: a batch member must be a JSON-RPC object")) {
                 writer.error(AnswerTarget(slot: r.slot, connection: r.connection, id: nil, format: .json,

@@ -22,7 +22,7 @@ final class RateLimitStage: RequestStage {
               let tool = r.envelope.name(in: r.body), services.pool.catalog.tools[tool] != nil else { return .proceed }
         let key = RateLimitKey(principal: r.principal, sourceAddress: r.connection.peerAddress)
         guard case .limited(let seconds) = limiter.check(key: key, tool: tool) else { return .proceed }
-        r.slot.audit?.denial = "rate limit of tool \(tool)"
+        r.audit?.deny("rate limit of tool \(tool)", status: 429)
         let e = ProtocolError(.overloaded, "Too Many Requests: the rate limit of tool \(tool) is reached; "
                               + "retry after \(seconds) s", httpStatus: 429)
         services.writer.error(r.target, e, extra: [("Retry-After", String(seconds))])
