@@ -9,8 +9,11 @@ import MCPCore
 ///
 /// An item with an entry of its own (a tool or prompt by name, a resource by the longest URI
 /// prefix that has an entry) needs that entry's scopes; any other item needs `defaultScopes`.
-/// An entry may also list the `principals` (subjects) and `clients` (OAuth client ids) allowed
-/// to use it: a caller outside a list is denied whatever its scopes. Methods that use no item
+/// An entry may also list the `principals` and `clients` (OAuth client ids) allowed to use it: a
+/// caller outside a list is denied whatever its scopes. A principal is a subject (`alice`: any
+/// way of authenticating) or a method and a subject (`oauth:alice`, `api-key:ci-bot`,
+/// `client-certificate:CN=alice,O=Example`), for when an API key's name could equal a token's
+/// subject. Methods that use no item
 /// (initialize, ping, the list methods) need only authentication; the list methods show each
 /// caller only what it may use.
 public struct Policy: Sendable, Equatable {
@@ -74,7 +77,8 @@ public struct Policy: Sendable, Equatable {
     /// Whether `principal` may use the item; nil when it may.
     public func check(_ principal: Principal, _ kind: Kind, _ name: String) -> Denial? {
         let r = rule(kind, name)
-        if let allowed = r.principals, !allowed.contains(principal.subject) { return .notAllowed }
+        if let allowed = r.principals, !allowed.contains(principal.subject),
+           !allowed.contains(principal.method.rawValue + ":" + principal.subject) { return .notAllowed }
         if let allowed = r.clients, !allowed.contains(principal.clientId ?? "") { return .notAllowed }
         let missing = r.scopes.filter { !principal.scopes.contains($0) }
         // A step-up asks for everything the item needs, not only what is missing (RFC 6750

@@ -27,7 +27,8 @@ final class PipelineAccessTests: XCTestCase {
         let policy = Policy(defaultScopes: ["mcp:tools"],
                             tools: ["sha256": .init(scopes: ["tools:admin"]),
                                     "bob_only": .init(scopes: [], principals: ["bob"])],
-                            prompts: ["secret_prompt": .init(scopes: ["tools:admin"])])
+                            prompts: ["secret_prompt": .init(scopes: ["tools:admin"])],
+                            resources: ["file:///private/": .init(scopes: ["tools:admin"])])
         var o = PipelineHarness.defaultOptions
         o.access = AccessSettings(authenticator: auth, policy: policy, issuer: "https://auth.example.com",
                                   audience: "https://mcp.example.com/mcp")
@@ -197,6 +198,21 @@ final class PipelineAccessTests: XCTestCase {
         XCTAssertEqual(complete(#"{"type":"ref/prompt","name":"secret_prompt"}"#, "alice-token"), 403)
         XCTAssertEqual(complete(#"{"type":"ref/prompt","name":"open_prompt"}"#, "alice-token"), 200)
         XCTAssertEqual(complete(#"{"type":"ref/prompt","name":"secret_prompt"}"#, "alice-admin-token"), 200)
+    }
+
+    /// `subscriptions/listen` honors only the resources the caller may read, and says so in
+    /// its acknowledgement.
+    func testListenHonorsOnlyReadableResources() throws {
+        let h = harness()
+        let meta = "{\"io.modelcontextprotocol/protocolVersion\":\"\(MCP.stateless)\","
+            + "\"io.modelcontextprotocol/clientCapabilities\":{}}"
+        let params = "{\"_meta\":\(meta),\"notifications\":{\"resourceSubscriptions\":"
+            + "[\"file:///public/a\",\"file:///private/b\"]}}"
+        h.client.send(MCP.post(MCP.request(id: 3, method: "subscriptions/listen", params: params),
+                               headers: MCP.statelessHeaders(method: "subscriptions/listen") + [bearer("alice-token")]))
+        let text = String(decoding: h.client.stream.written, as: UTF8.self)
+        XCTAssertTrue(text.contains("file:///public/a"), text)
+        XCTAssertFalse(text.contains("file:///private/b"), text)
     }
 
     static let limit = AccessControl.failuresPerSecond

@@ -32,6 +32,14 @@ final class PolicyTests: XCTestCase {
         XCTAssertEqual(p.check(Principal(subject: "bob", method: .apiKey), .prompt, "plan"), .notAllowed)
     }
 
+    func testPrincipalsMayNameTheMethod() throws {
+        let p = try policy(#"{"tools":{"deploy":{"principals":["oauth:alice","ci-bot"]}}}"#)
+        XCTAssertNil(p.check(alice, .tool, "deploy"))
+        XCTAssertEqual(p.check(Principal(subject: "alice", method: .apiKey), .tool, "deploy"), .notAllowed,
+                       "an API key named alice is not the token subject alice")
+        XCTAssertNil(p.check(Principal(subject: "ci-bot", method: .apiKey), .tool, "deploy"))
+    }
+
     func testErrorsNameTheMember() {
         let bad: [(String, String)] = [
             (#"{"tool":{}}"#, "unknown policy member \"tool\""),
