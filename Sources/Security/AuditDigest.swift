@@ -1,41 +1,18 @@
-import COpenSSL
-
-/// SHA-256 and HMAC-SHA256 for the audit log (OpenSSL), and the hex form it writes.
+/// SHA-256, HMAC-SHA256 and hex for the audit log and its tools: `Digest`'s (the pre-fetched
+/// digest), public for the front's writer and `switchyard audit verify`.
 public enum AuditDigest {
     /// SHA-256 of `bytes`: 32 bytes.
-    public static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        out.withUnsafeMutableBufferPointer { o in
-            _ = SHA256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, o.baseAddress)
-        }
-        return out
-    }
+    public static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] { Digest.sha256(bytes) }
 
-    public static func sha256(_ bytes: [UInt8]) -> [UInt8] { bytes.withUnsafeBytes { sha256($0) } }
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] { bytes.withUnsafeBytes { Digest.sha256($0) } }
 
     /// HMAC-SHA256 of `bytes` under `key`: 32 bytes.
     public static func hmacSHA256(key: [UInt8], _ bytes: UnsafeRawBufferPointer) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 32
-        key.withUnsafeBufferPointer { k in
-            out.withUnsafeMutableBufferPointer { o in
-                _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count),
-                         bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, o.baseAddress, &length)
-            }
-        }
-        return out
+        Digest.hmac(hash: "SHA256", key: key, message: bytes)!
     }
 
     /// Lower-case hex.
-    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String { Digest.hex(Array(bytes)) }
 }
 
 /// The only form in which a call's arguments reach the audit log: HMAC-SHA256 of their bytes
