@@ -55,7 +55,7 @@ final class PubSubLink {
     func unsubscribe(_ channel: [UInt8]) {
         guard channels.removeValue(forKey: channel) != nil else { return }
         awaitingAck.remove(channel)
-        if awaitingAck.isEmpty { connection?.pushDeadline = nil }
+        if awaitingAck.isEmpty { connection?.awaitingPush = false }
         connection?.unsubscribe([channel])
     }
 
@@ -110,7 +110,7 @@ final class PubSubLink {
     private func send(subscribe list: [[UInt8]], on conn: RedisConnection) {
         guard !list.isEmpty else { return }
         if conn.subscribe(list) {
-            if awaitingAck.isEmpty { conn.pushDeadline = loop.now + options.commandTimeout }
+            conn.awaitingPush = true
             awaitingAck.formUnion(list)
         } else {
             conn.abort("cannot queue SUBSCRIBE")
@@ -127,7 +127,9 @@ final class PubSubLink {
             subscription.onMessage(payload)
         case "subscribe":
             awaitingAck.remove(channel)
-            if awaitingAck.isEmpty { connection?.pushDeadline = nil }
+            // Progress: the watchdog's clock starts again for the acknowledgements still due.
+            connection?.awaitingPush = false
+            if !awaitingAck.isEmpty { connection?.awaitingPush = true }
             channels[channel]?.ready?()
         default:
             break

@@ -39,8 +39,12 @@ final class RedisConnection {
     var onPush: ((RedisReply) -> Void)?
     /// Every error reply, before it is delivered (the sentinel mode watches for READONLY).
     var onErrorReply: ((String) -> Void)?
-    /// A push expected by then (loop ms; the SUBSCRIBE acknowledgement), or the connection is dead.
-    var pushDeadline: UInt64?
+    /// A push is expected (a SUBSCRIBE acknowledgement): none within the command timeout and
+    /// the connection is dead.
+    var awaitingPush = false {
+        didSet { if !awaitingPush { awaitingPushSince = nil } }
+    }
+    private var awaitingPushSince: UInt64?
 
     private let loop: Loop
     private let options: RedisOptions
@@ -48,10 +52,14 @@ final class RedisConnection {
     private var handshake: [HandshakeStep]
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private var retainedByContext = false
-    private var openedAt: UInt64 = 0
-    /// Send times of the replies awaited, oldest first (hiredis answers in order).
-    private var sentAt: [UInt64] = []
-    private var sentHead = 0
+    /// Replies awaited (hiredis answers in order).
+    private var pending = 0
+    /// When the watchdog first saw the connection still connecting / waiting without a reply
+    /// since the last one (nil: not seen yet). Marked by the watchdog itself, not at send
+    /// time: `loop.now` is the time of the turn, stale when a caller sends before the loop
+    /// runs again. A deadline is thus the timeout plus at most one watchdog period.
+    private var connectingSince: UInt64?
+    private var waitingSince: UInt64?
     private var watchdog: EventLoop.Timer?
 
     init(loop: Loop, endpoint: RedisEndpoint, options: RedisOptions, counters: RedisCounters, handshake: [HandshakeStep]) {
@@ -65,7 +73,6 @@ final class RedisConnection {
     /// Starts the non-blocking connect and queues the handshake behind it. A failure is
     /// reported through `onClosed` later in this turn, never from inside `open`.
     func open() {
-        openedAt = loop.now
         guard let ac = redisAsyncConnect(endpoint.host, Int32(endpoint.port)) else {
             failLater("out of memory")
             return
@@ -141,7 +148,7 @@ final class RedisConnection {
             Unmanaged<ReplyBox>.fromOpaque(box).release()
             return false
         }
-        sentAt.append(loop.now)
+        pending += 1
         return true
     }
 
@@ -212,11 +219,8 @@ final class RedisConnection {
     }
 
     fileprivate func replied(_ box: ReplyBox, _ reply: UnsafeMutableRawPointer?, context ac: UnsafeMutablePointer<redisAsyncContext>) {
-        if sentHead < sentAt.count {
-            sentHead += 1
-            if sentHead == sentAt.count { sentAt.removeAll(keepingCapacity: true); sentHead = 0 }
-            else if sentHead >= 4096 && sentHead * 2 >= sentAt.count { sentAt.removeFirst(sentHead); sentHead = 0 }
-        }
+        pending -= 1
+        waitingSince = nil
         guard let reply else {
             // hiredis is freeing the context: every later callback sees `closed`.
             if phase != .closed { finish(String(cString: sy_redis_errstr(ac)).nonEmpty ?? "connection closed") }
@@ -246,14 +250,23 @@ final class RedisConnection {
     private func checkDeadlines() {
         guard phase != .closed else { return }
         let now = loop.now
-        if phase == .connecting, now &- openedAt > options.connectTimeout {
-            return abort("no connection within \(options.connectTimeout) ms")
+        if phase == .connecting {
+            let since = connectingSince ?? now
+            connectingSince = since
+            if now &- since > options.connectTimeout { return abort("no connection within \(options.connectTimeout) ms") }
         }
-        if sentHead < sentAt.count, now &- sentAt[sentHead] > options.commandTimeout {
-            counters.stats.timeouts += 1
-            return abort("no reply within \(options.commandTimeout) ms")
+        if pending > 0 {
+            let since = waitingSince ?? now
+            waitingSince = since
+            if now &- since > options.commandTimeout {
+                counters.stats.timeouts += 1
+                return abort("no reply within \(options.commandTimeout) ms")
+            }
         }
-        if let deadline = pushDeadline, now > deadline {
+        if awaitingPush {
+            let since = awaitingPushSince ?? now
+            awaitingPushSince = since
+            guard now &- since > options.commandTimeout else { return }
             counters.stats.timeouts += 1
             return abort("no SUBSCRIBE acknowledgement within \(options.commandTimeout) ms")
         }
