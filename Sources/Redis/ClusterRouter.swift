@@ -35,8 +35,8 @@ final class ClusterRouter {
     private var closed = false
     private static let asking = RESPCommand.encode([Array("ASKING".utf8)])
     private static let clusterSlots = RESPCommand.encode([Array("CLUSTER".utf8), Array("SLOTS".utf8)])
-    /// Between two refreshes that MOVED replies asked for.
-    private static let refreshSpacing: UInt64 = 100
+    /// Between two refreshes asked for by MOVED replies or commands refused by a down node.
+    private static let refreshSpacing: UInt64 = 250
     /// Before a command that got TRYAGAIN (a multi-key command during a migration) goes again.
     private static let tryAgainDelay: UInt64 = 20
 
@@ -73,6 +73,7 @@ final class ClusterRouter {
     func anyNode(_ done: @escaping (Lookup) -> Void) {
         var candidates = map?.masters ?? []
         for seed in seeds where !candidates.contains(seed) { candidates.append(seed) }
+        guard !candidates.isEmpty else { return done(.failure("no cluster node configured")) }
         anyNodeTurn += 1
         HostResolver.resolve(loop: loop, candidates[anyNodeTurn % candidates.count], done)
     }
@@ -110,7 +111,11 @@ final class ClusterRouter {
             guard let self else { return reply(answer) }
             self.handle(answer, command: command, key: key, redirections: redirections, reply)
         }
-        if !sent { refuse("DOWN Redis Cluster node \(node) not connected", reply) }
+        if !sent {
+            // Its slots may have moved to a promoted replica: only a new map tells.
+            refreshSoon()
+            refuse("DOWN Redis Cluster node \(node) not connected", reply)
+        }
     }
 
     private func handle(_ answer: RedisReply, command: [UInt8], key: [UInt8]?, redirections: Int,

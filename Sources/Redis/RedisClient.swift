@@ -43,6 +43,10 @@ public final class RedisClient {
         self.log = log
     }
 
+    /// A client dropped without `close()` closes its connections here (on the loop thread,
+    /// which owns it).
+    deinit { shutDown() }
+
     /// Connects in the background; never blocks the loop.
     public func start() {
         guard !started, !closed else { return }
@@ -80,12 +84,16 @@ public final class RedisClient {
     /// Closes every connection and handle; pending replies get DOWN errors.
     public func close() {
         guard !closed else { return }
+        shutDown()
+        updateState()
+    }
+
+    private func shutDown() {
         closed = true
         primary?.close()
         cluster?.close()
         subscriber?.close()
         sentinelWatch?.close()
-        updateState()
     }
 
     /// Sends one command (pipelined). `reply` is called exactly once on the loop thread, with

@@ -31,6 +31,7 @@ final class SentinelResolver {
 
     /// The next Sentinel to ask, for a subscription to `+switch-master`.
     func nextSentinel(_ done: @escaping (Lookup) -> Void) {
+        guard !sentinels.isEmpty else { return done(.failure("no Sentinel configured")) }
         let sentinel = sentinels[preferred % sentinels.count]
         preferred = (preferred + 1) % sentinels.count
         HostResolver.resolve(loop: loop, sentinel, done)

@@ -67,6 +67,7 @@ final class ClusterTests: RedisTestCase {
 
     func testKeysSpreadOverNodesMovedFollowedAndPubSub() throws {
         try startCluster()
+        let handlesBefore = loop.registeredHandles
         let c = try clusterClient()
         let count = 300
         var ok = 0
@@ -104,6 +105,29 @@ final class ClusterTests: RedisTestCase {
         XCTAssertTrue(runLoop(loop, seconds: 5) { ready })
         for node in nodes { try SyncRedis(port: node.port).command(["PUBLISH", "sy:cluster", "from \(node.port)"]) }
         XCTAssertTrue(runLoop(loop, seconds: 5) { messages.count == 3 }, "\(messages)")
+
+        // A node goes away: commands for its slots fail at once (DOWN), the others still work,
+        // and the client stays up.
+        let dead = nodes[2]
+        dead.kill()
+        var outcomes: [String: Int] = [:]
+        var done = 0
+        for i in 0..<count {
+            let key = "key:\(i)"
+            c.send([bytes("GET"), bytes(key)], key: bytes(key)) { reply in
+                done += 1
+                outcomes[reply.errorCode.map(String.init) ?? "ok", default: 0] += 1
+            }
+        }
+        XCTAssertTrue(runLoop(loop, seconds: 5) { done == count })
+        XCTAssertEqual(Set(outcomes.keys), ["ok", "DOWN"], "\(outcomes)")
+        XCTAssertEqual(Int64(outcomes["ok"] ?? 0), sizes[0] + sizes[1], "\(outcomes)")
+        XCTAssertTrue(c.isUp)
+
+        // close() leaves no handle on the loop.
+        c.close()
+        spin(loop, seconds: 0.1)
+        XCTAssertEqual(loop.registeredHandles, handlesBefore, "a handle outlived close()")
     }
 
     func testSlotMigrationDuringAStreamOfCommandsCausesNoError() throws {
