@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "ToolSDK", targets: ["ToolSDK"]),
         /// The load generator (bench/README.md).
         .executable(name: "switchyard-bench", targets: ["switchyard-bench"]),
+        /// The Redis client's pipelined throughput beside redis-benchmark (bench/redis-client/run.sh).
+        .executable(name: "redis-client-bench", targets: ["redis-client-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -92,6 +94,9 @@ let package = Package(
                           dependencies: ["BenchClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
         .testTarget(name: "BenchClientTests", dependencies: ["BenchClient"]),
+        // The Redis client beside redis-benchmark (bench/redis-client/run.sh).
+        .executableTarget(name: "redis-client-bench", dependencies: ["Redis", "EventLoop"], path: "bench/redis-client",
+                          exclude: ["run.sh"], swiftSettings: strict),
 
         .testTarget(name: "CSupportTests", dependencies: ["CSupport", "EventLoop"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "MCPCore"]),

@@ -9,6 +9,8 @@ typedef struct sy__redis_events {
     redisAsyncContext *context; /* NULL once hiredis has released the context */
     uv_poll_t handle;
     int events;
+    int in_command;    /* inside sy_redis_command: a write request may wait for sy_redis_flush */
+    int write_wanted;  /* output queued, to be written by sy_redis_flush */
 } sy__redis_events;
 
 static void sy__redis_poll(uv_poll_t *handle, int status, int events) {
@@ -20,33 +22,41 @@ static void sy__redis_poll(uv_poll_t *handle, int status, int events) {
     if (p->context != NULL && (events & UV_WRITABLE)) redisAsyncHandleWrite(p->context);
 }
 
-static void sy__redis_update(sy__redis_events *p) {
-    if (p->events) uv_poll_start(&p->handle, p->events, sy__redis_poll);
+/* Only on a change: libuv's uv_poll_start removes the fd from epoll and adds it back, two
+ * system calls that hiredis would otherwise cost every command (it asks for reads and writes
+ * again after each one). */
+static void sy__redis_set_events(sy__redis_events *p, int events) {
+    if (events == p->events) return;
+    p->events = events;
+    if (events) uv_poll_start(&p->handle, events, sy__redis_poll);
     else uv_poll_stop(&p->handle);
 }
 
 static void sy__redis_add_read(void *data) {
     sy__redis_events *p = data;
-    p->events |= UV_READABLE;
-    sy__redis_update(p);
+    sy__redis_set_events(p, p->events | UV_READABLE);
 }
 
 static void sy__redis_del_read(void *data) {
     sy__redis_events *p = data;
-    p->events &= ~UV_READABLE;
-    sy__redis_update(p);
+    sy__redis_set_events(p, p->events & ~UV_READABLE);
 }
 
 static void sy__redis_add_write(void *data) {
     sy__redis_events *p = data;
-    p->events |= UV_WRITABLE;
-    sy__redis_update(p);
+    /* A command on a connected context: written once per loop turn by sy_redis_flush, with
+     * every other command of the turn, without asking epoll whether the socket is writable.
+     * Before the connection is up, only the writable event tells hiredis it is. */
+    if (p->in_command && p->context != NULL && (p->context->c.flags & REDIS_CONNECTED)) {
+        p->write_wanted = 1;
+        return;
+    }
+    sy__redis_set_events(p, p->events | UV_WRITABLE);
 }
 
 static void sy__redis_del_write(void *data) {
     sy__redis_events *p = data;
-    p->events &= ~UV_WRITABLE;
-    sy__redis_update(p);
+    sy__redis_set_events(p, p->events & ~UV_WRITABLE);
 }
 
 static void sy__redis_closed(uv_handle_t *handle) {
@@ -88,4 +98,23 @@ int sy_redis_is_connected(const redisAsyncContext *ac) {
 const char *sy_redis_errstr(const redisAsyncContext *ac) {
     if (ac->errstr != NULL) return ac->errstr;
     return ac->c.err != 0 ? ac->c.errstr : "";
+}
+
+int sy_redis_command(redisAsyncContext *ac, redisCallbackFn *fn, void *privdata, const char *cmd, size_t len,
+                     int *flush) {
+    sy__redis_events *p = ac->ev.data;
+    int had = p->write_wanted;
+    p->in_command = 1;
+    int rc = redisAsyncFormattedCommand(ac, fn, privdata, cmd, len);
+    p->in_command = 0;
+    *flush = p->write_wanted && !had;
+    return rc;
+}
+
+void sy_redis_flush(redisAsyncContext *ac) {
+    sy__redis_events *p = ac->ev.data;
+    if (!p->write_wanted) return;
+    p->write_wanted = 0;
+    /* What does not fit in the socket now asks for the writable event (in_command is 0). */
+    redisAsyncHandleWrite(ac);
 }

@@ -141,10 +141,7 @@ final class RedisConnection {
     func send(_ command: [UInt8], _ deliver: @escaping (RedisReply) -> Void) -> Bool {
         guard let ac = context, phase != .closed else { return false }
         let box = Unmanaged.passRetained(ReplyBox(deliver)).toOpaque()
-        let rc = command.withUnsafeBufferPointer {
-            redisAsyncFormattedCommand(ac, replyCallback, box, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count)
-        }
-        guard rc == REDIS_OK else {
+        guard queue(command, on: ac, replyCallback, box) else {
             Unmanaged<ReplyBox>.fromOpaque(box).release()
             return false
         }
@@ -157,19 +154,35 @@ final class RedisConnection {
     @discardableResult
     func subscribe(_ channels: [[UInt8]]) -> Bool {
         guard let ac = context, phase == .ready, !channels.isEmpty else { return false }
-        let command = RESPCommand.encode([Array("SUBSCRIBE".utf8)] + channels)
-        return command.withUnsafeBufferPointer {
-            redisAsyncFormattedCommand(ac, pushCallback, nil, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count)
-        } == REDIS_OK
+        return queue(RESPCommand.encode([Array("SUBSCRIBE".utf8)] + channels), on: ac, pushCallback, nil)
     }
 
     /// UNSUBSCRIBE (hiredis gives it no callback of its own: the acknowledgement is a push).
     func unsubscribe(_ channels: [[UInt8]]) {
         guard let ac = context, phase == .ready, !channels.isEmpty else { return }
-        let command = RESPCommand.encode([Array("UNSUBSCRIBE".utf8)] + channels)
-        _ = command.withUnsafeBufferPointer {
-            redisAsyncFormattedCommand(ac, nil, nil, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count)
+        _ = queue(RESPCommand.encode([Array("UNSUBSCRIBE".utf8)] + channels), on: ac, nil, nil)
+    }
+
+    private var flushScheduled = false
+
+    /// Appends a command to hiredis' output; the output of a connected context leaves in one
+    /// write at the end of the loop turn, whatever number of commands the turn queued.
+    private func queue(_ command: [UInt8], on ac: UnsafeMutablePointer<redisAsyncContext>, _ callback: HiredisCallback?,
+                       _ privdata: UnsafeMutableRawPointer?) -> Bool {
+        var flush: Int32 = 0
+        let rc = command.withUnsafeBufferPointer {
+            sy_redis_command(ac, callback, privdata, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self),
+                             $0.count, &flush)
         }
+        if flush != 0 && !flushScheduled {
+            flushScheduled = true
+            loop.runAtEndOfTurn { [self] in
+                flushScheduled = false
+                // Closed meanwhile: hiredis freed (or is freeing) the context.
+                if let context { sy_redis_flush(context) }
+            }
+        }
+        return rc == REDIS_OK
     }
 
     /// Closes now: pending replies get DOWN errors; `onClosed` is not called.
@@ -335,6 +348,8 @@ private let disconnectCallback: @convention(c) (UnsafePointer<redisAsyncContext>
     guard let ac, let conn = connection(of: ac) else { return }
     conn.disconnected(reason: String(cString: sy_redis_errstr(ac)))
 }
+
+typealias HiredisCallback = @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void
 
 private let replyCallback: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { ac, reply, privdata in
     guard let privdata else { return }

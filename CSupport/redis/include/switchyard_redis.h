@@ -19,6 +19,17 @@
  * which closes the handle, and the close callback frees the memory. */
 int sy_redis_attach(redisAsyncContext *ac, uv_loop_t *loop);
 
+/* redisAsyncFormattedCommand (cmd: one RESP command, copied), for a context attached by
+ * sy_redis_attach. When the context is connected its output is not written at once: *flush
+ * is set to 1 when this command is the first since the last write, and the caller then calls
+ * sy_redis_flush once, later in the same loop turn (every command of a turn in one write). */
+int sy_redis_command(redisAsyncContext *ac, redisCallbackFn *fn, void *privdata, const char *cmd, size_t len,
+                     int *flush);
+
+/* Writes what sy_redis_command queued (nothing if that was written already). The context
+ * may be freed inside (a write error disconnects it): the caller checks before using it. */
+void sy_redis_flush(redisAsyncContext *ac);
+
 /* The REDIS_CONNECTED flag of the context: hiredis calls the disconnect callback while freeing
  * a context only when it is set. */
 int sy_redis_is_connected(const redisAsyncContext *ac);
