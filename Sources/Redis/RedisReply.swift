@@ -51,8 +51,11 @@ enum RESPCommand {
     /// Commands that switch a connection into pub/sub or monitor mode: hiredis keeps their
     /// callbacks apart, so they may only go through `RedisClient.subscribe`.
     static func isModeChanging(_ name: [UInt8]) -> Bool {
-        let lower = String(decoding: name, as: UTF8.self).lowercased()
-        return ["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "monitor",
-                "reset", "hello"].contains(lower)
+        guard name.count >= 5, name.count <= 12 else { return false }
+        // ASCII case folding: `| 0x20` lowers a capital letter and leaves the lowercase ones.
+        return modeChanging.contains { word in word.count == name.count && zip(word, name).allSatisfy { $0 == $1 | 0x20 } }
     }
+
+    private static let modeChanging: [[UInt8]] = ["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe",
+                                                  "sunsubscribe", "monitor", "reset", "hello"].map { Array($0.utf8) }
 }
