@@ -32,6 +32,9 @@ final class ClusterRouter {
     private var refreshTimer: EventLoop.Timer?
     private var refreshBackoff: Backoff
     private var anyNodeTurn = 0
+    /// Connections asking a node not linked yet for the map, closed by `close`.
+    private var probes: [ObjectIdentifier: RedisConnection] = [:]
+    private var lastRefreshFailure = ""
     private var closed = false
     private static let asking = RESPCommand.encode([Array("ASKING".utf8)])
     private static let clusterSlots = RESPCommand.encode([Array("CLUSTER".utf8), Array("SLOTS".utf8)])
@@ -61,6 +64,9 @@ final class ClusterRouter {
         refreshTimer = nil
         for link in links.values { link.close() }
         links = [:]
+        let open = probes.values
+        probes = [:]
+        for conn in open { conn.close("client closed") }
         setUp(false)
     }
 
@@ -201,7 +207,7 @@ final class ClusterRouter {
             self?.ask(candidates, index + 1, failures: failures + ["\(node): \(why)"])
         }
         let answer: (RedisReply, RedisEndpoint) -> Void = { [weak self] reply, answeredBy in
-            guard let self, !moved else { return }
+            guard let self, !self.closed, !moved else { return }
             guard let fresh = ClusterSlotMap(slotsReply: reply, answeredBy: answeredBy) else {
                 return next(reply.errorMessage ?? "unexpected CLUSTER SLOTS reply")
             }
@@ -219,10 +225,16 @@ final class ClusterRouter {
             }
             let conn = RedisConnection(loop: self.loop, endpoint: address, options: self.options,
                                        counters: self.counters, handshake: self.handshake)
-            conn.onClosed = { reason in next(reason) }
-            conn.onReady = { [unowned conn] in
+            let id = ObjectIdentifier(conn)
+            self.probes[id] = conn
+            conn.onClosed = { [weak self] reason in
+                self?.probes[id] = nil
+                next(reason)
+            }
+            conn.onReady = { [weak self, unowned conn] in
                 let sent = conn.send(ClusterRouter.clusterSlots) { reply in
                     conn.close("answered")
+                    self?.probes[id] = nil
                     answer(reply, address)
                 }
                 if !sent { conn.abort("cannot queue CLUSTER SLOTS") }
@@ -233,6 +245,7 @@ final class ClusterRouter {
 
     private func apply(_ fresh: ClusterSlotMap) {
         refreshing = false
+        lastRefreshFailure = ""
         refreshBackoff.reset()
         if fresh != map {
             let nodes = fresh.masters.map(\.description).joined(separator: ", ")
@@ -250,7 +263,10 @@ final class ClusterRouter {
 
     private func refreshFailed(_ failures: [String]) {
         refreshing = false
-        log("redis: cluster slot map unavailable (\(failures.joined(separator: "; "))); retrying")
+        let failure = failures.joined(separator: "; ")
+        // One line per distinct failure: an outage does not log every retry.
+        if failure != lastRefreshFailure { log("redis: cluster slot map unavailable (\(failure)); retrying") }
+        lastRefreshFailure = failure
         updateState()
         scheduleRefresh(after: refreshBackoff.next())
     }

@@ -244,7 +244,9 @@ final class RedisConnection {
         let value = RedisReply(reply.assumingMemoryBound(to: redisReply.self))
         if case .error(let message) = value {
             // Redirections are followed, not failures (ClusterRouter counts those it gives up on).
-            if !message.hasPrefix("MOVED ") && !message.hasPrefix("ASK ") { counters.stats.errors += 1 }
+            if !message.hasPrefix("MOVED ") && !message.hasPrefix("ASK ") && !message.hasPrefix("TRYAGAIN") {
+                counters.stats.errors += 1
+            }
             onErrorReply?(message)
         }
         box.deliver(value)

@@ -173,6 +173,19 @@ final class SingleServerTests: RedisTestCase {
         XCTAssertEqual(c.stats.messages, 2)
     }
 
+    func testSubscribeBeforeStart() throws {
+        let redis = try server()
+        let c = RedisClient(loop: loop, settings: single(redis.port), options: RedisTestCase.fastOptions) { _ in }
+        clients.append(c)
+        var ready = 0
+        c.subscribe(bytes("early"), onMessage: { _ in }, ready: { ready += 1 })
+        spin(loop, seconds: 0.1)
+        XCTAssertEqual(ready, 0, "connected before start()")
+        c.start()
+        XCTAssertTrue(runLoop(loop, seconds: 5) { ready == 1 })
+        XCTAssertEqual(try SyncRedis(port: redis.port).command(["PUBSUB", "NUMSUB", "early"]), .array([.bulk(bytes("early")), .integer(1)]))
+    }
+
     func testEvalShaFallsBackToEvalOnNoScript() throws {
         let redis = try server()
         let c = client(single(redis.port))
