@@ -76,12 +76,12 @@ final class ClusterRouter {
 
     /// A node for the pub/sub connection: each call the next master (or seed), so that a
     /// subscriber whose node died moves on.
-    func anyNode(_ done: @escaping (Lookup) -> Void) {
+    func anyNode(turn: Int, _ done: @escaping (Lookup) -> Void) {
         var candidates = map?.masters ?? []
         for seed in seeds where !candidates.contains(seed) { candidates.append(seed) }
         guard !candidates.isEmpty else { return done(.failure("no cluster node configured")) }
         anyNodeTurn += 1
-        HostResolver.resolve(loop: loop, candidates[anyNodeTurn % candidates.count], done)
+        HostResolver.resolve(loop: loop, candidates[anyNodeTurn % candidates.count], turn: turn, done)
     }
 
     // MARK: - Routing
@@ -165,8 +165,8 @@ final class ClusterRouter {
     private func link(for node: RedisEndpoint) -> NodeLink {
         if let link = links[node] { return link }
         let link = NodeLink(name: "cluster node \(node)", loop: loop, options: options, counters: counters, log: log,
-                            handshake: handshake, queueWhileConnecting: true) { [loop] done in
-            HostResolver.resolve(loop: loop, node, done)
+                            handshake: handshake, queueWhileConnecting: true) { [loop] attempt, done in
+            HostResolver.resolve(loop: loop, node, turn: attempt, done)
         }
         link.onStateChange = { [weak self] up in
             guard let self else { return }

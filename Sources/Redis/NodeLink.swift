@@ -11,7 +11,9 @@ import EventLoop
 /// Ownership: the link owns its current connection and its retry timer; `close` (or `retire`)
 /// closes both. Thread: the loop thread only.
 final class NodeLink {
-    typealias Resolver = (@escaping (Lookup) -> Void) -> Void
+    /// Where to connect; `attempt` counts the failures since the last success (a name with
+    /// several addresses is tried at each of them in turn).
+    typealias Resolver = (_ attempt: Int, _ done: @escaping (Lookup) -> Void) -> Void
 
     let name: String
     private(set) var isUp = false
@@ -105,7 +107,7 @@ final class NodeLink {
 
     private func attempt() {
         attempting = true
-        resolve { [weak self] result in
+        resolve(backoff.attempt) { [weak self] result in
             guard let self, !self.closed else { return }
             self.attempting = false
             switch result {

@@ -86,7 +86,7 @@ final class PubSubLink {
 
     private func attempt() {
         attempting = true
-        resolve { [weak self] result in
+        resolve(backoff.attempt) { [weak self] result in
             guard let self, !self.closed else { return }
             self.attempting = false
             switch result {

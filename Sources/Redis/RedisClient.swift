@@ -65,27 +65,29 @@ public final class RedisClient {
         switch settings.topology {
         case .single(let endpoint):
             primary = commandLink(name: "server", handshake: Handshake.login(settings) + Handshake.select(settings.database)
-                                  + [Handshake.ping]) { [loop] done in HostResolver.resolve(loop: loop, endpoint, done) }
-            subscriber = pubSubLink { [loop] done in HostResolver.resolve(loop: loop, endpoint, done) }
+                                  + [Handshake.ping]) { [loop] attempt, done in
+                HostResolver.resolve(loop: loop, endpoint, turn: attempt, done)
+            }
+            subscriber = pubSubLink { [loop] attempt, done in HostResolver.resolve(loop: loop, endpoint, turn: attempt, done) }
         case .sentinel(let sentinels, let master):
             let resolver = SentinelResolver(sentinels: sentinels, master: master, settings: settings, loop: loop,
                                             options: options, counters: counters)
             sentinelResolver = resolver
             let link = commandLink(name: "master \(master)", handshake: Handshake.login(settings)
-                                   + Handshake.select(settings.database) + [Handshake.roleMaster]) { done in resolver.resolve(done) }
+                                   + Handshake.select(settings.database) + [Handshake.roleMaster]) { _, done in resolver.resolve(done) }
             // A write refused as READONLY: the server was demoted; find the master again.
             link.onErrorReply = { [weak link] message in
                 if message.hasPrefix("READONLY") { link?.reconnect("the server answered READONLY") }
             }
             primary = link
-            subscriber = pubSubLink { done in resolver.resolve(done) }
+            subscriber = pubSubLink { _, done in resolver.resolve(done) }
             watchSwitchMaster(master: master, resolver: resolver)
         case .cluster(let seeds):
             let router = ClusterRouter(seeds: seeds, settings: settings, loop: loop, options: options,
                                        counters: counters, log: log)
             router.onStateChange = { [weak self] _ in self?.updateState() }
             cluster = router
-            subscriber = pubSubLink { done in router.anyNode(done) }
+            subscriber = pubSubLink { attempt, done in router.anyNode(turn: attempt, done) }
         }
     }
 
@@ -164,7 +166,7 @@ public final class RedisClient {
 
     private func watchSwitchMaster(master: String, resolver: SentinelResolver) {
         let watch = PubSubLink(name: "sentinel watch", loop: loop, options: options, counters: counters, log: log,
-                               handshake: Handshake.login(settings, ignoringRefusal: true) + [Handshake.ping]) { done in
+                               handshake: Handshake.login(settings, ignoringRefusal: true) + [Handshake.ping]) { _, done in
             resolver.nextSentinel(done)
         }
         // "<name> <old-ip> <old-port> <new-ip> <new-port>"

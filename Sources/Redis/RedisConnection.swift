@@ -1,6 +1,7 @@
 import CHiredis
 import CRedis
 import EventLoop
+import Synchronization
 
 /// One step of a connection's handshake: a command sent first on every new connection, and
 /// the check of its reply (nil: passed; else why the connection is refused).
@@ -62,13 +63,20 @@ final class RedisConnection {
     private var waitingSince: UInt64?
     private var watchdog: EventLoop.Timer?
 
+    /// Connection objects alive in this process: the tests check that every closed one was
+    /// released (its context's reference dropped exactly once).
+    static let live = Atomic<Int>(0)
+
     init(loop: Loop, endpoint: RedisEndpoint, options: RedisOptions, counters: RedisCounters, handshake: [HandshakeStep]) {
+        RedisConnection.live.add(1, ordering: .relaxed)
         self.loop = loop
         self.endpoint = endpoint
         self.options = options
         self.counters = counters
         self.handshake = handshake
     }
+
+    deinit { RedisConnection.live.subtract(1, ordering: .relaxed) }
 
     /// Starts the non-blocking connect and queues the handshake behind it. A failure is
     /// reported through `onClosed` later in this turn, never from inside `open`.

@@ -68,6 +68,7 @@ final class ClusterTests: RedisTestCase {
     func testKeysSpreadOverNodesMovedFollowedAndPubSub() throws {
         try startCluster()
         let handlesBefore = loop.registeredHandles
+        let liveBefore = RedisConnection.live.load(ordering: .relaxed)
         let c = try clusterClient()
         let count = 300
         var ok = 0
@@ -128,6 +129,7 @@ final class ClusterTests: RedisTestCase {
         c.close()
         spin(loop, seconds: 0.1)
         XCTAssertEqual(loop.registeredHandles, handlesBefore, "a handle outlived close()")
+        XCTAssertEqual(RedisConnection.live.load(ordering: .relaxed), liveBefore, "a connection outlived close()")
     }
 
     func testSlotMigrationDuringAStreamOfCommandsCausesNoError() throws {
