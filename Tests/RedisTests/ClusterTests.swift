@@ -210,6 +210,26 @@ final class ClusterTests: RedisTestCase {
     }
 }
 
+/// A node that answers MOVED to itself forever: the client follows a bounded number of
+/// redirections, then fails the command with REDIRECT.
+final class ClusterRedirectionLimitTests: RedisTestCase {
+    func testEndlessMovedGivesUpAfterTheLimit() throws {
+        let fake = try FakeRedis { command, port in
+            switch command.first?.uppercased() {
+            case "PING": return "+PONG\r\n"
+            case "CLUSTER": return "*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:\(port)\r\n$2\r\nid\r\n"
+            default: return "-MOVED 1234 127.0.0.1:\(port)\r\n"
+            }
+        }
+        defer { fake.stop() }
+        let c = client(try RedisSettings.cluster("127.0.0.1:\(fake.port)", username: nil, password: nil))
+        waitUp(c)
+        let reply = roundTrip(loop, c, ["GET", "k"], key: "k")
+        XCTAssertEqual(reply?.errorCode, "REDIRECT", "\(String(describing: reply))")
+        XCTAssertEqual(c.stats.redirections, UInt64(RedisOptions().maxRedirections))
+    }
+}
+
 /// A value shared with the migration thread.
 final class Locked<Value>: @unchecked Sendable {
     private var value: Value

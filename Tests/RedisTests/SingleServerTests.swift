@@ -89,6 +89,17 @@ final class SingleServerTests: RedisTestCase {
         XCTAssertFalse(log.contains("not-the-password") || log.contains("s3cret-pw"), log)
     }
 
+    func testPasswordOnly() throws {
+        let redis = try server(config: ["requirepass only-a-password"])
+        let c = client(try RedisSettings.parse(url: "redis://:only-a-password@127.0.0.1:\(redis.port)"))
+        waitUp(c)
+        XCTAssertEqual(roundTrip(loop, c, ["PING"]), .status("PONG"))
+        let anonymous = client(single(redis.port))
+        spin(loop, seconds: 0.3)
+        XCTAssertFalse(anonymous.isUp, "a server that needs a password let the client up without one")
+        XCTAssertTrue(logLines.contains { $0.contains("NOAUTH") }, "\(logLines)")
+    }
+
     func testReconnectsAfterTheServerIsKilledAndRestarted() throws {
         let redis = try server()
         let liveBefore = RedisConnection.live.load(ordering: .relaxed)
