@@ -178,9 +178,10 @@ final class RedisConnection {
     private func queue(_ command: [UInt8], on ac: UnsafeMutablePointer<redisAsyncContext>, _ callback: HiredisCallback?,
                        _ privdata: UnsafeMutableRawPointer?) -> Bool {
         var flush: Int32 = 0
+        precondition(command.last == 0, "a command for hiredis is NUL-terminated (RESPCommand.encode)")
         let rc = command.withUnsafeBufferPointer {
             sy_redis_command(ac, callback, privdata, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self),
-                             $0.count, &flush)
+                             $0.count - 1, &flush)
         }
         if flush != 0 && !flushScheduled {
             flushScheduled = true
