@@ -117,7 +117,9 @@ final class ClusterRouter {
             guard let self else { return reply(answer) }
             self.handle(answer, command: command, key: key, redirections: redirections, reply)
         }
-        if !sent {
+        if !sent, link.isSaturated {
+            refuse("BUSY Redis Cluster node \(node): \(options.maxPending) replies awaited", reply)
+        } else if !sent {
             // Its slots may have moved to a promoted replica: only a new map tells.
             refreshSoon()
             refuse("DOWN Redis Cluster node \(node) not connected", reply)

@@ -54,7 +54,7 @@ final class RedisConnection {
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private var retainedByContext = false
     /// Replies awaited (hiredis answers in order).
-    private var pending = 0
+    private(set) var pending = 0
     /// When the watchdog first saw the connection still connecting / waiting without a reply
     /// since the last one (nil: not seen yet). Marked by the watchdog itself, not at send
     /// time: `loop.now` is the time of the turn, stale when a caller sends before the loop

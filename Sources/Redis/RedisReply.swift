@@ -1,5 +1,6 @@
 /// One RESP2 reply. `.error` also carries the client's own failures, which start with a word
-/// in capitals like the server's: `DOWN ...` (not connected), `TIMEOUT ...`, `REDIRECT ...`.
+/// in capitals like the server's: `DOWN ...` (not connected, or the connection was lost or
+/// timed out), `BUSY ...` (too many replies awaited), `REDIRECT ...` (too many redirections).
 public enum RedisReply: Sendable, Equatable {
     case status(String), error(String), integer(Int64), bulk([UInt8]), null, array([RedisReply])
 
