@@ -68,6 +68,7 @@ for i in 0 1; do
   # setsid: each host is a process group of its own, as a separate machine would be.
   setsid "$BIN" serve --host "${HOSTS[$i]}" --port "$HOST_PORT" --fronts "$FRONTS" \
     --session-key-file "$WORK/session.key" --run-dir "$WORK/$name/run" "${redis_args[@]}" \
+    --trusted-proxy 127.0.0.1 \
     ${SERVE_ARGS:-} >"$WORK/$name/stdout.log" 2>"$WORK/$name/stderr.log" &
   pids+=($!)
   echo $! > "$WORK/$name.pid"

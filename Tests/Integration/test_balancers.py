@@ -130,16 +130,18 @@ async def _session_calls(url: str, index: int, outcome: dict, calls: int, in_fli
     and the client starts a new session for the rest, at most twice."""
     mode = "legacy" if index % 2 == 0 else "auto"
     k = 0
+    started = time.monotonic()
     for _attempt in range(3):
         try:
             async with Client(url, mode=mode, read_timeout_seconds=15) as c:
                 while k < calls:
                     in_flight[0] += 1
+                    started = time.monotonic()
                     try:
                         await _one_call(c, index, k)
                         outcome["ok"] += 1
                     except MCPError as e:
-                        outcome["errors"].append((time.monotonic(), e.error.code, e.error.message))
+                        outcome["errors"].append((time.monotonic(), started, e.error.code, e.error.message))
                     finally:
                         in_flight[0] -= 1
                         k += 1
@@ -148,7 +150,7 @@ async def _session_calls(url: str, index: int, outcome: dict, calls: int, in_fli
             raise
         except Exception as e:  # the session's transport failed: the call in flight is lost
             if k < calls:
-                outcome["errors"].append((time.monotonic(), "transport", repr(e)[:200]))
+                outcome["errors"].append((time.monotonic(), started, "transport", repr(e)[:200]))
                 k += 1
             if k >= calls:
                 return
@@ -212,7 +214,9 @@ def test_killing_one_host_fails_only_its_calls_in_flight(hosts):
     assert len(errors) <= killed["in_flight"], (len(errors), killed, errors[:5])
     early = [e for e in errors if e[0] < killed["at"]]
     assert not early, ("calls failed before the kill", early[:5], hosts.logs())
-    late = [e for e in errors if e[0] > killed["at"] + 3.0]
-    assert not late, ("calls failed long after the kill", late[:5], hosts.logs())
+    # Failed calls had started before the balancer could notice (a refused connection is noticed
+    # at once; 2 s leaves room for a loaded machine).
+    late = [e for e in errors if e[1] > killed["at"] + 2.0]
+    assert not late, ("calls that started after the kill failed", late[:5], hosts.logs())
     assert outcome["ok"] + len(errors) == SESSIONS * 20
     assert outcome["ok"] >= SESSIONS * 20 - killed["in_flight"]

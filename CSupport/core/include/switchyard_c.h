@@ -177,7 +177,7 @@ enum {
     SY_H_ACCEPT, SY_H_CONTENT_TYPE, SY_H_CONTENT_LENGTH, SY_H_TRANSFER_ENCODING, SY_H_CONNECTION,
     SY_H_EXPECT, SY_H_HOST, SY_H_ORIGIN, SY_H_MCP_SESSION_ID, SY_H_MCP_PROTOCOL_VERSION,
     SY_H_MCP_METHOD, SY_H_MCP_NAME, SY_H_LAST_EVENT_ID, SY_H_TRACEPARENT, SY_H_AUTHORIZATION,
-    SY_H_KNOWN_COUNT
+    SY_H_X_FORWARDED_FOR, SY_H_KNOWN_COUNT
 };
 
 /* A parsed request head. Spans are offsets into the buffer given to the parser. */
@@ -191,7 +191,7 @@ typedef struct sy_http_request {
     int chunked;                  /* Transfer-Encoding: chunked */
     int keep_alive;               /* after Connection header and version defaults */
     int expect_continue;
-    int16_t known[SY_H_KNOWN_COUNT]; /* index in headers[] of the first of each SY_H_* name, or -1 */
+    int16_t known[SY_H_KNOWN_COUNT]; /* index in headers[] of the first of each SY_H_* name (the last X-Forwarded-For), or -1 */
     int accept_flags;             /* SY_ACCEPT_* of the Accept header; -1 until sy_http_accept runs */
     sy_http_header_t headers[SY_HTTP_MAX_HEADERS];
 } sy_http_request_t;
