@@ -20,7 +20,7 @@ final class RateLimitStage: RequestStage {
     func process(_ r: inout FrontRequest) -> StageOutcome {
         guard r.methodIndex == toolsCall, toolsCall != nil, let limiter = services.rateLimiter,
               let tool = r.envelope.name(in: r.body), services.pool.catalog.tools[tool] != nil else { return .proceed }
-        let key = RateLimitKey(principal: r.principal, sourceAddress: r.connection.peerAddress)
+        let key = RateLimitKey(principal: r.principal, sourceAddress: r.connection.sourceAddress(of: r.http))
         guard case .limited(let seconds) = limiter.check(key: key, tool: tool) else { return .proceed }
         r.audit?.deny("rate limit of tool \(tool)", status: 429)
         let e = ProtocolError(.overloaded, "Too Many Requests: the rate limit of tool \(tool) is reached; "
