@@ -87,6 +87,12 @@ public final class Front: ExecutorPoolObserver {
         services.rateLimiter = LimitsAndAudit.rateLimiter(options: options, log: log)
         services.auditLog = try LimitsAndAudit.auditLog(options: options, loop: loop, log: log)
         services.writer.auditLog = services.auditLog
+        if let settings = options.redis {
+            let shared = SharedStateRedis(settings: settings, options: options, loop: loop, log: log)
+            services.sharedState = shared
+            sessions.share(through: shared.sessions)
+            shared.start()
+        }
         endpoint.adminOnMainPort = options.admin == nil
         let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody,
                                            headTimeoutMs: options.headTimeoutMs, bodyMinRate: options.bodyMinRate,
@@ -282,6 +288,7 @@ public final class Front: ExecutorPoolObserver {
             linkBytes.counter(LabelIndex.directionOut, LabelIndex.formRaw).add(now.rawOut &- linkStats.rawOut)
             linkStats = now
             queue.set(Int64(self.router.queued))
+            self.services.sharedState?.sample()
             m.lag.set(Int64(self.endpoint.loopLagMs) * 1_000_000)
             let nowMs = self.loop.now
             for link in self.pool.allLinks {
@@ -379,6 +386,7 @@ public final class Front: ExecutorPoolObserver {
         router.stop()
         services.writer.accessLog?.close()
         services.auditLog?.close()
+        services.sharedState?.stop()
         // Every timer is closed (closing one that fired already does nothing); the stop timer
         // closes itself after firing.
         for t in timers + pendingTimers { t.close() }

@@ -44,6 +44,7 @@ struct FrontCommand: ParsableCommand {
     @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
     @OptionGroup var limits: LimitsOptions
     @OptionGroup var tls: TLSOptions
+    @OptionGroup(title: "Several hosts: Redis") var redis: RedisOptions
 
     func run() throws {
         var o = FrontOptions()
@@ -89,6 +90,7 @@ struct FrontCommand: ParsableCommand {
             o.sessionKey = Hex.decode(Hex.random(bytes: 32))!
         }
         o.tls = try tls.settings(ticketSecret: o.sessionKey)
+        o.redis = try redis.settings()
         try Front(options: o).run()
     }
 }
