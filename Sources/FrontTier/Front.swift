@@ -69,7 +69,7 @@ public final class Front: ExecutorPoolObserver {
         notifyReadyIfLinked()
     }
 
-    func executorNotification(_ payload: [UInt8]) { services.listeners.deliver(payload) }
+    func executorNotification(_ payload: [UInt8]) { SharedStreams.executorNotification(payload, services) }
 
     /// Serves until SIGTERM/SIGINT, then drains and returns.
     public func run() throws {
@@ -190,6 +190,7 @@ public final class Front: ExecutorPoolObserver {
             t.unref()
             timers.append(t)
         }
+        SharedStreams.install(on: services)
         pool.start()
         router.start()
         startLagProbe()
@@ -386,6 +387,7 @@ public final class Front: ExecutorPoolObserver {
         router.stop()
         services.writer.accessLog?.close()
         services.auditLog?.close()
+        SharedStreams.stop(on: services)
         services.sharedState?.stop()
         // Every timer is closed (closing one that fired already does nothing); the stop timer
         // closes itself after firing.

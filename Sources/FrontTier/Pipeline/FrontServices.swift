@@ -30,6 +30,10 @@ final class FrontServices {
     var redis: RedisClient? { sharedState?.client }
     /// Rate-limit buckets in Redis; nil without both `--redis*` and `--rate-limit`.
     var sharedRateLimits: SharedRateLimitsRedis? { sharedState?.rateLimits }
+    /// Notifications and GET streams through Redis; nil without Redis (SharedStreams sets it).
+    var fanOut: SharedFanOut?
+    /// Client answers routed between hosts through Redis; nil without Redis (SharedStreams).
+    var sharedAnswers: SharedAnswers?
     /// Writes what executors answer; every call sent to an executor answers through it.
     private(set) lazy var answers = ExecutorAnswers(self)
 
