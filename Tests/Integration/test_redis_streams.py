@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conformance_util import StreamingResponse, open_stateless_stream, stateless_post, valid_meta
-from redis_servers import RedisServer
+from redis_servers import RedisCluster, RedisServer
 from sy_http import RawConnection, dumps, mcp_headers, rpc, wait_until
 from test_get_stream import SSEStream
 
@@ -222,3 +222,46 @@ def test_redis_down_serves_locally_and_fan_out_resumes(server_factory, redis):
         assert SHARED_ID.match(shared["id"]), shared
         assert methods(lst.frames(1, 10)) == ["notifications/tools/list_changed"]
     get.close()
+
+
+@pytest.mark.timeout(60)
+def test_get_stream_catches_up_from_the_log_after_its_channel_was_cut(server_factory, redis):
+    """A change published while host A's fronts were resubscribing (every pub/sub connection cut)
+    still reaches A's GET stream, once: read from the log when the subscription is back."""
+    a, b = start_hosts(server_factory, redis)
+    sid = initialize(a)
+    get = SSEStream(a, sid)
+    get.events(1)
+    redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+    trigger(b)
+    got = data_events(get.events(2, timeout=8))
+    assert len(got) == 1 and SHARED_ID.match(got[0]["id"]), got
+    assert len(data_events(get.events(3, timeout=3))) == 1, "delivered twice"
+    get.close()
+
+
+@pytest.mark.timeout(120)
+def test_streams_across_hosts_on_a_redis_cluster(server_factory):
+    """The same with a three-master Redis Cluster: the log lives on the node of its slot, the
+    channel reaches subscribers on every node."""
+    with RedisCluster(masters=3) as cluster:
+        key = secrets.token_hex(32)
+        a, b = [server_factory(host=f"127.0.0.{n}", fronts=FRONTS, executors=1, tools="conformance",
+                               session_key=key, extra_args=["--redis-cluster", cluster.seeds]) for n in (2, 3)]
+
+        def subscribed():
+            return sum(int(n.command("PUBSUB", "NUMSUB", "sy:notify")[1]) for n in cluster.nodes) >= 2 * FRONTS
+        wait_until(subscribed, 20, interval=0.1, what="every front subscribed to sy:notify")
+        sid = initialize(a)
+        get = SSEStream(a, sid)
+        get.events(1)
+        trigger(b)
+        [first] = data_events(get.events(2, timeout=5))
+        get.close()
+        trigger(a)
+        owner = cluster.node_for_key("sy:events")
+        wait_until(lambda: owner.command("XLEN", "sy:events") == 2, 5, what="both changes in the log")
+        r = SSEStream(b, sid, last_event_id=first["id"])
+        got = r.events(2, timeout=5)
+        assert len(data_events(got)) == 1 and got[-1]["id"] == data_events(got)[0]["id"], got
+        r.close()

@@ -218,6 +218,27 @@ final class Listeners {
     /// the replay did not carry. `opening` nil (Redis could not answer): the stream starts
     /// empty, primed with a local id.
     func finishOpening(_ s: Stream, _ opening: SharedEventStore.Opening?) {
+        finishReading(s, opening, priming: true)
+    }
+
+    /// GET streams on the shared log whose client is connected: after the channel was away
+    /// (Redis reconnected), each reads what it missed from the log (`finishCatchUp`), holding
+    /// live events meanwhile.
+    func streamsToCatchUp() -> [Stream] {
+        var out: [Stream] = []
+        for s in resumable.values where s.sharedCursor != nil && s.held == nil && s.slot != nil {
+            s.held = []
+            out.append(s)
+        }
+        return out
+    }
+
+    /// Writes the entries after the stream's cursor, then the events held meanwhile.
+    func finishCatchUp(_ s: Stream, _ opening: SharedEventStore.Opening?) {
+        finishReading(s, opening, priming: false)
+    }
+
+    private func finishReading(_ s: Stream, _ opening: SharedEventStore.Opening?, priming: Bool) {
         guard let c = s.connection, !c.isClosed, let slot = s.slot else {
             s.held = nil
             detach(s)
@@ -225,17 +246,21 @@ final class Listeners {
         }
         var primingId = eventId(s, s.seq)
         if let opening {
-            for e in opening.entries {
+            let after = s.sharedCursor
+            for e in opening.entries where after.map({ e.id > $0 }) ?? true {
                 guard let r = Listeners.render(e.payload), let json = message(for: s, r) else { continue }
                 slot.appendEventChunk(json, id: e.id.description)
             }
-            s.sharedCursor = opening.newest
-            primingId = opening.newest.description
+            // A log younger than the cursor (Redis lost it) keeps the cursor: new ids are larger.
+            s.sharedCursor = max(after ?? .zero, opening.newest)
+            primingId = s.sharedCursor!.description
         }
-        // Priming: an id and a reconnection delay, after what is replayed so that ids only move
-        // forward (a client that drops right after it resumes from the newest event).
-        let priming = "id: \(primingId)\nretry: 3000\ndata: \n\n"
-        slot.append(.text(String(priming.utf8.count, radix: 16) + "\r\n" + priming + "\r\n"))
+        if priming {
+            // Priming: an id and a reconnection delay, after what is replayed so that ids only
+            // move forward (a client that drops right after it resumes from the newest event).
+            let text = "id: \(primingId)\nretry: 3000\ndata: \n\n"
+            slot.append(.text(String(text.utf8.count, radix: 16) + "\r\n" + text + "\r\n"))
+        }
         let held = s.held ?? []
         s.held = nil
         for e in held { send(s, e.json, sharedId: e.id) }

@@ -11,7 +11,8 @@ import Redis
 /// So no host delivers anything twice: not its own publications, not its executors' copies.
 /// A copy not seen on the channel within `confirmMs` (front 0 away, Redis lost it) is delivered
 /// locally, as when Redis is down: then each front delivers its executors' copies itself, with
-/// local event ids, and nothing crosses hosts until Redis is back.
+/// local event ids, and nothing crosses hosts until Redis is back; then GET streams catch up
+/// from the log with what other hosts published meanwhile.
 /// Thread: the loop thread.
 final class SharedFanOut {
     let store: SharedEventStore
@@ -43,7 +44,7 @@ final class SharedFanOut {
     /// unconfirmed copies.
     func start() {
         redis.subscribe(SharedEventStore.channel, onMessage: { [weak self] in self?.received($0) },
-                        ready: { [weak self] in self?.subscribed = true })
+                        ready: { [weak self] in self?.subscribedAgain() })
         let t = Timer(loop: loop) { [unowned self] in self.deliverUnconfirmed(olderThan: Self.confirmMs) }
         t.start(after: 500, repeat: 500)
         t.unref()
@@ -64,6 +65,17 @@ final class SharedFanOut {
         return subscribed
     }
 
+    /// The channel is subscribed (at start, and after every reconnect): GET streams read from
+    /// the log what was published while this front was not listening.
+    private func subscribedAgain() {
+        subscribed = true
+        for stream in listeners.streamsToCatchUp() {
+            store.open(after: stream.sharedCursor) { [weak listeners] opening in
+                listeners?.finishCatchUp(stream, opening)
+            }
+        }
+    }
+
     /// A notification from one of this host's executors.
     func fromExecutor(_ payload: [UInt8]) {
         guard isActive else {
@@ -74,7 +86,9 @@ final class SharedFanOut {
         unconfirmed.append((loop.now, payload))
         guard appends else { return }
         store.append(payload) { [weak self] id in
-            guard let self, id == nil else { return }
+            guard let self else { return }
+            // In the log: GET streams get it from the channel, or from the log when they catch up.
+            guard id == nil else { return self.confirm(payload) }
             // Not in the log, not published: this host's fronts deliver their own copies.
             self.log.warning("shared event log unavailable: notification delivered on this host only")
             self.confirm(payload)
