@@ -44,7 +44,7 @@ struct FrontCommand: ParsableCommand {
     @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
     @OptionGroup var limits: LimitsOptions
     @OptionGroup var tls: TLSOptions
-    @OptionGroup(title: "Several hosts: Redis") var redis: RedisOptions
+    @OptionGroup(title: "Several hosts: Redis") var redis: RedisArguments
 
     func run() throws {
         var o = FrontOptions()

@@ -106,7 +106,7 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
     @OptionGroup var limits: LimitsOptions
     @OptionGroup var tls: TLSOptions
-    @OptionGroup(title: "Several hosts: Redis") var redis: RedisOptions
+    @OptionGroup(title: "Several hosts: Redis") var redis: RedisArguments
 
     /// What `serve` would run, decided from the options and the config file and checked (every
     /// file read, every value validated), before anything starts: `run` starts it,
@@ -213,7 +213,7 @@ struct ServeCommand: ParsableCommand {
         for o in allowOrigin + (cfg.strings("allowOrigins") ?? []) { argv += ["--allow-origin", o] }
         argv += auth.frontArguments
         argv += TLSOptions.frontArguments(tlsSettings)
-        argv += RedisOptions.front(redisSettings).arguments
+        argv += RedisArguments.front(redisSettings).arguments
         return Plan(host: host, port: port, frontCount: frontCount, executors: executors, frontArguments: argv,
                     restartPolicy: policy,
                     heartbeatIntervalMs: UInt64(heartbeatIntervalMs ?? cfg.int("heartbeatIntervalMs") ?? 1_000),
@@ -240,7 +240,7 @@ struct ServeCommand: ParsableCommand {
         }
         // Secrets go to fronts through their environment, never their arguments.
         let secrets = ["SWITCHYARD_SESSION_KEY": Hex.encode(plan.sessionKey)]
-            .merging(RedisOptions.front(plan.redis).environment) { a, _ in a }
+            .merging(RedisArguments.front(plan.redis).environment) { a, _ in a }
         let frontSpecs = (0..<plan.frontCount).map { i in
             ChildSpec(name: "front \(i)", role: .front,
                       argv: [exe, "front", "--index", String(i), "--run-dir", runDir.path] + plan.frontArguments,

@@ -136,7 +136,7 @@ final class MCPService: HTTPHandler {
         let draining = s.writer.draining
         let ok = s.pool.hasReadyLink && !draining
         // Redis away is degraded, not down: still ready (every call is served on local state).
-        let degraded = s.sharedState.map { !$0.client.isUp } ?? false
+        let degraded = s.sharedState.map { !$0.isSynced } ?? false
         let status = draining ? "draining" : !ok ? "no-executors" : degraded ? "degraded" : "ok"
         let redis = s.sharedState.map { ",\"redis\":" + $0.healthJSON } ?? ""
         let body = "{\"status\":\"\(status)\",\"front\":\(s.options.index),\"pid\":\(getpid())\(redis),"

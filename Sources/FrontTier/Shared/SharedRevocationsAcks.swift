@@ -67,11 +67,17 @@ final class SharedRevocationsAcks {
         refresh()
     }
 
-    /// Registers at once (after a reconnect, before state is loaded again).
-    func refresh() {
-        guard client.isUp else { return }
+    /// Subscribed to deletions at least once, so worth waiting for (set by the owner; a
+    /// subscription that drops is established again by the client).
+    var active = false
+
+    /// Registers now (`done(true)` once Redis has it); once a second from the timer.
+    func refresh(_ done: @escaping (Bool) -> Void = { _ in }) {
+        guard active, client.isUp else { done(false); return }
         client.eval(register, keys: [Self.frontsKey],
-                    args: [Array(frontId.utf8), Array(String(Self.liveMs).utf8)]) { _ in }
+                    args: [Array(frontId.utf8), Array(String(Self.liveMs).utf8)]) { reply in
+            if case .integer = reply { done(true) } else { done(false) }
+        }
     }
 
     /// Leaves the set and closes the timers; waiting deletions are answered.

@@ -33,9 +33,14 @@ final class SharedRevocationsRedis: SessionEventSharing {
     private let ttl: UInt64
     private var pending: [SessionEvent] = []
     private var dropped = 0
-    /// Loads in progress are counted so a second reconnect does not start a second load.
-    private var loading = false
+    /// Bumped by every sync and every loss: the steps of an older sync stop.
+    private var loadGeneration = 0
+    /// A sync is under way.
+    private var syncing = false
     private var started = false
+    /// Subscribed, and the state read since: this front knows every event. False from a loss
+    /// of Redis until the next load completes (/healthz says "degraded" meanwhile).
+    private(set) var synced = false
 
     init(client: RedisClient, loop: Loop, log: Log, idleTimeout: UInt64) {
         self.client = client
@@ -46,18 +51,50 @@ final class SharedRevocationsRedis: SessionEventSharing {
         acks = SharedRevocationsAcks(client: client, loop: loop, frontId: "\(id)-\(getpid())")
     }
 
-    /// Subscribes; each time a subscription is (re)established: register, push what waited,
-    /// load the state (subscribed first, so no event falls between the load and the stream).
+    /// Subscribes; each time the subscription is (re)established, and each time the command
+    /// connection is back, syncs (subscribed first, so no event falls between the load and the
+    /// stream).
     func start() {
         guard !started else { return }
         started = true
         client.subscribe(acks.ackChannel, onMessage: { [unowned self] in self.acks.acknowledged($0) }, ready: nil)
         client.subscribe(Self.channel, onMessage: { [unowned self] in self.received($0) }, ready: { [unowned self] in
-            self.acks.refresh()
-            self.pushPending()
-            self.load()
+            // Listed as live (waited for by deletions) only from now on: it receives them.
+            self.acks.active = true
+            self.sync()
         })
         acks.start()
+    }
+
+    /// Redis was lost: not synced until it is back and the state is read again.
+    func lost() {
+        synced = false
+        syncing = false
+        loadGeneration += 1
+    }
+
+    /// Redis is back (or once a second while it is up and this front is not synced): register
+    /// as live, push what was made meanwhile, read the state. A step that fails leaves `synced`
+    /// false, and the next tick tries again.
+    func sync() {
+        guard client.isUp, acks.active, !syncing else { return }
+        syncing = true
+        loadGeneration += 1
+        let generation = loadGeneration
+        acks.refresh { [unowned self] registered in
+            guard generation == self.loadGeneration else { return }
+            guard registered else {
+                self.syncing = false
+                return
+            }
+            self.pushPending()
+            self.load(generation: generation)
+        }
+    }
+
+    /// Once a second: retries a sync that did not complete, and events whose push failed.
+    func tick() {
+        if !synced { sync() } else if client.isUp && !pending.isEmpty { pushPending() }
     }
 
     func stop() {
@@ -185,21 +222,21 @@ final class SharedRevocationsRedis: SessionEventSharing {
     }
 
     /// Reads every session with state, a page of the index at a time, then each one's hash.
-    private func load() {
-        guard !loading else { return }
-        loading = true
+    private func load(generation: Int) {
         let now = String(time(nil))
         client.send([Array("ZREMRANGEBYSCORE".utf8), Self.indexKey, Array("-inf".utf8), Array(now.utf8)],
                     key: Self.indexKey) { _ in }
-        loadPage(from: 0, now: now, loaded: 0)
+        loadPage(from: 0, now: now, loaded: 0, generation: generation)
     }
 
-    private func loadPage(from offset: Int, now: String, loaded: Int) {
-        let args = ["ZRANGEBYSCORE", "sy:sessions", now, "+inf", "LIMIT", String(offset), String(Self.loadPage)]
-        client.send(args.map { Array($0.utf8) }, key: Self.indexKey) { [unowned self] reply in
+    private func loadPage(from offset: Int, now: String, loaded: Int, generation: Int) {
+        let args = [Array("ZRANGEBYSCORE".utf8), Self.indexKey] + [now, "+inf", "LIMIT", String(offset),
+                                                                   String(Self.loadPage)].map { Array($0.utf8) }
+        client.send(args, key: Self.indexKey) { [unowned self] reply in
+            guard generation == self.loadGeneration else { return }
             guard case .array(let items) = reply else {
-                self.loading = false
                 if case .error(let e) = reply { self.log.warning("redis: cannot load session state", [("error", e)]) }
+                self.syncing = false
                 return
             }
             let sessions = items.compactMap { item -> String? in
@@ -208,19 +245,42 @@ final class SharedRevocationsRedis: SessionEventSharing {
             }
             for s in sessions { self.loadSession(s) }
             if items.count == Self.loadPage {
-                self.loadPage(from: offset + Self.loadPage, now: now, loaded: loaded + sessions.count)
-            } else {
-                self.loading = false
-                if loaded + sessions.count > 0 {
-                    self.log.info("redis: session state loaded", [("sessions", String(loaded + sessions.count))])
-                }
+                self.loadPage(from: offset + Self.loadPage, now: now, loaded: loaded + sessions.count,
+                              generation: generation)
+                return
             }
+            // Synced once the last HGETALL is in (in a cluster they come from several nodes).
+            self.finishLoad(total: loaded + sessions.count, generation: generation)
         }
+    }
+
+    /// Hashes still to read, and the load that waits for them to finish.
+    private var outstanding = 0
+    private var finishWhenRead: (total: Int, generation: Int)?
+
+    private func finishLoad(total: Int, generation: Int) {
+        guard outstanding == 0 else {
+            finishWhenRead = (total, generation)
+            return
+        }
+        finishWhenRead = nil
+        syncing = false
+        synced = true
+        if total > 0 { log.info("redis: session state loaded", [("sessions", String(total))]) }
     }
 
     private func loadSession(_ session: String) {
         let key = Self.stateKey(session)
+        let generation = loadGeneration
+        outstanding += 1
         client.send([Array("HGETALL".utf8), key], key: key) { [unowned self] reply in
+            self.outstanding -= 1
+            defer {
+                if self.outstanding == 0, let f = self.finishWhenRead, f.generation == self.loadGeneration {
+                    self.finishLoad(total: f.total, generation: f.generation)
+                }
+            }
+            guard generation == self.loadGeneration else { return }
             guard case .array(let items) = reply, items.count % 2 == 0 else { return }
             var i = 0
             while i < items.count {

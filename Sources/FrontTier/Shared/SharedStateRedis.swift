@@ -58,13 +58,18 @@ final class SharedStateRedis {
         if isUp {
             let downMs = downSince.map { loop.now - $0 } ?? 0
             downSince = nil
+            sessions.sync()
             log.info("redis: connected; sharing state", [("redis", settings.redacted), ("afterMs", String(downMs))])
         } else {
             downSince = loop.now
+            sessions.lost()
             log.warning("redis: lost; serving with local state until it is back", [("redis", settings.redacted)])
         }
         for o in observers { o(isUp) }
     }
+
+    /// Connected, subscribed and loaded: this front shares state with every host.
+    var isSynced: Bool { client.isUp && sessions.synced }
 
     /// Once a second, from the front's sampler: the client's counters into /metrics.
     func sample() {
@@ -73,12 +78,13 @@ final class SharedStateRedis {
         errors.add(s.errors &- last.errors)
         reconnects.add(s.reconnects &- last.reconnects)
         last = (s.commands, s.errors, s.reconnects)
+        sessions.tick()
         up.set(client.isUp ? 1 : 0)
     }
 
     /// The `redis` member of /healthz: `{"up":...,"server":"<redacted>",...}`.
     var healthJSON: String {
-        var o = "{\"up\":\(client.isUp),\"server\":\"\(jsonEscaped(settings.redacted))\""
+        var o = "{\"up\":\(client.isUp),\"synced\":\(isSynced),\"server\":\"\(jsonEscaped(settings.redacted))\""
         if let since = downSince { o += ",\"downForMs\":\(loop.now - since)" }
         o += ",\"sessionEventsWaiting\":\(sessions.pendingCount)"
         if let r = rateLimits { o += ",\"rateLimitFallbacks\":\(r.fallbacks)" }

@@ -10,7 +10,7 @@ import Redis
 ///
 /// The password is a secret: fronts get it through their environment (`SWITCHYARD_REDIS_PASSWORD`),
 /// never their arguments, and logs show `RedisSettings.redacted`.
-struct RedisOptions: ParsableArguments {
+struct RedisArguments: ParsableArguments {
     @Option(name: .customLong("redis"), help: ArgumentHelp("""
         One Redis server shared by several hosts: redis://[user:password@]host:port[/db]. A password here \
         shows in process listings: prefer --redis-password-file or the config file.
