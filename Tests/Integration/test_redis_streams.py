@@ -265,3 +265,34 @@ def test_streams_across_hosts_on_a_redis_cluster(server_factory):
         got = r.events(2, timeout=5)
         assert len(data_events(got)) == 1 and got[-1]["id"] == data_events(got)[0]["id"], got
         r.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.filterwarnings("ignore:.*deprecated as of 2026-07-28")
+def test_official_sdk_client_on_a_hears_a_list_change_made_on_b(server_factory, redis):
+    """The official Python SDK client (2025-11-25) on host A: its own GET stream gets the change a
+    call on B made. Changes are made until one arrives (the client opens its stream in the
+    background), at most 20."""
+    import anyio
+    import mcp_types as t
+    from mcp import Client
+
+    a, b = start_hosts(server_factory, redis)
+    seen: list = []
+
+    async def handler(msg):
+        if isinstance(msg, t.ToolListChangedNotification):
+            seen.append(msg)
+
+    async def go():
+        async with Client(a.url, mode="legacy", cache=None, read_timeout_seconds=10, message_handler=handler) as c:
+            await c.list_tools()
+            for _ in range(20):
+                await anyio.to_thread.run_sync(trigger, b)
+                with anyio.move_on_after(0.5):
+                    while not seen:
+                        await anyio.sleep(0.02)
+                if seen:
+                    return
+    anyio.run(go)
+    assert seen, "no notifications/tools/list_changed reached the SDK client on A"
