@@ -296,3 +296,28 @@ def test_official_sdk_client_on_a_hears_a_list_change_made_on_b(server_factory, 
                     return
     anyio.run(go)
     assert seen, "no notifications/tools/list_changed reached the SDK client on A"
+
+
+@pytest.mark.timeout(90)
+def test_answer_for_another_host_without_redis_or_without_that_host(server_factory, redis):
+    """Redis away: an answer for a tool waiting on another host gets 503 (the client may answer
+    again), while the host of the tool still takes it directly. That host gone: 400, as for an id
+    no request waits on."""
+    a, b = start_hosts(server_factory, redis)
+    sid = initialize(a, {"elicitation": {}})
+    with post_tool_call_stream(a, sid, "test_elicitation", {"message": "Who?"}, 8) as call:
+        [ask] = call.frames(1, 5)
+        redis.stop()
+        away = answer(b, sid, ask["id"], {"action": "accept", "content": {"response": "via B"}})
+        assert away.status == 503 and away.json()["id"] is None, away
+        ok = answer(a, sid, ask["id"], {"action": "accept", "content": {"response": "on A"}})
+        assert ok.status == 202, ok
+        [done] = call.frames(1, 5)
+    assert "on A" in done["result"]["content"][0]["text"], done
+    redis.start()
+    wait_subscribed(redis, 2 * FRONTS, timeout=20)
+    with post_tool_call_stream(a, sid, "test_elicitation", {"message": "Who?"}, 9) as call:
+        [ask] = call.frames(1, 5)
+        a.stop()
+        gone = answer(b, sid, ask["id"], {"action": "accept", "content": {"response": "too late"}})
+        assert gone.status == 400 and gone.json()["id"] is None, gone
