@@ -32,6 +32,13 @@ final class ClusterRouter {
     private var refreshTimer: EventLoop.Timer?
     private var refreshBackoff: Backoff
     private var anyNodeTurn = 0
+    /// Connections asking a node not linked yet for the map, closed by `close`.
+    private var probes: [ObjectIdentifier: RedisConnection] = [:]
+    private var lastRefreshFailure = ""
+    /// Commands waiting to go again after TRYAGAIN: on `close` their timers are closed and
+    /// their callers answered.
+    private var retries: [Int: (timer: EventLoop.Timer, reply: (RedisReply) -> Void)] = [:]
+    private var retryKey = 0
     private var closed = false
     private static let asking = RESPCommand.encode([Array("ASKING".utf8)])
     private static let clusterSlots = RESPCommand.encode([Array("CLUSTER".utf8), Array("SLOTS".utf8)])
@@ -61,6 +68,15 @@ final class ClusterRouter {
         refreshTimer = nil
         for link in links.values { link.close() }
         links = [:]
+        let open = probes.values
+        probes = [:]
+        for conn in open { conn.close("client closed") }
+        let waiting = retries.values
+        retries = [:]
+        for retry in waiting {
+            retry.timer.close()
+            retry.reply(.error("DOWN Redis client closed"))
+        }
         setUp(false)
     }
 
@@ -70,12 +86,12 @@ final class ClusterRouter {
 
     /// A node for the pub/sub connection: each call the next master (or seed), so that a
     /// subscriber whose node died moves on.
-    func anyNode(_ done: @escaping (Lookup) -> Void) {
+    func anyNode(turn: Int, _ done: @escaping (Lookup) -> Void) {
         var candidates = map?.masters ?? []
         for seed in seeds where !candidates.contains(seed) { candidates.append(seed) }
         guard !candidates.isEmpty else { return done(.failure("no cluster node configured")) }
         anyNodeTurn += 1
-        HostResolver.resolve(loop: loop, candidates[anyNodeTurn % candidates.count], done)
+        HostResolver.resolve(loop: loop, candidates[anyNodeTurn % candidates.count], turn: turn, done)
     }
 
     // MARK: - Routing
@@ -111,7 +127,9 @@ final class ClusterRouter {
             guard let self else { return reply(answer) }
             self.handle(answer, command: command, key: key, redirections: redirections, reply)
         }
-        if !sent {
+        if !sent, link.isSaturated {
+            refuse("BUSY Redis Cluster node \(node): \(options.maxPending) replies awaited", reply)
+        } else if !sent {
             // Its slots may have moved to a promoted replica: only a new map tells.
             refreshSoon()
             refuse("DOWN Redis Cluster node \(node) not connected", reply)
@@ -133,10 +151,13 @@ final class ClusterRouter {
             return reply(.error("REDIRECT gave up after \(options.maxRedirections) redirections (last: \(message))"))
         }
         if code == "TRYAGAIN" {
-            Timer.once(loop: loop, after: ClusterRouter.tryAgainDelay) { [weak self] in
-                guard let self else { return reply(.error("DOWN Redis client closed")) }
+            retryKey += 1
+            let id = retryKey
+            let timer = Timer.once(loop: loop, after: ClusterRouter.tryAgainDelay) { [weak self] in
+                guard let self, self.retries.removeValue(forKey: id) != nil else { return }
                 self.send(command, key: key, to: .slotOwner, redirections: redirections + 1, reply)
             }
+            retries[id] = (timer, reply)
             return
         }
         guard let redirection = Redirection(message) else { return reply(answer) }
@@ -159,8 +180,8 @@ final class ClusterRouter {
     private func link(for node: RedisEndpoint) -> NodeLink {
         if let link = links[node] { return link }
         let link = NodeLink(name: "cluster node \(node)", loop: loop, options: options, counters: counters, log: log,
-                            handshake: handshake, queueWhileConnecting: true) { [loop] done in
-            HostResolver.resolve(loop: loop, node, done)
+                            handshake: handshake, queueWhileConnecting: true) { [loop] attempt, done in
+            HostResolver.resolve(loop: loop, node, turn: attempt, done)
         }
         link.onStateChange = { [weak self] up in
             guard let self else { return }
@@ -201,7 +222,7 @@ final class ClusterRouter {
             self?.ask(candidates, index + 1, failures: failures + ["\(node): \(why)"])
         }
         let answer: (RedisReply, RedisEndpoint) -> Void = { [weak self] reply, answeredBy in
-            guard let self, !moved else { return }
+            guard let self, !self.closed, !moved else { return }
             guard let fresh = ClusterSlotMap(slotsReply: reply, answeredBy: answeredBy) else {
                 return next(reply.errorMessage ?? "unexpected CLUSTER SLOTS reply")
             }
@@ -219,10 +240,16 @@ final class ClusterRouter {
             }
             let conn = RedisConnection(loop: self.loop, endpoint: address, options: self.options,
                                        counters: self.counters, handshake: self.handshake)
-            conn.onClosed = { reason in next(reason) }
-            conn.onReady = { [unowned conn] in
+            let id = ObjectIdentifier(conn)
+            self.probes[id] = conn
+            conn.onClosed = { [weak self] reason in
+                self?.probes[id] = nil
+                next(reason)
+            }
+            conn.onReady = { [weak self, unowned conn] in
                 let sent = conn.send(ClusterRouter.clusterSlots) { reply in
                     conn.close("answered")
+                    self?.probes[id] = nil
                     answer(reply, address)
                 }
                 if !sent { conn.abort("cannot queue CLUSTER SLOTS") }
@@ -233,6 +260,7 @@ final class ClusterRouter {
 
     private func apply(_ fresh: ClusterSlotMap) {
         refreshing = false
+        lastRefreshFailure = ""
         refreshBackoff.reset()
         if fresh != map {
             let nodes = fresh.masters.map(\.description).joined(separator: ", ")
@@ -250,7 +278,10 @@ final class ClusterRouter {
 
     private func refreshFailed(_ failures: [String]) {
         refreshing = false
-        log("redis: cluster slot map unavailable (\(failures.joined(separator: "; "))); retrying")
+        let failure = failures.joined(separator: "; ")
+        // One line per distinct failure: an outage does not log every retry.
+        if failure != lastRefreshFailure { log("redis: cluster slot map unavailable (\(failure)); retrying") }
+        lastRefreshFailure = failure
         updateState()
         scheduleRefresh(after: refreshBackoff.next())
     }

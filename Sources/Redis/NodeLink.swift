@@ -11,7 +11,9 @@ import EventLoop
 /// Ownership: the link owns its current connection and its retry timer; `close` (or `retire`)
 /// closes both. Thread: the loop thread only.
 final class NodeLink {
-    typealias Resolver = (@escaping (Lookup) -> Void) -> Void
+    /// Where to connect; `attempt` counts the failures since the last success (a name with
+    /// several addresses is tried at each of them in turn).
+    typealias Resolver = (_ attempt: Int, _ done: @escaping (Lookup) -> Void) -> Void
 
     let name: String
     private(set) var isUp = false
@@ -56,13 +58,16 @@ final class NodeLink {
 
     /// Queues one RESP command; false when the link cannot take it now.
     func send(_ command: [UInt8], _ deliver: @escaping (RedisReply) -> Void) -> Bool {
-        guard let connection else { return false }
+        guard let connection, connection.pending < options.maxPending else { return false }
         switch connection.phase {
         case .ready: return connection.send(command, deliver)
         case .connecting: return queueWhileConnecting && connection.send(command, deliver)
         case .closed: return false
         }
     }
+
+    /// As many replies awaited as `maxPending`: `send` refuses until some arrive.
+    var isSaturated: Bool { (connection?.pending ?? 0) >= options.maxPending }
 
     /// Drops the current connection and connects again (resolving anew) right away: the
     /// server is not the master any more, or a Sentinel announced a new one.
@@ -105,7 +110,7 @@ final class NodeLink {
 
     private func attempt() {
         attempting = true
-        resolve { [weak self] result in
+        resolve(backoff.attempt) { [weak self] result in
             guard let self, !self.closed else { return }
             self.attempting = false
             switch result {

@@ -27,6 +27,7 @@ final class PubSubLink {
     private var backoff: Backoff
     private var retry: EventLoop.Timer?
     private var attempting = false
+    private var started = false
     private var closed = false
     private var lastFailure = ""
 
@@ -47,9 +48,16 @@ final class PubSubLink {
         channels[channel] = subscription
         if let connection, connection.phase == .ready {
             send(subscribe: [channel], on: connection)
-        } else if connection == nil, retry == nil, !attempting {
+        } else if started, connection == nil, retry == nil, !attempting {
             attempt()
         }
+    }
+
+    /// Connects when a channel is (or, later, gets) subscribed.
+    func start() {
+        guard !started, !closed else { return }
+        started = true
+        if !channels.isEmpty { attempt() }
     }
 
     func unsubscribe(_ channel: [UInt8]) {
@@ -78,7 +86,7 @@ final class PubSubLink {
 
     private func attempt() {
         attempting = true
-        resolve { [weak self] result in
+        resolve(backoff.attempt) { [weak self] result in
             guard let self, !self.closed else { return }
             self.attempting = false
             switch result {

@@ -29,6 +29,7 @@ public final class RedisClient {
     /// Sentinel: `+switch-master` announcements, to follow a failover before the old master
     /// is noticed gone.
     private var sentinelWatch: PubSubLink?
+    private var sentinelResolver: SentinelResolver?
     private var started = false
     private var closed = false
 
@@ -41,6 +42,7 @@ public final class RedisClient {
         self.settings = settings
         self.options = options
         self.log = log
+        build()
     }
 
     /// A client dropped without `close()` closes its connections here (on the loop thread,
@@ -51,33 +53,41 @@ public final class RedisClient {
     public func start() {
         guard !started, !closed else { return }
         started = true
+        primary?.start()
+        cluster?.start()
+        subscriber?.start()
+        sentinelWatch?.start()
+    }
+
+    /// The links of the topology, built at `init` (no I/O until `start`), so that `subscribe`
+    /// may come before `start`.
+    private func build() {
         switch settings.topology {
         case .single(let endpoint):
-            let link = commandLink(name: "server", handshake: Handshake.login(settings) + Handshake.select(settings.database)
-                                   + [Handshake.ping]) { [loop] done in HostResolver.resolve(loop: loop, endpoint, done) }
-            primary = link
-            subscriber = pubSubLink { [loop] done in HostResolver.resolve(loop: loop, endpoint, done) }
-            link.start()
+            primary = commandLink(name: "server", handshake: Handshake.login(settings) + Handshake.select(settings.database)
+                                  + [Handshake.ping]) { [loop] attempt, done in
+                HostResolver.resolve(loop: loop, endpoint, turn: attempt, done)
+            }
+            subscriber = pubSubLink { [loop] attempt, done in HostResolver.resolve(loop: loop, endpoint, turn: attempt, done) }
         case .sentinel(let sentinels, let master):
             let resolver = SentinelResolver(sentinels: sentinels, master: master, settings: settings, loop: loop,
                                             options: options, counters: counters)
+            sentinelResolver = resolver
             let link = commandLink(name: "master \(master)", handshake: Handshake.login(settings)
-                                   + Handshake.select(settings.database) + [Handshake.roleMaster]) { done in resolver.resolve(done) }
+                                   + Handshake.select(settings.database) + [Handshake.roleMaster]) { _, done in resolver.resolve(done) }
             // A write refused as READONLY: the server was demoted; find the master again.
             link.onErrorReply = { [weak link] message in
                 if message.hasPrefix("READONLY") { link?.reconnect("the server answered READONLY") }
             }
             primary = link
-            subscriber = pubSubLink { done in resolver.resolve(done) }
+            subscriber = pubSubLink { _, done in resolver.resolve(done) }
             watchSwitchMaster(master: master, resolver: resolver)
-            link.start()
         case .cluster(let seeds):
             let router = ClusterRouter(seeds: seeds, settings: settings, loop: loop, options: options,
                                        counters: counters, log: log)
             router.onStateChange = { [weak self] _ in self?.updateState() }
             cluster = router
-            subscriber = pubSubLink { done in router.anyNode(done) }
-            router.start()
+            subscriber = pubSubLink { attempt, done in router.anyNode(turn: attempt, done) }
         }
     }
 
@@ -94,6 +104,7 @@ public final class RedisClient {
         cluster?.close()
         subscriber?.close()
         sentinelWatch?.close()
+        sentinelResolver?.close()
     }
 
     /// Sends one command (pipelined). `reply` is called exactly once on the loop thread, with
@@ -111,6 +122,8 @@ public final class RedisClient {
             cluster.send(command, key: key, reply)
         } else if let primary, primary.send(command, reply) {
             return
+        } else if let primary, primary.isSaturated {
+            refuse(.error("BUSY Redis: \(options.maxPending) replies awaited on the connection"), reply)
         } else {
             refuse(.error("DOWN Redis \(closed ? "client closed" : "not connected")"), reply)
         }
@@ -155,7 +168,7 @@ public final class RedisClient {
 
     private func watchSwitchMaster(master: String, resolver: SentinelResolver) {
         let watch = PubSubLink(name: "sentinel watch", loop: loop, options: options, counters: counters, log: log,
-                               handshake: Handshake.login(settings, ignoringRefusal: true) + [Handshake.ping]) { done in
+                               handshake: Handshake.login(settings, ignoringRefusal: true) + [Handshake.ping]) { _, done in
             resolver.nextSentinel(done)
         }
         // "<name> <old-ip> <old-port> <new-ip> <new-port>"

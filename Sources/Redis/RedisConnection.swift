@@ -1,6 +1,7 @@
 import CHiredis
 import CRedis
 import EventLoop
+import Synchronization
 
 /// One step of a connection's handshake: a command sent first on every new connection, and
 /// the check of its reply (nil: passed; else why the connection is refused).
@@ -53,7 +54,7 @@ final class RedisConnection {
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private var retainedByContext = false
     /// Replies awaited (hiredis answers in order).
-    private var pending = 0
+    private(set) var pending = 0
     /// When the watchdog first saw the connection still connecting / waiting without a reply
     /// since the last one (nil: not seen yet). Marked by the watchdog itself, not at send
     /// time: `loop.now` is the time of the turn, stale when a caller sends before the loop
@@ -62,13 +63,20 @@ final class RedisConnection {
     private var waitingSince: UInt64?
     private var watchdog: EventLoop.Timer?
 
+    /// Connection objects alive in this process: the tests check that every closed one was
+    /// released (its context's reference dropped exactly once).
+    static let live = Atomic<Int>(0)
+
     init(loop: Loop, endpoint: RedisEndpoint, options: RedisOptions, counters: RedisCounters, handshake: [HandshakeStep]) {
+        RedisConnection.live.add(1, ordering: .relaxed)
         self.loop = loop
         self.endpoint = endpoint
         self.options = options
         self.counters = counters
         self.handshake = handshake
     }
+
+    deinit { RedisConnection.live.subtract(1, ordering: .relaxed) }
 
     /// Starts the non-blocking connect and queues the handshake behind it. A failure is
     /// reported through `onClosed` later in this turn, never from inside `open`.
@@ -170,9 +178,10 @@ final class RedisConnection {
     private func queue(_ command: [UInt8], on ac: UnsafeMutablePointer<redisAsyncContext>, _ callback: HiredisCallback?,
                        _ privdata: UnsafeMutableRawPointer?) -> Bool {
         var flush: Int32 = 0
+        precondition(command.last == 0, "a command for hiredis is NUL-terminated (RESPCommand.encode)")
         let rc = command.withUnsafeBufferPointer {
             sy_redis_command(ac, callback, privdata, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self),
-                             $0.count, &flush)
+                             $0.count - 1, &flush)
         }
         if flush != 0 && !flushScheduled {
             flushScheduled = true
@@ -244,7 +253,9 @@ final class RedisConnection {
         let value = RedisReply(reply.assumingMemoryBound(to: redisReply.self))
         if case .error(let message) = value {
             // Redirections are followed, not failures (ClusterRouter counts those it gives up on).
-            if !message.hasPrefix("MOVED ") && !message.hasPrefix("ASK ") { counters.stats.errors += 1 }
+            if !message.hasPrefix("MOVED ") && !message.hasPrefix("ASK ") && !message.hasPrefix("TRYAGAIN") {
+                counters.stats.errors += 1
+            }
             onErrorReply?(message)
         }
         box.deliver(value)

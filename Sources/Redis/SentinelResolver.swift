@@ -13,6 +13,9 @@ final class SentinelResolver {
     private let counters: RedisCounters
     private let handshake: [HandshakeStep]
     private var preferred = 0
+    /// Questions under way, closed by `close`.
+    private var probes: [ObjectIdentifier: RedisConnection] = [:]
+    private var closed = false
 
     init(sentinels: [RedisEndpoint], master: String, settings: RedisSettings, loop: Loop, options: RedisOptions, counters: RedisCounters) {
         self.sentinels = sentinels
@@ -29,6 +32,14 @@ final class SentinelResolver {
         ask(0, failures: [], done)
     }
 
+    /// Closes the questions under way (their `done` is not called).
+    func close() {
+        closed = true
+        let open = probes.values
+        probes = [:]
+        for conn in open { conn.close("client closed") }
+    }
+
     /// The next Sentinel to ask, for a subscription to `+switch-master`.
     func nextSentinel(_ done: @escaping (Lookup) -> Void) {
         guard !sentinels.isEmpty else { return done(.failure("no Sentinel configured")) }
@@ -38,6 +49,7 @@ final class SentinelResolver {
     }
 
     private func ask(_ tried: Int, failures: [String], _ done: @escaping (Lookup) -> Void) {
+        guard !closed else { return }
         guard tried < sentinels.count else {
             return done(.failure("no Sentinel gave master \(master) (\(failures.joined(separator: "; ")))"))
         }
@@ -65,13 +77,19 @@ final class SentinelResolver {
             answered = true
             next(why)
         }
-        conn.onClosed = { reason in moveOn(reason) }
+        let id = ObjectIdentifier(conn)
+        probes[id] = conn
+        conn.onClosed = { [weak self] reason in
+            self?.probes[id] = nil
+            moveOn(reason)
+        }
         conn.onReady = { [weak self, unowned conn] in
             guard let self else { return }
             let command = RESPCommand.encode(["SENTINEL", "get-master-addr-by-name", self.master].map { Array($0.utf8) })
             let sent = conn.send(command) { [weak self] reply in
                 conn.close("answered")
-                guard let self, !answered else { return }
+                self?.probes[id] = nil
+                guard let self, !self.closed, !answered else { return }
                 guard case .array(let items) = reply, items.count == 2, let host = items[0].string,
                       let portText = items[1].string, let port = Int(portText), (1...65535).contains(port) else {
                     return moveOn(reply.errorMessage ?? "does not know master \(self.master)")

@@ -13,15 +13,12 @@ final class SentinelTests: RedisTestCase {
         let replica = try server("replica", config: ["replicaof 127.0.0.1 \(primary.port)"])
         var sentinels: [RedisServer] = []
         for i in 0..<3 {
-            let s = try RedisServer(in: temp.path, name: "sentinel\(i)", sentinel: true, config: [
+            sentinels.append(try server("sentinel\(i)", sentinel: true, config: [
                 "sentinel monitor mymaster 127.0.0.1 \(primary.port) 2",
                 "sentinel down-after-milliseconds mymaster 1000",
                 "sentinel failover-timeout mymaster 3000",
                 "sentinel parallel-syncs mymaster 1",
-            ])
-            servers.append(s)
-            try s.start()
-            sentinels.append(s)
+            ]))
         }
         // The Sentinels know the replica and each other (they need a majority to fail over),
         // and the replica is in sync.

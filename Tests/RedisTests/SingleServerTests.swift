@@ -9,7 +9,9 @@ import XCTest
 final class SingleServerTests: RedisTestCase {
     func testCommandsRepliesAndPipelining() throws {
         let redis = try server()
-        let c = client(single(redis.port))
+        // A name, resolved off the loop (localhost may give ::1 first: the server listens on
+        // 127.0.0.1 only, so the next attempt takes the next address).
+        let c = client(try RedisSettings.parse(url: "redis://localhost:\(redis.port)"))
         waitUp(c)
         XCTAssertEqual(roundTrip(loop, c, ["SET", "k", "v"]), .status("OK"))
         XCTAssertEqual(roundTrip(loop, c, ["GET", "k"]), .bulk(bytes("v")))
@@ -41,6 +43,21 @@ final class SingleServerTests: RedisTestCase {
         XCTAssertEqual(replies, Array(1...Int64(count)))
         XCTAssertEqual(c.stats.commands, UInt64(count) + 7)
         XCTAssertTrue(c.stats.isUp)
+    }
+
+    func testCommandsBeyondMaxPendingAreRefused() throws {
+        let redis = try server()
+        var options = RedisTestCase.fastOptions
+        options.maxPending = 10
+        let c = client(single(redis.port), options: options)
+        waitUp(c)
+        var replies: [RedisReply] = []
+        for _ in 0..<25 { c.send([bytes("PING")], key: nil) { replies.append($0) } }
+        XCTAssertEqual(replies.count, 15, "refused at once")
+        XCTAssertTrue(replies.allSatisfy { $0.errorCode == "BUSY" }, "\(replies)")
+        XCTAssertTrue(runLoop(loop, seconds: 5) { replies.count == 25 })
+        XCTAssertEqual(replies.suffix(10), Array(repeating: .status("PONG"), count: 10))
+        XCTAssertEqual(roundTrip(loop, c, ["PING"]), .status("PONG"), "accepted again once replies came")
     }
 
     func testErrorRepliesAndRefusedCommands() throws {
@@ -87,8 +104,20 @@ final class SingleServerTests: RedisTestCase {
         XCTAssertFalse(log.contains("not-the-password") || log.contains("s3cret-pw"), log)
     }
 
+    func testPasswordOnly() throws {
+        let redis = try server(config: ["requirepass only-a-password"])
+        let c = client(try RedisSettings.parse(url: "redis://:only-a-password@127.0.0.1:\(redis.port)"))
+        waitUp(c)
+        XCTAssertEqual(roundTrip(loop, c, ["PING"]), .status("PONG"))
+        let anonymous = client(single(redis.port))
+        spin(loop, seconds: 0.3)
+        XCTAssertFalse(anonymous.isUp, "a server that needs a password let the client up without one")
+        XCTAssertTrue(logLines.contains { $0.contains("NOAUTH") }, "\(logLines)")
+    }
+
     func testReconnectsAfterTheServerIsKilledAndRestarted() throws {
         let redis = try server()
+        let liveBefore = RedisConnection.live.load(ordering: .relaxed)
         let c = client(single(redis.port))
         var changes: [Bool] = []
         c.onStateChange = { changes.append($0) }
@@ -114,6 +143,7 @@ final class SingleServerTests: RedisTestCase {
         XCTAssertEqual(roundTrip(loop, c, ["SET", "after", "restart"]), .status("OK"))
         XCTAssertEqual(changes, [true, false, true])
         XCTAssertEqual(c.stats.reconnects, 1)
+        XCTAssertEqual(RedisConnection.live.load(ordering: .relaxed), liveBefore + 1, "failed connections were not released")
     }
 
     func testServerThatNeverAnswersFailsWithinTheCommandTimeout() throws {
@@ -139,7 +169,7 @@ final class SingleServerTests: RedisTestCase {
         XCTAssertTrue(runLoop(loop, seconds: 3) { errors.count == 10 })
         // The timeout plus at most two watchdog periods (250 ms each here).
         let waited = Date().timeIntervalSince(started)
-        XCTAssertLessThan(waited, 1.0 + 0.8, "replies failed too late")
+        XCTAssertLessThan(waited, 1.0 + 1.2, "replies failed too late")
         XCTAssertGreaterThan(waited, 0.9, "replies failed before the timeout")
         XCTAssertTrue(errors.allSatisfy { $0.hasPrefix("DOWN") && $0.contains("no reply within") }, "\(errors)")
         XCTAssertFalse(live.isUp)
@@ -173,6 +203,19 @@ final class SingleServerTests: RedisTestCase {
         XCTAssertEqual(c.stats.messages, 2)
     }
 
+    func testSubscribeBeforeStart() throws {
+        let redis = try server()
+        let c = RedisClient(loop: loop, settings: single(redis.port), options: RedisTestCase.fastOptions) { _ in }
+        clients.append(c)
+        var ready = 0
+        c.subscribe(bytes("early"), onMessage: { _ in }, ready: { ready += 1 })
+        spin(loop, seconds: 0.1)
+        XCTAssertEqual(ready, 0, "connected before start()")
+        c.start()
+        XCTAssertTrue(runLoop(loop, seconds: 5) { ready == 1 })
+        XCTAssertEqual(try SyncRedis(port: redis.port).command(["PUBSUB", "NUMSUB", "early"]), .array([.bulk(bytes("early")), .integer(1)]))
+    }
+
     func testEvalShaFallsBackToEvalOnNoScript() throws {
         let redis = try server()
         let c = client(single(redis.port))
@@ -196,6 +239,7 @@ final class SingleServerTests: RedisTestCase {
     func testCloseLeavesNoHandleAndFailsPendingReplies() throws {
         let redis = try server()
         let baseline = loop.registeredHandles
+        let liveBefore = RedisConnection.live.load(ordering: .relaxed)
         do {
             let c = RedisClient(loop: loop, settings: single(redis.port), options: RedisTestCase.fastOptions) { _ in }
             c.start()
@@ -212,5 +256,6 @@ final class SingleServerTests: RedisTestCase {
         }
         spin(loop, seconds: 0.1)
         XCTAssertEqual(loop.registeredHandles, baseline, "a handle outlived close()")
+        XCTAssertEqual(RedisConnection.live.load(ordering: .relaxed), liveBefore, "a connection outlived close()")
     }
 }
