@@ -25,13 +25,20 @@ def start_hosts(server_factory, redis_args, fronts=2, extra=()):
     hosts = [server_factory(host=h, fronts=fronts, executors=1, session_key=KEY,
                             extra_args=list(redis_args) + list(extra)) for h in HOSTS]
     for h in hosts:
+        h.front_count = fronts
         wait_redis(h, up=True)
     return hosts
 
 
 def health_samples(srv, n=8):
-    """/healthz from several fresh connections (so from each front, with SO_REUSEPORT)."""
-    return [srv.healthz()[1] for _ in range(n)]
+    """/healthz from fresh connections until every front answered (SO_REUSEPORT spreads them)."""
+    by_pid = {}
+    for _ in range(200):
+        h = srv.healthz()[1]
+        by_pid[h["pid"]] = h
+        if len(by_pid) >= getattr(srv, "front_count", 1) and _ + 1 >= n:
+            break
+    return list(by_pid.values())
 
 
 def wait_redis(srv, up: bool, timeout=20.0):
@@ -177,7 +184,8 @@ def test_redis_down_is_degraded_and_sharing_resumes_without_restart(server_facto
                    what="a deletion made while Redis was down reaching the other host")
         # And a fresh deletion is shared at once again, without restarting Switchyard.
         shared_sessions_behave_as_one_server(a, b, rounds=3)
-        assert sum(metric(a, "switchyard_redis_reconnects_total")) >= 1
+        wait_until(lambda: sum(metric(a, "switchyard_redis_reconnects_total")) >= 1, 3.0,
+                   what="the reconnection counted in /metrics")
 
 
 @pytest.mark.timeout(150)
@@ -248,6 +256,7 @@ def test_the_password_never_reaches_argv_or_logs(server_factory, tmp_path):
         url = redis.url.replace(f":{password}@", "")
         a = server_factory(fronts=2, executors=1, session_key=KEY,
                            extra_args=["--redis", url, "--redis-password-file", str(pw_file)])
+        a.front_count = 2
         wait_redis(a, up=True)
         pids = fronts_of(a)
         assert len(pids) == 2
@@ -275,3 +284,35 @@ def test_bad_redis_options_are_clear_start_up_errors(server_factory, args, messa
     with pytest.raises(ServerStartError) as e:
         server_factory(fronts=1, executors=1, extra_args=args)
     assert message in str(e.value)
+
+
+def check_config(path):
+    import subprocess
+    from conftest import switchyard_bin
+    return subprocess.run([switchyard_bin(), "check-config", str(path)], capture_output=True, text=True, timeout=30)
+
+
+def test_config_file_keys_and_the_password_secret(tmp_path):
+    import json
+    cfg = tmp_path / "serve.json"
+    cfg.write_text(json.dumps({"redisSentinel": "10.0.0.5:26379,10.0.0.6:26379", "redisMaster": "sy",
+                               "redisUser": "app", "redisPassword": "hunter2-secret"}))
+    cfg.chmod(0o644)
+    r = check_config(cfg)
+    assert r.returncode != 0 and "redisPassword" in r.stderr and "chmod 600" in r.stderr, r.stderr
+    cfg.chmod(0o600)
+    r = check_config(cfg)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert "hunter2-secret" not in r.stdout + r.stderr
+    assert out["front"]["redisSentinel"] == "10.0.0.5:26379,10.0.0.6:26379" and out["front"]["redisMaster"] == "sy"
+    assert "redis" in out
+    # A password inside the URL is a secret too.
+    cfg.write_text(json.dumps({"redis": "redis://:hunter2-secret@10.0.0.5:6379/2"}))
+    cfg.chmod(0o644)
+    r = check_config(cfg)
+    assert r.returncode != 0 and "chmod 600" in r.stderr and "hunter2-secret" not in r.stderr, r.stderr
+    cfg.chmod(0o600)
+    r = check_config(cfg)
+    assert r.returncode == 0 and "hunter2-secret" not in r.stdout, r.stdout + r.stderr
+    assert json.loads(r.stdout)["front"]["redis"] == "redis://10.0.0.5:6379/2"

@@ -52,9 +52,12 @@ final class SharedRevocationsAcks {
     var ackChannel: [UInt8] { Self.ackChannel(frontId) }
     static func ackChannel(_ front: String) -> [UInt8] { Array("sy:acks:\(front)".utf8) }
 
-    init(client: RedisClient, loop: Loop, frontId: String) {
+    private let log: Log
+
+    init(client: RedisClient, loop: Loop, log: Log, frontId: String) {
         self.client = client
         self.loop = loop
+        self.log = log
         self.frontId = frontId
     }
 
@@ -106,8 +109,11 @@ final class SharedRevocationsAcks {
         let id = nextAck
         guard !expected.isEmpty else { applied(); return id }
         let timer = Timer.once(loop: loop, after: Self.timeoutMs) { [unowned self] in
-            guard self.waiters[id] != nil else { return }
+            guard let w = self.waiters[id] else { return }
             self.timedOut += 1
+            self.log.warning("redis: a session deletion answered before every live front acknowledged it",
+                             [("silent", w.expected.sorted().joined(separator: ",")),
+                              ("waitedMs", String(Self.timeoutMs))])
             self.finish(id)
         }
         waiters[id] = Waiter(expected: expected, applied: applied, timer: timer)

@@ -48,7 +48,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
         ttl = idleTimeout > 0 ? idleTimeout : 30 * 86_400
         var g = SystemRandomNumberGenerator()
         let id = (0..<8).map { _ in String(UInt8.random(in: 0...255, using: &g), radix: 16) }.joined()
-        acks = SharedRevocationsAcks(client: client, loop: loop, frontId: "\(id)-\(getpid())")
+        acks = SharedRevocationsAcks(client: client, loop: loop, log: log, frontId: "\(id)-\(getpid())")
     }
 
     /// Subscribes; each time the subscription is (re)established, and each time the command
