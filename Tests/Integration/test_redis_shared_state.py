@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from redis_servers import RedisCluster, RedisSentinelSet, RedisServer
+from redis_servers import RedisCluster, RedisSentinelSet, RedisServer, key_slot
 from sy_http import RawConnection, wait_until
 
 KEY = "5f" * 32
@@ -198,6 +198,36 @@ def test_three_master_cluster_spreads_session_keys(server_factory):
         assert sum(1 for keys in per_node.values() if keys) >= 2, per_node
         s = new_session(b)
         assert [call(h, s, name="add_numbers").status for h in (a, b, a, b)] == [200, 200, 200, 429]
+        # Resharding under load: the slots of the keys every deletion uses (the live fronts, the
+        # session index) move to another master while deletions run on both hosts.
+        errors: list[BaseException] = []
+        rounds = 0
+        stop = threading.Event()
+
+        def load():
+            nonlocal rounds
+            deadline = time.monotonic() + 40
+            while not stop.is_set() and rounds < 200 and time.monotonic() < deadline:
+                try:
+                    shared_sessions_behave_as_one_server(a, b, rounds=1)
+                    shared_sessions_behave_as_one_server(b, a, rounds=1)
+                except BaseException as e:  # noqa: BLE001 - reported by the main thread
+                    errors.append(e)
+                    return
+                rounds += 1
+        t = threading.Thread(target=load)
+        t.start()
+        time.sleep(0.3)
+        for key in ("sy:fronts", "sy:sessions"):
+            source = cluster.node_for_key(key)
+            target = next(n for n in cluster.nodes if n is not source)
+            cluster.migrate_slot(key_slot(key), source, target)
+            assert cluster.node_for_key(key) is target
+            time.sleep(0.3)
+        time.sleep(0.5)
+        stop.set()
+        t.join(timeout=60)
+        assert errors == [] and rounds > 0, errors[:1]
 
 
 @pytest.mark.timeout(150)
