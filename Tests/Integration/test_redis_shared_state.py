@@ -346,3 +346,34 @@ def test_config_file_keys_and_the_password_secret(tmp_path):
     r = check_config(cfg)
     assert r.returncode == 0 and "hunter2-secret" not in r.stdout, r.stdout + r.stderr
     assert json.loads(r.stdout)["front"]["redis"] == "redis://10.0.0.5:6379/2"
+
+
+@pytest.mark.timeout(120)
+def test_redis_answering_errors_is_logged_and_degraded_never_a_crash(server_factory):
+    with RedisServer() as redis:
+        a, b = start_hosts(server_factory, ["--redis", redis.url], extra=["--rate-limit", "echo=1000/s"])
+        pids = fronts_of(a) + fronts_of(b)
+        s = new_session(a)
+        # Out of memory: every write and every script that writes is refused with OOM.
+        redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        redis.command("CONFIG", "SET", "maxmemory", "1")
+        for i in range(20):
+            assert call(a if i % 2 else b, s, text=str(i)).status == 200  # rate limit: the local table decides
+        doomed = new_session(b)
+        assert delete(b, doomed).status == 200 and call(b, doomed).status == 404
+        # A key of the wrong type where the session index should be.
+        redis.command("CONFIG", "SET", "maxmemory", "0")
+        redis.command("DEL", "sy:sessions")
+        redis.command("SET", "sy:sessions", "not a sorted set")
+        other = new_session(a)
+        assert delete(a, other).status == 200 and call(a, other).status == 404
+        assert all(call(h, s).status == 200 for h in (a, b, a, b))
+        time.sleep(1.5)
+        assert fronts_of(a) + fronts_of(b) == pids, "no front restarted"
+        log = open(a.stderr_path).read() + open(b.stderr_path).read()
+        assert "OOM" in log and "WRONGTYPE" in log
+        assert log.count("cannot store a session event") <= 8, "logged once per problem, not per retry"
+        # Fixed: what was kept is pushed, and both hosts refuse both sessions.
+        redis.command("DEL", "sy:sessions")
+        wait_until(lambda: all(call(h, x).status == 404 for h in (a, b) for x in (doomed, other)), 10.0,
+                   what="the deletions kept during the errors reaching both hosts")

@@ -74,12 +74,16 @@ final class SharedRevocationsAcks {
     /// subscription that drops is established again by the client).
     var active = false
 
-    /// Registers now (`done(true)` once Redis has it); once a second from the timer.
-    func refresh(_ done: @escaping (Bool) -> Void = { _ in }) {
-        guard active, client.isUp else { done(false); return }
+    /// Registers now (`done(nil)` once Redis has it, else the error); once a second from the timer.
+    func refresh(_ done: @escaping (String?) -> Void = { _ in }) {
+        guard active, client.isUp else { done("DOWN"); return }
         client.eval(register, keys: [Self.frontsKey],
                     args: [Array(frontId.utf8), Array(String(Self.liveMs).utf8)]) { reply in
-            if case .integer = reply { done(true) } else { done(false) }
+            switch reply {
+            case .integer: done(nil)
+            case .error(let e): done(e)
+            default: done("unexpected reply to the registration script")
+            }
         }
     }
 

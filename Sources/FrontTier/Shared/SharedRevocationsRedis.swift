@@ -33,6 +33,10 @@ final class SharedRevocationsRedis: SessionEventSharing {
     private let ttl: UInt64
     private var pending: [SessionEvent] = []
     private var dropped = 0
+    /// The last problem logged: a Redis answering errors (OOM, a key of the wrong type) is
+    /// retried every second and logged once per distinct problem, not per retry.
+    private var lastProblem: String?
+    private var malformed = 0
     /// Bumped by every sync and every loss: the steps of an older sync stop.
     private var loadGeneration = 0
     /// A sync is under way.
@@ -81,9 +85,10 @@ final class SharedRevocationsRedis: SessionEventSharing {
         syncing = true
         loadGeneration += 1
         let generation = loadGeneration
-        acks.refresh { [unowned self] registered in
+        acks.refresh { [unowned self] failure in
             guard generation == self.loadGeneration else { return }
-            guard registered else {
+            if let failure {
+                if !failure.hasPrefix("DOWN") { self.problem("redis: cannot register this front; retried", failure) }
                 self.syncing = false
                 return
             }
@@ -121,6 +126,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
                 applied()
                 return
             }
+            self.lastProblem = nil
             guard case .revoked = event else {
                 self.broadcast(event, ack: nil)
                 applied()
@@ -139,6 +145,14 @@ final class SharedRevocationsRedis: SessionEventSharing {
         }
     }
 
+    /// Logs `message` with `error` unless it is the problem logged last.
+    private func problem(_ message: String, _ error: String) {
+        let key = message + "\u{0}" + error
+        guard key != lastProblem else { return }
+        lastProblem = key
+        log.warning(message, [("error", error)])
+    }
+
     private func keep(_ event: SessionEvent) {
         if pending.count >= Self.maxPending {
             pending.removeFirst(pending.count / 10)
@@ -155,7 +169,9 @@ final class SharedRevocationsRedis: SessionEventSharing {
         guard !pending.isEmpty else { return }
         let events = pending
         pending.removeAll()
-        log.info("redis: pushing session events made while it was away", [("events", String(events.count))])
+        if lastProblem == nil {
+            log.info("redis: pushing session events made while it was away", [("events", String(events.count))])
+        }
         for e in events {
             store(e) { [unowned self] ok in
                 if ok { self.broadcast(e, ack: nil) } else { self.keep(e) }
@@ -184,11 +200,15 @@ final class SharedRevocationsRedis: SessionEventSharing {
         var first = write
         first[1] = key
         let expiry = UInt64(time(nil)) + ttl
-        var remaining = 3, ok = true
-        let reply: (RedisReply) -> Void = { r in
-            if case .error = r { ok = false }
+        var remaining = 3, failure: String?
+        let reply: (RedisReply) -> Void = { [unowned self] r in
+            if case .error(let e) = r { failure = failure ?? e }
             remaining -= 1
-            if remaining == 0 { done(ok) }
+            guard remaining == 0 else { return }
+            if let failure, !failure.hasPrefix("DOWN") {
+                self.problem("redis: cannot store a session event; kept here and retried", failure)
+            }
+            done(failure == nil)
         }
         client.send(first, key: key, reply)
         client.send([Array("EXPIRE".utf8), key, Array(String(ttl).utf8)], key: key, reply)
@@ -200,7 +220,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
         let payload = Wire.encode(event, origin: acks.frontId, ack: ack)
         client.send([Array("PUBLISH".utf8), Self.channel, payload], key: nil) { [unowned self] r in
             if case .error(let e) = r, let ack {
-                self.log.warning("redis: publishing a session deletion failed", [("error", e)])
+                self.problem("redis: publishing a session deletion failed", e)
                 self.acks.cancel(ack)
             }
         }
@@ -210,7 +230,12 @@ final class SharedRevocationsRedis: SessionEventSharing {
 
     private func received(_ payload: [UInt8]) {
         guard let m = Wire.decode(payload) else {
-            log.warning("redis: ignored a malformed message on sy:sessions", [("bytes", String(payload.count))])
+            // Whoever can publish on the channel could flood the log: the first, then every 1,000th.
+            malformed += 1
+            if malformed % 1000 == 1 {
+                log.warning("redis: ignored a malformed message on sy:sessions",
+                            [("bytes", String(payload.count)), ("ignored", String(malformed))])
+            }
             return
         }
         guard m.origin != acks.frontId else { return }
@@ -235,7 +260,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
         client.send(args, key: Self.indexKey) { [unowned self] reply in
             guard generation == self.loadGeneration else { return }
             guard case .array(let items) = reply else {
-                if case .error(let e) = reply { self.log.warning("redis: cannot load session state", [("error", e)]) }
+                if case .error(let e) = reply { self.problem("redis: cannot load session state; retried", e) }
                 self.syncing = false
                 return
             }
@@ -266,6 +291,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
         finishWhenRead = nil
         syncing = false
         synced = true
+        lastProblem = nil
         if total > 0 { log.info("redis: session state loaded", [("sessions", String(total))]) }
     }
 
