@@ -70,13 +70,15 @@ final class SharedRevocationsAcks {
         refresh()
     }
 
-    /// Subscribed to deletions at least once, so worth waiting for (set by the owner; a
-    /// subscription that drops is established again by the client).
+    /// Subscribed to deletions at least once (set by the owner; a subscription that drops is
+    /// established again by the client).
     var active = false
+    /// Whether the subscription delivers now (the owner's probe); registered only while it does.
+    var isListening: () -> Bool = { true }
 
     /// Registers now (`done(nil)` once Redis has it, else the error); once a second from the timer.
     func refresh(_ done: @escaping (String?) -> Void = { _ in }) {
-        guard active, client.isUp else { done("DOWN"); return }
+        guard active, client.isUp, isListening() else { done("DOWN"); return }
         client.eval(register, keys: [Self.frontsKey],
                     args: [Array(frontId.utf8), Array(String(Self.liveMs).utf8)]) { reply in
             switch reply {

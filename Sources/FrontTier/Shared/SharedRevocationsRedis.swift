@@ -26,6 +26,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
 
     var deliver: ((SessionEvent) -> Void)?
     private let client: RedisClient
+    private let loop: Loop
     private let log: Log
     let acks: SharedRevocationsAcks
     /// Seconds a session's state is kept: the session idle timeout (a session silent that long
@@ -48,6 +49,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
 
     init(client: RedisClient, loop: Loop, log: Log, idleTimeout: UInt64) {
         self.client = client
+        self.loop = loop
         self.log = log
         ttl = idleTimeout > 0 ? idleTimeout : 30 * 86_400
         var g = SystemRandomNumberGenerator()
@@ -61,12 +63,12 @@ final class SharedRevocationsRedis: SessionEventSharing {
     func start() {
         guard !started else { return }
         started = true
-        client.subscribe(acks.ackChannel, onMessage: { [unowned self] in self.acks.acknowledged($0) }, ready: nil)
+        client.subscribe(acks.ackChannel, onMessage: { [unowned self] in self.ackChannelMessage($0) }, ready: nil)
         client.subscribe(Self.channel, onMessage: { [unowned self] in self.received($0) }, ready: { [unowned self] in
-            // Listed as live (waited for by deletions) only from now on: it receives them.
             self.acks.active = true
             self.sync()
         })
+        acks.isListening = { [unowned self] in self.hearing }
         acks.start()
     }
 
@@ -77,29 +79,73 @@ final class SharedRevocationsRedis: SessionEventSharing {
         loadGeneration += 1
     }
 
-    /// Redis is back (or once a second while it is up and this front is not synced): register
-    /// as live, push what was made meanwhile, read the state. A step that fails leaves `synced`
-    /// false, and the next tick tries again.
+    /// Redis is back (or once a second while it is up and this front is not synced): prove the
+    /// subscription delivers (a probe on this front's own channel comes back), register as
+    /// live, push what was made meanwhile, read the state. A step that fails or stalls leaves
+    /// `synced` false, and a later tick tries again.
     func sync() {
         guard client.isUp, acks.active, !syncing else { return }
         syncing = true
+        syncStartedAt = loop.now
         loadGeneration += 1
         let generation = loadGeneration
-        acks.refresh { [unowned self] failure in
+        probe { [unowned self] in
             guard generation == self.loadGeneration else { return }
-            if let failure {
-                if !failure.hasPrefix("DOWN") { self.problem("redis: cannot register this front; retried", failure) }
-                self.syncing = false
-                return
+            self.acks.refresh { [unowned self] failure in
+                guard generation == self.loadGeneration else { return }
+                if let failure {
+                    if !failure.hasPrefix("DOWN") { self.problem("redis: cannot register this front; retried", failure) }
+                    self.syncing = false
+                    return
+                }
+                self.pushPending()
+                self.load(generation: generation)
             }
-            self.pushPending()
-            self.load(generation: generation)
         }
     }
 
-    /// Once a second: retries a sync that did not complete, and events whose push failed.
+    /// Once a second: probes the subscription, retries a sync that did not complete or stalled,
+    /// and events whose push failed. A subscription silent for `silentMs` (the client
+    /// re-establishes it on its own; meanwhile this front would miss deletions) makes the front
+    /// unsynced, and no longer registered as live, until a probe comes back.
     func tick() {
+        let now = loop.now
+        if client.isUp { probe(nil) }
+        if synced && !hearing {
+            synced = false
+            problem("redis: the subscription is silent; not sharing until it delivers again", "no probe back")
+        }
+        if syncing && now - syncStartedAt > Self.silentMs { syncing = false }
         if !synced { sync() } else if client.isUp && !pending.isEmpty { pushPending() }
+    }
+
+    // MARK: probing the subscription
+
+    /// A subscription whose probe has not come back for this long is taken as down.
+    static let silentMs: UInt64 = 2_500
+    private var probeSequence: UInt64 = 0
+    private var lastHeard: UInt64 = 0
+    private var syncStartedAt: UInt64 = 0
+    /// Runs when the probe of that sequence number (or a later one) comes back.
+    private var probeWaiters: [(UInt64, () -> Void)] = []
+
+    /// A probe came back recently: messages published now reach this front.
+    var hearing: Bool { lastHeard > 0 && loop.now - lastHeard <= Self.silentMs }
+
+    private func probe(_ then: (() -> Void)?) {
+        probeSequence += 1
+        if let then { probeWaiters.append((probeSequence, then)) }
+        client.send([Array("PUBLISH".utf8), acks.ackChannel, Array("probe \(probeSequence)".utf8)], key: nil) { _ in }
+    }
+
+    private func ackChannelMessage(_ payload: [UInt8]) {
+        let probePrefix = Array("probe ".utf8)
+        guard payload.starts(with: probePrefix) else { acks.acknowledged(payload); return }
+        guard let seq = UInt64(String(decoding: payload.dropFirst(probePrefix.count), as: UTF8.self)) else { return }
+        lastHeard = loop.now
+        let ready = probeWaiters.filter { $0.0 <= seq }
+        probeWaiters.removeAll { $0.0 <= seq }
+        for (_, run) in ready { run() }
     }
 
     func stop() {
