@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from redis_servers import RedisCluster, RedisSentinelSet, RedisServer
+from redis_servers import RedisCluster, RedisSentinelSet, RedisServer, key_slot
 from sy_http import RawConnection, wait_until
 
 KEY = "5f" * 32
@@ -25,13 +25,20 @@ def start_hosts(server_factory, redis_args, fronts=2, extra=()):
     hosts = [server_factory(host=h, fronts=fronts, executors=1, session_key=KEY,
                             extra_args=list(redis_args) + list(extra)) for h in HOSTS]
     for h in hosts:
+        h.front_count = fronts
         wait_redis(h, up=True)
     return hosts
 
 
 def health_samples(srv, n=8):
-    """/healthz from several fresh connections (so from each front, with SO_REUSEPORT)."""
-    return [srv.healthz()[1] for _ in range(n)]
+    """/healthz from fresh connections until every front answered (SO_REUSEPORT spreads them)."""
+    by_pid = {}
+    for _ in range(200):
+        h = srv.healthz()[1]
+        by_pid[h["pid"]] = h
+        if len(by_pid) >= getattr(srv, "front_count", 1) and _ + 1 >= n:
+            break
+    return list(by_pid.values())
 
 
 def wait_redis(srv, up: bool, timeout=20.0):
@@ -126,9 +133,10 @@ def test_a_call_neither_cached_nor_limited_does_not_touch_redis(server_factory):
         stop.set()
         monitor.close()
         t.join(timeout=5)
-        # Only the fronts' once-a-second registration (a script on sy:fronts) may run meanwhile.
+        # Only the fronts' once-a-second registration (a script on sy:fronts) and subscription
+        # probe (a PUBLISH on the front's own sy:acks: channel) may run meanwhile.
         per_request = [l for l in lines if "sy:fronts" not in l and '"TIME"' not in l and '"ZADD"' not in l
-                       and '"ZREMRANGEBYSCORE"' not in l]
+                       and '"ZREMRANGEBYSCORE"' not in l and not re.search(r'"PUBLISH" "sy:acks:[^"]*" "probe', l)]
         assert per_request == [], per_request[:10]
         assert len(lines) < 50, f"{len(lines)} commands for 200 calls: {lines[:10]}"
 
@@ -177,7 +185,8 @@ def test_redis_down_is_degraded_and_sharing_resumes_without_restart(server_facto
                    what="a deletion made while Redis was down reaching the other host")
         # And a fresh deletion is shared at once again, without restarting Switchyard.
         shared_sessions_behave_as_one_server(a, b, rounds=3)
-        assert sum(metric(a, "switchyard_redis_reconnects_total")) >= 1
+        wait_until(lambda: sum(metric(a, "switchyard_redis_reconnects_total")) >= 1, 3.0,
+                   what="the reconnection counted in /metrics")
 
 
 @pytest.mark.timeout(150)
@@ -190,6 +199,36 @@ def test_three_master_cluster_spreads_session_keys(server_factory):
         assert sum(1 for keys in per_node.values() if keys) >= 2, per_node
         s = new_session(b)
         assert [call(h, s, name="add_numbers").status for h in (a, b, a, b)] == [200, 200, 200, 429]
+        # Resharding under load: the slots of the keys every deletion uses (the live fronts, the
+        # session index) move to another master while deletions run on both hosts.
+        errors: list[BaseException] = []
+        rounds = 0
+        stop = threading.Event()
+
+        def load():
+            nonlocal rounds
+            deadline = time.monotonic() + 40
+            while not stop.is_set() and rounds < 200 and time.monotonic() < deadline:
+                try:
+                    shared_sessions_behave_as_one_server(a, b, rounds=1)
+                    shared_sessions_behave_as_one_server(b, a, rounds=1)
+                except BaseException as e:  # noqa: BLE001 - reported by the main thread
+                    errors.append(e)
+                    return
+                rounds += 1
+        t = threading.Thread(target=load)
+        t.start()
+        time.sleep(0.3)
+        for key in ("sy:fronts", "sy:sessions"):
+            source = cluster.node_for_key(key)
+            target = next(n for n in cluster.nodes if n is not source)
+            cluster.migrate_slot(key_slot(key), source, target)
+            assert cluster.node_for_key(key) is target
+            time.sleep(0.3)
+        time.sleep(0.5)
+        stop.set()
+        t.join(timeout=60)
+        assert errors == [] and rounds > 0, errors[:1]
 
 
 @pytest.mark.timeout(150)
@@ -248,6 +287,7 @@ def test_the_password_never_reaches_argv_or_logs(server_factory, tmp_path):
         url = redis.url.replace(f":{password}@", "")
         a = server_factory(fronts=2, executors=1, session_key=KEY,
                            extra_args=["--redis", url, "--redis-password-file", str(pw_file)])
+        a.front_count = 2
         wait_redis(a, up=True)
         pids = fronts_of(a)
         assert len(pids) == 2
@@ -275,3 +315,66 @@ def test_bad_redis_options_are_clear_start_up_errors(server_factory, args, messa
     with pytest.raises(ServerStartError) as e:
         server_factory(fronts=1, executors=1, extra_args=args)
     assert message in str(e.value)
+
+
+def check_config(path):
+    import subprocess
+    from conftest import switchyard_bin
+    return subprocess.run([switchyard_bin(), "check-config", str(path)], capture_output=True, text=True, timeout=30)
+
+
+def test_config_file_keys_and_the_password_secret(tmp_path):
+    import json
+    cfg = tmp_path / "serve.json"
+    cfg.write_text(json.dumps({"redisSentinel": "10.0.0.5:26379,10.0.0.6:26379", "redisMaster": "sy",
+                               "redisUser": "app", "redisPassword": "hunter2-secret"}))
+    cfg.chmod(0o644)
+    r = check_config(cfg)
+    assert r.returncode != 0 and "redisPassword" in r.stderr and "chmod 600" in r.stderr, r.stderr
+    cfg.chmod(0o600)
+    r = check_config(cfg)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert "hunter2-secret" not in r.stdout + r.stderr
+    assert out["front"]["redisSentinel"] == "10.0.0.5:26379,10.0.0.6:26379" and out["front"]["redisMaster"] == "sy"
+    assert "redis" in out
+    # A password inside the URL is a secret too.
+    cfg.write_text(json.dumps({"redis": "redis://:hunter2-secret@10.0.0.5:6379/2"}))
+    cfg.chmod(0o644)
+    r = check_config(cfg)
+    assert r.returncode != 0 and "chmod 600" in r.stderr and "hunter2-secret" not in r.stderr, r.stderr
+    cfg.chmod(0o600)
+    r = check_config(cfg)
+    assert r.returncode == 0 and "hunter2-secret" not in r.stdout, r.stdout + r.stderr
+    assert json.loads(r.stdout)["front"]["redis"] == "redis://10.0.0.5:6379/2"
+
+
+@pytest.mark.timeout(120)
+def test_redis_answering_errors_is_logged_and_degraded_never_a_crash(server_factory):
+    with RedisServer() as redis:
+        a, b = start_hosts(server_factory, ["--redis", redis.url], extra=["--rate-limit", "echo=1000/s"])
+        pids = fronts_of(a) + fronts_of(b)
+        s = new_session(a)
+        # Out of memory: every write and every script that writes is refused with OOM.
+        redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        redis.command("CONFIG", "SET", "maxmemory", "1")
+        for i in range(20):
+            assert call(a if i % 2 else b, s, text=str(i)).status == 200  # rate limit: the local table decides
+        doomed = new_session(b)
+        assert delete(b, doomed).status == 200 and call(b, doomed).status == 404
+        # A key of the wrong type where the session index should be.
+        redis.command("CONFIG", "SET", "maxmemory", "0")
+        redis.command("DEL", "sy:sessions")
+        redis.command("SET", "sy:sessions", "not a sorted set")
+        other = new_session(a)
+        assert delete(a, other).status == 200 and call(a, other).status == 404
+        assert all(call(h, s).status == 200 for h in (a, b, a, b))
+        time.sleep(1.5)
+        assert fronts_of(a) + fronts_of(b) == pids, "no front restarted"
+        log = open(a.stderr_path).read() + open(b.stderr_path).read()
+        assert "OOM" in log and "WRONGTYPE" in log
+        assert log.count("cannot store a session event") <= 8, "logged once per problem, not per retry"
+        # Fixed: what was kept is pushed, and both hosts refuse both sessions.
+        redis.command("DEL", "sy:sessions")
+        wait_until(lambda: all(call(h, x).status == 404 for h in (a, b) for x in (doomed, other)), 10.0,
+                   what="the deletions kept during the errors reaching both hosts")

@@ -52,9 +52,12 @@ final class SharedRevocationsAcks {
     var ackChannel: [UInt8] { Self.ackChannel(frontId) }
     static func ackChannel(_ front: String) -> [UInt8] { Array("sy:acks:\(front)".utf8) }
 
-    init(client: RedisClient, loop: Loop, frontId: String) {
+    private let log: Log
+
+    init(client: RedisClient, loop: Loop, log: Log, frontId: String) {
         self.client = client
         self.loop = loop
+        self.log = log
         self.frontId = frontId
     }
 
@@ -67,16 +70,22 @@ final class SharedRevocationsAcks {
         refresh()
     }
 
-    /// Subscribed to deletions at least once, so worth waiting for (set by the owner; a
-    /// subscription that drops is established again by the client).
+    /// Subscribed to deletions at least once (set by the owner; a subscription that drops is
+    /// established again by the client).
     var active = false
+    /// Whether the subscription delivers now (the owner's probe); registered only while it does.
+    var isListening: () -> Bool = { true }
 
-    /// Registers now (`done(true)` once Redis has it); once a second from the timer.
-    func refresh(_ done: @escaping (Bool) -> Void = { _ in }) {
-        guard active, client.isUp else { done(false); return }
+    /// Registers now (`done(nil)` once Redis has it, else the error); once a second from the timer.
+    func refresh(_ done: @escaping (String?) -> Void = { _ in }) {
+        guard active, client.isUp, isListening() else { done("DOWN"); return }
         client.eval(register, keys: [Self.frontsKey],
                     args: [Array(frontId.utf8), Array(String(Self.liveMs).utf8)]) { reply in
-            if case .integer = reply { done(true) } else { done(false) }
+            switch reply {
+            case .integer: done(nil)
+            case .error(let e): done(e)
+            default: done("unexpected reply to the registration script")
+            }
         }
     }
 
@@ -106,8 +115,11 @@ final class SharedRevocationsAcks {
         let id = nextAck
         guard !expected.isEmpty else { applied(); return id }
         let timer = Timer.once(loop: loop, after: Self.timeoutMs) { [unowned self] in
-            guard self.waiters[id] != nil else { return }
+            guard let w = self.waiters[id] else { return }
             self.timedOut += 1
+            self.log.warning("redis: a session deletion answered before every live front acknowledged it",
+                             [("silent", w.expected.sorted().joined(separator: ",")),
+                              ("waitedMs", String(Self.timeoutMs))])
             self.finish(id)
         }
         waiters[id] = Waiter(expected: expected, applied: applied, timer: timer)

@@ -26,6 +26,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
 
     var deliver: ((SessionEvent) -> Void)?
     private let client: RedisClient
+    private let loop: Loop
     private let log: Log
     let acks: SharedRevocationsAcks
     /// Seconds a session's state is kept: the session idle timeout (a session silent that long
@@ -33,6 +34,10 @@ final class SharedRevocationsRedis: SessionEventSharing {
     private let ttl: UInt64
     private var pending: [SessionEvent] = []
     private var dropped = 0
+    /// The last problem logged: a Redis answering errors (OOM, a key of the wrong type) is
+    /// retried every second and logged once per distinct problem, not per retry.
+    private var lastProblem: String?
+    private var malformed = 0
     /// Bumped by every sync and every loss: the steps of an older sync stop.
     private var loadGeneration = 0
     /// A sync is under way.
@@ -44,11 +49,12 @@ final class SharedRevocationsRedis: SessionEventSharing {
 
     init(client: RedisClient, loop: Loop, log: Log, idleTimeout: UInt64) {
         self.client = client
+        self.loop = loop
         self.log = log
         ttl = idleTimeout > 0 ? idleTimeout : 30 * 86_400
         var g = SystemRandomNumberGenerator()
         let id = (0..<8).map { _ in String(UInt8.random(in: 0...255, using: &g), radix: 16) }.joined()
-        acks = SharedRevocationsAcks(client: client, loop: loop, frontId: "\(id)-\(getpid())")
+        acks = SharedRevocationsAcks(client: client, loop: loop, log: log, frontId: "\(id)-\(getpid())")
     }
 
     /// Subscribes; each time the subscription is (re)established, and each time the command
@@ -57,12 +63,12 @@ final class SharedRevocationsRedis: SessionEventSharing {
     func start() {
         guard !started else { return }
         started = true
-        client.subscribe(acks.ackChannel, onMessage: { [unowned self] in self.acks.acknowledged($0) }, ready: nil)
+        client.subscribe(acks.ackChannel, onMessage: { [unowned self] in self.ackChannelMessage($0) }, ready: nil)
         client.subscribe(Self.channel, onMessage: { [unowned self] in self.received($0) }, ready: { [unowned self] in
-            // Listed as live (waited for by deletions) only from now on: it receives them.
             self.acks.active = true
             self.sync()
         })
+        acks.isListening = { [unowned self] in self.hearing }
         acks.start()
     }
 
@@ -73,28 +79,73 @@ final class SharedRevocationsRedis: SessionEventSharing {
         loadGeneration += 1
     }
 
-    /// Redis is back (or once a second while it is up and this front is not synced): register
-    /// as live, push what was made meanwhile, read the state. A step that fails leaves `synced`
-    /// false, and the next tick tries again.
+    /// Redis is back (or once a second while it is up and this front is not synced): prove the
+    /// subscription delivers (a probe on this front's own channel comes back), register as
+    /// live, push what was made meanwhile, read the state. A step that fails or stalls leaves
+    /// `synced` false, and a later tick tries again.
     func sync() {
         guard client.isUp, acks.active, !syncing else { return }
         syncing = true
+        syncStartedAt = loop.now
         loadGeneration += 1
         let generation = loadGeneration
-        acks.refresh { [unowned self] registered in
+        probe { [unowned self] in
             guard generation == self.loadGeneration else { return }
-            guard registered else {
-                self.syncing = false
-                return
+            self.acks.refresh { [unowned self] failure in
+                guard generation == self.loadGeneration else { return }
+                if let failure {
+                    if !failure.hasPrefix("DOWN") { self.problem("redis: cannot register this front; retried", failure) }
+                    self.syncing = false
+                    return
+                }
+                self.pushPending()
+                self.load(generation: generation)
             }
-            self.pushPending()
-            self.load(generation: generation)
         }
     }
 
-    /// Once a second: retries a sync that did not complete, and events whose push failed.
+    /// Once a second: probes the subscription, retries a sync that did not complete or stalled,
+    /// and events whose push failed. A subscription silent for `silentMs` (the client
+    /// re-establishes it on its own; meanwhile this front would miss deletions) makes the front
+    /// unsynced, and no longer registered as live, until a probe comes back.
     func tick() {
+        let now = loop.now
+        if client.isUp { probe(nil) }
+        if synced && !hearing {
+            synced = false
+            problem("redis: the subscription is silent; not sharing until it delivers again", "no probe back")
+        }
+        if syncing && now - syncStartedAt > Self.silentMs { syncing = false }
         if !synced { sync() } else if client.isUp && !pending.isEmpty { pushPending() }
+    }
+
+    // MARK: probing the subscription
+
+    /// A subscription whose probe has not come back for this long is taken as down.
+    static let silentMs: UInt64 = 2_500
+    private var probeSequence: UInt64 = 0
+    private var lastHeard: UInt64 = 0
+    private var syncStartedAt: UInt64 = 0
+    /// Runs when the probe of that sequence number (or a later one) comes back.
+    private var probeWaiters: [(UInt64, () -> Void)] = []
+
+    /// A probe came back recently: messages published now reach this front.
+    var hearing: Bool { lastHeard > 0 && loop.now - lastHeard <= Self.silentMs }
+
+    private func probe(_ then: (() -> Void)?) {
+        probeSequence += 1
+        if let then { probeWaiters.append((probeSequence, then)) }
+        client.send([Array("PUBLISH".utf8), acks.ackChannel, Array("probe \(probeSequence)".utf8)], key: nil) { _ in }
+    }
+
+    private func ackChannelMessage(_ payload: [UInt8]) {
+        let probePrefix = Array("probe ".utf8)
+        guard payload.starts(with: probePrefix) else { acks.acknowledged(payload); return }
+        guard let seq = UInt64(String(decoding: payload.dropFirst(probePrefix.count), as: UTF8.self)) else { return }
+        lastHeard = loop.now
+        let ready = probeWaiters.filter { $0.0 <= seq }
+        probeWaiters.removeAll { $0.0 <= seq }
+        for (_, run) in ready { run() }
     }
 
     func stop() {
@@ -121,6 +172,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
                 applied()
                 return
             }
+            self.lastProblem = nil
             guard case .revoked = event else {
                 self.broadcast(event, ack: nil)
                 applied()
@@ -139,6 +191,14 @@ final class SharedRevocationsRedis: SessionEventSharing {
         }
     }
 
+    /// Logs `message` with `error` unless it is the problem logged last.
+    private func problem(_ message: String, _ error: String) {
+        let key = message + "\u{0}" + error
+        guard key != lastProblem else { return }
+        lastProblem = key
+        log.warning(message, [("error", error)])
+    }
+
     private func keep(_ event: SessionEvent) {
         if pending.count >= Self.maxPending {
             pending.removeFirst(pending.count / 10)
@@ -155,7 +215,9 @@ final class SharedRevocationsRedis: SessionEventSharing {
         guard !pending.isEmpty else { return }
         let events = pending
         pending.removeAll()
-        log.info("redis: pushing session events made while it was away", [("events", String(events.count))])
+        if lastProblem == nil {
+            log.info("redis: pushing session events made while it was away", [("events", String(events.count))])
+        }
         for e in events {
             store(e) { [unowned self] ok in
                 if ok { self.broadcast(e, ack: nil) } else { self.keep(e) }
@@ -184,11 +246,15 @@ final class SharedRevocationsRedis: SessionEventSharing {
         var first = write
         first[1] = key
         let expiry = UInt64(time(nil)) + ttl
-        var remaining = 3, ok = true
-        let reply: (RedisReply) -> Void = { r in
-            if case .error = r { ok = false }
+        var remaining = 3, failure: String?
+        let reply: (RedisReply) -> Void = { [unowned self] r in
+            if case .error(let e) = r { failure = failure ?? e }
             remaining -= 1
-            if remaining == 0 { done(ok) }
+            guard remaining == 0 else { return }
+            if let failure, !failure.hasPrefix("DOWN") {
+                self.problem("redis: cannot store a session event; kept here and retried", failure)
+            }
+            done(failure == nil)
         }
         client.send(first, key: key, reply)
         client.send([Array("EXPIRE".utf8), key, Array(String(ttl).utf8)], key: key, reply)
@@ -200,7 +266,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
         let payload = Wire.encode(event, origin: acks.frontId, ack: ack)
         client.send([Array("PUBLISH".utf8), Self.channel, payload], key: nil) { [unowned self] r in
             if case .error(let e) = r, let ack {
-                self.log.warning("redis: publishing a session deletion failed", [("error", e)])
+                self.problem("redis: publishing a session deletion failed", e)
                 self.acks.cancel(ack)
             }
         }
@@ -210,7 +276,12 @@ final class SharedRevocationsRedis: SessionEventSharing {
 
     private func received(_ payload: [UInt8]) {
         guard let m = Wire.decode(payload) else {
-            log.warning("redis: ignored a malformed message on sy:sessions", [("bytes", String(payload.count))])
+            // Whoever can publish on the channel could flood the log: the first, then every 1,000th.
+            malformed += 1
+            if malformed % 1000 == 1 {
+                log.warning("redis: ignored a malformed message on sy:sessions",
+                            [("bytes", String(payload.count)), ("ignored", String(malformed))])
+            }
             return
         }
         guard m.origin != acks.frontId else { return }
@@ -235,7 +306,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
         client.send(args, key: Self.indexKey) { [unowned self] reply in
             guard generation == self.loadGeneration else { return }
             guard case .array(let items) = reply else {
-                if case .error(let e) = reply { self.log.warning("redis: cannot load session state", [("error", e)]) }
+                if case .error(let e) = reply { self.problem("redis: cannot load session state; retried", e) }
                 self.syncing = false
                 return
             }
@@ -266,6 +337,7 @@ final class SharedRevocationsRedis: SessionEventSharing {
         finishWhenRead = nil
         syncing = false
         synced = true
+        lastProblem = nil
         if total > 0 { log.info("redis: session state loaded", [("sessions", String(total))]) }
     }
 
