@@ -69,7 +69,7 @@ let package = Package(
         // The tiers. They depend on the pure targets and EventLoop, never on each other.
         .target(name: "FrontTier",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "COpenSSL", "Metrics",
-                               "SchemaValidation", "Security", "TLS"],
+                               "SchemaValidation", "Security", "TLS", "Redis"],
                 swiftSettings: strict),
         .target(name: "ToolSDK",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "Metrics"],
@@ -83,6 +83,7 @@ let package = Package(
 
         .executableTarget(name: "switchyard",
                           dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop", "Security", "MCPCore", "TLS",
+                                         "Redis",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
 
@@ -104,7 +105,7 @@ let package = Package(
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore", "CSupport"]),
         .testTarget(name: "SecurityTests", dependencies: ["Security", "MCPCore"]),
         .testTarget(name: "SchemaValidationTests", dependencies: ["SchemaValidation", "MCPCore"]),
-        .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting", "Security", "TLS"]),
+        .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting", "Security", "TLS", "Redis"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CTLS", "EventLoop", "EventLoopTesting", "CSupport"]),
         .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),

@@ -69,7 +69,7 @@ public final class Front: ExecutorPoolObserver {
         notifyReadyIfLinked()
     }
 
-    func executorNotification(_ payload: [UInt8]) { services.listeners.deliver(payload) }
+    func executorNotification(_ payload: [UInt8]) { SharedStreams.executorNotification(payload, services) }
 
     /// Serves until SIGTERM/SIGINT, then drains and returns.
     public func run() throws {
@@ -87,6 +87,12 @@ public final class Front: ExecutorPoolObserver {
         services.rateLimiter = LimitsAndAudit.rateLimiter(options: options, log: log)
         services.auditLog = try LimitsAndAudit.auditLog(options: options, loop: loop, log: log)
         services.writer.auditLog = services.auditLog
+        if let settings = options.redis {
+            let shared = SharedStateRedis(settings: settings, options: options, loop: loop, log: log)
+            services.sharedState = shared
+            sessions.share(through: shared.sessions)
+            shared.start()
+        }
         endpoint.adminOnMainPort = options.admin == nil
         let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody,
                                            headTimeoutMs: options.headTimeoutMs, bodyMinRate: options.bodyMinRate,
@@ -187,6 +193,7 @@ public final class Front: ExecutorPoolObserver {
             t.unref()
             timers.append(t)
         }
+        SharedStreams.install(on: services)
         pool.start()
         router.start()
         startLagProbe()
@@ -285,6 +292,7 @@ public final class Front: ExecutorPoolObserver {
             linkBytes.counter(LabelIndex.directionOut, LabelIndex.formRaw).add(now.rawOut &- linkStats.rawOut)
             linkStats = now
             queue.set(Int64(self.router.queued))
+            self.services.sharedState?.sample()
             m.lag.set(Int64(self.endpoint.loopLagMs) * 1_000_000)
             let nowMs = self.loop.now
             for link in self.pool.allLinks {
@@ -382,6 +390,8 @@ public final class Front: ExecutorPoolObserver {
         router.stop()
         services.writer.accessLog?.close()
         services.auditLog?.close()
+        SharedStreams.stop(on: services)
+        services.sharedState?.stop()
         // Every timer is closed (closing one that fired already does nothing); the stop timer
         // closes itself after firing.
         for t in timers + pendingTimers { t.close() }

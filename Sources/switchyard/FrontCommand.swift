@@ -46,6 +46,7 @@ struct FrontCommand: ParsableCommand {
     @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
     @OptionGroup var limits: LimitsOptions
     @OptionGroup var tls: TLSOptions
+    @OptionGroup(title: "Several hosts: Redis") var redis: RedisArguments
 
     func run() throws {
         var o = FrontOptions()
@@ -92,6 +93,7 @@ struct FrontCommand: ParsableCommand {
             o.sessionKey = Hex.decode(Hex.random(bytes: 32))!
         }
         o.tls = try tls.settings(ticketSecret: o.sessionKey)
+        o.redis = try redis.settings()
         try Front(options: o).run()
     }
 }

@@ -7,7 +7,10 @@ import MCPCore
 ///
 /// GET streams are resumable: each event has an id `<front>.<stream>.<seq>`, and the last
 /// events of each stream stay in a bounded store (count and age limits) while its client is
-/// away, so a reconnect with `Last-Event-ID` to the same front gets what it missed.
+/// away, so a reconnect with `Last-Event-ID` to the same front gets what it missed. With Redis
+/// (SharedFanOut), notifications arrive with an id of the shared log (SharedEventStore) and GET
+/// streams carry that id instead, so a reconnect resumes on any host; events that arrive without
+/// one (Redis away) keep the local numbering and store.
 /// Thread: the loop thread.
 final class Listeners {
     struct Filter {
@@ -42,6 +45,11 @@ final class Listeners {
         var seq: UInt64 = 0
         var recent: [(seq: UInt64, at: UInt64, json: [UInt8])] = []
         var detachedAt: UInt64 = 0
+        /// Shared log (Redis): the id of the last shared event written; anything at or before it
+        /// is skipped (a live event that the replay already carried).
+        var sharedCursor: SharedEventId?
+        /// Shared log: live events held while the stream's replay is read; nil once it is written.
+        var held: [(id: SharedEventId, json: [UInt8])]?
 
         init(connection: HTTPConnection, slot: ResponseSlot, subscriptionId: String?, filter: Filter, key: UInt64?) {
             self.connection = connection; self.slot = slot; self.subscriptionId = subscriptionId
@@ -111,6 +119,13 @@ final class Listeners {
         return (s, [])
     }
 
+    /// Whether `lastEventId` names a stream of `session` this front still keeps (an id it issued
+    /// while the shared log was away): such a reconnect resumes from the local store.
+    func holdsLocally(_ lastEventId: String?, session: String) -> Bool {
+        guard let last = lastEventId, let (key, _) = parseEventId(last), let old = resumable[key] else { return false }
+        return old.filter.session == session && old.seq > 0
+    }
+
     func eventId(_ s: Stream, _ seq: UInt64) -> String { Listeners.eventId(front: front, key: s.key ?? 0, seq: seq) }
 
     /// An event id: `<front>.<stream>.<seq>`, in decimal.
@@ -145,34 +160,123 @@ final class Listeners {
         return (parts[1], value)
     }
 
-    /// A notification from an executor: `{"method":...,"params":{...}}`.
-    func deliver(_ payload: [UInt8]) {
-        guard !streams.isEmpty || !resumable.isEmpty, case .object(var msg)? = try? JSONValue.parse(payload),
-              case .string(let method)? = msg["method"] else { return }
+    /// A notification as every stream sees it: its method, the URI it names, the message.
+    struct Rendered {
+        var message: [String: JSONValue]
+        var method: String
+        var uri: String?
+        var plain: [UInt8]
+    }
+
+    /// Parses an executor's notification (`{"method":...,"params":{...}}`); nil if it is not one.
+    static func render(_ payload: [UInt8]) -> Rendered? {
+        guard case .object(var msg)? = try? JSONValue.parse(payload), case .string(let method)? = msg["method"] else {
+            return nil
+        }
         let uri = msg["params"]?["uri"]?.stringValue
         msg["jsonrpc"] = .string("2.0")
-        let plain = Array(JSONValue.object(msg).compactJSON().utf8)
+        return Rendered(message: msg, method: method, uri: uri, plain: Array(JSONValue.object(msg).compactJSON().utf8))
+    }
+
+    /// A notification from an executor, or from the shared log with its id (`sharedId`).
+    func deliver(_ payload: [UInt8], sharedId: SharedEventId? = nil) {
+        guard !streams.isEmpty || !resumable.isEmpty, let r = Listeners.render(payload) else { return }
         var seen = Set<ObjectIdentifier>()
         for s in Array(streams.values) + Array(resumable.values) where seen.insert(ObjectIdentifier(s)).inserted {
-            guard wants(s.filter, method, uri: uri) else { continue }
-            var json = plain
-            if let sid = s.subscriptionId {
-                var m = msg
-                var params = m["params"]?.objectValue ?? [:]
-                var meta = params["_meta"]?.objectValue ?? [:]
-                meta["io.modelcontextprotocol/subscriptionId"] = (try? JSONValue.parse(Array(sid.utf8))) ?? .string(sid)
-                params["_meta"] = .object(meta)
-                m["params"] = .object(params)
-                json = Array(JSONValue.object(m).compactJSON().utf8)
-            }
-            send(s, json)
+            guard let json = message(for: s, r) else { continue }
+            send(s, json, sharedId: sharedId)
         }
     }
 
-    /// Writes an event to a stream (recording it first when the stream is resumable).
-    func send(_ s: Stream, _ json: [UInt8]) {
+    /// What stream `s` shows of a notification, or nil when its filter does not want it.
+    private func message(for s: Stream, _ r: Rendered) -> [UInt8]? {
+        guard wants(s.filter, r.method, uri: r.uri) else { return nil }
+        guard let sid = s.subscriptionId else { return r.plain }
+        var m = r.message
+        var params = m["params"]?.objectValue ?? [:]
+        var meta = params["_meta"]?.objectValue ?? [:]
+        meta["io.modelcontextprotocol/subscriptionId"] = (try? JSONValue.parse(Array(sid.utf8))) ?? .string(sid)
+        params["_meta"] = .object(meta)
+        m["params"] = .object(params)
+        return Array(JSONValue.object(m).compactJSON().utf8)
+    }
+
+    // MARK: GET streams on the shared log
+
+    /// Opens a GET stream whose events come from the shared log: registered at once (live events
+    /// are held) while its replay is read; `finishOpening` writes the replay and releases them.
+    func openShared(connection: HTTPConnection, slot: ResponseSlot, filter: Filter) -> Stream {
+        let s = Stream(connection: connection, slot: slot, subscriptionId: nil, filter: filter, key: newKey())
+        s.held = []
+        resumable[s.key!] = s
+        streams[ObjectIdentifier(s)] = s
+        return s
+    }
+
+    /// Writes what the shared log answered (its entries after the client's `Last-Event-ID` that
+    /// the stream's filter wants), the priming event, then the live events held meanwhile that
+    /// the replay did not carry. `opening` nil (Redis could not answer): the stream starts
+    /// empty, primed with a local id.
+    func finishOpening(_ s: Stream, _ opening: SharedEventStore.Opening?) {
+        finishReading(s, opening, priming: true)
+    }
+
+    /// GET streams on the shared log whose client is connected: after the channel was away
+    /// (Redis reconnected), each reads what it missed from the log (`finishCatchUp`), holding
+    /// live events meanwhile.
+    func streamsToCatchUp() -> [Stream] {
+        var out: [Stream] = []
+        for s in resumable.values where s.sharedCursor != nil && s.held == nil && s.slot != nil {
+            s.held = []
+            out.append(s)
+        }
+        return out
+    }
+
+    /// Writes the entries after the stream's cursor, then the events held meanwhile.
+    func finishCatchUp(_ s: Stream, _ opening: SharedEventStore.Opening?) {
+        finishReading(s, opening, priming: false)
+    }
+
+    private func finishReading(_ s: Stream, _ opening: SharedEventStore.Opening?, priming: Bool) {
+        guard let c = s.connection, !c.isClosed, let slot = s.slot else {
+            s.held = nil
+            detach(s)
+            return
+        }
+        var primingId = eventId(s, s.seq)
+        if let opening {
+            let after = s.sharedCursor
+            for e in opening.entries where after.map({ e.id > $0 }) ?? true {
+                guard let r = Listeners.render(e.payload), let json = message(for: s, r) else { continue }
+                slot.appendEventChunk(json, id: e.id.description)
+            }
+            // A log younger than the cursor (Redis lost it) keeps the cursor: new ids are larger.
+            s.sharedCursor = max(after ?? .zero, opening.newest)
+            primingId = s.sharedCursor!.description
+        }
+        if priming {
+            // Priming: an id and a reconnection delay, after what is replayed so that ids only
+            // move forward (a client that drops right after it resumes from the newest event).
+            let text = "id: \(primingId)\nretry: 3000\ndata: \n\n"
+            slot.append(.text(String(text.utf8.count, radix: 16) + "\r\n" + text + "\r\n"))
+        }
+        let held = s.held ?? []
+        s.held = nil
+        for e in held { send(s, e.json, sharedId: e.id) }
+        c.push(slot)
+    }
+
+    /// Writes an event to a stream (recording it first when the stream is resumable and the
+    /// event has no id in the shared log).
+    func send(_ s: Stream, _ json: [UInt8], sharedId: SharedEventId? = nil) {
         var id: String?
-        if s.key != nil {
+        if let shared = sharedId, s.key != nil {
+            if s.held != nil { s.held!.append((shared, json)); return }
+            if let cursor = s.sharedCursor, shared <= cursor { return }
+            s.sharedCursor = shared
+            id = shared.description
+        } else if s.key != nil {
             s.seq += 1
             s.recent.append((s.seq, loop.now, json))
             if s.recent.count > limits.maxEvents { s.recent.removeFirst(); evicted += 1 }
@@ -217,6 +321,9 @@ final class Listeners {
             }
             slot.append(.text("0\r\n\r\n"))
             c.finish(slot)
+            // Ended: a replay still being read (shared log) finds no slot to write to.
+            s.slot = nil
+            s.connection = nil
         }
         streams.removeAll()
     }

@@ -3,7 +3,7 @@ import MCPCore
 
 /// `GET` on the endpoint (handshake era): the session's standalone SSE stream of list changes
 /// and updates of subscribed resources. Resumes with `Last-Event-ID` (same front, within the
-/// event store's limits).
+/// event store's limits; with Redis, on any host: SharedEventStore).
 final class SessionStream {
     private let s: FrontServices
 
@@ -28,8 +28,17 @@ final class SessionStream {
         filter.tools = true; filter.prompts = true; filter.resources = true
         filter.session = session.id
         s.writer.openStream(t.slot)
+        let lastEventId = req.header(.lastEventId)
+        if let fanOut = s.fanOut, fanOut.isActive, !s.listeners.holdsLocally(lastEventId, session: session.id) {
+            // Redis: the stream's events come from the shared log, resumable on any host.
+            let stream = s.listeners.openShared(connection: t.connection, slot: t.slot, filter: filter)
+            fanOut.store.open(after: lastEventId.flatMap { SharedEventId($0) }) { [weak listeners = s.listeners] opening in
+                listeners?.finishOpening(stream, opening)
+            }
+            return
+        }
         let (stream, replay) = s.listeners.openResumable(connection: t.connection, slot: t.slot, filter: filter,
-                                                         lastEventId: req.header(.lastEventId))
+                                                         lastEventId: lastEventId)
         for e in replay { t.slot.appendEventChunk(e.json, id: s.listeners.eventId(stream, e.seq)) }
         // Priming: an id and a reconnection delay, after what is replayed so that ids only move
         // forward (a client that drops right after it resumes from the newest event).

@@ -175,7 +175,8 @@ final class ExecutorAnswers: CallResponder {
             link.respond(requestId: ridText, member: "error", json: e.errorObjectJSON)
             return
         }
-        let id = ClientRequestIds(sessions: s.sessions).make(executor: link.name, requestId: ridText, session: session)
+        let id = ClientRequestIds(sessions: s.sessions).make(executor: link.name, requestId: ridText, session: session,
+                                                          origin: s.sharedAnswers?.origin)
         var msg: [String: JSONValue] = ["jsonrpc": .string("2.0"), "id": .string(id), "method": .string(method)]
         if let p = o["params"] { msg["params"] = p }
         writer.openStream(call.slot)

@@ -1,6 +1,7 @@
 import EventLoop
 import Glibc
 import MCPCore
+import Redis
 import Security
 
 /// What the stages and method handlers of one front share: its options, executors, sessions,
@@ -22,6 +23,17 @@ final class FrontServices {
     var rateLimiter: RateLimiter?
     /// The audit log; nil without `--audit-log` (Front.run sets it).
     var auditLog: AuditLog?
+    /// What this front shares through Redis; nil without `--redis*` (Front.run sets it).
+    var sharedState: SharedStateRedis?
+    /// This front's one Redis client, for every Redis-backed feature; nil without `--redis*`.
+    /// Callers check `isUp` and keep working on local state while it is false.
+    var redis: RedisClient? { sharedState?.client }
+    /// Rate-limit buckets in Redis; nil without both `--redis*` and `--rate-limit`.
+    var sharedRateLimits: SharedRateLimitsRedis? { sharedState?.rateLimits }
+    /// Notifications and GET streams through Redis; nil without Redis (SharedStreams sets it).
+    var fanOut: SharedFanOut?
+    /// Client answers routed between hosts through Redis; nil without Redis (SharedStreams).
+    var sharedAnswers: SharedAnswers?
     /// Writes what executors answer; every call sent to an executor answers through it.
     private(set) lazy var answers = ExecutorAnswers(self)
 

@@ -1,0 +1,323 @@
+"""Notification streams and client answers across hosts through Redis (issue 16): two
+`switchyard serve` hosts (separate run directories, one --session-key, one real redis-server,
+different 127.0.0.x addresses) behave as one server for GET streams, `subscriptions/listen`
+streams, `Last-Event-ID` resumption and answers to a tool's requests; with Redis down each host
+serves its own streams, and fan-out resumes when Redis is back."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+
+import pytest
+
+from conformance_util import StreamingResponse, open_stateless_stream, stateless_post, valid_meta
+from redis_servers import RedisCluster, RedisServer
+from sy_http import RawConnection, dumps, mcp_headers, rpc, wait_until
+from test_get_stream import SSEStream
+
+SHARED_ID = re.compile(r"^[0-9]+-[0-9]+$")
+LOCAL_ID = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+FRONTS = 2
+
+
+@pytest.fixture
+def redis():
+    with RedisServer() as r:
+        yield r
+
+
+def start_hosts(server_factory, redis, tools="conformance"):
+    """Hosts A and B sharing one session key and one Redis; returns once every front of both has
+    subscribed to the notification channel (so nothing published afterwards is missed)."""
+    key = secrets.token_hex(32)
+    hosts = [server_factory(host=f"127.0.0.{n}", fronts=FRONTS, executors=1, tools=tools, session_key=key,
+                            extra_args=["--redis", redis.url]) for n in (2, 3)]
+    wait_subscribed(redis, 2 * FRONTS)
+    return hosts
+
+
+def wait_subscribed(redis, fronts: int, timeout: float = 15.0):
+    def count():
+        try:
+            reply = redis.command("PUBSUB", "NUMSUB", "sy:notify")
+        except OSError:
+            return False
+        return int(reply[1]) >= fronts
+    wait_until(count, timeout, interval=0.05, what=f"{fronts} fronts subscribed to sy:notify")
+
+
+def trigger(srv, tool="test_trigger_tool_change"):
+    req, resp = stateless_post(srv, "tools/call", {"name": tool, "arguments": {}}, meta=valid_meta())
+    assert resp.status == 200, resp
+
+
+def initialize(srv, capabilities=None) -> str:
+    with RawConnection(srv.host, srv.port) as c:
+        if capabilities is None:
+            return c.initialize()
+        msg = rpc("initialize", {"protocolVersion": "2025-11-25", "capabilities": capabilities,
+                                 "clientInfo": {"name": "redis-streams-test", "version": "1"}})
+        r = c.post(msg, version=None)
+        assert r.status == 200, r
+        sid = r.header("mcp-session-id")
+        assert c.post({"jsonrpc": "2.0", "method": "notifications/initialized"}, session=sid).status == 202
+        return sid
+
+
+def listen(srv, lid: int):
+    s = open_stateless_stream(srv, "subscriptions/listen",
+                              {"notifications": {"toolsListChanged": True}, "_meta": valid_meta()}, id=lid)
+    [ack] = s.frames(1, 3)
+    assert ack.get("method") == "notifications/subscriptions/acknowledged", ack
+    return s
+
+
+def data_events(events):
+    return [e for e in events if e.get("data")]
+
+
+def methods(frames):
+    return [f.get("method") for f in frames]
+
+
+@pytest.mark.timeout(60)
+def test_list_change_on_b_reaches_listen_and_get_streams_on_a_once(server_factory, redis):
+    a, b = start_hosts(server_factory, redis)
+    sid = initialize(a)
+    get = SSEStream(a, sid)
+    [priming] = get.events(1)
+    assert SHARED_ID.match(priming["id"]), priming
+    with listen(a, 41) as lst:
+        trigger(b)
+        [change] = data_events(get.events(2, timeout=5))
+        assert json.loads(change["data"])["method"] == "notifications/tools/list_changed", change
+        assert SHARED_ID.match(change["id"]) and change["id"] != priming["id"], change
+        frames = lst.frames(1, 5)
+        assert methods(frames) == ["notifications/tools/list_changed"], frames
+        assert frames[0]["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == 41, frames
+        # B has two fronts and each got the executor's copy: still one event on A's streams.
+        assert lst.frames(1, 1.0) == []
+        assert len(data_events(get.events(3, timeout=1.0))) == 1
+    get.close()
+
+
+@pytest.mark.timeout(60)
+def test_last_event_id_resumes_on_the_other_host_without_loss(server_factory, redis):
+    a, b = start_hosts(server_factory, redis)
+    sid = initialize(a)
+    witness = SSEStream(b, initialize(b))
+    witness.events(1)
+    s = SSEStream(a, sid)
+    s.events(1)
+    trigger(b)
+    [seen] = data_events(s.events(2, timeout=5))
+    s.close()  # the client's connection to A drops
+    trigger(a)  # missed while away: one change made on A, two on B
+    trigger(b)
+    trigger(b)
+    assert len(data_events(witness.events(5, timeout=5))) == 4, "the witness did not see every change"
+    r = SSEStream(b, sid, last_event_id=seen["id"])
+    got = r.events(4, timeout=5)
+    replayed = data_events(got)
+    assert len(replayed) == 3, got
+    ids = [tuple(map(int, e["id"].split("-"))) for e in replayed]
+    assert ids == sorted(set(ids)) and ids[0] > tuple(map(int, seen["id"].split("-"))), got
+    # The priming event follows the replay, with the newest id.
+    assert got[-1].get("data", "") == "" and got[-1]["id"] == replayed[-1]["id"], got
+    trigger(a)
+    live = data_events(r.events(5, timeout=5))
+    assert len(live) == 4 and tuple(map(int, live[-1]["id"].split("-"))) > ids[-1], live
+    r.close()
+    witness.close()
+
+
+@pytest.mark.timeout(60)
+def test_unknown_or_malformed_last_event_id_replays_nothing(server_factory, redis):
+    a, b = start_hosts(server_factory, redis)
+    sid = initialize(a)
+    trigger(a)
+    wait_until(lambda: redis.command("XLEN", "sy:events") == 1, 5, what="the change in the shared log")
+    first = SSEStream(b, sid)
+    [newest] = first.events(1)
+    first.close()
+    for forged in ("99999999999999-0", "garbage", "0.1.1", "01-1"):
+        r = SSEStream(b, sid, last_event_id=forged)
+        got = r.events(2, timeout=1.0)
+        assert r.status == 200 and len(got) == 1 and not got[0].get("data"), (forged, got)
+        # Never an id from the client's guess: the newest id of the log.
+        assert got[0]["id"] == newest["id"], (forged, got)
+        r.close()
+    # Replaying from the beginning of the log gives that session the change above, nothing else.
+    r = SSEStream(b, sid, last_event_id="0-0")
+    got = r.events(3, timeout=1.5)
+    assert len(data_events(got)) == 1 and got[-1]["id"] == newest["id"], got
+    r.close()
+
+
+def post_tool_call_stream(srv, sid, name, arguments, id):
+    body = dumps(rpc("tools/call", {"name": name, "arguments": arguments}, id=id))
+    return StreamingResponse(srv, mcp_headers(session=sid), body, timeout=10)
+
+
+def answer(srv, sid, id, result):
+    with RawConnection(srv.host, srv.port) as c:
+        return c.post({"jsonrpc": "2.0", "id": id, "result": result}, session=sid)
+
+
+@pytest.mark.timeout(60)
+def test_elicitation_answer_posted_to_b_reaches_the_tool_waiting_on_a(server_factory, redis):
+    a, b = start_hosts(server_factory, redis)
+    sid = initialize(a, {"elicitation": {}})
+    other = initialize(b, {"elicitation": {}})
+    with post_tool_call_stream(a, sid, "test_elicitation", {"message": "Who?"}, 7) as call:
+        [ask] = call.frames(1, 5)
+        assert ask.get("method") == "elicitation/create", ask
+        # Refused as on one host: an id no request has, and the right id from another session.
+        bogus = answer(b, sid, "sy-made-up", {"action": "accept", "content": {"response": "x"}})
+        assert bogus.status == 400 and bogus.json()["id"] is None, bogus
+        stolen = answer(b, other, ask["id"], {"action": "accept", "content": {"response": "x"}})
+        assert stolen.status == 400, stolen
+        ok = answer(b, sid, ask["id"], {"action": "accept", "content": {"response": "from B"}})
+        assert ok.status == 202, ok
+        [done] = call.frames(1, 5)
+    assert done.get("id") == 7, done
+    text = done["result"]["content"][0]["text"]
+    assert "action=accept" in text and "from B" in text, done
+
+
+@pytest.mark.timeout(60)
+def test_input_required_retry_completes_on_the_other_host(server_factory, redis):
+    """2026-07-28: the sealed requestState of round 1 on A is good for round 2 on B (one key)."""
+    a, b = start_hosts(server_factory, redis)
+    name = "test_input_required_result_request_state"
+    req, resp = stateless_post(a, "tools/call", {"name": name, "arguments": {}})
+    r1 = resp.json()["result"]
+    assert r1["resultType"] == "input_required" and r1["requestState"], r1
+    req, resp = stateless_post(b, "tools/call", {
+        "name": name, "arguments": {}, "requestState": r1["requestState"],
+        "inputResponses": {"confirm": {"action": "accept", "content": {"ok": True}}}})
+    r2 = resp.json()["result"]
+    assert r2.get("resultType") == "complete" and r2["content"][0]["text"].startswith("state-ok"), r2
+
+
+@pytest.mark.timeout(90)
+def test_redis_down_serves_locally_and_fan_out_resumes(server_factory, redis):
+    a, b = start_hosts(server_factory, redis)
+    sid = initialize(a)
+    get = SSEStream(a, sid)
+    get.events(1)
+    with listen(a, 5) as lst:
+        redis.stop()
+        trigger(a)
+        [local] = data_events(get.events(2, timeout=6))
+        assert LOCAL_ID.match(local["id"]), local
+        assert methods(lst.frames(1, 6)) == ["notifications/tools/list_changed"]
+        redis.start()
+        wait_subscribed(redis, 2 * FRONTS, timeout=20)
+        trigger(b)
+        [shared] = data_events(get.events(3, timeout=10))[1:]
+        assert SHARED_ID.match(shared["id"]), shared
+        assert methods(lst.frames(1, 10)) == ["notifications/tools/list_changed"]
+    get.close()
+
+
+@pytest.mark.timeout(60)
+def test_get_stream_catches_up_from_the_log_after_its_channel_was_cut(server_factory, redis):
+    """A change published while host A's fronts were resubscribing (every pub/sub connection cut)
+    still reaches A's GET stream, once: read from the log when the subscription is back."""
+    a, b = start_hosts(server_factory, redis)
+    sid = initialize(a)
+    get = SSEStream(a, sid)
+    get.events(1)
+    redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+    trigger(b)
+    got = data_events(get.events(2, timeout=8))
+    assert len(got) == 1 and SHARED_ID.match(got[0]["id"]), got
+    assert len(data_events(get.events(3, timeout=3))) == 1, "delivered twice"
+    get.close()
+
+
+@pytest.mark.timeout(120)
+def test_streams_across_hosts_on_a_redis_cluster(server_factory):
+    """The same with a three-master Redis Cluster: the log lives on the node of its slot, the
+    channel reaches subscribers on every node."""
+    with RedisCluster(masters=3) as cluster:
+        key = secrets.token_hex(32)
+        a, b = [server_factory(host=f"127.0.0.{n}", fronts=FRONTS, executors=1, tools="conformance",
+                               session_key=key, extra_args=["--redis-cluster", cluster.seeds]) for n in (2, 3)]
+
+        def subscribed():
+            return sum(int(n.command("PUBSUB", "NUMSUB", "sy:notify")[1]) for n in cluster.nodes) >= 2 * FRONTS
+        wait_until(subscribed, 20, interval=0.1, what="every front subscribed to sy:notify")
+        sid = initialize(a)
+        get = SSEStream(a, sid)
+        get.events(1)
+        trigger(b)
+        [first] = data_events(get.events(2, timeout=5))
+        get.close()
+        trigger(a)
+        owner = cluster.node_for_key("sy:events")
+        wait_until(lambda: owner.command("XLEN", "sy:events") == 2, 5, what="both changes in the log")
+        r = SSEStream(b, sid, last_event_id=first["id"])
+        got = r.events(2, timeout=5)
+        assert len(data_events(got)) == 1 and got[-1]["id"] == data_events(got)[0]["id"], got
+        r.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.filterwarnings("ignore:.*deprecated as of 2026-07-28")
+def test_official_sdk_client_on_a_hears_a_list_change_made_on_b(server_factory, redis):
+    """The official Python SDK client (2025-11-25) on host A: its own GET stream gets the change a
+    call on B made. Changes are made until one arrives (the client opens its stream in the
+    background), at most 20."""
+    import anyio
+    import mcp_types as t
+    from mcp import Client
+
+    a, b = start_hosts(server_factory, redis)
+    seen: list = []
+
+    async def handler(msg):
+        if isinstance(msg, t.ToolListChangedNotification):
+            seen.append(msg)
+
+    async def go():
+        async with Client(a.url, mode="legacy", cache=None, read_timeout_seconds=10, message_handler=handler) as c:
+            await c.list_tools()
+            for _ in range(20):
+                await anyio.to_thread.run_sync(trigger, b)
+                with anyio.move_on_after(0.5):
+                    while not seen:
+                        await anyio.sleep(0.02)
+                if seen:
+                    return
+    anyio.run(go)
+    assert seen, "no notifications/tools/list_changed reached the SDK client on A"
+
+
+@pytest.mark.timeout(90)
+def test_answer_for_another_host_without_redis_or_without_that_host(server_factory, redis):
+    """Redis away: an answer for a tool waiting on another host gets 503 (the client may answer
+    again), while the host of the tool still takes it directly. That host gone: 400, as for an id
+    no request waits on."""
+    a, b = start_hosts(server_factory, redis)
+    sid = initialize(a, {"elicitation": {}})
+    with post_tool_call_stream(a, sid, "test_elicitation", {"message": "Who?"}, 8) as call:
+        [ask] = call.frames(1, 5)
+        redis.stop()
+        away = answer(b, sid, ask["id"], {"action": "accept", "content": {"response": "via B"}})
+        assert away.status == 503 and away.json()["id"] is None, away
+        ok = answer(a, sid, ask["id"], {"action": "accept", "content": {"response": "on A"}})
+        assert ok.status == 202, ok
+        [done] = call.frames(1, 5)
+    assert "on A" in done["result"]["content"][0]["text"], done
+    redis.start()
+    wait_subscribed(redis, 2 * FRONTS, timeout=20)
+    with post_tool_call_stream(a, sid, "test_elicitation", {"message": "Who?"}, 9) as call:
+        [ask] = call.frames(1, 5)
+        a.stop()
+        gone = answer(b, sid, ask["id"], {"action": "accept", "content": {"response": "too late"}})
+        assert gone.status == 400 and gone.json()["id"] is None, gone
