@@ -377,6 +377,7 @@ public final class Front: ExecutorPoolObserver {
         for c in adminConnections.values { c.conn.close() }
         pool.shutdown()
         router.stop()
+        services.resultCache?.close()
         services.writer.accessLog?.close()
         services.auditLog?.close()
         // Every timer is closed (closing one that fired already does nothing); the stop timer

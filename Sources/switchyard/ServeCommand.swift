@@ -36,7 +36,8 @@ struct ServeCommand: ParsableCommand {
         JSON config file with any of the long options in camelCase (host, port, fronts, executors, tools, \
         executorCommands, preferSSE, maxBody, sessionKey, sessionKeyFile, runDir, compressThreshold, \
         callTimeoutMs, maxQueued, restartIntensity, restartPeriodMs, restartMaxDelayMs, heartbeatIntervalMs, \
-        heartbeatTimeoutMs, executorMaxRssMb, idleTimeout, validateArguments as true or false). Refused when it \
+        heartbeatTimeoutMs, executorMaxRssMb, idleTimeout, validateArguments as true or false, toolCacheTtl as \
+        {"NAME": MS}, resultCacheMb). Refused when it \
         holds a secret (sessionKey) and users other than its owner can read it.
         """)
     var config: String?
@@ -103,6 +104,7 @@ struct ServeCommand: ParsableCommand {
     var validateArguments: String?
     @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
     @OptionGroup var limits: LimitsOptions
+    @OptionGroup(title: "Result cache") var cache: CacheOptions
     @OptionGroup var tls: TLSOptions
 
     /// What `serve` would run, decided from the options and the config file and checked (every
@@ -156,6 +158,8 @@ struct ServeCommand: ParsableCommand {
         let auth = self.auth.merged(with: cfg)
         try auth.validate()
         let limitsArguments = try limits.frontArguments(config: cfg)
+        let builtIn = try executorCount > 0 ? ToolPacks.tools(tools) : nil
+        let cacheArguments = try cache.frontArguments(config: cfg, builtIn: builtIn, externalExecutors: !external.isEmpty)
         var policy = RestartPolicy()
         policy.intensity = restartIntensity ?? cfg.int("restartIntensity") ?? 10
         policy.periodMs = UInt64(restartPeriodMs ?? cfg.int("restartPeriodMs") ?? 10_000)
@@ -192,6 +196,7 @@ struct ServeCommand: ParsableCommand {
         argv += ["--call-timeout-ms", String(callTimeout)]
         for t in toolTimeout { argv += ["--tool-timeout", t] }
         argv += limitsArguments
+        argv += cacheArguments
         if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }
         if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
         if let t = headTimeout ?? cfg.int("headTimeout") { argv += ["--head-timeout", String(t)] }

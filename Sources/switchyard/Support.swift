@@ -136,7 +136,7 @@ struct ConfigFile {
                           "heartbeatTimeoutMs", "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin",
                           "logFormat", "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize",
                           "eventStoreAge", "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress",
-                          "maxResult", "validateArguments", "rateLimits", "auditLog"] + AuthOptions.configKeys)
+                          "maxResult", "validateArguments", "rateLimits", "auditLog", "toolCacheTtl", "resultCacheMb"] + AuthOptions.configKeys)
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         if let secret = secretKeys.first(where: { o[$0] != nil }), file.readableByOthers {
             throw ValidationError("config file \(path) holds a secret ('\(secret)') but other users can read it "

@@ -50,11 +50,11 @@ final class CircuitBreakerTests: XCTestCase {
             + #""_meta":{"io.switchyard/cacheable":true,"io.switchyard/timeoutMs":250}}"#
         let t = ToolTraits(catalogJSON: Array(catalogJSON.utf8))
         XCTAssertTrue(t.retryable)
-        XCTAssertTrue(t.cacheable)
+        XCTAssertTrue(t.staleOnError)
         XCTAssertEqual(t.timeoutMs, 250)
         let u = ToolTraits(catalogJSON: Array(#"{"name":"y","annotations":{"readOnlyHint":false}}"#.utf8))
         XCTAssertFalse(u.retryable)
-        XCTAssertFalse(u.cacheable)
+        XCTAssertFalse(u.staleOnError)
     }
 }
 

@@ -332,7 +332,7 @@ def test_kill_one_of_two_fronts_survivor_serves_and_it_comes_back_within_1s(serv
 
 
 @pytest.mark.timeout(30)
-def test_cacheable_tool_answers_stale_while_its_executor_is_stuck(server_factory):
+def test_stale_on_error_tool_answers_stale_while_its_executor_is_stuck(server_factory):
     srv = server_factory(fronts=1, executors=1, extra_args=["--tool-timeout", "add_numbers=500"])
     with RawConnection(srv.host, srv.port) as c:
         sid = c.initialize()

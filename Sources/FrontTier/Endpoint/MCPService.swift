@@ -46,10 +46,15 @@ final class MCPService: HTTPHandler {
         if services.options.validateArguments {
             stages.append(ArgumentValidationStage(services: services, methods: methods))
         }
-        // The result cache takes its place here.
+        var cacheStage: ResultCacheStage?
+        if let cache = services.resultCache {
+            cacheStage = ResultCacheStage(services: services, cache: cache, methods: methods)
+            stages.append(cacheStage!)
+        }
         stages.append(MethodStage(services: services, table: methods))
         pipeline = RequestPipeline(stages: stages)
         batch.pipeline = pipeline
+        cacheStage?.pipeline = pipeline
         stream = SessionStream(services)
         delete = SessionDelete(services)
     }

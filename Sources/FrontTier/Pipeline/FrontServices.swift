@@ -22,6 +22,8 @@ final class FrontServices {
     var rateLimiter: RateLimiter?
     /// The audit log; nil without `--audit-log` (Front.run sets it).
     var auditLog: AuditLog?
+    /// The fresh tool-result cache; nil with `--result-cache-mb 0`.
+    let resultCache: ResultCache?
     /// Writes what executors answer; every call sent to an executor answers through it.
     private(set) lazy var answers = ExecutorAnswers(self)
 
@@ -36,6 +38,8 @@ final class FrontServices {
         self.metrics = metrics
         self.access = access
         writer = ResponseWriter(metrics: metrics)
+        resultCache = options.resultCacheBytes > 0
+            ? ResultCache(loop: loop, log: log, maxBytes: options.resultCacheBytes, sessionKey: options.sessionKey) : nil
         listeners = Listeners(loop: loop, front: options.index,
                               limits: .init(maxEvents: options.eventStoreSize, maxAgeMs: options.eventStoreAgeMs))
         listeners.isSubscribed = { [unowned sessions] session, uri in sessions.isSubscribed(session, uri) }
