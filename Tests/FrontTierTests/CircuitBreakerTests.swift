@@ -55,6 +55,10 @@ final class CircuitBreakerTests: XCTestCase {
         let u = ToolTraits(catalogJSON: Array(#"{"name":"y","annotations":{"readOnlyHint":false}}"#.utf8))
         XCTAssertFalse(u.retryable)
         XCTAssertFalse(u.staleOnError)
+        let v = ToolTraits(catalogJSON: Array(#"{"name":"z","_meta":{"io.switchyard/staleOnError":true}}"#.utf8))
+        XCTAssertTrue(v.staleOnError)
+        XCTAssertNil(v.cacheTtlMs, "stale-on-error makes no result fresh")
+        XCTAssertFalse(v.pure)
     }
 }
 

@@ -1,0 +1,41 @@
+import MCPCore
+import XCTest
+
+final class CanonicalJSONTests: XCTestCase {
+    private func canon(_ s: String) -> String? { CanonicalJSON.canonical(Array(s.utf8)).map { String(decoding: $0, as: UTF8.self) } }
+
+    func testMemberOrderAndSpacingDoNotMatter() {
+        XCTAssertEqual(canon(#"{"a":1,"b":2}"#), #"{"a":1,"b":2}"#)
+        XCTAssertEqual(canon(#" { "b" : 2 , "a" : 1.0 } "#), #"{"a":1,"b":2}"#)
+        XCTAssertEqual(canon(#"{"z":{"y":[3,{"d":1,"c":2}],"x":null},"a":true}"#),
+                       #"{"a":true,"z":{"x":null,"y":[3,{"c":2,"d":1}]}}"#)
+        // Sorted by UTF-8 bytes: "B" < "a" < "é".
+        XCTAssertEqual(canon(#"{"é":1,"a":2,"B":3}"#), #"{"B":3,"a":2,"é":1}"#)
+    }
+
+    func testNumbersAreExactDecimals() {
+        for same in ["1", "1.0", "1e0", "10e-1", "0.1e1", "1.000E+0"] { XCTAssertEqual(canon(same), "1", same) }
+        XCTAssertEqual(canon("100"), "1e2")
+        XCTAssertEqual(canon("-0.050"), "-5e-2")
+        XCTAssertEqual(canon("-0"), "0")
+        XCTAssertEqual(canon("0.000"), "0")
+        // Past a double's precision, different numbers stay different.
+        XCTAssertNotEqual(canon("9007199254740993"), canon("9007199254740992"))
+        XCTAssertEqual(canon("123456789012345678901234567890"), "12345678901234567890123456789e1")
+    }
+
+    func testStringsAreUnescapedAndQuotedOneWay() {
+        XCTAssertEqual(canon(#""\u0061\/b\u00e9""#), #""a/bé""#)
+        XCTAssertEqual(canon(#"["\n","\u000a"]"#), #"["\n","\n"]"#)
+        XCTAssertEqual(canon(#"{"\u0061":1}"#), canon(#"{"a":1}"#))
+    }
+
+    func testRefusals() {
+        for bad in [#"{"a":1,"a":2}"#, #"{"a":1,"\u0061":1}"#, "{", "[1,]", "01", "1.", "+1", "1e", "tru", #""\x""#,
+                    #"{"a" 1}"#, "1 2", "1e1000000000", #""\ud800""#] {
+            XCTAssertNil(canon(bad), bad)
+        }
+        XCTAssertNil(canon(String(repeating: "[", count: 200) + String(repeating: "]", count: 200)))
+        XCTAssertNotNil(canon(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)))
+    }
+}
