@@ -3,8 +3,8 @@ import MCPCore
 import XCTest
 
 final class ResultCacheTests: XCTestCase {
-    private func key(_ tool: String = "add_numbers", era: String = "handshake:2025-11-25", owner: UInt64? = nil,
-                     _ args: String?) -> ResultKey? {
+    private func key(_ args: String?, tool: String = "add_numbers", era: String = "handshake:2025-11-25",
+                     owner: UInt64? = nil) -> ResultKey? {
         guard let args else { return ResultKey.make(tool: tool, era: era, owner: owner, arguments: nil) }
         return Array(args.utf8).withUnsafeBytes { ResultKey.make(tool: tool, era: era, owner: owner, arguments: $0) }
     }
@@ -13,10 +13,10 @@ final class ResultCacheTests: XCTestCase {
         let k = try XCTUnwrap(key(#"{"a":1,"b":2}"#))
         XCTAssertEqual(key(#"{ "b":2, "a":1.0 }"#), k)
         XCTAssertNotEqual(key(#"{"a":1,"b":3}"#), k)
-        XCTAssertNotEqual(key("sha256", #"{"a":1,"b":2}"#), k)
-        XCTAssertNotEqual(key(era: "stateless:2026-07-28", #"{"a":1,"b":2}"#), k)
-        XCTAssertNotEqual(key(owner: 0, #"{"a":1,"b":2}"#), k, "private to the anonymous principal vs shared")
-        XCTAssertNotEqual(key(owner: 1, #"{"a":1,"b":2}"#), key(owner: 2, #"{"a":1,"b":2}"#))
+        XCTAssertNotEqual(key(#"{"a":1,"b":2}"#, tool: "sha256"), k)
+        XCTAssertNotEqual(key(#"{"a":1,"b":2}"#, era: "stateless:2026-07-28"), k)
+        XCTAssertNotEqual(key(#"{"a":1,"b":2}"#, owner: 0), k, "private to the anonymous principal vs shared")
+        XCTAssertNotEqual(key(#"{"a":1,"b":2}"#, owner: 1), key(#"{"a":1,"b":2}"#, owner: 2))
         XCTAssertEqual(key(nil), key("{}"), "absent arguments are an empty object")
         XCTAssertNil(key(#"{"a":1,"a":2}"#), "no one meaning: not cached")
         XCTAssertEqual(k.digest.count, 32)
@@ -26,28 +26,38 @@ final class ResultCacheTests: XCTestCase {
 
     func testMemoryTierIsLeastRecentlyUsedWithinItsBytes() throws {
         let overhead = MemoryResultCache.entryOverhead
-        var m = MemoryResultCache(maxBytes: 8 * (100 + overhead))
-        let keys = (0..<10).map { key("{\"n\":\($0)}")! }
-        for k in keys[0..<8] { m.store(k, [UInt8](repeating: 1, count: 100), expiresAt: 1000) }
-        XCTAssertEqual(m.count, 8)
-        XCTAssertEqual(m.bytes, 8 * (100 + overhead))
+        var m = MemoryResultCache(maxBytes: 16 * (100 + overhead))
+        let keys = (0..<18).map { key("{\"n\":\($0)}")! }
+        for k in keys[0..<16] { m.store(k, [UInt8](repeating: 1, count: 100), expiresAt: 1000) }
+        XCTAssertEqual(m.count, 16)
+        XCTAssertEqual(m.bytes, 16 * (100 + overhead))
         XCTAssertNotNil(m.lookup(keys[0], now: 0)) // now the most recent
-        m.store(keys[8], [UInt8](repeating: 2, count: 100), expiresAt: 1000)
+        m.store(keys[16], [UInt8](repeating: 2, count: 100), expiresAt: 1000)
         XCTAssertNil(m.lookup(keys[1], now: 0), "the least recently used went first")
         XCTAssertNotNil(m.lookup(keys[0], now: 0))
-        XCTAssertEqual(m.count, 8)
+        XCTAssertEqual(m.count, 16)
+        XCTAssertEqual(m.bytes, m.maxBytes)
+        // A bigger result evicts as many as it needs: the next two least recently used.
+        m.store(keys[17], [UInt8](repeating: 3, count: 250), expiresAt: 1000)
         XCTAssertLessThanOrEqual(m.bytes, m.maxBytes)
-        // A bigger result evicts as many as it needs.
-        m.store(keys[9], [UInt8](repeating: 3, count: 250), expiresAt: 1000)
-        XCTAssertLessThanOrEqual(m.bytes, m.maxBytes)
-        XCTAssertEqual(m.lookup(keys[9], now: 0), [UInt8](repeating: 3, count: 250))
-        // One result larger than an eighth of the tier is not kept.
+        XCTAssertEqual(m.lookup(keys[17], now: 0), [UInt8](repeating: 3, count: 250))
+        XCTAssertNil(m.lookup(keys[2], now: 0))
+        XCTAssertNil(m.lookup(keys[3], now: 0))
+        XCTAssertNotNil(m.lookup(keys[4], now: 0))
+        // One result larger than an eighth of the tier is not kept, and evicts nothing.
+        let count = m.count
         m.store(keys[1], [UInt8](repeating: 4, count: m.maxBytes / 8), expiresAt: 1000)
         XCTAssertNil(m.lookup(keys[1], now: 0))
+        XCTAssertEqual(m.count, count)
         // Replacing an entry counts its bytes once.
         let before = m.bytes
-        m.store(keys[9], [UInt8](repeating: 5, count: 250), expiresAt: 1000)
+        m.store(keys[17], [UInt8](repeating: 5, count: 250), expiresAt: 1000)
         XCTAssertEqual(m.bytes, before)
+        XCTAssertEqual(m.lookup(keys[17], now: 0), [UInt8](repeating: 5, count: 250))
+        // Churn far past the bound: never over it, and every slot is reused.
+        for i in 0..<2000 { m.store(key("{\"churn\":\(i)}")!, [UInt8](repeating: 6, count: i % 300), expiresAt: 1000) }
+        XCTAssertLessThanOrEqual(m.bytes, m.maxBytes)
+        XCTAssertNotNil(m.lookup(key("{\"churn\":1999}")!, now: 0))
     }
 
     func testMemoryTierExpires() throws {

@@ -160,3 +160,30 @@ def test_result_cache_off(server_factory):
         for _ in range(2):
             assert call_raw(c, sid, "add_numbers", '{"a":1,"b":2}')["result"]["structuredContent"] == {"sum": 3}
         assert delta(c0, cache_counts(srv)) == {}
+
+
+@pytest.mark.timeout(60)
+def test_stale_on_error_works_on_top_once_the_fresh_entry_expired(server_factory):
+    import os
+    import signal
+    srv = server_factory(fronts=1, executors=1,
+                         extra_args=["--tool-cache-ttl", "add_numbers=200", "--tool-timeout", "add_numbers=500"])
+    with RawConnection(srv.host, srv.port) as c:
+        sid = c.initialize()
+        fresh = call_raw(c, sid, "add_numbers", '{"a":1,"b":2}')
+        hit = call_raw(c, sid, "add_numbers", '{"b":2,"a":1}')
+        assert hit["result"] == fresh["result"] and "_meta" not in hit["result"]
+        time.sleep(0.3)
+        [pid] = srv.executor_pids().values()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            stale = call_raw(c, sid, "add_numbers", '{"a":1,"b":2}')
+            assert stale["result"]["_meta"] == {"io.switchyard/stale": True}, stale
+            assert stale["result"]["structuredContent"] == {"sum": 3}
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        # A stale answer is never kept as a fresh one: the next call goes to the executor again.
+        c0 = cache_counts(srv)
+        again = call_raw(c, sid, "add_numbers", '{"a":1,"b":2}')
+        assert "_meta" not in again["result"], again
+        assert delta(c0, cache_counts(srv)) == {"misses.memory": 1}
