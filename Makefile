@@ -4,8 +4,9 @@
 SHELL := /bin/bash
 DEBIAN_PACKAGES := pkg-config libuv1-dev libzstd-dev libhiredis-dev libssl-dev zstd
 # Tests only: a real browser for the status page (the Prometheus harness installs prometheus itself);
-# the openssl CLI makes the TLS tests' CA and certificates at test time.
-TEST_PACKAGES := chromium openssl
+# the openssl CLI makes the TLS tests' CA and certificates at test time; RedisTests start real
+# redis-server and redis-sentinel processes (redis-tools, a dependency, brings redis-cli).
+TEST_PACKAGES := chromium openssl redis-server redis-sentinel
 PYTHON ?= python3
 VENV := .venv
 HOST ?= 127.0.0.1

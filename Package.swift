@@ -59,6 +59,11 @@ let package = Package(
         // test targets only; see Sources/EventLoopTesting/MemoryStream.swift.
         .target(name: "EventLoopTesting", dependencies: ["EventLoop", "CSupport", "CLibUV"], swiftSettings: strict),
 
+        // Redis (README.md, "Redis"): hiredis' async contexts on the libuv loop in C (the adapter,
+        // kept apart so only what talks to Redis links hiredis), the client in Swift.
+        .target(name: "CRedis", dependencies: ["CHiredis", "CLibUV"], path: "CSupport/redis"),
+        .target(name: "Redis", dependencies: ["CRedis", "CHiredis", "CLibUV", "COpenSSL", "EventLoop"], swiftSettings: strict),
+
         // The tiers. They depend on the pure targets and EventLoop, never on each other.
         .target(name: "FrontTier",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "COpenSSL", "Metrics",
@@ -98,6 +103,9 @@ let package = Package(
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CTLS", "EventLoop", "EventLoopTesting", "CSupport"]),
         .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),
+        // Against real redis-server and redis-sentinel processes the tests start (single, ACL,
+        // restart, pub/sub, scripts, a three-master cluster, Sentinel failover).
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "EventLoop"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "CMetrics"]),
         // libuv handle lifecycle across the tiers, in one process on real sockets: timers, drained
         // connections, cancelled calls, executor and child restarts, counted with uv_walk.

@@ -1,0 +1,216 @@
+import EventLoop
+import Foundation
+import Glibc
+import XCTest
+@testable import Redis
+
+/// One real redis-server: commands, pipelining, errors, ACL login, restarts, a server that
+/// stops answering, pub/sub across a restart, scripts.
+final class SingleServerTests: RedisTestCase {
+    func testCommandsRepliesAndPipelining() throws {
+        let redis = try server()
+        let c = client(single(redis.port))
+        waitUp(c)
+        XCTAssertEqual(roundTrip(loop, c, ["SET", "k", "v"]), .status("OK"))
+        XCTAssertEqual(roundTrip(loop, c, ["GET", "k"]), .bulk(bytes("v")))
+        XCTAssertEqual(roundTrip(loop, c, ["GET", "missing"]), .null)
+        XCTAssertEqual(roundTrip(loop, c, ["RPUSH", "l", "a", "b"]), .integer(2))
+        XCTAssertEqual(roundTrip(loop, c, ["LRANGE", "l", "0", "-1"]), .array([.bulk(bytes("a")), .bulk(bytes("b"))]))
+        // Binary-safe values.
+        let binary: [UInt8] = [0, 13, 10, 255, 36, 42]
+        var got: RedisReply?
+        c.send([bytes("SET"), bytes("bin"), binary], key: nil) { _ in
+            c.send([bytes("GET"), bytes("bin")], key: nil) { got = $0 }
+        }
+        runLoop(loop, seconds: 5) { got != nil }
+        XCTAssertEqual(got, .bulk(binary))
+
+        // Many commands in flight at once: every reply once, in order.
+        let count = 20_000
+        var replies: [Int64] = []
+        var calls = 0
+        for _ in 0..<count {
+            c.send([bytes("INCR"), bytes("counter")], key: nil) { reply in
+                calls += 1
+                if case .integer(let n) = reply { replies.append(n) }
+            }
+        }
+        XCTAssertTrue(runLoop(loop, seconds: 20) { calls >= count })
+        spin(loop, seconds: 0.05)
+        XCTAssertEqual(calls, count)
+        XCTAssertEqual(replies, Array(1...Int64(count)))
+        XCTAssertEqual(c.stats.commands, UInt64(count) + 7)
+        XCTAssertTrue(c.stats.isUp)
+    }
+
+    func testErrorRepliesAndRefusedCommands() throws {
+        let redis = try server()
+        let c = client(single(redis.port))
+        waitUp(c)
+        _ = roundTrip(loop, c, ["RPUSH", "list", "x"])
+        let wrongType = roundTrip(loop, c, ["GET", "list"])
+        XCTAssertEqual(wrongType?.errorCode, "WRONGTYPE")
+        XCTAssertEqual(roundTrip(loop, c, ["NOSUCHCOMMAND"])?.errorCode, "ERR")
+        // Pub/sub and monitor would change the connection's mode: refused at once.
+        var refused: RedisReply?
+        c.send([bytes("subscribe"), bytes("ch")], key: nil) { refused = $0 }
+        XCTAssertEqual(refused?.errorCode, "ERR")
+        refused = nil
+        c.send([], key: nil) { refused = $0 }
+        XCTAssertEqual(refused, .error("ERR empty command"))
+        XCTAssertEqual(roundTrip(loop, c, ["PING"]), .status("PONG"), "the connection survives errors")
+        XCTAssertEqual(c.stats.errors, 4)
+    }
+
+    func testACLUserAndDatabase() throws {
+        let redis = try server(config: ["user default off", "user alice on >s3cret-pw ~* &* +@all"])
+        let settings = try RedisSettings.parse(url: "redis://alice:s3cret-pw@127.0.0.1:\(redis.port)/2")
+        let c = client(settings)
+        waitUp(c)
+        XCTAssertEqual(roundTrip(loop, c, ["SET", "acl-key", "1"]), .status("OK"))
+        let admin = try SyncRedis(port: redis.port)
+        XCTAssertEqual(try admin.command(["AUTH", "alice", "s3cret-pw"]), .status("OK"))
+        try admin.command(["SELECT", "2"])
+        XCTAssertEqual(try admin.command(["GET", "acl-key"]), .bulk(bytes("1")), "SELECT 2 was applied")
+
+        // A wrong password: never up, and the log says why without the secret.
+        var wrong = settings
+        wrong.password = "not-the-password"
+        let bad = client(wrong)
+        spin(loop, seconds: 0.5)
+        XCTAssertFalse(bad.isUp)
+        var reply: RedisReply?
+        bad.send([bytes("PING")], key: nil) { reply = $0 }
+        XCTAssertEqual(reply?.errorCode, "DOWN")
+        let log = logLines.joined(separator: "\n")
+        XCTAssertTrue(log.contains("AUTH refused"), log)
+        XCTAssertFalse(log.contains("not-the-password") || log.contains("s3cret-pw"), log)
+    }
+
+    func testReconnectsAfterTheServerIsKilledAndRestarted() throws {
+        let redis = try server()
+        let c = client(single(redis.port))
+        var changes: [Bool] = []
+        c.onStateChange = { changes.append($0) }
+        waitUp(c)
+        // Commands in flight when the server dies: each gets exactly one reply.
+        let inFlight = 2000
+        var calls = [Int](repeating: 0, count: inFlight)
+        for i in 0..<inFlight {
+            c.send([bytes("INCR"), bytes("n")], key: nil) { _ in calls[i] += 1 }
+        }
+        redis.kill()
+        XCTAssertTrue(runLoop(loop, seconds: 3) { !c.isUp }, "isUp did not go false")
+        spin(loop, seconds: 0.1)
+        XCTAssertEqual(calls.filter { $0 != 1 }.count, 0, "a command was answered twice or never")
+
+        // While down: DOWN at once, before the loop runs again.
+        var down: RedisReply?
+        c.send([bytes("GET"), bytes("n")], key: nil) { down = $0 }
+        XCTAssertEqual(down?.errorCode, "DOWN")
+
+        try redis.start()
+        waitUp(c, seconds: 5)
+        XCTAssertEqual(roundTrip(loop, c, ["SET", "after", "restart"]), .status("OK"))
+        XCTAssertEqual(changes, [true, false, true])
+        XCTAssertEqual(c.stats.reconnects, 1)
+    }
+
+    func testServerThatNeverAnswersFailsWithinTheCommandTimeout() throws {
+        // A socket that accepts and never answers: the handshake never completes.
+        let silent = try SilentListener()
+        let c = client(single(silent.port))
+        spin(loop, seconds: 1.5)
+        XCTAssertFalse(c.isUp)
+        var reply: RedisReply?
+        c.send([bytes("PING")], key: nil) { reply = $0 }
+        XCTAssertEqual(reply?.errorCode, "DOWN")
+
+        // A real server that stops answering (SIGSTOP) with commands in flight.
+        let redis = try server()
+        let live = client(single(redis.port))
+        waitUp(live)
+        redis.pause()
+        let started = Date()
+        var errors: [String] = []
+        for _ in 0..<10 {
+            live.send([bytes("PING")], key: nil) { errors.append($0.errorMessage ?? "not an error") }
+        }
+        XCTAssertTrue(runLoop(loop, seconds: 3) { errors.count == 10 })
+        // The timeout plus at most two watchdog periods (250 ms each here).
+        let waited = Date().timeIntervalSince(started)
+        XCTAssertLessThan(waited, 1.0 + 0.8, "replies failed too late")
+        XCTAssertGreaterThan(waited, 0.9, "replies failed before the timeout")
+        XCTAssertTrue(errors.allSatisfy { $0.hasPrefix("DOWN") && $0.contains("no reply within") }, "\(errors)")
+        XCTAssertFalse(live.isUp)
+        XCTAssertGreaterThanOrEqual(live.stats.timeouts, 1)
+        redis.resume()
+        waitUp(live)
+        XCTAssertEqual(roundTrip(loop, live, ["PING"]), .status("PONG"))
+    }
+
+    func testPubSubResubscribesAfterRestart() throws {
+        let redis = try server()
+        let c = client(single(redis.port))
+        var messages: [String] = []
+        var readies = 0
+        c.subscribe(bytes("sy:test"), onMessage: { messages.append(String(decoding: $0, as: UTF8.self)) }, ready: { readies += 1 })
+        XCTAssertTrue(runLoop(loop, seconds: 5) { readies == 1 })
+        let publisher = try SyncRedis(port: redis.port)
+        XCTAssertEqual(try publisher.command(["PUBLISH", "sy:test", "one"]), .integer(1))
+        XCTAssertTrue(runLoop(loop, seconds: 5) { messages == ["one"] })
+
+        redis.kill()
+        spin(loop, seconds: 0.2)
+        try redis.start()
+        XCTAssertTrue(runLoop(loop, seconds: 5) { readies == 2 }, "not resubscribed; log: \(logLines)")
+        XCTAssertEqual(try SyncRedis(port: redis.port).command(["PUBLISH", "sy:test", "two"]), .integer(1))
+        XCTAssertTrue(runLoop(loop, seconds: 5) { messages == ["one", "two"] })
+
+        c.unsubscribe(bytes("sy:test"))
+        spin(loop, seconds: 0.2)
+        XCTAssertEqual(try SyncRedis(port: redis.port).command(["PUBLISH", "sy:test", "three"]), .integer(0))
+        XCTAssertEqual(c.stats.messages, 2)
+    }
+
+    func testEvalShaFallsBackToEvalOnNoScript() throws {
+        let redis = try server()
+        let c = client(single(redis.port))
+        waitUp(c)
+        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+        let admin = try SyncRedis(port: redis.port)
+        XCTAssertEqual(try admin.command(["SCRIPT", "LOAD", script.source]), .bulk(bytes(script.sha1)), "our SHA1 is Redis' SHA1")
+        try admin.command(["SCRIPT", "FLUSH"])
+
+        var results: [RedisReply] = []
+        c.eval(script, keys: [bytes("sy:{s}:n")], args: [bytes("5")]) { results.append($0) }
+        XCTAssertTrue(runLoop(loop, seconds: 5) { results.count == 1 })
+        c.eval(script, keys: [bytes("sy:{s}:n")], args: [bytes("2")]) { results.append($0) }
+        XCTAssertTrue(runLoop(loop, seconds: 5) { results.count == 2 })
+        XCTAssertEqual(results, [.integer(5), .integer(7)])
+        let stats = try admin.command(["INFO", "commandstats"]).string ?? ""
+        XCTAssertTrue(stats.contains("cmdstat_eval:calls=1,"), stats)
+        XCTAssertTrue(stats.contains("cmdstat_evalsha:calls=2,"), stats)
+    }
+
+    func testCloseLeavesNoHandleAndFailsPendingReplies() throws {
+        let redis = try server()
+        let baseline = loop.registeredHandles
+        do {
+            let c = RedisClient(loop: loop, settings: single(redis.port), options: RedisTestCase.fastOptions) { _ in }
+            c.start()
+            c.subscribe(bytes("ch"), onMessage: { _ in }, ready: nil)
+            waitUp(c)
+            var replies = 0
+            for _ in 0..<100 { c.send([bytes("PING")], key: nil) { _ in replies += 1 } }
+            c.close()
+            XCTAssertEqual(replies, 100, "pending replies answered at close")
+            XCTAssertFalse(c.isUp)
+            var after: RedisReply?
+            c.send([bytes("PING")], key: nil) { after = $0 }
+            XCTAssertEqual(after?.errorCode, "DOWN")
+        }
+        spin(loop, seconds: 0.1)
+        XCTAssertEqual(loop.registeredHandles, baseline, "a handle outlived close()")
+    }
+}
