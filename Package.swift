@@ -67,7 +67,7 @@ let package = Package(
         // The tiers. They depend on the pure targets and EventLoop, never on each other.
         .target(name: "FrontTier",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "COpenSSL", "Metrics",
-                               "SchemaValidation", "Security", "TLS"],
+                               "SchemaValidation", "Security", "TLS", "Redis"],
                 swiftSettings: strict),
         .target(name: "ToolSDK",
                 dependencies: ["EventLoop", "WireProtocol", "MCPCore", "CSupport", "CLibUV", "Metrics"],
@@ -81,6 +81,7 @@ let package = Package(
 
         .executableTarget(name: "switchyard",
                           dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop", "Security", "MCPCore", "TLS",
+                                         "Redis",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
 

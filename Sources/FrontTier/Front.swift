@@ -87,6 +87,13 @@ public final class Front: ExecutorPoolObserver {
         services.rateLimiter = LimitsAndAudit.rateLimiter(options: options, log: log)
         services.auditLog = try LimitsAndAudit.auditLog(options: options, loop: loop, log: log)
         services.writer.auditLog = services.auditLog
+        if let settings = options.redis {
+            let shared = SharedStateRedis(settings: settings, options: options, loop: loop, log: log)
+            services.sharedState = shared
+            sessions.share(through: shared.sessions)
+            services.resultCache?.remote = RedisResultStore(client: shared.client, loop: loop, log: log)
+            shared.start()
+        }
         endpoint.adminOnMainPort = options.admin == nil
         let limits = HTTPConnection.Limits(maxHead: options.maxHead, maxBody: options.maxBody,
                                            headTimeoutMs: options.headTimeoutMs, bodyMinRate: options.bodyMinRate,
@@ -282,6 +289,7 @@ public final class Front: ExecutorPoolObserver {
             linkBytes.counter(LabelIndex.directionOut, LabelIndex.formRaw).add(now.rawOut &- linkStats.rawOut)
             linkStats = now
             queue.set(Int64(self.router.queued))
+            self.services.sharedState?.sample()
             m.lag.set(Int64(self.endpoint.loopLagMs) * 1_000_000)
             let nowMs = self.loop.now
             for link in self.pool.allLinks {
@@ -380,6 +388,7 @@ public final class Front: ExecutorPoolObserver {
         services.resultCache?.close()
         services.writer.accessLog?.close()
         services.auditLog?.close()
+        services.sharedState?.stop()
         // Every timer is closed (closing one that fired already does nothing); the stop timer
         // closes itself after firing.
         for t in timers + pendingTimers { t.close() }

@@ -1,3 +1,4 @@
+import Redis
 import Security
 import TLS
 
@@ -80,6 +81,10 @@ public struct FrontOptions: Sendable {
     /// Serve HTTPS on the main port (the admin listener stays plain); nil = plain HTTP.
     /// SIGUSR2 reads the certificate and key again for new connections.
     public var tls: TLSSettings?
+    /// Share session state and rate limits with other hosts through Redis (one server, Sentinel
+    /// or Cluster); nil = this host only (run directory and memory). Holds the password: never
+    /// logged (`redacted`), never in a child's argv.
+    public var redis: RedisSettings?
 
     public init() {}
 

@@ -164,6 +164,10 @@ public enum MetricID: Int, CaseIterable, Sendable {
     case workerLastExit
     case eventLoopLagSeconds
     case connectionsClosedTotal
+    case redisUp
+    case redisCommandsTotal
+    case redisErrorsTotal
+    case redisReconnectsTotal
     case cacheHitsTotal
     case cacheMissesTotal
 
@@ -263,6 +267,16 @@ public enum Schema {
         case .workerLastExit:
             return f("worker_last_exit", .gauge, .sum, [dyn("worker", .worker), dim("reason", LabelValues.exitReason)],
                      "How the supervised child last exited: 1 for the current reason.")
+        case .redisUp:
+            return f("redis_up", .gauge, .perProcess, [],
+                     "1 while this front's Redis client is connected (with --redis*); 0: degraded to local state.")
+        case .redisCommandsTotal:
+            return f("redis_commands_total", .counter, .sum, [], "Commands the fronts sent to Redis.")
+        case .redisErrorsTotal:
+            return f("redis_errors_total", .counter, .sum, [],
+                     "Redis commands answered with an error, or failed because Redis was away.")
+        case .redisReconnectsTotal:
+            return f("redis_reconnects_total", .counter, .sum, [], "Times a front's Redis client reconnected.")
         case .eventLoopLagSeconds:
             return f("event_loop_lag_seconds", .gauge, .perProcess, [],
                      "Largest delay of the loop's 1 s tick behind schedule over the last tick.", scale: 1e9)

@@ -34,6 +34,8 @@ struct CheckConfigCommand: ParsableCommand {
             "front": .object(Self.options(plan.frontArguments)),
         ]
         if let f = plan.logFormat { o["logFormat"] = .string(f) }
+        // Without the password.
+        if let r = plan.redis { o["redis"] = .string(r.redacted) }
         if let rss = plan.executorMaxRSS { o["executorMaxRssMb"] = .number(Double(rss / (1024 * 1024))) }
         print(JSONValue.object(o).compactJSON())
     }

@@ -45,6 +45,7 @@ struct FrontCommand: ParsableCommand {
     @OptionGroup var limits: LimitsOptions
     @OptionGroup(title: "Result cache") var cache: CacheOptions
     @OptionGroup var tls: TLSOptions
+    @OptionGroup(title: "Several hosts: Redis") var redis: RedisArguments
 
     func run() throws {
         var o = FrontOptions()
@@ -91,6 +92,7 @@ struct FrontCommand: ParsableCommand {
             o.sessionKey = Hex.decode(Hex.random(bytes: 32))!
         }
         o.tls = try tls.settings(ticketSecret: o.sessionKey)
+        o.redis = try redis.settings()
         try Front(options: o).run()
     }
 }

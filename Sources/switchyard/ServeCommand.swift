@@ -3,6 +3,7 @@ import EventLoop
 import FoundationEssentials
 import Glibc
 import MCPCore
+import Redis
 import Supervisor
 
 /// `switchyard serve`: the supervisor with its fronts and executors.
@@ -36,9 +37,10 @@ struct ServeCommand: ParsableCommand {
         JSON config file with any of the long options in camelCase (host, port, fronts, executors, tools, \
         executorCommands, preferSSE, maxBody, sessionKey, sessionKeyFile, runDir, compressThreshold, \
         callTimeoutMs, maxQueued, restartIntensity, restartPeriodMs, restartMaxDelayMs, heartbeatIntervalMs, \
-        heartbeatTimeoutMs, executorMaxRssMb, idleTimeout, validateArguments as true or false, toolCacheTtl as \
+        heartbeatTimeoutMs, executorMaxRssMb, idleTimeout, redis, redisSentinel, redisMaster, redisCluster, \
+        redisUser, redisPassword, redisPasswordFile, validateArguments as true or false, toolCacheTtl as \
         {"NAME": MS}, resultCacheMb). Refused when it \
-        holds a secret (sessionKey) and users other than its owner can read it.
+        holds a secret (sessionKey, redisPassword, a password in redis) and users other than its owner can read it.
         """)
     var config: String?
     @Option(help: "Directory for executor sockets (default: a new private directory under /tmp).") var runDir: String?
@@ -106,6 +108,7 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var limits: LimitsOptions
     @OptionGroup(title: "Result cache") var cache: CacheOptions
     @OptionGroup var tls: TLSOptions
+    @OptionGroup(title: "Several hosts: Redis") var redis: RedisArguments
 
     /// What `serve` would run, decided from the options and the config file and checked (every
     /// file read, every value validated), before anything starts: `run` starts it,
@@ -128,6 +131,8 @@ struct ServeCommand: ParsableCommand {
         var runDir: String?
         var scheme: String
         var logFormat: String?
+        /// Shared state between hosts; nil = this host only.
+        var redis: RedisSettings?
     }
 
     func plan() throws -> Plan {
@@ -174,6 +179,7 @@ struct ServeCommand: ParsableCommand {
         guard let key = Hex.decode(given ?? Hex.random(bytes: 32)), key.count >= 16 else {
             throw ValidationError("the session key (from \(source)) must be at least 32 hex digits")
         }
+        let redisSettings = try redis.settings(config: cfg, log: Log("serve"))
         let tlsSettings = try tls.settings(config: cfg, ticketSecret: key)
         try TLSOptions.check(tlsSettings)
 
@@ -212,13 +218,14 @@ struct ServeCommand: ParsableCommand {
         for o in allowOrigin + (cfg.strings("allowOrigins") ?? []) { argv += ["--allow-origin", o] }
         argv += auth.frontArguments
         argv += TLSOptions.frontArguments(tlsSettings)
+        argv += RedisArguments.front(redisSettings).arguments
         return Plan(host: host, port: port, frontCount: frontCount, executors: executors, frontArguments: argv,
                     restartPolicy: policy,
                     heartbeatIntervalMs: UInt64(heartbeatIntervalMs ?? cfg.int("heartbeatIntervalMs") ?? 1_000),
                     heartbeatTimeoutMs: UInt64(heartbeatTimeoutMs ?? cfg.int("heartbeatTimeoutMs") ?? 5_000),
                     executorMaxRSS: (executorMaxRssMb ?? cfg.int("executorMaxRssMb")).map { $0 * 1024 * 1024 },
                     sessionKey: key, sessionKeySource: source, runDir: self.runDir ?? cfg.string("runDir"),
-                    scheme: TLSOptions.scheme(tlsSettings), logFormat: logFormat)
+                    scheme: TLSOptions.scheme(tlsSettings), logFormat: logFormat, redis: redisSettings)
     }
 
     func run() throws {
@@ -236,10 +243,13 @@ struct ServeCommand: ParsableCommand {
             spec.maxRSSBytes = plan.executorMaxRSS
             return spec
         }
+        // Secrets go to fronts through their environment, never their arguments.
+        let secrets = ["SWITCHYARD_SESSION_KEY": Hex.encode(plan.sessionKey)]
+            .merging(RedisArguments.front(plan.redis).environment) { a, _ in a }
         let frontSpecs = (0..<plan.frontCount).map { i in
             ChildSpec(name: "front \(i)", role: .front,
                       argv: [exe, "front", "--index", String(i), "--run-dir", runDir.path] + plan.frontArguments,
-                      environment: ["SWITCHYARD_SESSION_KEY": Hex.encode(plan.sessionKey)], policy: plan.restartPolicy)
+                      environment: secrets, policy: plan.restartPolicy)
         }
         let display = plan.host.contains(":") ? "[\(plan.host)]" : plan.host
         let readyLine = "switchyard: serving MCP at \(plan.scheme)://\(display):\(plan.port)/mcp"

@@ -119,10 +119,13 @@ enum SelfExecutable {
 /// (`ConfigFile.secretKeys`) is refused when users other than its owner may read it.
 struct ConfigFile {
     var values: [String: JSONValue] = [:]
+    var path = ""
+    /// Group or others may read the file (allowed unless it holds a secret).
+    var readableByOthers = false
 
     /// Members whose values are secrets. `sessionKeyFile` is not one: it names a file, which is
     /// checked on its own.
-    static let secretKeys = ["sessionKey"]
+    static let secretKeys = ["sessionKey", "redisPassword"]
 
     static func load(_ path: String) throws -> ConfigFile {
         let file = try PrivateFile.read(path, what: "config file")
@@ -136,13 +139,14 @@ struct ConfigFile {
                           "heartbeatTimeoutMs", "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin",
                           "logFormat", "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize",
                           "eventStoreAge", "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress",
-                          "maxResult", "validateArguments", "rateLimits", "auditLog", "toolCacheTtl", "resultCacheMb"] + AuthOptions.configKeys)
+                          "maxResult", "validateArguments", "rateLimits", "auditLog", "toolCacheTtl", "resultCacheMb"]
+                          + AuthOptions.configKeys + RedisArguments.configKeys)
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         if let secret = secretKeys.first(where: { o[$0] != nil }), file.readableByOthers {
             throw ValidationError("config file \(path) holds a secret ('\(secret)') but other users can read it "
                                   + "(mode \(file.modeText)); run: chmod 600 \(path)")
         }
-        return ConfigFile(values: o)
+        return ConfigFile(values: o, path: path, readableByOthers: file.readableByOthers)
     }
 
     func string(_ k: String) -> String? { values[k]?.stringValue }

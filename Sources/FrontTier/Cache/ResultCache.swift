@@ -95,15 +95,15 @@ final class ResultCache {
         remote.set(redisKey, box, ttlMs: ttlMs)
     }
 
+    /// At the end of a drain: its connections are closed, so lookups still waiting (at most
+    /// `remoteWaitMs` old) are dropped with their requests, and a late answer finds nothing.
     func close() {
         sweep?.close()
         sweep = nil
-        // Calls still waiting go on to their executors (the front is stopping: they end there).
-        let pending = waiting[waitingHead...].filter { !answeredEarly.contains($0.id) }
         waiting.removeAll()
         waitingHead = 0
         answeredEarly.removeAll()
-        for w in pending { w.done(nil) }
+        remote = nil
     }
 
     /// The waiting lookup `id`, removed; nil when it was answered as a miss already.

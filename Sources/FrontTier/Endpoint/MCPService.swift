@@ -42,7 +42,11 @@ final class MCPService: HTTPHandler {
         if let access = services.access {
             stages.append(AuthorizationStage(access: access, writer: services.writer, methods: methods))
         }
-        if !services.options.rateLimits.isEmpty { stages.append(RateLimitStage(services: services, methods: methods)) }
+        var rateLimit: RateLimitStage?
+        if !services.options.rateLimits.isEmpty {
+            rateLimit = RateLimitStage(services: services, methods: methods)
+            stages.append(rateLimit!)
+        }
         if services.options.validateArguments {
             stages.append(ArgumentValidationStage(services: services, methods: methods))
         }
@@ -55,6 +59,7 @@ final class MCPService: HTTPHandler {
         pipeline = RequestPipeline(stages: stages)
         batch.pipeline = pipeline
         cacheStage?.pipeline = pipeline
+        rateLimit?.pipeline = pipeline
         stream = SessionStream(services)
         delete = SessionDelete(services)
     }
@@ -135,8 +140,11 @@ final class MCPService: HTTPHandler {
         let s = services
         let draining = s.writer.draining
         let ok = s.pool.hasReadyLink && !draining
-        let status = draining ? "draining" : ok ? "ok" : "no-executors"
-        let body = "{\"status\":\"\(status)\",\"front\":\(s.options.index),\"pid\":\(getpid()),"
+        // Redis away is degraded, not down: still ready (every call is served on local state).
+        let degraded = s.sharedState.map { !$0.isSynced } ?? false
+        let status = draining ? "draining" : !ok ? "no-executors" : degraded ? "degraded" : "ok"
+        let redis = s.sharedState.map { ",\"redis\":" + $0.healthJSON } ?? ""
+        let body = "{\"status\":\"\(status)\",\"front\":\(s.options.index),\"pid\":\(getpid())\(redis),"
             + "\"loopLagMs\":\(loopLagMs),"
             + "\"notificationStreams\":\(s.listeners.count),\"eventsEvicted\":\(s.listeners.evicted),"
             + "\"calls\":\(s.router.statusJSON),\"executors\":\(s.pool.statusJSON)}"

@@ -1,8 +1,8 @@
 import MCPCore
 import Metrics
 
-/// `DELETE` on the endpoint (handshake era): ends a session on every front from the moment it
-/// is answered. The stateless revision has no sessions: 405 there.
+/// `DELETE` on the endpoint (handshake era): ends a session on every front, of every host
+/// sharing a Redis, from the moment it is answered. The stateless revision has no sessions: 405 there.
 final class SessionDelete {
     private let s: FrontServices
 
@@ -29,8 +29,12 @@ final class SessionDelete {
             s.writer.error(t, EraStage.notOwner)
             return
         }
-        s.sessions.revoke(token)
         s.metrics.sessionsDeleted.counter(LabelIndex.protocolVersion(ended.protocolVersion)).increment()
-        s.writer.plain(t.slot, t.connection, status: 200, contentType: nil, body: "")
+        // Answered once every front refuses the session (with Redis: every live host
+        // acknowledged, within a bound). The connection is held until then.
+        let slot = t.slot, connection: HTTPConnection = t.connection, writer = s.writer
+        s.sessions.revoke(token) {
+            writer.plain(slot, connection, status: 200, contentType: nil, body: "")
+        }
     }
 }

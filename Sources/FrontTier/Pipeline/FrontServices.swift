@@ -1,6 +1,7 @@
 import EventLoop
 import Glibc
 import MCPCore
+import Redis
 import Security
 
 /// What the stages and method handlers of one front share: its options, executors, sessions,
@@ -24,6 +25,13 @@ final class FrontServices {
     var auditLog: AuditLog?
     /// The fresh tool-result cache; nil with `--result-cache-mb 0`.
     let resultCache: ResultCache?
+    /// What this front shares through Redis; nil without `--redis*` (Front.run sets it).
+    var sharedState: SharedStateRedis?
+    /// This front's one Redis client, for every Redis-backed feature; nil without `--redis*`.
+    /// Callers check `isUp` and keep working on local state while it is false.
+    var redis: RedisClient? { sharedState?.client }
+    /// Rate-limit buckets in Redis; nil without both `--redis*` and `--rate-limit`.
+    var sharedRateLimits: SharedRateLimitsRedis? { sharedState?.rateLimits }
     /// Writes what executors answer; every call sent to an executor answers through it.
     private(set) lazy var answers = ExecutorAnswers(self)
 

@@ -10,26 +10,18 @@ import Glibc
 ///
 /// A front compares the counter (one memory load) before trusting a session and reads the new
 /// lines when it moved. The append happens before the DELETE is answered, so no front can
-/// accept a session after its deletion was acknowledged.
+/// accept a session after its deletion was acknowledged. The local half of `SessionEventSharing`
+/// (always on; Redis adds the hosts).
 /// Thread: the loop thread.
-final class SessionRevocations {
+final class SessionRevocations: SessionEventSharing {
     private let logFD: Int32
     private let generation: UnsafeMutablePointer<UInt64>?
     private var seenGeneration: UInt64 = 0
     private var offset: off_t = 0
     private var partial: [UInt8] = []
-    /// Called with each session id ended anywhere.
-    var onRevoked: ((String) -> Void)?
-    /// Called with each log level set anywhere (logging/setLevel).
-    var onLevel: ((String, String) -> Void)?
-    /// Called with each resources/subscribe (true) or unsubscribe (false) anywhere.
-    var onSubscription: ((String, String, Bool) -> Void)?
-
-    /// Records a resource subscription change (URIs have no spaces or newlines once escaped).
-    func subscribe(_ id: String, _ uri: String, _ on: Bool) {
-        let safe = uri.replacingSpacesAndNewlines()
-        append((on ? "S " : "U ") + id + " " + safe + "\n")
-    }
+    /// Called with each event of another front of this server (and of this front: the log is
+    /// read whole, which is harmless, every event being idempotent).
+    var deliver: ((SessionEvent) -> Void)?
 
     init(runDir: String) {
         logFD = open(runDir + "/sessions.revoked", O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -50,11 +42,17 @@ final class SessionRevocations {
         if let generation { munmap(generation, 8) }
     }
 
-    /// Records a deletion for every front.
-    func revoke(_ id: String) { append("R " + id + "\n") }
-
-    /// Records a session's log level for every front.
-    func setLevel(_ id: String, _ level: String) { append("L " + id + " " + level + "\n") }
+    /// Appends the event for every front of this server; applied as soon as it is written.
+    /// A subscription's URI comes escaped (`replacingSpacesAndNewlines`): one field of a line.
+    func publish(_ event: SessionEvent, applied: @escaping () -> Void) {
+        switch event {
+        case .revoked(let id): append("R " + id + "\n")
+        case .level(let id, let level): append("L " + id + " " + level + "\n")
+        case .subscription(let id, let uri, let on):
+            append((on ? "S " : "U ") + id + " " + uri + "\n")
+        }
+        applied()
+    }
 
     private func append(_ line: String) {
         guard logFD >= 0 else { return }
@@ -80,10 +78,10 @@ final class SessionRevocations {
                 let line = String(decoding: partial[0..<nl], as: UTF8.self)
                 partial.removeFirst(nl + 1)
                 let f = line.split(separator: " ")
-                if f.count == 2 && f[0] == "R" { onRevoked?(String(f[1])) }
-                if f.count == 3 && f[0] == "L" { onLevel?(String(f[1]), String(f[2])) }
+                if f.count == 2 && f[0] == "R" { deliver?(.revoked(String(f[1]))) }
+                if f.count == 3 && f[0] == "L" { deliver?(.level(String(f[1]), String(f[2]))) }
                 if f.count == 3 && (f[0] == "S" || f[0] == "U") {
-                    onSubscription?(String(f[1]), String(f[2]), f[0] == "S")
+                    deliver?(.subscription(String(f[1]), uri: String(f[2]), on: f[0] == "S"))
                 }
             }
         }

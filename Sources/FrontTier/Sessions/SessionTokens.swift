@@ -48,8 +48,9 @@ public final class SessionTokens {
     /// since, when the session would have expired anyway.
     @exclusivity(unchecked) private var revoked: [String: UInt64] = [:]
 
-    /// Deletions shared with the other fronts, when there is a run directory.
-    private let shared: SessionRevocations?
+    /// Where events are shared with other fronts: the run directory (the fronts of this
+    /// server), then Redis (other hosts) when `share(through:)` added it.
+    private var sharings: [any SessionEventSharing] = []
 
     public init(key: [UInt8], versions: [String], runDir: String? = nil, idleTimeout: UInt64 = 3600) {
         precondition(key.count >= 16, "a session key has at least 16 bytes")
@@ -57,16 +58,44 @@ public final class SessionTokens {
         self.versions = versions
         self.idleTimeout = idleTimeout
         activity = SessionActivity(runDir: runDir)
-        shared = runDir.map(SessionRevocations.init)
-        shared?.onRevoked = { [unowned self] id in
-            self.verified[id] = nil
-            self.revoked[id] = UInt64(time(nil))
+        if let runDir { share(through: SessionRevocations(runDir: runDir)) }
+    }
+
+    /// Adds a way to share session events (and applies what it delivers).
+    func share(through sharing: any SessionEventSharing) {
+        sharing.deliver = { [unowned self] event in self.apply(event) }
+        sharings.append(sharing)
+        sharing.refresh()
+    }
+
+    /// An event made on another front (or replayed): applied to this front's state.
+    func apply(_ event: SessionEvent) {
+        switch event {
+        case .revoked(let id):
+            verified[id] = nil
+            if revoked[id] == nil { revoked[id] = UInt64(time(nil)) }
+        case .level(let id, let level):
+            levels[id] = level
+        case .subscription(let id, let uri, let on):
+            if on { subscriptions[id, default: []].insert(uri) } else { subscriptions[id]?.remove(uri) }
         }
-        shared?.onLevel = { [unowned self] id, level in self.levels[id] = level }
-        shared?.onSubscription = { [unowned self] id, uri, on in
-            if on { self.subscriptions[id, default: []].insert(uri) } else { self.subscriptions[id]?.remove(uri) }
+    }
+
+    /// Shares an event through every sharing; `applied` once each has applied it everywhere.
+    private func publish(_ event: SessionEvent, applied: @escaping () -> Void = {}) {
+        var waiting = sharings.count
+        guard waiting > 0 else { applied(); return }
+        for s in sharings {
+            s.publish(event) {
+                waiting -= 1
+                if waiting == 0 { applied() }
+            }
         }
-        shared?.refresh()
+    }
+
+    @inline(__always)
+    private func refreshShared() {
+        for s in sharings { s.refresh() }
     }
 
     /// A new session id for a negotiated version.
@@ -127,7 +156,7 @@ public final class SessionTokens {
 
     /// The session a token stands for, or nil when it is forged, malformed or ended.
     public func verify(_ token: String) -> Session? {
-        shared?.refresh()
+        refreshShared()
         if let s = verified[token] { return s }
         guard token.utf8.count <= 128, revoked[token] == nil else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
@@ -155,21 +184,21 @@ public final class SessionTokens {
     public func subscribe(_ token: String, _ uri: String, _ on: Bool) {
         let safe = uri.replacingSpacesAndNewlines()
         if on { subscriptions[token, default: []].insert(safe) } else { subscriptions[token]?.remove(safe) }
-        shared?.subscribe(token, uri, on)
+        publish(.subscription(token, uri: safe, on: on))
     }
 
     public func isSubscribed(_ token: String, _ uri: String) -> Bool {
-        shared?.refresh()
+        refreshShared()
         return subscriptions[token]?.contains(uri.replacingSpacesAndNewlines()) ?? false
     }
 
     public func setLevel(_ token: String, _ level: String) {
         levels[token] = level
-        shared?.setLevel(token, level)
+        publish(.level(token, level))
     }
 
     public func level(_ token: String) -> String? {
-        shared?.refresh()
+        refreshShared()
         return levels[token]
     }
 
@@ -190,11 +219,13 @@ public final class SessionTokens {
         return String(decoding: state, as: UTF8.self)
     }
 
-    /// Ends a session on this front.
-    public func revoke(_ token: String) {
+    /// Ends a session: refused by this front at once, by the fronts of this server once the
+    /// run directory has the line, by other hosts once Redis's subscribers acknowledged.
+    /// `applied` runs when all of that holds (at once without Redis): answer the DELETE then.
+    public func revoke(_ token: String, applied: @escaping () -> Void = {}) {
         verified[token] = nil
         revoked[token] = UInt64(time(nil))
-        shared?.revoke(token)
+        publish(.revoked(token), applied: applied)
     }
 
     private func remember(_ s: Session) {

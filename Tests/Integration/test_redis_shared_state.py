@@ -1,0 +1,277 @@
+"""Two hosts sharing one Redis behave as one server (issue 16): sessions, deletions, rate limits.
+
+A "host" is a `switchyard serve` with its own run directory on its own loopback address
+(127.0.0.2, 127.0.0.3), both with one --session-key and one Redis (a server, a three-master
+cluster, or a Sentinel set). Redis stopped or failed over during load is degraded, not down.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+
+import pytest
+
+from redis_servers import RedisCluster, RedisSentinelSet, RedisServer
+from sy_http import RawConnection, wait_until
+
+KEY = "5f" * 32
+HOSTS = ("127.0.0.2", "127.0.0.3")
+
+
+def start_hosts(server_factory, redis_args, fronts=2, extra=()):
+    hosts = [server_factory(host=h, fronts=fronts, executors=1, session_key=KEY,
+                            extra_args=list(redis_args) + list(extra)) for h in HOSTS]
+    for h in hosts:
+        wait_redis(h, up=True)
+    return hosts
+
+
+def health_samples(srv, n=8):
+    """/healthz from several fresh connections (so from each front, with SO_REUSEPORT)."""
+    return [srv.healthz()[1] for _ in range(n)]
+
+
+def wait_redis(srv, up: bool, timeout=20.0):
+    """Until every front says Redis is up and its state synced (subscribed, loaded), or down."""
+    def check():
+        samples = health_samples(srv)
+        return all(s.get("redis", {}).get("up") is up and s["redis"]["synced"] is up for s in samples)
+    wait_until(check, timeout, interval=0.1, what=f"redis up={up} on every front of {srv.host}")
+
+
+def call(srv, session, text="x", name="echo"):
+    with RawConnection(srv.host, srv.port) as c:
+        return c.call_tool(session, name, {"text": text} if name == "echo" else {"a": 1, "b": 2})
+
+
+def new_session(srv) -> str:
+    with RawConnection(srv.host, srv.port) as c:
+        return c.initialize()
+
+
+def delete(srv, session):
+    with RawConnection(srv.host, srv.port) as c:
+        return c.request("DELETE", "/mcp", {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"})
+
+
+def metric(srv, name) -> list[float]:
+    """The values of a family's series (per-process gauges: the fronts' only)."""
+    with RawConnection(srv.host, srv.port) as c:
+        body = c.request("GET", "/metrics").body.decode()
+    return [float(m.group(2)) for m in re.finditer(rf"^{name}(\{{[^}}]*\}})? (\S+)$", body, re.M)
+            if 'process="' not in (m.group(1) or "") or 'process="front' in m.group(1)]
+
+
+def shared_sessions_behave_as_one_server(a, b, rounds=10):
+    """A session made on A serves on B; DELETE on B is refused on A at once (every front of A)."""
+    for i in range(rounds):
+        s = new_session(a)
+        assert call(b, s).status == 200
+        r = delete(b, s)
+        assert r.status == 200, r
+        # At once: no wait between the DELETE's answer and these calls, on fresh connections.
+        for srv in (a, a, a, b):
+            r = call(srv, s)
+            assert r.status == 404, f"round {i}: a deleted session still served on {srv.host}: {r!r}"
+
+
+@pytest.mark.timeout(90)
+def test_two_hosts_one_redis_share_sessions_and_deletions(server_factory):
+    with RedisServer() as redis:
+        a, b = start_hosts(server_factory, ["--redis", redis.url])
+        shared_sessions_behave_as_one_server(a, b)
+        assert all(v == 1 for v in metric(a, "switchyard_redis_up")), metric(a, "switchyard_redis_up")
+        assert health_samples(a, 2)[0]["status"] == "ok"
+
+
+@pytest.mark.timeout(90)
+def test_rate_limit_holds_across_hosts(server_factory):
+    with RedisServer() as redis:
+        a, b = start_hosts(server_factory, ["--redis", redis.url], extra=["--rate-limit", "echo=4/m"])
+        s = new_session(a)
+        statuses = [call(h, s).status for h in (a, b, a, b, a, b)]
+        # One bucket for the caller (its source address) across both hosts: 4 tokens in all.
+        assert statuses == [200, 200, 200, 200, 429, 429], statuses
+        # Another tool has no rule: not limited, and no bucket in Redis.
+        assert call(a, s, name="add_numbers").status == 200
+        keys = redis.command("KEYS", "sy:rl:*")
+        assert len(keys) == 1 and keys[0].startswith(b"sy:rl:echo\x00a:"), keys
+
+
+@pytest.mark.timeout(90)
+def test_a_call_neither_cached_nor_limited_does_not_touch_redis(server_factory):
+    with RedisServer() as redis:
+        a, b = start_hosts(server_factory, ["--redis", redis.url], fronts=1)
+        sessions = [new_session(h) for h in (a, b)]
+        monitor = redis.connect(timeout=10)
+        monitor.command("MONITOR")
+        stop = threading.Event()
+        # MONITOR lines are status replies ("+<time> [db addr] "CMD" ...").
+        lines: list[str] = []
+
+        def pump():
+            while not stop.is_set():
+                try:
+                    lines.append(monitor.read_reply())
+                except Exception:
+                    return
+        t = threading.Thread(target=pump, daemon=True)
+        t.start()
+        for i in range(100):
+            for h, s in zip((a, b), sessions):
+                assert call(h, s).status == 200
+        stop.set()
+        monitor.close()
+        t.join(timeout=5)
+        # Only the fronts' once-a-second registration (a script on sy:fronts) may run meanwhile.
+        per_request = [l for l in lines if "sy:fronts" not in l and '"TIME"' not in l and '"ZADD"' not in l
+                       and '"ZREMRANGEBYSCORE"' not in l]
+        assert per_request == [], per_request[:10]
+        assert len(lines) < 50, f"{len(lines)} commands for 200 calls: {lines[:10]}"
+
+
+@pytest.mark.timeout(120)
+def test_redis_down_is_degraded_and_sharing_resumes_without_restart(server_factory):
+    with RedisServer() as redis:
+        a, b = start_hosts(server_factory, ["--redis", redis.url], extra=["--rate-limit", "echo=100000/s"])
+        sessions = [new_session(a) for _ in range(4)]
+        failures: list[str] = []
+        done = 0
+        stop = threading.Event()
+
+        def load():
+            nonlocal done
+            deadline = time.monotonic() + 30
+            while not stop.is_set() and done < 3000 and time.monotonic() < deadline:
+                for srv, s in ((a, sessions[0]), (b, sessions[1])):
+                    r = call(srv, s, text=str(done))
+                    if r.status != 200 or b'"isError":true' in r.body:
+                        failures.append(f"{srv.host}: {r!r}")
+                    done += 1
+        t = threading.Thread(target=load)
+        t.start()
+        time.sleep(0.5)
+        redis.stop()
+        wait_redis(a, up=False)
+        wait_redis(b, up=False)
+        status, health = a.healthz()
+        assert status == 200 and health["status"] == "degraded", health
+        assert 0 in metric(a, "switchyard_redis_up")
+        # A deletion while Redis is away: this host refuses it at once; the other learns on reconnect.
+        deleted_while_down = sessions[2]
+        assert delete(b, deleted_while_down).status == 200
+        assert call(b, deleted_while_down).status == 404
+        time.sleep(1.0)
+        redis.start()
+        wait_redis(a, up=True)
+        wait_redis(b, up=True)
+        time.sleep(0.5)
+        stop.set()
+        t.join(timeout=40)
+        assert done > 0 and failures == [], failures[:5]
+        # Pushed by B when Redis came back, loaded by A: refused everywhere within seconds.
+        wait_until(lambda: all(call(a, deleted_while_down).status == 404 for _ in range(4)), 5.0,
+                   what="a deletion made while Redis was down reaching the other host")
+        # And a fresh deletion is shared at once again, without restarting Switchyard.
+        shared_sessions_behave_as_one_server(a, b, rounds=3)
+        assert sum(metric(a, "switchyard_redis_reconnects_total")) >= 1
+
+
+@pytest.mark.timeout(150)
+def test_three_master_cluster_spreads_session_keys(server_factory):
+    with RedisCluster(masters=3) as cluster:
+        a, b = start_hosts(server_factory, ["--redis-cluster", cluster.seeds],
+                           extra=["--rate-limit", "add_numbers=3/m"])
+        shared_sessions_behave_as_one_server(a, b, rounds=12)
+        per_node = cluster.keys_per_node("sy:{*}:s")
+        assert sum(1 for keys in per_node.values() if keys) >= 2, per_node
+        s = new_session(b)
+        assert [call(h, s, name="add_numbers").status for h in (a, b, a, b)] == [200, 200, 200, 429]
+
+
+@pytest.mark.timeout(150)
+def test_sentinel_failover_during_load(server_factory):
+    with RedisSentinelSet(replicas=1, sentinels=3) as sentinels:
+        a, b = start_hosts(server_factory, ["--redis-sentinel", sentinels.sentinels,
+                                            "--redis-master", sentinels.master_name])
+        shared_sessions_behave_as_one_server(a, b, rounds=2)
+        sessions = [new_session(a), new_session(b)]
+        failures: list[str] = []
+        done = 0
+        stop = threading.Event()
+
+        def load():
+            nonlocal done
+            deadline = time.monotonic() + 60
+            while not stop.is_set() and done < 5000 and time.monotonic() < deadline:
+                for srv, s in zip((a, b), sessions):
+                    r = call(srv, s, text=str(done))
+                    if r.status != 200:
+                        failures.append(f"{srv.host}: {r!r}")
+                    done += 1
+        t = threading.Thread(target=load)
+        t.start()
+        time.sleep(0.5)
+        old = sentinels.kill_primary()
+        sentinels.wait_failover(old)
+        wait_redis(a, up=True, timeout=30)
+        wait_redis(b, up=True, timeout=30)
+        stop.set()
+        t.join(timeout=70)
+        assert done > 0 and failures == [], failures[:5]
+        shared_sessions_behave_as_one_server(a, b, rounds=3)
+
+
+def fronts_of(srv) -> list[int]:
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if len(argv) > 1 and argv[1] == b"front" and str(srv.run_dir).encode() in argv:
+                out.append(int(pid))
+    return out
+
+
+@pytest.mark.timeout(90)
+def test_the_password_never_reaches_argv_or_logs(server_factory, tmp_path):
+    password = "pw-" + os.urandom(8).hex()
+    with RedisServer(password=password) as redis:
+        pw_file = tmp_path / "redis.pw"
+        pw_file.write_text(password + "\n")
+        pw_file.chmod(0o600)
+        url = redis.url.replace(f":{password}@", "")
+        a = server_factory(fronts=2, executors=1, session_key=KEY,
+                           extra_args=["--redis", url, "--redis-password-file", str(pw_file)])
+        wait_redis(a, up=True)
+        pids = fronts_of(a)
+        assert len(pids) == 2
+        for pid in pids:
+            assert password.encode() not in open(f"/proc/{pid}/cmdline", "rb").read()
+        s = new_session(a)
+        assert call(a, s).status == 200
+        redis.stop()
+        wait_redis(a, up=False)
+        redis.start()
+        wait_redis(a, up=True)
+        assert password not in a.healthz()[1]["redis"]["server"]
+        assert password not in open(a.stderr_path).read()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--redis", "http://127.0.0.1:6379"], "--redis"),
+    (["--redis", "redis://127.0.0.1:notaport"], "--redis"),
+    (["--redis-sentinel", "127.0.0.1:26379"], "--redis-master"),
+    (["--redis", "redis://127.0.0.1:6379", "--redis-cluster", "127.0.0.1:7000"], "one of"),
+    (["--redis-master", "sy"], "--redis-sentinel"),
+])
+def test_bad_redis_options_are_clear_start_up_errors(server_factory, args, message):
+    from conftest import ServerStartError
+    with pytest.raises(ServerStartError) as e:
+        server_factory(fronts=1, executors=1, extra_args=args)
+    assert message in str(e.value)
