@@ -187,3 +187,41 @@ def test_stale_on_error_works_on_top_once_the_fresh_entry_expired(server_factory
         again = call_raw(c, sid, "add_numbers", '{"a":1,"b":2}')
         assert "_meta" not in again["result"], again
         assert delta(c0, cache_counts(srv)) == {"misses.memory": 1}
+
+
+@pytest.mark.timeout(60)
+def test_executor_declared_ttls_need_both_hints_and_private_results_stay_private(server_factory, tmp_path):
+    from conftest import REPO
+    keys = tmp_path / "keys.json"
+    tokens = {}
+    for name in ("alice-bot", "bob-bot"):
+        made = subprocess.run([switchyard_bin(), "keys", "new", "--name", name, "--scopes", "mcp:tools",
+                               "--file", str(keys)], capture_output=True, text=True, check=True)
+        tokens[name] = made.stdout.strip().splitlines()[-1].strip()
+    cmd = "python3 " + str(REPO / "Tests" / "Integration" / "executors" / "cache_meta_executor.py")
+    srv = server_factory(fronts=1, executors=0, tools=None, executor_cmds=[cmd],
+                         extra_args=["--api-keys", str(keys)])
+
+    def call(who: str, tool: str) -> str:
+        auth = {"Authorization": f"Bearer {tokens[who]}"}
+        with RawConnection(srv.host, srv.port) as c:
+            r = c.post(rpc("tools/call", {"name": tool, "arguments": {}}), session=sid[who], extra=auth)
+            assert r.status == 200, r
+            return r.json()["result"]["content"][0]["text"]
+
+    sid = {}
+    for who in tokens:
+        with RawConnection(srv.host, srv.port) as c:
+            r = c.post(rpc("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                          "clientInfo": {"name": "t", "version": "1"}}),
+                       version=None, extra={"Authorization": f"Bearer {tokens[who]}"})
+            assert r.status == 200, r
+            sid[who] = r.header("mcp-session-id")
+    # Not read-only: its TTL is ignored, every call runs, and the front says so once.
+    assert [call("alice-bot", "py_counter") for _ in range(3)] == ["1", "2", "3"]
+    log = open(srv.stderr_path).read()
+    assert log.count("result cache: TTL ignored") == 1 and "tool=py_counter" in log, log[-3000:]
+    # Read-only and idempotent, no cacheScope: each principal gets only its own result.
+    assert [call("alice-bot", "py_same_counter") for _ in range(2)] == ["1", "1"]
+    assert [call("bob-bot", "py_same_counter") for _ in range(2)] == ["2", "2"]
+    assert call("alice-bot", "py_same_counter") == "1"
