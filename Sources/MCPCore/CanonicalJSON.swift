@@ -13,16 +13,22 @@ public enum CanonicalJSON {
 
     /// The canonical text of the one JSON value in `bytes`, or nil (see above).
     public static func canonical(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
-        var w = Walker(b: bytes)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
-        w.skipWhitespace()
-        guard w.value(into: &out, depth: 0) else { return nil }
-        w.skipWhitespace()
-        return w.i == bytes.count ? out : nil
+        return append(bytes, to: &out) ? out : nil
     }
 
     public static func canonical(_ bytes: [UInt8]) -> [UInt8]? { bytes.withUnsafeBytes { canonical($0) } }
+
+    /// Appends the canonical text of the one JSON value in `bytes` to `out`; false (with `out`
+    /// holding a partial text) when there is none.
+    public static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) -> Bool {
+        var w = Walker(b: bytes)
+        w.skipWhitespace()
+        guard w.value(into: &out, depth: 0) else { return false }
+        w.skipWhitespace()
+        return w.i == bytes.count
+    }
 
     private struct Walker {
         let b: UnsafeRawBufferPointer
@@ -37,10 +43,7 @@ public enum CanonicalJSON {
             switch b[i] {
             case UInt8(ascii: "{"): return object(into: &out, depth: depth + 1)
             case UInt8(ascii: "["): return array(into: &out, depth: depth + 1)
-            case UInt8(ascii: "\""):
-                guard let s = string() else { return false }
-                JSONValue.appendQuoted(s, to: &out)
-                return true
+            case UInt8(ascii: "\""): return string(into: &out) != nil
             case UInt8(ascii: "t"): return literal("true", into: &out)
             case UInt8(ascii: "f"): return literal("false", into: &out)
             case UInt8(ascii: "n"): return literal("null", into: &out)
@@ -57,40 +60,83 @@ public enum CanonicalJSON {
             return true
         }
 
-        /// The string at `i` (on its opening quote), unescaped; nil when it is not valid.
-        mutating func string() -> String? {
+        /// A string's name for sorting: its unescaped UTF-8 bytes, as a range of the input when it
+        /// has no escape (nearly always), else decoded.
+        enum Name {
+            case raw(Range<Int>)
+            case decoded([UInt8])
+        }
+
+        /// Writes the string at `i` (on its opening quote) canonically; returns its name, or nil
+        /// when it is not valid. Printable ASCII without a quote or backslash is written as it came.
+        mutating func string(into out: inout [UInt8]) -> Name? {
             let start = i
             i += 1
+            var plain = true
             while i < b.count {
                 let c = b[i]
-                if c == UInt8(ascii: "\\") { i += 2; continue }
-                i += 1
                 if c == UInt8(ascii: "\"") {
-                    return JSONValue.parseString(UnsafeRawBufferPointer(rebasing: b[start..<i]))
+                    i += 1
+                    if plain {
+                        out += UnsafeRawBufferPointer(rebasing: b[start..<i])
+                        return .raw(start + 1..<i - 1)
+                    }
+                    guard let s = JSONValue.parseString(UnsafeRawBufferPointer(rebasing: b[start..<i])) else { return nil }
+                    JSONValue.appendQuoted(s, to: &out)
+                    return .decoded(Array(s.utf8))
                 }
+                if c == UInt8(ascii: "\\") { plain = false; i += 2; continue }
+                if c < 0x20 || c >= 0x7F { plain = false }
+                i += 1
             }
             return nil
         }
 
+        private func nameBytes(_ n: Name) -> UnsafeRawBufferPointer {
+            switch n {
+            case .raw(let r): return UnsafeRawBufferPointer(rebasing: b[r])
+            case .decoded: preconditionFailure("decoded names are compared as arrays")
+            }
+        }
+
+        /// Orders two names by their unescaped UTF-8 bytes.
+        private func precedes(_ x: Name, _ y: Name) -> Bool {
+            switch (x, y) {
+            case (.raw, .raw): return nameBytes(x).lexicographicallyPrecedes(nameBytes(y))
+            case (.raw, .decoded(let d)): return nameBytes(x).lexicographicallyPrecedes(d)
+            case (.decoded(let d), .raw): return d.lexicographicallyPrecedes(nameBytes(y))
+            case (.decoded(let d), .decoded(let e)): return d.lexicographicallyPrecedes(e)
+            }
+        }
+
+        /// Members are written as they come, each remembered by its name and its place in `out`;
+        /// only when they were not in order are they written again, sorted.
         mutating func object(into out: inout [UInt8], depth: Int) -> Bool {
             i += 1
-            var members: [(name: [UInt8], value: [UInt8])] = []
             skipWhitespace()
             if i < b.count, b[i] == UInt8(ascii: "}") {
                 i += 1
                 out += "{}".utf8
                 return true
             }
+            let objectStart = out.count
+            out.append(UInt8(ascii: "{"))
+            var members: [(name: Name, range: Range<Int>)] = []
+            var sorted = true
             while true {
                 skipWhitespace()
-                guard i < b.count, b[i] == UInt8(ascii: "\""), let name = string() else { return false }
+                guard i < b.count, b[i] == UInt8(ascii: "\"") else { return false }
+                if !members.isEmpty { out.append(UInt8(ascii: ",")) }
+                let memberStart = out.count
+                guard let name = string(into: &out) else { return false }
                 skipWhitespace()
                 guard i < b.count, b[i] == UInt8(ascii: ":") else { return false }
                 i += 1
+                out.append(UInt8(ascii: ":"))
                 skipWhitespace()
-                var v: [UInt8] = []
-                guard value(into: &v, depth: depth) else { return false }
-                members.append((Array(name.utf8), v))
+                guard value(into: &out, depth: depth) else { return false }
+                if let last = members.last, !precedes(last.name, name) { sorted = false }
+                members.append((name, memberStart..<out.count))
                 skipWhitespace()
                 guard i < b.count else { return false }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -98,16 +144,18 @@ public enum CanonicalJSON {
                 i += 1
                 break
             }
-            members.sort { $0.name.lexicographicallyPrecedes($1.name) }
-            out.append(UInt8(ascii: "{"))
-            for (k, m) in members.enumerated() {
-                if k > 0 {
-                    guard m.name != members[k - 1].name else { return false } // a name twice
-                    out.append(UInt8(ascii: ","))
+            if !sorted {
+                members.sort { precedes($0.name, $1.name) }
+                for k in 1..<members.count where !precedes(members[k - 1].name, members[k].name) {
+                    return false // a name twice
                 }
-                JSONValue.appendQuoted(String(decoding: m.name, as: UTF8.self), to: &out)
-                out.append(UInt8(ascii: ":"))
-                out += m.value
+                let written = Array(out[objectStart...])
+                out.removeSubrange(objectStart...)
+                out.append(UInt8(ascii: "{"))
+                for (k, m) in members.enumerated() {
+                    if k > 0 { out.append(UInt8(ascii: ",")) }
+                    out += written[(m.range.lowerBound - objectStart)..<(m.range.upperBound - objectStart)]
+                }
             }
             out.append(UInt8(ascii: "}"))
             return true
@@ -142,6 +190,20 @@ public enum CanonicalJSON {
 
         /// An RFC 8259 number, written as its exact decimal: significant digits and a power of ten.
         mutating func number(into out: inout [UInt8]) -> Bool {
+            // A plain integer not ending in 0 is its own canonical text.
+            let start = i
+            var j = i
+            if j < b.count, b[j] == UInt8(ascii: "-") { j += 1 }
+            if j < b.count, b[j] >= 0x31 && b[j] <= 0x39 {
+                while isDigit(j) { j += 1 }
+                let next = j < b.count ? b[j] : 0
+                if next != UInt8(ascii: "."), next != UInt8(ascii: "e"), next != UInt8(ascii: "E"),
+                   b[j - 1] != UInt8(ascii: "0") {
+                    i = j
+                    out += UnsafeRawBufferPointer(rebasing: b[start..<j])
+                    return true
+                }
+            }
             var negative = false
             if i < b.count, b[i] == UInt8(ascii: "-") { negative = true; i += 1 }
             guard isDigit(i) else { return false }

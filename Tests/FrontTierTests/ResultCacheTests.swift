@@ -3,10 +3,12 @@ import MCPCore
 import XCTest
 
 final class ResultCacheTests: XCTestCase {
-    private func key(_ args: String?, tool: String = "add_numbers", era: String = "handshake:2025-11-25",
-                     owner: UInt64? = nil) -> ResultKey? {
-        guard let args else { return ResultKey.make(tool: tool, era: era, owner: owner, arguments: nil) }
-        return Array(args.utf8).withUnsafeBytes { ResultKey.make(tool: tool, era: era, owner: owner, arguments: $0) }
+    private func key(_ args: String?, tool: String = "add_numbers", era: StaticString = "handshake",
+                     version: String = "2025-11-25", owner: UInt64? = nil) -> ResultKey? {
+        guard let args else { return ResultKey.make(tool: tool, era: era, version: version, owner: owner, arguments: nil) }
+        return Array(args.utf8).withUnsafeBytes {
+            ResultKey.make(tool: tool, era: era, version: version, owner: owner, arguments: $0)
+        }
     }
 
     func testKeyIsCanonicalAndSeparatesToolEraAndPrincipal() throws {
@@ -14,23 +16,24 @@ final class ResultCacheTests: XCTestCase {
         XCTAssertEqual(key(#"{ "b":2, "a":1.0 }"#), k)
         XCTAssertNotEqual(key(#"{"a":1,"b":3}"#), k)
         XCTAssertNotEqual(key(#"{"a":1,"b":2}"#, tool: "sha256"), k)
-        XCTAssertNotEqual(key(#"{"a":1,"b":2}"#, era: "stateless:2026-07-28"), k)
+        XCTAssertNotEqual(key(#"{"a":1,"b":2}"#, era: "stateless", version: "2026-07-28"), k)
         XCTAssertNotEqual(key(#"{"a":1,"b":2}"#, owner: 0), k, "private to the anonymous principal vs shared")
         XCTAssertNotEqual(key(#"{"a":1,"b":2}"#, owner: 1), key(#"{"a":1,"b":2}"#, owner: 2))
         XCTAssertEqual(key(nil), key("{}"), "absent arguments are an empty object")
         XCTAssertNil(key(#"{"a":1,"a":2}"#), "no one meaning: not cached")
+        XCTAssertNotEqual(key(#"{"a":1,"b":2}"#, version: "2025-06-18"), k)
         XCTAssertEqual(k.digest.count, 32)
         XCTAssertTrue(String(decoding: k.redisKey, as: UTF8.self).hasPrefix("sy:rc:"))
         XCTAssertEqual(k.redisKey.count, 6 + 64)
     }
 
     func testMemoryTierIsLeastRecentlyUsedWithinItsBytes() throws {
-        let overhead = MemoryResultCache.entryOverhead
-        var m = MemoryResultCache(maxBytes: 16 * (100 + overhead))
-        let keys = (0..<18).map { key("{\"n\":\($0)}")! }
+        let keys = (0..<18).map { key("{\"n\":\"k\(10 + $0)\"}")! } // keys of one length
+        let cost = MemoryResultCache.cost(keys[0], [UInt8](repeating: 1, count: 100))
+        var m = MemoryResultCache(maxBytes: 16 * cost)
         for k in keys[0..<16] { m.store(k, [UInt8](repeating: 1, count: 100), expiresAt: 1000) }
         XCTAssertEqual(m.count, 16)
-        XCTAssertEqual(m.bytes, 16 * (100 + overhead))
+        XCTAssertEqual(m.bytes, 16 * cost)
         XCTAssertNotNil(m.lookup(keys[0], now: 0)) // now the most recent
         m.store(keys[16], [UInt8](repeating: 2, count: 100), expiresAt: 1000)
         XCTAssertNil(m.lookup(keys[1], now: 0), "the least recently used went first")

@@ -28,6 +28,18 @@ final class CanonicalJSONTests: XCTestCase {
         XCTAssertEqual(canon(#""\u0061\/b\u00e9""#), #""a/bé""#)
         XCTAssertEqual(canon(#"["\n","\u000a"]"#), #"["\n","\n"]"#)
         XCTAssertEqual(canon(#"{"\u0061":1}"#), canon(#"{"a":1}"#))
+        // Escaped and plain names sort together by their unescaped bytes.
+        XCTAssertEqual(canon(#"{"b":1,"\u0061":2,"\n":3}"#), #"{"\n":3,"a":2,"b":1}"#)
+        XCTAssertEqual(canon(#"{"a\"b":1,"a":2}"#), #"{"a":2,"a\"b":1}"#)
+        XCTAssertEqual(canon(#"["\u007f","é"]"#), "[\"\u{7f}\",\"é\"]")
+    }
+
+    func testAppendsAfterWhatIsThere() {
+        var out = Array("prefix:".utf8)
+        XCTAssertTrue(Array(#"{"b":[10,2],"a":{}}"#.utf8).withUnsafeBytes { CanonicalJSON.append($0, to: &out) })
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), #"prefix:{"a":{},"b":[1e1,2]}"#)
+        // Sorting inside a nested object keeps the outer text in place.
+        XCTAssertEqual(canon(#"[1,{"z":1,"y":{"b":2,"a":1}},3]"#), #"[1,{"y":{"a":1,"b":2},"z":1},3]"#)
     }
 
     func testRefusals() {

@@ -1,9 +1,10 @@
 /// The front's own tier of the result cache: results by key, least recently used first out,
-/// bounded by bytes (each entry counts its result plus `entryOverhead`), each with its expiry.
+/// bounded by bytes (each entry counts its result, its key's bytes and `entryOverhead`), each with
+/// its expiry.
 /// An expired entry is dropped when it is looked up or when room is needed; no timer.
 /// Thread: the loop thread (a value owned by `ResultCache`).
 struct MemoryResultCache {
-    /// What an entry costs beyond its result: the key, the list links, the table slot.
+    /// What an entry costs beyond its result and key bytes: the list links, the table slot.
     static let entryOverhead = 128
 
     private struct Entry {
@@ -45,7 +46,7 @@ struct MemoryResultCache {
     /// to stay within `maxBytes`. A result larger than an eighth of the tier is not kept: one
     /// answer must not flush the rest.
     mutating func store(_ key: ResultKey, _ value: [UInt8], expiresAt: UInt64) {
-        let cost = value.count + Self.entryOverhead
+        let cost = Self.cost(key, value)
         if let s = index[key] { remove(s) }
         guard cost <= maxBytes / 8 else { return }
         while bytes + cost > maxBytes, oldest >= 0 {
@@ -63,9 +64,13 @@ struct MemoryResultCache {
     private mutating func remove(_ s: Int) {
         unlink(s)
         index[slots[s].key] = nil
-        bytes -= slots[s].value.count + Self.entryOverhead
+        bytes -= Self.cost(slots[s].key, slots[s].value)
         slots[s].value = [] // the result's storage goes now, not when the slot is reused
         freeSlots.append(s)
+    }
+
+    static func cost(_ key: ResultKey, _ value: [UInt8]) -> Int {
+        value.count + key.material.count + entryOverhead
     }
 
     private mutating func unlink(_ s: Int) {

@@ -48,8 +48,15 @@ final class ResultCacheStage: RequestStage {
         }
         guard let rule = found, !isRetry(r) else { return .proceed }
         let args = argKind == Int32(SY_JSON_OBJECT) ? Envelope.bytes(r.body, r.envelope.raw.arguments) : nil
-        guard let key = ResultKey.make(tool: rule.tool, era: era(r), owner: rule.shared ? nil : r.principal.bindingDigest,
-                                       arguments: args) else { return .proceed }
+        let owner = rule.shared ? nil : r.principal.bindingDigest
+        let key: ResultKey?
+        if let m = r.statelessContext {
+            key = ResultKey.make(tool: rule.tool, era: "stateless", version: m.protocolVersion, owner: owner, arguments: args)
+        } else {
+            key = ResultKey.make(tool: rule.tool, era: "handshake", version: r.session?.protocolVersion ?? "",
+                                 owner: owner, arguments: args)
+        }
+        guard let key else { return .proceed }
         if let result = cache.lookupMemory(key) {
             answer(r, rule.tool, result)
             return .answered
@@ -74,12 +81,6 @@ final class ResultCacheStage: RequestStage {
         call.fromCache = true
         r.slot.tool = tool
         result.withUnsafeBytes { services.answers.answered(call, type: .result, payload: $0, chunk: nil) }
-    }
-
-    /// The protocol era and revision of the call: results may differ between them.
-    private func era(_ r: FrontRequest) -> String {
-        if let m = r.statelessContext { return "stateless:" + m.protocolVersion }
-        return "handshake:" + (r.session?.protocolVersion ?? "")
     }
 
     /// A 2026-07-28 retry (`requestState` or `inputResponses` in params): not cached.
