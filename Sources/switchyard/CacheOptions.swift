@@ -20,7 +20,7 @@ struct CacheOptions: ParsableArguments {
     /// serves is refused unless external executors may serve it (their fronts check the
     /// annotations when the catalog arrives, and ignore such a TTL with a warning).
     func frontArguments(config: ConfigFile, builtIn: ToolPack?, externalExecutors: Bool) throws -> [String] {
-        var texts: [String] = []
+        var texts: [(text: String, option: String)] = []
         switch config.values["toolCacheTtl"] {
         case nil: break
         case .object(let o)?:
@@ -28,30 +28,30 @@ struct CacheOptions: ParsableArguments {
                 guard case .number(let ms) = v, ms == ms.rounded(), ms >= 1 else {
                     throw ValidationError("config toolCacheTtl: '\(name)' must be a whole number of ms >= 1")
                 }
-                texts.append("\(name)=\(JSONValue.formatNumber(ms))")
+                texts.append(("\(name)=\(JSONValue.formatNumber(ms))", "config toolCacheTtl"))
             }
         case .array(let a)?:
             for v in a {
                 guard let s = v.stringValue else { throw ValidationError("config toolCacheTtl: entries are NAME=MS strings") }
-                texts.append(s)
+                texts.append((s, "config toolCacheTtl"))
             }
         default:
             throw ValidationError("config toolCacheTtl: an object {\"NAME\": MS} or an array of \"NAME=MS\"")
         }
-        texts += toolCacheTtl
-        for text in texts {
-            let (name, _) = try Self.parse(text)
+        texts += toolCacheTtl.map { ($0, "--tool-cache-ttl") }
+        for (text, option) in texts {
+            let (name, _) = try Self.parse(text, option: option)
             if let tool = builtIn?.tools.first(where: { $0.name == name }) {
                 guard tool.annotations?.readOnlyHint == true, tool.annotations?.idempotentHint == true else {
-                    throw ValidationError("--tool-cache-ttl \(text): tool '\(name)' is not annotated readOnlyHint and "
+                    throw ValidationError("\(option) \(text): tool '\(name)' is not annotated readOnlyHint and "
                                           + "idempotentHint, so its results may not be cached")
                 }
             } else if !externalExecutors {
-                throw ValidationError("--tool-cache-ttl \(text): no tool named '\(name)' is served")
+                throw ValidationError("\(option) \(text): no tool named '\(name)' is served")
             }
         }
         var argv: [String] = []
-        for text in texts { argv += ["--tool-cache-ttl", text] }
+        for (text, _) in texts { argv += ["--tool-cache-ttl", text] }
         if let mb = resultCacheMb ?? config.int("resultCacheMb") {
             guard (0...65_536).contains(mb) else { throw ValidationError("--result-cache-mb must be 0...65536") }
             argv += ["--result-cache-mb", String(mb)]
@@ -62,7 +62,7 @@ struct CacheOptions: ParsableArguments {
     /// For `front`.
     func apply(to options: inout FrontOptions) throws {
         for text in toolCacheTtl {
-            let (name, ms) = try Self.parse(text)
+            let (name, ms) = try Self.parse(text, option: "--tool-cache-ttl")
             options.toolCacheTtlMs[name] = ms
         }
         if let mb = resultCacheMb {
@@ -72,11 +72,11 @@ struct CacheOptions: ParsableArguments {
     }
 
     /// `NAME=MS`, 1 ms to a day.
-    static func parse(_ text: String) throws -> (String, UInt64) {
+    static func parse(_ text: String, option: String) throws -> (String, UInt64) {
         let parts = text.split(separator: "=", maxSplits: 1)
         guard parts.count == 2, !parts[0].isEmpty, let ms = UInt64(parts[1]), ms >= 1,
               ms <= FrontOptions.maxToolCacheTtlMs else {
-            throw ValidationError("--tool-cache-ttl takes NAME=MS with MS 1...\(FrontOptions.maxToolCacheTtlMs), got '\(text)'")
+            throw ValidationError("\(option) takes NAME=MS with MS 1...\(FrontOptions.maxToolCacheTtlMs), got '\(text)'")
         }
         return (String(parts[0]), ms)
     }

@@ -225,3 +225,19 @@ def test_executor_declared_ttls_need_both_hints_and_private_results_stay_private
     assert [call("alice-bot", "py_same_counter") for _ in range(2)] == ["1", "1"]
     assert [call("bob-bot", "py_same_counter") for _ in range(2)] == ["2", "2"]
     assert call("alice-bot", "py_same_counter") == "1"
+
+
+@pytest.mark.timeout(30)
+def test_check_config_shows_and_checks_tool_cache_ttls(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text('{"toolCacheTtl": {"sha256": 5000}, "resultCacheMb": 16}')
+    p = subprocess.run([switchyard_bin(), "check-config", str(good)], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    import json
+    front = json.loads(p.stdout)["front"]
+    assert front["toolCacheTtl"] == ["sha256=5000"] and front["resultCacheMb"] == 16, front
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"toolCacheTtl": ["sleep_ms=1000"]}')
+    p = subprocess.run([switchyard_bin(), "check-config", str(bad)], capture_output=True, text=True, timeout=20)
+    assert p.returncode != 0
+    assert "config toolCacheTtl sleep_ms=1000: tool 'sleep_ms' is not annotated" in p.stderr, p.stderr
