@@ -50,4 +50,40 @@ final class CanonicalJSONTests: XCTestCase {
         XCTAssertNil(canon(String(repeating: "[", count: 200) + String(repeating: "]", count: 200)))
         XCTAssertNotNil(canon(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)))
     }
+
+    /// Random texts from JSON's tokens, against the JSON parser: a canonical text exists only for
+    /// valid JSON, is itself valid JSON with the same value (numbers compared as doubles), and is
+    /// its own canonical text.
+    func testAgainstTheParserOnRandomTexts() {
+        let tokens = ["{", "}", "[", "]", ",", ":", " ", "\"a\"", "\"b\"", "\"\\u0061\"", "\"\\n\"", "\"é\"", "0", "1",
+                      "-", ".", "e", "10", "1.50", "-0", "2E+3", "true", "false", "null", "\"", "\\", "x"]
+        var rng = SplitMix(seed: 16)
+        var valid = 0
+        for _ in 0..<20_000 {
+            var text = ""
+            for _ in 0..<Int(rng.next() % 12) + 1 { text += tokens[Int(rng.next() % UInt64(tokens.count))] }
+            let bytes = Array(text.utf8)
+            let parsed = try? JSONValue.parse(bytes)
+            guard let c = CanonicalJSON.canonical(bytes) else { continue }
+            valid += 1
+            XCTAssertNotNil(parsed, "canonical text for invalid JSON: \(text)")
+            guard let again = try? JSONValue.parse(c) else { return XCTFail("not JSON: \(text) -> \(c)") }
+            XCTAssertEqual(again, parsed, text)
+            XCTAssertEqual(CanonicalJSON.canonical(c), c, "not a fixed point: \(text)")
+        }
+        XCTAssertGreaterThan(valid, 500) // about 1,000 of the 20,000 are JSON
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so failures reproduce.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

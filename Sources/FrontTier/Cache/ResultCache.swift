@@ -12,6 +12,8 @@ final class ResultCache {
     static let remoteWaitMs: UInt64 = 50
     /// How often lookups past their wait are answered as misses (while any is waiting).
     static let sweepMs: UInt64 = 10
+    /// Larger results stay in the front's memory only: one GET must not move megabytes.
+    static let maxSharedResultBytes = 1 << 20
 
     enum Tier: Int { case memory = 0, redis = 1 }
 
@@ -86,7 +88,7 @@ final class ResultCache {
     /// Keeps a fresh result for `ttlMs` in memory and, sealed, in the shared tier.
     func store(_ key: ResultKey, ttlMs: UInt64, _ result: [UInt8]) {
         memory.store(key, result, expiresAt: loop.now + ttlMs)
-        guard let remote, remote.isUp else { return }
+        guard let remote, remote.isUp, result.count <= Self.maxSharedResultBytes else { return }
         let redisKey = key.redisKey
         guard let box = sealer.seal(result, expiresAtUnixMs: ResultSealer.nowUnixMs() + ttlMs, under: redisKey) else {
             log.warning("cannot seal a result for the shared cache (no random bytes); kept in memory only")
