@@ -52,6 +52,9 @@ final class ResultCache {
     var memoryEntries: Int { memory.count }
     var memoryBytes: Int { memory.bytes }
 
+    /// There is a shared tier and it is reachable: `lookupRemote` will ask it.
+    var sharedTierIsUp: Bool { remote?.isUp == true }
+
     /// The result in the memory tier, counted as a hit or a miss of that tier.
     func lookupMemory(_ key: ResultKey) -> [UInt8]? {
         let found = memory.lookup(key, now: loop.now)

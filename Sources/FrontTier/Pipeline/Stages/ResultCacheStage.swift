@@ -62,7 +62,8 @@ final class ResultCacheStage: RequestStage {
             return .answered
         }
         r.resultCache = ResultCacheTicket(key: key, ttlMs: rule.ttlMs)
-        guard let pipeline else { return .proceed }
+        // Copied for the wait only when the shared tier will be asked.
+        guard let pipeline, cache.sharedTierIsUp else { return .proceed }
         let held = r.detached(pool: services.loop.pool)
         let asked = cache.lookupRemote(key) { [unowned self] result in
             if let result { self.answer(held, rule.tool, result) } else { pipeline.resume(held, after: self) }
