@@ -241,3 +241,15 @@ def test_check_config_shows_and_checks_tool_cache_ttls(tmp_path):
     p = subprocess.run([switchyard_bin(), "check-config", str(bad)], capture_output=True, text=True, timeout=20)
     assert p.returncode != 0
     assert "config toolCacheTtl sleep_ms=1000: tool 'sleep_ms' is not annotated" in p.stderr, p.stderr
+
+
+@pytest.mark.timeout(60)
+def test_healthz_shows_the_memory_tier(server_factory):
+    srv = server_factory(fronts=1, executors=1)
+    assert srv.healthz()[1]["resultCache"] == {"entries": 0, "bytes": 0}
+    with RawConnection(srv.host, srv.port) as c:
+        sid = c.initialize()
+        for i in range(3):
+            call_raw(c, sid, "add_numbers", '{"a":%d,"b":0}' % i)
+    tier = srv.healthz()[1]["resultCache"]
+    assert tier["entries"] == 3 and tier["bytes"] > 3 * 128, tier

@@ -144,8 +144,9 @@ final class MCPService: HTTPHandler {
         let degraded = s.sharedState.map { !$0.isSynced } ?? false
         let status = draining ? "draining" : !ok ? "no-executors" : degraded ? "degraded" : "ok"
         let redis = s.sharedState.map { ",\"redis\":" + $0.healthJSON } ?? ""
+        let cache = s.resultCache.map { ",\"resultCache\":{\"entries\":\($0.memoryEntries),\"bytes\":\($0.memoryBytes)}" } ?? ""
         let body = "{\"status\":\"\(status)\",\"front\":\(s.options.index),\"pid\":\(getpid())\(redis),"
-            + "\"loopLagMs\":\(loopLagMs),"
+            + "\"loopLagMs\":\(loopLagMs)\(cache),"
             + "\"notificationStreams\":\(s.listeners.count),\"eventsEvicted\":\(s.listeners.evicted),"
             + "\"calls\":\(s.router.statusJSON),\"executors\":\(s.pool.statusJSON)}"
         return (ok, body)
