@@ -116,5 +116,9 @@ final class ResultCacheTests: XCTestCase {
         XCTAssertTrue(p.refused[0].why.contains("--tool-cache-ttl"))
         XCTAssertTrue(p.refused[1].why.contains("cacheTtlMs"))
         XCTAssertTrue(ResultCachePolicy(traits: ["echo": all["echo"]!], configured: [:]).isEmpty)
+        for bad in ["0", "1.5", "-5", "86400001", "\"60000\"", "true"] {
+            XCTAssertNil(traits(pure + #","_meta":{"io.switchyard/cacheTtlMs":"# + bad + "}}").cacheTtlMs, bad)
+        }
+        XCTAssertEqual(traits(pure + #","_meta":{"io.switchyard/cacheTtlMs":86400000}}"#).cacheTtlMs, 86_400_000)
     }
 }

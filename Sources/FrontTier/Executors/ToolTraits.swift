@@ -35,7 +35,9 @@ struct ToolTraits {
         // their stale answers.
         if case .bool(true)? = meta?["io.switchyard/cacheable"] { staleOnError = true }
         if case .number(let ms)? = meta?["io.switchyard/timeoutMs"], ms > 0 { timeoutMs = UInt64(ms) }
-        if case .number(let ms)? = meta?["io.switchyard/cacheTtlMs"], ms >= 1, ms <= Double(ResultCachePolicy.maxTtlMs) {
+        // An integer of 1 ms to a day (executor-protocol.md); anything else declares no TTL.
+        if case .number(let ms)? = meta?["io.switchyard/cacheTtlMs"], ms == ms.rounded(), ms >= 1,
+           ms <= Double(ResultCachePolicy.maxTtlMs) {
             cacheTtlMs = UInt64(ms)
         }
         sharedCache = meta?["io.switchyard/cacheScope"] == .string("shared")
