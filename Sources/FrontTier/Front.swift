@@ -91,6 +91,7 @@ public final class Front: ExecutorPoolObserver {
             let shared = SharedStateRedis(settings: settings, options: options, loop: loop, log: log)
             services.sharedState = shared
             sessions.share(through: shared.sessions)
+            services.resultCache?.remote = RedisResultStore(client: shared.client, loop: loop, log: log)
             shared.start()
         }
         endpoint.adminOnMainPort = options.admin == nil
@@ -388,6 +389,7 @@ public final class Front: ExecutorPoolObserver {
         for c in adminConnections.values { c.conn.close() }
         pool.shutdown()
         router.stop()
+        services.resultCache?.close()
         services.writer.accessLog?.close()
         services.auditLog?.close()
         SharedStreams.stop(on: services)

@@ -44,6 +44,13 @@ public struct FrontOptions: Sendable {
     public var callTimeoutMs: UInt64 = 60_000
     /// ...unless its tool has its own timeout here (tool name -> ms).
     public var toolTimeoutsMs: [String: UInt64] = [:]
+    /// Fresh-result TTLs set by the operator (`--tool-cache-ttl`, tool name -> ms); honoured only
+    /// for tools annotated read-only and idempotent (ResultCachePolicy).
+    public var toolCacheTtlMs: [String: UInt64] = [:]
+    /// The memory tier of the result cache, in bytes (`--result-cache-mb`); 0 turns the cache off.
+    public var resultCacheBytes = 64 << 20
+    /// The longest fresh-result TTL taken (a day), from the config or a tool: longer is a mistake.
+    public static let maxToolCacheTtlMs: UInt64 = 86_400_000
     /// Calls waiting for an executor with room, in all; beyond this the front answers 503.
     public var maxQueuedCalls = 50_000
     /// How long a call may wait for an executor before the front answers 503 (ms).

@@ -97,6 +97,7 @@ public enum LabelValues {
     public static let direction = ["in", "out"]
     public static let form = ["wire", "raw"]
     public static let outcome = ["ok", "tool_error", "error"]
+    public static let cacheTier = ["memory", "redis"]
     public static let circuitState = ["closed", "half_open", "open"]
     public static let exitReason = ["none", "clean", "error", "signal", "gave_up"]
     /// `reason` of `switchyard_connections_closed_total`; see CloseReason.
@@ -167,6 +168,8 @@ public enum MetricID: Int, CaseIterable, Sendable {
     case redisCommandsTotal
     case redisErrorsTotal
     case redisReconnectsTotal
+    case cacheHitsTotal
+    case cacheMissesTotal
 
     public var descriptor: FamilyDescriptor { Schema.families[rawValue] }
 }
@@ -224,6 +227,14 @@ public enum Schema {
         case .connectionsClosedTotal:
             return f("connections_closed_total", .counter, .sum, [dim("reason", LabelValues.closeReason)],
                      "Client connections the front closed or refused itself, by reason.")
+        case .cacheHitsTotal:
+            return f("cache_hits_total", .counter, .sum, [dim("tier", LabelValues.cacheTier)],
+                     "tools/call answers found in the fresh result cache, by tier (memory: the front's own; "
+                        + "redis: shared by every host).")
+        case .cacheMissesTotal:
+            return f("cache_misses_total", .counter, .sum, [dim("tier", LabelValues.cacheTier)],
+                     "Lookups of cacheable tools/call results that found nothing fresh, by tier (a redis lookup "
+                        + "that did not answer in time counts as a miss).")
         case .httpBytesTotal:
             return f("http_bytes_total", .counter, .sum, [dim("direction", LabelValues.direction)],
                      "Bytes read from (in) and written to (out) client connections.")

@@ -1,5 +1,6 @@
 /// SHA-256, HMAC-SHA256 and hex for the audit log and its tools: `Digest`'s (the pre-fetched
-/// digest), public for the front's writer and `switchyard audit verify`.
+/// digest), public for the front's writer and `switchyard audit verify` (and the result
+/// cache's keys).
 public enum AuditDigest {
     /// SHA-256 of `bytes`: 32 bytes.
     public static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] { Digest.sha256(bytes) }

@@ -49,6 +49,14 @@ public struct ToolAnnotations: Sendable {
     }
 }
 
+/// Whose a cached result of a tool is (`_meta["io.switchyard/cacheScope"]`).
+public enum CacheScope: String, Sendable {
+    /// Each principal gets only results computed for it (anonymous callers share theirs).
+    case perPrincipal
+    /// One result for every caller: the tool's answer does not depend on who asks.
+    case shared
+}
+
 /// One tool: what clients see in tools/list, and the handler that runs a call.
 public struct Tool: Sendable {
     public typealias Handler = @Sendable (ToolCall) async throws -> ToolResult
@@ -63,7 +71,14 @@ public struct Tool: Sendable {
     public var outputSchema: JSONValue?
     public var annotations: ToolAnnotations?
     /// The last good result may answer while every executor of this tool is down (flagged stale).
-    public var cacheable: Bool
+    /// It makes no result fresh: that is `cacheTtlMs`.
+    public var staleOnError: Bool
+    /// How long a successful result stays fresh at the fronts (ms): a call with the same arguments
+    /// within it is answered from their cache. Only for tools annotated `readOnlyHint` and
+    /// `idempotentHint` (the initializer checks); never implied by them.
+    public var cacheTtlMs: Int?
+    /// Whose a cached result is: each principal's own (the default), or every caller's.
+    public var cacheScope: CacheScope
     /// Default call timeout for this tool (ms); the front's `--tool-timeout` overrides it.
     public var timeoutMs: Int?
     /// The era(s) it is listed and callable in.
@@ -82,12 +97,17 @@ public struct Tool: Sendable {
 
     public init(name: String, title: String? = nil, description: String, inputSchema: JSONValue,
                 outputSchema: JSONValue? = nil, annotations: ToolAnnotations? = nil,
-                cacheable: Bool = false, timeoutMs: Int? = nil, availableIn: Availability = .both,
+                staleOnError: Bool = false, timeoutMs: Int? = nil, cacheTtlMs: Int? = nil,
+                cacheScope: CacheScope = .perPrincipal, availableIn: Availability = .both,
                 meta: [String: JSONValue] = [:], nonBlocking: Bool = false, handler: @escaping Handler) {
         precondition(Tool.isValidName(name), "tool names are 1-64 characters of A-Z a-z 0-9 _ - .")
         self.name = name; self.title = title; self.description = description
         self.inputSchema = inputSchema; self.outputSchema = outputSchema
-        self.annotations = annotations; self.cacheable = cacheable; self.timeoutMs = timeoutMs
+        precondition(cacheTtlMs == nil || (annotations?.readOnlyHint == true && annotations?.idempotentHint == true),
+                     "tool \(name): cacheTtlMs needs annotations readOnlyHint and idempotentHint")
+        precondition(cacheTtlMs.map { $0 >= 1 && $0 <= 86_400_000 } ?? true, "tool \(name): cacheTtlMs is 1...86400000")
+        self.annotations = annotations; self.staleOnError = staleOnError; self.timeoutMs = timeoutMs
+        self.cacheTtlMs = cacheTtlMs; self.cacheScope = cacheScope
         self.availableIn = availableIn; self.meta = meta
         self.nonBlocking = nonBlocking; self.handler = handler
     }
@@ -100,10 +120,12 @@ public struct Tool: Sendable {
     /// that does not `await` must keep meaning an ordinary handler.
     public static func immediate(name: String, title: String? = nil, description: String, inputSchema: JSONValue,
                                  outputSchema: JSONValue? = nil, annotations: ToolAnnotations? = nil,
-                                 cacheable: Bool = false, timeoutMs: Int? = nil, availableIn: Availability = .both,
+                                 staleOnError: Bool = false, timeoutMs: Int? = nil, cacheTtlMs: Int? = nil,
+                                 cacheScope: CacheScope = .perPrincipal, availableIn: Availability = .both,
                                  meta: [String: JSONValue] = [:], _ handler: @escaping ImmediateHandler) -> Tool {
         var t = Tool(name: name, title: title, description: description, inputSchema: inputSchema,
-                     outputSchema: outputSchema, annotations: annotations, cacheable: cacheable, timeoutMs: timeoutMs,
+                     outputSchema: outputSchema, annotations: annotations, staleOnError: staleOnError, timeoutMs: timeoutMs,
+                     cacheTtlMs: cacheTtlMs, cacheScope: cacheScope,
                      availableIn: availableIn, meta: meta, nonBlocking: true, handler: { try handler($0) })
         t.immediateHandler = handler
         return t
@@ -127,8 +149,10 @@ public struct Tool: Sendable {
         if let annotations { o["annotations"] = annotations.json }
         var meta = self.meta
         availableIn.addMeta(to: &meta)
-        if cacheable { meta["io.switchyard/cacheable"] = .bool(true) }
+        if staleOnError { meta["io.switchyard/staleOnError"] = .bool(true) }
         if let timeoutMs { meta["io.switchyard/timeoutMs"] = .number(Double(timeoutMs)) }
+        if let cacheTtlMs { meta["io.switchyard/cacheTtlMs"] = .number(Double(cacheTtlMs)) }
+        if cacheTtlMs != nil, cacheScope == .shared { meta["io.switchyard/cacheScope"] = .string("shared") }
         if !meta.isEmpty { o["_meta"] = .object(meta) }
         return .object(o)
     }

@@ -43,7 +43,7 @@ struct CheckConfigCommand: ParsableCommand {
     /// `--max-body 5 --prefer-sse --rate-limit a --rate-limit b` as
     /// `{"maxBody":5,"preferSse":true,"rateLimit":["a","b"]}`. Repeatable options are arrays.
     static func options(_ argv: [String]) -> [String: JSONValue] {
-        let repeatable: Set = ["tool-timeout", "rate-limit", "allow-origin"]
+        let repeatable: Set = ["tool-timeout", "rate-limit", "allow-origin", "tool-cache-ttl"]
         var out: [String: JSONValue] = [:]
         var i = 0
         while i < argv.count {

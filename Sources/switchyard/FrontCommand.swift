@@ -45,6 +45,7 @@ struct FrontCommand: ParsableCommand {
     var validateArguments = "on"
     @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
     @OptionGroup var limits: LimitsOptions
+    @OptionGroup(title: "Result cache") var cache: CacheOptions
     @OptionGroup var tls: TLSOptions
     @OptionGroup(title: "Several hosts: Redis") var redis: RedisArguments
 
@@ -76,6 +77,7 @@ struct FrontCommand: ParsableCommand {
         o.validateArguments = try OnOff.parse(validateArguments, option: "--validate-arguments")
         o.access = try auth.settings(endpointPath: o.endpointPath)
         try limits.apply(to: &o)
+        try cache.apply(to: &o)
         for t in toolTimeout {
             let (name, ms) = try ToolTimeout.parse(t)
             o.toolTimeoutsMs[name] = ms

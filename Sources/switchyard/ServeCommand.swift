@@ -39,7 +39,8 @@ struct ServeCommand: ParsableCommand {
         executorCommands, preferSSE, maxBody, sessionKey, sessionKeyFile, runDir, compressThreshold, \
         callTimeoutMs, maxQueued, restartIntensity, restartPeriodMs, restartMaxDelayMs, heartbeatIntervalMs, \
         heartbeatTimeoutMs, executorMaxRssMb, idleTimeout, redis, redisSentinel, redisMaster, redisCluster, \
-        redisUser, redisPassword, redisPasswordFile, validateArguments as true or false). Refused when it \
+        redisUser, redisPassword, redisPasswordFile, validateArguments as true or false, toolCacheTtl as \
+        {"NAME": MS}, resultCacheMb). Refused when it \
         holds a secret (sessionKey, redisPassword, a password in redis) and users other than its owner can read it.
         """)
     var config: String?
@@ -111,6 +112,7 @@ struct ServeCommand: ParsableCommand {
     var validateArguments: String?
     @OptionGroup(title: "Authentication and authorization") var auth: AuthOptions
     @OptionGroup var limits: LimitsOptions
+    @OptionGroup(title: "Result cache") var cache: CacheOptions
     @OptionGroup var tls: TLSOptions
     @OptionGroup(title: "Several hosts: Redis") var redis: RedisArguments
 
@@ -167,6 +169,8 @@ struct ServeCommand: ParsableCommand {
         let auth = self.auth.merged(with: cfg)
         try auth.validate()
         let limitsArguments = try limits.frontArguments(config: cfg)
+        let builtIn = try executorCount > 0 ? ToolPacks.tools(tools) : nil
+        let cacheArguments = try cache.frontArguments(config: cfg, builtIn: builtIn, externalExecutors: !external.isEmpty)
         var policy = RestartPolicy()
         policy.intensity = restartIntensity ?? cfg.int("restartIntensity") ?? 10
         policy.periodMs = UInt64(restartPeriodMs ?? cfg.int("restartPeriodMs") ?? 10_000)
@@ -204,6 +208,7 @@ struct ServeCommand: ParsableCommand {
         argv += ["--call-timeout-ms", String(callTimeout)]
         for t in toolTimeout { argv += ["--tool-timeout", t] }
         argv += limitsArguments
+        argv += cacheArguments
         if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }
         if let t = idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
         if let t = headTimeout ?? cfg.int("headTimeout") { argv += ["--head-timeout", String(t)] }

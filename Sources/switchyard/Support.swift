@@ -139,8 +139,9 @@ struct ConfigFile {
                           "heartbeatTimeoutMs", "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin",
                           "logFormat", "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize",
                           "eventStoreAge", "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress",
-                          "maxResult", "validateArguments", "rateLimits", "auditLog", "trustedProxies"] + AuthOptions.configKeys
-                          + RedisArguments.configKeys)
+                          "maxResult", "validateArguments", "rateLimits", "auditLog", "toolCacheTtl", "resultCacheMb",
+                          "trustedProxies"]
+                          + AuthOptions.configKeys + RedisArguments.configKeys)
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         if let secret = secretKeys.first(where: { o[$0] != nil }), file.readableByOthers {
             throw ValidationError("config file \(path) holds a secret ('\(secret)') but other users can read it "

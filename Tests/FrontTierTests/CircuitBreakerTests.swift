@@ -50,11 +50,15 @@ final class CircuitBreakerTests: XCTestCase {
             + #""_meta":{"io.switchyard/cacheable":true,"io.switchyard/timeoutMs":250}}"#
         let t = ToolTraits(catalogJSON: Array(catalogJSON.utf8))
         XCTAssertTrue(t.retryable)
-        XCTAssertTrue(t.cacheable)
+        XCTAssertTrue(t.staleOnError)
         XCTAssertEqual(t.timeoutMs, 250)
         let u = ToolTraits(catalogJSON: Array(#"{"name":"y","annotations":{"readOnlyHint":false}}"#.utf8))
         XCTAssertFalse(u.retryable)
-        XCTAssertFalse(u.cacheable)
+        XCTAssertFalse(u.staleOnError)
+        let v = ToolTraits(catalogJSON: Array(#"{"name":"z","_meta":{"io.switchyard/staleOnError":true}}"#.utf8))
+        XCTAssertTrue(v.staleOnError)
+        XCTAssertNil(v.cacheTtlMs, "stale-on-error makes no result fresh")
+        XCTAssertFalse(v.pure)
     }
 }
 

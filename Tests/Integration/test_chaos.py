@@ -332,8 +332,10 @@ def test_kill_one_of_two_fronts_survivor_serves_and_it_comes_back_within_1s(serv
 
 
 @pytest.mark.timeout(30)
-def test_cacheable_tool_answers_stale_while_its_executor_is_stuck(server_factory):
-    srv = server_factory(fronts=1, executors=1, extra_args=["--tool-timeout", "add_numbers=500"])
+def test_stale_on_error_tool_answers_stale_while_its_executor_is_stuck(server_factory):
+    # Without the fresh result cache, which would answer the repeat before stale-while-error is needed.
+    srv = server_factory(fronts=1, executors=1,
+                         extra_args=["--tool-timeout", "add_numbers=500", "--result-cache-mb", "0"])
     with RawConnection(srv.host, srv.port) as c:
         sid = c.initialize()
         fresh = c.call_tool(sid, "add_numbers", {"a": 1, "b": 2}).json()

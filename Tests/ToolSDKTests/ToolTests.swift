@@ -24,6 +24,28 @@ final class ToolTests: XCTestCase {
         XCTAssertTrue(r.1.contains("slept 1 ms"))
     }
 
+    /// The pure demo tools declare a fresh-result TTL (shared by every caller) and both hints; echo
+    /// and sleep_ms declare none.
+    func testCacheMetaInTheCatalog() {
+        for tool in [DemoPack.addNumbers, DemoPack.sha256] {
+            let meta = tool.catalogJSON["_meta"]
+            XCTAssertEqual(meta?["io.switchyard/cacheTtlMs"], .number(Double(DemoPack.pureResultTtlMs)), tool.name)
+            XCTAssertEqual(meta?["io.switchyard/cacheScope"], .string("shared"), tool.name)
+            XCTAssertEqual(meta?["io.switchyard/staleOnError"], .bool(true), tool.name)
+            XCTAssertNil(meta?["io.switchyard/cacheable"], tool.name)
+            XCTAssertEqual(tool.catalogJSON["annotations"]?["readOnlyHint"], .bool(true))
+            XCTAssertEqual(tool.catalogJSON["annotations"]?["idempotentHint"], .bool(true))
+        }
+        for tool in [DemoPack.echo, DemoPack.sleepMs] {
+            XCTAssertNil(tool.catalogJSON["_meta"]?["io.switchyard/cacheTtlMs"], tool.name)
+        }
+        let perPrincipal = Tool.immediate(name: "p", description: "", inputSchema: .object([:]),
+                                          annotations: ToolAnnotations(readOnlyHint: true, idempotentHint: true),
+                                          cacheTtlMs: 5) { _ in .text("") }
+        XCTAssertEqual(perPrincipal.catalogJSON["_meta"]?["io.switchyard/cacheTtlMs"], .number(5))
+        XCTAssertNil(perPrincipal.catalogJSON["_meta"]?["io.switchyard/cacheScope"])
+    }
+
     func testInvalidArgumentsAreToolErrorsNotProtocolErrors() async {
         for args in [#"{}"#, #"{"text":5}"#, #"[1]"#, #"{"text":"x","rounds":0}"#] {
             let tool = args.contains("rounds") ? DemoPack.sha256 : DemoPack.echo

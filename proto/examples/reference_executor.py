@@ -156,6 +156,9 @@ TOOLS = {
         "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
         "outputSchema": {"type": "object", "properties": {"words": {"type": "integer"}}, "required": ["words"]},
         "annotations": {"readOnlyHint": True, "idempotentHint": True, "openWorldHint": False},
+        # A pure function of its arguments: fronts may answer repeats from their result cache for
+        # a minute, for every caller (executor-protocol.md, "Switchyard hints in a Tool's _meta").
+        "_meta": {"io.switchyard/cacheTtlMs": 60000, "io.switchyard/cacheScope": "shared"},
     }),
     "py_sleep": (py_sleep, {
         "name": "py_sleep", "title": "Sleep",

@@ -50,10 +50,15 @@ final class MCPService: HTTPHandler {
         if services.options.validateArguments {
             stages.append(ArgumentValidationStage(services: services, methods: methods))
         }
-        // The result cache takes its place here.
+        var cacheStage: ResultCacheStage?
+        if let cache = services.resultCache {
+            cacheStage = ResultCacheStage(services: services, cache: cache, methods: methods)
+            stages.append(cacheStage!)
+        }
         stages.append(MethodStage(services: services, table: methods))
         pipeline = RequestPipeline(stages: stages)
         batch.pipeline = pipeline
+        cacheStage?.pipeline = pipeline
         rateLimit?.pipeline = pipeline
         stream = SessionStream(services)
         delete = SessionDelete(services)
@@ -139,8 +144,9 @@ final class MCPService: HTTPHandler {
         let degraded = s.sharedState.map { !$0.isSynced } ?? false
         let status = draining ? "draining" : !ok ? "no-executors" : degraded ? "degraded" : "ok"
         let redis = s.sharedState.map { ",\"redis\":" + $0.healthJSON } ?? ""
+        let cache = s.resultCache.map { ",\"resultCache\":{\"entries\":\($0.memoryEntries),\"bytes\":\($0.memoryBytes)}" } ?? ""
         let body = "{\"status\":\"\(status)\",\"front\":\(s.options.index),\"pid\":\(getpid())\(redis),"
-            + "\"loopLagMs\":\(loopLagMs),"
+            + "\"loopLagMs\":\(loopLagMs)\(cache),"
             + "\"notificationStreams\":\(s.listeners.count),\"eventsEvicted\":\(s.listeners.evicted),"
             + "\"calls\":\(s.router.statusJSON),\"executors\":\(s.pool.statusJSON)}"
         return (ok, body)

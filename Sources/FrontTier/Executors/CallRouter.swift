@@ -7,7 +7,7 @@ import WireProtocol
 /// queues (bounded) when all are busy or restarting, enforces the call timeout (cancelling the
 /// call in the executor), retries calls of read-only/idempotent tools once on another executor
 /// when theirs dies, sheds calls while a tool's breaker is open, and serves the last good
-/// result of cacheable tools while no executor can answer (stale-while-error).
+/// result of `staleOnError` tools while no executor can answer (stale-while-error).
 /// Thread: the loop thread.
 final class CallRouter {
     let loop: Loop
@@ -165,7 +165,7 @@ final class CallRouter {
         toolBreakers[call.tool]?.recordSuccess()
         guard call.finish() else { return }
         forget(call)
-        if type == .result, pool.traits[call.tool]?.cacheable == true {
+        if type == .result, pool.traits[call.tool]?.staleOnError == true {
             stale.store(call.cacheKey, Array(payload))
         }
         call.responder.answered(call, type: type, payload: payload, chunk: chunk)
@@ -240,13 +240,14 @@ final class CallRouter {
         finishWith(call, ProtocolError(.overloaded, why, httpStatus: 503))
     }
 
-    /// Answers with the last good result, flagged stale, when the tool is cacheable and one exists.
+    /// Answers with the last good result, flagged stale, when the tool is `staleOnError` and one exists.
     private func serveStale(_ call: PendingCall) -> Bool {
-        guard pool.traits[call.tool]?.cacheable == true, let result = stale.lookup(call.cacheKey), call.finish() else {
+        guard pool.traits[call.tool]?.staleOnError == true, let result = stale.lookup(call.cacheKey), call.finish() else {
             return false
         }
         forget(call)
         staleAnswers += 1
+        call.resultCache = nil // a stale answer is never kept as a fresh one
         StaleResults.flagged(result).withUnsafeBytes {
             call.responder.answered(call, type: .result, payload: $0, chunk: nil)
         }

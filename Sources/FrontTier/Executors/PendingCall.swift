@@ -57,6 +57,10 @@ final class PendingCall {
     /// Hash of session and request id (`CallRouter.cancelHashValue`), for
     /// `notifications/cancelled` (nil for stateless requests).
     @exclusivity(unchecked) var cancelKey: UInt64?
+    /// Where a fresh result is cached (ResultCacheStage); nil when the tool has no TTL.
+    @exclusivity(unchecked) var resultCache: ResultCacheTicket?
+    /// The answer comes from the result cache: checked when it was kept, not again.
+    @exclusivity(unchecked) var fromCache = false
     private let argsChunk: UnsafeMutablePointer<sy_chunk_t>?
     let arguments: UnsafeRawBufferPointer
     let startedAt: UInt64

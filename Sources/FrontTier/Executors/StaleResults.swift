@@ -1,4 +1,4 @@
-/// The last good result of each (tool, arguments) of tools marked cacheable, served flagged as
+/// The last good result of each (tool, arguments) of tools marked `staleOnError`, served flagged as
 /// stale when no executor can answer (stale-while-error). Bounded in entries and bytes; the
 /// oldest entries go first.
 struct StaleResults {

@@ -60,6 +60,7 @@ struct ExecutorCalls {
         call.cancelKey = cancelHash
         call.sessionId = r.session?.id
         call.owner = r.principal.bindingDigest
+        call.resultCache = r.resultCache
         if kind == .tool { r.slot.tool = name }
         let t = r.envelope.raw.progress_token
         if t.kind == Int32(SY_JSON_STRING) || t.kind == Int32(SY_JSON_NUMBER) {

@@ -40,7 +40,7 @@ final class ExecutorAnswers: CallResponder {
             return
         }
         let toolError = type == .result && Self.isTrue(reply.is_error, in: payload)
-        if type == .result && !toolError && call.kind == .tool, let schema = Self.outputSchema(call.tool, s) {
+        if type == .result && !toolError && call.kind == .tool && !call.fromCache, let schema = Self.outputSchema(call.tool, s) {
             // The tool declares an outputSchema: its structuredContent must be there and conform.
             let problem: String?
             if reply.structured.kind == Int32(SY_JSON_ABSENT) {
@@ -60,6 +60,12 @@ final class ExecutorAnswers: CallResponder {
         if type != .result { t.error.increment() }
         else if toolError { t.toolError.increment() }
         else { t.ok.increment() }
+        // A fresh success is kept for the next call with the same key; errors and
+        // input-required results never are.
+        if let ticket = call.resultCache, type == .result, !toolError, let cache = s.resultCache,
+           reply.result_type.kind == Int32(SY_JSON_ABSENT) || Envelope.string(payload, reply.result_type) == "complete" {
+            cache.store(ticket.key, ttlMs: ticket.ttlMs, Array(payload))
+        }
         let c = call.connection
         guard !c.isClosed else { return }
         let member: StaticString = type == .result ? ",\"result\":" : ",\"error\":"

@@ -42,6 +42,9 @@ struct FrontRequest {
     /// This request's audit line (a batch member's own), with `--audit-log`; stages that refuse
     /// say why on it.
     var audit: AuditNote?
+    /// Set by `ResultCacheStage` when the call's result may be cached and was not: where the
+    /// executor's result is kept.
+    var resultCache: ResultCacheTicket?
 
     /// The protocol era a request belongs to.
     enum Era {

@@ -23,6 +23,8 @@ final class FrontServices {
     var rateLimiter: RateLimiter?
     /// The audit log; nil without `--audit-log` (Front.run sets it).
     var auditLog: AuditLog?
+    /// The fresh tool-result cache; nil with `--result-cache-mb 0`.
+    let resultCache: ResultCache?
     /// What this front shares through Redis; nil without `--redis*` (Front.run sets it).
     var sharedState: SharedStateRedis?
     /// This front's one Redis client, for every Redis-backed feature; nil without `--redis*`.
@@ -48,6 +50,8 @@ final class FrontServices {
         self.metrics = metrics
         self.access = access
         writer = ResponseWriter(metrics: metrics)
+        resultCache = options.resultCacheBytes > 0
+            ? ResultCache(loop: loop, log: log, maxBytes: options.resultCacheBytes, sessionKey: options.sessionKey) : nil
         listeners = Listeners(loop: loop, front: options.index,
                               limits: .init(maxEvents: options.eventStoreSize, maxAgeMs: options.eventStoreAgeMs))
         listeners.isSubscribed = { [unowned sessions] session, uri in sessions.isSubscribed(session, uri) }
