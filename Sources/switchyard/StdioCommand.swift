@@ -95,7 +95,13 @@ struct StdioCommand: ParsableCommand {
         settings.maxInFlight = maxInFlight
 
         let loop = Loop()
-        let front = try StdioFront(options: o, settings: settings, loop: loop, input: input, output: output)
+        let front: StdioFront
+        do {
+            front = try StdioFront(options: o, settings: settings, loop: loop, input: input, output: output)
+        } catch {
+            runDir.removeIfOwned()
+            throw ValidationError("stdio: \(error)")
+        }
         var supervisorOptions = Supervisor.Options(readyLine: "")
         supervisorOptions.stopsOnSignals = false // the front drains first, then stops it
         let supervisor = Supervisor(executors: specs, fronts: [], options: supervisorOptions, loop: loop)

@@ -86,39 +86,42 @@ def test_official_stdio_client(mode):
     assert run(_session, mode)
 
 
-async def _progress():
+async def _progress(mode: str):
     seen = []
 
     async def on_progress(progress, total, message):
         seen.append((progress, total, message))
 
-    async with Client(params(), mode="legacy", read_timeout_seconds=15) as c:
+    async with Client(params(), mode=mode, read_timeout_seconds=15) as c:
         r = await c.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
         assert r.is_error is False, r
     return seen
 
 
-def test_progress_reaches_the_client():
-    seen = run(_progress)
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_progress_reaches_the_client(mode):
+    seen = run(_progress, mode)
     assert [p for p, _, _ in seen] == [0, 50, 100], seen
     assert all(total == 100 for _, total, _ in seen), seen
 
 
-async def _elicitation():
+async def _elicitation(mode: str):
     asked = []
 
     async def elicit(ctx, p):
         asked.append(p)
         return t.ElicitResult(action="accept", content={"response": "from the stdio client"})
 
-    async with Client(params(), mode="legacy", read_timeout_seconds=15, elicitation_callback=elicit) as c:
+    async with Client(params(), mode=mode, read_timeout_seconds=15, elicitation_callback=elicit) as c:
         r = await c.call_tool("test_elicitation", {"message": "Your name?"})
     return asked, r
 
 
-def test_elicitation_round_trip():
-    """A tool's elicitation/create reaches the client's callback; its answer comes back on stdin."""
-    asked, r = run(_elicitation)
+@pytest.mark.parametrize("mode", ["legacy", MODERN])
+def test_elicitation_round_trip(mode):
+    """A tool's elicitation reaches the client's callback: an elicitation/create request whose answer
+    comes back on stdin (legacy), or an input-required result the client answers in its retry (2026)."""
+    asked, r = run(_elicitation, mode)
     assert len(asked) == 1 and asked[0].message == "Your name?", asked
     assert r.is_error is False, r
     text = r.content[0].text
@@ -378,6 +381,16 @@ def test_closed_stdout_ends_quietly():
         if proc.poll() is None:
             proc.kill()
         proc.wait(10)
+
+
+def test_stdin_that_cannot_be_polled_is_a_clear_error():
+    """/dev/null or a regular file as stdin: an error naming standard input, not a crash."""
+    with open(os.devnull, "rb") as null:
+        p = subprocess.run([switchyard_bin(), "stdio"], stdin=null, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=20)
+    assert p.returncode not in (0, -signal.SIGABRT) and p.returncode > 0, p
+    assert b"standard input is not a pipe, socket or terminal" in p.stderr, p.stderr
+    assert p.stdout == b"", p.stdout
 
 
 def test_nothing_but_json_on_stdout_with_a_noisy_executor(raw, tmp_path):

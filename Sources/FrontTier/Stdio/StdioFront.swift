@@ -60,15 +60,16 @@ public final class StdioFront: ExecutorPoolObserver {
         services = FrontServices(options: options, loop: loop, log: log, pool: pool, router: router,
                                  sessions: sessions, metrics: FrontMetrics())
         let methods = MethodTable.standard(services)
-        let inStream = try StreamConnection.open(loop: loop, descriptor: input)
+        let inStream = try StreamConnection.open(loop: loop, descriptor: input, name: "standard input")
         let outStream: StreamConnection
         do {
-            outStream = try StreamConnection.open(loop: loop, descriptor: output)
+            outStream = try StreamConnection.open(loop: loop, descriptor: output, name: "standard output")
         } catch {
             inStream.close()
             throw error
         }
-        session = StdioSession(input: inStream, output: outStream, services: services,
+        session = StdioSession(input: inStream, output: outStream, outputBacklog: { outStream.outputBacklog },
+                               services: services,
                                pipeline: Self.pipeline(services, methods), methods: methods,
                                limits: .init(maxLine: options.maxBody, maxInFlight: settings.maxInFlight,
                                              maxOutputBacklog: settings.maxOutputBacklog))
@@ -78,7 +79,7 @@ public final class StdioFront: ExecutorPoolObserver {
     /// The HTTP front's stages that mean something over stdio: era and session, batches,
     /// argument validation, the method. (Origin, authentication and media types are HTTP's;
     /// the session checks envelopes itself.)
-    private static func pipeline(_ services: FrontServices, _ methods: MethodTable) -> RequestPipeline {
+    static func pipeline(_ services: FrontServices, _ methods: MethodTable) -> RequestPipeline {
         let batch = BatchStage(services: services, methods: methods)
         var stages: [any RequestStage] = [EraStage(services: services, methods: methods), batch]
         if services.options.validateArguments {

@@ -26,8 +26,10 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
         var maxOutputBacklog = 64 * 1024 * 1024
     }
 
-    private let input: StreamConnection
-    private let output: StreamConnection
+    private let input: any ByteStream
+    private let output: any ByteStream
+    /// Bytes written but not yet taken by the client (the output stream's queue).
+    private let outputBacklog: () -> Int
     private unowned let services: FrontServices
     private let pipeline: RequestPipeline
     private let methods: MethodTable
@@ -64,10 +66,11 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
     var hasHeaderLayer: Bool { false }
     var unanswered: Int { pending.count }
 
-    init(input: StreamConnection, output: StreamConnection, services: FrontServices, pipeline: RequestPipeline,
-         methods: MethodTable, limits: Limits) {
+    init(input: any ByteStream, output: any ByteStream, outputBacklog: @escaping () -> Int, services: FrontServices,
+         pipeline: RequestPipeline, methods: MethodTable, limits: Limits) {
         self.input = input
         self.output = output
+        self.outputBacklog = outputBacklog
         self.services = services
         self.pipeline = pipeline
         self.methods = methods
@@ -115,7 +118,7 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
         parsing = true
         defer { parsing = false }
         while !draining {
-            if pending.count >= limits.maxInFlight || output.outputBacklog > limits.maxOutputBacklog {
+            if pending.count >= limits.maxInFlight || outputBacklog() > limits.maxOutputBacklog {
                 input.stopReading() // `resume()` starts again once there is room
                 return
             }
@@ -151,7 +154,7 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
     /// Reads again if it was paused and there is room now (and handles what is buffered).
     func resume() {
         guard started, !draining, !parsing else { return }
-        guard pending.count < limits.maxInFlight, output.outputBacklog <= limits.maxOutputBacklog else { return }
+        guard pending.count < limits.maxInFlight, outputBacklog() <= limits.maxOutputBacklog else { return }
         readLines()
         if !draining && pending.count < limits.maxInFlight { input.startReading() }
     }
