@@ -166,7 +166,7 @@ class RawStdio:
         self.send(msg)
         return rid
 
-    def read(self, timeout: float = 10.0) -> dict | None:
+    def read(self, timeout: float = 10.0) -> dict | list | None:
         line = self.lines.get(timeout=timeout)
         if line is None:
             return None
@@ -179,7 +179,7 @@ class RawStdio:
         while True:
             msg = self.read(max(0.1, deadline - time.monotonic()))
             assert msg is not None, "stdout ended before the answer"
-            if msg.get("id") == rid and ("result" in msg or "error" in msg):
+            if isinstance(msg, dict) and msg.get("id") == rid and ("result" in msg or "error" in msg):
                 return msg
 
     def initialize(self):
@@ -210,7 +210,8 @@ class RawStdio:
         for line in self.raw:
             assert line.endswith(b"\n") and b"\n" not in line[:-1], line
             msg = json.loads(line)
-            assert msg.get("jsonrpc") == "2.0", msg
+            for m in msg if isinstance(msg, list) else [msg]:
+                assert m.get("jsonrpc") == "2.0", m
 
 
 @pytest.fixture
@@ -296,6 +297,57 @@ def test_stateless_era_over_stdio(raw):
                + json.dumps(modern_meta()).encode() + b'}}]\n')
     e = s.read()
     assert e["error"]["code"] == -32600, e
+    s.assert_stdout_is_json_lines()
+
+
+def test_list_changed_reaches_the_client_in_both_eras(raw):
+    """Handshake era: the implicit session gets list changes unasked. 2026-07-28: only on a
+    `subscriptions/listen` stream, each notification carrying its subscription id."""
+    s = raw()
+    s.initialize()
+    # The trigger tool serves the 2026-07-28 era only: called statelessly by the same client.
+    rid = s.request("tools/call", {"name": "test_trigger_tool_change", "arguments": {}, "_meta": modern_meta()})
+    seen = []
+    while True:
+        msg = s.read()
+        seen.append(msg)
+        if msg.get("id") == rid:
+            break
+    deadline = time.monotonic() + 5
+    while not any(m.get("method") == "notifications/tools/list_changed" for m in seen):
+        seen.append(s.read(max(0.1, deadline - time.monotonic())))
+    assert "result" in seen[[m.get("id") for m in seen].index(rid)], seen
+    s.assert_stdout_is_json_lines()
+
+    m = raw()
+    listen = m.request("subscriptions/listen", {"notifications": {"toolsListChanged": True}, "_meta": modern_meta()})
+    ack = m.read()
+    assert ack["method"] == "notifications/subscriptions/acknowledged", ack
+    assert ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == listen, ack
+    rid = m.request("tools/call", {"name": "test_trigger_tool_change", "arguments": {}, "_meta": modern_meta()})
+    changed = None
+    while changed is None:
+        msg = m.read()
+        if msg.get("method") == "notifications/tools/list_changed":
+            changed = msg
+    assert changed["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == listen, changed
+    m.proc.stdin.close()  # the open listen stream does not hold up the end
+    assert m.proc.wait(10) == 0
+
+
+def test_batch_in_a_2025_03_26_session(raw):
+    """A batch is one line in, one line (an array) out, in the one revision that has batches."""
+    s = raw()
+    rid = s.request("initialize", {"protocolVersion": "2025-03-26", "capabilities": {},
+                                   "clientInfo": {"name": "raw", "version": "1"}})
+    assert s.answer(rid)["result"]["protocolVersion"] == "2025-03-26"
+    s.send_raw(json.dumps([{"jsonrpc": "2.0", "id": "b1", "method": "ping"},
+                           {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                           {"jsonrpc": "2.0", "id": "b2", "method": "tools/call",
+                            "params": {"name": "echo", "arguments": {"text": "in a batch"}}}]).encode() + b"\n")
+    answers = s.read()
+    assert isinstance(answers, list) and [a["id"] for a in answers] == ["b1", "b2"], answers
+    assert answers[1]["result"]["content"][0]["text"] == "in a batch", answers
     s.assert_stdout_is_json_lines()
 
 
