@@ -20,7 +20,7 @@ struct StdioCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Number of built-in Swift executors (default: 1).") var executors = 1
+    @Option(help: "Number of built-in Swift executors.") var executors = 1
     @Option(help: "Built-in tool packs for the Swift executors, comma-separated (available: demo, forms, chaos, conformance).")
     var tools = "demo"
     @Option(name: .customLong("executor-cmd"), help: """

@@ -48,6 +48,9 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
     private var notifications: Listeners.Stream?
     /// Discarding the rest of an over-long line, up to its newline.
     private var skipping = false
+    /// Bytes at the start of the input already searched for a newline: a long line arriving in
+    /// many reads is searched once, not once per read.
+    private var searched = 0
     /// `readLines` is running: an answer finished synchronously must not re-enter it.
     private var parsing = false
     private var started = false
@@ -124,9 +127,14 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
             }
             let bytes = input.readable
             guard bytes.count > 0, let base = bytes.baseAddress else { return }
-            let newline = memchr(base, 0x0A, bytes.count).map { $0 - UnsafeMutableRawPointer(mutating: base) }
+            let from = min(searched, bytes.count)
+            let newline = memchr(base + from, 0x0A, bytes.count - from).map {
+                $0 - UnsafeMutableRawPointer(mutating: base)
+            }
+            searched = newline == nil ? bytes.count : 0
             if skipping {
                 input.consume(newline.map { $0 + 1 } ?? bytes.count)
+                searched = 0
                 if newline != nil { skipping = false }
                 continue
             }
@@ -135,6 +143,7 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
                     // Refused now, not once it is all here: the rest is skipped as it arrives.
                     refuseLongLine()
                     input.consume(bytes.count)
+                    searched = 0
                     skipping = true
                 }
                 return
@@ -156,7 +165,9 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
         guard started, !draining, !parsing else { return }
         guard pending.count < limits.maxInFlight, outputBacklog() <= limits.maxOutputBacklog else { return }
         readLines()
-        if !draining && pending.count < limits.maxInFlight { input.startReading() }
+        if !draining && pending.count < limits.maxInFlight && outputBacklog() <= limits.maxOutputBacklog {
+            input.startReading()
+        }
     }
 
     private static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {
