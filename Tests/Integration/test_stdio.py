@@ -202,9 +202,22 @@ class RawStdio:
         return self.children()
 
     def close(self):
+        """Ends it as a client should (end of input), so its executors stop and its run directory
+        goes; killed (with its children) only if it does not exit."""
+        kids = self.children()
         if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(10)
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        for k in kids:
+            if pid_alive(k):
+                os.kill(k, signal.SIGKILL)
 
     def assert_stdout_is_json_lines(self):
         for line in self.raw:
