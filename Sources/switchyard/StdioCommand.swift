@@ -60,13 +60,15 @@ struct StdioCommand: ParsableCommand {
         let runDir = try RunDirectory.prepare(runDir)
         let exe = SelfExecutable.path()
         let policy = RestartPolicy()
+        // A client may end this process with SIGKILL: built-in executors then end too.
+        let withParent = ["SWITCHYARD_EXIT_WITH_PARENT": String(getpid())]
         var specs: [ChildSpec] = []
         for i in 0..<executors {
             let name = "swift-\(i)"
             specs.append(ChildSpec(name: "executor \(name)", role: .executor,
                                    argv: [exe, "executor", "--socket", "{socket}", "--name", name, "--tools", tools,
                                           "--max-concurrency", String(executorMaxConcurrency)],
-                                   policy: policy, socketDirectory: runDir.executors, instanceName: name))
+                                   environment: withParent, policy: policy, socketDirectory: runDir.executors, instanceName: name))
         }
         for (i, cmd) in executorCommands.enumerated() {
             let name = "ext-\(i)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import threading
@@ -415,6 +416,24 @@ def test_signal_drains_and_exits_zero(raw, sig):
     assert "result" in s.answer(rid)
     assert s.proc.wait(10) == 0, b"".join(s.stderr)
     assert not any(pid_alive(k) for k in kids), kids
+
+
+def test_executors_do_not_outlive_a_killed_server(raw):
+    """SIGKILL cannot be drained: the built-in executors get SIGTERM from the kernel when their
+    parent dies (PR_SET_PDEATHSIG) and leave instead of lingering as orphans."""
+    s = raw("--executors", "2")
+    s.initialize()
+    kids = s.wait_for_children(2)
+    assert len(kids) == 2, kids
+    argv = Path(f"/proc/{kids[0]}/cmdline").read_bytes().split(b"\0")
+    run_dir = Path(argv[argv.index(b"--socket") + 1].decode()).parent.parent
+    s.proc.kill()
+    s.proc.wait(10)
+    deadline = time.monotonic() + 10
+    while any(pid_alive(k) for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(pid_alive(k) for k in kids), kids
+    shutil.rmtree(run_dir, ignore_errors=True)  # a killed server cannot remove its run directory
 
 
 def test_closed_stdout_ends_quietly():
