@@ -21,7 +21,7 @@ struct StdioCommand: ParsableCommand {
     )
 
     @Option(help: "Number of built-in Swift executors.") var executors = 1
-    @Option(help: "Built-in tool packs for the Swift executors, comma-separated (available: demo, forms, chaos, conformance).")
+    @Option(help: "Built-in tool packs for the Swift executors, comma-separated (demo, forms, chaos, conformance).")
     var tools = "demo"
     @Option(name: .customLong("executor-cmd"), help: """
         An external executor command (run with /bin/sh -c; repeatable). \
@@ -60,7 +60,7 @@ struct StdioCommand: ParsableCommand {
         let runDir = try RunDirectory.prepare(runDir)
         let exe = SelfExecutable.path()
         let policy = RestartPolicy()
-        // A client may end this process with SIGKILL: built-in executors then end too.
+        // A client may end this process with SIGKILL: executors then end too (proto, "Parent death").
         let withParent = ["SWITCHYARD_EXIT_WITH_PARENT": String(getpid())]
         var specs: [ChildSpec] = []
         for i in 0..<executors {
@@ -68,13 +68,14 @@ struct StdioCommand: ParsableCommand {
             specs.append(ChildSpec(name: "executor \(name)", role: .executor,
                                    argv: [exe, "executor", "--socket", "{socket}", "--name", name, "--tools", tools,
                                           "--max-concurrency", String(executorMaxConcurrency)],
-                                   environment: withParent, policy: policy, socketDirectory: runDir.executors, instanceName: name))
+                                   environment: withParent, policy: policy, socketDirectory: runDir.executors,
+                                   instanceName: name))
         }
         for (i, cmd) in executorCommands.enumerated() {
             let name = "ext-\(i)"
             specs.append(ChildSpec(name: "executor \(name)", role: .executor, argv: ["/bin/sh", "-c", "exec \(cmd)"],
-                                   environment: ["SWITCHYARD_EXECUTOR_NAME": name], policy: policy,
-                                   socketDirectory: runDir.executors, instanceName: name))
+                                   environment: withParent.merging(["SWITCHYARD_EXECUTOR_NAME": name]) { $1 },
+                                   policy: policy, socketDirectory: runDir.executors, instanceName: name))
         }
 
         var o = FrontOptions()
