@@ -1,8 +1,14 @@
-/* util.c: small byte-level helpers (substring and JSON plain-run scans) and malloc tuning. */
+/* util.c: small byte-level helpers (substring and JSON plain-run scans), malloc tuning, and the parent-death signal. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <string.h>
 #include <malloc.h>
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include "switchyard_c.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -73,4 +79,16 @@ size_t sy_json_plain_run(const uint8_t *p, size_t n) {
         i++;
     }
     return i;
+}
+
+int sy_exit_with_parent(int sig, int parent) {
+#ifdef __linux__
+    if (prctl(PR_SET_PDEATHSIG, sig) != 0) return -errno;
+    /* Set after the fork: a parent that died in between went unnoticed by the kernel. */
+    if (getppid() != (pid_t)parent) raise(sig);
+    return 0;
+#else
+    (void)sig; (void)parent;
+    return -ENOSYS;
+#endif
 }

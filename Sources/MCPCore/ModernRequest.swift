@@ -83,8 +83,10 @@ public enum ModernRequest {
 
     /// Checks one request. `method` is the body's method; `name` its params.name or params.uri
     /// for the methods that need `Mcp-Name`; header values as received (nil = absent).
+    /// `hasHeaderLayer: false` (stdio): the body is all there is, and the header checks are skipped.
     public static func validate(meta: Meta?, versionHeader: String?, methodHeader: String?, nameHeader: String?,
-                                method: String, name: String?) throws(ProtocolError) -> Context {
+                                method: String, name: String?,
+                                hasHeaderLayer: Bool = true) throws(ProtocolError) -> Context {
         guard let m = meta else {
             throw ProtocolError(.invalidParams, "Invalid params: params._meta is required", httpStatus: 400)
         }
@@ -94,7 +96,7 @@ public enum ModernRequest {
         guard let caps = m.clientCapabilities, case .object = caps else {
             throw ProtocolError(.invalidParams, "Invalid params: _meta.\(capabilitiesKey) is required", httpStatus: 400)
         }
-        guard let header = versionHeader else {
+        guard let header = hasHeaderLayer ? versionHeader : version else {
             throw ProtocolError(.headerMismatch, "Bad Request: MCP-Protocol-Version header is required",
                                 httpStatus: 400)
         }
@@ -107,6 +109,9 @@ public enum ModernRequest {
             throw ProtocolError(.unsupportedProtocolVersion, "Unsupported protocol version: \(version)",
                                 httpStatus: 400,
                                 dataJSON: "{\"supported\":[\(supported)],\"requested\":\(JSONValue.quote(version))}")
+        }
+        guard hasHeaderLayer else {
+            return Context(protocolVersion: version, clientCapabilities: caps, logLevel: m.logLevel?.stringValue)
         }
         guard let mh = methodHeader else {
             throw ProtocolError(.headerMismatch, "Bad Request: Mcp-Method header is required", httpStatus: 400)

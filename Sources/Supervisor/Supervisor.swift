@@ -11,6 +11,9 @@ public final class Supervisor {
         public var readyLine: String
         /// Where `switchyard reload` finds this supervisor's pid.
         public var pidFile: String?
+        /// SIGTERM and SIGINT stop the children. Off when the process that runs the supervisor
+        /// drains something of its own first and then calls `stop()` (`switchyard stdio`).
+        public var stopsOnSignals = true
         public init(readyLine: String, pidFile: String? = nil) { self.readyLine = readyLine; self.pidFile = pidFile }
     }
 
@@ -29,7 +32,7 @@ public final class Supervisor {
         init(spec: ChildSpec) { self.spec = spec }
     }
 
-    let loop = Loop()
+    let loop: Loop
     let log = Log("supervisor")
     let options: Options
     private var executors: [Slot] = []
@@ -41,7 +44,9 @@ public final class Supervisor {
     private var memoryWatchdog: Timer?
     public private(set) var exitCode: Int32 = 0
 
-    public init(executors: [ChildSpec], fronts: [ChildSpec], options: Options) {
+    /// `loop`: the supervisor's own, or one it shares with the process's other work.
+    public init(executors: [ChildSpec], fronts: [ChildSpec], options: Options, loop: Loop = Loop()) {
+        self.loop = loop
         self.executors = executors.map(Slot.init)
         self.fronts = fronts.map(Slot.init)
         self.options = options
@@ -49,8 +54,17 @@ public final class Supervisor {
 
     /// Runs until every child has stopped after a shutdown signal; returns the exit code.
     public func run() -> Int32 {
+        start()
+        loop.run()
+        if let pidFile = options.pidFile { unlink(pidFile) }
+        return exitCode
+    }
+
+    /// Starts the children and watches them on `loop`; its owner runs the loop, which stops
+    /// once every child has stopped after `stop()` (or a shutdown signal).
+    public func start() {
         signal(SIGPIPE, SIG_IGN)
-        for sig in [SIGTERM, SIGINT] {
+        for sig in [SIGTERM, SIGINT] where options.stopsOnSignals {
             signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] s in self.shutdown(signal: s) })
         }
         signals.append(SignalWatcher(loop: loop, signal: SIGHUP) { [unowned self] _ in self.rollingRestart() })
@@ -76,10 +90,10 @@ public final class Supervisor {
         memoryWatchdog = watchdog
         if executors.isEmpty { startFronts() }
         for slot in executors { start(slot) }
-        loop.run()
-        if let pidFile = options.pidFile { unlink(pidFile) }
-        return exitCode
     }
+
+    /// Stops every child, fronts first, then executors, as SIGTERM does.
+    public func stop() { shutdown(signal: SIGTERM) }
 
     private var allSlots: [Slot] { executors + fronts }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSupport
 import Glibc
 import ToolSDK
 
@@ -24,6 +25,11 @@ struct ExecutorCommand: ParsableCommand {
         }
         let name = self.name ?? getenv("SWITCHYARD_EXECUTOR_NAME").map { String(cString: $0) } ?? "swift"
         let tools = try ToolPacks.tools(tools)
+        // Started by `switchyard stdio`, whose client may end it with SIGKILL: drain and leave
+        // with it rather than linger as an orphan.
+        if let raw = getenv("SWITCHYARD_EXIT_WITH_PARENT"), let parent = Int32(String(cString: raw)) {
+            _ = sy_exit_with_parent(SIGTERM, parent)
+        }
         let runtime = ExecutorRuntime(options: .init(name: name, socketPath: path, maxConcurrency: maxConcurrency,
                                                      compressThreshold: compressThreshold), pack: tools)
         let status = try runtime.run()

@@ -340,6 +340,11 @@ void sy_malloc_trim(void);
  * at most `max_arenas` arenas, which bounds what threads can keep that way. Without this,
  * every 1 MB message was a fresh mmap or a re-grown heap: page faults on each (7% of CPU). */
 void sy_malloc_tune(size_t mmap_threshold, size_t trim_threshold, int max_arenas);
+/* Has the kernel send this process `sig` when its parent dies (Linux PR_SET_PDEATHSIG), for a
+ * child that must not outlive a parent ended by SIGKILL. `parent` is the pid the parent had at
+ * the start: when getppid() differs, the parent is gone already and `sig` is raised at once.
+ * Returns 0, or a negative errno (-ENOSYS off Linux). */
+int sy_exit_with_parent(int sig, int parent);
 
 /* ---------------------------------------------------------------- atomic */
 

@@ -28,7 +28,7 @@ final class AccessControl {
 
     /// The principal of a request, from its `Authorization: Bearer` credential or, without
     /// one, its connection's verified client certificate.
-    func authenticate(_ http: HTTPRequest, _ connection: HTTPConnection) -> Result<Principal, AuthFailure> {
+    func authenticate(_ http: HTTPRequest, _ connection: any AnswerChannel) -> Result<Principal, AuthFailure> {
         guard let bytes = http.headerBytes(.authorization) else {
             if let subject = connection.peerCertificateSubject {
                 return .success(Principal(subject: subject, method: .clientCertificate))

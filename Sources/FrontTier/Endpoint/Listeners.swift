@@ -35,7 +35,7 @@ final class Listeners {
 
     /// One stream: its filter, its sink (the open answer, if connected) and its recent events.
     final class Stream {
-        weak var connection: HTTPConnection?
+        weak var connection: (any AnswerChannel)?
         var slot: ResponseSlot?
         /// The listen request's id as JSON (its type kept), for listen streams.
         let subscriptionId: String?
@@ -51,7 +51,7 @@ final class Listeners {
         /// Shared log: live events held while the stream's replay is read; nil once it is written.
         var held: [(id: SharedEventId, json: [UInt8])]?
 
-        init(connection: HTTPConnection, slot: ResponseSlot, subscriptionId: String?, filter: Filter, key: UInt64?) {
+        init(connection: any AnswerChannel, slot: ResponseSlot, subscriptionId: String?, filter: Filter, key: UInt64?) {
             self.connection = connection; self.slot = slot; self.subscriptionId = subscriptionId
             self.filter = filter; self.key = key
         }
@@ -104,7 +104,7 @@ final class Listeners {
     }
 
     /// Opens (or resumes, with `lastEventId`) a GET stream; returns the stream and the events to replay.
-    func openResumable(connection: HTTPConnection, slot: ResponseSlot, filter: Filter,
+    func openResumable(connection: any AnswerChannel, slot: ResponseSlot, filter: Filter,
                        lastEventId: String?) -> (Stream, [(seq: UInt64, json: [UInt8])]) {
         if let last = lastEventId, let (key, seq) = parseEventId(last), let old = resumable[key],
            old.filter.session == filter.session {
@@ -315,11 +315,14 @@ final class Listeners {
     func closeAll() {
         for s in streams.values {
             guard let c = s.connection, !c.isClosed, let slot = s.slot else { continue }
-            if s.key != nil {
-                let hint = "retry: 1000\n\n"
-                slot.append(.text(String(hint.utf8.count, radix: 16) + "\r\n" + hint + "\r\n"))
+            // A stdio stream (line-framed) has no framing to end.
+            if !slot.lineFramed {
+                if s.key != nil {
+                    let hint = "retry: 1000\n\n"
+                    slot.append(.text(String(hint.utf8.count, radix: 16) + "\r\n" + hint + "\r\n"))
+                }
+                slot.append(.text("0\r\n\r\n"))
             }
-            slot.append(.text("0\r\n\r\n"))
             c.finish(slot)
             // Ended: a replay still being read (shared log) finds no slot to write to.
             s.slot = nil
@@ -331,6 +334,7 @@ final class Listeners {
     private func ping() {
         for s in Array(streams.values) {
             guard let c = s.connection, !c.isClosed, let slot = s.slot else { detach(s); continue }
+            guard !slot.lineFramed else { continue } // stdio carries nothing but messages
             let comment = ": keepalive\n\n"
             slot.append(.text(String(comment.utf8.count, radix: 16) + "\r\n" + comment + "\r\n"))
             c.push(slot)

@@ -33,7 +33,7 @@ final class PendingCall {
     /// Held strongly, not weakly: a weak reference gives the connection a side table, and every
     /// retain of it then takes the runtime's slow path. A closed connection stays an inert
     /// object until its calls end (each ends by its deadline at the latest).
-    let connection: HTTPConnection
+    let connection: any AnswerChannel
     let slot: ResponseSlot
     /// The JSON-RPC id as sent by the client (with quotes for string ids).
     let idJSON: [UInt8]

@@ -27,6 +27,9 @@ final class ResponseSlot {
     @exclusivity(unchecked) var audit: AuditNote?
     /// Close the connection once this answer is written.
     @exclusivity(unchecked) var closeAfter = false
+    /// Every message of this answer is one line of JSON, with no HTTP head or SSE framing
+    /// (the stdio transport's slots); set once by the channel that makes the slot.
+    @exclusivity(unchecked) var lineFramed = false
 
     func append(_ p: Part) {
         if case .slice(let c, _) = p { sy_chunk_retain(c) }
@@ -43,8 +46,13 @@ final class ResponseSlot {
     @exclusivity(unchecked) var streaming = false
 
     /// Appends one SSE event carrying `json` (a JSON-RPC message without raw newlines) as an
-    /// HTTP chunk.
+    /// HTTP chunk; in a line-framed slot, the message as one line.
     func appendEventChunk(_ json: [UInt8], id: String? = nil) {
+        if lineFramed {
+            append(.bytes(json))
+            append(.text("\n"))
+            return
+        }
         var event = id.map { Array("id: \($0)\n".utf8) } ?? []
         event += Array("event: message\ndata: ".utf8) + json + Array("\n\n".utf8)
         append(.text(String(event.count, radix: 16) + "\r\n"))

@@ -25,6 +25,7 @@ final class Initialize: MethodHandler {
         let session = s.sessions.issue(protocolVersion: version, capabilities: flags,
                                          owner: r.principal.bindingDigest)
         s.metrics.sessionsCreated.counter(LabelIndex.protocolVersion(version)).increment()
+        r.connection.sessionIssued(session.id)
         let result = "{\"protocolVersion\":\"\(version)\",\"capabilities\":\(s.capabilitiesJSON(stateless: false)),"
             + "\"serverInfo\":{\"name\":\"switchyard\",\"title\":\"Switchyard\","
             + "\"version\":\"\(s.options.serverVersion)\"},"

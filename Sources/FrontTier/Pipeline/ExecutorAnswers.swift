@@ -104,9 +104,10 @@ final class ExecutorAnswers: CallResponder {
             }
         }
         let format: AnswerFormat = status == 200 ? call.format : .json
+        let lines = call.slot.lineFramed
         var copied: [UInt8]? = rewritten
-        // JSON between tokens may hold raw newlines; an SSE data line may not.
-        if format == .sse, copied == nil, memchrAny(body, 0x0A) || memchrAny(body, 0x0D) {
+        // JSON between tokens may hold raw newlines; an SSE data line (or a stdio line) may not.
+        if format == .sse || lines, copied == nil, memchrAny(body, 0x0A) || memchrAny(body, 0x0D) {
             copied = body.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
         }
         let prefixLength = 22 + call.idJSON.count + member.utf8CodeUnitCount + opening.count
@@ -127,7 +128,7 @@ final class ExecutorAnswers: CallResponder {
         } else {
             call.slot.append(.bytes(Array(body)))
         }
-        call.slot.append(.text(format == .sse ? "}\n\n" : "}"))
+        call.slot.append(.text(lines ? "}\n" : format == .sse ? "}\n\n" : "}"))
         c.finish(call.slot)
     }
 

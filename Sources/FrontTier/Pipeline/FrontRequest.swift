@@ -13,12 +13,13 @@ import Security
 struct FrontRequest {
     private(set) var http: HTTPRequest
     let slot: ResponseSlot
+    /// Where the answer goes: the HTTP connection, or the stdio session.
     /// Unowned: a request is handled while its connection dispatches it, and the connection
     /// lives until its close callback, never inside one. (HTTPConnection has weak references,
     /// so counting strong ones takes the runtime's slow path: a tenth of the pipeline's cost.)
     /// A detached copy holds the connection strongly in `retained`.
-    unowned(unsafe) let connection: HTTPConnection
-    private var retained: HTTPConnection?
+    unowned(unsafe) let connection: any AnswerChannel
+    private var retained: (any AnswerChannel)?
     /// The scanned envelope, or the error that the scan or the shape check produced.
     private(set) var envelope = Envelope()
     let envelopeError: ProtocolError?
@@ -73,7 +74,7 @@ struct FrontRequest {
     }
 
     /// `message` is one member of a batch (`batch`, `index`) in `http`'s body; nil for the body.
-    init(http: HTTPRequest, slot: ResponseSlot, connection: HTTPConnection, preferSSE: Bool, methods: MethodTable,
+    init(http: HTTPRequest, slot: ResponseSlot, connection: any AnswerChannel, preferSSE: Bool, methods: MethodTable,
          message: UnsafeRawBufferPointer? = nil, batch: BatchAnswer? = nil, index: Int = 0) {
         self.http = http
         let body = message ?? http.body
@@ -131,7 +132,7 @@ struct FrontRequest {
 struct AnswerTarget {
     let slot: ResponseSlot
     /// Unowned, as in FrontRequest: a target is used within the loop turn it is made in.
-    unowned(unsafe) let connection: HTTPConnection
+    unowned(unsafe) let connection: any AnswerChannel
     let id: [UInt8]?
     let format: AnswerFormat
     /// Set for a member of a batch: its answer goes into the batch's array.

@@ -74,6 +74,12 @@ final class ResponseWriter {
             batch.answer(t.batchIndex, json)
             return
         }
+        if t.slot.lineFramed {
+            count(t.slot, status)
+            t.slot.appendEventChunk(Self.sseSafe(json))
+            t.connection.finish(t.slot)
+            return
+        }
         let format: AnswerFormat = status == 200 ? t.format : .json
         var head: [UInt8] = []
         head.reserveCapacity(200)
@@ -88,6 +94,7 @@ final class ResponseWriter {
     func appendHead(to head: inout [UInt8], _ slot: ResponseSlot, status: Int, format: AnswerFormat,
                     jsonLength: Int, extra: [(String, String)] = []) {
         count(slot, status)
+        guard !slot.lineFramed else { return }
         let ka = keepAlive(slot)
         switch format {
         case .json:
@@ -115,9 +122,11 @@ final class ResponseWriter {
     }
 
     /// An answer that is not a JSON-RPC message.
-    func plain(_ slot: ResponseSlot, _ c: HTTPConnection, status: Int, contentType: String?, body: String,
+    func plain(_ slot: ResponseSlot, _ c: any AnswerChannel, status: Int, contentType: String?, body: String,
                extra: [(String, String)] = []) {
         count(slot, status)
+        // A line-framed answer has nothing but JSON-RPC messages: no body for a plain answer.
+        guard !slot.lineFramed else { c.finish(slot); return }
         let ka = keepAlive(slot)
         slot.append(.text(HTTPResponse.head(status: status, contentType: contentType, contentLength: body.utf8.count,
                                             keepAlive: ka, extra: extra)))
@@ -133,25 +142,27 @@ final class ResponseWriter {
         guard !slot.streaming else { return }
         slot.streaming = true
         count(slot, 200)
+        guard !slot.lineFramed else { return }
         let ka = keepAlive(slot)
         slot.append(.text(HTTPResponse.streamHead(keepAlive: ka)))
         if !ka { slot.closeAfter = true }
     }
 
     /// One event on an open stream, written at once if the answer is first in line.
-    func event(_ slot: ResponseSlot, _ c: HTTPConnection, _ json: [UInt8], id: String? = nil) {
+    func event(_ slot: ResponseSlot, _ c: any AnswerChannel, _ json: [UInt8], id: String? = nil) {
         slot.appendEventChunk(Self.sseSafe(json), id: id)
         c.push(slot)
     }
 
     /// The last event of a stream, then the end of the chunked body.
-    func endStream(_ slot: ResponseSlot, _ c: HTTPConnection, _ json: [UInt8]) {
+    func endStream(_ slot: ResponseSlot, _ c: any AnswerChannel, _ json: [UInt8]) {
         slot.appendEventChunk(Self.sseSafe(json))
-        slot.append(.text("0\r\n\r\n"))
+        if !slot.lineFramed { slot.append(.text("0\r\n\r\n")) }
         c.finish(slot)
     }
 
-    /// Raw CR/LF can only be whitespace between JSON tokens: blanked for an SSE data line.
+    /// Raw CR/LF can only be whitespace between JSON tokens: blanked for an SSE data line (or
+    /// a stdio line).
     static func sseSafe(_ json: [UInt8]) -> [UInt8] {
         guard json.contains(0x0A) || json.contains(0x0D) else { return json }
         return json.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }

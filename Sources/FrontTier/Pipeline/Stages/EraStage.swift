@@ -7,6 +7,8 @@ import MCPCore
 ///   with HTTP 400); `Mcp-Session-Id` is ignored, as that revision's transport says.
 /// - 2025-11-25 and earlier: every message but `initialize` belongs to a live session (400
 ///   without `Mcp-Session-Id`, 404 for an unknown or ended one) and names a served version.
+/// Over stdio (no header layer) the body is all there is: no header checks, and the session is
+/// the transport's one implicit session (`AnswerChannel.implicitSessionId`).
 final class EraStage: RequestStage {
     let name = "era"
     private let services: FrontServices
@@ -50,7 +52,8 @@ final class EraStage: RequestStage {
         do throws(ProtocolError) {
             let context = try ModernRequest.validate(meta: meta, versionHeader: versionHeader,
                                                      methodHeader: r.http.header(.mcpMethod),
-                                                     nameHeader: r.http.header(.mcpName), method: method, name: name)
+                                                     nameHeader: r.http.header(.mcpName), method: method, name: name,
+                                                     hasHeaderLayer: r.connection.hasHeaderLayer)
             r.era = .stateless(context)
         } catch {
             writer.error(r.target, error)
@@ -62,8 +65,10 @@ final class EraStage: RequestStage {
     private func handshake(_ r: inout FrontRequest, versionHeader: String?) -> StageOutcome {
         r.era = .handshake
         if r.methodIndex == initialize && initialize != nil && r.envelope.isObject { return .proceed }
-        guard let token = r.http.header(.mcpSessionId) else {
-            writer.error(r.target, ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"))
+        guard let token = r.http.header(.mcpSessionId) ?? r.connection.implicitSessionId else {
+            let why = r.connection.hasHeaderLayer ? "Bad Request: Mcp-Session-Id header is required"
+                : "Invalid Request: no session yet: send initialize first (or use 2026-07-28 with _meta)"
+            writer.error(r.target, ProtocolError(.invalidRequest, why))
             return .answered
         }
         guard let session = services.sessions.use(token) else {

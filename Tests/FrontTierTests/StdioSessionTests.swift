@@ -1,0 +1,140 @@
+import EventLoop
+import EventLoopTesting
+@testable import FrontTier
+import MCPCore
+import XCTest
+
+/// The stdio session over in-memory streams, with the front's real pipeline (PipelineHarness's
+/// services, no executor): framing of lines read one byte at a time or many per read, answers as
+/// lines, bad and over-long lines, flow control, and the end of input.
+final class StdioSessionTests: XCTestCase {
+    final class Fixture {
+        let harness: PipelineHarness
+        let input: MemoryStream
+        let output: MemoryStream
+        let session: StdioSession
+        var backlog = 0
+        var drained = 0
+        var inputEnded = 0
+
+        init(maxLine: Int = 1024, maxInFlight: Int = 64) {
+            harness = PipelineHarness()
+            input = MemoryStream(loop: harness.loop)
+            output = MemoryStream(loop: harness.loop)
+            let s = harness.services
+            let methods = MethodTable.standard(s)
+            var limits = StdioSession.Limits()
+            limits.maxLine = maxLine
+            limits.maxInFlight = maxInFlight
+            var backlogValue: () -> Int = { 0 }
+            session = StdioSession(input: input, output: output, outputBacklog: { backlogValue() }, services: s,
+                                   pipeline: StdioFront.pipeline(s, methods), methods: methods, limits: limits)
+            backlogValue = { [unowned self] in self.backlog }
+            session.onDrained = { [unowned self] in self.drained += 1 }
+            session.onInputEnded = { [unowned self] in self.inputEnded += 1; self.session.drain() }
+            session.start()
+            harness.loop.run()
+        }
+
+        /// The lines written so far, each parsed; forgets them.
+        func takeLines(file: StaticString = #filePath, line: UInt = #line) -> [JSONValue] {
+            let text = output.takeWritten()
+            guard !text.isEmpty else { return [] }
+            XCTAssertTrue(text.hasSuffix("\n"), "a message without its newline: \(text)", file: file, line: line)
+            return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { l in
+                guard let v = try? JSONValue.parse(Array(l.utf8)) else {
+                    XCTFail("not JSON: \(l)", file: file, line: line)
+                    return .null
+                }
+                return v
+            }
+        }
+
+        func send(_ text: String) { input.send(text) }
+
+        func initialize() {
+            send(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"# + "\n")
+            let lines = takeLines()
+            XCTAssertEqual(lines.count, 1)
+            XCTAssertEqual(lines.first?["result"]?["protocolVersion"], .string("2025-11-25"))
+            XCTAssertNotNil(session.implicitSessionId)
+        }
+    }
+
+    func testLinesDeliveredOneByteAtATime() {
+        let f = Fixture()
+        f.input.maxReadLength = 1
+        f.initialize()
+        f.send(#"{"jsonrpc":"2.0","id":"a","method":"ping"}"# + "\r\n" + #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"# + "\n")
+        let lines = f.takeLines()
+        XCTAssertEqual(lines.map { $0["id"] }, [.string("a"), .number(2)])
+        XCTAssertNotNil(lines.last?["result"]?["tools"])
+    }
+
+    func testManyMessagesInOneRead() {
+        let f = Fixture()
+        f.initialize()
+        f.send((1...20).map { #"{"jsonrpc":"2.0","id":\#($0),"method":"ping"}"# + "\n" }.joined())
+        XCTAssertEqual(f.takeLines().map { $0["id"] }, (1...20).map { .number(Double($0)) })
+        XCTAssertEqual(f.session.unanswered, 0)
+    }
+
+    func testGarbageBlankAndNoSession() {
+        let f = Fixture()
+        f.send("not json\n\n  \n" + #"{"jsonrpc":"2.0","id":7,"method":"ping"}"# + "\n")
+        let lines = f.takeLines()
+        XCTAssertEqual(lines.count, 2, "\(lines)")
+        XCTAssertEqual(lines.first?["id"], .null)
+        XCTAssertEqual(lines.first?["error"]?["code"], .number(-32700))
+        XCTAssertEqual(lines.last?["id"], .number(7))
+        XCTAssertEqual(lines.last?["error"]?["code"], .number(-32600), "a handshake-era request before initialize")
+    }
+
+    func testOverLongLineIsRefusedOnceAndSkipped() {
+        let f = Fixture(maxLine: 200)
+        f.initialize()
+        f.input.maxReadLength = 64
+        f.send(String(repeating: "x", count: 260))
+        let refused = f.takeLines()
+        XCTAssertEqual(refused.count, 1, "refused before its end arrives")
+        XCTAssertEqual(refused.first?["id"], .null)
+        XCTAssertEqual(refused.first?["error"]?["code"], .number(-32600))
+        f.send(String(repeating: "y", count: 500) + "\n" + #"{"jsonrpc":"2.0","id":1,"method":"ping"}"# + "\n")
+        XCTAssertEqual(f.takeLines().map { $0["id"] }, [.number(1)], "the rest of the long line is skipped silently")
+    }
+
+    func testReadingPausesForTheOutputBacklog() {
+        let f = Fixture()
+        f.initialize()
+        f.backlog = Int.max
+        f.send(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"# + "\n")
+        XCTAssertEqual(f.takeLines().count, 0)
+        f.backlog = 0
+        f.session.resume()
+        f.harness.loop.run()
+        XCTAssertEqual(f.takeLines().map { $0["id"] }, [.number(1)])
+    }
+
+    func testNotificationsAndClientAnswersAreNotAnswered() {
+        let f = Fixture()
+        f.initialize()
+        f.send(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"# + "\n")
+        XCTAssertEqual(f.takeLines().count, 0)
+        XCTAssertEqual(f.session.unanswered, 0)
+    }
+
+    func testEndOfInputDrainsAndFreesEveryChunk() {
+        let f = Fixture()
+        f.initialize()
+        f.send(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#) // no newline: not a message
+        f.input.sendEOF()
+        XCTAssertEqual(f.inputEnded, 1)
+        XCTAssertEqual(f.drained, 1)
+        XCTAssertTrue(f.session.draining)
+        XCTAssertEqual(f.takeLines().count, 0)
+        f.session.closeOutput()
+        f.harness.loop.run()
+        XCTAssertTrue(f.output.isClosed)
+        f.harness.assertNoChunksOutstanding()
+    }
+}
