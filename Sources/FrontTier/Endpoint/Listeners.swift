@@ -205,7 +205,7 @@ final class Listeners {
 
     /// Opens a GET stream whose events come from the shared log: registered at once (live events
     /// are held) while its replay is read; `finishOpening` writes the replay and releases them.
-    func openShared(connection: HTTPConnection, slot: ResponseSlot, filter: Filter) -> Stream {
+    func openShared(connection: any AnswerChannel, slot: ResponseSlot, filter: Filter) -> Stream {
         let s = Stream(connection: connection, slot: slot, subscriptionId: nil, filter: filter, key: newKey())
         s.held = []
         resumable[s.key!] = s

@@ -32,7 +32,7 @@ final class SessionDelete {
         s.metrics.sessionsDeleted.counter(LabelIndex.protocolVersion(ended.protocolVersion)).increment()
         // Answered once every front refuses the session (with Redis: every live host
         // acknowledged, within a bound). The connection is held until then.
-        let slot = t.slot, connection: HTTPConnection = t.connection, writer = s.writer
+        let slot = t.slot, connection = t.connection, writer = s.writer
         s.sessions.revoke(token) {
             writer.plain(slot, connection, status: 200, contentType: nil, body: "")
         }

@@ -52,7 +52,7 @@ final class ClientAnswers: MethodHandler {
                          requestId: String, _ shared: SharedAnswers, _ target: AnswerTarget) {
         // A target holds its connection unowned for one loop turn; the reply comes later, so the
         // closure keeps the connection (a closed one ignores what is written to it).
-        let connection: HTTPConnection = target.connection
+        let connection = target.connection
         shared.forward(to: origin, executor: executor, requestId: requestId, member: answer.member,
                        json: answer.json) { [s] outcome in
             let target = AnswerTarget(slot: target.slot, connection: connection, id: target.id, format: target.format,

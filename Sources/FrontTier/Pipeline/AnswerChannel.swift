@@ -14,6 +14,9 @@ protocol AnswerChannel: AnyObject {
     var modernCalls: [ObjectIdentifier: PendingCall] { get set }
     /// The client's IP address, when known (rate limits, audit lines, the per-address cap).
     var peerAddress: String? { get }
+    /// Where one request comes from: the peer, or the client a trusted proxy names
+    /// (HTTPConnection+Source.swift).
+    func sourceAddress(of request: HTTPRequest) -> String?
     /// The subject of a verified client certificate (HTTPS with `--tls-client-ca`).
     var peerCertificateSubject: String? { get }
     /// False for a transport without a header layer (stdio): everything a request carries is

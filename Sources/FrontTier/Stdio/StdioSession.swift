@@ -65,6 +65,7 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
 
     var isClosed: Bool { output.isClosed }
     var peerAddress: String? { nil }
+    func sourceAddress(of request: HTTPRequest) -> String? { nil }
     var peerCertificateSubject: String? { nil }
     var hasHeaderLayer: Bool { false }
     var unanswered: Int { pending.count }
