@@ -22,6 +22,8 @@ public final class UpstreamBridge {
     private var runtime: ExecutorRuntime?
     private var pack: ToolPack?
     private var startupError: String?
+    /// per-session mode: the copy started only to list the catalog (held until it has exited).
+    private var catalogOnlyCopy: UpstreamCopy?
     private var relisting = false
     private var relistAgain = false
 
@@ -99,6 +101,7 @@ public final class UpstreamBridge {
         if spec.mode == .perSession {
             // No copy runs before a session calls: one copy is started to list the catalog, then stopped.
             let copy = UpstreamCopy(spec: spec, label: "catalog", loop: loop, log: log)
+            catalogOnlyCopy = copy
             copy.onReady = { [unowned self] c in
                 self.list(from: c) { result in
                     switch result {

@@ -166,7 +166,16 @@ final class UpstreamCopy: StreamDelegate {
     }
 
     func streamClosed(_ stream: StreamConnection, status: Int32) {
-        // stdout at end of file: the process is ending; its exit callback reports why.
+        // At end of file. After the exit, the copy ends once both outputs are read to the end.
+        if exitReason != nil, outputsDone { finishExit() }
+    }
+
+    /// Set when the process has exited; `end` follows once stdout and stderr are drained (their
+    /// last lines may say why it failed), or 200 ms later.
+    private var exitReason: String?
+    private var outputsDone: Bool {
+        guard let p = process else { return true }
+        return (p.stdout?.isClosed ?? true) && (p.stderr?.isClosed ?? true)
     }
 
     private func handle(_ message: JSONRPCLines.Message) {
@@ -241,11 +250,21 @@ final class UpstreamCopy: StreamDelegate {
 
     private func processExited(status: Int64, signal: Int32) {
         var how = signal != 0 ? "was killed by signal \(signal)" : "exited with status \(status)"
-        if state == .starting {
-            how += " before it finished initializing"
-            if !lastStderr.isEmpty { how += "; its last stderr line: '\(lastStderr)'" }
-        }
+        if state == .starting { how += " before it finished initializing" }
         let reason = endReason.isEmpty ? "the copy \(how)" : "\(endReason) (the copy \(how))"
+        exitReason = reason
+        if outputsDone {
+            finishExit()
+        } else {
+            Timer.once(loop: loop, after: 200, unref: true) { [weak self] in self?.finishExit() }
+        }
+    }
+
+    private func finishExit() {
+        guard state != .dead, var reason = exitReason else { return }
+        if state == .starting && !lastStderr.isEmpty && !reason.contains("stderr line") {
+            reason += "; its last stderr line: '\(lastStderr)'"
+        }
         if state != .stopping {
             log.warning("copy ended", [("copy", label), ("pid", String(pid)), ("reason", reason)])
         }

@@ -1,4 +1,5 @@
 import EventLoop
+import Glibc
 import MCPCore
 
 /// What `switchyard serve` checks before it starts anything: each upstream is started once,
@@ -14,6 +15,8 @@ public enum UpstreamPreflight {
     public static func check(_ specs: [UpstreamSpec], builtIn: [String: String]) throws(Failed) {
         let local = specs.filter { $0.url == nil }
         guard !local.isEmpty else { return }
+        // A copy that exits before reading what we wrote must not take this process with it.
+        signal(SIGPIPE, SIG_IGN)
         let loop = Loop()
         var results: [String: Result<UpstreamListing, UpstreamFailure>] = [:]
         var copies: [UpstreamCopy] = []

@@ -4,6 +4,7 @@ test_upstream.py and bench/upstream.sh.
     python fastmcp_server.py            serve on stdin/stdout
     python fastmcp_server.py --garbage  write a line that is not JSON-RPC, then wait (a broken server)
     python fastmcp_server.py --exit     exit at once with status 3
+    --no-resources                      serve no resource; --tag WORD is ignored (it marks the processes)
 """
 
 import asyncio
@@ -40,8 +41,9 @@ def copy_pid() -> int:
 
 
 @server.tool()
-def block(seconds: float) -> int:
-    """Blocks the copy (time.sleep), then returns its process id."""
+async def block(seconds: float) -> int:
+    """Blocks the copy's event loop (time.sleep in a coroutine, as careless servers do), so the
+    copy serves nothing else meanwhile; then returns its process id."""
     time.sleep(seconds)
     return os.getpid()
 
@@ -83,10 +85,11 @@ async def steps(count: int, ctx: Context) -> str:
     return f"{count} steps"
 
 
-@server.resource("info://server")
-def info() -> str:
-    """What this server is."""
-    return "a FastMCP test upstream"
+if "--no-resources" not in sys.argv:  # a second copy of this server behind one front (URIs have no prefix)
+    @server.resource("info://server")
+    def info() -> str:
+        """What this server is."""
+        return "a FastMCP test upstream"
 
 
 @server.prompt()
