@@ -59,27 +59,21 @@ load() { # name url tool args conns
 import json, sys
 name, tool, conns, path = sys.argv[1:5]
 r = json.load(open(path))
-lat = r.get("latency_us") or r.get("latency") or {}
-def g(*keys):
-    for k in keys:
-        if k in r: return r[k]
-        if k in lat: return lat[k]
-    return None
-print(json.dumps({"server": name, "tool": tool, "conns": int(conns), "rate": round(g("rate", "achieved_rate", "rps") or 0, 1),
-                  "p50_ms": (g("p50", "p50_us") or 0) / 1000, "p99_ms": (g("p99", "p99_us") or 0) / 1000,
-                  "errors": g("errors", "failed") }))
+lat = r["latencyMs"]
+print(json.dumps({"server": name, "tool": tool, "conns": int(conns), "rate": round(r["achievedRate"], 1),
+                  "p50_ms": round(lat["p50"], 3), "p99_ms": round(lat["p99"], 3), "ok": r["ok"], "errors": r["errors"]}))
 PY
 }
 
-pipes() { # tool args window
-  "$UPY" bench/upstream_pipes.py --copies "$COPIES" --window "$3" --duration "$DURATION" --warmup "$WARMUP" \
+pipes() { # tool args window [copies]
+  "$UPY" bench/upstream_pipes.py --copies "${4:-$COPIES}" --window "$3" --duration "$DURATION" --warmup "$WARMUP" \
     --tool "$1" --args "$2" -- "$UPY" "$SERVER" | python3 -c 'import json,sys; d=json.load(sys.stdin); d["server"]="pipes"; print(json.dumps(d))'
 }
 
 log "direct pipes: $COPIES copies"
 pipes say "$FAST_ARGS" 25
 pipes block "$BLOCK_ARGS" 25
-pipes say "$FAST_ARGS" 1
+pipes say "$FAST_ARGS" 1 1   # one call at a time on one copy: the latency floor
 
 port=$(free_port)
 log "switchyard: --upstream-pool $COPIES, $FRONTS front(s)"

@@ -32,7 +32,9 @@ enum UpstreamPack {
                 let params: JSONValue = .object(["name": .string(original), "arguments": .object(call.arguments)])
                 return try toolResult(try await link.forward("tools/call", params, handle: call, retryable: retryable))
             }
-            tool.nonBlocking = false
+            // The handler only hands the call to the pool and waits: on the bridge's loop thread
+            // (the pool's own), a call crosses no thread at all.
+            tool.nonBlocking = true
             pack.tools.append(tool)
         }
         let read: Resource.Reader = { r in

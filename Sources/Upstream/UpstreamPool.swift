@@ -194,17 +194,20 @@ final class UpstreamPool {
     private func dispatch() {
         guard !queue.isEmpty else { return }
         var waiting: [UpstreamCall] = []
-        for call in queue {
+        var i = 0
+        while i < queue.count {
+            let call = queue[i]
+            i += 1
             guard let c = copy(for: call) else {
+                // Shared: no copy has room for this call, so none has for the ones behind it.
+                if spec.mode == .shared { i -= 1; break }
                 waiting.append(call)
-                // Shared: no copy has room for this one, so none has for the rest either.
-                if spec.mode == .shared { continue }
                 continue
             }
             call.attempts += 1
             c.send(call, params: call.upstreamParams)
         }
-        queue = waiting
+        queue = waiting + queue[i...]
     }
 
     private func answered(_ call: UpstreamCall, _ outcome: JSONRPCLines.Outcome) {

@@ -267,6 +267,9 @@ struct ServeCommand: ParsableCommand {
             spec.heartbeatIntervalMs = plan.heartbeatIntervalMs
             spec.heartbeatTimeoutMs = plan.heartbeatTimeoutMs
             spec.maxRSSBytes = plan.executorMaxRSS
+            // A bridge is ready once its copies are (up to UpstreamBridge.startupTimeoutMs: a
+            // server started with npx or uvx may first download itself).
+            if e.environment["SWITCHYARD_UPSTREAM"] != nil { spec.readyTimeoutMs = UpstreamBridge.startupTimeoutMs + 10_000 }
             return spec
         }
         let frontSpecs = (0..<plan.frontCount).map { i in
