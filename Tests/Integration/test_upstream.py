@@ -23,7 +23,7 @@ from mcp.shared.exceptions import MCPError
 from conftest import switchyard_bin, free_port
 
 SERVER_SCRIPT = Path(__file__).resolve().parent / "upstreams" / "fastmcp_server.py"
-UPSTREAM_TOOLS = {"say", "copy_pid", "block", "wait", "counter", "ask_name", "steps"}
+UPSTREAM_TOOLS = {"say", "copy_pid", "block", "wait", "counter", "ask_name", "steps", "grow"}
 
 
 def upstream_command(*extra: str, tag: str | None = None) -> str:
@@ -258,4 +258,62 @@ def test_a_name_two_sources_serve_is_refused_unless_prefixed(server_factory, tmp
             assert {"say", "b_say", "b_counter"} <= names, names
             r = await c.call_tool("b_say", {"text": "prefixed"})
             assert r.content[0].text == "prefixed", r
+    run(body)
+
+
+@pytest.mark.timeout(60)
+def test_a_hung_copy_times_the_call_out_and_is_replaced(server_factory, tmp_path):
+    tag = uuid.uuid4().hex
+    config = tmp_path / "hang.json"
+    config.write_text(json.dumps({"upstreams": {"up": {
+        "command": sys.executable, "args": [str(SERVER_SCRIPT), "--tag", tag], "pool": 1, "timeoutMs": 1000}}}))
+    srv = server_factory(fronts=1, executors=1, extra_args=["--config", str(config)])
+    before = copy_pids(tag)
+    assert len(before) == 1, before
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=30) as c:
+            started = time.monotonic()
+            with pytest.raises(MCPError) as e:
+                await c.call_tool("block", {"seconds": 60})  # stalls the copy: it cannot even answer a ping
+            assert "did not answer within 1000 ms" in str(e.value), e.value
+            assert time.monotonic() - started < 5
+            # The ping after the timeout goes unanswered for 5 s: the copy is killed and started again.
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    r = await c.call_tool("say", {"text": "fresh"})
+                    if r.is_error is False and r.content[0].text == "fresh":
+                        break
+                except MCPError:
+                    pass
+                assert time.monotonic() < deadline, "no call succeeded after the hung copy"
+                await anyio.sleep(0.3)
+    run(body, budget=50)
+    after = copy_pids(tag)
+    assert len(after) == 1 and after != before, (before, after)
+
+
+def test_list_changed_from_a_copy_refreshes_the_catalog(server_factory):
+    srv = start(server_factory, upstream_command(), pool=1)
+    changed = []
+
+    async def on_message(message):
+        if getattr(message, "method", None) == "notifications/tools/list_changed":
+            changed.append(message)
+
+    async def body():
+        async with Client(srv.url, mode="legacy", cache=None, read_timeout_seconds=20, message_handler=on_message) as c:
+            assert "grown" not in {tool.name for tool in (await c.list_tools()).tools}
+            assert (await c.call_tool("grow", {})).content[0].text == "added"
+            deadline = time.monotonic() + 10
+            while "grown" not in {tool.name for tool in (await c.list_tools()).tools}:
+                assert time.monotonic() < deadline, "the new tool never reached the catalog"
+                await anyio.sleep(0.1)
+            r = await c.call_tool("grown", {})
+            assert r.content[0].text == "grown", r
+            deadline = time.monotonic() + 5
+            while not changed:  # the front told the session its tool list changed
+                assert time.monotonic() < deadline, "no notifications/tools/list_changed reached the client"
+                await anyio.sleep(0.1)
     run(body)

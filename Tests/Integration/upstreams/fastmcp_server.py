@@ -85,6 +85,17 @@ async def steps(count: int, ctx: Context) -> str:
     return f"{count} steps"
 
 
+@server.tool()
+async def grow(ctx: Context) -> str:
+    """Adds the tool `grown` to this copy and says the tool list changed."""
+    def grown() -> str:
+        """Added at run time."""
+        return "grown"
+    server.add_tool(grown, name="grown")
+    await ctx.session.send_tool_list_changed()
+    return "added"
+
+
 if "--no-resources" not in sys.argv:  # a second copy of this server behind one front (URIs have no prefix)
     @server.resource("info://server")
     def info() -> str:
