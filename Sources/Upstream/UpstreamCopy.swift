@@ -205,14 +205,34 @@ final class UpstreamCopy: StreamDelegate {
         }
     }
 
+    /// Stderr lines logged per second at most; the rest are counted and reported (a chatty
+    /// server logging every request must not make the bridge spend its time writing logs).
+    static let stderrLinesPerSecond = 100
+    private var stderrSecond: UInt64 = 0
+    private var stderrLogged = 0
+    private var stderrDropped = 0
+
     /// Lines of stderr into the log, one log line each (at most 2 KiB of each).
     private func stderrLines(_ stream: StreamConnection) {
         let bytes = stream.readable
         var start = 0
+        let second = loop.now / 1000
+        if second != stderrSecond {
+            if stderrDropped > 0 {
+                log.warning("stderr lines not logged (over \(Self.stderrLinesPerSecond) a second)",
+                            [("copy", label), ("dropped", String(stderrDropped))])
+            }
+            stderrSecond = second; stderrLogged = 0; stderrDropped = 0
+        }
         for i in 0..<bytes.count where bytes[i] == 0x0A {
             let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<min(i, start + 2048)]), as: UTF8.self)
             if !line.isEmpty {
-                log.info(line, [("copy", label), ("stream", "stderr")])
+                if stderrLogged < Self.stderrLinesPerSecond {
+                    stderrLogged += 1
+                    log.info(line, [("copy", label), ("stream", "stderr")])
+                } else {
+                    stderrDropped += 1
+                }
                 lastStderr = String(line.prefix(200))
             }
             start = i + 1

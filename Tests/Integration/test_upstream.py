@@ -59,6 +59,7 @@ def start(server_factory, upstream: str, pool: int = 2, extra=()):
                           extra_args=["--upstream", f"up={upstream}", "--upstream-pool", str(pool), *extra])
 
 
+@pytest.mark.timeout(90)
 def test_tools_resources_and_prompts_of_the_upstream_are_served(server_factory):
     srv = start(server_factory, upstream_command())
 
@@ -180,6 +181,7 @@ def test_a_copy_killed_mid_call_fails_that_call_cleanly_and_is_replaced(server_f
     assert srv.running
 
 
+@pytest.mark.timeout(90)
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 def test_an_upstream_elicitation_reaches_the_calling_session(server_factory, mode):
     srv = start(server_factory, upstream_command(), pool=2)
@@ -197,6 +199,7 @@ def test_an_upstream_elicitation_reaches_the_calling_session(server_factory, mod
     assert asked and asked[0].message == "What is your name?", asked
 
 
+@pytest.mark.timeout(90)
 def test_per_session_mode_keeps_each_sessions_state_apart(server_factory, tmp_path):
     config = tmp_path / "switchyard.json"
     config.write_text(json.dumps({"upstreams": {"up": {
@@ -220,6 +223,7 @@ def test_per_session_mode_keeps_each_sessions_state_apart(server_factory, tmp_pa
     run(body)
 
 
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("command, words", [
     ("definitely-not-a-command-x7", ["upstream 'up'", "cannot be used", "not found"]),
     (upstream_command("--exit"), ["upstream 'up'", "status 3", "giving up"]),
@@ -235,6 +239,7 @@ def test_a_broken_upstream_stops_the_start_with_a_clear_error(tmp_path, command,
         assert w in last, last
 
 
+@pytest.mark.timeout(90)
 def test_a_name_two_sources_serve_is_refused_unless_prefixed(server_factory, tmp_path):
     # The test server's `say` twice: the second upstream must be given a prefix.
     config = tmp_path / "twice.json"
@@ -294,6 +299,7 @@ def test_a_hung_copy_times_the_call_out_and_is_replaced(server_factory, tmp_path
     assert len(after) == 1 and after != before, (before, after)
 
 
+@pytest.mark.timeout(90)
 def test_list_changed_from_a_copy_refreshes_the_catalog(server_factory):
     srv = start(server_factory, upstream_command(), pool=1)
     changed = []
@@ -317,3 +323,24 @@ def test_list_changed_from_a_copy_refreshes_the_catalog(server_factory):
                 assert time.monotonic() < deadline, "no notifications/tools/list_changed reached the client"
                 await anyio.sleep(0.1)
     run(body)
+
+
+def test_an_upstream_env_is_a_secret_of_the_config_file(tmp_path):
+    config = tmp_path / "secret.json"
+    config.write_text(json.dumps({"upstreams": {"gh": {"command": "npx", "args": ["some-server"],
+                                                       "env": {"GITHUB_TOKEN": "s3cr3t-value"}, "prefix": "gh_"}}}))
+    config.chmod(0o644)
+    p = subprocess.run([switchyard_bin(), "check-config", str(config)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 64 and "upstreams.gh.env" in p.stderr, p.stderr
+    config.chmod(0o600)
+    p = subprocess.run([switchyard_bin(), "check-config", str(config)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert "s3cr3t-value" not in p.stdout + p.stderr
+    [u] = json.loads(p.stdout)["upstreams"]
+    assert u["name"] == "gh" and u["env"] == ["GITHUB_TOKEN"] and u["argv"] == ["npx", "some-server"], u
+
+
+def test_a_remote_upstream_is_refused_until_supported():
+    p = subprocess.run([switchyard_bin(), "serve", "--port", str(free_port()), "--upstream", "r=http://127.0.0.1:9/mcp"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "remote (http/https) upstreams are not supported yet" in p.stderr, p.stderr
