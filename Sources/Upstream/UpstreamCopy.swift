@@ -102,6 +102,7 @@ final class UpstreamCopy: StreamDelegate {
             serverCapabilities = r["capabilities"]?.objectValue ?? [:]
             notify("notifications/initialized", nil)
             state = .ready
+            lastUsed = loop.now
             log.info("copy ready", [("copy", label), ("pid", String(pid)), ("protocolVersion", version)])
             onReady?(self)
         }

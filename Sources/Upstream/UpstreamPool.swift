@@ -95,7 +95,16 @@ final class UpstreamPool {
         copy.calls.removeAll()
         for call in lost { callLost(call, reason) }
         onCopyEnded?(copy, reason)
-        if let (key, _) = sessions.first(where: { $0.value === copy }) { sessions[key] = nil }
+        if let (key, _) = sessions.first(where: { $0.value === copy }) {
+            sessions[key] = nil
+            // Calls of that session still waiting had only this copy to run on.
+            let orphans = queue.filter { $0.request.session == key }
+            queue.removeAll { $0.request.session == key }
+            for call in orphans {
+                calls[call.id] = nil
+                call.fail(-32603, "upstream \(spec.name): the session's copy ended before the call ran: \(reason)")
+            }
+        }
         guard let slot = slots.first(where: { $0.copy === copy }) else { dispatch(); return }
         slot.copy = nil
         slot.lastFailure = reason
@@ -303,7 +312,7 @@ final class UpstreamPool {
         if let c = sessions[key], c.state == .starting || c.state == .ready { return c }
         if sessions.count >= spec.pool {
             // Make room: the copy idle longest goes.
-            guard let (oldKey, idle) = sessions.filter({ $0.value.busy == 0 })
+            guard let (oldKey, idle) = sessions.filter({ isIdle($0.key, $0.value) })
                 .min(by: { $0.value.lastUsed < $1.value.lastUsed }) else { return nil }
             sessions[oldKey] = nil
             idle.stop()
@@ -313,6 +322,11 @@ final class UpstreamPool {
         sessions[key] = copy
         copy.start()
         return copy
+    }
+
+    /// A session's copy that may be stopped: up, no call on it and none waiting for it.
+    private func isIdle(_ key: String, _ copy: UpstreamCopy) -> Bool {
+        copy.state == .ready && copy.busy == 0 && !queue.contains { $0.request.session == key }
     }
 
     // MARK: deadlines
@@ -334,7 +348,7 @@ final class UpstreamPool {
             }
         }
         if spec.mode == .perSession {
-            for (key, copy) in sessions where copy.busy == 0 && now &- copy.lastUsed >= spec.idleMs {
+            for (key, copy) in sessions where now &- copy.lastUsed >= spec.idleMs && isIdle(key, copy) {
                 log.info("stopping an idle session copy", [("copy", copy.label)])
                 sessions[key] = nil
                 copy.stop()

@@ -344,3 +344,26 @@ def test_a_remote_upstream_is_refused_until_supported():
     p = subprocess.run([switchyard_bin(), "serve", "--port", str(free_port()), "--upstream", "r=http://127.0.0.1:9/mcp"],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode != 0 and "remote (http/https) upstreams are not supported yet" in p.stderr, p.stderr
+
+
+@pytest.mark.timeout(120)
+def test_per_session_copies_are_bounded_and_reaped_when_idle(server_factory, tmp_path):
+    config = tmp_path / "bounded.json"
+    config.write_text(json.dumps({"upstreams": {"up": {
+        "command": sys.executable, "args": [str(SERVER_SCRIPT)], "mode": "per-session", "pool": 1,
+        "idleMs": 1000}}}))
+    srv = server_factory(fronts=1, executors=1, extra_args=["--config", str(config)])
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=60) as a, \
+                Client(srv.url, mode="legacy", read_timeout_seconds=60) as b:
+            async def count(c):
+                r = await c.call_tool("counter", {})
+                assert r.is_error is False, r
+                return r.structured_content["result"]
+            assert [await count(a), await count(a)] == [1, 2]
+            assert await count(b) == 1  # one copy at most: a's idle copy made room
+            assert await count(a) == 1  # and b's made room for a fresh one of a's
+            await anyio.sleep(2.5)      # idle past idleMs: stopped
+            assert await count(a) == 1
+    run(body, budget=110)
