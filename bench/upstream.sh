@@ -54,7 +54,7 @@ BLOCK_ARGS='{"seconds":0.05}'
 # One closed-loop run; prints {"server":..., "tool":..., rate, p50, p99, errors}.
 load() { # name url tool args conns
   "$GEN" run --url "$2" -c "$5" -d "$DURATION" --warmup "$WARMUP" --threads "$THREADS" --tool "$3" --args "$4" \
-    --json "$work/run.json" >"$work/run.txt" 2>"$work/run.err" || { log "$1 $3: errors"; tail -20 "$work/run.txt" >&2; }
+    --json "$work/run.json" >"$work/run.txt" 2>"$work/run.err" || { log "$1 $3: errors"; tail -20 "$work/run.txt" >&2; [ -z "$SMOKE" ] || exit 1; }
   python3 - "$1" "$3" "$5" "$work/run.json" <<'PY'
 import json, sys
 name, tool, conns, path = sys.argv[1:5]
