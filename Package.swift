@@ -76,13 +76,18 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "DemoTools", dependencies: ["ToolSDK", "MCPCore", "COpenSSL"], swiftSettings: strict),
         .target(name: "Supervisor", dependencies: ["EventLoop", "WireProtocol", "CLibUV", "Metrics"], swiftSettings: strict),
+        // Existing stdio MCP servers pooled behind the fronts (README.md, "Pooling stdio MCP servers"):
+        // a bridge executor (ToolSDK's runtime) owning the copies of one upstream (Supervisor's
+        // child processes with stdio pipes and restart policy).
+        .target(name: "Upstream", dependencies: ["ToolSDK", "Supervisor", "EventLoop", "MCPCore", "WireProtocol", "CLibUV"],
+                swiftSettings: strict),
         // Shared-memory metrics registry, Prometheus text and status page (no libuv, no I/O but files;
         // MCPCore for FNV1a, the schema hash).
         .target(name: "CMetrics", path: "CSupport/metrics"),
         .target(name: "Metrics", dependencies: ["CMetrics", "MCPCore"], swiftSettings: strict),
 
         .executableTarget(name: "switchyard",
-                          dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "EventLoop", "Security", "MCPCore", "TLS",
+                          dependencies: ["FrontTier", "ToolSDK", "DemoTools", "Supervisor", "Upstream", "EventLoop", "Security", "MCPCore", "TLS",
                                          "Redis",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
@@ -107,6 +112,7 @@ let package = Package(
         .testTarget(name: "SchemaValidationTests", dependencies: ["SchemaValidation", "MCPCore"]),
         .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting", "Security", "TLS", "Redis"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+        .testTarget(name: "UpstreamTests", dependencies: ["Upstream", "MCPCore"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CTLS", "EventLoop", "EventLoopTesting", "CSupport"]),
         .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),
         // Against real redis-server and redis-sentinel processes the tests start (single, ACL,

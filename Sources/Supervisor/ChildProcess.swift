@@ -2,21 +2,32 @@ import CLibUV
 import EventLoop
 import Glibc
 
-/// A running child: its libuv process handle and its readiness pipe.
+/// A running child: its libuv process handle and its readiness pipe, or (`ChildSpec.standardIO`
+/// `.pipes`) pipes on its stdin, stdout and stderr.
 ///
-/// Ownership: the process handle and the pipe each hold a retained reference to this object
-/// until their close callbacks.
-final class ChildProcess {
-    let spec: ChildSpec
+/// Ownership: the process handle and the readiness pipe each hold a retained reference to this
+/// object until their close callbacks. The stdio pipes are `StreamConnection`s owned by whoever
+/// reads them; each closes itself at end of file, and the owner closes them when done.
+public final class ChildProcess {
+    public let spec: ChildSpec
     let loop: Loop
     private let process: UnsafeMutablePointer<uv_process_t>
     private let readyPipe: UnsafeMutablePointer<uv_pipe_t>
-    private(set) var pid: Int32 = 0
-    let startedAt: UInt64
+    public private(set) var pid: Int32 = 0
+    public let startedAt: UInt64
     private(set) var ready = false
-    private(set) var exited = false
+    public private(set) var exited = false
     var onReady: ((ChildProcess) -> Void)?
-    var onExit: ((ChildProcess, Int64, Int32) -> Void)?
+    /// Called once on the loop thread when the process has exited: status and signal.
+    public var onExit: ((ChildProcess, Int64, Int32) -> Void)?
+    /// `.pipes` only: the write end of the child's stdin, the read ends of its stdout and stderr
+    /// (set by a successful `spawn`).
+    public private(set) var stdin: StreamConnection?
+    public private(set) var stdout: StreamConnection?
+    public private(set) var stderr: StreamConnection?
+    /// The readiness pipe's handle was initialized (and is closed through libuv); otherwise its
+    /// memory is freed in deinit.
+    private var readyPipeInUse = false
     private var readyBuffer: [UInt8] = []
 
     /// The executor socket this instance listens on, if any.
@@ -39,7 +50,7 @@ final class ChildProcess {
         }
     }
 
-    init(spec: ChildSpec, loop: Loop, generation: Int = 0) {
+    public init(spec: ChildSpec, loop: Loop, generation: Int = 0) {
         self.spec = spec
         socketPath = spec.socketPath(generation: generation)
         self.loop = loop
@@ -52,51 +63,83 @@ final class ChildProcess {
                                                             count: MemoryLayout<uv_pipe_t>.size)
     }
 
-    /// Spawns the child with fd 3 as its readiness pipe.
-    func spawn() throws {
-        uv_pipe_init(loop.uv, readyPipe, 0)
-        readyPipe.pointee.data = Unmanaged.passRetained(self).toOpaque()
+    /// Spawns the child: with fd 3 as its readiness pipe (`.inherit`), or with pipes on its
+    /// descriptors 0-2 (`.pipes`). Throws when the program cannot be started (not found, not
+    /// executable, a working directory that does not exist).
+    public func spawn() throws {
+        let piped = spec.standardIO == .pipes
         var env = ProcessEnvironment.current()
+        // A foreign program on pipes gets none of the supervisor's own variables (sockets,
+        // readiness descriptor, an upstream's spec).
+        if piped { env = env.filter { !$0.key.hasPrefix("SWITCHYARD_") } }
         for (k, v) in spec.environment { env[k] = v }
-        env["SWITCHYARD_READY_FD"] = "3"
-        if let socketPath { env["SWITCHYARD_SOCKET"] = socketPath }
+        var stdio: [uv_stdio_container_t]
+        var pipes: [StreamConnection] = []
+        if piped {
+            pipes = (0..<3).map { _ in StreamConnection.childPipe(loop: loop) }
+            stdio = [uv_stdio_container_t](repeating: uv_stdio_container_t(), count: 3)
+            stdio[0].flags = uv_stdio_flags(UV_CREATE_PIPE.rawValue | UV_READABLE_PIPE.rawValue)
+            for i in 1...2 { stdio[i].flags = uv_stdio_flags(UV_CREATE_PIPE.rawValue | UV_WRITABLE_PIPE.rawValue) }
+            for i in 0...2 { stdio[i].data.stream = pipes[i].uvStream }
+        } else {
+            uv_pipe_init(loop.uv, readyPipe, 0)
+            readyPipeInUse = true
+            readyPipe.pointee.data = Unmanaged.passRetained(self).toOpaque()
+            env["SWITCHYARD_READY_FD"] = "3"
+            if let socketPath { env["SWITCHYARD_SOCKET"] = socketPath }
+            stdio = [uv_stdio_container_t](repeating: uv_stdio_container_t(), count: 4)
+            stdio[0].flags = UV_IGNORE
+            stdio[1].flags = UV_INHERIT_FD; stdio[1].data.fd = 1
+            stdio[2].flags = UV_INHERIT_FD; stdio[2].data.fd = 2
+            stdio[3].flags = uv_stdio_flags(UV_CREATE_PIPE.rawValue | UV_WRITABLE_PIPE.rawValue)
+            stdio[3].data.stream = UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_stream_t.self)
+        }
         let argv = spec.argv.map { strdup(substitute($0, "{socket}", socketPath ?? "")) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var stdio = [uv_stdio_container_t](repeating: uv_stdio_container_t(), count: 4)
-        stdio[0].flags = UV_IGNORE
-        stdio[1].flags = UV_INHERIT_FD; stdio[1].data.fd = 1
-        stdio[2].flags = UV_INHERIT_FD; stdio[2].data.fd = 2
-        stdio[3].flags = uv_stdio_flags(UV_CREATE_PIPE.rawValue | UV_WRITABLE_PIPE.rawValue)
-        stdio[3].data.stream = UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_stream_t.self)
+        let cwd = spec.workingDirectory.map { strdup($0) }
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) }; cwd.map { free($0) } }
         var opts = uv_process_options_t()
         opts.exit_cb = childExited
+        if let cwd { opts.cwd = UnsafePointer(cwd) }
         let rc: Int32 = argv.withUnsafeBufferPointer { a in
             envp.withUnsafeBufferPointer { e in
                 stdio.withUnsafeMutableBufferPointer { s in
                     opts.file = UnsafePointer(a[0])
                     opts.args = UnsafeMutablePointer(mutating: a.baseAddress)
                     opts.env = UnsafeMutablePointer(mutating: e.baseAddress)
-                    opts.stdio_count = 4
+                    opts.stdio_count = Int32(s.count)
                     opts.stdio = s.baseAddress
                     return uv_spawn(loop.uv, process, &opts)
                 }
             }
         }
         guard rc == 0 else {
-            Unmanaged<ChildProcess>.fromOpaque(readyPipe.pointee.data).release()
-            readyPipe.pointee.data = nil
-            uv_close(UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_handle_t.self), freeHandle)
+            if readyPipeInUse {
+                Unmanaged<ChildProcess>.fromOpaque(readyPipe.pointee.data).release()
+                readyPipe.pointee.data = nil
+                uv_close(UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_handle_t.self), freeHandle)
+                pipeClosed = true
+            }
+            for p in pipes { p.close() }
             uv_close(UnsafeMutableRawPointer(process).assumingMemoryBound(to: uv_handle_t.self), freeHandle)
-            throw LoopError(rc, "spawn \(spec.argv.joined(separator: " "))")
+            throw LoopError(rc, "spawn \(spec.argv.first ?? "")")
         }
         process.pointee.data = Unmanaged.passRetained(self).toOpaque()
         pid = process.pointee.pid
-        uv_read_start(UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_stream_t.self),
-                      readyAlloc, readyRead)
+        if piped {
+            stdin = pipes[0]; stdout = pipes[1]; stderr = pipes[2]
+        } else {
+            uv_read_start(UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_stream_t.self),
+                          readyAlloc, readyRead)
+        }
     }
 
-    func signal(_ sig: Int32) {
+    deinit {
+        // Never handed to libuv (a `.pipes` child, or one never spawned): plain memory.
+        if !readyPipeInUse { readyPipe.deallocate() }
+    }
+
+    public func signal(_ sig: Int32) {
         guard !exited else { return }
         uv_process_kill(process, sig)
     }
@@ -114,6 +157,7 @@ final class ChildProcess {
     fileprivate func pipeEnded() {
         guard !pipeClosed else { return }
         pipeClosed = true
+        guard readyPipeInUse else { return }
         uv_close(UnsafeMutableRawPointer(readyPipe).assumingMemoryBound(to: uv_handle_t.self), releaseAndFree)
     }
 

@@ -26,6 +26,18 @@ public struct ChildSpec: Sendable {
     /// The short name used in socket file names.
     public var instanceName: String
 
+    /// How the child's descriptors 0-2 are set up.
+    public enum StandardIO: Sendable {
+        /// No stdin; stdout and stderr shared with the supervisor; fd 3 is the readiness pipe.
+        case inherit
+        /// Three pipes to the parent (`ChildProcess.stdin`, `.stdout`, `.stderr`) and no
+        /// readiness pipe: a program that speaks a protocol on its stdio (an upstream MCP server).
+        case pipes
+    }
+    public var standardIO: StandardIO = .inherit
+    /// The child's working directory; nil: the supervisor's.
+    public var workingDirectory: String?
+
     public init(name: String, role: Role, argv: [String], environment: [String: String] = [:],
                 policy: RestartPolicy = RestartPolicy(), shutdownTimeoutMs: UInt64 = 15_000,
                 readyTimeoutMs: UInt64 = 30_000, socketDirectory: String? = nil, instanceName: String? = nil) {

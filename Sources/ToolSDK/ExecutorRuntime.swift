@@ -70,7 +70,8 @@ public final class ExecutorRuntime {
     /// index current when their call started.
     private(set) var index: PackIndex
     private(set) var readyPayload: [UInt8]
-    let loop = Loop()
+    /// The loop the links run on (given to `init`, or its own).
+    public let loop: Loop
     let log: Log
     private var listener: Listener?
     private var links: [Int: ExecutorLink] = [:]
@@ -94,8 +95,11 @@ public final class ExecutorRuntime {
     }
 
     /// Serves a whole pack: tools, resources, resource templates, prompts, completions.
-    public init(options: Options, pack: ToolPack) {
+    /// `loop`: run on this loop (which may hold handles of the caller's, as an upstream
+    /// bridge's child processes) instead of a new one.
+    public init(options: Options, pack: ToolPack, loop: Loop = Loop()) {
         self.options = options
+        self.loop = loop
         self.log = Log("executor:\(options.name)")
         index = PackIndex(pack)
         readyPayload = ExecutorRuntime.ready(options, pack)

@@ -31,6 +31,7 @@ public struct CallContext: Sendable, Equatable {
         var traceparent: String?
         var cancelKey: String?
         var principal: Caller?
+        var session: String?
     }
 
     /// Who called, as the front authenticated them (proto §5.3.1 `principal`): never the
@@ -131,6 +132,13 @@ public struct CallContext: Sendable, Equatable {
         get { box.f.cancelKey } set { update { $0.cancelKey = newValue } }
     }
 
+    /// Legacy: an opaque key of the client session the request belongs to, the same for every
+    /// request of the session on every front (a hash, never the session id itself). An upstream
+    /// bridge in per-session mode gives each session a copy of its own by it.
+    public var session: String? {
+        get { box.f.session } set { update { $0.session = newValue } }
+    }
+
     public init(requestMeta: JSONValue? = nil, era: Era = .legacy, protocolVersion: String? = nil,
                 clientCapabilities: JSONValue? = nil, logLevel: String? = nil,
                 inputResponses: JSONValue? = nil, requestState: String? = nil) {
@@ -145,7 +153,7 @@ public struct CallContext: Sendable, Equatable {
             && a.requestState == b.requestState && a.requestId == b.requestId && a.traceparent == b.traceparent
             && a.cancelKey == b.cancelKey && a.requestMeta == b.requestMeta
             && a.clientCapabilities == b.clientCapabilities && a.inputResponses == b.inputResponses
-            && a.principal == b.principal
+            && a.principal == b.principal && a.session == b.session
     }
 
     /// The client's `_meta.progressToken`, when it asked for progress.
@@ -205,6 +213,7 @@ public struct CallContext: Sendable, Equatable {
                         if v.first == UInt8(ascii: "n") { return }
                         guard let value = try? JSONValue.parse(v), let caller = Caller(value) else { fail(); return }
                         c.principal = caller
+                    case 2048: c.session = string()
                     default: // cancelKey: optional to the executor, so a malformed one is ignored
                         if let k = JSONValue.parseString(v) { c.cancelKey = k }
                     }
@@ -228,6 +237,7 @@ public struct CallContext: Sendable, Equatable {
         switch key.count {
         case 3: return key.bytesEqual("era") ? 1 : 0
         case 5: return key.bytesEqual("_meta") ? 2 : 0
+        case 7: return key.bytesEqual("session") ? 2048 : 0
         case 8: return key.bytesEqual("logLevel") ? 16 : 0
         case 9:
             return key.bytesEqual("requestId") ? 128 : key.bytesEqual("cancelKey") ? 512
@@ -258,6 +268,7 @@ public struct CallContext: Sendable, Equatable {
         if let traceparent { o["traceparent"] = .string(traceparent) }
         if let cancelKey { o["cancelKey"] = .string(cancelKey) }
         if let principal { o["principal"] = principal.json }
+        if let session { o["session"] = .string(session) }
         return .object(o)
     }
 

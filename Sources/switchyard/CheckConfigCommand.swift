@@ -33,6 +33,18 @@ struct CheckConfigCommand: ParsableCommand {
             "heartbeatTimeoutMs": .number(Double(plan.heartbeatTimeoutMs)),
             "front": .object(Self.options(plan.frontArguments)),
         ]
+        if !plan.upstreams.isEmpty {
+            // The environment's names only: its values may be secrets.
+            o["upstreams"] = .array(plan.upstreams.map { u in
+                var e: [String: JSONValue] = ["name": .string(u.name), "pool": .number(Double(u.pool)),
+                                              "maxConcurrency": .number(Double(u.maxConcurrency)),
+                                              "timeoutMs": .number(Double(u.timeoutMs)), "prefix": .string(u.prefix),
+                                              "mode": .string(u.mode.rawValue),
+                                              "env": .array(u.environment.keys.sorted().map(JSONValue.string))]
+                if let url = u.url { e["url"] = .string(url) } else { e["argv"] = .array(u.argv.map(JSONValue.string)) }
+                return .object(e)
+            })
+        }
         if let f = plan.logFormat { o["logFormat"] = .string(f) }
         // Without the password.
         if let r = plan.redis { o["redis"] = .string(r.redacted) }

@@ -6,6 +6,7 @@ import Glibc
 import MCPCore
 import Redis
 import Supervisor
+import Upstream
 
 /// `switchyard serve`: the supervisor with its fronts and executors.
 struct ServeCommand: ParsableCommand {
@@ -34,6 +35,13 @@ struct ServeCommand: ParsableCommand {
         It gets SWITCHYARD_SOCKET and SWITCHYARD_READY_FD.
         """)
     var executorCommands: [String] = []
+    @Option(name: .customLong("upstream"), help: """
+        An existing MCP server to pool behind the fronts, NAME=COMMAND ARGS (a stdio server, run with \
+        /bin/sh -c) or NAME=http(s)://HOST/PATH (repeatable). More settings per upstream in the config \
+        file's 'upstreams' (README, "Pooling stdio MCP servers").
+        """)
+    var upstreams: [String] = []
+    @Option(help: "Copies of each stdio upstream kept running (default: 2).") var upstreamPool: Int?
     @Option(help: """
         JSON config file with any of the long options in camelCase (host, port, fronts, executors, tools, \
         executorCommands, preferSSE, maxBody, sessionKey, sessionKeyFile, runDir, compressThreshold, \
@@ -125,6 +133,10 @@ struct ServeCommand: ParsableCommand {
         var frontCount: Int
         /// Per executor: name, argv (the first element stands for this executable), environment.
         var executors: [(name: String, argv: [String], environment: [String: String])]
+        /// The upstream MCP servers, each served by a bridge executor (one of `executors`).
+        var upstreams: [UpstreamSpec]
+        /// Names the built-in packs serve (`tool:NAME`, `prompt:NAME`, `resource:URI`) and which pack.
+        var builtInNames: [String: String]
         /// Every front's options after `--index` and `--run-dir`.
         var frontArguments: [String]
         var restartPolicy: RestartPolicy
@@ -159,7 +171,10 @@ struct ServeCommand: ParsableCommand {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1...65535") }
         guard (1...64).contains(frontCount) else { throw ValidationError("--fronts must be 1...64") }
         guard (0...256).contains(executorCount) else { throw ValidationError("--executors must be 0...256") }
-        guard executorCount > 0 || !external.isEmpty else { throw ValidationError("need at least one executor") }
+        let upstreamSpecs = try UpstreamOptions.specs(options: upstreams, pool: upstreamPool, config: cfg)
+        guard executorCount > 0 || !external.isEmpty || !upstreamSpecs.isEmpty else {
+            throw ValidationError("need at least one executor")
+        }
         try ToolPacks.validate(tools)
         if let a = admin ?? cfg.string("admin") { _ = try HostPort.parse(a) }
         let callTimeout = callTimeoutMs ?? cfg.int("callTimeoutMs") ?? 60_000
@@ -201,6 +216,12 @@ struct ServeCommand: ParsableCommand {
             let name = "ext-\(i)"
             executors.append((name, ["/bin/sh", "-c", "exec \(cmd)"], ["SWITCHYARD_EXECUTOR_NAME": name]))
         }
+        for (i, spec) in upstreamSpecs.enumerated() {
+            // The number after the last '-' is the executor's metrics slot: kept apart from swift-N's.
+            let name = "upstream.\(spec.name)-\(100 + i)"
+            executors.append((name, ["switchyard", "upstream", "--socket", "{socket}", "--name", name],
+                              ["SWITCHYARD_UPSTREAM": spec.json.compactJSON()]))
+        }
         var argv = ["--host", host, "--port", String(port), "--max-body", String(maxBody),
                     "--compress-threshold", String(threshold)]
         if preferSSE { argv.append("--prefer-sse") }
@@ -228,7 +249,18 @@ struct ServeCommand: ParsableCommand {
         argv += auth.frontArguments
         argv += TLSOptions.frontArguments(tlsSettings)
         argv += RedisArguments.front(redisSettings).arguments
-        return Plan(host: host, port: port, frontCount: frontCount, executors: executors, frontArguments: argv,
+        var builtInNames: [String: String] = [:]
+        if executorCount > 0 {
+            for pack in tools.split(separator: ",") {
+                let p = ToolPacks.packs[String(pack)]!
+                for t in p.tools { builtInNames["tool:" + t.name] = "the tool pack '\(pack)'" }
+                for t in p.prompts { builtInNames["prompt:" + t.name] = "the tool pack '\(pack)'" }
+                for r in p.resources { builtInNames["resource:" + r.uri] = "the tool pack '\(pack)'" }
+                for r in p.resourceTemplates { builtInNames["resource:" + r.uriTemplate] = "the tool pack '\(pack)'" }
+            }
+        }
+        return Plan(host: host, port: port, frontCount: frontCount, executors: executors,
+                    upstreams: upstreamSpecs, builtInNames: builtInNames, frontArguments: argv,
                     restartPolicy: policy,
                     heartbeatIntervalMs: UInt64(heartbeatIntervalMs ?? cfg.int("heartbeatIntervalMs") ?? 1_000),
                     heartbeatTimeoutMs: UInt64(heartbeatTimeoutMs ?? cfg.int("heartbeatTimeoutMs") ?? 5_000),
@@ -241,6 +273,12 @@ struct ServeCommand: ParsableCommand {
         let plan = try plan()
         // Before the first log line; children inherit it.
         if let f = plan.logFormat { setenv("SWITCHYARD_LOG_FORMAT", f, 1) }
+        // Each upstream is started once and listed before anything else starts: a command that
+        // cannot serve, or a name served twice, stops here with an error that says which.
+        do { try UpstreamPreflight.check(plan.upstreams, builtIn: plan.builtInNames) } catch {
+            FileHandleStderr.write("switchyard: \(error.description)\n")
+            throw ExitCode(64)
+        }
         let runDir = try RunDirectory.prepare(plan.runDir)
         let exe = SelfExecutable.path()
         let executorSpecs = plan.executors.map { e -> ChildSpec in
@@ -250,6 +288,9 @@ struct ServeCommand: ParsableCommand {
             spec.heartbeatIntervalMs = plan.heartbeatIntervalMs
             spec.heartbeatTimeoutMs = plan.heartbeatTimeoutMs
             spec.maxRSSBytes = plan.executorMaxRSS
+            // A bridge is ready once its copies are (up to UpstreamBridge.startupTimeoutMs: a
+            // server started with npx or uvx may first download itself).
+            if e.environment["SWITCHYARD_UPSTREAM"] != nil { spec.readyTimeoutMs = UpstreamBridge.startupTimeoutMs + 10_000 }
             return spec
         }
         // Secrets go to fronts through their environment, never their arguments.

@@ -140,10 +140,13 @@ struct ConfigFile {
                           "logFormat", "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize",
                           "eventStoreAge", "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress",
                           "maxResult", "validateArguments", "rateLimits", "auditLog", "toolCacheTtl", "resultCacheMb",
-                          "trustedProxies"]
+                          "trustedProxies", "upstreams", "upstreamPool"]
                           + AuthOptions.configKeys + RedisArguments.configKeys)
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
-        if let secret = secretKeys.first(where: { o[$0] != nil }), file.readableByOthers {
+        // An upstream's `env` is where API tokens for it go: as secret as the session key.
+        let upstreamEnv: String? = o["upstreams"]?.objectValue?.first { $0.value["env"]?.objectValue?.isEmpty == false }
+            .map { "upstreams.\($0.key).env" }
+        if let secret = secretKeys.first(where: { o[$0] != nil }) ?? upstreamEnv, file.readableByOthers {
             throw ValidationError("config file \(path) holds a secret ('\(secret)') but other users can read it "
                                   + "(mode \(file.modeText)); run: chmod 600 \(path)")
         }

@@ -7,7 +7,7 @@ struct Switchyard: ParsableCommand {
         abstract: "A high-performance MCP server: fronts speak MCP over HTTP, executors host the tools.",
         version: version,
         subcommands: [ServeCommand.self, StdioCommand.self, FrontCommand.self, ExecutorCommand.self, ReloadCommand.self,
-                      KeysCommand.self, AuditCommand.self, CheckConfigCommand.self],
+                      KeysCommand.self, AuditCommand.self, CheckConfigCommand.self, UpstreamCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -157,6 +157,23 @@ final class ExecutorPool: FrontLinkOwner {
 
     func linkNotification(_ link: FrontLink, payload: [UInt8]) { observer?.executorNotification(payload) }
 
+    /// The merged catalog is rebuilt, and this front's clients get the list_changed
+    /// notifications of the lists that differ (every front gets the frame on its own link).
+    func linkCatalogChanged(_ link: FrontLink, before: Catalog) {
+        guard let now = link.ready?.catalog else { return }
+        log.info("executor catalog changed", [("executor", link.name), ("tools", String(now.tools.count))])
+        rebuildCatalog()
+        var lists: [String] = []
+        if before.tools != now.tools { lists.append("tools") }
+        if before.prompts != now.prompts { lists.append("prompts") }
+        if before.resources != now.resources || before.resourceTemplates != now.resourceTemplates {
+            lists.append("resources")
+        }
+        for list in lists {
+            observer?.executorNotification(Array("{\"method\":\"notifications/\(list)/list_changed\"}".utf8))
+        }
+    }
+
     func clientRequest(_ call: PendingCall, link: FrontLink, payload: [UInt8]) {
         calls!.clientRequest(call, link: link, payload: payload)
     }

@@ -17,6 +17,8 @@ protocol FrontLinkOwner: AnyObject {
     func clientRequest(_ call: PendingCall, link: FrontLink, payload: [UInt8])
     /// A NOTIFY on stream 0: a notification for every interested client.
     func linkNotification(_ link: FrontLink, payload: [UInt8])
+    /// A CATALOG frame replaced the link's catalog (`before`: the one it had).
+    func linkCatalogChanged(_ link: FrontLink, before: Catalog)
 }
 
 /// One front's link to one executor (proto/executor-protocol.md): HELLO/READY, CALL frames
@@ -128,6 +130,19 @@ final class FrontLink: StreamDelegate {
                 respond(requestId: id.compactJSON(), member: "error",
                         json: ProtocolError(.internalError, "the call is gone").errorObjectJSON)
             }
+            return
+        }
+        if h.extraType == .catalog {
+            // Proto §5.11: the executor's whole catalog, from now on, for this link.
+            guard ready != nil else { return }
+            guard let body = (try? decompressed(h, payload)) ?? (h.isCompressed ? nil : Array(payload)),
+                  let catalog = try? Catalog.decode(body) else {
+                log.warning("bad CATALOG frame ignored", [("executor", name)])
+                return
+            }
+            let before = ready!.catalog
+            ready!.catalog = catalog
+            owner.linkCatalogChanged(self, before: before)
             return
         }
         guard let type = h.type else { return }

@@ -119,6 +119,12 @@ struct ExecutorCalls {
             CallRouter.appendCancelHash(cancelHash, to: &out)
             out.append(UInt8(ascii: "\""))
         }
+        if let session = r.session {
+            // A hash, never the id: executors must not hold what lets one act as the session.
+            out += ",\"session\":\"".utf8
+            CallRouter.appendCancelHash(FNV1a.hash(session.id, from: Self.sessionKeySeed), to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
         if let traceparent { out += ",\"traceparent\":".utf8; JSONValue.appendQuoted(traceparent, to: &out) }
         if !r.principal.isAnonymous { Self.appendPrincipal(r.principal, to: &out) }
         if r.envelope.raw.meta.kind == Int32(SY_JSON_OBJECT) {
@@ -132,6 +138,10 @@ struct ExecutorCalls {
         out.append(UInt8(ascii: "}"))
         return out
     }
+
+    /// The seed of the CALL context's `session` hash (FNV-1a of "session|"), so it differs from
+    /// the cancellation key of any request.
+    static let sessionKeySeed = FNV1a.hash("session|".utf8)
 
     /// `,"principal":{...}`: who is calling, as authenticated at the front (never the
     /// credential itself: tokens are not passed through to executors).

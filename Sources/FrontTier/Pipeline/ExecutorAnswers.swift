@@ -40,8 +40,10 @@ final class ExecutorAnswers: CallResponder {
             return
         }
         let toolError = type == .result && Self.isTrue(reply.is_error, in: payload)
-        if type == .result && !toolError && call.kind == .tool && !call.fromCache, let schema = Self.outputSchema(call.tool, s) {
-            // The tool declares an outputSchema: its structuredContent must be there and conform.
+        if type == .result && !toolError && call.kind == .tool && !call.fromCache, let schema = Self.outputSchema(call.tool, s),
+           !(call.modern && Envelope.string(payload, reply.result_type) == "input_required") {
+            // The tool declares an outputSchema: its structuredContent must be there and conform
+            // (in a result, not in an input-required answer, which is no result yet).
             let problem: String?
             if reply.structured.kind == Int32(SY_JSON_ABSENT) {
                 problem = "has no structuredContent, which its outputSchema requires"

@@ -1,0 +1,35 @@
+import ArgumentParser
+import MCPCore
+import Upstream
+
+/// `--upstream NAME=COMMAND`, `--upstream-pool N` and the config file's `upstreams` object
+/// (name → settings) and `upstreamPool`, checked into specs.
+enum UpstreamOptions {
+    static func specs(options: [String], pool: Int?, config: ConfigFile) throws -> [UpstreamSpec] {
+        let defaultPool = pool ?? config.int("upstreamPool") ?? 2
+        guard (1...64).contains(defaultPool) else { throw ValidationError("--upstream-pool must be 1...64") }
+        var specs: [UpstreamSpec] = []
+        do {
+            for o in options { specs.append(try UpstreamSpec.parse(option: o, pool: defaultPool)) }
+            if let v = config.values["upstreams"] {
+                guard case .object(let o) = v else {
+                    throw ValidationError("config file: 'upstreams' must be an object of name: settings")
+                }
+                for name in o.keys.sorted() {
+                    specs.append(try UpstreamSpec.parse(name: name, config: o[name]!, pool: defaultPool))
+                }
+            }
+        } catch let e as UpstreamSpec.Invalid {
+            throw ValidationError(e.description)
+        }
+        if let remote = specs.first(where: { $0.url != nil }) {
+            throw ValidationError("upstream '\(remote.name)': remote (http/https) upstreams are not supported yet; "
+                                  + "run the server's stdio command instead")
+        }
+        var seen = Set<String>()
+        for s in specs where !seen.insert(s.name).inserted {
+            throw ValidationError("two upstreams are named '\(s.name)'")
+        }
+        return specs
+    }
+}

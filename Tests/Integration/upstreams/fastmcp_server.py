@@ -1,0 +1,113 @@
+"""A stdio MCP server written with the official Python SDK, pooled behind Switchyard in
+test_upstream.py and bench/upstream.sh.
+
+    python fastmcp_server.py            serve on stdin/stdout
+    python fastmcp_server.py --garbage  write a line that is not JSON-RPC, then wait (a broken server)
+    python fastmcp_server.py --exit     exit at once with status 3
+    --no-resources                      serve no resource; --tag WORD is ignored (it marks the processes)
+"""
+
+import asyncio
+import os
+import sys
+import time
+
+from pydantic import BaseModel
+
+if "--garbage" in sys.argv:
+    print("this is not JSON-RPC", flush=True)
+    time.sleep(60)
+    sys.exit(0)
+if "--exit" in sys.argv:
+    print("starting... no, giving up", file=sys.stderr, flush=True)
+    sys.exit(3)
+
+from mcp.server.mcpserver import Context, MCPServer  # noqa: E402
+
+server = MCPServer("switchyard-upstream-test")
+calls = 0
+
+
+@server.tool()
+def say(text: str) -> str:
+    """Returns its argument."""
+    return text
+
+
+@server.tool()
+def copy_pid() -> int:
+    """The process id of the copy that ran the call."""
+    return os.getpid()
+
+
+@server.tool()
+async def block(seconds: float) -> int:
+    """Blocks the copy's event loop (time.sleep in a coroutine, as careless servers do), so the
+    copy serves nothing else meanwhile; then returns its process id."""
+    time.sleep(seconds)
+    return os.getpid()
+
+
+@server.tool()
+async def wait(seconds: float) -> int:
+    """Waits without blocking the copy, then returns its process id."""
+    await asyncio.sleep(seconds)
+    return os.getpid()
+
+
+@server.tool()
+def counter() -> int:
+    """Counts the calls this copy has served: state that belongs to one copy."""
+    global calls
+    calls += 1
+    return calls
+
+
+class Name(BaseModel):
+    name: str
+
+
+@server.tool()
+async def ask_name(ctx: Context) -> str:
+    """Asks the user for a name through the client (elicitation)."""
+    result = await ctx.elicit("What is your name?", Name)
+    if result.action == "accept" and result.data is not None:
+        return f"hello {result.data.name}"
+    return f"no name ({result.action})"
+
+
+@server.tool()
+async def steps(count: int, ctx: Context) -> str:
+    """Reports progress `count` times."""
+    for i in range(count):
+        await ctx.report_progress(i + 1, count, f"step {i + 1}")
+        await asyncio.sleep(0.01)
+    return f"{count} steps"
+
+
+@server.tool()
+async def grow(ctx: Context) -> str:
+    """Adds the tool `grown` to this copy and says the tool list changed."""
+    def grown() -> str:
+        """Added at run time."""
+        return "grown"
+    server.add_tool(grown, name="grown")
+    await ctx.session.send_tool_list_changed()
+    return "added"
+
+
+if "--no-resources" not in sys.argv:  # a second copy of this server behind one front (URIs have no prefix)
+    @server.resource("info://server")
+    def info() -> str:
+        """What this server is."""
+        return "a FastMCP test upstream"
+
+
+@server.prompt()
+def greet(name: str) -> str:
+    """A greeting for `name`."""
+    return f"Say hello to {name}."
+
+
+if __name__ == "__main__":
+    server.run("stdio")

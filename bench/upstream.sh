@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# One FastMCP stdio server (Tests/Integration/upstreams/fastmcp_server.py) three ways, side by side:
+#   pipes       COPIES copies driven directly over their stdin/stdout (bench/upstream_pipes.py): the limit
+#   switchyard  switchyard serve --upstream ... --upstream-pool COPIES
+#   mcp-proxy   mcp-proxy (PyPI) in front of one copy, as users run it today
+# for a fast tool (say) and a 50 ms blocking tool (block, time.sleep in a coroutine: it stalls its copy),
+# CONNS (100) sessions in a closed loop, then one call at a time for the added latency. Not part of make test.
+#
+#   bench/upstream.sh            # DURATION=10 WARMUP=2 CONNS=100 COPIES=4 FRONTS=1 THREADS=1
+#   SMOKE=1 bench/upstream.sh    # 3 s runs, Switchyard and pipes only: fails on any error
+#
+# Needs .build/release/switchyard and switchyard-bench (swift build -c release); creates bench/.venv (mcp 2.x,
+# for the upstream) and bench/.venv-proxy (mcp-proxy) on first use. Results: one JSON line per run on stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN_DIR=${BIN_DIR:-.build/release}
+SY=$BIN_DIR/switchyard
+GEN=$BIN_DIR/switchyard-bench
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+CONNS=${CONNS:-100}
+COPIES=${COPIES:-4}
+FRONTS=${FRONTS:-1}
+THREADS=${THREADS:-1}
+SMOKE=${SMOKE:-}
+[ -n "$SMOKE" ] && { DURATION=3; WARMUP=1; }
+[ -x "$SY" ] && [ -x "$GEN" ] || { echo "build first: swift build -c release (or set BIN_DIR)" >&2; exit 1; }
+SERVER=Tests/Integration/upstreams/fastmcp_server.py
+
+log() { echo "== $*" >&2; }
+
+if [ ! -x bench/.venv/bin/python ] || ! bench/.venv/bin/python -c 'import mcp.server.mcpserver' 2>/dev/null; then
+  log "creating bench/.venv with the MCP Python SDK"
+  python3 -m venv bench/.venv && bench/.venv/bin/pip install -q "mcp>=2.3,<3" uvicorn >&2
+fi
+UPY=$(pwd)/bench/.venv/bin/python
+if [ -z "$SMOKE" ] && [ ! -x bench/.venv-proxy/bin/mcp-proxy ]; then
+  log "creating bench/.venv-proxy with mcp-proxy"
+  python3 -m venv bench/.venv-proxy && bench/.venv-proxy/bin/pip install -q mcp-proxy >&2
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-upstream-bench-XXXXXX")
+declare -A PID=()
+stop() { local n=$1; [ -n "${PID[$n]:-}" ] && { kill "${PID[$n]}" 2>/dev/null || true; wait "${PID[$n]}" 2>/dev/null || true; }; unset "PID[$n]"; }
+cleanup() { for n in "${!PID[@]}"; do stop "$n"; done; rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+FAST_ARGS='{"text":"hello"}'
+BLOCK_ARGS='{"seconds":0.05}'
+
+# One closed-loop run; prints {"server":..., "tool":..., rate, p50, p99, errors}.
+load() { # name url tool args conns
+  "$GEN" run --url "$2" -c "$5" -d "$DURATION" --warmup "$WARMUP" --threads "$THREADS" --tool "$3" --args "$4" \
+    --json "$work/run.json" >"$work/run.txt" 2>"$work/run.err" || { log "$1 $3: errors"; tail -20 "$work/run.txt" >&2; [ -z "$SMOKE" ] || exit 1; }
+  python3 - "$1" "$3" "$5" "$work/run.json" <<'PY'
+import json, sys
+name, tool, conns, path = sys.argv[1:5]
+r = json.load(open(path))
+lat = r["latencyMs"]
+print(json.dumps({"server": name, "tool": tool, "conns": int(conns), "rate": round(r["achievedRate"], 1),
+                  "p50_ms": round(lat["p50"], 3), "p99_ms": round(lat["p99"], 3), "ok": r["ok"], "errors": r["errors"]}))
+PY
+}
+
+pipes() { # tool args window [copies]
+  "$UPY" bench/upstream_pipes.py --copies "${4:-$COPIES}" --window "$3" --duration "$DURATION" --warmup "$WARMUP" \
+    --tool "$1" --args "$2" -- "$UPY" "$SERVER" | python3 -c 'import json,sys; d=json.load(sys.stdin); d["server"]="pipes"; print(json.dumps(d))'
+}
+
+log "direct pipes: $COPIES copies"
+pipes say "$FAST_ARGS" 25
+pipes block "$BLOCK_ARGS" 25
+pipes say "$FAST_ARGS" 1 1   # one call at a time on one copy: the latency floor
+
+port=$(free_port)
+log "switchyard: --upstream-pool $COPIES, $FRONTS front(s)"
+"$SY" serve --port "$port" --fronts "$FRONTS" --executors 0 --upstream "up=$UPY $SERVER" --upstream-pool "$COPIES" \
+  --run-dir "$work/run" >"$work/sy.out" 2>"$work/sy.err" &
+PID[switchyard]=$!
+for _ in $(seq 600); do grep -q "serving MCP" "$work/sy.out" 2>/dev/null && break; sleep 0.1; done
+grep -q "serving MCP" "$work/sy.out" || { tail -5 "$work/sy.err" >&2; exit 1; }
+load switchyard "http://127.0.0.1:$port/mcp" say "$FAST_ARGS" "$CONNS"
+load switchyard "http://127.0.0.1:$port/mcp" block "$BLOCK_ARGS" "$CONNS"
+load switchyard "http://127.0.0.1:$port/mcp" say "$FAST_ARGS" 1
+stop switchyard
+
+[ -n "$SMOKE" ] && exit 0
+port=$(free_port)
+log "mcp-proxy: one copy"
+bench/.venv-proxy/bin/mcp-proxy --port "$port" --host 127.0.0.1 --log-level WARNING -- "$UPY" "$SERVER" \
+  >"$work/proxy.log" 2>&1 &
+PID[mcp-proxy]=$!
+for _ in $(seq 300); do
+  code=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$port/mcp" 2>/dev/null || true)
+  [ -n "$code" ] && [ "$code" != 000 ] && break; sleep 0.1
+done
+load mcp-proxy "http://127.0.0.1:$port/mcp" say "$FAST_ARGS" "$CONNS"
+load mcp-proxy "http://127.0.0.1:$port/mcp" block "$BLOCK_ARGS" "$CONNS"
+load mcp-proxy "http://127.0.0.1:$port/mcp" say "$FAST_ARGS" 1
+stop mcp-proxy
