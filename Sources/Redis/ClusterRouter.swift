@@ -35,6 +35,10 @@ final class ClusterRouter {
     /// Connections asking a node not linked yet for the map, closed by `close`.
     private var probes: [ObjectIdentifier: RedisConnection] = [:]
     private var lastRefreshFailure = ""
+    /// Commands waiting to go again after TRYAGAIN: on `close` their timers are closed and
+    /// their callers answered.
+    private var retries: [Int: (timer: EventLoop.Timer, reply: (RedisReply) -> Void)] = [:]
+    private var retryKey = 0
     private var closed = false
     private static let asking = RESPCommand.encode([Array("ASKING".utf8)])
     private static let clusterSlots = RESPCommand.encode([Array("CLUSTER".utf8), Array("SLOTS".utf8)])
@@ -67,6 +71,12 @@ final class ClusterRouter {
         let open = probes.values
         probes = [:]
         for conn in open { conn.close("client closed") }
+        let waiting = retries.values
+        retries = [:]
+        for retry in waiting {
+            retry.timer.close()
+            retry.reply(.error("DOWN Redis client closed"))
+        }
         setUp(false)
     }
 
@@ -117,7 +127,9 @@ final class ClusterRouter {
             guard let self else { return reply(answer) }
             self.handle(answer, command: command, key: key, redirections: redirections, reply)
         }
-        if !sent {
+        if !sent, link.isSaturated {
+            refuse("BUSY Redis Cluster node \(node): \(options.maxPending) replies awaited", reply)
+        } else if !sent {
             // Its slots may have moved to a promoted replica: only a new map tells.
             refreshSoon()
             refuse("DOWN Redis Cluster node \(node) not connected", reply)
@@ -139,10 +151,13 @@ final class ClusterRouter {
             return reply(.error("REDIRECT gave up after \(options.maxRedirections) redirections (last: \(message))"))
         }
         if code == "TRYAGAIN" {
-            Timer.once(loop: loop, after: ClusterRouter.tryAgainDelay) { [weak self] in
-                guard let self else { return reply(.error("DOWN Redis client closed")) }
+            retryKey += 1
+            let id = retryKey
+            let timer = Timer.once(loop: loop, after: ClusterRouter.tryAgainDelay) { [weak self] in
+                guard let self, self.retries.removeValue(forKey: id) != nil else { return }
                 self.send(command, key: key, to: .slotOwner, redirections: redirections + 1, reply)
             }
+            retries[id] = (timer, reply)
             return
         }
         guard let redirection = Redirection(message) else { return reply(answer) }

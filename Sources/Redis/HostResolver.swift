@@ -68,7 +68,7 @@ private let lookedUp: uv_getaddrinfo_cb = { request, status, result in
         } else {
             continue
         }
-        let name = String(cString: text)
+        let name = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if rc == 0, !addresses.contains(name) { addresses.append(name) }
     }
     guard !addresses.isEmpty else { return pending.done(.failure("cannot resolve \(pending.endpoint.host): no address")) }

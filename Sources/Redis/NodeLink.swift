@@ -58,13 +58,16 @@ final class NodeLink {
 
     /// Queues one RESP command; false when the link cannot take it now.
     func send(_ command: [UInt8], _ deliver: @escaping (RedisReply) -> Void) -> Bool {
-        guard let connection else { return false }
+        guard let connection, connection.pending < options.maxPending else { return false }
         switch connection.phase {
         case .ready: return connection.send(command, deliver)
         case .connecting: return queueWhileConnecting && connection.send(command, deliver)
         case .closed: return false
         }
     }
+
+    /// As many replies awaited as `maxPending`: `send` refuses until some arrive.
+    var isSaturated: Bool { (connection?.pending ?? 0) >= options.maxPending }
 
     /// Drops the current connection and connects again (resolving anew) right away: the
     /// server is not the master any more, or a Sentinel announced a new one.

@@ -122,6 +122,8 @@ public final class RedisClient {
             cluster.send(command, key: key, reply)
         } else if let primary, primary.send(command, reply) {
             return
+        } else if let primary, primary.isSaturated {
+            refuse(.error("BUSY Redis: \(options.maxPending) replies awaited on the connection"), reply)
         } else {
             refuse(.error("DOWN Redis \(closed ? "client closed" : "not connected")"), reply)
         }

@@ -54,7 +54,7 @@ final class RedisConnection {
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private var retainedByContext = false
     /// Replies awaited (hiredis answers in order).
-    private var pending = 0
+    private(set) var pending = 0
     /// When the watchdog first saw the connection still connecting / waiting without a reply
     /// since the last one (nil: not seen yet). Marked by the watchdog itself, not at send
     /// time: `loop.now` is the time of the turn, stale when a caller sends before the loop
@@ -178,9 +178,10 @@ final class RedisConnection {
     private func queue(_ command: [UInt8], on ac: UnsafeMutablePointer<redisAsyncContext>, _ callback: HiredisCallback?,
                        _ privdata: UnsafeMutableRawPointer?) -> Bool {
         var flush: Int32 = 0
+        precondition(command.last == 0, "a command for hiredis is NUL-terminated (RESPCommand.encode)")
         let rc = command.withUnsafeBufferPointer {
             sy_redis_command(ac, callback, privdata, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self),
-                             $0.count, &flush)
+                             $0.count - 1, &flush)
         }
         if flush != 0 && !flushScheduled {
             flushScheduled = true

@@ -11,6 +11,9 @@ public struct RedisOptions: Sendable, Equatable {
     public var reconnectCap: UInt64 = 2000
     /// MOVED/ASK redirections followed for one command before it fails.
     public var maxRedirections = 5
+    /// Replies awaited on one connection beyond which a command is refused (`BUSY ...`) rather
+    /// than queued: a Redis that answers, slowly, cannot make a front's memory grow without bound.
+    public var maxPending = 100_000
 
     public init() {}
 }

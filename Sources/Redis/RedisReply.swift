@@ -1,5 +1,6 @@
 /// One RESP2 reply. `.error` also carries the client's own failures, which start with a word
-/// in capitals like the server's: `DOWN ...` (not connected), `TIMEOUT ...`, `REDIRECT ...`.
+/// in capitals like the server's: `DOWN ...` (not connected, or the connection was lost or
+/// timed out), `BUSY ...` (too many replies awaited), `REDIRECT ...` (too many redirections).
 public enum RedisReply: Sendable, Equatable {
     case status(String), error(String), integer(Int64), bulk([UInt8]), null, array([RedisReply])
 
@@ -27,9 +28,12 @@ public enum RedisReply: Sendable, Equatable {
 
 /// Commands as RESP arrays of bulk strings: what hiredis sends as is.
 enum RESPCommand {
+    /// The command followed by a NUL byte that is not part of it: hiredis scans a formatted
+    /// command with `strchr` to find its name and a SUBSCRIBE's channels, past the end of an
+    /// unterminated buffer (AddressSanitizer caught it).
     static func encode(_ args: [[UInt8]]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(16 + args.reduce(0) { $0 + $1.count + 16 })
+        out.reserveCapacity(17 + args.reduce(0) { $0 + $1.count + 16 })
         out.append(UInt8(ascii: "*"))
         appendDecimal(args.count, to: &out)
         for arg in args {
@@ -39,6 +43,7 @@ enum RESPCommand {
             out.append(13)
             out.append(10)
         }
+        out.append(0)
         return out
     }
 

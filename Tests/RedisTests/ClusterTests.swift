@@ -210,6 +210,56 @@ final class ClusterTests: RedisTestCase {
     }
 }
 
+/// A node that answers MOVED to itself forever: the client follows a bounded number of
+/// redirections, then fails the command with REDIRECT.
+final class ClusterRedirectionLimitTests: RedisTestCase {
+    func testEndlessMovedGivesUpAfterTheLimit() throws {
+        let fake = try FakeRedis { command, port in
+            switch command.first?.uppercased() {
+            case "PING": return "+PONG\r\n"
+            case "CLUSTER": return "*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:\(port)\r\n$2\r\nid\r\n"
+            default: return "-MOVED 1234 127.0.0.1:\(port)\r\n"
+            }
+        }
+        defer { fake.stop() }
+        let c = client(try RedisSettings.cluster("127.0.0.1:\(fake.port)", username: nil, password: nil))
+        waitUp(c)
+        let reply = roundTrip(loop, c, ["GET", "k"], key: "k")
+        XCTAssertEqual(reply?.errorCode, "REDIRECT", "\(String(describing: reply))")
+        XCTAssertEqual(c.stats.redirections, UInt64(RedisOptions().maxRedirections))
+    }
+
+    /// TRYAGAIN (a multi-key command during a migration) is retried after a short delay, as
+    /// many times as redirections, then fails; a command pending at close() (waiting for its
+    /// next try, or on the wire) is answered.
+    func testTryAgainIsRetriedThenGivesUp() throws {
+        let fake = try FakeRedis { command, port in
+            switch command.first?.uppercased() {
+            case "PING": return "+PONG\r\n"
+            case "CLUSTER": return "*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:\(port)\r\n$2\r\nid\r\n"
+            default: return "-TRYAGAIN Multiple keys request during rehashing of slot\r\n"
+            }
+        }
+        defer { fake.stop() }
+        let c = client(try RedisSettings.cluster("127.0.0.1:\(fake.port)", username: nil, password: nil))
+        waitUp(c)
+        let started = Date()
+        let reply = roundTrip(loop, c, ["MGET", "{a}1", "{a}2"], key: "{a}1")
+        XCTAssertEqual(reply?.errorCode, "REDIRECT", "\(String(describing: reply))")
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.09, "5 retries 20 ms apart")
+
+        var atClose: RedisReply?
+        c.send([bytes("MGET"), bytes("{a}1")], key: bytes("{a}1")) { atClose = $0 }
+        // A round trip on loopback takes well under 10 ms: the command now mostly waits 20 ms
+        // for its next try.
+        spin(loop, seconds: 0.01)
+        XCTAssertNil(atClose)
+        c.close()
+        spin(loop, seconds: 0.05)
+        XCTAssertNotNil(atClose, "a command waiting to retry was never answered")
+    }
+}
+
 /// A value shared with the migration thread.
 final class Locked<Value>: @unchecked Sendable {
     private var value: Value

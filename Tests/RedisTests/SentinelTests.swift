@@ -4,27 +4,26 @@ import XCTest
 @testable import Redis
 
 /// Sentinel: one primary, one replica, three Sentinels on loopback. The primary is killed
-/// during a bounded stream of commands; the client follows the failover to the promoted
-/// replica without a restart (commands may fail in the failover window, not after it).
+/// during a bounded stream of commands, or failed over by hand while it stays up; the client
+/// follows to the promoted replica without a restart (commands may fail in the failover
+/// window, not after it).
 final class SentinelTests: RedisTestCase {
-    func testFollowsAFailoverToThePromotedReplica() throws {
+    /// One primary, one replica, three Sentinels that know each other and the replica, the
+    /// replica in sync; and a client through the Sentinels, up.
+    private func startGroup() throws -> (primary: RedisServer, replica: RedisServer, client: RedisClient) {
         _ = try RedisServer.binary("redis-sentinel")
         let primary = try server("primary")
         let replica = try server("replica", config: ["replicaof 127.0.0.1 \(primary.port)"])
         var sentinels: [RedisServer] = []
         for i in 0..<3 {
-            let s = try RedisServer(in: temp.path, name: "sentinel\(i)", sentinel: true, config: [
+            sentinels.append(try server("sentinel\(i)", sentinel: true, config: [
                 "sentinel monitor mymaster 127.0.0.1 \(primary.port) 2",
                 "sentinel down-after-milliseconds mymaster 1000",
                 "sentinel failover-timeout mymaster 3000",
                 "sentinel parallel-syncs mymaster 1",
-            ])
-            servers.append(s)
-            try s.start()
-            sentinels.append(s)
+            ]))
         }
-        // The Sentinels know the replica and each other (they need a majority to fail over),
-        // and the replica is in sync.
+        // They need a majority to fail over, and a replica in sync to promote.
         try waitFor(seconds: 15, "Sentinels discovered the replica and each other") {
             try sentinels.allSatisfy { s in
                 let admin = try SyncRedis(port: s.port)
@@ -33,10 +32,43 @@ final class SentinelTests: RedisTestCase {
                 return replicas.count == 1 && peers.count == 2
             } && (try SyncRedis(port: replica.port).command(["INFO", "replication"]).string ?? "").contains("master_link_status:up")
         }
-
+        self.sentinels = sentinels
         let list = sentinels.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
         let c = client(try RedisSettings.sentinel(list, master: "mymaster", username: nil, password: nil))
         waitUp(c)
+        return (primary, replica, c)
+    }
+
+    private var sentinels: [RedisServer] = []
+
+    /// SENTINEL FAILOVER: the old master stays up (as a master, until Sentinel demotes it
+    /// seconds later); the client must move its writes to the promoted replica.
+    func testFollowsAManualFailoverWhileTheOldMasterStaysUp() throws {
+        let (primary, replica, c) = try startGroup()
+        XCTAssertEqual(roundTrip(loop, c, ["SET", "before", "1"]), .status("OK"))
+        XCTAssertEqual(try SyncRedis(port: sentinels[0].port).command(["SENTINEL", "FAILOVER", "mymaster"]), .status("OK"))
+        var written = false
+        var attempts = 0
+        let deadline = Date().addingTimeInterval(20)
+        while !written && Date() < deadline {
+            attempts += 1
+            let reply = roundTrip(loop, c, ["SET", "after", "\(attempts)"])
+            if reply == .status("OK"), case .array(let role) = try SyncRedis(port: replica.port).command(["ROLE"]),
+               role.first?.string == "master" {
+                written = try SyncRedis(port: replica.port).command(["GET", "after"]) == .bulk(bytes("\(attempts)"))
+            }
+            if !written { spin(loop, seconds: 0.05) }
+        }
+        XCTAssertTrue(written, "writes did not reach the promoted replica; log: \(logLines)")
+        // The old master is still up and still takes writes for a while (Sentinel demotes it
+        // several seconds later): only following the Sentinels got the writes there.
+        XCTAssertTrue(primary.isRunning)
+        XCTAssertNotEqual(try SyncRedis(port: primary.port).command(["GET", "after"]), .bulk(bytes("\(attempts)")))
+        XCTAssertTrue(c.isUp)
+    }
+
+    func testFollowsAFailoverToThePromotedReplica() throws {
+        let (primary, replica, c) = try startGroup()
         XCTAssertEqual(roundTrip(loop, c, ["SET", "before", "1"]), .status("OK"))
 
         // A bounded stream: 10 INCRs every 5 ms; the primary dies after 100 of them; the stream

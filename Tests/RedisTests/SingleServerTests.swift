@@ -45,6 +45,21 @@ final class SingleServerTests: RedisTestCase {
         XCTAssertTrue(c.stats.isUp)
     }
 
+    func testCommandsBeyondMaxPendingAreRefused() throws {
+        let redis = try server()
+        var options = RedisTestCase.fastOptions
+        options.maxPending = 10
+        let c = client(single(redis.port), options: options)
+        waitUp(c)
+        var replies: [RedisReply] = []
+        for _ in 0..<25 { c.send([bytes("PING")], key: nil) { replies.append($0) } }
+        XCTAssertEqual(replies.count, 15, "refused at once")
+        XCTAssertTrue(replies.allSatisfy { $0.errorCode == "BUSY" }, "\(replies)")
+        XCTAssertTrue(runLoop(loop, seconds: 5) { replies.count == 25 })
+        XCTAssertEqual(replies.suffix(10), Array(repeating: .status("PONG"), count: 10))
+        XCTAssertEqual(roundTrip(loop, c, ["PING"]), .status("PONG"), "accepted again once replies came")
+    }
+
     func testErrorRepliesAndRefusedCommands() throws {
         let redis = try server()
         let c = client(single(redis.port))
@@ -87,6 +102,17 @@ final class SingleServerTests: RedisTestCase {
         let log = logLines.joined(separator: "\n")
         XCTAssertTrue(log.contains("AUTH refused"), log)
         XCTAssertFalse(log.contains("not-the-password") || log.contains("s3cret-pw"), log)
+    }
+
+    func testPasswordOnly() throws {
+        let redis = try server(config: ["requirepass only-a-password"])
+        let c = client(try RedisSettings.parse(url: "redis://:only-a-password@127.0.0.1:\(redis.port)"))
+        waitUp(c)
+        XCTAssertEqual(roundTrip(loop, c, ["PING"]), .status("PONG"))
+        let anonymous = client(single(redis.port))
+        spin(loop, seconds: 0.3)
+        XCTAssertFalse(anonymous.isUp, "a server that needs a password let the client up without one")
+        XCTAssertTrue(logLines.contains { $0.contains("NOAUTH") }, "\(logLines)")
     }
 
     func testReconnectsAfterTheServerIsKilledAndRestarted() throws {

@@ -19,7 +19,8 @@
  * which closes the handle, and the close callback frees the memory. */
 int sy_redis_attach(redisAsyncContext *ac, uv_loop_t *loop);
 
-/* redisAsyncFormattedCommand (cmd: one RESP command, copied), for a context attached by
+/* redisAsyncFormattedCommand (cmd: one RESP command of len bytes, copied, followed by a NUL
+ * byte: hiredis looks for the command's arguments with strchr), for a context attached by
  * sy_redis_attach. When the context is connected its output is not written at once: *flush
  * is set to 1 when this command is the first since the last write, and the caller then calls
  * sy_redis_flush once, later in the same loop turn (every command of a turn in one write). */

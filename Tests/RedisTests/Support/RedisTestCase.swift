@@ -36,11 +36,23 @@ class RedisTestCase: XCTestCase {
         temp?.remove()
     }
 
-    func server(_ name: String = "redis", port: Int? = nil, config: [String] = []) throws -> RedisServer {
-        let s = try RedisServer(in: temp.path, name: name, port: port, config: config)
-        servers.append(s)
-        try s.start()
-        return s
+    /// A started server. On a port picked here, a start that fails (another process took the
+    /// port between the pick and the bind) is tried again on another port.
+    func server(_ name: String = "redis", port: Int? = nil, sentinel: Bool = false, config: [String] = []) throws -> RedisServer {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let s = try RedisServer(in: temp.path, name: attempt == 1 ? name : "\(name)-\(attempt)", port: port,
+                                    sentinel: sentinel, config: config)
+            servers.append(s)
+            do {
+                try s.start()
+                return s
+            } catch {
+                s.kill()
+                if port != nil || attempt == 3 { throw error }
+            }
+        }
     }
 
     func client(_ settings: RedisSettings, options: RedisOptions = RedisTestCase.fastOptions) -> RedisClient {

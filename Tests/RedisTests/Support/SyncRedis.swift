@@ -31,7 +31,7 @@ final class SyncRedis {
 
     @discardableResult
     func command(_ args: [[UInt8]]) throws -> RedisReply {
-        let bytes = RESPCommand.encode(args)
+        let bytes = Array(RESPCommand.encode(args).dropLast()) // without the NUL kept for hiredis
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
