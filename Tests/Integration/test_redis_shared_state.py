@@ -21,6 +21,17 @@ KEY = "5f" * 32
 HOSTS = ("127.0.0.2", "127.0.0.3")
 
 
+@pytest.fixture(autouse=True)
+def no_front_crashes(request):
+    """Redis going away, failing over or answering errors never costs a front its life (a
+    restarted front would hide a crash behind a passing test)."""
+    yield
+    for srv in getattr(request.node, "_switchyard_servers", []):
+        log = open(srv.stderr_path, errors="replace").read()
+        assert "Program crashed" not in log and not re.search(r'child exited" child="front', log), \
+            srv.stderr_tail(80)
+
+
 def start_hosts(server_factory, redis_args, fronts=2, extra=()):
     hosts = [server_factory(host=h, fronts=fronts, executors=1, session_key=KEY,
                             extra_args=list(redis_args) + list(extra)) for h in HOSTS]
