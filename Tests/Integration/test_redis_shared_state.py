@@ -312,6 +312,13 @@ def test_the_password_never_reaches_argv_or_logs(server_factory, tmp_path):
         wait_redis(a, up=True)
         assert password not in a.healthz()[1]["redis"]["server"]
         assert password not in open(a.stderr_path).read()
+        # In the URL on serve's command line: warned about, and still kept from the fronts' argv.
+        c = server_factory(fronts=1, executors=1, session_key=KEY, extra_args=["--redis", redis.url])
+        wait_redis(c, up=True)
+        assert [password.encode() not in open(f"/proc/{pid}/cmdline", "rb").read() for pid in fronts_of(c)] == [True]
+        log = open(c.stderr_path).read()
+        assert "process listings" in log
+        assert password not in log.split("\n", 1)[1], "only the harness's own argv line shows it"
 
 
 @pytest.mark.parametrize("args, message", [
