@@ -191,10 +191,19 @@ random_text_args() { # bytes file
 }
 
 front_rss_kib() { # sum of VmRSS over the front processes of the running Switchyard
-  local total=0 p
+  front_mem_kib '^Rss:'
+}
+
+# Sum of PSS over the fronts: shared pages (the run directory's session-activity table, which
+# every front maps) divided among the processes that map them, so they count once, not per front.
+front_pss_kib() { front_mem_kib '^Pss:'; }
+
+front_mem_kib() { # PATTERN: a line of /proc/PID/smaps_rollup, summed over the fronts
+  local total=0 p v
   for p in $(pgrep -P "${PID[switchyard]}"); do
     tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q ' front' || continue
-    total=$((total + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+    v=$(awk -v pat="$1" '$0 ~ pat {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
+    total=$((total + ${v:-0}))
   done
   echo "$total"
 }
@@ -233,6 +242,7 @@ scenario() {
       start_switchyard || return 1
       local sessions=${SESSIONS:-30000} procs=${PROCS:-3} hold=${HOLD:-10}
       local before; before=$(front_rss_kib)
+      local pss_before; pss_before=$(front_pss_kib)
       mkdir -p "$OUT/idle"
       log "idle: $sessions sessions from $procs generator processes, held ${hold}s"
       local gpids=() i
@@ -248,14 +258,15 @@ scenario() {
       done
       sleep 2
       local after; after=$(front_rss_kib)
+      local pss_after; pss_after=$(front_pss_kib)
       for p in "${gpids[@]}"; do wait "$p"; done
       cat "$OUT"/idle/gen-*.txt
       local held; held=$(jq -s 'map(.sessionsHeld) | add' "$OUT"/idle/gen-*.json)
       local ok; ok=$(jq -s 'map(.ok) | add' "$OUT"/idle/gen-*.json)
       local errs; errs=$(jq -s 'map(.errors) | add' "$OUT"/idle/gen-*.json)
-      { echo "| sessions held | answered at the end | errors | front RSS before KiB | with sessions KiB | per session (bytes) |"
-        echo "|---|---|---|---|---|---|"
-        echo "| $held | $ok | $errs | $before | $after | $(( held > 0 ? (after - before) * 1024 / held : 0 )) |"; } | tee "$OUT/idle/table.md"
+      { echo "| sessions held | answered at the end | errors | front RSS before KiB | with sessions KiB | per session (bytes) | PSS per session (bytes) |"
+        echo "|---|---|---|---|---|---|---|"
+        echo "| $held | $ok | $errs | $before | $after | $(( held > 0 ? (after - before) * 1024 / held : 0 )) | $(( held > 0 ? (pss_after - pss_before) * 1024 / held : 0 )) |"; } | tee "$OUT/idle/table.md"
       ;;
     args-10k|args-1m)
       local bytes conns

@@ -68,6 +68,7 @@ static const struct { const char *name; uint32_t len; } known_names[SY_H_KNOWN_C
     N("accept"), N("content-type"), N("content-length"), N("transfer-encoding"), N("connection"),
     N("expect"), N("host"), N("origin"), N("mcp-session-id"), N("mcp-protocol-version"),
     N("mcp-method"), N("mcp-name"), N("last-event-id"), N("traceparent"), N("authorization"),
+    N("x-forwarded-for"),
 #undef N
 };
 
@@ -89,7 +90,9 @@ static int apply_header(sy_http_request_t *req, const uint8_t *buf, sy_http_head
     if (kind < 0) return 0;
     /* Two credentials are ambiguous (which one authenticates?): refused, not guessed. */
     if (kind == SY_H_AUTHORIZATION && req->known[kind] >= 0) return SY_EHTTP_BAD;
-    if (req->known[kind] < 0) req->known[kind] = (int16_t)(h - req->headers);
+    /* X-Forwarded-For: the last one, which the nearest proxy added (HAProxy adds a header of
+     * its own rather than extending the client's). */
+    if (req->known[kind] < 0 || kind == SY_H_X_FORWARDED_FOR) req->known[kind] = (int16_t)(h - req->headers);
     if (kind == SY_H_CONTENT_LENGTH) {
         int64_t n;
         if (parse_uint(buf + v.off, v.len, &n)) return SY_EHTTP_BAD;

@@ -20,13 +20,31 @@ void sy_outq_init(sy_outq_t *q, sy_outq_done_cb done_cb) {
     q->done_cb = done_cb;
 }
 
+/* Gives the table back to the pool: nothing is queued. */
+static void sy__outq_drop_table(sy_outq_t *q) {
+    if (q->table_chunk) sy_chunk_release(q->table_chunk);
+    q->table_chunk = NULL;
+    q->t = NULL;
+}
+
+/* A table for this turn's output, from the pool; 0 or -ENOMEM. */
+static int sy__outq_table(sy_outq_t *q, sy_pool_t *pool) {
+    if (q->t) return 0;
+    sy_chunk_t *c = sy_chunk_get(pool, sizeof(sy_outq_table_t));
+    if (!c) return -ENOMEM;
+    q->table_chunk = c;
+    q->t = (sy_outq_table_t *)(void *)c->data;
+    return 0;
+}
+
 static void sy__outq_release_holds(sy_outq_t *q) {
-    for (uint32_t i = 0; i < q->nholds; i++) sy_chunk_release(q->holds[i]);
+    for (uint32_t i = 0; i < q->nholds; i++) sy_chunk_release(q->t->holds[i]);
     q->nholds = 0;
     q->nbufs = 0;
     q->scratch = NULL;
     q->scratch_used = 0;
     q->pending_bytes = 0;
+    sy__outq_drop_table(q);
 }
 
 void sy_outq_discard(sy_outq_t *q) { sy__outq_release_holds(q); }
@@ -44,7 +62,7 @@ static void sy__outq_written(uv_write_t *req, int status) {
 
 int sy_outq_flush(sy_outq_t *q, uv_stream_t *stream) {
     if (q->nbufs == 0) { sy__outq_release_holds(q); return 0; }
-    uv_buf_t *bufs = q->bufs;
+    uv_buf_t *bufs = q->t->bufs;
     uint32_t nbufs = q->nbufs;
     size_t total = q->pending_bytes;
     int n = 0;
@@ -63,7 +81,7 @@ int sy_outq_flush(sy_outq_t *q, uv_stream_t *stream) {
     w->q = q;
     w->bytes = total - (size_t)n;
     w->nholds = q->nholds;
-    memcpy(w->holds, q->holds, q->nholds * sizeof(sy_chunk_t *));
+    memcpy(w->holds, q->t->holds, q->nholds * sizeof(sy_chunk_t *));
     int rc = uv_write(&w->req, stream, bufs, nbufs, sy__outq_written);
     if (rc < 0) {
         free(w);
@@ -72,12 +90,13 @@ int sy_outq_flush(sy_outq_t *q, uv_stream_t *stream) {
     }
     q->inflight_bytes += w->bytes;
     q->inflight_writes++;
-    /* The references now belong to the write request. */
+    /* The references now belong to the write request (libuv copied the iovecs). */
     q->nholds = 0;
     q->nbufs = 0;
     q->scratch = NULL;
     q->scratch_used = 0;
     q->pending_bytes = 0;
+    sy__outq_drop_table(q);
     return 0;
 }
 
@@ -88,19 +107,20 @@ static int sy__outq_room(sy_outq_t *q, uv_stream_t *stream) {
 
 int sy_outq_copy(sy_outq_t *q, sy_pool_t *pool, uv_stream_t *stream, const void *data, size_t len) {
     if (len == 0) return 0;
+    if (sy__outq_table(q, pool)) return -ENOMEM;
     sy_chunk_t *s = q->scratch;
     if (s && s->cap - q->scratch_used >= len) {
         uint8_t *dst = s->data + q->scratch_used;
         memcpy(dst, data, len);
         /* Extend the last iovec when it ends exactly here. */
-        uv_buf_t *last = q->nbufs ? &q->bufs[q->nbufs - 1] : NULL;
+        uv_buf_t *last = q->nbufs ? &q->t->bufs[q->nbufs - 1] : NULL;
         if (last && (uint8_t *)last->base + last->len == dst) {
             last->len += len;
         } else {
             int rc = sy__outq_room(q, stream);
             if (rc) return rc;
             if (q->scratch != s) return sy_outq_copy(q, pool, stream, data, len);
-            q->bufs[q->nbufs++] = uv_buf_init((char *)dst, (unsigned)len);
+            q->t->bufs[q->nbufs++] = uv_buf_init((char *)dst, (unsigned)len);
         }
         q->scratch_used += (uint32_t)len;
         q->pending_bytes += len;
@@ -108,9 +128,10 @@ int sy_outq_copy(sy_outq_t *q, sy_pool_t *pool, uv_stream_t *stream, const void 
     }
     int rc = sy__outq_room(q, stream);
     if (rc) return rc;
+    if (sy__outq_table(q, pool)) return -ENOMEM;   /* a flush gave the table back */
     s = sy_chunk_get(pool, len < SY_CHUNK_MIN ? SY_CHUNK_MIN : len);
     if (!s) return -ENOMEM;
-    q->holds[q->nholds++] = s;
+    q->t->holds[q->nholds++] = s;
     q->scratch = s;
     q->scratch_used = 0;
     return sy_outq_copy(q, pool, stream, data, len);
@@ -118,13 +139,14 @@ int sy_outq_copy(sy_outq_t *q, sy_pool_t *pool, uv_stream_t *stream, const void 
 
 int sy_outq_ref(sy_outq_t *q, sy_pool_t *pool, uv_stream_t *stream, sy_chunk_t *chunk,
                 const void *data, size_t len) {
-    (void)pool;
     if (len == 0) return 0;
+    if (sy__outq_table(q, pool)) return -ENOMEM;
     int rc = sy__outq_room(q, stream);
     if (rc) return rc;
+    if (sy__outq_table(q, pool)) return -ENOMEM;   /* a flush gave the table back */
     sy_chunk_retain(chunk);
-    q->holds[q->nholds++] = chunk;
-    q->bufs[q->nbufs++] = uv_buf_init((char *)data, (unsigned)len);
+    q->t->holds[q->nholds++] = chunk;
+    q->t->bufs[q->nbufs++] = uv_buf_init((char *)data, (unsigned)len);
     q->pending_bytes += len;
     return 0;
 }

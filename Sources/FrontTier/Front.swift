@@ -120,7 +120,9 @@ public final class Front: ExecutorPoolObserver {
                 // The source address, when something needs it: the per-address cap, anonymous
                 // rate limits, the audit log (one getpeername per connection, not per request).
                 let address = needsAddress ? conn.peerAddress() : nil
-                guard admission.admit(address: address) else {
+                // A trusted proxy carries many clients: it is not held to the per-address cap.
+                let proxied = address.map { options.trustedProxies.contains($0) } ?? false
+                guard proxied || admission.admit(address: address) else {
                     conn.close()
                     self.reportClose(.perAddressLimit, admission, detail: address)
                     return
@@ -130,11 +132,12 @@ public final class Front: ExecutorPoolObserver {
                 metrics.connections.increment()
                 let http = HTTPConnection(conn: self.secured(conn), handler: handler, limits: limits)
                 http.peerAddress = address
+                if proxied { http.trustedProxies = options.trustedProxies }
                 http.onServerClose = { reason in closes.counter(reason.rawValue).increment() }
                 http.onClose = { [unowned self] h in
                     metrics.connections.decrement()
                     if h.evicted { self.evicting -= 1 }
-                    admission.release(address: h.peerAddress)
+                    if h.trustedProxies == nil { admission.release(address: h.peerAddress) }
                     // 2026-07-28: a client closing its stream cancels what it asked for. The
                     // connection knows its calls: searching every call in flight here made
                     // 10,000 clients leaving while 20,000 calls were queued quadratic.

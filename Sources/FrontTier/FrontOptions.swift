@@ -23,6 +23,8 @@ public struct FrontOptions: Sendable {
     public var bodyMinRate: UInt64 = 1024
     /// Connections one source address may hold at once; 0 = no cap.
     public var maxConnectionsPerAddress = 0
+    /// Balancers whose X-Forwarded-For names a request's source (`--trusted-proxy`).
+    public var trustedProxies = TrustedProxies()
     /// Largest result (or error) an executor may answer with, in bytes; beyond, the client gets
     /// an error naming the tool and the result is dropped.
     public var maxResultBytes = 16 * 1024 * 1024

@@ -25,6 +25,8 @@ struct FrontCommand: ParsableCommand {
     @Option(help: "Largest tool result in bytes; a larger one is answered with an error.") var maxResult = 16 << 20
     @Option(help: "CALL payloads at least this many bytes are zstd-compressed.") var compressThreshold = 8 * 1024 * 1024
     @Option(help: "An allowed Origin besides loopback (repeatable).") var allowOrigin: [String] = []
+    @Option(help: "A balancer (IP or CIDR; repeatable) whose X-Forwarded-For names a request's source.")
+    var trustedProxy: [String] = []
     @Flag(help: "Answer with an SSE stream whenever the client accepts one.") var preferSSE = false
     @Option(help: "Cancel a tools/call and answer with an error after this many ms.") var callTimeoutMs = 60_000
     @Option(help: "Per-tool call timeout, NAME=MS (repeatable).") var toolTimeout: [String] = []
@@ -60,6 +62,7 @@ struct FrontCommand: ParsableCommand {
         o.maxResultBytes = max(1024, maxResult)
         o.compressThreshold = compressThreshold
         o.allowedOrigins = allowOrigin
+        do { o.trustedProxies = try TrustedProxies(cidrs: trustedProxy) } catch { throw ValidationError("\(error)") }
         o.preferSSE = preferSSE
         o.serverVersion = Switchyard.version
         o.callTimeoutMs = UInt64(max(1, callTimeoutMs))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLoop
 import FoundationEssentials
+import FrontTier
 import Glibc
 import MCPCore
 import Redis
@@ -96,6 +97,11 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "How long a resumable stream's events are kept, seconds (default: 300).") var eventStoreAge: Int?
     @Option(help: "An allowed Origin besides loopback ones (repeatable), e.g. https://app.example.")
     var allowOrigin: [String] = []
+    @Option(help: """
+        A balancer (IP address or CIDR block; repeatable) whose X-Forwarded-For names each request's \
+        source for rate limits, the credential throttle and the audit log; exempt from --max-conns-per-address.
+        """)
+    var trustedProxy: [String] = []
     @Option(help: "Append an access log line per request to this file (buffered, off the hot path).")
     var accessLog: String?
     @Option(help: """
@@ -211,6 +217,9 @@ struct ServeCommand: ParsableCommand {
         if let n = eventStoreSize ?? cfg.int("eventStoreSize") { argv += ["--event-store-size", String(n)] }
         if let n = eventStoreAge ?? cfg.int("eventStoreAge") { argv += ["--event-store-age", String(n)] }
         for o in allowOrigin + (cfg.strings("allowOrigins") ?? []) { argv += ["--allow-origin", o] }
+        let proxies = (cfg.strings("trustedProxies") ?? []) + trustedProxy
+        do { _ = try TrustedProxies(cidrs: proxies) } catch { throw ValidationError("\(error)") }
+        for p in proxies { argv += ["--trusted-proxy", p] }
         argv += auth.frontArguments
         argv += TLSOptions.frontArguments(tlsSettings)
         argv += RedisArguments.front(redisSettings).arguments

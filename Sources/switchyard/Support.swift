@@ -139,7 +139,7 @@ struct ConfigFile {
                           "heartbeatTimeoutMs", "executorMaxRssMb", "idleTimeout", "executorMaxConcurrency", "admin",
                           "logFormat", "accessLog", "sessionIdleTimeout", "listPageSize", "eventStoreSize",
                           "eventStoreAge", "allowOrigins", "headTimeout", "bodyMinRate", "maxConnsPerAddress",
-                          "maxResult", "validateArguments", "rateLimits", "auditLog"] + AuthOptions.configKeys
+                          "maxResult", "validateArguments", "rateLimits", "auditLog", "trustedProxies"] + AuthOptions.configKeys
                           + RedisArguments.configKeys)
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         if let secret = secretKeys.first(where: { o[$0] != nil }), file.readableByOthers {

@@ -67,6 +67,43 @@ def test_anonymous_clients_are_limited_per_source_address(server_factory):
     assert anon("127.0.0.3") == 200
 
 
+def test_behind_a_trusted_proxy_the_forwarded_address_is_the_source(server_factory, tmp_path):
+    """--trusted-proxy 127.0.0.2: requests it forwards are limited and audited per the client its
+    last X-Forwarded-For names; the same header from any other address is ignored."""
+    log = tmp_path / "audit.log"
+    srv = server_factory(fronts=1, extra_args=["--rate-limit", "echo=2/m", "--trusted-proxy", "127.0.0.2/32",
+                                               "--audit-log", str(log), "--max-conns-per-address", "2"])
+
+    def anon(source, forwarded):
+        msg = rpc("tools/call", {"name": "echo", "arguments": {"text": "x"}})
+        msg["params"]["_meta"] = request_meta()
+        extra = {"Mcp-Method": "tools/call", "Mcp-Name": "echo"}
+        if forwarded is not None:
+            extra["X-Forwarded-For"] = forwarded
+        with RawConnection(srv.host, srv.port, source=source) as c:
+            return c.post(msg, version="2026-07-28", extra=extra).status
+
+    # Through the proxy: one bucket per forwarded client, whatever the client wrote further left.
+    assert [anon("127.0.0.2", "198.51.100.1") for _ in range(2)] == [200, 200]
+    assert anon("127.0.0.2", "203.0.113.50, 198.51.100.1") == 429
+    assert anon("127.0.0.2", "198.51.100.2") == 200
+    # Not a trusted proxy: the header changes nothing, the peer address is the bucket.
+    assert [anon("127.0.0.3", "198.51.100.3") for _ in range(2)] == [200, 200]
+    assert anon("127.0.0.3", "198.51.100.4") == 429
+    # The proxy holds more connections than --max-conns-per-address allows one address.
+    conns = [RawConnection(srv.host, srv.port, source="127.0.0.2") for _ in range(4)]
+    try:
+        for c in conns:
+            assert c.request("GET", "/healthz").status == 200
+    finally:
+        for c in conns:
+            c.close()
+    wait_until(lambda: log.exists() and "198.51.100.2" in log.read_text(), 10, what="the audit line")
+    sources = {json.loads(l).get("source") for l in log.read_text().splitlines() if l.strip()}
+    assert {"198.51.100.1", "198.51.100.2", "127.0.0.3"} <= sources, sources
+    assert "198.51.100.3" not in sources and "203.0.113.50" not in sources, sources
+
+
 def verify(path) -> subprocess.CompletedProcess:
     return subprocess.run([switchyard_bin(), "audit", "verify", str(path)], capture_output=True, text=True)
 

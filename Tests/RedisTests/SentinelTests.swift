@@ -115,3 +115,42 @@ final class SentinelTests: RedisTestCase {
         throw RedisTestError("timed out: \(what)")
     }
 }
+
+/// A master that answers READONLY (it was demoted) makes the client ask the Sentinels again
+/// and reconnect: fake servers, so the path runs without waiting for a real failover.
+final class SentinelReadOnlyTests: RedisTestCase {
+    func testReadOnlyReplyMakesTheClientResolveAgain() throws {
+        let roleChecks = Locked(0)
+        let writes = Locked(0)
+        let master = try FakeRedis { command, _ in
+            switch command.first?.uppercased() {
+            case "PING": return "+PONG\r\n"
+            case "ROLE":
+                roleChecks.withLock { $0 += 1 }
+                return "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n"
+            case "SET":
+                let n = writes.withLock { $0 += 1; return $0 }
+                return n == 1 ? "-READONLY You can't write against a read only replica.\r\n" : "+OK\r\n"
+            default: return "-ERR unknown\r\n"
+            }
+        }
+        defer { master.stop() }
+        let masterPort = String(master.port)
+        let sentinel = try FakeRedis { command, _ in
+            switch command.first?.uppercased() {
+            case "PING": return "+PONG\r\n"
+            case "SENTINEL": return "*2\r\n$9\r\n127.0.0.1\r\n$\(masterPort.utf8.count)\r\n\(masterPort)\r\n"
+            case "SUBSCRIBE": return "*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n"
+            default: return "-ERR unknown\r\n"
+            }
+        }
+        defer { sentinel.stop() }
+        let c = client(try RedisSettings.sentinel("127.0.0.1:\(sentinel.port)", master: "mymaster", username: nil, password: nil))
+        waitUp(c)
+        XCTAssertEqual(roleChecks.withLock { $0 }, 1)
+        XCTAssertEqual(roundTrip(loop, c, ["SET", "k", "v"])?.errorCode, "READONLY")
+        XCTAssertTrue(runLoop(loop, seconds: 3) { roleChecks.withLock { $0 } == 2 && c.isUp }, "no new master lookup; log: \(logLines)")
+        XCTAssertEqual(roundTrip(loop, c, ["SET", "k", "v"]), .status("OK"))
+        XCTAssertTrue(logLines.contains { $0.contains("READONLY") }, "\(logLines)")
+    }
+}

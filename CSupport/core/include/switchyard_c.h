@@ -95,12 +95,20 @@ typedef struct sy_outq sy_outq_t;
 /* Called when a flushed write finishes; status is 0 or a negative errno. */
 typedef void (*sy_outq_done_cb)(uv_stream_t *stream, sy_outq_t *q, int status);
 
-/* A stream's pending output: iovecs over copied bytes (in a scratch chunk) and over
- * referenced chunk slices. Ownership: the queue holds one reference per entry in holds[];
- * sy_outq_flush hands them to the write request, which releases them in its write_cb. */
-struct sy_outq {
+/* The iovecs and chunk references of one loop turn's output. */
+typedef struct sy_outq_table {
     uv_buf_t bufs[SY_OUTQ_MAX_BUFS];
     sy_chunk_t *holds[SY_OUTQ_MAX_BUFS + 1];
+} sy_outq_table_t;
+
+/* A stream's pending output: iovecs over copied bytes (in a scratch chunk) and over
+ * referenced chunk slices. Ownership: the queue holds one reference per entry in holds[];
+ * sy_outq_flush hands them to the write request, which releases them in its write_cb.
+ * The table lives in a pooled chunk taken at the first byte queued in a loop turn and given
+ * back when the queue empties, so an idle stream holds none (1.5 KiB less per connection). */
+struct sy_outq {
+    sy_chunk_t *table_chunk;  /* NULL while nothing is queued; its data is a sy_outq_table_t */
+    sy_outq_table_t *t;
     uint32_t nbufs;
     uint32_t nholds;
     sy_chunk_t *scratch;      /* where copied bytes go; also listed in holds[] */
@@ -177,7 +185,7 @@ enum {
     SY_H_ACCEPT, SY_H_CONTENT_TYPE, SY_H_CONTENT_LENGTH, SY_H_TRANSFER_ENCODING, SY_H_CONNECTION,
     SY_H_EXPECT, SY_H_HOST, SY_H_ORIGIN, SY_H_MCP_SESSION_ID, SY_H_MCP_PROTOCOL_VERSION,
     SY_H_MCP_METHOD, SY_H_MCP_NAME, SY_H_LAST_EVENT_ID, SY_H_TRACEPARENT, SY_H_AUTHORIZATION,
-    SY_H_KNOWN_COUNT
+    SY_H_X_FORWARDED_FOR, SY_H_KNOWN_COUNT
 };
 
 /* A parsed request head. Spans are offsets into the buffer given to the parser. */
@@ -191,7 +199,7 @@ typedef struct sy_http_request {
     int chunked;                  /* Transfer-Encoding: chunked */
     int keep_alive;               /* after Connection header and version defaults */
     int expect_continue;
-    int16_t known[SY_H_KNOWN_COUNT]; /* index in headers[] of the first of each SY_H_* name, or -1 */
+    int16_t known[SY_H_KNOWN_COUNT]; /* index in headers[] of the first of each SY_H_* name (the last X-Forwarded-For), or -1 */
     int accept_flags;             /* SY_ACCEPT_* of the Accept header; -1 until sy_http_accept runs */
     sy_http_header_t headers[SY_HTTP_MAX_HEADERS];
 } sy_http_request_t;

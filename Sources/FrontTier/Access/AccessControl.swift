@@ -47,7 +47,7 @@ final class AccessControl {
         case .some(nil): return .failure(AuthFailure(.invalidRequest, "malformed Bearer credential"))
         case .some(let token?):
             // Counted per known address only: one shared bucket would let anyone lock everyone out.
-            let source = connection.peerAddress
+            let source = connection.sourceAddress(of: http)
             if let source, let f = failures[source], f.second == now, f.count >= Self.failuresPerSecond {
                 return .failure(AuthFailure(.throttled, "too many failed credentials from this address"))
             }

@@ -74,7 +74,7 @@ final class MCPService: HTTPHandler {
             let target = AnswerTarget(slot: slot, connection: connection, id: nil, format: .json)
             var owner: UInt64 = 0
             if services.auditLog != nil {
-                slot.audit = AuditNote(sourceAddress: connection.peerAddress, sessionId: req.header(.mcpSessionId),
+                slot.audit = AuditNote(sourceAddress: connection.sourceAddress(of: req), sessionId: req.header(.mcpSessionId),
                                        method: req.methodIs("DELETE") ? "session/delete" : "session/stream",
                                        name: nil, arguments: nil)
             }

@@ -64,6 +64,9 @@ final class HTTPConnection: ByteStreamDelegate {
     @exclusivity(unchecked) private(set) var receivedAny = false
     /// The peer's address, for the per-address cap (set by the front).
     var peerAddress: String?
+    /// Set (by the front) when the peer is a trusted proxy: requests then name their source in
+    /// X-Forwarded-For (TrustedProxies).
+    var trustedProxies: TrustedProxies?
     /// Set when the front evicts this connection (its close completes on a later loop turn).
     @exclusivity(unchecked) var evicted = false
     /// Nothing in flight, nothing buffered, not closing: closing it loses nothing.

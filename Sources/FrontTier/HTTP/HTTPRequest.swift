@@ -129,4 +129,5 @@ struct HeaderName {
     static let traceparent = HeaderName(id: Int32(SY_H_TRACEPARENT))
     /// At most one per request: the parser refuses a second (400).
     static let authorization = HeaderName(id: Int32(SY_H_AUTHORIZATION))
+    static let xForwardedFor = HeaderName(id: Int32(SY_H_X_FORWARDED_FOR))
 }

@@ -44,8 +44,16 @@ final class RedisServer {
             try (lines.joined(separator: "\n") + "\n").write(toFile: config, atomically: true, encoding: .utf8)
         }
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: try RedisServer.binary(sentinel ? "redis-sentinel" : "redis-server"))
-        p.arguments = [config]
+        let server = try RedisServer.binary(sentinel ? "redis-sentinel" : "redis-server")
+        // Under setpriv (util-linux) the server gets SIGKILL if the test process dies first
+        // (a crash skips tearDown): no server outlives its test run.
+        if let setpriv = try? RedisServer.binary("setpriv") {
+            p.executableURL = URL(fileURLWithPath: setpriv)
+            p.arguments = ["--pdeathsig", "KILL", server, config]
+        } else {
+            p.executableURL = URL(fileURLWithPath: server)
+            p.arguments = [config]
+        }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()

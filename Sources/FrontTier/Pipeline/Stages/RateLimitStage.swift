@@ -28,7 +28,7 @@ final class RateLimitStage: RequestStage {
         guard r.methodIndex == toolsCall, toolsCall != nil, let limiter = services.rateLimiter,
               let tool = r.envelope.name(in: r.body), services.pool.catalog.tools[tool] != nil,
               let rule = limiter.rules.rule(for: tool) else { return .proceed }
-        let key = RateLimitKey(principal: r.principal, sourceAddress: r.connection.peerAddress)
+        let key = RateLimitKey(principal: r.principal, sourceAddress: r.connection.sourceAddress(of: r.http))
         if let shared = services.sharedRateLimits, shared.isUp, let pipeline {
             let suspended = r.detached(pool: services.loop.pool)
             shared.take(key: key, tool: tool, rule: rule) { [unowned self] decision in
