@@ -387,13 +387,15 @@ public final class Front: ExecutorPoolObserver {
         adminListener?.close()
         adminListener = nil
         for c in adminConnections.values { c.conn.close() }
+        // Before the executors go: closing the client answers what waits on Redis (DOWN), and a
+        // suspended rate-limit check then resumes while the router still takes calls.
+        SharedStreams.stop(on: services)
+        services.sharedState?.stop()
         pool.shutdown()
         router.stop()
         services.resultCache?.close()
         services.writer.accessLog?.close()
         services.auditLog?.close()
-        SharedStreams.stop(on: services)
-        services.sharedState?.stop()
         // Every timer is closed (closing one that fired already does nothing); the stop timer
         // closes itself after firing.
         for t in timers + pendingTimers { t.close() }

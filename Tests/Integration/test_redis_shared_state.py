@@ -21,8 +21,19 @@ KEY = "5f" * 32
 HOSTS = ("127.0.0.2", "127.0.0.3")
 
 
-def start_hosts(server_factory, redis_args, fronts=2, extra=()):
-    hosts = [server_factory(host=h, fronts=fronts, executors=1, session_key=KEY,
+@pytest.fixture(autouse=True)
+def no_front_crashes(request):
+    """Redis going away, failing over or answering errors never costs a front its life (a
+    restarted front would hide a crash behind a passing test)."""
+    yield
+    for srv in getattr(request.node, "_switchyard_servers", []):
+        log = open(srv.stderr_path, errors="replace").read()
+        assert "Program crashed" not in log and not re.search(r'child exited" child="front', log), \
+            srv.stderr_tail(80)
+
+
+def start_hosts(server_factory, redis_args, fronts=2, extra=(), tools="demo"):
+    hosts = [server_factory(host=h, fronts=fronts, executors=1, session_key=KEY, tools=tools,
                             extra_args=list(redis_args) + list(extra)) for h in HOSTS]
     for h in hosts:
         h.front_count = fronts
@@ -50,8 +61,9 @@ def wait_redis(srv, up: bool, timeout=20.0):
 
 
 def call(srv, session, text="x", name="echo"):
+    arguments = {"text": text} if name == "echo" else {"a": 1, "b": 2} if name == "add_numbers" else {}
     with RawConnection(srv.host, srv.port) as c:
-        return c.call_tool(session, name, {"text": text} if name == "echo" else {"a": 1, "b": 2})
+        return c.call_tool(session, name, arguments)
 
 
 def new_session(srv) -> str:
@@ -92,6 +104,20 @@ def test_two_hosts_one_redis_share_sessions_and_deletions(server_factory):
         shared_sessions_behave_as_one_server(a, b)
         assert all(v == 1 for v in metric(a, "switchyard_redis_up")), metric(a, "switchyard_redis_up")
         assert health_samples(a, 2)[0]["status"] == "ok"
+
+
+@pytest.mark.timeout(90)
+def test_a_log_level_set_on_one_host_holds_on_the_other(server_factory):
+    from sy_http import rpc
+    with RedisServer() as redis:
+        a, b = start_hosts(server_factory, ["--redis", redis.url], tools="demo,conformance")
+        quiet, chatty = new_session(a), new_session(a)
+        with RawConnection(a.host, a.port) as c:
+            assert c.post(rpc("logging/setLevel", {"level": "error"}), session=quiet).status == 200
+        for _ in range(4):  # fresh connections: every front of B
+            answers = {s: call(b, s, name="test_tool_with_logging").body for s in (quiet, chatty)}
+            assert b"notifications/message" not in answers[quiet], answers[quiet]
+            assert answers[chatty].count(b"notifications/message") == 3, answers[chatty]
 
 
 @pytest.mark.timeout(90)
@@ -301,6 +327,13 @@ def test_the_password_never_reaches_argv_or_logs(server_factory, tmp_path):
         wait_redis(a, up=True)
         assert password not in a.healthz()[1]["redis"]["server"]
         assert password not in open(a.stderr_path).read()
+        # In the URL on serve's command line: warned about, and still kept from the fronts' argv.
+        c = server_factory(fronts=1, executors=1, session_key=KEY, extra_args=["--redis", redis.url])
+        wait_redis(c, up=True)
+        assert [password.encode() not in open(f"/proc/{pid}/cmdline", "rb").read() for pid in fronts_of(c)] == [True]
+        log = open(c.stderr_path).read()
+        assert "process listings" in log
+        assert password not in log.split("\n", 1)[1], "only the harness's own argv line shows it"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -16,7 +16,10 @@ final class LoggingSetLevel: MethodHandler {
             s.writer.error(r.target, e)
             return
         }
-        s.sessions.setLevel(session.id, level)
-        s.writer.result(r.target, "{}")
+        // Answered once every front (of every host, with Redis) has it; the connection is held.
+        let target = r.target, connection: HTTPConnection = r.connection
+        s.sessions.setLevel(session.id, level) { [writer = s.writer] in
+            withExtendedLifetime(connection) { writer.result(target, "{}") }
+        }
     }
 }

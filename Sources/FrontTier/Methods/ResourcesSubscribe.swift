@@ -17,7 +17,10 @@ final class ResourcesSubscribe: MethodHandler {
             s.writer.error(r.target, ProtocolError(.invalidParams, "Invalid params: uri is required"))
             return
         }
-        s.sessions.subscribe(session.id, uri, subscribe)
-        s.writer.result(r.target, "{}")
+        // Answered once every front (of every host, with Redis) has it; the connection is held.
+        let target = r.target, connection: HTTPConnection = r.connection
+        s.sessions.subscribe(session.id, uri, subscribe) { [writer = s.writer] in
+            withExtendedLifetime(connection) { writer.result(target, "{}") }
+        }
     }
 }

@@ -14,9 +14,9 @@ enum SessionEvent: Equatable {
 protocol SessionEventSharing: AnyObject {
     /// Where events made elsewhere go; set once by `SessionTokens`.
     var deliver: ((SessionEvent) -> Void)? { get set }
-    /// Shares an event made on this front. For `.revoked`, `applied` runs once every front this
-    /// sharing reaches refuses the session (at once for the run directory; for Redis, when every
-    /// live host acknowledged, or a bound passed); for other events it runs at once.
+    /// Shares an event made on this front; `applied` runs once every front this sharing reaches
+    /// has applied it (at once for the run directory; for Redis, when every live front of every
+    /// host acknowledged, or a bound passed): the request that made it is answered then.
     func publish(_ event: SessionEvent, applied: @escaping () -> Void)
     /// Picks up events made elsewhere since the last look; called before a session is trusted,
     /// so it must be cheap when nothing changed.

@@ -181,10 +181,11 @@ public final class SessionTokens {
     /// resources/subscribe of each session, shared the same way.
     private var subscriptions: [String: Set<String>] = [:]
 
-    public func subscribe(_ token: String, _ uri: String, _ on: Bool) {
+    /// Records a resources/subscribe (or unsubscribe); `applied` once every front has it.
+    public func subscribe(_ token: String, _ uri: String, _ on: Bool, applied: @escaping () -> Void = {}) {
         let safe = uri.replacingSpacesAndNewlines()
         if on { subscriptions[token, default: []].insert(safe) } else { subscriptions[token]?.remove(safe) }
-        publish(.subscription(token, uri: safe, on: on))
+        publish(.subscription(token, uri: safe, on: on), applied: applied)
     }
 
     public func isSubscribed(_ token: String, _ uri: String) -> Bool {
@@ -192,9 +193,10 @@ public final class SessionTokens {
         return subscriptions[token]?.contains(uri.replacingSpacesAndNewlines()) ?? false
     }
 
-    public func setLevel(_ token: String, _ level: String) {
+    /// Records a logging/setLevel; `applied` once every front has it.
+    public func setLevel(_ token: String, _ level: String, applied: @escaping () -> Void = {}) {
         levels[token] = level
-        publish(.level(token, level))
+        publish(.level(token, level), applied: applied)
     }
 
     public func level(_ token: String) -> String? {

@@ -9,8 +9,9 @@ import Redis
 ///   the session idle timeout, and the index `sy:sessions` (session -> expiry, Unix seconds),
 ///   which a front reads whole when it starts and after every reconnect;
 /// - delivery: the channel `sy:sessions`, one event per message (`SharedRevocationsRedis.Wire`);
-///   a deletion carries an acknowledgement id that every live front answers once it applied it
-///   (`SharedRevocationsAcks`), and the DELETE is answered then.
+///   each event carries an acknowledgement id that every live front answers once it applied it
+///   (`SharedRevocationsAcks`), and the DELETE, setLevel or subscribe is answered then (these
+///   are rare requests: a client sees its own change on every host right after the answer).
 ///
 /// No request touches Redis: fronts apply events to memory as they arrive. While Redis is
 /// down, events made here are kept (bounded) and pushed when it is back, then the state is
@@ -173,11 +174,6 @@ final class SharedRevocationsRedis: SessionEventSharing {
                 return
             }
             self.lastProblem = nil
-            guard case .revoked = event else {
-                self.broadcast(event, ack: nil)
-                applied()
-                return
-            }
             self.acks.liveFronts { [unowned self] fronts in
                 guard let fronts else {
                     // Stored: every front reads it when it (re)loads; publish without waiting.
