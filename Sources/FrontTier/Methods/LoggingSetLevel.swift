@@ -17,7 +17,7 @@ final class LoggingSetLevel: MethodHandler {
             return
         }
         // Answered once every front (of every host, with Redis) has it; the connection is held.
-        let target = r.target, connection: HTTPConnection = r.connection
+        let target = r.target, connection = r.connection
         s.sessions.setLevel(session.id, level) { [writer = s.writer] in
             withExtendedLifetime(connection) { writer.result(target, "{}") }
         }

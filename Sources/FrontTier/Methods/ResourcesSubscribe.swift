@@ -18,7 +18,7 @@ final class ResourcesSubscribe: MethodHandler {
             return
         }
         // Answered once every front (of every host, with Redis) has it; the connection is held.
-        let target = r.target, connection: HTTPConnection = r.connection
+        let target = r.target, connection = r.connection
         s.sessions.subscribe(session.id, uri, subscribe) { [writer = s.writer] in
             withExtendedLifetime(connection) { writer.result(target, "{}") }
         }
