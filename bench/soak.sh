@@ -3,8 +3,9 @@
 # executor is retried) for DURATION seconds while an executor is SIGKILLed every KILL_EVERY
 # seconds. Passes when no call failed, the RSS of the fronts and of the executors grew less than
 # MAX_GROWTH_PCT after the warm-up, and the fronts hold no more descriptors than after the
-# warm-up (plus one per front for a connection being replaced). Writes soak.json next to the
-# load generator's results.
+# warm-up (plus one per front for a connection being replaced). Writes soak.json and
+# samples.tsv (every SAMPLE_EVERY seconds: front RSS, executor RSS, front descriptors) next to
+# the load generator's results.
 #   bench/soak.sh                      # 30 minutes (make soak)
 #   DURATION=60 WARMUP=15 bench/soak.sh  # the smoke make test runs
 # The load generator shares the machine's cores with the server.
@@ -48,8 +49,10 @@ fds() { local t=0; for p in "$@"; do n=$(ls "/proc/$p/fd" 2>/dev/null | wc -l); 
   --duration "$DURATION" --warmup 0 --threads 2 --timeout 10 --quiet --json "$OUT/load.json" \
   >"$OUT/load.txt" 2>&1 & BENCH_PID=$!
 
-start=$SECONDS kills=0 next_kill=$KILL_EVERY
+start=$SECONDS kills=0 next_kill=$KILL_EVERY next_sample=0
 base_front= base_exec= base_fds=
+SAMPLE_EVERY=${SAMPLE_EVERY:-30}
+: > "$OUT/samples.tsv"   # seconds, front RSS KiB, executor RSS KiB, front descriptors
 while kill -0 "$BENCH_PID" 2>/dev/null; do
   sleep 1
   t=$((SECONDS - start))
@@ -57,6 +60,11 @@ while kill -0 "$BENCH_PID" 2>/dev/null; do
     fronts=$(children front); execs=$(children executor)
     base_front=$(rss_kib $fronts); base_exec=$(rss_kib $execs); base_fds=$(fds $fronts)
     log "after warm-up (${t}s): fronts ${base_front} KiB, executors ${base_exec} KiB, front descriptors $base_fds"
+  fi
+  if [ "$t" -ge "$next_sample" ]; then
+    fronts=$(children front); execs=$(children executor)
+    printf '%s\t%s\t%s\t%s\n' "$t" "$(rss_kib $fronts)" "$(rss_kib $execs)" "$(fds $fronts)" >> "$OUT/samples.tsv"
+    next_sample=$((next_sample + SAMPLE_EVERY))
   fi
   if [ "$t" -ge "$next_kill" ] && [ "$t" -lt "$((DURATION - 5))" ]; then
     victims=($(children executor)); victim=${victims[0]:-}
