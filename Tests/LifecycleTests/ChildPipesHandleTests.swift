@@ -9,11 +9,13 @@ import XCTest
 final class ChildPipesHandleTests: XCTestCase {
     final class Echo: EventLoop.StreamDelegate {
         var received: [UInt8] = []
+        /// stdout reached end of file and closed: everything the child wrote was read.
+        var ended = false
         func streamReadable(_ stream: StreamConnection) {
             received += stream.readable
             stream.consume(stream.readable.count)
         }
-        func streamClosed(_ stream: StreamConnection, status: Int32) {}
+        func streamClosed(_ stream: StreamConnection, status: Int32) { ended = true }
     }
 
     func testPipedChildrenLeaveNoHandle() throws {
@@ -29,9 +31,11 @@ final class ChildPipesHandleTests: XCTestCase {
             let child = ChildProcess(spec: spec, loop: loop)
             let echo = Echo()
             echoes.append(echo)
+            // The exit can be reported before the last bytes on stdout are read: stdout closes
+            // itself at end of file (Echo.ended), the others are closed here.
             child.onExit = { c, status, _ in
                 XCTAssertEqual(status, 0)
-                for s in [c.stdin, c.stdout, c.stderr] { s?.close() }
+                for s in [c.stdin, c.stderr] { s?.close() }
                 exited += 1
             }
             try child.spawn()
@@ -44,7 +48,9 @@ final class ChildPipesHandleTests: XCTestCase {
         var missing = ChildSpec(name: "missing", role: .executor, argv: ["/nonexistent/program-x7"])
         missing.standardIO = .pipes
         XCTAssertThrowsError(try ChildProcess(spec: missing, loop: loop).spawn())
-        let stopper = EventLoop.Timer(loop: loop) { if exited == 50 { loop.stop() } }
+        let stopper = EventLoop.Timer(loop: loop) {
+            if exited == 50 && echoes.allSatisfy({ $0.ended }) { loop.stop() }
+        }
         stopper.start(after: 10, repeat: 10)
         loop.run()
         stopper.close()
