@@ -54,6 +54,12 @@ public enum JSONValue: Sendable, Equatable {
 
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var numberValue: Double? { if case .number(let n) = self { return n }; return nil }
+    /// A number as an Int, nil when it is not finite or beyond ±1e15: `Int(Double)` traps on
+    /// those, and peers (clients, upstream servers) choose these numbers.
+    public var intValue: Int? {
+        guard case .number(let n) = self, n.isFinite, abs(n) < 1e15 else { return nil }
+        return Int(n.rounded(.towardZero))
+    }
     public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o }; return nil }
 
     /// Compact JSON with object keys sorted, so the same value always gives the same bytes.

@@ -83,20 +83,13 @@ final class NodeLink {
     }
 
     /// Closes now: pending replies get DOWN errors; no reconnection.
-    func close() {
-        guard !closed else { return }
-        closed = true
-        retry?.close()
-        retry = nil
-        onStateChange = nil
-        let current = connection
-        connection = nil
-        isUp = false
-        current?.close("client closed")
-    }
+    func close() { stop { $0.close("client closed") } }
 
     /// Closes once the pending replies have arrived (a node that left the cluster).
-    func retire() {
+    func retire() { stop { $0.retire() } }
+
+    /// Stops reconnecting for good and lets `end` finish the current connection.
+    private func stop(_ end: (RedisConnection) -> Void) {
         guard !closed else { return }
         closed = true
         retry?.close()
@@ -105,7 +98,7 @@ final class NodeLink {
         let current = connection
         connection = nil
         isUp = false
-        current?.retire()
+        if let current { end(current) }
     }
 
     private func attempt() {

@@ -47,13 +47,12 @@ final class InputBroker: Sendable {
     /// Handles a RESPONSE payload; returns false when it matches no waiting request (ignored).
     @discardableResult
     func deliver(_ payload: [UInt8]) -> Bool {
-        guard let v = try? JSONValue.parse(payload), case .number(let n)? = v["requestId"] else { return false }
-        let id = Int(n)
+        guard let v = try? JSONValue.parse(payload), let id = v["requestId"]?.intValue else { return false }
         guard let cont = state.withLock({ $0.waiting.removeValue(forKey: id) }) else { return false }
         if let result = v["result"] {
             cont.resume(returning: result)
         } else {
-            let code = v["error"]?["code"]?.numberValue.map { Int($0) } ?? -32603
+            let code = v["error"]?["code"]?.intValue ?? -32603
             let message = v["error"]?["message"]?.stringValue ?? "the client answered with an error"
             cont.resume(throwing: ClientRequestFailed(code: code, message: message))
         }

@@ -60,7 +60,7 @@ enum JSONRPCLines {
         guard case .number(let n)? = o["id"], n == n.rounded(), abs(n) < 1e15 else { return .strayResponse }
         if let result = o["result"] { return .response(id: Int(n), outcome: .result(result)) }
         if case .object(let e)? = o["error"] {
-            let code = e["code"]?.numberValue.map { Int($0) } ?? -32603
+            let code = e["code"]?.intValue ?? -32603
             return .response(id: Int(n), outcome: .error(code: code, message: e["message"]?.stringValue ?? "error",
                                                          data: e["data"]))
         }

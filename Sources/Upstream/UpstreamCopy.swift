@@ -239,8 +239,14 @@ final class UpstreamCopy: StreamDelegate {
             start = i + 1
         }
         if bytes.count - start > 2048 {
-            log.info(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<start + 2048]), as: UTF8.self),
-                     [("copy", label), ("stream", "stderr")])
+            // A long run without a newline counts against the same budget as a line.
+            if stderrLogged < Self.stderrLinesPerSecond {
+                stderrLogged += 1
+                log.info(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<start + 2048]), as: UTF8.self),
+                         [("copy", label), ("stream", "stderr")])
+            } else {
+                stderrDropped += 1
+            }
             start = bytes.count
         }
         stream.consume(start)

@@ -47,7 +47,7 @@ enum UpstreamPack {
                                            title: entry["title"]?.stringValue,
                                            description: entry["description"]?.stringValue,
                                            mimeType: entry["mimeType"]?.stringValue,
-                                           size: entry["size"]?.numberValue.map { Int($0) }, read: read))
+                                           size: entry["size"]?.intValue, read: read))
         }
         for entry in listing.resourceTemplates {
             guard case .string(let t)? = entry["uriTemplate"] else {
@@ -141,7 +141,7 @@ enum UpstreamPack {
                 throw RequestError.internalError("the upstream's completion/complete answer has no completion.values")
             }
             return CompletionResult(values: values.compactMap(\.stringValue),
-                                    total: completion["total"]?.numberValue.map { Int($0) },
+                                    total: completion["total"]?.intValue,
                                     hasMore: completion["hasMore"] == .bool(true))
         }
     }

@@ -186,7 +186,7 @@ public struct UpstreamSpec: Sendable, Equatable {
         spec.url = o["url"]?.stringValue
         if case .object(let env)? = o["env"] { spec.environment = env.compactMapValues(\.stringValue) }
         spec.workingDirectory = o["cwd"]?.stringValue
-        func int(_ k: String, _ d: Int) -> Int { o[k]?.numberValue.map { Int($0) } ?? d }
+        func int(_ k: String, _ d: Int) -> Int { o[k]?.intValue ?? d }
         spec.pool = int("pool", 1)
         spec.maxConcurrency = int("maxConcurrency", 16)
         spec.timeoutMs = UInt64(int("timeoutMs", 60_000))

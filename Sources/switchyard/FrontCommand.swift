@@ -90,6 +90,8 @@ struct FrontCommand: ParsableCommand {
         } else if let raw = getenv("SWITCHYARD_SESSION_KEY"), let key = Hex.decode(String(cString: raw)),
                   key.count >= 16 {
             o.sessionKey = key
+            // Read once: nothing this front starts inherits the key.
+            unsetenv("SWITCHYARD_SESSION_KEY")
         } else {
             // A lone front: its sessions are valid on this process only.
             o.sessionKey = Hex.decode(Hex.random(bytes: 32))!

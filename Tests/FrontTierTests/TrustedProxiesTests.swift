@@ -16,6 +16,9 @@ final class TrustedProxiesTests: XCTestCase {
         XCTAssertTrue(p.contains("fd12::1"))
         XCTAssertFalse(p.contains("fe80::1"))
         XCTAssertFalse(p.contains("not an address"))
+        // A dual-stack socket shows an IPv4 peer as IPv4-mapped IPv6.
+        XCTAssertTrue(p.contains("::ffff:10.1.2.3"))
+        XCTAssertFalse(p.contains("::ffff:11.1.2.3"))
         let odd = try TrustedProxies(cidrs: ["172.16.0.0/12"])
         XCTAssertTrue(odd.contains("172.31.255.255"))
         XCTAssertFalse(odd.contains("172.32.0.0"))

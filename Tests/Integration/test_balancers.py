@@ -126,31 +126,32 @@ async def _one_call(c: Client, index: int, k: int):
 async def _session_calls(url: str, index: int, outcome: dict, calls: int, in_flight: list):
     """One client making `calls` mixed requests. A JSON-RPC error fails that call only. A
     connection dropped without an answer (how HAProxy tells a client that a request it sent to
-    a host that died may be retried) ends the official SDK's session: that call counts as failed
-    and the client starts a new session for the rest, at most twice."""
+    a host that died may be retried) ends the official SDK's session: the call in flight counts
+    as failed and the client starts a new session for the rest, at most twice."""
     mode = "legacy" if index % 2 == 0 else "auto"
     k = 0
-    started = time.monotonic()
     for _attempt in range(3):
+        current = None          # (started) of the call in flight, if any
         try:
             async with Client(url, mode=mode, read_timeout_seconds=15) as c:
                 while k < calls:
                     in_flight[0] += 1
-                    started = time.monotonic()
+                    current = time.monotonic()
                     try:
                         await _one_call(c, index, k)
                         outcome["ok"] += 1
                     except MCPError as e:
-                        outcome["errors"].append((time.monotonic(), started, e.error.code, e.error.message))
+                        outcome["errors"].append((time.monotonic(), current, e.error.code, e.error.message))
+                    except AssertionError as e:  # an answer, but a wrong one: never acceptable
+                        outcome["wrong"].append(f"session {index} call {k}: {e}"[:300])
                     finally:
                         in_flight[0] -= 1
-                        k += 1
+                    current = None
+                    k += 1
             return
-        except MCPError:
-            raise
-        except Exception as e:  # the session's transport failed: the call in flight is lost
-            if k < calls:
-                outcome["errors"].append((time.monotonic(), started, "transport", repr(e)[:200]))
+        except Exception as e:  # the session's transport failed
+            if current is not None:  # the call in flight is lost with it
+                outcome["errors"].append((time.monotonic(), current, "transport", repr(e)[:200]))
                 k += 1
             if k >= calls:
                 return
@@ -158,7 +159,7 @@ async def _session_calls(url: str, index: int, outcome: dict, calls: int, in_fli
 
 
 def _drive(url: str, calls: int, budget: float, during=None) -> dict:
-    outcome = {"ok": 0, "errors": [], "broken": []}
+    outcome = {"ok": 0, "errors": [], "broken": [], "wrong": []}
     in_flight = [0]
 
     async def main():
@@ -181,6 +182,7 @@ def _drive(url: str, calls: int, budget: float, during=None) -> dict:
 @pytest.mark.timeout(150)
 def test_mixed_calls_through_balancer_have_no_errors(hosts):
     outcome = _drive(hosts.url, CALLS_PER_SESSION, budget=100)
+    assert not outcome["wrong"], outcome["wrong"][:5]
     assert not outcome["broken"], outcome["broken"][:5]
     assert not outcome["errors"], outcome["errors"][:5]
     assert outcome["ok"] == SESSIONS * CALLS_PER_SESSION
@@ -208,6 +210,7 @@ def test_killing_one_host_fails_only_its_calls_in_flight(hosts):
 
     outcome = _drive(hosts.url, 20, budget=120, during=kill_host_a)
     assert "at" in killed, "the load finished before host A was killed"
+    assert not outcome["wrong"], outcome["wrong"][:5]
     assert not outcome["broken"], outcome["broken"][:5]
     errors = outcome["errors"]
     # Only calls in flight on host A can fail: at most the calls in flight at the kill.

@@ -319,5 +319,9 @@ def test_answer_for_another_host_without_redis_or_without_that_host(server_facto
     with post_tool_call_stream(a, sid, "test_elicitation", {"message": "Who?"}, 9) as call:
         [ask] = call.frames(1, 5)
         a.stop()
+        # Redis drops A's subscriptions when it reads their connections' end of file, which can
+        # come after a command of B's: wait until only B's fronts listen.
+        wait_until(lambda: int(redis.command("PUBSUB", "NUMSUB", "sy:notify")[1]) == FRONTS, 10,
+                   interval=0.05, what="host A's subscriptions gone")
         gone = answer(b, sid, ask["id"], {"action": "accept", "content": {"response": "too late"}})
         assert gone.status == 400 and gone.json()["id"] is None, gone

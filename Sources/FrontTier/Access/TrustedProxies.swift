@@ -73,7 +73,8 @@ public struct TrustedProxies: Sendable, Equatable {
         return bytes[i] & mask == n.bytes[i] & mask
     }
 
-    /// 4 or 16 bytes, or nil when the text is not an address.
+    /// 4 or 16 bytes, or nil when the text is not an address. An IPv4-mapped IPv6 address
+    /// (`::ffff:10.0.0.1`, how a dual-stack socket shows an IPv4 peer) is its 4 IPv4 bytes.
     static func address(_ text: String) -> [UInt8]? {
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
@@ -81,7 +82,11 @@ public struct TrustedProxies: Sendable, Equatable {
         }
         var v6 = in6_addr()
         if inet_pton(AF_INET6, text, &v6) == 1 {
-            return withUnsafeBytes(of: &v6) { Array($0) }
+            let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+                return Array(bytes[12..<16])
+            }
+            return bytes
         }
         return nil
     }

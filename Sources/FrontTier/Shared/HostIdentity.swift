@@ -42,7 +42,9 @@ enum HostIdentity {
 
     private static func random() -> String {
         var bytes = [UInt8](repeating: 0, count: 8)
-        _ = bytes.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, 8) }
+        // A failed RAND_bytes would leave zeros, the same id on every host: refuse to go on.
+        let ok = bytes.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, 8) }
+        precondition(ok == 1, "OpenSSL gave no random bytes for the host id")
         let digits = Array("0123456789abcdef".utf8)
         return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
     }
