@@ -23,7 +23,7 @@ tree() { local p=$1; echo "$p"; for c in $(pgrep -P "$p"); do tree "$c"; done; }
 peak_rss() { local total=0; for p in $(tree "$1"); do v=$(awk '/VmHWM/{print $2}' /proc/$p/status 2>/dev/null || echo 0); total=$((total + ${v:-0})); done; echo $total; }
 cpu_ticks() { local total=0; for p in $(tree "$1"); do t=$(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0); total=$((total + ${t:-0})); done; echo $total; }
 
-sed -e "s|@PREFIX@|$work|g" -e "s|@PORT@|$NG_PORT|g" bench/nginx.conf > "$work/nginx.conf"
+sed -e "s|@PREFIX@|$work|g" -e "s|@PORT@|$NG_PORT|g" -e "s|@WORKERS@|${NGINX_WORKERS:-$FRONTS}|g" bench/nginx.conf > "$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" 2>"$work/nginx.err" & NG_PID=$!
 
 "$BIN" serve --port "$SY_PORT" --fronts "$FRONTS" --executors "$EXECUTORS" --run-dir "$work/run" >"$work/sy.out" 2>"$work/sy.err" & SY_PID=$!

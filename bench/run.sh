@@ -79,7 +79,7 @@ start_switchyard() { # extra serve args...
 start_nginx() {
   command -v nginx >/dev/null || { log "nginx not installed: skipped (apt-get install nginx-light)"; return 1; }
   mkdir -p "$work/nginx"
-  sed -e "s|@PREFIX@|$work/nginx|g" -e "s|@PORT@|$NG_PORT|g" bench/nginx.conf > "$work/nginx/nginx.conf"
+  sed -e "s|@PREFIX@|$work/nginx|g" -e "s|@PORT@|$NG_PORT|g" -e "s|@WORKERS@|${NGINX_WORKERS:-$FRONTS}|g" bench/nginx.conf > "$work/nginx/nginx.conf"
   nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
   PID[nginx]=$!
   wait_http "$NG_PORT" 10 || { log "nginx did not start"; cat "$work/nginx.err"; return 1; }
