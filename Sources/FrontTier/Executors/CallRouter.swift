@@ -288,7 +288,13 @@ final class CallRouter {
     /// `cancelHashValue(sessionId + "|" + idJSON)`, without building the key: FNV-1a over the
     /// string's UTF-8 in place (iterating `String.utf8` cost ten times as much per byte).
     static func cancelHashValue(_ sessionId: String, _ idJSON: [UInt8]) -> UInt64 {
-        FNV1a.hash(idJSON, from: FNV1a.hash(CollectionOfOne(UInt8(ascii: "|")), from: FNV1a.hash(sessionId)))
+        cancelHashValue(sessionHash: FNV1a.hash(sessionId), idJSON)
+    }
+
+    /// The same from `FNV1a.hash(sessionId)`, which a caller that also needs the session's
+    /// CALL-context key computes once (ExecutorCalls).
+    static func cancelHashValue(sessionHash: UInt64, _ idJSON: [UInt8]) -> UInt64 {
+        FNV1a.hash(idJSON, from: FNV1a.hash(CollectionOfOne(UInt8(ascii: "|")), from: sessionHash))
     }
 
     /// Appends a cancel hash (`cancelHashValue`) as the executors read it: lowercase hex without

@@ -53,8 +53,11 @@ struct ExecutorCalls {
         call.kind = kind
         call.modern = r.isStateless
         if call.modern { r.connection.modernCalls[ObjectIdentifier(call)] = call }
-        let cancelHash = r.session.map { CallRouter.cancelHashValue($0.id, r.id ?? []) }
+        // One pass over the session id serves both keys derived from it.
+        let sessionHash = r.session.map { FNV1a.hash($0.id) }
+        let cancelHash = sessionHash.map { CallRouter.cancelHashValue(sessionHash: $0, r.id ?? []) }
         call.context = context(r, requestId: requestId, traceparent: traceparent, cancelHash: cancelHash,
+                               sessionKey: sessionHash.map { FNV1a.hash(Self.sessionKeySuffix, from: $0) },
                                inputResponses: inputResponses, requestState: state)
         call.acceptsSSE = r.acceptsSSE
         call.cancelKey = cancelHash
@@ -89,7 +92,7 @@ struct ExecutorCalls {
     /// The CALL meta context, built without decoding the client's `_meta`: its bytes are
     /// spliced in as they came.
     func context(_ r: FrontRequest, requestId: String, traceparent: String?, cancelHash: UInt64?,
-                 inputResponses: [UInt8]?, requestState: String?) -> [UInt8] {
+                 sessionKey: UInt64?, inputResponses: [UInt8]?, requestState: String?) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         if let m = r.statelessContext {
@@ -119,10 +122,10 @@ struct ExecutorCalls {
             CallRouter.appendCancelHash(cancelHash, to: &out)
             out.append(UInt8(ascii: "\""))
         }
-        if let session = r.session {
+        if let sessionKey {
             // A hash, never the id: executors must not hold what lets one act as the session.
             out += ",\"session\":\"".utf8
-            CallRouter.appendCancelHash(FNV1a.hash(session.id, from: Self.sessionKeySeed), to: &out)
+            CallRouter.appendCancelHash(sessionKey, to: &out)
             out.append(UInt8(ascii: "\""))
         }
         if let traceparent { out += ",\"traceparent\":".utf8; JSONValue.appendQuoted(traceparent, to: &out) }
@@ -139,9 +142,9 @@ struct ExecutorCalls {
         return out
     }
 
-    /// The seed of the CALL context's `session` hash (FNV-1a of "session|"), so it differs from
-    /// the cancellation key of any request.
-    static let sessionKeySeed = FNV1a.hash("session|".utf8)
+    /// The CALL context's `session` key is FNV-1a of the session id followed by `|session`:
+    /// never a cancellation key, whose `|` is followed by a JSON id (a number or a quoted string).
+    static let sessionKeySuffix = Array("|session".utf8)
 
     /// `,"principal":{...}`: who is calling, as authenticated at the front (never the
     /// credential itself: tokens are not passed through to executors).
