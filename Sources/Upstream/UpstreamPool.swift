@@ -44,6 +44,8 @@ final class UpstreamPool {
     var onCopyReady: ((UpstreamCopy) -> Void)?
     /// A copy said one of its lists changed (`notifications/tools/list_changed` and the like).
     var onListChanged: ((UpstreamCopy, String) -> Void)?
+    /// A copy said a resource it was subscribed to changed (`notifications/resources/updated`).
+    var onResourceUpdated: ((UpstreamCopy, String) -> Void)?
     /// A copy ended (any reason).
     var onCopyEnded: ((UpstreamCopy, String) -> Void)?
 
@@ -280,8 +282,10 @@ final class UpstreamPool {
         case "notifications/tools/list_changed", "notifications/prompts/list_changed",
              "notifications/resources/list_changed":
             onListChanged?(copy, method)
+        case "notifications/resources/updated":
+            if let uri = params?["uri"]?.stringValue { onResourceUpdated?(copy, uri) }
         default:
-            break // cancelled (of its own requests), resources/updated, unknown: nothing to do here
+            break // cancelled (of its own requests), unknown: nothing to do here
         }
     }
 

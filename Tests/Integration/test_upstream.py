@@ -367,3 +367,60 @@ def test_per_session_copies_are_bounded_and_reaped_when_idle(server_factory, tmp
             await anyio.sleep(2.5)      # idle past idleMs: stopped
             assert await count(a) == 1
     run(body, budget=110)
+
+
+@pytest.mark.timeout(90)
+def test_a_name_that_appears_later_does_not_shadow_another_upstreams(server_factory):
+    """Upstream `late` adds a tool `say` at run time (list_changed), as upstream `up` already serves:
+    the newcomer is refused with a logged error naming both, and `say` stays `up`'s."""
+    srv = server_factory(fronts=1, executors=1, extra_args=[
+        "--upstream", f"up={upstream_command()}", "--upstream", f"late={upstream_command('--late-conflict')}",
+        "--upstream-pool", "1"])
+
+    async def body():
+        async with Client(srv.url, mode="legacy", cache=None, read_timeout_seconds=20) as c:
+            assert (await c.call_tool("add_say", {})).content[0].text == "added"
+            deadline = time.monotonic() + 10
+            while "name conflict" not in srv.stderr_tail(200):
+                assert time.monotonic() < deadline, "no conflict was logged\n" + srv.stderr_tail(50)
+                await anyio.sleep(0.1)
+            names = [tool.name for tool in (await c.list_tools()).tools]
+            assert names.count("say") == 1 and "add_say" in names, names
+            for i in range(6):  # every call goes to the first owner, never the newcomer
+                r = await c.call_tool("say", {"text": f"t{i}"})
+                assert r.is_error is False and r.content[0].text == f"t{i}", r
+    run(body)
+    line = next(ln for ln in srv.stderr_tail(400).splitlines() if "name conflict" in ln)
+    assert "say" in line and "upstream 'up'" in line and "upstream 'late'" in line, line
+
+
+@pytest.mark.timeout(90)
+def test_resource_updates_of_an_upstream_reach_subscribed_sessions(server_factory):
+    """The bridge subscribes every copy to the listed resources; a copy's resources/updated reaches
+    the sessions that subscribed to the URI, and no other."""
+    srv = start(server_factory, upstream_command(), pool=2)
+    updates: dict[str, list] = {"a": [], "b": []}
+
+    def collector(key):
+        async def on_message(message):
+            if getattr(message, "method", None) == "notifications/resources/updated":
+                updates[key].append(str(message.params.uri))
+        return on_message
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=20, message_handler=collector("a")) as a, \
+                Client(srv.url, mode="legacy", read_timeout_seconds=20, message_handler=collector("b")) as b:
+            assert a.server_capabilities.resources.subscribe is True, a.server_capabilities
+            await a.subscribe_resource("info://server")
+            # Both copies were subscribed by the bridge, whichever runs the call.
+            for _ in range(4):
+                r = await b.call_tool("touch", {})
+                assert r.content[0].text == "updated", r
+            deadline = time.monotonic() + 10
+            while len(updates["a"]) < 4:
+                assert time.monotonic() < deadline, updates
+                await anyio.sleep(0.1)
+            await anyio.sleep(0.3)
+    run(body)
+    assert updates["a"] == ["info://server"] * 4, updates
+    assert updates["b"] == [], updates
