@@ -62,6 +62,10 @@ public final class UpstreamBridge {
             self.runtime?.notifyAll(method: "notifications/resources/updated", params: .object(["uri": .string(uri)]))
         }
         try start()
+        if spec.mode == .perSession {
+            log.warning("2026-07-28 clients cannot call this upstream: mode per-session gives each handshake-era "
+                        + "session a copy, and that era has no session; its calls get -32600")
+        }
         for copy in pool.readyCopies { watch(copy, watched) }
         pool.onCopyReady = { [unowned self] copy in self.watch(copy, self.watched) }
         let perCopy = spec.maxConcurrency

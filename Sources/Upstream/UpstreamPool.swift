@@ -166,8 +166,10 @@ final class UpstreamPool {
         guard !stopped else { call.fail(-32002, "upstream \(spec.name) is shutting down"); return }
         if spec.mode == .perSession {
             guard let key = request.session else {
-                call.fail(-32600, "upstream \(spec.name) keeps a copy per session: call it in a session "
-                          + "(MCP 2025-11-25 or earlier, after initialize)")
+                // 2026-07-28 has no session to give a copy to (README, "Pooling stdio MCP servers").
+                call.fail(-32600, "upstream \(spec.name) runs one copy per client session (mode per-session), "
+                          + "and a 2026-07-28 request has no session: connect with initialize (MCP 2025-11-25 "
+                          + "or earlier), or set the upstream's mode to shared")
                 return
             }
             guard sessionCopy(key) != nil else {

@@ -220,6 +220,13 @@ def test_per_session_mode_keeps_each_sessions_state_apart(server_factory, tmp_pa
             pa = (await a.call_tool("copy_pid", {})).structured_content["result"]
             pb = (await b.call_tool("copy_pid", {})).structured_content["result"]
             assert pa != pb
+        # 2026-07-28 has no session to give a copy to: a clear error, naming the way out.
+        async with Client(srv.url, mode="auto", read_timeout_seconds=30) as m:
+            assert m.protocol_version == "2026-07-28", m.protocol_version
+            with pytest.raises(MCPError) as ei:
+                await m.call_tool("counter", {})
+            assert ei.value.error.code == -32600, ei.value.error
+            assert "no session" in ei.value.error.message and "shared" in ei.value.error.message, ei.value.error
     run(body)
 
 
