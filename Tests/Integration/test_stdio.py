@@ -648,3 +648,23 @@ def test_second_initialize_starts_a_new_session(raw):
     s.initialize()
     assert "result" in s.answer(s.request("tools/call", {"name": "echo", "arguments": {"text": "b"}}))
     s.assert_stdout_is_json_lines()
+
+
+@pytest.mark.timeout(90)
+def test_upstream_copies_do_not_outlive_a_killed_server(raw):
+    """SIGKILL: the bridge gets SIGTERM from the kernel (parent death) and stops its copies."""
+    s = raw("--executors", "0", "--upstream", f"up={upstream_command()}", "--upstream-pool", "2")
+    s.initialize()
+    assert "result" in s.answer(s.request("tools/call", {"name": "say", "arguments": {"text": "x"}}), timeout=60)
+    family = descendants(s.proc.pid)
+    assert len(family) >= 3, family
+    bridge = s.children()[0]
+    argv = Path(f"/proc/{bridge}/cmdline").read_bytes().split(b"\0")
+    run_dir = Path(argv[argv.index(b"--socket") + 1].decode()).parent.parent
+    s.proc.kill()
+    s.proc.wait(10)
+    deadline = time.monotonic() + 10
+    while any(pid_alive(p) for p in family) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(pid_alive(p) for p in family), [p for p in family if pid_alive(p)]
+    shutil.rmtree(run_dir, ignore_errors=True)  # a killed server cannot remove its run directory
