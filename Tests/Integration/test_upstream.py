@@ -273,6 +273,21 @@ def test_a_name_two_sources_serve_is_refused_unless_prefixed(server_factory, tmp
     run(body)
 
 
+@pytest.mark.timeout(90)
+def test_a_prefix_does_not_rename_resource_uris(tmp_path):
+    """URIs are served as the upstream lists them (README, "Resource URIs are not prefixed"): a
+    prefix separates tool and prompt names, and two upstreams listing one URI are still refused."""
+    config = tmp_path / "uris.json"
+    config.write_text(json.dumps({"upstreams": {
+        "a": {"command": sys.executable, "args": [str(SERVER_SCRIPT)], "pool": 1},
+        "b": {"command": sys.executable, "args": [str(SERVER_SCRIPT)], "pool": 1, "prefix": "b_"}}}))
+    p = subprocess.run([switchyard_bin(), "serve", "--port", str(free_port()), "--executors", "0", "--config",
+                        str(config)], capture_output=True, text=True, timeout=90)
+    assert p.returncode == 64, p.stderr[-2000:]
+    assert "the resource 'info://server' is served by both upstream 'a' and upstream 'b'" in p.stderr, \
+        p.stderr[-1000:]
+
+
 @pytest.mark.timeout(60)
 def test_a_hung_copy_times_the_call_out_and_is_replaced(server_factory, tmp_path):
     tag = uuid.uuid4().hex
