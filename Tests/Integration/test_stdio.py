@@ -575,6 +575,16 @@ def test_upstream_copies_end_with_the_input_and_log_on_stderr(raw):
     s.initialize()
     rid = s.request("tools/call", {"name": "copy_pid", "arguments": {}})
     assert "result" in s.answer(rid, timeout=60)
+    # The upstream's resource updates reach the implicit session once it subscribed.
+    assert "result" in s.answer(s.request("resources/subscribe", {"uri": "info://server"}))
+    touched = s.request("tools/call", {"name": "touch", "arguments": {}})
+    seen = []
+    deadline = time.monotonic() + 10
+    while not any(m.get("method") == "notifications/resources/updated" for m in seen):
+        seen.append(s.read(max(0.1, deadline - time.monotonic())))
+    assert any(m.get("id") == touched for m in seen) or "result" in s.answer(touched)
+    assert [m["params"]["uri"] for m in seen if m.get("method") == "notifications/resources/updated"] \
+        == ["info://server"], seen
     family = descendants(s.proc.pid)
     assert len(family) >= 3, family  # the bridge and its two copies
     # A last message without its newline is still answered at the end of input.
