@@ -7,6 +7,14 @@ public protocol ByteStreamDelegate: AnyObject {
     /// The peer closed, an error occurred, or `close()` was called; `status` is 0 or a libuv error.
     /// Called once, from a later loop turn than the `close()` that caused it, never from inside it.
     func streamClosed(_ stream: any ByteStream, status: Int32)
+    /// The peer ended its side (end of file): `stream.readable` still holds what was not
+    /// consumed, a last message without its terminator for instance; `streamClosed` follows.
+    func streamReachedEnd(_ stream: any ByteStream)
+}
+
+extension ByteStreamDelegate {
+    /// Most protocols drop an unterminated tail (an HTTP request cut short is no request).
+    public func streamReachedEnd(_ stream: any ByteStream) {}
 }
 
 /// A connected byte stream as a protocol handler sees it: a pooled read buffer that is parsed

@@ -230,6 +230,7 @@ public final class StreamConnection: ByteStream {
             loop.bytesIn[trafficClass] &+= UInt64(n)
             delegate?.streamReadable(self)
         } else if n < 0 {
+            if n == Int(UV_EOF.rawValue) { delegate?.streamReachedEnd(self) }
             close(status: Int32(n))
         } else if sy_inbuf_length(inbuf) == 0 {
             sy_inbuf_reset(inbuf)

@@ -132,7 +132,10 @@ public final class MemoryStream: ByteStream {
         deliveryScheduled = false
         while isReading, !isClosing {
             if incoming.isEmpty {
-                if peerClosed { close(status: MemoryStream.peerClosedStatus) }
+                if peerClosed {
+                    delegate?.streamReachedEnd(self)
+                    close(status: MemoryStream.peerClosedStatus)
+                }
                 return
             }
             var buf = uv_buf_t()

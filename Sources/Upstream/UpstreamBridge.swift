@@ -25,6 +25,9 @@ public final class UpstreamBridge {
     /// per-session mode: the copy started only to list the catalog (held until it has exited).
     private var catalogOnlyCopy: UpstreamCopy?
     private var relisting = false
+    /// The listed resources each copy is asked to report changes of (`resources/subscribe`),
+    /// when the upstream offers subscriptions; empty otherwise.
+    private var watched: [String] = []
     private var relistAgain = false
 
     /// How long the copies may take to start and list their catalog (Python servers under load are slow).
@@ -54,7 +57,17 @@ public final class UpstreamBridge {
         link = UpstreamLink(name: spec.name, mailbox: mailbox)
         pool = UpstreamPool(spec: spec, loop: loop, log: log)
         pool.onListChanged = { [unowned self] copy, _ in self.relist(from: copy) }
+        // A subscribed resource changed: every front hears it and tells the sessions subscribed to it.
+        pool.onResourceUpdated = { [unowned self] _, uri in
+            self.runtime?.notifyAll(method: "notifications/resources/updated", params: .object(["uri": .string(uri)]))
+        }
         try start()
+        if spec.mode == .perSession {
+            log.warning("2026-07-28 clients cannot call this upstream: mode per-session gives each handshake-era "
+                        + "session a copy, and that era has no session; its calls get -32600")
+        }
+        for copy in pool.readyCopies { watch(copy, watched) }
+        pool.onCopyReady = { [unowned self] copy in self.watch(copy, self.watched) }
         let perCopy = spec.maxConcurrency
         let runtime = ExecutorRuntime(options: .init(name: name, socketPath: socketPath,
                                                      maxConcurrency: spec.pool * perCopy), pack: pack!, loop: loop)
@@ -141,6 +154,7 @@ public final class UpstreamBridge {
             case .success(let listing):
                 let (pack, problems) = UpstreamPack.make(listing, spec: spec, link: link)
                 for p in problems { log.warning("left out of the catalog", [("entry", p)]) }
+                watched = pack.subscriptions ? pack.resources.map(\.uri) : []
                 done(.success(pack))
             }
         }
@@ -151,16 +165,32 @@ public final class UpstreamBridge {
         guard runtime != nil else { return }
         guard !relisting else { relistAgain = true; return }
         relisting = true
+        let before = Set(watched)
         list(from: copy) { [unowned self] result in
             relisting = false
             switch result {
             case .success(let p):
                 pack = p
                 runtime?.updateCatalog(p)
+                let added = watched.filter { !before.contains($0) }
+                if !added.isEmpty { for c in pool.readyCopies { watch(c, added) } }
             case .failure(let f):
                 log.warning("could not list the catalog again after list_changed", [("error", f.message)])
             }
             if relistAgain, copy.state == .ready { relistAgain = false; relist(from: copy) }
+        }
+    }
+
+    /// Asks `copy` to report changes of `uris`. A copy that refuses is logged and still serves:
+    /// its resources' updates are then not forwarded.
+    private func watch(_ copy: UpstreamCopy, _ uris: [String]) {
+        for uri in uris {
+            copy.request("resources/subscribe", .object(["uri": .string(uri)])) { [log, label = copy.label] outcome in
+                if case .error(let code, let message, _) = outcome {
+                    log.warning("a copy refused resources/subscribe", [("copy", label), ("uri", uri),
+                                                                       ("code", String(code)), ("error", message)])
+                }
+            }
         }
     }
 

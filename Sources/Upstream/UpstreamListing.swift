@@ -8,6 +8,8 @@ struct UpstreamListing: Sendable {
     var resourceTemplates: [JSONValue] = []
     var prompts: [JSONValue] = []
     var completions = false
+    /// The copy takes `resources/subscribe` (capability `resources.subscribe`).
+    var subscriptions = false
 
     /// Lists what `copy` serves, as its capabilities say, following `nextCursor` (at most 100
     /// pages a list). Thread: the loop thread.
@@ -22,6 +24,7 @@ struct UpstreamListing: Sendable {
         if caps["prompts"] != nil { steps.append(("prompts/list", "prompts", \.prompts)) }
         var listing = UpstreamListing()
         listing.completions = caps["completions"] != nil
+        listing.subscriptions = caps["resources"]?["subscribe"] == .bool(true)
         var pages = 0
         func next(_ index: Int, cursor: String?) {
             guard index < steps.count else { done(.success(listing)); return }

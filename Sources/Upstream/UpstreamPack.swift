@@ -76,6 +76,8 @@ enum UpstreamPack {
                 return try promptResult(try await link.forward("prompts/get", params, handle: p, retryable: true))
             })
         }
+        // The bridge subscribes its copies to the listed resources and passes their updates on.
+        pack.subscriptions = listing.subscriptions && !pack.resources.isEmpty
         return (pack, problems)
     }
 

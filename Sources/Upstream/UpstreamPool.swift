@@ -44,6 +44,8 @@ final class UpstreamPool {
     var onCopyReady: ((UpstreamCopy) -> Void)?
     /// A copy said one of its lists changed (`notifications/tools/list_changed` and the like).
     var onListChanged: ((UpstreamCopy, String) -> Void)?
+    /// A copy said a resource it was subscribed to changed (`notifications/resources/updated`).
+    var onResourceUpdated: ((UpstreamCopy, String) -> Void)?
     /// A copy ended (any reason).
     var onCopyEnded: ((UpstreamCopy, String) -> Void)?
 
@@ -164,8 +166,10 @@ final class UpstreamPool {
         guard !stopped else { call.fail(-32002, "upstream \(spec.name) is shutting down"); return }
         if spec.mode == .perSession {
             guard let key = request.session else {
-                call.fail(-32600, "upstream \(spec.name) keeps a copy per session: call it in a session "
-                          + "(MCP 2025-11-25 or earlier, after initialize)")
+                // 2026-07-28 has no session to give a copy to (README, "Pooling stdio MCP servers").
+                call.fail(-32600, "upstream \(spec.name) runs one copy per client session (mode per-session), "
+                          + "and a 2026-07-28 request has no session: connect with initialize (MCP 2025-11-25 "
+                          + "or earlier), or set the upstream's mode to shared")
                 return
             }
             guard sessionCopy(key) != nil else {
@@ -280,8 +284,10 @@ final class UpstreamPool {
         case "notifications/tools/list_changed", "notifications/prompts/list_changed",
              "notifications/resources/list_changed":
             onListChanged?(copy, method)
+        case "notifications/resources/updated":
+            if let uri = params?["uri"]?.stringValue { onResourceUpdated?(copy, uri) }
         default:
-            break // cancelled (of its own requests), resources/updated, unknown: nothing to do here
+            break // cancelled (of its own requests), unknown: nothing to do here
         }
     }
 

@@ -110,8 +110,10 @@ struct AuthOptions: ParsableArguments {
     }
 
     /// For `serve`, before any child starts: what `settings()` checks, without starting the
-    /// background fetch of an https JWKS (the fronts fetch their own).
-    func validate() throws {
+    /// background fetch of an https JWKS (the fronts fetch their own). Not named `validate`:
+    /// the argument parser would run it on the command line's values alone, before `serve`
+    /// merges the config file's, and before `stdio` can refuse these options by name.
+    func check() throws {
         guard enabled else { _ = try settings(); return }
         if let jwks = authJwks, jwks.lowercased().hasPrefix("https://") {
             _ = try loadPolicy()

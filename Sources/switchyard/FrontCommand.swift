@@ -49,7 +49,11 @@ struct FrontCommand: ParsableCommand {
     @OptionGroup var tls: TLSOptions
     @OptionGroup(title: "Several hosts: Redis") var redis: RedisArguments
 
-    func run() throws {
+    func run() throws { try Front(options: try options()).run() }
+
+    /// The front's options from the command line (`stdio` builds its own from serve's front
+    /// arguments this way, so both read them alike).
+    func options() throws -> FrontOptions {
         var o = FrontOptions()
         o.host = host
         o.port = port
@@ -98,6 +102,6 @@ struct FrontCommand: ParsableCommand {
         }
         o.tls = try tls.settings(ticketSecret: o.sessionKey)
         o.redis = try redis.settings()
-        try Front(options: o).run()
+        return o
     }
 }

@@ -4,98 +4,117 @@ import FrontTier
 import Glibc
 import MCPCore
 import Supervisor
+import Upstream
 
 /// `switchyard stdio`: one MCP client over stdin/stdout, as an IDE launches a local server.
-/// This process is the front (StdioFront) and the supervisor of its executors, on one loop.
+/// This process is the front (StdioFront) and the supervisor of its executors and upstream
+/// bridges, on one loop. It takes serve's options (`ServiceOptions`: executors, upstreams,
+/// limits, validation, rate limits, the audit log, the result cache, the config file) and
+/// refuses by name those only HTTP has.
 struct StdioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stdio",
         abstract: "Serve one MCP client over stdin/stdout (newline-delimited JSON-RPC), with executors as in serve.",
         discussion: """
         Reads one JSON-RPC message per line on stdin and writes one per line on stdout; logs go to stderr, \
-        and executors get /dev/null as stdin and stderr as stdout. Both protocol eras are served: \
-        initialize (2025-11-25 and earlier, one implicit session) and 2026-07-28 (server/discover, _meta). \
-        The first message is read once the executors are linked. End of input, SIGTERM or SIGINT: the \
-        calls in flight are answered, the executors stopped, and the process exits 0.
+        and executors and upstream bridges get /dev/null as stdin and stderr as stdout (an upstream's copies \
+        talk over pipes of their own; their stderr lines are logged with the upstream's name). Both protocol \
+        eras are served: initialize (2025-11-25 and earlier, one implicit session) and 2026-07-28 \
+        (server/discover, _meta). The first message is read once the executors are linked. End of input, \
+        SIGTERM or SIGINT: the calls in flight are answered, the executors stopped, and the process exits 0. \
+        Options of serve that only HTTP has (host, port, fronts, sessions, TLS, authentication, Redis, ...) \
+        are refused, on the command line and in --config.
         """
     )
 
-    @Option(help: "Number of built-in Swift executors.") var executors = 1
-    @Option(help: "Built-in tool packs for the Swift executors, comma-separated (demo, forms, chaos, conformance).")
-    var tools = "demo"
-    @Option(name: .customLong("executor-cmd"), help: """
-        An external executor command (run with /bin/sh -c; repeatable). \
-        It gets SWITCHYARD_SOCKET and SWITCHYARD_READY_FD.
-        """)
-    var executorCommands: [String] = []
-    @Option(help: "Largest message line in bytes; a longer one is answered with an error and skipped.")
-    var maxBody = 4 * 1024 * 1024
+    @OptionGroup var service: ServiceOptions
     @Option(help: "Messages that may be unanswered at once; reading pauses beyond.") var maxInFlight = 1024
-    @Option(help: "Cancel a tools/call and answer with an error after this many ms.") var callTimeoutMs = 60_000
-    @Option(help: "Per-tool call timeout, NAME=MS (repeatable).") var toolTimeout: [String] = []
-    @Option(help: "Calls that may wait for an executor with room; beyond, an error.") var maxQueued = 50_000
-    @Option(help: "Largest tool result in bytes; a larger one is answered with an error.") var maxResult = 16 << 20
-    @Option(help: "Calls each built-in executor runs at once; the front queues the rest.")
-    var executorMaxConcurrency = 256
-    @Option(help: "Validate tools/call arguments against the tool's inputSchema: on or off.")
-    var validateArguments = "on"
-    @Option(help: "Entries per page of the list methods.") var listPageSize = 100
-    @Option(help: "Directory for executor sockets (default: a new private directory under /tmp).") var runDir: String?
-    @Option(help: "Log lines (on stderr) as logfmt (default) or json.") var logFormat: String?
+    // Parsed only to be refused by name (`validate`): without them, `--port` would be "unknown".
+    @OptionGroup(visibility: .private) var http: HTTPServeOptions
+    @OptionGroup(visibility: .private) var auth: AuthOptions
+    @OptionGroup(visibility: .private) var tls: TLSOptions
+    @OptionGroup(visibility: .private) var redis: RedisArguments
 
     func validate() throws {
-        guard (0...256).contains(executors) else { throw ValidationError("--executors must be 0...256") }
-        guard executors > 0 || !executorCommands.isEmpty else { throw ValidationError("need at least one executor") }
-        guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
+        if let option = httpOnlyOptionsGiven.first {
+            throw ValidationError("\(option) does not apply to switchyard stdio, which serves one client over "
+                                  + "stdin/stdout (no listener, headers, TLS, credentials or Redis); "
+                                  + "it is an option of switchyard serve")
+        }
         guard maxInFlight > 0 else { throw ValidationError("--max-in-flight must be positive") }
-        try ToolPacks.validate(tools)
-        _ = try OnOff.parse(validateArguments, option: "--validate-arguments")
-        for t in toolTimeout { _ = try ToolTimeout.parse(t) }
-        if let f = logFormat, f != "json", f != "logfmt" { throw ValidationError("--log-format takes json or logfmt") }
+    }
+
+    /// The HTTP-only options on the command line, as `--name`.
+    private var httpOnlyOptionsGiven: [String] {
+        var given = http.given
+        func note(_ set: Bool, _ name: String) { if set { given.append("--" + name) } }
+        note(auth.authIssuer != nil, "auth-issuer")
+        note(auth.authAudience != nil, "auth-audience")
+        note(auth.authJwks != nil, "auth-jwks")
+        note(auth.authJwksCaFile != nil, "auth-jwks-ca-file")
+        note(auth.authSharedSecretFile != nil, "auth-shared-secret-file")
+        note(auth.authClockSkew != nil, "auth-clock-skew")
+        note(auth.authJwksRefetchInterval != nil, "auth-jwks-refetch-interval")
+        note(auth.apiKeys != nil, "api-keys")
+        note(auth.policy != nil, "policy")
+        note(tls.certificate != nil, "tls-cert")
+        note(tls.key != nil, "tls-key")
+        note(tls.clientCA != nil, "tls-client-ca")
+        note(tls.minVersion != nil, "tls-min-version")
+        note(redis.url != nil, "redis")
+        note(redis.sentinels != nil, "redis-sentinel")
+        note(redis.master != nil, "redis-master")
+        note(redis.cluster != nil, "redis-cluster")
+        note(redis.user != nil, "redis-user")
+        note(redis.passwordFile != nil, "redis-password-file")
+        return given
+    }
+
+    /// A config file shared with `serve` may say how HTTP is served: stdio refuses rather than
+    /// ignores it, so nobody believes a port, TLS or a policy protects this process.
+    static func refuseHTTPOnlyKeys(_ config: ConfigFile) throws {
+        let httpOnly = Set(HTTPServeOptions.configKeys + AuthOptions.configKeys + RedisArguments.configKeys)
+        if let key = config.values.keys.sorted().first(where: httpOnly.contains) {
+            throw ValidationError("config file \(config.path): '\(key)' does not apply to switchyard stdio, which "
+                                  + "serves one client over stdin/stdout; it is a setting of switchyard serve")
+        }
     }
 
     func run() throws {
-        if let f = logFormat { setenv("SWITCHYARD_LOG_FORMAT", f, 1) }
+        // Before anything else: from here on, nothing but protocol messages reaches stdout.
         let (input, output) = try Self.takeStandardStreams()
-        let runDir = try RunDirectory.prepare(runDir)
-        let exe = SelfExecutable.path()
-        let policy = RestartPolicy()
-        // A client may end this process with SIGKILL: executors then end too (proto, "Parent death").
-        let withParent = ["SWITCHYARD_EXIT_WITH_PARENT": String(getpid())]
-        var specs: [ChildSpec] = []
-        for i in 0..<executors {
-            let name = "swift-\(i)"
-            specs.append(ChildSpec(name: "executor \(name)", role: .executor,
-                                   argv: [exe, "executor", "--socket", "{socket}", "--name", name, "--tools", tools,
-                                          "--max-concurrency", String(executorMaxConcurrency)],
-                                   environment: withParent, policy: policy, socketDirectory: runDir.executors,
-                                   instanceName: name))
+        let plan = try service.plan(defaultExecutors: 1)
+        try Self.refuseHTTPOnlyKeys(plan.config)
+        if let f = plan.logFormat { setenv("SWITCHYARD_LOG_FORMAT", f, 1) }
+        // As serve: each upstream is started once and listed before anything else starts, so a
+        // command that cannot serve, or a name served twice, ends here with an error saying which.
+        do { try UpstreamPreflight.check(plan.upstreams, builtIn: plan.builtInNames) } catch {
+            FileHandleStderr.write("switchyard stdio: \(error.description)\n")
+            throw ExitCode(64)
         }
-        for (i, cmd) in executorCommands.enumerated() {
-            let name = "ext-\(i)"
-            specs.append(ChildSpec(name: "executor \(name)", role: .executor, argv: ["/bin/sh", "-c", "exec \(cmd)"],
-                                   environment: withParent.merging(["SWITCHYARD_EXECUTOR_NAME": name]) { $1 },
-                                   policy: policy, socketDirectory: runDir.executors, instanceName: name))
+        let runDir = try RunDirectory.prepare(plan.runDir)
+        // A client may end this process with SIGKILL: executors and bridges then end too (proto, "Parent death").
+        let specs = ServiceOptions.executorSpecs(plan.executors, policy: plan.restartPolicy,
+                                                 heartbeatIntervalMs: plan.heartbeatIntervalMs,
+                                                 heartbeatTimeoutMs: plan.heartbeatTimeoutMs,
+                                                 maxRSS: plan.executorMaxRSS, runDir: runDir,
+                                                 environment: ["SWITCHYARD_EXIT_WITH_PARENT": String(getpid())])
+        var o: FrontOptions
+        do {
+            // The front options serve would give its fronts, read as a front reads them.
+            o = try FrontCommand.parse(["--run-dir", runDir.path] + plan.frontArguments).options()
+        } catch {
+            runDir.removeIfOwned()
+            throw ValidationError("stdio: \(FrontCommand.message(for: error))")
         }
-
-        var o = FrontOptions()
-        o.runDir = runDir.path
-        o.maxBody = maxBody
-        o.maxResultBytes = max(1024, maxResult)
         o.serverVersion = Switchyard.version
-        o.callTimeoutMs = UInt64(max(1, callTimeoutMs))
-        o.maxQueuedCalls = maxQueued
-        o.listPageSize = max(1, listPageSize)
-        o.validateArguments = try OnOff.parse(validateArguments, option: "--validate-arguments")
-        for t in toolTimeout {
-            let (name, ms) = try ToolTimeout.parse(t)
-            o.toolTimeoutsMs[name] = ms
-        }
-        // Sessions live in this process only: a key of its own per start.
-        o.sessionKey = Hex.decode(Hex.random(bytes: 32))!
         var settings = StdioFront.Settings()
         settings.expectedExecutors = specs.count
         settings.maxInFlight = maxInFlight
+        if !plan.upstreams.isEmpty {
+            // The bridges' copies start again after the check: wait for them as the supervisor does.
+            settings.startTimeoutMs = max(settings.startTimeoutMs, UpstreamBridge.startupTimeoutMs + 10_000)
+        }
 
         let loop = Loop()
         let front: StdioFront

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSupport
 import Glibc
 import Upstream
 
@@ -28,6 +29,12 @@ struct UpstreamCommand: ParsableCommand {
         }
         // The copies must not inherit the spec (and its secrets) through the environment.
         unsetenv("SWITCHYARD_UPSTREAM")
+        // Started by `switchyard stdio`, whose client may end it with SIGKILL: stop the copies and
+        // leave with it (proto, "Parent death"); the copies are not told (the contract is ours).
+        if let raw = getenv("SWITCHYARD_EXIT_WITH_PARENT"), let parent = Int32(String(cString: raw)) {
+            _ = sy_exit_with_parent(SIGTERM, parent)
+            unsetenv("SWITCHYARD_EXIT_WITH_PARENT")
+        }
         let bridge = UpstreamBridge(spec: spec, name: name ?? "upstream-\(spec.name)", socketPath: path)
         let status: Int32
         do { status = try bridge.run() } catch let e as UpstreamBridge.StartupFailed {

@@ -28,7 +28,7 @@ final class StdioSessionTests: XCTestCase {
             limits.maxInFlight = maxInFlight
             var backlogValue: () -> Int = { 0 }
             session = StdioSession(input: input, output: output, outputBacklog: { backlogValue() }, services: s,
-                                   pipeline: StdioFront.pipeline(s, methods), methods: methods, limits: limits)
+                                   pipeline: .standard(s, methods, origin: nil), methods: methods, limits: limits)
             backlogValue = { [unowned self] in self.backlog }
             session.onDrained = { [unowned self] in self.drained += 1 }
             session.onInputEnded = { [unowned self] in self.inputEnded += 1; self.session.drain() }
@@ -126,15 +126,67 @@ final class StdioSessionTests: XCTestCase {
     func testEndOfInputDrainsAndFreesEveryChunk() {
         let f = Fixture()
         f.initialize()
-        f.send(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#) // no newline: not a message
-        f.input.sendEOF()
+        f.send(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#) // no newline yet: not a message yet
+        XCTAssertEqual(f.takeLines().count, 0)
+        f.input.sendEOF() // ... but the end of input ends it
         XCTAssertEqual(f.inputEnded, 1)
         XCTAssertEqual(f.drained, 1)
         XCTAssertTrue(f.session.draining)
-        XCTAssertEqual(f.takeLines().count, 0)
+        XCTAssertEqual(f.takeLines().map { $0["id"] }, [.number(1)])
         f.session.closeOutput()
         f.harness.loop.run()
         XCTAssertTrue(f.output.isClosed)
         f.harness.assertNoChunksOutstanding()
+    }
+
+    func testUnterminatedLinesAtEndOfInput() {
+        // A blank tail is nothing; a CR-terminated one is a message; an over-long one is refused.
+        for (tail, expected) in [("  \r", 0), (#"{"jsonrpc":"2.0","id":7,"method":"ping"}"# + "\r", 1)] {
+            let f = Fixture()
+            f.initialize()
+            f.send(tail)
+            f.input.sendEOF()
+            let lines = f.takeLines()
+            XCTAssertEqual(lines.count, expected, tail)
+            if expected == 1 { XCTAssertEqual(lines.first?["id"], .number(7)) }
+            XCTAssertEqual(f.drained, 1)
+        }
+        let f = Fixture(maxLine: 200)
+        f.initialize()
+        f.send(#"{"jsonrpc":"2.0","id":8,"method":"ping","params":{"pad":""# + String(repeating: "x", count: 300))
+        f.input.sendEOF()
+        let lines = f.takeLines()
+        XCTAssertEqual(lines.count, 1)
+        XCTAssertEqual(lines.first?["error"]?["code"], .number(-32600))
+        XCTAssertEqual(f.drained, 1)
+        f.session.closeOutput()
+        f.harness.loop.run()
+        f.harness.assertNoChunksOutstanding()
+    }
+
+    func testSecondInitializeDropsTheFirstSessionsSubscriptions() {
+        let f = Fixture()
+        f.initialize()
+        let first = f.session.implicitSessionId
+        f.send(#"{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"demo://a"}}"# + "\n")
+        f.harness.loop.run()
+        XCTAssertEqual(f.takeLines().map { $0["id"] }, [.number(1)])
+        let updated = Array(#"{"method":"notifications/resources/updated","params":{"uri":"demo://a"}}"#.utf8)
+        f.harness.services.listeners.deliver(updated)
+        f.harness.loop.run()
+        XCTAssertEqual(f.takeLines().map { $0["method"] }, [.string("notifications/resources/updated")])
+
+        f.initialize()
+        XCTAssertNotEqual(f.session.implicitSessionId, first)
+        f.harness.services.listeners.deliver(updated)
+        f.harness.loop.run()
+        XCTAssertEqual(f.takeLines().count, 0, "the new session never subscribed")
+        // The new session's own subscriptions are followed.
+        f.send(#"{"jsonrpc":"2.0","id":2,"method":"resources/subscribe","params":{"uri":"demo://a"}}"# + "\n")
+        f.harness.loop.run()
+        XCTAssertEqual(f.takeLines().map { $0["id"] }, [.number(2)])
+        f.harness.services.listeners.deliver(updated)
+        f.harness.loop.run()
+        XCTAssertEqual(f.takeLines().map { $0["method"] }, [.string("notifications/resources/updated")])
     }
 }

@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import anyio
@@ -491,3 +494,187 @@ def test_nothing_but_json_on_stdout_with_a_noisy_executor(raw, tmp_path):
     assert s.proc.wait(10) == 0
     s.assert_stdout_is_json_lines()
     assert b"noise on stdout" in b"".join(s.stderr)
+
+
+# MARK: serve's options over stdio: upstreams, config, rate limits, the audit log
+
+UPSTREAM_SCRIPT = Path(__file__).resolve().parent / "upstreams" / "fastmcp_server.py"
+
+
+def upstream_command(*extra: str) -> str:
+    return " ".join(shlex.quote(w) for w in [sys.executable, str(UPSTREAM_SCRIPT), *extra])
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process under `pid` (children, their children, ...)."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            kids = [int(k) for k in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        found.update(kids)
+        todo.extend(kids)
+    return found
+
+
+async def _upstream_session(tag: str):
+    asked = []
+
+    async def elicit(ctx, p):
+        asked.append(p.message)
+        return t.ElicitResult(action="accept", content={"name": "Ada"})
+
+    server = StdioServerParameters(command=switchyard_bin(), args=[
+        "stdio", "--executors", "0", "--upstream", f"up={upstream_command('--tag', tag)}", "--upstream-pool", "2"])
+    async with Client(server, mode="legacy", read_timeout_seconds=30, elicitation_callback=elicit) as c:
+        names = {tool.name for tool in (await c.list_tools()).tools}
+        assert {"say", "block", "ask_name", "copy_pid"} <= names and "echo" not in names, names
+        r = await c.call_tool("say", {"text": "through stdio"})
+        assert r.is_error is False and r.content[0].text == "through stdio", r
+        results = {}
+
+        async def one(i):
+            results[i] = await c.call_tool("say", {"text": f"m{i}"})
+
+        async with anyio.create_task_group() as tg:
+            for i in range(100):
+                tg.start_soon(one, i)
+        assert all(results[i].is_error is False and results[i].content[0].text == f"m{i}" for i in range(100)), \
+            [results[i] for i in range(100) if results[i].is_error]
+        pids = set()
+        for _ in range(8):
+            pids.add((await c.call_tool("block", {"seconds": 0.05})).structured_content["result"])
+        r = await c.call_tool("ask_name", {})
+        assert r.is_error is False and r.content[0].text == "hello Ada", r
+        assert asked == ["What is your name?"], asked
+        r = await c.read_resource("info://server")
+        assert r.contents[0].text == "a FastMCP test upstream", r
+    return pids
+
+
+def test_upstream_over_stdio_with_the_official_client():
+    """`switchyard stdio --upstream`: an IDE's view of a pooled FastMCP server: listed, called,
+    100 calls at once, an eliciting tool; at the end of input no copy is left running."""
+    tag = uuid.uuid4().hex
+    pids = run(_upstream_session, tag, budget=90)
+    assert len(pids) >= 1, pids
+    deadline = time.monotonic() + 10
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(pid_alive(p) for p in pids), pids
+    leftover = subprocess.run(["pgrep", "-f", tag], capture_output=True, text=True).stdout.split()
+    assert leftover == [], leftover
+
+
+@pytest.mark.timeout(90)
+def test_upstream_copies_end_with_the_input_and_log_on_stderr(raw):
+    s = raw("--executors", "0", "--upstream", f"up={upstream_command()}", "--upstream-pool", "2")
+    s.initialize()
+    rid = s.request("tools/call", {"name": "copy_pid", "arguments": {}})
+    assert "result" in s.answer(rid, timeout=60)
+    # The upstream's resource updates reach the implicit session once it subscribed.
+    assert "result" in s.answer(s.request("resources/subscribe", {"uri": "info://server"}))
+    touched = s.request("tools/call", {"name": "touch", "arguments": {}})
+    seen = []
+    deadline = time.monotonic() + 10
+    while not any(m.get("method") == "notifications/resources/updated" for m in seen):
+        seen.append(s.read(max(0.1, deadline - time.monotonic())))
+    assert any(m.get("id") == touched for m in seen) or "result" in s.answer(touched)
+    assert [m["params"]["uri"] for m in seen if m.get("method") == "notifications/resources/updated"] \
+        == ["info://server"], seen
+    family = descendants(s.proc.pid)
+    assert len(family) >= 3, family  # the bridge and its two copies
+    # A last message without its newline is still answered at the end of input.
+    s.send_raw(b'{"jsonrpc":"2.0","id":"last","method":"tools/call","params":{"name":"say","arguments":{"text":"end"}}}')
+    s.proc.stdin.close()
+    assert s.answer("last")["result"]["content"][0]["text"] == "end"
+    assert s.proc.wait(15) == 0, b"".join(s.stderr)
+    deadline = time.monotonic() + 5
+    while any(pid_alive(p) for p in family) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(pid_alive(p) for p in family), family
+    s.assert_stdout_is_json_lines()
+    assert b"upstream:up" in b"".join(s.stderr)  # the bridge's log lines name the upstream
+
+
+def test_an_upstream_that_cannot_start_is_a_clear_error():
+    p = subprocess.run([switchyard_bin(), "stdio", "--upstream", f"bad={upstream_command('--exit')}"],
+                       stdin=subprocess.PIPE, capture_output=True, timeout=60)
+    assert p.returncode == 64, p
+    assert b"upstream 'bad'" in p.stderr, p.stderr
+    assert p.stdout == b"", p.stdout
+
+
+def test_rate_limit_and_audit_log_from_the_config_file(raw, tmp_path):
+    audit = tmp_path / "audit.log"
+    config = tmp_path / "stdio.json"
+    config.write_text(json.dumps({"rateLimits": ["echo=2/m"], "auditLog": str(audit), "executors": 1}))
+    s = raw("--config", str(config))
+    s.initialize()
+    answers = [s.answer(s.request("tools/call", {"name": "echo", "arguments": {"text": f"r{i}"}})) for i in range(3)]
+    assert [a.get("result", {}).get("content", [{}])[0].get("text") for a in answers[:2]] == ["r0", "r1"], answers
+    e = answers[2]["error"]
+    assert "rate limit of tool echo" in e["message"], e
+    # other tools are not limited
+    assert "result" in s.answer(s.request("tools/call", {"name": "add_numbers", "arguments": {"a": 1, "b": 2}}))
+    s.proc.stdin.close()
+    assert s.proc.wait(10) == 0, b"".join(s.stderr)
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    calls = [r for r in records if r["method"] == "tools/call" and r["name"] == "echo"]
+    assert [r["decision"] for r in calls].count("allow") == 2, calls
+    assert [r["status"] for r in calls].count(429) == 1, calls
+    assert all(r["session"] for r in calls), calls  # the implicit session
+    assert "r0" not in audit.read_text()  # digests, never argument values
+    verify = subprocess.run([switchyard_bin(), "audit", "verify", str(audit)], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stderr
+
+
+@pytest.mark.parametrize("argv", [["--port", "8080"], ["--tls-cert", "x.pem"], ["--api-keys", "k.json"],
+                                  ["--redis", "redis://127.0.0.1:6379"], ["--prefer-sse"]])
+def test_http_only_options_are_refused_by_name(argv):
+    p = subprocess.run([switchyard_bin(), "stdio", *argv], stdin=subprocess.PIPE, capture_output=True, timeout=20)
+    assert p.returncode == 64, p
+    assert f"{argv[0]} does not apply to switchyard stdio".encode() in p.stderr, p.stderr
+    assert p.stdout == b""
+
+
+def test_http_only_config_keys_are_refused_by_name(tmp_path):
+    config = tmp_path / "shared.json"
+    config.write_text(json.dumps({"executors": 1, "port": 8080}))
+    p = subprocess.run([switchyard_bin(), "stdio", "--config", str(config)], stdin=subprocess.PIPE,
+                       capture_output=True, timeout=20)
+    assert p.returncode != 0 and b"'port' does not apply to switchyard stdio" in p.stderr, p.stderr
+    assert p.stdout == b""
+
+
+def test_second_initialize_starts_a_new_session(raw):
+    s = raw()
+    s.initialize()
+    first = s.answer(s.request("tools/call", {"name": "echo", "arguments": {"text": "a"}}))
+    assert "result" in first
+    s.initialize()
+    assert "result" in s.answer(s.request("tools/call", {"name": "echo", "arguments": {"text": "b"}}))
+    s.assert_stdout_is_json_lines()
+
+
+@pytest.mark.timeout(90)
+def test_upstream_copies_do_not_outlive_a_killed_server(raw):
+    """SIGKILL: the bridge gets SIGTERM from the kernel (parent death) and stops its copies."""
+    s = raw("--executors", "0", "--upstream", f"up={upstream_command()}", "--upstream-pool", "2")
+    s.initialize()
+    assert "result" in s.answer(s.request("tools/call", {"name": "say", "arguments": {"text": "x"}}), timeout=60)
+    family = descendants(s.proc.pid)
+    assert len(family) >= 3, family
+    bridge = s.children()[0]
+    argv = Path(f"/proc/{bridge}/cmdline").read_bytes().split(b"\0")
+    run_dir = Path(argv[argv.index(b"--socket") + 1].decode()).parent.parent
+    s.proc.kill()
+    s.proc.wait(10)
+    deadline = time.monotonic() + 10
+    while any(pid_alive(p) for p in family) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(pid_alive(p) for p in family), [p for p in family if pid_alive(p)]
+    shutil.rmtree(run_dir, ignore_errors=True)  # a killed server cannot remove its run directory

@@ -220,6 +220,13 @@ def test_per_session_mode_keeps_each_sessions_state_apart(server_factory, tmp_pa
             pa = (await a.call_tool("copy_pid", {})).structured_content["result"]
             pb = (await b.call_tool("copy_pid", {})).structured_content["result"]
             assert pa != pb
+        # 2026-07-28 has no session to give a copy to: a clear error, naming the way out.
+        async with Client(srv.url, mode="auto", read_timeout_seconds=30) as m:
+            assert m.protocol_version == "2026-07-28", m.protocol_version
+            with pytest.raises(MCPError) as ei:
+                await m.call_tool("counter", {})
+            assert ei.value.error.code == -32600, ei.value.error
+            assert "no session" in ei.value.error.message and "shared" in ei.value.error.message, ei.value.error
     run(body)
 
 
@@ -264,6 +271,21 @@ def test_a_name_two_sources_serve_is_refused_unless_prefixed(server_factory, tmp
             r = await c.call_tool("b_say", {"text": "prefixed"})
             assert r.content[0].text == "prefixed", r
     run(body)
+
+
+@pytest.mark.timeout(90)
+def test_a_prefix_does_not_rename_resource_uris(tmp_path):
+    """URIs are served as the upstream lists them (README, "Resource URIs are not prefixed"): a
+    prefix separates tool and prompt names, and two upstreams listing one URI are still refused."""
+    config = tmp_path / "uris.json"
+    config.write_text(json.dumps({"upstreams": {
+        "a": {"command": sys.executable, "args": [str(SERVER_SCRIPT)], "pool": 1},
+        "b": {"command": sys.executable, "args": [str(SERVER_SCRIPT)], "pool": 1, "prefix": "b_"}}}))
+    p = subprocess.run([switchyard_bin(), "serve", "--port", str(free_port()), "--executors", "0", "--config",
+                        str(config)], capture_output=True, text=True, timeout=90)
+    assert p.returncode == 64, p.stderr[-2000:]
+    assert "the resource 'info://server' is served by both upstream 'a' and upstream 'b'" in p.stderr, \
+        p.stderr[-1000:]
 
 
 @pytest.mark.timeout(60)
@@ -367,3 +389,60 @@ def test_per_session_copies_are_bounded_and_reaped_when_idle(server_factory, tmp
             await anyio.sleep(2.5)      # idle past idleMs: stopped
             assert await count(a) == 1
     run(body, budget=110)
+
+
+@pytest.mark.timeout(90)
+def test_a_name_that_appears_later_does_not_shadow_another_upstreams(server_factory):
+    """Upstream `late` adds a tool `say` at run time (list_changed), as upstream `up` already serves:
+    the newcomer is refused with a logged error naming both, and `say` stays `up`'s."""
+    srv = server_factory(fronts=1, executors=1, extra_args=[
+        "--upstream", f"up={upstream_command()}", "--upstream", f"late={upstream_command('--late-conflict')}",
+        "--upstream-pool", "1"])
+
+    async def body():
+        async with Client(srv.url, mode="legacy", cache=None, read_timeout_seconds=20) as c:
+            assert (await c.call_tool("add_say", {})).content[0].text == "added"
+            deadline = time.monotonic() + 10
+            while "name conflict" not in srv.stderr_tail(200):
+                assert time.monotonic() < deadline, "no conflict was logged\n" + srv.stderr_tail(50)
+                await anyio.sleep(0.1)
+            names = [tool.name for tool in (await c.list_tools()).tools]
+            assert names.count("say") == 1 and "add_say" in names, names
+            for i in range(6):  # every call goes to the first owner, never the newcomer
+                r = await c.call_tool("say", {"text": f"t{i}"})
+                assert r.is_error is False and r.content[0].text == f"t{i}", r
+    run(body)
+    line = next(ln for ln in srv.stderr_tail(400).splitlines() if "name conflict" in ln)
+    assert "say" in line and "upstream 'up'" in line and "upstream 'late'" in line, line
+
+
+@pytest.mark.timeout(90)
+def test_resource_updates_of_an_upstream_reach_subscribed_sessions(server_factory):
+    """The bridge subscribes every copy to the listed resources; a copy's resources/updated reaches
+    the sessions that subscribed to the URI, and no other."""
+    srv = start(server_factory, upstream_command(), pool=2)
+    updates: dict[str, list] = {"a": [], "b": []}
+
+    def collector(key):
+        async def on_message(message):
+            if getattr(message, "method", None) == "notifications/resources/updated":
+                updates[key].append(str(message.params.uri))
+        return on_message
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=20, message_handler=collector("a")) as a, \
+                Client(srv.url, mode="legacy", read_timeout_seconds=20, message_handler=collector("b")) as b:
+            assert a.server_capabilities.resources.subscribe is True, a.server_capabilities
+            await a.subscribe_resource("info://server")
+            # Both copies were subscribed by the bridge, whichever runs the call.
+            for _ in range(4):
+                r = await b.call_tool("touch", {})
+                assert r.content[0].text == "updated", r
+            deadline = time.monotonic() + 10
+            while len(updates["a"]) < 4:
+                assert time.monotonic() < deadline, updates
+                await anyio.sleep(0.1)
+            await anyio.sleep(0.3)
+    run(body)
+    assert updates["a"] == ["info://server"] * 4, updates
+    assert updates["b"] == [], updates

@@ -39,7 +39,8 @@ final class Listeners {
         var slot: ResponseSlot?
         /// The listen request's id as JSON (its type kept), for listen streams.
         let subscriptionId: String?
-        let filter: Filter
+        /// Changed only by stdio's second `initialize` (the stream follows the new session).
+        var filter: Filter
         /// Resumable (GET) streams number their events and keep the last ones.
         let key: UInt64?
         var seq: UInt64 = 0

@@ -28,38 +28,7 @@ final class MCPService: HTTPHandler {
         self.services = services
         origin = OriginStage(writer: services.writer, options: services.options)
         methods = .standard(services)
-        let batch = BatchStage(services: services, methods: methods)
-        var stages: [any RequestStage] = [origin]
-        if services.options.auditLogPath != nil { stages.append(AuditStage(services: services)) }
-        if let access = services.access {
-            stages.append(AuthenticationStage(access: access, writer: services.writer))
-        }
-        stages += [
-            MediaTypeStage(writer: services.writer),
-            EraStage(services: services, methods: methods),
-            batch,
-        ]
-        if let access = services.access {
-            stages.append(AuthorizationStage(access: access, writer: services.writer, methods: methods))
-        }
-        var rateLimit: RateLimitStage?
-        if !services.options.rateLimits.isEmpty {
-            rateLimit = RateLimitStage(services: services, methods: methods)
-            stages.append(rateLimit!)
-        }
-        if services.options.validateArguments {
-            stages.append(ArgumentValidationStage(services: services, methods: methods))
-        }
-        var cacheStage: ResultCacheStage?
-        if let cache = services.resultCache {
-            cacheStage = ResultCacheStage(services: services, cache: cache, methods: methods)
-            stages.append(cacheStage!)
-        }
-        stages.append(MethodStage(services: services, table: methods))
-        pipeline = RequestPipeline(stages: stages)
-        batch.pipeline = pipeline
-        cacheStage?.pipeline = pipeline
-        rateLimit?.pipeline = pipeline
+        pipeline = .standard(services, methods, origin: origin)
         stream = SessionStream(services)
         delete = SessionDelete(services)
     }

@@ -40,6 +40,8 @@ final class ExecutorPool: FrontLinkOwner {
     /// request (routing, argument validation), replaced whole by `rebuildCatalog` on the loop
     /// thread, never held `inout`: no dynamic exclusivity check (see README, "How the numbers moved").
     @exclusivity(unchecked) private(set) var catalog = MergedCatalog()
+    /// Who serves each catalog name, across rebuilds (run-time name conflicts with upstreams).
+    private let owners = CatalogOwners()
     /// What the front routes on, per tool name (from the catalogs' annotations and _meta).
     var traits: [String: ToolTraits] { catalog.traits }
 
@@ -192,7 +194,14 @@ final class ExecutorPool: FrontLinkOwner {
     /// its description.
     func rebuildCatalog() {
         let before = catalog.schemaErrors
-        catalog = MergedCatalog(links: readyLinks, previous: catalog.schemas)
+        catalog = MergedCatalog(links: readyLinks, previous: catalog.schemas, owners: owners)
+        for c in owners.conflicts {
+            // Kept serving: the name stays with the source that had it, the newcomer's entry is left out.
+            log.error("name conflict: entry refused", [
+                ("kind", c.kind), ("name", c.name), ("servedBy", CatalogOwners.describe(c.owner)),
+                ("refused", CatalogOwners.describe(c.refused)),
+                ("fix", "set a prefix for the upstream (config key 'prefix'), or rename the entry")])
+        }
         for (tool, e) in catalog.schemaErrors.sorted(by: { $0.key < $1.key }) where before[tool] != e {
             log.warning("tool inputSchema not compiled; its calls go unvalidated at the front",
                         [("tool", tool), ("error", e.description)])

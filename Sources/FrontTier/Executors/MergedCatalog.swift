@@ -52,13 +52,25 @@ final class MergedCatalog {
     init() {}
 
     /// `previous`: the schemas of the catalog this one replaces, reused rather than compiled again.
-    init(links: [FrontLink], previous: SchemaCache = SchemaCache()) {
+    /// `owners`: who serves each name, across rebuilds; an upstream's entry that another
+    /// source already serves is left out (its conflict is in `owners.conflicts`).
+    init(links: [FrontLink], previous: SchemaCache = SchemaCache(), owners: CatalogOwners = CatalogOwners()) {
         var seenTools = Set<String>(), seenPrompts = Set<String>()
         var seenResources = Set<String>(), seenTemplates = Set<String>()
         var templateIndex: [String: Int] = [:]
+        var listed: [String: Set<String>] = [:]
         for link in links {
             guard let catalog = link.ready?.catalog else { continue }
-            for t in catalog.tools {
+            let source = CatalogOwners.source(of: link.name)
+            listed[source, default: []].formUnion(catalog.tools.map { "tool:" + $0.key }
+                + catalog.prompts.map { "prompt:" + $0.key } + catalog.resources.map { "resource:" + $0.key }
+                + catalog.resourceTemplates.map { "resource template:" + $0.key })
+        }
+        owners.begin(listed: listed)
+        for link in links {
+            guard let catalog = link.ready?.catalog else { continue }
+            let source = CatalogOwners.source(of: link.name)
+            for t in catalog.tools where owners.admit("tool", t.key, source: source) {
                 tools[t.key, default: []].append(link)
                 if seenTools.insert(t.key).inserted {
                     traits[t.key] = ToolTraits(catalogJSON: t.json)
@@ -66,15 +78,15 @@ final class MergedCatalog {
                     compileSchemas(t.key, t.json, previous)
                 }
             }
-            for p in catalog.prompts {
+            for p in catalog.prompts where owners.admit("prompt", p.key, source: source) {
                 prompts[p.key, default: []].append(link)
                 if seenPrompts.insert(p.key).inserted { add(p.key, p.json, \.prompts) }
             }
-            for r in catalog.resources {
+            for r in catalog.resources where owners.admit("resource", r.key, source: source) {
                 resources[r.key, default: []].append(link)
                 if seenResources.insert(r.key).inserted { add(r.key, r.json, \.resources) }
             }
-            for t in catalog.resourceTemplates {
+            for t in catalog.resourceTemplates where owners.admit("resource template", t.key, source: source) {
                 if let i = templateIndex[t.key] { templates[i].links.append(link) } else {
                     templateIndex[t.key] = templates.count
                     templates.append((t.key, [link]))

@@ -59,6 +59,11 @@ public final class StdioFront: ExecutorPoolObserver {
         router = CallRouter(loop: loop, pool: pool, options: options, log: log)
         services = FrontServices(options: options, loop: loop, log: log, pool: pool, router: router,
                                  sessions: sessions, metrics: FrontMetrics())
+        // Rate limits and the audit log as on HTTP: the client is anonymous and has no address,
+        // so it draws from one bucket per tool, and audit lines name no source.
+        services.rateLimiter = LimitsAndAudit.rateLimiter(options: options, log: log)
+        services.auditLog = try LimitsAndAudit.auditLog(options: options, loop: loop, log: log)
+        services.writer.auditLog = services.auditLog
         let methods = MethodTable.standard(services)
         let inStream = try StreamConnection.open(loop: loop, descriptor: input, name: "standard input")
         let outStream: StreamConnection
@@ -70,25 +75,10 @@ public final class StdioFront: ExecutorPoolObserver {
         }
         session = StdioSession(input: inStream, output: outStream, outputBacklog: { outStream.outputBacklog },
                                services: services,
-                               pipeline: Self.pipeline(services, methods), methods: methods,
+                               pipeline: .standard(services, methods, origin: nil), methods: methods,
                                limits: .init(maxLine: options.maxBody, maxInFlight: settings.maxInFlight,
                                              maxOutputBacklog: settings.maxOutputBacklog))
         pool.observer = self
-    }
-
-    /// The HTTP front's stages that mean something over stdio: era and session, batches,
-    /// argument validation, the method. (Origin, authentication and media types are HTTP's;
-    /// the session checks envelopes itself.)
-    static func pipeline(_ services: FrontServices, _ methods: MethodTable) -> RequestPipeline {
-        let batch = BatchStage(services: services, methods: methods)
-        var stages: [any RequestStage] = [EraStage(services: services, methods: methods), batch]
-        if services.options.validateArguments {
-            stages.append(ArgumentValidationStage(services: services, methods: methods))
-        }
-        stages.append(MethodStage(services: services, table: methods))
-        let pipeline = RequestPipeline(stages: stages)
-        batch.pipeline = pipeline
-        return pipeline
     }
 
     // MARK: ExecutorPoolObserver
@@ -108,6 +98,10 @@ public final class StdioFront: ExecutorPoolObserver {
         session.onInputEnded = { [unowned self] in self.beginDrain() }
         pool.start()
         router.start()
+        // SIGUSR1: reopen the audit log after rotation, as `serve` does.
+        signals.append(SignalWatcher(loop: loop, signal: SIGUSR1) { [unowned self] _ in
+            LimitsAndAudit.reopen(self.services.auditLog, log: self.log)
+        })
         // Watched until the process ends: a second signal while the executors stop changes nothing.
         for sig in [SIGTERM, SIGINT] {
             signals.append(SignalWatcher(loop: loop, signal: sig) { [unowned self] s in
@@ -150,6 +144,8 @@ public final class StdioFront: ExecutorPoolObserver {
         pool.shutdown()
         router.stop()
         services.listeners.stop()
+        services.resultCache?.close()
+        services.auditLog?.close()
         for t in timers { t.close() }
         timers.removeAll()
         log.info("stopped")

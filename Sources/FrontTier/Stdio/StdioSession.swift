@@ -117,6 +117,33 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
         }
     }
 
+    /// End of input: a last message without its newline is still a message (what a client
+    /// writes with `printf` rather than `echo`). Complete lines still buffered (reading had
+    /// paused for the in-flight limit) go first: the input is over, so nothing waits for room.
+    func streamReachedEnd(_ stream: any ByteStream) {
+        guard stream === input, started, !draining, !parsing else { return }
+        // An answer finished synchronously must not resume reading over what is handled here.
+        parsing = true
+        defer { parsing = false; skipping = false; searched = 0 }
+        while true {
+            let bytes = input.readable
+            guard bytes.count > 0, let base = bytes.baseAddress else { return }
+            let newline = memchr(base, 0x0A, bytes.count).map { $0 - UnsafeMutableRawPointer(mutating: base) }
+            let length = newline ?? bytes.count
+            if skipping {
+                skipping = false // the rest of a refused line
+            } else if length > limits.maxLine {
+                refuseLongLine()
+            } else {
+                var end = length
+                if end > 0, bytes[end - 1] == 0x0D { end -= 1 }
+                let line = UnsafeRawBufferPointer(rebasing: bytes[0..<end])
+                if !Self.isBlank(line) { dispatch(line) }
+            }
+            input.consume(min(bytes.count, length + 1))
+        }
+    }
+
     private func readLines() {
         guard !parsing else { return }
         parsing = true
@@ -255,11 +282,16 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
     }
 
     /// `initialize` made the implicit session: list changes and resource updates go to it, on
-    /// a stream of its own made for the first session (a second `initialize` replaces the id
-    /// requests use; resource updates keep following the first session's subscriptions).
+    /// a stream of its own. A second `initialize` starts over: the previous session ends (its
+    /// resource subscriptions and log level with it) and the stream follows the new one.
     func sessionIssued(_ id: String) {
+        let previous = implicitSessionId
         implicitSessionId = id
-        guard notifications == nil else { return }
+        if let previous, previous != id { services.sessions.revoke(previous) }
+        if let notifications {
+            notifications.filter.session = id
+            return
+        }
         var filter = Listeners.Filter()
         filter.tools = true
         filter.prompts = true

@@ -5,6 +5,7 @@ test_upstream.py and bench/upstream.sh.
     python fastmcp_server.py --garbage  write a line that is not JSON-RPC, then wait (a broken server)
     python fastmcp_server.py --exit     exit at once with status 3
     --no-resources                      serve no resource; --tag WORD is ignored (it marks the processes)
+    --late-conflict                     serve only `add_say`, which adds a tool named `say` at run time
 """
 
 import asyncio
@@ -14,6 +15,25 @@ import time
 
 from pydantic import BaseModel
 
+if "--late-conflict" in sys.argv:
+    # A second upstream whose catalog meets the first one's only after start-up (list_changed).
+    from mcp.server.mcpserver import Context as LateContext, MCPServer as LateServer
+
+    late = LateServer("switchyard-late-conflict")
+
+    @late.tool()
+    async def add_say(ctx: LateContext) -> str:
+        """Adds a tool named `say`, as the other upstream serves, and says the tool list changed."""
+        def say(text: str) -> str:
+            """The late `say`."""
+            return "late " + text
+        late.add_tool(say, name="say")
+        await ctx.session.send_tool_list_changed()
+        return "added"
+
+    late.run("stdio")
+    sys.exit(0)
+
 if "--garbage" in sys.argv:
     print("this is not JSON-RPC", flush=True)
     time.sleep(60)
@@ -22,6 +42,7 @@ if "--exit" in sys.argv:
     print("starting... no, giving up", file=sys.stderr, flush=True)
     sys.exit(3)
 
+import mcp_types  # noqa: E402
 from mcp.server.mcpserver import Context, MCPServer  # noqa: E402
 
 server = MCPServer("switchyard-upstream-test")
@@ -101,6 +122,23 @@ if "--no-resources" not in sys.argv:  # a second copy of this server behind one 
     def info() -> str:
         """What this server is."""
         return "a FastMCP test upstream"
+
+    # resources/subscribe (MCPServer has no decorator for it): the URIs this copy was asked about.
+    subscribed: set[str] = set()
+
+    async def on_subscribe(ctx, params: mcp_types.SubscribeRequestParams) -> mcp_types.EmptyResult:
+        subscribed.add(str(params.uri))
+        return mcp_types.EmptyResult()
+
+    server._lowlevel_server.add_request_handler("resources/subscribe", mcp_types.SubscribeRequestParams, on_subscribe)
+
+    @server.tool()
+    async def touch(ctx: Context) -> str:
+        """Says info://server changed, if this copy was asked to report it."""
+        if "info://server" not in subscribed:
+            return "not subscribed"
+        await ctx.session.send_resource_updated("info://server")
+        return "updated"
 
 
 @server.prompt()

@@ -23,7 +23,9 @@ final class AuditStage: RequestStage {
         if r.envelopeError == nil, env.raw.arguments.kind == Int32(SY_JSON_OBJECT) {
             digest = ArgumentsDigest(arguments: Envelope.bytes(r.body, env.raw.arguments), key: audit.argumentsKey)
         }
-        let note = AuditNote(sourceAddress: r.connection.sourceAddress(of: r.http), sessionId: r.http.header(.mcpSessionId),
+        // stdio has no header: its requests belong to the one implicit session, if any.
+        let session = r.http.header(.mcpSessionId) ?? r.connection.implicitSessionId
+        let note = AuditNote(sourceAddress: r.connection.sourceAddress(of: r.http), sessionId: session,
                              method: method, name: name, arguments: digest)
         r.slot.audit = note
         r.audit = note
