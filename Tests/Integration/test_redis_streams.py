@@ -76,6 +76,11 @@ def listen(srv, lid: int):
     return s
 
 
+def shared_id(event) -> tuple[int, int]:
+    ms, seq = event["id"].split("-")
+    return int(ms), int(seq)
+
+
 def data_events(events):
     return [e for e in events if e.get("data")]
 
@@ -326,3 +331,76 @@ def test_answer_for_another_host_without_redis_or_without_that_host(server_facto
                    interval=0.05, what="host A's subscriptions gone")
         gone = answer(b, sid, ask["id"], {"action": "accept", "content": {"response": "too late"}})
         assert gone.status == 400 and gone.json()["id"] is None, gone
+
+
+@pytest.mark.timeout(90)
+def test_a_get_stream_opened_while_redis_was_down_catches_up_when_it_returns(server_factory, host_network, redis):
+    """A GET stream opened on A while Redis is away starts with a local id and no place in the
+    shared log. When Redis returns it gets one: a change that B publishes while A's fronts are
+    subscribing again (every pub/sub connection cut) reaches it from the log, once."""
+    from test_redis_shared_state import wait_redis
+    a, b = start_hosts(host_network, server_factory, redis)
+    a.front_count = FRONTS
+    sid = initialize(a)
+    redis.stop()
+    wait_redis(a, up=False)
+    get = SSEStream(a, sid)
+    [priming] = get.events(1)
+    assert LOCAL_ID.match(priming["id"]), priming
+    redis.start()
+    wait_subscribed(redis, 2 * FRONTS, timeout=20)
+    wait_redis(a, up=True)
+    wait_redis(b, up=True)
+    redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+    trigger(b)
+    got = data_events(get.events(2, timeout=10))
+    assert len(got) == 1 and SHARED_ID.match(got[0]["id"]), got
+    assert json.loads(got[0]["data"])["method"] == "notifications/tools/list_changed", got
+    assert len(data_events(get.events(3, timeout=3))) == 1, "delivered twice"
+    # From now on the stream is on the shared log like any other.
+    wait_subscribed(redis, 2 * FRONTS, timeout=20)
+    trigger(b)
+    [live] = data_events(get.events(4, timeout=10))[1:]
+    assert SHARED_ID.match(live["id"]) and shared_id(live) > shared_id(got[0]), live
+    get.close()
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("channel", ["channel-kept", "channel-cut"])
+def test_an_append_whose_reply_is_lost_is_delivered_once_on_its_host(server_factory, host_network, redis, channel):
+    """Redis runs front 0's append (log entry and publication) but its reply never comes back:
+    front 0 delivers the change itself, and neither the channel's copy (`channel-kept`) nor,
+    when the publication is lost too, the log's copy read when the stream catches up
+    (`channel-cut`) delivers it again to that host's GET and subscriptions/listen streams."""
+    from redis_cut_proxy import ReplyLosingProxy
+    key = secrets.token_hex(32)
+    with ReplyLosingProxy(redis, host_network.root_address) as proxy:
+        a = host_network.start_host(server_factory, 0, fronts=1, executors=1, tools="conformance",
+                                    session_key=key, extra_args=["--redis", proxy.url])
+        b = host_network.start_host(server_factory, 1, fronts=1, executors=1, tools="conformance",
+                                    session_key=key, extra_args=["--redis", redis.url])
+        wait_subscribed(redis, 2)
+        sid = initialize(a)
+        get = SSEStream(a, sid)
+        get.events(1)
+        with listen(a, 9) as lst:
+            trigger(a)  # loads the append script: the armed cut then meets an EVALSHA that runs
+            assert len(data_events(get.events(2, timeout=5))) == 1
+            assert methods(lst.frames(1, 5)) == ["notifications/tools/list_changed"]
+            proxy.arm(b"sy:notify", cut_subscribers=channel == "channel-cut")
+            trigger(a)
+            wait_until(lambda: proxy.cuts == 1, 5, what="the append's reply cut")
+            wait_until(lambda: redis.command("XLEN", "sy:events") == 2, 5, what="the append in the log")
+            if channel == "channel-cut":
+                wait_subscribed(redis, 2, timeout=20)  # A subscribed again: its GET stream caught up
+            events = data_events(get.events(4, timeout=4))
+            assert len(events) == 2, f"the second change reached A's GET stream {len(events) - 1} times: {events}"
+            assert methods(lst.frames(2, 2)) == ["notifications/tools/list_changed"]
+            # Still one server afterwards: a change on B arrives once, with a shared id.
+            wait_until(lambda: a.healthz()[1].get("redis", {}).get("synced") is True, 20, interval=0.1,
+                       what="A sharing again")
+            trigger(b)
+            later = data_events(get.events(5, timeout=8))
+            assert len(later) == 3 and SHARED_ID.match(later[-1]["id"]), later
+            assert methods(lst.frames(1, 8)) == ["notifications/tools/list_changed"]
+        get.close()
