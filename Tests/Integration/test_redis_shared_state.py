@@ -137,6 +137,49 @@ def test_rate_limit_holds_across_hosts(server_factory, host_network):
         assert keys == [b"sy:rl:echo\x00a:" + host_network.root_address.encode()], keys
 
 
+# Every key Switchyard writes (README, "What the hosts share"): only the session hash is a
+# session's, and it carries the session id as its hash tag.
+KNOWN_KEYS = [
+    (re.compile(rb"^sy:\{(v1\.[A-Za-z0-9_.-]+)\}:s$"), "a session's state"),
+    (re.compile(rb"^sy:sessions$"), "the session index"),
+    (re.compile(rb"^sy:fronts$"), "the live fronts"),
+    (re.compile(rb"^sy:events$"), "the shared event log"),
+    (re.compile(rb"^sy:rc:[0-9a-f]{64}$"), "a cached result"),
+    (re.compile(rb"^sy:rl:[^\x00]+\x00[ap]:.+$"), "a rate-limit bucket"),
+]
+
+
+@pytest.mark.timeout(90)
+def test_every_key_is_known_and_a_sessions_keys_carry_its_hash_tag(server_factory, host_network):
+    from sy_http import rpc
+    from test_redis_streams import trigger
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url], tools="demo,conformance",
+                           extra=["--rate-limit", "echo=100/m"])
+        sessions = [new_session(a), new_session(b), new_session(a)]
+        with RawConnection(a.host, a.port) as c:
+            assert c.post(rpc("logging/setLevel", {"level": "error"}), session=sessions[0]).status == 200
+            r = c.post(rpc("resources/subscribe", {"uri": "test://watched-resource"}), session=sessions[1])
+            assert r.status == 200, r
+        assert call(b, sessions[0]).status == 200                      # rate-limited
+        assert call(a, sessions[1], name="add_numbers").status == 200  # cached
+        assert delete(b, sessions[2]).status == 200
+        trigger(a)                                                     # a list change, in the log
+        wait_until(lambda: redis.command("EXISTS", "sy:events") == 1, 5, what="the change in the log")
+        keys = sorted(redis.command("KEYS", "*"))
+        kinds = {}
+        for key in keys:
+            kind = next((k for pattern, k in KNOWN_KEYS if pattern.match(key)), None)
+            assert kind is not None, f"a key of unknown shape: {key!r}"
+            kinds.setdefault(kind, []).append(key)
+        assert set(kinds) == {k for _, k in KNOWN_KEYS}, kinds
+        # Every key naming a session is that session's hash, tagged with the whole session id.
+        for sid in sessions:
+            named = [k for k in keys if sid.encode() in k]
+            assert named == [f"sy:{{{sid}}}:s".encode()], (sid, named)
+        assert sorted(redis.command("ZRANGE", "sy:sessions", 0, -1)) == sorted(s.encode() for s in sessions)
+
+
 @pytest.mark.timeout(90)
 def test_a_call_neither_cached_nor_limited_does_not_touch_redis(server_factory, host_network):
     with RedisServer(host=host_network.root_address) as redis:
