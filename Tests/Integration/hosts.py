@@ -18,8 +18,8 @@ when the tests run as root and `ip netns add` works, else its own loopback addre
             a, b = host_network.start_hosts(server_factory, extra_args=["--redis", redis.url])
 
 Clean-up always runs (fixture teardown, and `atexit` for an interrupted run): the servers this
-network started are stopped, every process left in a namespace is killed, the namespaces are
-deleted (which removes their veth pairs). Namespaces of a test run that died without cleaning
+network started are stopped, every process left in a namespace is killed, the namespaces and the
+veth pairs are deleted. Namespaces of a test run that died without cleaning
 up (its pid gone) are removed by the next run. Concurrent runs never collide: namespace names
 carry the pid and random bytes, and the /24 is chosen and configured under a lock file, skipping
 any /24 the root namespace already uses.
@@ -135,6 +135,7 @@ class HostNetwork:
         self.mode = mode
         self.count = count
         self.namespaces: list[str | None] = [None] * count
+        self._veths: list[str] = []
         self.addresses = [f"127.0.0.{2 + i}" for i in range(count)]
         self.root_address = "127.0.0.1"
         self._servers: list = []
@@ -176,6 +177,7 @@ class HostNetwork:
                 _ip("netns", "add", ns)
                 self.namespaces[i] = ns
                 _ip("link", "add", root_side, "type", "veth", "peer", "name", host_side, "netns", ns)
+                self._veths.append(root_side)
                 _ip("addr", "add", f"{link_root}/30", "dev", root_side, "noprefixroute")
                 _ip("link", "set", root_side, "up")
                 # One source address for every host: the client, Redis and the balancers look like
@@ -200,6 +202,10 @@ class HostNetwork:
         for ns in self.namespaces:
             if ns is not None:
                 _kill_and_delete(ns)
+        # A namespace's devices go when the kernel gets to it; deleting one end of a pair removes
+        # both at once.
+        for veth in self._veths:
+            _ip("link", "del", veth, check=False)
         if self.mode == "netns":
             atexit.unregister(self.close)
 
