@@ -31,7 +31,7 @@ final class SharedFanOut {
     private var unconfirmed: [(at: UInt64, payload: [UInt8])] = []
     /// Front 0: its appends, by tag (a lost reply is delivered once).
     private var ledger: SharedDeliveryLedger
-    /// Front 0: this process's tags, `<16 random hex digits>.<counter in hex>`.
+    /// Front 0: this process's tags, `<random hex digits>.<counter in hex>` (unique per append).
     private let tagPrefix: String
     private var appendCount: UInt64 = 0
     /// A catch-up read failed (the command connection not back yet): retried by the sweep.
