@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := pkg-config libuv1-dev libzstd-dev libhiredis-dev libssl-dev z
 # the openssl CLI makes the TLS tests' CA and certificates at test time; RedisTests and the
 # several-hosts tests start real redis-server and redis-sentinel processes (redis-tools, a
 # dependency, brings redis-cli), HAProxy and nginx (test_balancers.py), curl (deploy/local-hosts.sh).
-TEST_PACKAGES := chromium openssl redis-server redis-sentinel haproxy nginx curl
+TEST_PACKAGES := chromium openssl redis-server redis-sentinel haproxy nginx curl iproute2
 PYTHON ?= python3
 VENV := .venv
 HOST ?= 127.0.0.1

@@ -9,6 +9,11 @@
 # the hosts without Redis: sessions still serve anywhere, nothing else is shared), WORK (a new
 # temporary directory; the hosts' run directories, logs and pid files go there), SERVE_ARGS
 # (more options for both hosts), FRONTS (1 per host).
+# Hosts on other addresses or in network namespaces (as the tests do when run as root): HOSTS
+# (the two hosts' addresses, "127.0.0.2 127.0.0.3"), NETNS (two existing network namespaces,
+# one per host, "" for none: each host then runs under `ip netns exec`), LOCAL_ADDRESS
+# (127.0.0.1: where Redis and the balancer listen, and the address the hosts see the balancer
+# connect from, so it must be reachable from the hosts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +25,12 @@ REDIS_PORT=${REDIS_PORT:-6390}
 REDIS=${REDIS:-redis}
 FRONTS=${FRONTS:-1}
 WORK=${WORK:-$(mktemp -d -t switchyard-hosts.XXXXXX)}
-HOSTS=(127.0.0.2 127.0.0.3)
+read -r -a HOSTS <<<"${HOSTS:-127.0.0.2 127.0.0.3}"
+read -r -a NETNS <<<"${NETNS:-}"
+LOCAL_ADDRESS=${LOCAL_ADDRESS:-127.0.0.1}
 NAMES=(host-a host-b)
+[ ${#HOSTS[@]} -eq 2 ] || { echo "HOSTS: two addresses, got '${HOSTS[*]}'" >&2; exit 2; }
+[ ${#NETNS[@]} -eq 0 ] || [ ${#NETNS[@]} -eq 2 ] || { echo "NETNS: two namespaces or none, got '${NETNS[*]}'" >&2; exit 2; }
 
 case "$BALANCER" in haproxy|nginx) ;; *) echo "usage: $0 [haproxy|nginx]" >&2; exit 2 ;; esac
 for tool in "$BALANCER" ${REDIS/none/}; do
@@ -55,20 +64,23 @@ od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$WORK/session.key"
 
 redis_args=()
 if [ "$REDIS" != none ]; then
-  setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+  setsid redis-server --bind "$LOCAL_ADDRESS" --port "$REDIS_PORT" --save '' --appendonly no \
     --dir "$WORK" --logfile "$WORK/redis.log" &
   pids+=($!)
-  wait_for 127.0.0.1 "$REDIS_PORT" 10
-  redis_args=(--redis "redis://127.0.0.1:$REDIS_PORT/0")
+  wait_for "$LOCAL_ADDRESS" "$REDIS_PORT" 10
+  redis_args=(--redis "redis://$LOCAL_ADDRESS:$REDIS_PORT/0")
 fi
 
 for i in 0 1; do
   name=${NAMES[$i]}
   mkdir -p "$WORK/$name"
-  # setsid: each host is a process group of its own, as a separate machine would be.
-  setsid "$BIN" serve --host "${HOSTS[$i]}" --port "$HOST_PORT" --fronts "$FRONTS" \
+  in_netns=()
+  [ ${#NETNS[@]} -eq 0 ] || in_netns=(ip netns exec "${NETNS[$i]}")
+  # setsid: each host is a process group of its own, as a separate machine would be (`ip netns
+  # exec` execs in place: the pid is still the host's).
+  setsid "${in_netns[@]}" "$BIN" serve --host "${HOSTS[$i]}" --port "$HOST_PORT" --fronts "$FRONTS" \
     --session-key-file "$WORK/session.key" --run-dir "$WORK/$name/run" "${redis_args[@]}" \
-    --trusted-proxy 127.0.0.1 \
+    --trusted-proxy "$LOCAL_ADDRESS" \
     ${SERVE_ARGS:-} >"$WORK/$name/stdout.log" 2>"$WORK/$name/stderr.log" &
   pids+=($!)
   echo $! > "$WORK/$name.pid"
@@ -80,7 +92,7 @@ done
 
 render() { # the deploy config with this machine's addresses
   sed -e "s/10\.0\.0\.11:8080/${HOSTS[0]}:$HOST_PORT/" -e "s/10\.0\.0\.12:8080/${HOSTS[1]}:$HOST_PORT/" \
-      -e "s/^\( *\)bind :8080/\1bind 127.0.0.1:$PORT/" -e "s/^\( *\)listen 8080;/\1listen 127.0.0.1:$PORT;/" "$1"
+      -e "s/^\( *\)bind :8080/\1bind $LOCAL_ADDRESS:$PORT/" -e "s/^\( *\)listen 8080;/\1listen $LOCAL_ADDRESS:$PORT;/" "$1"
 }
 if [ "$BALANCER" = haproxy ]; then
   render deploy/haproxy.cfg > "$WORK/haproxy.cfg"
@@ -94,8 +106,8 @@ fi
 pids+=($!)
 balancer=$!
 echo $balancer > "$WORK/balancer.pid"
-wait_for 127.0.0.1 "$PORT" 10
+wait_for "$LOCAL_ADDRESS" "$PORT" 10
 
-echo "switchyard: two hosts behind $BALANCER at http://127.0.0.1:$PORT/mcp (work directory $WORK)"
+echo "switchyard: two hosts behind $BALANCER at http://$LOCAL_ADDRESS:$PORT/mcp (work directory $WORK)"
 # Runs until Ctrl-C or until the balancer ends; a host that dies is the balancer's business.
 wait "$balancer" || true

@@ -16,6 +16,9 @@ public final class RedisClient {
     public private(set) var isUp = false
     /// Called on the loop thread when `isUp` changes.
     public var onStateChange: ((Bool) -> Void)?
+    /// The pub/sub connection is connected (its subscriptions are sent again at each connect;
+    /// `subscribe`'s `ready` says when one is acknowledged).
+    public var isSubscriberUp: Bool { subscriber?.isUp ?? false }
 
     public let settings: RedisSettings
     public let options: RedisOptions

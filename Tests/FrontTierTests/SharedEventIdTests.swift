@@ -34,4 +34,65 @@ final class SharedEventIdTests: XCTestCase {
         XCTAssertNil(SharedEventStore.opening(.error("DOWN")))
         XCTAssertNil(SharedEventStore.opening(.array([.bulk(Array("nope".utf8))])))
     }
+
+    func testOpeningReadsEachEntrysTag() {
+        let reply = RedisReply.array([.bulk(Array("9-0".utf8)), .array([
+            .array([.bulk(Array("9-0".utf8)), .array([.bulk(Array("m".utf8)), .bulk(Array("c".utf8)),
+                                                     .bulk(Array("o".utf8)), .bulk(Array("ab12.3".utf8))])]),
+            .array([.bulk(Array("8-0".utf8)), .array([.bulk(Array("o".utf8)), .bulk(Array("{bad".utf8)),
+                                                     .bulk(Array("m".utf8)), .bulk(Array("b".utf8))])]),
+        ])])
+        let o = SharedEventStore.opening(reply)
+        XCTAssertEqual(o?.entries.map { $0.tag.map { String(decoding: $0, as: UTF8.self) } }, [nil, "ab12.3"])
+    }
+
+    func testChannelMessagesWithAndWithoutTag() throws {
+        let tagged = try XCTUnwrap(SharedEventStore.channelMessage(Array("5-1 f00d.1a {\"method\":\"x\"}".utf8)))
+        XCTAssertEqual(tagged.id, SharedEventId("5-1"))
+        XCTAssertEqual(tagged.tag, Array("f00d.1a".utf8))
+        XCTAssertEqual(tagged.payload, Array("{\"method\":\"x\"}".utf8))
+        // An appender that sends no tag: the payload follows the id.
+        let plain = try XCTUnwrap(SharedEventStore.channelMessage(Array("5-2 {\"method\":\"y z\"}".utf8)))
+        XCTAssertNil(plain.tag)
+        XCTAssertEqual(plain.payload, Array("{\"method\":\"y z\"}".utf8))
+        for bad in ["", "5-1", "x-1 t {}", "05-1 t {}"] {
+            XCTAssertNil(SharedEventStore.channelMessage(Array(bad.utf8)), bad)
+        }
+        XCTAssertFalse(SharedEventStore.isTag(Array(String(repeating: "a", count: 65).utf8)))
+        XCTAssertFalse(SharedEventStore.isTag(Array("A".utf8)))
+    }
+
+    /// Front 0's appends: a lost reply is delivered once, whichever of the channel's copy and the
+    /// failed answer comes first; the log's copy is skipped only for streams that had it.
+    func testLedgerDeliversALostReplyOnce() {
+        var ledger = SharedDeliveryLedger(maxLocal: 2, maxAgeMs: 1_000)
+        let t1 = Array("p.1".utf8), t2 = Array("p.2".utf8), t3 = Array("p.3".utf8), t4 = Array("p.4".utf8)
+        // Stored: the channel delivers, nothing local.
+        ledger.appending(t1)
+        XCTAssertFalse(ledger.appended(t1, stored: true, now: 10))
+        XCTAssertTrue(ledger.arrived(t1))
+        // The channel's copy first, then the reply is lost: delivered once, from the channel.
+        ledger.appending(t2)
+        XCTAssertTrue(ledger.arrived(t2))
+        XCTAssertFalse(ledger.appended(t2, stored: false, now: 20))
+        // The reply lost first: delivered locally; the channel's copy and the log's are not again.
+        ledger.appending(t3)
+        XCTAssertTrue(ledger.appended(t3, stored: false, now: 30))
+        XCTAssertFalse(ledger.arrived(t3))
+        XCTAssertTrue(ledger.deliveredLocally(t3, toStreamOpenedAt: 30))
+        XCTAssertFalse(ledger.deliveredLocally(t3, toStreamOpenedAt: 31), "a stream opened later never had it")
+        XCTAssertFalse(ledger.deliveredLocally(nil, toStreamOpenedAt: 0))
+        XCTAssertEqual(ledger.pendingCount, 0)
+        // Bounded by count and by age.
+        ledger.appending(t4)
+        XCTAssertTrue(ledger.appended(t4, stored: false, now: 40))
+        ledger.appending(t1)
+        XCTAssertTrue(ledger.appended(t1, stored: false, now: 50))
+        XCTAssertEqual(ledger.localCount, 2)
+        XCTAssertTrue(ledger.arrived(t3), "the oldest was dropped for the newest")
+        ledger.trim(1_045)
+        XCTAssertEqual(ledger.localCount, 1)
+        XCTAssertTrue(ledger.arrived(t4))
+        XCTAssertFalse(ledger.arrived(t1))
+    }
 }

@@ -12,7 +12,12 @@ Fixtures:
 
 Options: fronts, executors, tools, executor_cmds (list of strings passed as --executor-cmd),
 prefer_sse, session_key, max_body, extra_args (list), env (dict), tls (the ready line announces
-https; implied by --tls-cert in extra_args).
+https; implied by --tls-cert in extra_args), netns (a network namespace to run it in, with
+`ip netns exec`: see hosts.py).
+
+  host_network     two hosts' addresses for the tests of several hosts: separate network
+                   namespaces when run as root (else 127.0.0.2 and 127.0.0.3); the mode is in the
+                   test id (`[netns]` or `[loopback]`). See hosts.py.
 
 Every test runs under a hard SIGALRM timeout: `@pytest.mark.timeout(seconds)` (default 30) for the
 call phase, 60 s for setup and teardown.
@@ -46,6 +51,8 @@ DEFAULT_CALL_TIMEOUT = 30.0
 PHASE_TIMEOUT = 60.0
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hosts import MODE as HOST_NETWORK_MODE, HostNetwork, describe_mode  # noqa: E402
 
 
 def switchyard_bin() -> str:
@@ -87,11 +94,13 @@ class SwitchyardServer:
     def __init__(self, log_dir: Path, name: str = "server", *, fronts: int = 2, executors: int = 2,
                  tools: str | None = "demo", executor_cmds: list[str] | tuple = (), prefer_sse: bool = False,
                  session_key: str | None = None, max_body: int | None = None, extra_args=(), env=None,
-                 host: str = "127.0.0.1", nofile: int | None = None, tls: bool = False):
+                 host: str = "127.0.0.1", nofile: int | None = None, tls: bool = False,
+                 netns: str | None = None):
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.host = host
+        self.netns = netns
         self.options = dict(fronts=fronts, executors=executors, tools=tools, executor_cmds=list(executor_cmds),
                             prefer_sse=prefer_sse, session_key=session_key, max_body=max_body,
                             extra_args=list(extra_args), env=dict(env or {}), nofile=nofile,
@@ -111,7 +120,9 @@ class SwitchyardServer:
 
     def argv(self, port: int) -> list[str]:
         o = self.options
-        argv = [switchyard_bin(), "serve", "--host", self.host, "--port", str(port),
+        # `ip netns exec` execs in place: the pid (and process group) is still the server's.
+        netns = ["ip", "netns", "exec", self.netns] if self.netns else []
+        argv = netns + [switchyard_bin(), "serve", "--host", self.host, "--port", str(port),
                 "--fronts", str(o["fronts"]), "--executors", str(o["executors"]), "--run-dir", str(self.run_dir)]
         if o["tools"]:
             argv += ["--tools", o["tools"]]
@@ -299,6 +310,10 @@ def _disarm(previous):
     signal.signal(signal.SIGALRM, previous or signal.SIG_DFL)
 
 
+def pytest_report_header(config):
+    return describe_mode()
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "timeout(seconds): hard timeout for the test's call phase (default 30)")
     config.addinivalue_line("markers", "switchyard(**options): options for the server / shared_server fixtures")
@@ -376,6 +391,17 @@ def server_factory(request, tmp_path):
     yield start
     for srv in reversed(started):
         srv.stop()
+
+
+@pytest.fixture(params=[HOST_NETWORK_MODE])
+def host_network(request):
+    """Two hosts' addresses (see hosts.py); the mode is the parameter, so it shows in the test id."""
+    net = HostNetwork(2, mode=request.param).open()
+    try:
+        yield net
+    finally:
+        net.close()
+    assert net.leftovers() == [], f"network namespaces left behind: {net.leftovers()}"
 
 
 @pytest.fixture

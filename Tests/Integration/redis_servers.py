@@ -8,6 +8,8 @@ and stops every process it started on exit (SIGTERM, then SIGKILL). Nothing is l
         r.command("SET", "k", "v")          # a small RESP client: bytes / int / str / list / None
     with RedisServer(password="s3cret") as r:  # r.url carries the password (":s3cret@")
         ...
+    with RedisServer(host="198.18.5.1") as r:  # bound to another local address (hosts.py's root_address)
+        ...
     with RedisCluster(masters=3) as c:       # c.seeds == "127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3"
         c.node_for_key("sy:{abc}:rev")      # the RedisServer serving the key's slot
         c.keys_per_node("sy:*")             # {endpoint: [keys]}
@@ -124,7 +126,7 @@ class Connection:
 # ---- one server ------------------------------------------------------------------------------
 
 class RedisServer:
-    """One `redis-server` on 127.0.0.1 (no persistence). Attributes: host, port, endpoint, url."""
+    """One `redis-server` on 127.0.0.1 or `host` (no persistence). Attributes: host, port, endpoint, url."""
 
     def __init__(self, port: int | None = None, password: str | None = None, host: str = "127.0.0.1",
                  extra: list[str] | tuple = (), directory: Path | None = None, cluster: bool = False,
@@ -274,10 +276,10 @@ class RedisCluster:
     """`masters` cluster nodes (and `replicas` per master) created with `redis-cli --cluster create`.
     Attributes: nodes (RedisServer list), seeds ("h:p,h:p,..."), password."""
 
-    def __init__(self, masters: int = 3, replicas: int = 0, password: str | None = None):
+    def __init__(self, masters: int = 3, replicas: int = 0, password: str | None = None, host: str = "127.0.0.1"):
         self.dir = Path(tempfile.mkdtemp(prefix="sy-rcluster-"))
         self.password = password
-        self.nodes = [RedisServer(password=password, directory=self.dir, cluster=True, name=f"node{i}")
+        self.nodes = [RedisServer(password=password, directory=self.dir, cluster=True, name=f"node{i}", host=host)
                       for i in range(masters * (1 + replicas))]
         self.masters = masters
         self.replicas = replicas
@@ -383,23 +385,24 @@ class RedisCluster:
 
 class RedisSentinelSet:
     """A primary, `replicas` replicas and `sentinels` sentinels watching it as `master_name`
-    (quorum 2; a primary silent 1 s is down). Attributes: servers, sentinel_processes,
+    (quorum 2; a primary silent 1 s is down), all bound to `host`. Attributes: servers, sentinel_processes,
     sentinels ("h:p,h:p,h:p"), master_name."""
 
     def __init__(self, replicas: int = 1, sentinels: int = 3, master_name: str = "sy",
-                 password: str | None = None, down_after_ms: int = 1000):
+                 password: str | None = None, down_after_ms: int = 1000, host: str = "127.0.0.1"):
         self.dir = Path(tempfile.mkdtemp(prefix="sy-rsentinel-"))
+        self.host = host
         self.master_name = master_name
         self.password = password
         self.down_after_ms = down_after_ms
-        self.servers = [RedisServer(password=password, directory=self.dir, name=f"data{i}")
+        self.servers = [RedisServer(password=password, directory=self.dir, name=f"data{i}", host=host)
                         for i in range(1 + replicas)]
         self.sentinel_ports = [free_redis_port() for _ in range(sentinels)]
         self.sentinel_processes: list[subprocess.Popen] = []
 
     @property
     def sentinels(self) -> str:
-        return ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+        return ",".join(f"{self.host}:{p}" for p in self.sentinel_ports)
 
     def start(self) -> "RedisSentinelSet":
         primary = self.servers[0]
@@ -410,7 +413,7 @@ class RedisSentinelSet:
         quorum = max(1, len(self.sentinel_ports) // 2 + 1)
         for port in self.sentinel_ports:
             conf = self.dir / f"sentinel-{port}.conf"
-            lines = [f"port {port}", "bind 127.0.0.1", "protected-mode no", f"dir {self.dir}",
+            lines = [f"port {port}", f"bind {self.host}", "protected-mode no", f"dir {self.dir}",
                      f"logfile {self.dir / f'sentinel-{port}.log'}",
                      f"sentinel monitor {self.master_name} {primary.host} {primary.port} {quorum}",
                      f"sentinel down-after-milliseconds {self.master_name} {self.down_after_ms}",
@@ -439,9 +442,8 @@ class RedisSentinelSet:
         info = self.servers[0].command("INFO", "replication").decode()
         return f"connected_slaves:{len(self.servers) - 1}" in info
 
-    @staticmethod
-    def _sentinel(port: int, *args):
-        c = Connection("127.0.0.1", port, timeout=2.0)
+    def _sentinel(self, port: int, *args):
+        c = Connection(self.host, port, timeout=2.0)
         try:
             return c.command(*args)
         finally:

@@ -1,7 +1,9 @@
 """Several hosts behind a real balancer: `deploy/local-hosts.sh` starts two `switchyard serve`
-hosts (127.0.0.2 and 127.0.0.3, one session key, their own run directories), a real Redis when
-the binary has `--redis`, and HAProxy or nginx rendered from `deploy/haproxy.cfg` /
-`deploy/nginx.conf` (round robin, no stickiness). The official Python SDK client drives it.
+hosts (one session key, their own run directories; each in its own network namespace when run
+as root, else on 127.0.0.2 and 127.0.0.3: hosts.py), a real Redis when the binary has
+`--redis`, and HAProxy or nginx rendered from `deploy/haproxy.cfg` / `deploy/nginx.conf` (round
+robin, no stickiness). Redis, the balancer and the official Python SDK client that drives it
+stay in the root namespace.
 """
 
 from __future__ import annotations
@@ -36,13 +38,16 @@ def _has_redis_option() -> bool:
 class Hosts:
     """`deploy/local-hosts.sh` running; `url` is the balancer's endpoint."""
 
-    def __init__(self, balancer: str, work: Path):
+    def __init__(self, balancer: str, work: Path, net):
         self.balancer = balancer
         self.work = work
+        self.net = net
         self.port = free_port()
         self.host_port = free_port()
         env = dict(os.environ, SWITCHYARD_BIN=switchyard_bin(), PORT=str(self.port),
-                   HOST_PORT=str(self.host_port), REDIS_PORT=str(free_port()), WORK=str(work))
+                   HOST_PORT=str(self.host_port), REDIS_PORT=str(free_port()), WORK=str(work),
+                   HOSTS=" ".join(net.addresses), NETNS=" ".join(ns for ns in net.namespaces if ns),
+                   LOCAL_ADDRESS=net.root_address)
         if shutil.which("redis-server") is None or not _has_redis_option():
             env["REDIS"] = "none"
         self.proc = subprocess.Popen([str(REPO / "deploy" / "local-hosts.sh"), balancer], env=env,
@@ -61,7 +66,7 @@ class Hosts:
             self.stop()
             raise RuntimeError(f"local-hosts.sh did not get ready:\n" + "\n".join(self.lines[-40:])
                                + self.logs())
-        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self.url = f"http://{net.root_address}:{self.port}/mcp"
 
     def host_pid(self, name: str) -> int:
         return int((self.work / f"{name}.pid").read_text())
@@ -92,11 +97,11 @@ class Hosts:
 
 
 @pytest.fixture(params=BALANCERS)
-def hosts(request, tmp_path):
+def hosts(request, tmp_path, host_network):
     balancer = request.param
     if shutil.which(balancer) is None:
         pytest.fail(f"{balancer} is not installed (make test-deps installs it)")
-    h = Hosts(balancer, tmp_path / "hosts")
+    h = Hosts(balancer, tmp_path / "hosts", host_network)
     pids = [h.host_pid("host-a"), h.host_pid("host-b")]
     yield h
     h.stop()
@@ -187,7 +192,7 @@ def test_mixed_calls_through_balancer_have_no_errors(hosts):
     assert not outcome["errors"], outcome["errors"][:5]
     assert outcome["ok"] == SESSIONS * CALLS_PER_SESSION
     # Round robin without stickiness: both hosts served calls of these sessions.
-    for address in ("127.0.0.2", "127.0.0.3"):
+    for address in hosts.net.addresses:
         served = hosts.host_metric(address, r'switchyard_requests_total\{method="tools/call"')
         assert served >= 100, (address, served, hosts.logs())
 

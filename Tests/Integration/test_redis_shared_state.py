@@ -1,8 +1,9 @@
 """Two hosts sharing one Redis behave as one server (issue 16): sessions, deletions, rate limits.
 
-A "host" is a `switchyard serve` with its own run directory on its own loopback address
-(127.0.0.2, 127.0.0.3), both with one --session-key and one Redis (a server, a three-master
-cluster, or a Sentinel set). Redis stopped or failed over during load is degraded, not down.
+A "host" is a `switchyard serve` with its own run directory in its own network namespace (run
+as root; else on its own loopback address, 127.0.0.2 and 127.0.0.3: hosts.py), both with one
+--session-key and one Redis (a server, a three-master cluster, or a Sentinel set) in the root
+namespace. Redis stopped or failed over during load is degraded, not down.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from redis_servers import RedisCluster, RedisSentinelSet, RedisServer, key_slot
 from sy_http import RawConnection, wait_until
 
 KEY = "5f" * 32
-HOSTS = ("127.0.0.2", "127.0.0.3")
 
 
 @pytest.fixture(autouse=True)
@@ -32,9 +32,10 @@ def no_front_crashes(request):
             srv.stderr_tail(80)
 
 
-def start_hosts(server_factory, redis_args, fronts=2, extra=(), tools="demo"):
-    hosts = [server_factory(host=h, fronts=fronts, executors=1, session_key=KEY, tools=tools,
-                            extra_args=list(redis_args) + list(extra)) for h in HOSTS]
+def start_hosts(net, server_factory, redis_args, fronts=2, extra=(), tools="demo"):
+    """Hosts A and B of `net` (the host_network fixture) sharing one key and one Redis."""
+    hosts = net.start_hosts(server_factory, fronts=fronts, executors=1, session_key=KEY, tools=tools,
+                            extra_args=list(redis_args) + list(extra))
     for h in hosts:
         h.front_count = fronts
         wait_redis(h, up=True)
@@ -98,19 +99,19 @@ def shared_sessions_behave_as_one_server(a, b, rounds=10):
 
 
 @pytest.mark.timeout(90)
-def test_two_hosts_one_redis_share_sessions_and_deletions(server_factory):
-    with RedisServer() as redis:
-        a, b = start_hosts(server_factory, ["--redis", redis.url])
+def test_two_hosts_one_redis_share_sessions_and_deletions(server_factory, host_network):
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url])
         shared_sessions_behave_as_one_server(a, b)
         assert all(v == 1 for v in metric(a, "switchyard_redis_up")), metric(a, "switchyard_redis_up")
         assert health_samples(a, 2)[0]["status"] == "ok"
 
 
 @pytest.mark.timeout(90)
-def test_a_log_level_set_on_one_host_holds_on_the_other(server_factory):
+def test_a_log_level_set_on_one_host_holds_on_the_other(server_factory, host_network):
     from sy_http import rpc
-    with RedisServer() as redis:
-        a, b = start_hosts(server_factory, ["--redis", redis.url], tools="demo,conformance")
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url], tools="demo,conformance")
         quiet, chatty = new_session(a), new_session(a)
         with RawConnection(a.host, a.port) as c:
             assert c.post(rpc("logging/setLevel", {"level": "error"}), session=quiet).status == 200
@@ -121,9 +122,10 @@ def test_a_log_level_set_on_one_host_holds_on_the_other(server_factory):
 
 
 @pytest.mark.timeout(90)
-def test_rate_limit_holds_across_hosts(server_factory):
-    with RedisServer() as redis:
-        a, b = start_hosts(server_factory, ["--redis", redis.url], extra=["--rate-limit", "echo=4/m"])
+def test_rate_limit_holds_across_hosts(server_factory, host_network):
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url],
+                           extra=["--rate-limit", "echo=4/m"])
         s = new_session(a)
         statuses = [call(h, s).status for h in (a, b, a, b, a, b)]
         # One bucket for the caller (its source address) across both hosts: 4 tokens in all.
@@ -131,13 +133,57 @@ def test_rate_limit_holds_across_hosts(server_factory):
         # Another tool has no rule: not limited, and no bucket in Redis.
         assert call(a, s, name="add_numbers").status == 200
         keys = redis.command("KEYS", "sy:rl:*")
-        assert len(keys) == 1 and keys[0].startswith(b"sy:rl:echo\x00a:"), keys
+        # Keyed by the address both hosts see the client come from (one machine, hosts.py).
+        assert keys == [b"sy:rl:echo\x00a:" + host_network.root_address.encode()], keys
+
+
+# Every key Switchyard writes (README, "What the hosts share"): only the session hash is a
+# session's, and it carries the session id as its hash tag.
+KNOWN_KEYS = [
+    (re.compile(rb"^sy:\{(v1\.[A-Za-z0-9_.-]+)\}:s$"), "a session's state"),
+    (re.compile(rb"^sy:sessions$"), "the session index"),
+    (re.compile(rb"^sy:fronts$"), "the live fronts"),
+    (re.compile(rb"^sy:events$"), "the shared event log"),
+    (re.compile(rb"^sy:rc:[0-9a-f]{64}$"), "a cached result"),
+    (re.compile(rb"^sy:rl:[^\x00]+\x00[ap]:.+$"), "a rate-limit bucket"),
+]
 
 
 @pytest.mark.timeout(90)
-def test_a_call_neither_cached_nor_limited_does_not_touch_redis(server_factory):
-    with RedisServer() as redis:
-        a, b = start_hosts(server_factory, ["--redis", redis.url], fronts=1)
+def test_every_key_is_known_and_a_sessions_keys_carry_its_hash_tag(server_factory, host_network):
+    from sy_http import rpc
+    from test_redis_streams import trigger
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url], tools="demo,conformance",
+                           extra=["--rate-limit", "echo=100/m"])
+        sessions = [new_session(a), new_session(b), new_session(a)]
+        with RawConnection(a.host, a.port) as c:
+            assert c.post(rpc("logging/setLevel", {"level": "error"}), session=sessions[0]).status == 200
+            r = c.post(rpc("resources/subscribe", {"uri": "test://watched-resource"}), session=sessions[1])
+            assert r.status == 200, r
+        assert call(b, sessions[0]).status == 200                      # rate-limited
+        assert call(a, sessions[1], name="add_numbers").status == 200  # cached
+        assert delete(b, sessions[2]).status == 200
+        trigger(a)                                                     # a list change, in the log
+        wait_until(lambda: redis.command("EXISTS", "sy:events") == 1, 5, what="the change in the log")
+        keys = sorted(redis.command("KEYS", "*"))
+        kinds = {}
+        for key in keys:
+            kind = next((k for pattern, k in KNOWN_KEYS if pattern.match(key)), None)
+            assert kind is not None, f"a key of unknown shape: {key!r}"
+            kinds.setdefault(kind, []).append(key)
+        assert set(kinds) == {k for _, k in KNOWN_KEYS}, kinds
+        # Every key naming a session is that session's hash, tagged with the whole session id.
+        for sid in sessions:
+            named = [k for k in keys if sid.encode() in k]
+            assert named == [f"sy:{{{sid}}}:s".encode()], (sid, named)
+        assert sorted(redis.command("ZRANGE", "sy:sessions", 0, -1)) == sorted(s.encode() for s in sessions)
+
+
+@pytest.mark.timeout(90)
+def test_a_call_neither_cached_nor_limited_does_not_touch_redis(server_factory, host_network):
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url], fronts=1)
         sessions = [new_session(h) for h in (a, b)]
         monitor = redis.connect(timeout=10)
         monitor.command("MONITOR")
@@ -168,9 +214,10 @@ def test_a_call_neither_cached_nor_limited_does_not_touch_redis(server_factory):
 
 
 @pytest.mark.timeout(120)
-def test_redis_down_is_degraded_and_sharing_resumes_without_restart(server_factory):
-    with RedisServer() as redis:
-        a, b = start_hosts(server_factory, ["--redis", redis.url], extra=["--rate-limit", "echo=100000/s"])
+def test_redis_down_is_degraded_and_sharing_resumes_without_restart(server_factory, host_network):
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url],
+                           extra=["--rate-limit", "echo=100000/s"])
         sessions = [new_session(a) for _ in range(4)]
         failures: list[str] = []
         done = 0
@@ -216,9 +263,9 @@ def test_redis_down_is_degraded_and_sharing_resumes_without_restart(server_facto
 
 
 @pytest.mark.timeout(150)
-def test_three_master_cluster_spreads_session_keys(server_factory):
-    with RedisCluster(masters=3) as cluster:
-        a, b = start_hosts(server_factory, ["--redis-cluster", cluster.seeds],
+def test_three_master_cluster_spreads_session_keys(server_factory, host_network):
+    with RedisCluster(masters=3, host=host_network.root_address) as cluster:
+        a, b = start_hosts(host_network, server_factory, ["--redis-cluster", cluster.seeds],
                            extra=["--rate-limit", "add_numbers=3/m"])
         shared_sessions_behave_as_one_server(a, b, rounds=12)
         per_node = cluster.keys_per_node("sy:{*}:s")
@@ -258,9 +305,9 @@ def test_three_master_cluster_spreads_session_keys(server_factory):
 
 
 @pytest.mark.timeout(150)
-def test_sentinel_failover_during_load(server_factory):
-    with RedisSentinelSet(replicas=1, sentinels=3) as sentinels:
-        a, b = start_hosts(server_factory, ["--redis-sentinel", sentinels.sentinels,
+def test_sentinel_failover_during_load(server_factory, host_network):
+    with RedisSentinelSet(replicas=1, sentinels=3, host=host_network.root_address) as sentinels:
+        a, b = start_hosts(host_network, server_factory, ["--redis-sentinel", sentinels.sentinels,
                                             "--redis-master", sentinels.master_name])
         shared_sessions_behave_as_one_server(a, b, rounds=2)
         sessions = [new_session(a), new_session(b)]
@@ -383,9 +430,10 @@ def test_config_file_keys_and_the_password_secret(tmp_path):
 
 
 @pytest.mark.timeout(120)
-def test_redis_answering_errors_is_logged_and_degraded_never_a_crash(server_factory):
-    with RedisServer() as redis:
-        a, b = start_hosts(server_factory, ["--redis", redis.url], extra=["--rate-limit", "echo=1000/s"])
+def test_redis_answering_errors_is_logged_and_degraded_never_a_crash(server_factory, host_network):
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url],
+                           extra=["--rate-limit", "echo=1000/s"])
         pids = fronts_of(a) + fronts_of(b)
         s = new_session(a)
         # Out of memory: every write and every script that writes is refused with OOM.

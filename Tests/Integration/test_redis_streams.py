@@ -1,6 +1,7 @@
 """Notification streams and client answers across hosts through Redis (issue 16): two
-`switchyard serve` hosts (separate run directories, one --session-key, one real redis-server,
-different 127.0.0.x addresses) behave as one server for GET streams, `subscriptions/listen`
+`switchyard serve` hosts (separate run directories, one --session-key, one real redis-server;
+separate network namespaces when run as root, else different 127.0.0.x addresses: hosts.py)
+behave as one server for GET streams, `subscriptions/listen`
 streams, `Last-Event-ID` resumption and answers to a tool's requests; with Redis down each host
 serves its own streams, and fan-out resumes when Redis is back."""
 
@@ -24,18 +25,18 @@ FRONTS = 2
 
 
 @pytest.fixture
-def redis():
-    with RedisServer() as r:
+def redis(host_network):
+    with RedisServer(host=host_network.root_address) as r:
         yield r
 
 
-def start_hosts(server_factory, redis, tools="conformance"):
-    """Hosts A and B sharing one session key and one Redis; returns once every front of both has
-    subscribed to the notification channel (so nothing published afterwards is missed)."""
+def start_hosts(net, server_factory, redis, tools="conformance", fronts=FRONTS):
+    """Hosts A and B of `net` sharing one session key and one Redis; returns once every front of
+    both has subscribed to the notification channel (so nothing published afterwards is missed)."""
     key = secrets.token_hex(32)
-    hosts = [server_factory(host=f"127.0.0.{n}", fronts=FRONTS, executors=1, tools=tools, session_key=key,
-                            extra_args=["--redis", redis.url]) for n in (2, 3)]
-    wait_subscribed(redis, 2 * FRONTS)
+    hosts = net.start_hosts(server_factory, fronts=fronts, executors=1, tools=tools, session_key=key,
+                            extra_args=["--redis", redis.url])
+    wait_subscribed(redis, 2 * fronts)
     return hosts
 
 
@@ -75,6 +76,11 @@ def listen(srv, lid: int):
     return s
 
 
+def shared_id(event) -> tuple[int, int]:
+    ms, seq = event["id"].split("-")
+    return int(ms), int(seq)
+
+
 def data_events(events):
     return [e for e in events if e.get("data")]
 
@@ -84,8 +90,8 @@ def methods(frames):
 
 
 @pytest.mark.timeout(60)
-def test_list_change_on_b_reaches_listen_and_get_streams_on_a_once(server_factory, redis):
-    a, b = start_hosts(server_factory, redis)
+def test_list_change_on_b_reaches_listen_and_get_streams_on_a_once(server_factory, host_network, redis):
+    a, b = start_hosts(host_network, server_factory, redis)
     sid = initialize(a)
     get = SSEStream(a, sid)
     [priming] = get.events(1)
@@ -105,8 +111,8 @@ def test_list_change_on_b_reaches_listen_and_get_streams_on_a_once(server_factor
 
 
 @pytest.mark.timeout(60)
-def test_last_event_id_resumes_on_the_other_host_without_loss(server_factory, redis):
-    a, b = start_hosts(server_factory, redis)
+def test_last_event_id_resumes_on_the_other_host_without_loss(server_factory, host_network, redis):
+    a, b = start_hosts(host_network, server_factory, redis)
     sid = initialize(a)
     witness = SSEStream(b, initialize(b))
     witness.events(1)
@@ -135,8 +141,8 @@ def test_last_event_id_resumes_on_the_other_host_without_loss(server_factory, re
 
 
 @pytest.mark.timeout(60)
-def test_unknown_or_malformed_last_event_id_replays_nothing(server_factory, redis):
-    a, b = start_hosts(server_factory, redis)
+def test_unknown_or_malformed_last_event_id_replays_nothing(server_factory, host_network, redis):
+    a, b = start_hosts(host_network, server_factory, redis)
     sid = initialize(a)
     trigger(a)
     wait_until(lambda: redis.command("XLEN", "sy:events") == 1, 5, what="the change in the shared log")
@@ -168,8 +174,8 @@ def answer(srv, sid, id, result):
 
 
 @pytest.mark.timeout(60)
-def test_elicitation_answer_posted_to_b_reaches_the_tool_waiting_on_a(server_factory, redis):
-    a, b = start_hosts(server_factory, redis)
+def test_elicitation_answer_posted_to_b_reaches_the_tool_waiting_on_a(server_factory, host_network, redis):
+    a, b = start_hosts(host_network, server_factory, redis)
     sid = initialize(a, {"elicitation": {}})
     other = initialize(b, {"elicitation": {}})
     with post_tool_call_stream(a, sid, "test_elicitation", {"message": "Who?"}, 7) as call:
@@ -189,9 +195,9 @@ def test_elicitation_answer_posted_to_b_reaches_the_tool_waiting_on_a(server_fac
 
 
 @pytest.mark.timeout(60)
-def test_input_required_retry_completes_on_the_other_host(server_factory, redis):
+def test_input_required_retry_completes_on_the_other_host(server_factory, host_network, redis):
     """2026-07-28: the sealed requestState of round 1 on A is good for round 2 on B (one key)."""
-    a, b = start_hosts(server_factory, redis)
+    a, b = start_hosts(host_network, server_factory, redis)
     name = "test_input_required_result_request_state"
     req, resp = stateless_post(a, "tools/call", {"name": name, "arguments": {}})
     r1 = resp.json()["result"]
@@ -204,8 +210,8 @@ def test_input_required_retry_completes_on_the_other_host(server_factory, redis)
 
 
 @pytest.mark.timeout(90)
-def test_redis_down_serves_locally_and_fan_out_resumes(server_factory, redis):
-    a, b = start_hosts(server_factory, redis)
+def test_redis_down_serves_locally_and_fan_out_resumes(server_factory, host_network, redis):
+    a, b = start_hosts(host_network, server_factory, redis)
     sid = initialize(a)
     get = SSEStream(a, sid)
     get.events(1)
@@ -225,10 +231,10 @@ def test_redis_down_serves_locally_and_fan_out_resumes(server_factory, redis):
 
 
 @pytest.mark.timeout(60)
-def test_get_stream_catches_up_from_the_log_after_its_channel_was_cut(server_factory, redis):
+def test_get_stream_catches_up_from_the_log_after_its_channel_was_cut(server_factory, host_network, redis):
     """A change published while host A's fronts were resubscribing (every pub/sub connection cut)
     still reaches A's GET stream, once: read from the log when the subscription is back."""
-    a, b = start_hosts(server_factory, redis)
+    a, b = start_hosts(host_network, server_factory, redis)
     sid = initialize(a)
     get = SSEStream(a, sid)
     get.events(1)
@@ -241,13 +247,13 @@ def test_get_stream_catches_up_from_the_log_after_its_channel_was_cut(server_fac
 
 
 @pytest.mark.timeout(120)
-def test_streams_across_hosts_on_a_redis_cluster(server_factory):
+def test_streams_across_hosts_on_a_redis_cluster(server_factory, host_network):
     """The same with a three-master Redis Cluster: the log lives on the node of its slot, the
     channel reaches subscribers on every node."""
-    with RedisCluster(masters=3) as cluster:
+    with RedisCluster(masters=3, host=host_network.root_address) as cluster:
         key = secrets.token_hex(32)
-        a, b = [server_factory(host=f"127.0.0.{n}", fronts=FRONTS, executors=1, tools="conformance",
-                               session_key=key, extra_args=["--redis-cluster", cluster.seeds]) for n in (2, 3)]
+        a, b = host_network.start_hosts(server_factory, fronts=FRONTS, executors=1, tools="conformance",
+                                        session_key=key, extra_args=["--redis-cluster", cluster.seeds])
 
         def subscribed():
             return sum(int(n.command("PUBSUB", "NUMSUB", "sy:notify")[1]) for n in cluster.nodes) >= 2 * FRONTS
@@ -269,7 +275,7 @@ def test_streams_across_hosts_on_a_redis_cluster(server_factory):
 
 @pytest.mark.timeout(60)
 @pytest.mark.filterwarnings("ignore:.*deprecated as of 2026-07-28")
-def test_official_sdk_client_on_a_hears_a_list_change_made_on_b(server_factory, redis):
+def test_official_sdk_client_on_a_hears_a_list_change_made_on_b(server_factory, host_network, redis):
     """The official Python SDK client (2025-11-25) on host A: its own GET stream gets the change a
     call on B made. Changes are made until one arrives (the client opens its stream in the
     background), at most 20."""
@@ -277,7 +283,7 @@ def test_official_sdk_client_on_a_hears_a_list_change_made_on_b(server_factory, 
     import mcp_types as t
     from mcp import Client
 
-    a, b = start_hosts(server_factory, redis)
+    a, b = start_hosts(host_network, server_factory, redis)
     seen: list = []
 
     async def handler(msg):
@@ -299,11 +305,11 @@ def test_official_sdk_client_on_a_hears_a_list_change_made_on_b(server_factory, 
 
 
 @pytest.mark.timeout(90)
-def test_answer_for_another_host_without_redis_or_without_that_host(server_factory, redis):
+def test_answer_for_another_host_without_redis_or_without_that_host(server_factory, host_network, redis):
     """Redis away: an answer for a tool waiting on another host gets 503 (the client may answer
     again), while the host of the tool still takes it directly. That host gone: 400, as for an id
     no request waits on."""
-    a, b = start_hosts(server_factory, redis)
+    a, b = start_hosts(host_network, server_factory, redis)
     sid = initialize(a, {"elicitation": {}})
     with post_tool_call_stream(a, sid, "test_elicitation", {"message": "Who?"}, 8) as call:
         [ask] = call.frames(1, 5)
@@ -325,3 +331,76 @@ def test_answer_for_another_host_without_redis_or_without_that_host(server_facto
                    interval=0.05, what="host A's subscriptions gone")
         gone = answer(b, sid, ask["id"], {"action": "accept", "content": {"response": "too late"}})
         assert gone.status == 400 and gone.json()["id"] is None, gone
+
+
+@pytest.mark.timeout(90)
+def test_a_get_stream_opened_while_redis_was_down_catches_up_when_it_returns(server_factory, host_network, redis):
+    """A GET stream opened on A while Redis is away starts with a local id and no place in the
+    shared log. When Redis returns it gets one: a change that B publishes while A's fronts are
+    subscribing again (every pub/sub connection cut) reaches it from the log, once."""
+    from test_redis_shared_state import wait_redis
+    a, b = start_hosts(host_network, server_factory, redis)
+    a.front_count = FRONTS
+    sid = initialize(a)
+    redis.stop()
+    wait_redis(a, up=False)
+    get = SSEStream(a, sid)
+    [priming] = get.events(1)
+    assert LOCAL_ID.match(priming["id"]), priming
+    redis.start()
+    wait_subscribed(redis, 2 * FRONTS, timeout=20)
+    wait_redis(a, up=True)
+    wait_redis(b, up=True)
+    redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+    trigger(b)
+    got = data_events(get.events(2, timeout=10))
+    assert len(got) == 1 and SHARED_ID.match(got[0]["id"]), got
+    assert json.loads(got[0]["data"])["method"] == "notifications/tools/list_changed", got
+    assert len(data_events(get.events(3, timeout=3))) == 1, "delivered twice"
+    # From now on the stream is on the shared log like any other.
+    wait_subscribed(redis, 2 * FRONTS, timeout=20)
+    trigger(b)
+    [live] = data_events(get.events(4, timeout=10))[1:]
+    assert SHARED_ID.match(live["id"]) and shared_id(live) > shared_id(got[0]), live
+    get.close()
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("channel", ["channel-kept", "channel-cut"])
+def test_an_append_whose_reply_is_lost_is_delivered_once_on_its_host(server_factory, host_network, redis, channel):
+    """Redis runs front 0's append (log entry and publication) but its reply never comes back:
+    front 0 delivers the change itself, and neither the channel's copy (`channel-kept`) nor,
+    when the publication is lost too, the log's copy read when the stream catches up
+    (`channel-cut`) delivers it again to that host's GET and subscriptions/listen streams."""
+    from redis_cut_proxy import ReplyLosingProxy
+    key = secrets.token_hex(32)
+    with ReplyLosingProxy(redis, host_network.root_address) as proxy:
+        a = host_network.start_host(server_factory, 0, fronts=1, executors=1, tools="conformance",
+                                    session_key=key, extra_args=["--redis", proxy.url])
+        b = host_network.start_host(server_factory, 1, fronts=1, executors=1, tools="conformance",
+                                    session_key=key, extra_args=["--redis", redis.url])
+        wait_subscribed(redis, 2)
+        sid = initialize(a)
+        get = SSEStream(a, sid)
+        get.events(1)
+        with listen(a, 9) as lst:
+            trigger(a)  # loads the append script: the armed cut then meets an EVALSHA that runs
+            assert len(data_events(get.events(2, timeout=5))) == 1
+            assert methods(lst.frames(1, 5)) == ["notifications/tools/list_changed"]
+            proxy.arm(b"sy:notify", cut_subscribers=channel == "channel-cut")
+            trigger(a)
+            wait_until(lambda: proxy.cuts == 1, 5, what="the append's reply cut")
+            wait_until(lambda: redis.command("XLEN", "sy:events") == 2, 5, what="the append in the log")
+            if channel == "channel-cut":
+                wait_subscribed(redis, 2, timeout=20)  # A subscribed again: its GET stream caught up
+            events = data_events(get.events(4, timeout=4))
+            assert len(events) == 2, f"the second change reached A's GET stream {len(events) - 1} times: {events}"
+            assert methods(lst.frames(2, 2)) == ["notifications/tools/list_changed"]
+            # Still one server afterwards: a change on B arrives once, with a shared id.
+            wait_until(lambda: a.healthz()[1].get("redis", {}).get("synced") is True, 20, interval=0.1,
+                       what="A sharing again")
+            trigger(b)
+            later = data_events(get.events(5, timeout=8))
+            assert len(later) == 3 and SHARED_ID.match(later[-1]["id"]), later
+            assert methods(lst.frames(1, 8)) == ["notifications/tools/list_changed"]
+        get.close()

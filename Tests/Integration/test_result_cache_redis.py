@@ -1,5 +1,6 @@
-"""The result cache's shared tier (issue 16): two hosts (`switchyard serve` on 127.0.0.2 and
-127.0.0.3, one --session-key, one real redis-server started here) share fresh results through
+"""The result cache's shared tier (issue 16): two hosts (`switchyard serve` in separate network
+namespaces when run as root, else on 127.0.0.2 and 127.0.0.3: hosts.py; one --session-key, one
+real redis-server started here) share fresh results through
 Redis, sealed with AES-256-GCM; Redis slow, altered or down never fails or holds up a call."""
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ import pytest
 
 from redis_servers import RedisServer
 from sy_http import RawConnection, wait_until
-from test_redis_shared_state import HOSTS, KEY, wait_redis
+from test_redis_shared_state import KEY, wait_redis
 from test_result_cache import cache_counts, call_raw, delta
 
 
-def start_hosts(server_factory, redis_url):
-    hosts = [server_factory(host=h, fronts=1, executors=1, session_key=KEY, extra_args=["--redis", redis_url])
-             for h in HOSTS]
+def start_hosts(net, server_factory, redis_url):
+    hosts = net.start_hosts(server_factory, fronts=1, executors=1, session_key=KEY, extra_args=["--redis", redis_url])
     for h in hosts:
         wait_redis(h, up=True)
     return hosts
@@ -34,9 +34,9 @@ def session(srv) -> tuple[RawConnection, str]:
 
 
 @pytest.mark.timeout(90)
-def test_a_result_computed_on_a_is_a_hit_on_b(server_factory):
-    with RedisServer() as redis:
-        a, b = start_hosts(server_factory, redis.url)
+def test_a_result_computed_on_a_is_a_hit_on_b(server_factory, host_network):
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = start_hosts(host_network, server_factory, redis.url)
         (ca, sa), (cb, sb) = session(a), session(b)
         with ca, cb:
             a0, b0 = cache_counts(a), cache_counts(b)
@@ -81,9 +81,9 @@ def test_a_result_computed_on_a_is_a_hit_on_b(server_factory):
 
 
 @pytest.mark.timeout(90)
-def test_a_stalled_redis_holds_a_call_up_only_briefly(server_factory):
-    with RedisServer() as redis:
-        a, b = start_hosts(server_factory, redis.url)
+def test_a_stalled_redis_holds_a_call_up_only_briefly(server_factory, host_network):
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = start_hosts(host_network, server_factory, redis.url)
         c, sid = session(b)
         with c:
             os.kill(redis.process.pid, signal.SIGSTOP)
@@ -101,9 +101,9 @@ def test_a_stalled_redis_holds_a_call_up_only_briefly(server_factory):
 
 
 @pytest.mark.timeout(120)
-def test_redis_down_calls_still_succeed_and_sharing_resumes(server_factory):
-    with RedisServer() as redis:
-        a, b = start_hosts(server_factory, redis.url)
+def test_redis_down_calls_still_succeed_and_sharing_resumes(server_factory, host_network):
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = start_hosts(host_network, server_factory, redis.url)
         redis.stop()
         wait_redis(a, up=False)
         wait_redis(b, up=False)

@@ -190,10 +190,12 @@ final class SingleServerTests: RedisTestCase {
         XCTAssertEqual(try publisher.command(["PUBLISH", "sy:test", "one"]), .integer(1))
         XCTAssertTrue(runLoop(loop, seconds: 5) { messages == ["one"] })
 
+        XCTAssertTrue(c.isSubscriberUp)
         redis.kill()
-        spin(loop, seconds: 0.2)
+        XCTAssertTrue(runLoop(loop, seconds: 5) { !c.isSubscriberUp }, "the pub/sub connection's loss not seen")
         try redis.start()
         XCTAssertTrue(runLoop(loop, seconds: 5) { readies == 2 }, "not resubscribed; log: \(logLines)")
+        XCTAssertTrue(c.isSubscriberUp)
         XCTAssertEqual(try SyncRedis(port: redis.port).command(["PUBLISH", "sy:test", "two"]), .integer(1))
         XCTAssertTrue(runLoop(loop, seconds: 5) { messages == ["one", "two"] })
 

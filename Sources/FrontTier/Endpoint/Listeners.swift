@@ -51,6 +51,8 @@ final class Listeners {
         var sharedCursor: SharedEventId?
         /// Shared log: live events held while the stream's replay is read; nil once it is written.
         var held: [(id: SharedEventId, json: [UInt8])]?
+        /// When the stream was opened (loop ms).
+        var openedAt: UInt64 = 0
 
         init(connection: any AnswerChannel, slot: ResponseSlot, subscriptionId: String?, filter: Filter, key: UInt64?) {
             self.connection = connection; self.slot = slot; self.subscriptionId = subscriptionId
@@ -74,6 +76,11 @@ final class Listeners {
     var isSubscribed: ((String, String) -> Bool)?
     /// Events dropped from stores by the limits.
     private(set) var evicted = 0
+    /// The newest shared log id that came from the channel (in the log's order, while subscribed).
+    private(set) var newestShared: SharedEventId?
+    /// How far a stream without a cursor reaches back before its opening, by this host's clock,
+    /// when it is first caught up (room for a host's clock ahead of Redis's).
+    static let cursorClockSlackMs: UInt64 = 5_000
 
     var count: Int { streams.count }
 
@@ -115,6 +122,7 @@ final class Listeners {
             return (old, old.recent.filter { $0.seq > seq }.map { ($0.seq, $0.json) })
         }
         let s = Stream(connection: connection, slot: slot, subscriptionId: nil, filter: filter, key: newKey())
+        s.openedAt = loop.now
         resumable[s.key!] = s
         streams[ObjectIdentifier(s)] = s
         return (s, [])
@@ -181,6 +189,7 @@ final class Listeners {
 
     /// A notification from an executor, or from the shared log with its id (`sharedId`).
     func deliver(_ payload: [UInt8], sharedId: SharedEventId? = nil) {
+        if let sharedId, newestShared.map({ sharedId > $0 }) ?? true { newestShared = sharedId }
         guard !streams.isEmpty || !resumable.isEmpty, let r = Listeners.render(payload) else { return }
         var seen = Set<ObjectIdentifier>()
         for s in Array(streams.values) + Array(resumable.values) where seen.insert(ObjectIdentifier(s)).inserted {
@@ -208,6 +217,7 @@ final class Listeners {
     /// are held) while its replay is read; `finishOpening` writes the replay and releases them.
     func openShared(connection: any AnswerChannel, slot: ResponseSlot, filter: Filter) -> Stream {
         let s = Stream(connection: connection, slot: slot, subscriptionId: nil, filter: filter, key: newKey())
+        s.openedAt = loop.now
         s.held = []
         resumable[s.key!] = s
         streams[ObjectIdentifier(s)] = s
@@ -222,24 +232,35 @@ final class Listeners {
         finishReading(s, opening, priming: true)
     }
 
-    /// GET streams on the shared log whose client is connected: after the channel was away
-    /// (Redis reconnected), each reads what it missed from the log (`finishCatchUp`), holding
-    /// live events meanwhile.
-    func streamsToCatchUp() -> [Stream] {
+    /// GET streams whose client is connected: after the channel was away (Redis reconnected),
+    /// each reads what it missed from the log (`finishCatchUp`), holding live events meanwhile.
+    /// A stream without a cursor (opened while the log could not answer) gets one first: the
+    /// newest id this front had from the channel, or its opening time by this host's clock
+    /// (`wallClockMs` now) less `cursorClockSlackMs`, whichever is later, so it gets what other
+    /// hosts published since it opened.
+    func streamsToCatchUp(wallClockMs: UInt64) -> [Stream] {
         var out: [Stream] = []
-        for s in resumable.values where s.sharedCursor != nil && s.held == nil && s.slot != nil {
+        for s in resumable.values where s.held == nil && s.slot != nil {
+            if s.sharedCursor == nil {
+                let openedAgo = loop.now &- s.openedAt
+                let opened = SharedEventId(ms: wallClockMs &- min(wallClockMs, openedAgo &+ Self.cursorClockSlackMs), seq: 0)
+                s.sharedCursor = max(newestShared ?? .zero, opened)
+            }
             s.held = []
             out.append(s)
         }
         return out
     }
 
-    /// Writes the entries after the stream's cursor, then the events held meanwhile.
-    func finishCatchUp(_ s: Stream, _ opening: SharedEventStore.Opening?) {
-        finishReading(s, opening, priming: false)
+    /// Writes the entries after the stream's cursor (except those `skip` names: delivered to it
+    /// already), then the events held meanwhile.
+    func finishCatchUp(_ s: Stream, _ opening: SharedEventStore.Opening?,
+                       skip: (SharedEventStore.Entry) -> Bool = { _ in false }) {
+        finishReading(s, opening, priming: false, skip: skip)
     }
 
-    private func finishReading(_ s: Stream, _ opening: SharedEventStore.Opening?, priming: Bool) {
+    private func finishReading(_ s: Stream, _ opening: SharedEventStore.Opening?, priming: Bool,
+                               skip: (SharedEventStore.Entry) -> Bool = { _ in false }) {
         guard let c = s.connection, !c.isClosed, let slot = s.slot else {
             s.held = nil
             detach(s)
@@ -249,7 +270,7 @@ final class Listeners {
         if let opening {
             let after = s.sharedCursor
             for e in opening.entries where after.map({ e.id > $0 }) ?? true {
-                guard let r = Listeners.render(e.payload), let json = message(for: s, r) else { continue }
+                guard !skip(e), let r = Listeners.render(e.payload), let json = message(for: s, r) else { continue }
                 slot.appendEventChunk(json, id: e.id.description)
             }
             // A log younger than the cursor (Redis lost it) keeps the cursor: new ids are larger.

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The id of an event in the shared event log (a Redis stream id, `<ms>-<seq>` in decimal):
 /// the SSE event id a handshake-era GET stream carries when Redis is configured, so that a
 /// client resumes with `Last-Event-ID` on any host. Ids of one log only grow.
@@ -6,6 +8,14 @@ struct SharedEventId: Comparable, Hashable, CustomStringConvertible {
     var seq: UInt64
 
     static let zero = SharedEventId(ms: 0, seq: 0)
+
+    /// This host's wall clock in ms (CLOCK_REALTIME): Redis makes ids from its own clock, so this
+    /// only approximates a position in the log (hosts' clocks are kept close by NTP).
+    static func wallClockMs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(max(0, ts.tv_sec)) * 1_000 + UInt64(max(0, ts.tv_nsec)) / 1_000_000
+    }
 
     var description: String { "\(ms)-\(seq)" }
 
