@@ -64,7 +64,8 @@ extension RemoteUpstream {
         let id = newRequestID()
         call.upstreamID = id
         let name = params["name"]?.stringValue ?? params["uri"]?.stringValue
-        run.post = post(call.method, withMeta(params, logLevel: true), id: id, name: name,
+        // The call's deadline (the sweep) ends it, not the post's own timer.
+        run.post = post(call.method, withMeta(params, logLevel: true), id: id, name: name, timeoutMs: spec.timeoutMs + 5_000,
                         onMessage: { [weak self, weak run] message in
                             guard let self, let run else { return }
                             self.streamed(message, run)

@@ -71,7 +71,8 @@ final class RemoteUpstream: UpstreamRequester {
                                   connectTimeoutMs: min(spec.timeoutMs, 10_000))
     }
 
-    var label: String { http.origin.description + endpoint.path }
+    /// The URL for logs and errors, without its query (which may hold a token).
+    var label: String { http.origin.description + (endpoint.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/") }
 
     // MARK: start
 
@@ -107,6 +108,8 @@ final class RemoteUpstream: UpstreamRequester {
 
     /// `server/discover` first; a server that does not know it gets `initialize`.
     private func discover(_ done: @escaping (String?) -> Void) {
+        if spec.era == "2025-11-25" { initialize(done); return }
+        let onlyModern = spec.era == Self.modernVersion
         era = .modern(Self.modernVersion)
         post("server/discover", nil, done: { [weak self] outcome in
             guard let self else { return }
@@ -117,12 +120,18 @@ final class RemoteUpstream: UpstreamRequester {
                 if versions.contains(Self.modernVersion) {
                     self.serverCapabilities = r["capabilities"]?.objectValue ?? [:]
                     done(nil)
+                } else if onlyModern {
+                    done("server/discover does not list \(Self.modernVersion) (protocol is set to it)")
                 } else {
                     self.initialize(done)
                 }
             case .answer(.error), .http, .sessionExpired:
                 if case .http(let status, let detail) = outcome, status == 401 || status == 403 {
                     done(Self.refusal(status, detail))
+                    return
+                }
+                if onlyModern {
+                    done("server/discover failed: \(Self.describe(outcome, method: "server/discover")) (protocol is set to \(Self.modernVersion))")
                     return
                 }
                 self.initialize(done)
@@ -228,6 +237,7 @@ final class RemoteUpstream: UpstreamRequester {
     @discardableResult
     func post(_ method: String?, _ params: JSONValue?, id: Int? = nil, answer: (JSONValue, JSONRPCLines.Outcome)? = nil,
               name: String? = nil, reserved: Bool = false, captureSession: Bool = false,
+              timeoutMs: UInt64? = nil,
               onMessage: ((JSONRPCLines.Message) -> Void)? = nil, done: @escaping (PostOutcome) -> Void) -> RemotePost {
         var body: [UInt8]
         let requestID = method != nil && answer == nil ? (id ?? newRequestID()) : nil
@@ -257,7 +267,21 @@ final class RemoteUpstream: UpstreamRequester {
                 onMessage?(message)
             }
         }
+        // Our own requests (not calls: those have their deadline) end after `timeoutMs`, or the
+        // upstream's timeout: a server that accepts and never answers must not hold them forever.
+        var timer: Timer?
+        let limit = timeoutMs ?? spec.timeoutMs
+        if method != "subscriptions/listen" {
+            timer = Timer.once(loop: loop, after: limit, unref: true) { [weak p] in
+                timer = nil
+                guard let p, let end = p.onEnd else { return }
+                p.cancel()
+                end(.failed(HTTPClientError(.timeout, "no answer to \(method ?? "our answer") within \(limit) ms")))
+            }
+        }
         p.onEnd = { [weak p] end in
+            timer?.close()
+            timer = nil
             switch end {
             case .complete:
                 if let answered { done(.answer(answered)) }
