@@ -87,6 +87,7 @@ extension RemoteUpstream {
             call.send(.log(level: params?["level"]?.stringValue ?? "info", data: params?["data"] ?? .null,
                            logger: params?["logger"]?.stringValue))
         case .notification(let method, _) where method.hasSuffix("/list_changed"):
+            log.info("the remote upstream's list changed; listing again", [("notification", method)])
             onListChanged?(method)
         case .request(let id, "ping", _):
             post(nil, nil, answer: (id, .result(.object([:]))), reserved: true) { _ in }
@@ -190,12 +191,19 @@ extension RemoteUpstream {
     private func abandon(_ run: RemoteRun, reason: String) {
         runs[run.call.id] = nil
         refuseServerRequests(run, why: "the call they belong to was \(reason)")
-        if let p = run.post {
+        guard let p = run.post else { return }
+        run.post = nil
+        guard case .legacy? = era, let id = run.call.upstreamID else {
+            p.cancel() // 2026-07-28: closing the call's stream is the cancellation
+            return
+        }
+        // 2025-11-25: the stream stays open until the server has the cancellation (a server may
+        // stop tracking a request whose stream closed, and then not cancel it); nothing more on
+        // it reaches the client.
+        p.onMessage = nil
+        p.onEnd = nil
+        notify("notifications/cancelled", .object(["requestId": .number(Double(id)), "reason": .string(reason)])) { _ in
             p.cancel()
-            run.post = nil
-            if case .legacy? = era, let id = run.call.upstreamID {
-                notify("notifications/cancelled", .object(["requestId": .number(Double(id)), "reason": .string(reason)]))
-            }
         }
     }
 

@@ -240,7 +240,9 @@ final class RemoteUpstream: UpstreamRequester {
               timeoutMs: UInt64? = nil,
               onMessage: ((JSONRPCLines.Message) -> Void)? = nil, done: @escaping (PostOutcome) -> Void) -> RemotePost {
         var body: [UInt8]
-        let requestID = method != nil && answer == nil ? (id ?? newRequestID()) : nil
+        // MCP names every notification notifications/…: those carry no id.
+        let isRequest = answer == nil && method.map { !$0.hasPrefix("notifications/") } == true
+        let requestID = isRequest ? (id ?? newRequestID()) : nil
         if let (answerID, outcome) = answer {
             body = JSONRPCLines.response(id: answerID, outcome: outcome)
         } else if let requestID {
@@ -393,12 +395,15 @@ final class RemoteUpstream: UpstreamRequester {
     private func openListenStream() {
         guard state == .ready, listen == nil else { return }
         let changes = ["tools", "prompts", "resources"].filter { serverCapabilities[$0]?["listChanged"] == .bool(true) }
-        guard !changes.isEmpty else { return }
+        // A 2025-11-25 server may send list_changed without declaring it (FastMCP does): its GET
+        // stream is opened anyway (one idle connection; a server without one answers 405).
+        if case .modern? = era, changes.isEmpty { return }
         let onMessage: (JSONRPCLines.Message) -> Void = { [weak self] message in
             guard let self else { return }
             switch message {
             case .notification(let method, _) where method.hasSuffix("/list_changed"):
                 self.listenBackoffMs = 1_000
+                self.log.info("the remote upstream's list changed; listing again", [("notification", method)])
                 self.onListChanged?(method)
             case .notification:
                 self.listenBackoffMs = 1_000

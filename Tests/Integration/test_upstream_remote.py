@@ -217,6 +217,51 @@ def test_a_remote_killed_mid_call_fails_that_call_and_later_calls_succeed(server
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.parametrize("kind", ["both-eras-sse", "legacy-only"])
+def test_list_changed_from_the_remote_refreshes_the_catalog(server_factory, remotes, tmp_path, kind):
+    remote = remotes(*REMOTE_KINDS[kind])
+    srv = front(server_factory, tmp_path, {"up": {"url": remote.url}})
+    changed = []
+
+    async def on_message(message):
+        if getattr(message, "method", None) == "notifications/tools/list_changed":
+            changed.append(message)
+
+    async def body():
+        async with Client(srv.url, mode="legacy", cache=None, read_timeout_seconds=20, message_handler=on_message) as c:
+            assert "announced" not in {tool.name for tool in (await c.list_tools()).tools}
+            assert (await c.call_tool("announce", {})).content[0].text == "added"
+            deadline = time.monotonic() + 10
+            while "announced" not in {tool.name for tool in (await c.list_tools()).tools}:
+                assert time.monotonic() < deadline, "the new tool never reached the catalog"
+                await anyio.sleep(0.1)
+            assert (await c.call_tool("announced", {})).content[0].text == "announced"
+            deadline = time.monotonic() + 5
+            while not changed:
+                assert time.monotonic() < deadline, "no notifications/tools/list_changed reached the client"
+                await anyio.sleep(0.1)
+    run(body)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("kind", ["both-eras-sse", "legacy-only"])
+def test_a_cancelled_call_is_cancelled_on_the_remote(server_factory, remotes, tmp_path, kind):
+    remote = remotes(*REMOTE_KINDS[kind])
+    srv = front(server_factory, tmp_path, {"up": {"url": remote.url}})
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=20) as c:
+            with anyio.move_on_after(1.0):
+                await c.call_tool("cancellable", {"seconds": 30})
+                raise AssertionError("the call was not cancelled")
+            deadline = time.monotonic() + 10
+            while (await c.call_tool("cancelled_calls", {})).structured_content["result"] != 1:
+                assert time.monotonic() < deadline, "the remote never saw the cancellation"
+                await anyio.sleep(0.2)
+    run(body)
+
+
+@pytest.mark.timeout(90)
 def test_a_call_the_remote_does_not_answer_in_time_ends_with_a_timeout(server_factory, remotes, tmp_path):
     remote = remotes()
     srv = front(server_factory, tmp_path, {"up": {"url": remote.url, "timeoutMs": 1500}})
