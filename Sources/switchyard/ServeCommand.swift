@@ -41,7 +41,7 @@ struct ServeCommand: ParsableCommand {
         file's 'upstreams' (README, "Pooling stdio MCP servers").
         """)
     var upstreams: [String] = []
-    @Option(help: "Copies of each stdio upstream kept running (default: 2).") var upstreamPool: Int?
+    @Option(help: "Copies of each stdio upstream kept running; connections to each remote one (default: 2).") var upstreamPool: Int?
     @Option(help: """
         JSON config file with any of the long options in camelCase (host, port, fronts, executors, tools, \
         executorCommands, preferSSE, maxBody, sessionKey, sessionKeyFile, runDir, compressThreshold, \
