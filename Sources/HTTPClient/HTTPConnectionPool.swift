@@ -270,7 +270,6 @@ private final class HandshakeWatcher: ByteStreamDelegate {
 /// caller's handler until it is done or cancelled. Thread: the loop thread.
 public final class HTTPExchange: HTTPResponseHandler {
     weak var pool: HTTPConnectionPool?
-    private weak var handler: (any HTTPResponseHandler)?
     private var strongHandler: (any HTTPResponseHandler)?
     let reserved: Bool
     var bytes: [UInt8] = []

@@ -35,6 +35,9 @@ final class RemotePost: HTTPResponseHandler {
     var onEnd: ((End) -> Void)?
 
     var status: Int { head?.status ?? 0 }
+    /// The answer is an SSE stream (not one JSON body). A flag of its own: handlers read it while
+    /// `sse` is being mutated (feeding), which exclusivity forbids.
+    private(set) var isStream = false
 
     /// Gives up on the exchange (its connection closes); nothing more is reported.
     func cancel() {
@@ -47,21 +50,24 @@ final class RemotePost: HTTPResponseHandler {
     func responseHead(_ head: HTTPResponseHead) {
         self.head = head
         onHead?(head)
-        if head.status == 200 && head.mediaType == "text/event-stream" { sse = SSEParser() }
+        if head.status == 200 && head.mediaType == "text/event-stream" { sse = SSEParser(); isStream = true }
     }
 
     func responseBody(_ bytes: UnsafeRawBufferPointer) {
         guard !ended, let head else { return }
         if sse != nil {
+            // Events are collected first and delivered after the parser is done with this piece:
+            // a handler may end or cancel this post while it runs.
+            var events: [SSEEvent] = []
             do {
-                try sse!.feed(bytes) { event in
-                    guard event.event == "message" else { return }
-                    guard !event.data.isEmpty else { return } // a priming event (an id, no data)
-                    deliver(event.data)
-                }
+                try sse!.feed(bytes) { events.append($0) }
             } catch {
                 finish(.notMCP("bad event stream: \(error.description)"))
                 exchange?.cancel()
+                return
+            }
+            for event in events where !ended && event.event == "message" && !event.data.isEmpty {
+                deliver(event.data) // (an event without data is a priming event: an id only)
             }
             return
         }
@@ -77,7 +83,9 @@ final class RemotePost: HTTPResponseHandler {
     private func deliver(_ bytes: [UInt8]) {
         let message = bytes.withUnsafeBytes { JSONRPCLines.decode($0) }
         messages += 1
-        onMessage?(message)
+        // A local copy: the handler may replace `onMessage` while it runs.
+        let handler = onMessage
+        handler?(message)
     }
 
     func responseEnd() {
@@ -95,7 +103,8 @@ final class RemotePost: HTTPResponseHandler {
                 return
             }
             messages += 1
-            onMessage?(message)
+            let handler = onMessage
+            handler?(message)
             finish(.complete)
         case 202, 204:
             finish(.complete)

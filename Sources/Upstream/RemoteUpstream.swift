@@ -262,9 +262,19 @@ final class RemoteUpstream: UpstreamRequester {
                    HTTPRequest.isValidHeaderValue(s) { self?.sessionID = s }
             }
         }
-        p.onMessage = { message in
+        var reported = false
+        p.onMessage = { [weak self, weak p] message in
             if case .response(let rid, let outcome) = message, rid == requestID {
                 answered = outcome
+                // On an SSE stream the answer is the last message: report it now rather than when
+                // the server ends the stream, and close the stream if the server does not.
+                guard let self, let p, p.isStream, !reported else { return }
+                reported = true
+                p.onMessage = nil
+                let end = p.onEnd
+                p.onEnd = { _ in }
+                end?(.complete)
+                Timer.once(loop: self.loop, after: 2_000, unref: true) { [weak p] in p?.cancel() }
             } else {
                 onMessage?(message)
             }
