@@ -50,6 +50,9 @@ final class RemoteBridge {
                                       pack: pack!, loop: loop)
         self.runtime = runtime
         let status = try runtime.run()
+        // The loop runs once more to end the remote session (at most 1 s).
+        remote.endSession { [unowned self] in self.loop.stop() }
+        loop.run()
         remote.stop()
         return status
     }

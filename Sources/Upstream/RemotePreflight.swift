@@ -37,6 +37,10 @@ enum RemotePreflight {
             loop.run()
             deadline.close()
         }
+        // The check's sessions are ended (the bridge makes its own).
+        var ending = remotes.count
+        for r in remotes { r.endSession { ending -= 1; if ending == 0 { loop.stop() } } }
+        if ending > 0 { loop.run() }
         for r in remotes { r.stop() }
         // Let the closes run (connections, timers) before the loop goes.
         let drain = Timer.once(loop: loop, after: 10) { loop.stop() }

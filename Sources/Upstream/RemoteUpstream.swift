@@ -473,6 +473,21 @@ final class RemoteUpstream: UpstreamRequester {
 
     // MARK: stop
 
+    /// Ends a 2025-11-25 session with DELETE (the server frees it now rather than at its idle
+    /// timeout); `done` runs when answered, or at once without a session. Any answer will do: a
+    /// server may refuse DELETE (405), and a session it already forgot is gone anyway.
+    func endSession(_ done: @escaping () -> Void) {
+        guard case .legacy? = era, sessionID != nil, state != .dead else { done(); return }
+        let p = RemotePost()
+        var finished = false
+        let finish = { if !finished { finished = true; done() } }
+        p.onEnd = { _ in finish() }
+        p.exchange = http.send(HTTPRequest(method: "DELETE", target: endpoint.path, headers: headers(method: nil, name: nil)),
+                               reserved: true, handler: p)
+        Timer.once(loop: loop, after: 1_000, unref: true) { [weak p] in p?.cancel(); finish() }
+        sessionID = nil
+    }
+
     /// Ends every call with an error, closes the notification stream and the connections.
     func stop() {
         guard state != .dead else { return }
