@@ -108,6 +108,9 @@ public final class HTTPConnectionPool {
                 let e = waiting.removeFirst()
                 busy[c.id] = c
                 e.start(on: c)
+                // Writes leave at the end of a loop turn; sent before the loop runs (or between
+                // runs), an idle callback makes that turn come instead of blocking in poll.
+                if !loop.isCurrentThread { loop.runAtEndOfTurn {} }
                 continue
             }
             // Connections being opened will each take a waiting request; open more for the rest.
