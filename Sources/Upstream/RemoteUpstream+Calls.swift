@@ -53,6 +53,19 @@ extension RemoteUpstream {
 
     /// Sends (or sends again) the call's request.
     private func send(_ run: RemoteRun) {
+        if case .legacy? = era, sessionID == nil {
+            // A session the server needs is gone (a renewal failed): make one first.
+            withSession { [weak self, weak run] ok in
+                guard let self, let run, self.runs[run.call.id] === run else { return }
+                if ok { self.sendNow(run) }
+                else { self.fail(run, -32603, "upstream \(self.spec.name): no session, and a new one could not be made") }
+            }
+            return
+        }
+        sendNow(run)
+    }
+
+    private func sendNow(_ run: RemoteRun) {
         let call = run.call
         call.attempts += 1
         var params = call.upstreamParams

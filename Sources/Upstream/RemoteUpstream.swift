@@ -34,6 +34,8 @@ final class RemoteUpstream: UpstreamRequester {
     private(set) var serverCapabilities: [String: JSONValue] = [:]
     /// The session id a 2025-11-25 server gave (`Mcp-Session-Id`), if any.
     private(set) var sessionID: String?
+    /// The server gives sessions: without one (a renewal failed), a new one is made first.
+    private var usesSessions = false
     /// Requests waiting for a new session after the server forgot ours (HTTP 404).
     private var renewing: [(Bool) -> Void]?
     private var nextRequestID = 0
@@ -197,6 +199,13 @@ final class RemoteUpstream: UpstreamRequester {
 
     /// Our session was forgotten (HTTP 404): one new `initialize` for every request that saw it;
     /// `done(true)` once there is a new session.
+    /// Runs `then` once a session that the server needs exists (made again when a renewal
+    /// failed earlier, say while the server was down); `then(false)` when it cannot be made.
+    func withSession(_ then: @escaping (Bool) -> Void) {
+        guard case .legacy? = era, usesSessions, sessionID == nil, state == .ready else { then(true); return }
+        renewSession(then)
+    }
+
     func renewSession(_ done: @escaping (Bool) -> Void) {
         if renewing != nil { renewing!.append(done); return }
         renewing = [done]
@@ -259,7 +268,7 @@ final class RemoteUpstream: UpstreamRequester {
         if captureSession {
             p.onHead = { [weak self] head in
                 if head.status == 200, let s = head.header("mcp-session-id"), !s.isEmpty,
-                   HTTPRequest.isValidHeaderValue(s) { self?.sessionID = s }
+                   HTTPRequest.isValidHeaderValue(s) { self?.sessionID = s; self?.usesSessions = true }
             }
         }
         var reported = false
@@ -330,6 +339,13 @@ final class RemoteUpstream: UpstreamRequester {
     private func request(_ method: String, _ params: JSONValue?, renewed: Bool,
                          done: @escaping (JSONRPCLines.Outcome) -> Void) {
         guard state != .dead else { done(.error(code: -32603, message: "upstream \(spec.name) is stopped", data: nil)); return }
+        guard renewed || sessionID != nil || !usesSessions || state != .ready else {
+            withSession { [weak self] ok in
+                if ok { self?.request(method, params, renewed: true, done: done) }
+                else { done(.error(code: -32603, message: "the remote upstream has no session and a new one could not be made", data: nil)) }
+            }
+            return
+        }
         post(method, params, reserved: true, done: { [weak self] outcome in
             guard let self else { return }
             switch outcome {
@@ -432,7 +448,10 @@ final class RemoteUpstream: UpstreamRequester {
                               [("url", self.label)])
                 return
             }
-            if case .status(404, _) = end { self.renewSession { _ in }; return }
+            if case .status(404, _) = end {
+                self.renewSession { ok in if !ok { self.scheduleListen() } }
+                return
+            }
             self.scheduleListen()
         }
         let p = RemotePost()
@@ -461,8 +480,9 @@ final class RemoteUpstream: UpstreamRequester {
         let after = listenBackoffMs
         listenBackoffMs = min(listenBackoffMs * 2, 30_000)
         listenTimer = Timer.once(loop: loop, after: after, unref: true) { [weak self] in
-            self?.listenTimer = nil
-            self?.openListenStream()
+            guard let self else { return }
+            self.listenTimer = nil
+            self.withSession { ok in if ok { self.openListenStream() } else { self.scheduleListen() } }
         }
     }
 
