@@ -31,7 +31,7 @@ final class RemoteBridge {
         do {
             remote = try RemoteUpstream(spec: spec, loop: loop, log: log)
         } catch {
-            throw UpstreamBridge.StartupFailed(description: error.description)
+            throw UpstreamBridge.StartupFailed(description: "upstream \(spec.name): \(error.description)")
         }
         let mailbox = Mailbox<UpstreamCommand>(loop: loop) { [unowned self] commands in
             for c in commands {

@@ -57,7 +57,7 @@ final class RemoteUpstream: UpstreamRequester {
     /// Throws when the URL is not one, or the CA file cannot be read.
     init(spec: UpstreamSpec, loop: Loop, log: Log) throws(UpstreamSpec.Invalid) {
         guard let url = spec.url, let endpoint = RemoteEndpoint(url) else {
-            throw UpstreamSpec.Invalid("upstream '\(spec.name)' has no http(s) URL")
+            throw UpstreamSpec.Invalid("no http:// or https:// URL")
         }
         self.spec = spec; self.endpoint = endpoint; self.loop = loop; self.log = log
         var context: TLSContext?
@@ -65,7 +65,7 @@ final class RemoteUpstream: UpstreamRequester {
             do {
                 context = try TLSContext.verifyingClient(caFile: spec.caFile)
             } catch {
-                throw UpstreamSpec.Invalid("upstream '\(spec.name)': \(error)")
+                throw UpstreamSpec.Invalid("\(error)") // the caller names the upstream
             }
         }
         http = HTTPConnectionPool(loop: loop, origin: HTTPOrigin(tls: endpoint.tls, host: endpoint.host, port: endpoint.port),

@@ -408,6 +408,7 @@ def test_bad_remotes_stop_the_start_with_a_clear_error(tmp_path, remotes, not_mc
         ({"url": "http://no-such-host.invalid/mcp"}, ["cannot resolve no-such-host.invalid"]),
         ({"url": not_mcp}, ["not an MCP server", "text/html"]),
         ({"url": silent, "timeoutMs": 1500}, ["no answer to server/discover within 1500 ms"]),
+        ({"url": "https://127.0.0.1:9/mcp", "caFile": str(tmp_path / "missing.pem")}, ["CA file", "No such file"]),
     ]
     token_remote = remotes("--token", "s3cr3t-token")
     cases.append(({"url": token_remote.url}, ["HTTP 401", "headers"]))
