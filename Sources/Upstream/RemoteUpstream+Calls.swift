@@ -77,8 +77,8 @@ extension RemoteUpstream {
         let id = newRequestID()
         call.upstreamID = id
         let name = params["name"]?.stringValue ?? params["uri"]?.stringValue
-        // The call's deadline (the sweep) ends it, not the post's own timer.
-        run.post = post(call.method, withMeta(params, logLevel: true), id: id, name: name, timeoutMs: spec.timeoutMs + 5_000,
+        // The call's deadline (the sweep) ends it, not a timer of the post's own.
+        run.post = post(call.method, withMeta(params, logLevel: true), id: id, name: name, timeoutMs: 0,
                         onMessage: { [weak self, weak run] message in
                             guard let self, let run else { return }
                             self.streamed(message, run)

@@ -284,16 +284,20 @@ final class RemoteUpstream: UpstreamRequester {
                 let end = p.onEnd
                 p.onEnd = { _ in }
                 end?(.complete)
-                Timer.once(loop: self.loop, after: 2_000, unref: true) { [weak p] in p?.cancel() }
+                // Usually the stream's last chunk came in the same read; a timer only otherwise.
+                self.loop.runAtEndOfTurn { [weak self, weak p] in
+                    guard let self, let p, p.exchange?.isDone == false else { return }
+                    Timer.once(loop: self.loop, after: 2_000, unref: true) { [weak p] in p?.cancel() }
+                }
             } else {
                 onMessage?(message)
             }
         }
-        // Our own requests (not calls: those have their deadline) end after `timeoutMs`, or the
-        // upstream's timeout: a server that accepts and never answers must not hold them forever.
+        // Our own requests end after `timeoutMs` (0: none; calls have their deadline sweep), or
+        // the upstream's timeout: a server that accepts and never answers must not hold them forever.
         var timer: Timer?
         let limit = timeoutMs ?? spec.timeoutMs
-        if method != "subscriptions/listen" {
+        if method != "subscriptions/listen" && limit > 0 {
             timer = Timer.once(loop: loop, after: limit, unref: true) { [weak p] in
                 timer = nil
                 guard let p, let end = p.onEnd else { return }
