@@ -6,8 +6,6 @@ Switchyard. Driven by the official Python client over HTTP. README.md, "Remote u
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
