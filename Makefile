@@ -90,7 +90,7 @@ FUZZ_CC := $(shell command -v clang 2>/dev/null)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -ICSupport/core/include
 FUZZ_SRC := CSupport/core/http.c CSupport/core/json.c CSupport/core/frame.c CSupport/core/util.c
 C_FUZZ_TARGETS := http json frame
-SWIFT_FUZZ_TARGETS := last_event_id session_token request_layer schema
+SWIFT_FUZZ_TARGETS := last_event_id session_token request_layer schema http_response
 # swiftc keeps only the last of several -sanitize= flags, so SwiftPM's `--sanitize fuzzer
 # --sanitize address` would leave Swift code without coverage (libFuzzer blind to it): the
 # -Xswiftc flag, which comes last, names both. `--sanitize fuzzer` stays for SwiftPM itself (it

@@ -79,8 +79,12 @@ let package = Package(
         // Existing stdio MCP servers pooled behind the fronts (README.md, "Pooling stdio MCP servers"):
         // a bridge executor (ToolSDK's runtime) owning the copies of one upstream (Supervisor's
         // child processes with stdio pipes and restart policy).
-        .target(name: "Upstream", dependencies: ["ToolSDK", "Supervisor", "EventLoop", "MCPCore", "WireProtocol", "CLibUV"],
+        .target(name: "Upstream", dependencies: ["ToolSDK", "Supervisor", "EventLoop", "MCPCore", "WireProtocol", "CLibUV",
+                                                 "HTTPClient", "TLS"],
                 swiftSettings: strict),
+        // An HTTP/1.1 client on the libuv loop (keep-alive pool, chunked bodies, server-sent events,
+        // TLS with certificate verification): how a bridge reaches a remote upstream.
+        .target(name: "HTTPClient", dependencies: ["EventLoop", "TLS", "CLibUV"], swiftSettings: strict),
         // Shared-memory metrics registry, Prometheus text and status page (no libuv, no I/O but files;
         // MCPCore for FNV1a, the schema hash).
         .target(name: "CMetrics", path: "CSupport/metrics"),
@@ -113,6 +117,7 @@ let package = Package(
         .testTarget(name: "FrontTierTests", dependencies: ["FrontTier", "MCPCore", "CSupport", "EventLoopTesting", "Security", "TLS", "Redis"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "UpstreamTests", dependencies: ["Upstream", "MCPCore"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "EventLoop", "TLS"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CTLS", "EventLoop", "EventLoopTesting", "CSupport"]),
         .testTarget(name: "ToolSDKTests", dependencies: ["ToolSDK", "DemoTools", "MCPCore"]),
         // Against real redis-server and redis-sentinel processes the tests start (single, ACL,

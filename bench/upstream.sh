@@ -3,6 +3,8 @@
 #   pipes       COPIES copies driven directly over their stdin/stdout (bench/upstream_pipes.py): the limit
 #   switchyard  switchyard serve --upstream ... --upstream-pool COPIES
 #   mcp-proxy   mcp-proxy (PyPI) in front of one copy, as users run it today
+#   remote      the same server over Streamable HTTP (one process), called directly and through
+#               switchyard serve --upstream up=http://... (REMOTE_POOL connections, 16): fast tool only
 # for a fast tool (say) and a 50 ms blocking tool (block, time.sleep in a coroutine: it stalls its copy),
 # CONNS (100) sessions in a closed loop, then one call at a time for the added latency. Not part of make test.
 #
@@ -52,8 +54,8 @@ FAST_ARGS='{"text":"hello"}'
 BLOCK_ARGS='{"seconds":0.05}'
 
 # One closed-loop run; prints {"server":..., "tool":..., rate, p50, p99, errors}.
-load() { # name url tool args conns
-  "$GEN" run --url "$2" -c "$5" -d "$DURATION" --warmup "$WARMUP" --threads "$THREADS" --tool "$3" --args "$4" \
+load() { # name url tool args conns [generator flags]
+  "$GEN" run --url "$2" -c "$5" -d "$DURATION" --warmup "$WARMUP" --threads "$THREADS" --tool "$3" --args "$4" ${6:-} \
     --json "$work/run.json" >"$work/run.txt" 2>"$work/run.err" || { log "$1 $3: errors"; tail -20 "$work/run.txt" >&2; [ -z "$SMOKE" ] || exit 1; }
   python3 - "$1" "$3" "$5" "$work/run.json" <<'PY'
 import json, sys
@@ -86,6 +88,33 @@ load switchyard "http://127.0.0.1:$port/mcp" say "$FAST_ARGS" "$CONNS"
 load switchyard "http://127.0.0.1:$port/mcp" block "$BLOCK_ARGS" "$CONNS"
 load switchyard "http://127.0.0.1:$port/mcp" say "$FAST_ARGS" 1
 stop switchyard
+
+# Remote: the same server over Streamable HTTP (fastmcp_http_server.py, one process), called directly
+# and through Switchyard with --upstream up=http://... (REMOTE_POOL keep-alive connections).
+REMOTE_POOL=${REMOTE_POOL:-16}
+rport=$(free_port)
+log "remote: FastMCP over Streamable HTTP, directly and behind switchyard (pool $REMOTE_POOL)"
+"$UPY" Tests/Integration/upstreams/fastmcp_http_server.py --port "$rport" >"$work/remote.log" 2>&1 &
+PID[remote]=$!
+for _ in $(seq 300); do
+  code=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$rport/mcp" 2>/dev/null || true)
+  [ -n "$code" ] && [ "$code" != 000 ] && break; sleep 0.1
+done
+# The generator's sessions (2025-11-25: SSE answers) and 2026-07-28 (JSON answers, what the bridge speaks to it).
+load remote-direct "http://127.0.0.1:$rport/mcp" say "$FAST_ARGS" "$CONNS"
+load remote-direct "http://127.0.0.1:$rport/mcp" say "$FAST_ARGS" 1
+load remote-direct-2026 "http://127.0.0.1:$rport/mcp" say "$FAST_ARGS" "$CONNS" --stateless
+load remote-direct-2026 "http://127.0.0.1:$rport/mcp" say "$FAST_ARGS" 1 --stateless
+port=$(free_port)
+"$SY" serve --port "$port" --fronts "$FRONTS" --executors 0 --upstream "up=http://127.0.0.1:$rport/mcp" \
+  --upstream-pool "$REMOTE_POOL" --run-dir "$work/run-remote" >"$work/sy-remote.out" 2>"$work/sy-remote.err" &
+PID[switchyard-remote]=$!
+for _ in $(seq 600); do grep -q "serving MCP" "$work/sy-remote.out" 2>/dev/null && break; sleep 0.1; done
+grep -q "serving MCP" "$work/sy-remote.out" || { tail -5 "$work/sy-remote.err" >&2; exit 1; }
+load switchyard-remote "http://127.0.0.1:$port/mcp" say "$FAST_ARGS" "$CONNS"
+load switchyard-remote "http://127.0.0.1:$port/mcp" say "$FAST_ARGS" 1
+stop switchyard-remote
+stop remote
 
 [ -n "$SMOKE" ] && exit 0
 port=$(free_port)

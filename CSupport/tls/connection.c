@@ -6,6 +6,8 @@
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +215,20 @@ int sy_tls_failed_on_plain_http(const sy_tls_conn_t *c) {
 void sy_tls_last_error(const sy_tls_conn_t *c, char *buf, size_t buflen) {
     if (buflen == 0) return;
     if (c->last_error) ERR_error_string_n(c->last_error, buf, buflen); else buf[0] = 0;
+    /* A refused certificate: OpenSSL's queue says only "certificate verify failed"; say why. */
+    long verify = SSL_get_verify_result(c->ssl);
+    if (verify != X509_V_OK && c->last_error) {
+        size_t used = strlen(buf);
+        if (used + 3 < buflen) snprintf(buf + used, buflen - used, " (%s)", X509_verify_cert_error_string(verify));
+    }
+}
+
+int sy_tls_set_peer_name(sy_tls_conn_t *c, const char *name) {
+    X509_VERIFY_PARAM *param = SSL_get0_param(c->ssl);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1) return 0; /* an IP literal: no SNI */
+    if (SSL_set_tlsext_host_name(c->ssl, name) != 1) return SY_TLS_ERROR;
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    return X509_VERIFY_PARAM_set1_host(param, name, 0) == 1 ? 0 : SY_TLS_ERROR;
 }
 
 void *sy_tls_get_session(sy_tls_conn_t *c) { return SSL_get1_session(c->ssl); }

@@ -96,6 +96,12 @@ static int configure(SSL_CTX *ctx, const sy_tls_config_t *cfg, char *err, size_t
         /* A server asks for a certificate and checks any it gets; one without is let through
          * (the auth stage decides what an anonymous peer may do). */
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    } else if (!cfg->server && cfg->verify_system) {
+        if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+            sy__error_text(err, errlen, "the system's trusted certificates", "unreadable");
+            return SY_TLS_CONFIG;
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     }
     if (cfg->server) {
         static const unsigned char sid_ctx[] = "switchyard";

@@ -81,3 +81,18 @@ for i, (schema, instance) in enumerate(RAW_SCHEMAS):
 for i, decisions in enumerate([[1, 1, 2, 12, 3, 0, 1, 5], [1, 1, 1, 31, 2, 3, 1, 6, 2, 5, 3, 2],
                                [1, 1, 2, 27, 2, 1, 0, 1, 22, 1, 6, 2, 7]]):
     write("schema", f"{i + 10:02d}-grammar", decisions)
+
+# http_response: the piece size, close-at-end, then a server's answer (bench and remote upstreams).
+HTTP_ANSWERS = [
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 36\r\n\r\n"
+    b'{"jsonrpc":"2.0","id":1,"result":{}}',
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    + b"".join(b"%x;e=1\r\n%s\r\n" % (len(c), c) for c in
+               [b"event: message\r\nid: 1\r\ndata: {\"a\":1}\r\n\r\n", b"data: one\ndata: two\r\r: c\n\n"])
+    + b"0\r\nX-T: 1\r\n\r\n",
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: until close\n\n",
+    b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nMcp-Session-Id: x\r\n\r\nnot found",
+]
+for i, answer in enumerate(HTTP_ANSWERS):
+    write("http_response", f"{i:02d}-answer", [i * 7 % 64, i % 2] + list(answer))

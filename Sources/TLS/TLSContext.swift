@@ -42,8 +42,17 @@ public final class TLSContext {
                          maximum: maximumVersion.map { $0 == .tls13 ? 13 : 12 } ?? 0, secret: [], period: 0)
     }
 
+    /// A client context for a remote server (remote upstreams): it verifies the server's
+    /// certificate against `caFile`, or without one against the system's trust store. Each
+    /// connection names the host to check (`TLSStream.verifyPeer(name:)`).
+    public static func verifyingClient(caFile: String?) throws(TLSError) -> TLSContext {
+        try build(server: false, certificate: nil, key: [], keyFile: "", verifyCA: caFile, minimum: 12, maximum: 0,
+                  secret: [], period: 0, verifySystem: caFile == nil)
+    }
+
     private static func build(server: Bool, certificate: String?, key: [UInt8], keyFile: String, verifyCA: String?,
-                              minimum: Int32, maximum: Int32, secret: [UInt8], period: UInt32) throws(TLSError) -> TLSContext {
+                              minimum: Int32, maximum: Int32, secret: [UInt8], period: UInt32,
+                              verifySystem: Bool = false) throws(TLSError) -> TLSContext {
         var err = [CChar](repeating: 0, count: 512)
         var out: OpaquePointer?
         let rc: Int32 = key.withUnsafeBufferPointer { k in
@@ -62,6 +71,7 @@ public final class TLSContext {
                         cfg.ticket_secret = s.isEmpty ? nil : s.baseAddress
                         cfg.ticket_secret_len = s.count
                         cfg.ticket_period_s = period
+                        cfg.verify_system = verifySystem ? 1 : 0
                         return sy_tls_ctx_new(&cfg, &out, &err, err.count)
                     }
                 } }

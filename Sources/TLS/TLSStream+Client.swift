@@ -18,6 +18,13 @@ extension TLSStream {
         _ = wire.withUnsafeBufferPointer { sy_tls_set_alpn(c, $0.baseAddress, $0.count) }
     }
 
+    /// Checks the server's certificate against `name` (a DNS name, sent as SNI too, or an IP
+    /// literal) during the handshake (before `connect()`); false when OpenSSL refuses the name.
+    public func verifyPeer(name: String) -> Bool {
+        guard let c = connection else { return false }
+        return sy_tls_set_peer_name(c, name) == 0
+    }
+
     /// Offers `session` for resumption (before `connect()`).
     public func resume(_ session: TLSSession) {
         guard let c = connection else { return }

@@ -44,6 +44,7 @@ public final class UpstreamBridge {
 
     /// Starts the copies, serves until SIGTERM, stops the copies; returns the exit status.
     public func run() throws -> Int32 {
+        if spec.url != nil { return try RemoteBridge(spec: spec, name: name, socketPath: socketPath).run() }
         signal(SIGPIPE, SIG_IGN)
         mailbox = Mailbox(loop: loop) { [unowned self] commands in
             for c in commands {

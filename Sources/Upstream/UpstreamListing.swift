@@ -13,7 +13,7 @@ struct UpstreamListing: Sendable {
 
     /// Lists what `copy` serves, as its capabilities say, following `nextCursor` (at most 100
     /// pages a list). Thread: the loop thread.
-    static func fetch(from copy: UpstreamCopy, done: @escaping (Result<UpstreamListing, UpstreamFailure>) -> Void) {
+    static func fetch(from copy: some UpstreamRequester, done: @escaping (Result<UpstreamListing, UpstreamFailure>) -> Void) {
         let caps = copy.serverCapabilities
         var steps: [(method: String, member: String, keyPath: WritableKeyPath<UpstreamListing, [JSONValue]>)] = []
         if caps["tools"] != nil { steps.append(("tools/list", "tools", \.tools)) }

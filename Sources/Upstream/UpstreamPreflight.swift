@@ -14,11 +14,11 @@ public enum UpstreamPreflight {
     /// ("tool pack demo"). Throws the first problem found, naming the upstream and the other source.
     public static func check(_ specs: [UpstreamSpec], builtIn: [String: String]) throws(Failed) {
         let local = specs.filter { $0.url == nil }
-        guard !local.isEmpty else { return }
+        guard !specs.isEmpty else { return }
         // A copy that exits before reading what we wrote must not take this process with it.
         signal(SIGPIPE, SIG_IGN)
         let loop = Loop()
-        var results: [String: Result<UpstreamListing, UpstreamFailure>] = [:]
+        var results = RemotePreflight.list(specs.filter { $0.url != nil })
         var copies: [UpstreamCopy] = []
         let log = Log("serve")
         for spec in local {
@@ -52,8 +52,7 @@ public enum UpstreamPreflight {
         var owners: [String: String] = [:]
         for (k, v) in builtIn { owners[k] = v }
         for spec in specs {
-            guard spec.url == nil else { continue }
-            let what = "upstream '\(spec.name)' (\(spec.argv.last ?? ""))"
+            let what = "upstream '\(spec.name)' (\(spec.url.map { RemoteEndpoint.loggable($0) } ?? spec.argv.last ?? ""))"
             switch results[spec.name] {
             case nil:
                 throw Failed(description: "\(what) did not initialize and list its catalog within "

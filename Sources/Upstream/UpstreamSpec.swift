@@ -34,6 +34,13 @@ public struct UpstreamSpec: Sendable, Equatable {
     public var maxQueued: Int
     /// per-session: a session's copy idle this long is stopped (ms).
     public var idleMs: UInt64
+    /// Remote: header fields sent with every request (credentials such as Authorization: never logged).
+    public var headers: [String: String] = [:]
+    /// Remote https: the CA certificates (PEM) that verify the server, instead of the system's.
+    public var caFile: String?
+    /// Remote: the era to speak, "2025-11-25" (a session) or "2026-07-28" (stateless); nil: the
+    /// newest the server offers.
+    public var era: String?
 
     public init(name: String, argv: [String], url: String? = nil, environment: [String: String] = [:],
                 workingDirectory: String? = nil, pool: Int = 1, maxConcurrency: Int = 16, timeoutMs: UInt64 = 60_000,
@@ -87,7 +94,7 @@ public struct UpstreamSpec: Sendable, Equatable {
         }
         guard case .object(let o) = value else { throw Invalid("\(what) must be an object") }
         let known: Set<String> = ["command", "args", "env", "cwd", "pool", "maxConcurrency", "timeoutMs", "prefix",
-                                  "mode", "url", "maxQueued", "idleMs"]
+                                  "mode", "url", "maxQueued", "idleMs", "headers", "caFile", "protocol"]
         for k in o.keys where !known.contains(k) { throw Invalid("\(what): unknown key '\(k)'") }
         func int(_ k: String) throws(Invalid) -> Int? {
             guard let v = o[k] else { return nil }
@@ -128,6 +135,15 @@ public struct UpstreamSpec: Sendable, Equatable {
             }
         }
         spec.workingDirectory = try string("cwd")
+        if let h = o["headers"] {
+            guard case .object(let fields) = h else { throw Invalid("\(what): 'headers' must be an object of strings") }
+            for (k, v) in fields {
+                guard case .string(let value) = v else { throw Invalid("\(what): 'headers' must be an object of strings") }
+                spec.headers[k] = value
+            }
+        }
+        spec.caFile = try string("caFile")
+        spec.era = try string("protocol")
         if let p = try int("pool") { spec.pool = p }
         if let m = try int("maxConcurrency") { spec.maxConcurrency = m }
         if let t = try int("timeoutMs") { spec.timeoutMs = UInt64(t) }
@@ -152,8 +168,14 @@ public struct UpstreamSpec: Sendable, Equatable {
             guard let parsed = RemoteEndpoint(url) else {
                 throw Invalid("\(what): '\(url)' is not an http:// or https:// URL with a host")
             }
-            _ = parsed
             guard mode == .shared else { throw Invalid("\(what): a remote upstream is shared (mode per-session needs a command)") }
+            try RemoteHeaders.check(headers, what: what)
+            if caFile != nil && !parsed.tls { throw Invalid("\(what): 'caFile' needs an https:// URL") }
+            if let era, era != "2025-11-25" && era != "2026-07-28" {
+                throw Invalid("\(what): 'protocol' is 2025-11-25 or 2026-07-28, got '\(era)'")
+            }
+        } else if !headers.isEmpty || caFile != nil || era != nil {
+            throw Invalid("\(what): 'headers', 'caFile' and 'protocol' are for remote (url) upstreams")
         }
         if !prefix.isEmpty {
             guard prefix.utf8.count <= 32, prefix.utf8.allSatisfy({ c in
@@ -173,6 +195,9 @@ public struct UpstreamSpec: Sendable, Equatable {
             "idleMs": .number(Double(idleMs)),
         ]
         if let url { o["url"] = .string(url) }
+        if !headers.isEmpty { o["headers"] = .object(headers.mapValues(JSONValue.string)) }
+        if let caFile { o["caFile"] = .string(caFile) }
+        if let era { o["protocol"] = .string(era) }
         if let workingDirectory { o["cwd"] = .string(workingDirectory) }
         return .object(o)
     }
@@ -194,6 +219,9 @@ public struct UpstreamSpec: Sendable, Equatable {
         spec.mode = o["mode"]?.stringValue.flatMap(Mode.init(rawValue:)) ?? .shared
         spec.maxQueued = int("maxQueued", 10_000)
         spec.idleMs = UInt64(int("idleMs", 300_000))
+        if case .object(let h)? = o["headers"] { spec.headers = h.compactMapValues(\.stringValue) }
+        spec.caFile = o["caFile"]?.stringValue
+        spec.era = o["protocol"]?.stringValue
         try spec.check()
         return spec
     }
@@ -213,6 +241,11 @@ public struct RemoteEndpoint: Sendable, Equatable {
     public var port: Int
     /// The path and query, at least `/`.
     public var path: String
+
+    /// `url` without its query (which may hold a token), for logs and errors.
+    static func loggable(_ url: String) -> String {
+        String(url.split(separator: "?", maxSplits: 1).first ?? "")
+    }
 
     public init?(_ url: String) {
         let rest: Substring

@@ -41,7 +41,11 @@ struct CheckConfigCommand: ParsableCommand {
                                               "timeoutMs": .number(Double(u.timeoutMs)), "prefix": .string(u.prefix),
                                               "mode": .string(u.mode.rawValue),
                                               "env": .array(u.environment.keys.sorted().map(JSONValue.string))]
-                if let url = u.url { e["url"] = .string(url) } else { e["argv"] = .array(u.argv.map(JSONValue.string)) }
+                if let url = u.url {
+                    e["url"] = .string(url)
+                    e["headers"] = .array(u.headers.keys.sorted().map(JSONValue.string)) // names only
+                    if let ca = u.caFile { e["caFile"] = .string(ca) }
+                } else { e["argv"] = .array(u.argv.map(JSONValue.string)) }
                 return .object(e)
             })
         }

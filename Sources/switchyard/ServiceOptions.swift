@@ -27,7 +27,7 @@ struct ServiceOptions: ParsableArguments {
         'upstreams' (README, "Pooling stdio MCP servers").
         """)
     var upstreams: [String] = []
-    @Option(help: "Copies of each stdio upstream kept running (default: 2).") var upstreamPool: Int?
+    @Option(help: "Copies of each stdio upstream kept running; connections to each remote one (default: 2).") var upstreamPool: Int?
     @Option(help: """
         JSON config file with any of the long options in camelCase (host, port, fronts, executors, tools, \
         executorCommands, upstreams, upstreamPool, preferSSE, maxBody, sessionKey, sessionKeyFile, runDir, \
@@ -35,7 +35,7 @@ struct ServiceOptions: ParsableArguments {
         heartbeatIntervalMs, heartbeatTimeoutMs, executorMaxRssMb, idleTimeout, rateLimits, auditLog, redis, \
         redisSentinel, redisMaster, redisCluster, redisUser, redisPassword, redisPasswordFile, \
         validateArguments as true or false, toolCacheTtl as {"NAME": MS}, resultCacheMb). Refused when it \
-        holds a secret (sessionKey, redisPassword, a password in redis, an upstream's env) and users other \
+        holds a secret (sessionKey, redisPassword, a password in redis, an upstream's env or headers) and users other \
         than its owner can read it. stdio refuses the keys only HTTP has (host, port, ...).
         """)
     var config: String?

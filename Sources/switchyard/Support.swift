@@ -144,8 +144,12 @@ struct ConfigFile {
                           + AuthOptions.configKeys + RedisArguments.configKeys)
         for k in o.keys where !known.contains(k) { throw ValidationError("config file \(path): unknown key '\(k)'") }
         // An upstream's `env` is where API tokens for it go: as secret as the session key.
-        let upstreamEnv: String? = o["upstreams"]?.objectValue?.first { $0.value["env"]?.objectValue?.isEmpty == false }
-            .map { "upstreams.\($0.key).env" }
+        // A remote upstream's `headers` carry its credentials (Authorization) the same way.
+        let upstreamEnv: String? = o["upstreams"]?.objectValue?.sorted { $0.key < $1.key }.lazy.compactMap { u -> String? in
+            if u.value["env"]?.objectValue?.isEmpty == false { return "upstreams.\(u.key).env" }
+            if u.value["headers"]?.objectValue?.isEmpty == false { return "upstreams.\(u.key).headers" }
+            return nil
+        }.first
         if let secret = secretKeys.first(where: { o[$0] != nil }) ?? upstreamEnv, file.readableByOthers {
             throw ValidationError("config file \(path) holds a secret ('\(secret)') but other users can read it "
                                   + "(mode \(file.modeText)); run: chmod 600 \(path)")

@@ -22,10 +22,6 @@ enum UpstreamOptions {
         } catch let e as UpstreamSpec.Invalid {
             throw ValidationError(e.description)
         }
-        if let remote = specs.first(where: { $0.url != nil }) {
-            throw ValidationError("upstream '\(remote.name)': remote (http/https) upstreams are not supported yet; "
-                                  + "run the server's stdio command instead")
-        }
         var seen = Set<String>()
         for s in specs where !seen.insert(s.name).inserted {
             throw ValidationError("two upstreams are named '\(s.name)'")

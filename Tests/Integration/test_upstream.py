@@ -362,12 +362,6 @@ def test_an_upstream_env_is_a_secret_of_the_config_file(tmp_path):
     assert u["name"] == "gh" and u["env"] == ["GITHUB_TOKEN"] and u["argv"] == ["npx", "some-server"], u
 
 
-def test_a_remote_upstream_is_refused_until_supported():
-    p = subprocess.run([switchyard_bin(), "serve", "--port", str(free_port()), "--upstream", "r=http://127.0.0.1:9/mcp"],
-                       capture_output=True, text=True, timeout=30)
-    assert p.returncode != 0 and "remote (http/https) upstreams are not supported yet" in p.stderr, p.stderr
-
-
 @pytest.mark.timeout(120)
 def test_per_session_copies_are_bounded_and_reaped_when_idle(server_factory, tmp_path):
     config = tmp_path / "bounded.json"

@@ -45,6 +45,8 @@ typedef struct sy_tls_config {
     const uint8_t *ticket_secret;   /* server: keys of session tickets are derived from it; NULL: random */
     size_t ticket_secret_len;
     uint32_t ticket_period_s;       /* server: a ticket key's epoch (0: the default, one hour) */
+    int verify_system;              /* client without verify_ca_file: verify the server against the
+                                       system's trust store (remote upstreams) */
 } sy_tls_config_t;
 
 /* Builds a context. Returns 0 and *out, or SY_TLS_CONFIG with a reason in err.
@@ -102,6 +104,10 @@ void sy_tls_alpn(const sy_tls_conn_t *c, const char **p, size_t *len);
 int sy_tls_failed_on_plain_http(const sy_tls_conn_t *c);
 /* The reason of the last failure on this connection, for a debug log (no secrets in it). */
 void sy_tls_last_error(const sy_tls_conn_t *c, char *buf, size_t buflen);
+
+/* Client: the server name to verify its certificate against (a DNS name, or an IP literal matched
+ * against the certificate's IP addresses) and, for a DNS name, to send as SNI. Before the handshake. */
+int sy_tls_set_peer_name(sy_tls_conn_t *c, const char *name);
 
 /* Tests only: client sessions, to resume on another connection or context. */
 void *sy_tls_get_session(sy_tls_conn_t *c);                   /* caller frees with sy_tls_session_free */
