@@ -52,9 +52,12 @@ sy_chunk_t *sy_chunk_get(sy_pool_t *pool, size_t min_cap) {
 }
 
 void sy_chunk_release(sy_chunk_t *c) {
-    if (--c->refs > 0) return;
     sy_pool_t *pool = c->pool;
-    if (!pool) { free(c); return; } /* detached */
+    if (!pool) { /* detached: an atomic count, any thread */
+        if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0) free(c);
+        return;
+    }
+    if (--c->refs > 0) return;
     pool->outstanding--;
     int cls = c->size_class;
     if (cls >= 0 && pool->free_count[cls] < class_keep[cls]) {

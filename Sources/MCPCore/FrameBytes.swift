@@ -60,6 +60,15 @@ public final class FrameBytes: @unchecked Sendable {
 
     deinit { sy_chunk_release(chunk) }
 
+    /// The chunk holding `bytes[range]`, with a new reference for the caller, and those bytes:
+    /// for an output queue that sends them from where they lie. Ownership: the caller releases
+    /// the reference (any thread: a detached chunk's count is atomic) once the bytes are sent.
+    public func retainedSlice(_ range: Range<Int>) -> (chunk: UnsafeMutablePointer<sy_chunk_t>, bytes: UnsafeRawBufferPointer) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count)
+        sy_chunk_retain(chunk)
+        return (chunk, UnsafeRawBufferPointer(start: start + range.lowerBound, count: range.count))
+    }
+
     /// The bytes, valid during `body` only (this object is alive at least that long).
     @inlinable
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {

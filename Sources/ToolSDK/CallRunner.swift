@@ -63,7 +63,7 @@ enum CallRunner {
 
     /// A tool's result written into its RESULT frame's buffer (sent from there, not copied).
     static func encoded(_ result: ToolResult) -> OutgoingFrame {
-        let out = OutgoingFrame(capacity: 48 + result.textBytesHint)
+        let out = OutgoingFrame(capacity: result.encodedSizeHint)
         result.write(into: out)
         return out
     }

@@ -283,9 +283,10 @@ final class ExecutorLink: StreamDelegate {
             conn.write(Frame.encode(rawType: rawType, stream: stream, payload: packed, compressed: true))
             return
         }
-        let (chunk, bytes) = frame.takeChunk(rawType: rawType, stream: stream)
-        conn.write(chunk: chunk, bytes: bytes) // the queue retains the chunk until written
-        sy_chunk_release(chunk)
+        for (chunk, bytes) in frame.takePieces(rawType: rawType, stream: stream) {
+            conn.write(chunk: chunk, bytes: bytes) // the queue retains each chunk until written
+            sy_chunk_release(chunk)
+        }
     }
 
     func sendDrain() { if helloDone { conn.writeFrame(.drain, stream: 0) } }

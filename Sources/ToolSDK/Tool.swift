@@ -316,8 +316,9 @@ public struct ToolResult: Sendable {
     public static func error(_ s: String) -> ToolResult { ToolResult(content: [.text(s)], isError: true) }
 
     /// One text block whose text is `string`, a JSON string viewed in a frame (an argument): its
-    /// literal is copied into the RESULT frame as it lies, once, with no String made and no
-    /// re-escaping. Any other kind of value gives its compact JSON text as the text.
+    /// literal goes into the RESULT frame as it lies, with no String made and no re-escaping; a
+    /// large one (`OutgoingFrame.borrowThreshold`) is not even copied, but sent from the CALL
+    /// frame's own bytes. Any other kind of value gives its compact JSON text as the text.
     public static func text(_ string: JSONView) -> ToolResult {
         guard string.kind == .string else { return .text(string.decoded.compactJSON()) }
         var r = ToolResult(content: [])
@@ -331,26 +332,27 @@ public struct ToolResult: Sendable {
     /// The bytes of `json`: the same bytes as the sorted-key writer
     /// (`content` < `isError` < `structuredContent`; `text` < `type`).
     public var jsonBytes: [UInt8] {
-        let out = OutgoingFrame(capacity: 48 + textBytesHint)
+        let out = OutgoingFrame(capacity: encodedSizeHint)
         write(into: out)
         return out.payload
     }
 
-    /// Bytes the text of the first block takes (a capacity hint).
-    var textBytesHint: Int {
-        if let viewText { return viewText.range.count }
-        if case .text(let t)? = blocks.first { return t.utf8.count }
-        return 0
+    /// Bytes the encoded result takes when its first block is its text: the text and the fixed
+    /// members (a capacity hint; a frame grows past it for anything more).
+    var encodedSizeHint: Int {
+        if let viewText { return 96 + (viewText.range.count < OutgoingFrame.borrowThreshold ? viewText.range.count : 0) }
+        if case .text(let t)? = blocks.first { return 96 + t.utf8.count }
+        return 96
     }
 
     /// Writes `json`'s bytes into a frame being built: text escaped straight in, a viewed text
     /// copied as it lies; nothing built on the side.
     public func write(into out: OutgoingFrame) {
-        out.reserve(48 + textBytesHint)
+        out.reserve(encodedSizeHint)
         out.append("{\"content\":[")
         if let viewText {
             out.append("{\"text\":")
-            viewText.withUnsafeBytes { out.append($0) }
+            out.append(borrowing: viewText.bytes, range: viewText.range) // large: sent from the CALL frame
             out.append(",\"type\":\"text\"}")
         } else {
             for (i, block) in blocks.enumerated() {

@@ -15,6 +15,13 @@ public final class OutgoingFrame: @unchecked Sendable {
     private var chunk: UnsafeMutablePointer<sy_chunk_t>?
     /// Bytes written, header room included.
     private var used = FrameHeader.size
+    /// Large slices of received frames that the payload passes on as they lie (`append(borrowing:)`):
+    /// each goes out after the bytes written before it (`at`), from its own chunk.
+    private var borrowed: [(bytes: FrameBytes, range: Range<Int>, at: Int)] = []
+    private var borrowedCount = 0
+
+    /// Slices at least this large are sent from where they lie rather than copied.
+    public static let borrowThreshold = 64 * 1024
 
     /// `capacity`: expected payload bytes (it grows past them when needed).
     public init(capacity: Int = 256) {
@@ -27,7 +34,18 @@ public final class OutgoingFrame: @unchecked Sendable {
     deinit { if let chunk { sy_chunk_release(chunk) } }
 
     /// Payload bytes written so far.
-    public var payloadCount: Int { used - FrameHeader.size }
+    public var payloadCount: Int { used - FrameHeader.size + borrowedCount }
+
+    /// Appends `bytes[range]`: a large slice is not copied but sent from where it lies (the
+    /// frame keeps `bytes` alive until then), a small one is copied.
+    public func append(borrowing bytes: FrameBytes, range: Range<Int>) {
+        guard range.count >= OutgoingFrame.borrowThreshold else {
+            bytes.withUnsafeBytes { append(UnsafeRawBufferPointer(rebasing: $0[range])) }
+            return
+        }
+        borrowed.append((bytes, range, used))
+        borrowedCount += range.count
+    }
 
     private var data: UnsafeMutableRawPointer { UnsafeMutableRawPointer(chunk!) + MemoryLayout<sy_chunk_t>.size }
 
@@ -114,22 +132,49 @@ public final class OutgoingFrame: @unchecked Sendable {
         }
     }
 
-    /// The payload written so far, valid during `body`.
+    /// The payload written so far, valid during `body`: in place, or gathered into one buffer
+    /// when it passes slices on (the compressed path, tests).
     public func withPayload<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try body(UnsafeRawBufferPointer(start: data + FrameHeader.size, count: payloadCount))
+        if borrowed.isEmpty { return try body(UnsafeRawBufferPointer(start: data + FrameHeader.size, count: payloadCount)) }
+        var whole: [UInt8] = []
+        whole.reserveCapacity(payloadCount)
+        var from = FrameHeader.size
+        for b in borrowed {
+            whole += UnsafeRawBufferPointer(start: data + from, count: b.at - from)
+            b.bytes.withUnsafeBytes { whole += UnsafeRawBufferPointer(rebasing: $0[b.range]) }
+            from = b.at
+        }
+        whole += UnsafeRawBufferPointer(start: data + from, count: used - from)
+        return try whole.withUnsafeBytes(body)
     }
 
     /// A copy of the payload (tests, logs, the compressed path).
     public var payload: [UInt8] { withPayload { Array($0) } }
 
-    /// Fills in the header and hands over the chunk: the frame is `data[0 ..< frameCount]`.
-    /// Ownership: the caller receives this object's reference (release it, or give it to an
-    /// output queue and release it); the object holds nothing afterwards. Call once.
-    public func takeChunk(rawType: UInt8, stream: UInt64) -> (chunk: UnsafeMutablePointer<sy_chunk_t>, frame: UnsafeRawBufferPointer) {
+    /// Fills in the header and hands over the frame as the pieces to send in order, each in
+    /// the chunk it lies in: the written bytes, and between them the slices passed on.
+    /// Ownership: the caller receives one reference per piece (give each to an output queue,
+    /// then release it; any thread); the object holds nothing afterwards. Call once.
+    public func takePieces(rawType: UInt8, stream: UInt64)
+        -> [(chunk: UnsafeMutablePointer<sy_chunk_t>, bytes: UnsafeRawBufferPointer)] {
         let c = chunk!
-        FrameHeader(rawType: rawType, flags: 0, stream: stream, length: UInt32(payloadCount)).encode(into: data)
-        let frame = UnsafeRawBufferPointer(start: data, count: used)
+        let d = data
+        FrameHeader(rawType: rawType, flags: 0, stream: stream, length: UInt32(payloadCount)).encode(into: d)
+        var pieces: [(chunk: UnsafeMutablePointer<sy_chunk_t>, bytes: UnsafeRawBufferPointer)] = []
+        pieces.reserveCapacity(1 + 2 * borrowed.count)
+        var from = 0
+        for b in borrowed {
+            if b.at > from {
+                sy_chunk_retain(c)
+                pieces.append((c, UnsafeRawBufferPointer(start: d + from, count: b.at - from)))
+            }
+            pieces.append(b.bytes.retainedSlice(b.range))
+            from = b.at
+        }
+        // The last piece takes over this object's own reference.
+        pieces.append((c, UnsafeRawBufferPointer(start: d + from, count: used - from)))
         chunk = nil
-        return (c, frame)
+        borrowed = []
+        return pieces
     }
 }

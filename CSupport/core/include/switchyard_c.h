@@ -51,13 +51,19 @@ void sy_pool_free(sy_pool_t *pool);
 /* Returns a chunk of at least min_cap bytes with refs = 1, or NULL when out of memory.
  * Ownership: the caller holds one reference and gives it up with sy_chunk_release. */
 sy_chunk_t *sy_chunk_get(sy_pool_t *pool, size_t min_cap);
-static inline void sy_chunk_retain(sy_chunk_t *c) { c->refs++; }
+/* A pooled chunk's count is plain (its loop thread only); a detached one's is atomic, because
+ * the bytes it holds may be shared across threads (a received frame a tool reads on a worker
+ * thread while the loop sends slices of it). */
+static inline void sy_chunk_retain(sy_chunk_t *c) {
+    if (c->pool) c->refs++;
+    else __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+}
 /* Drops one reference; the last one returns the chunk to its pool's free list (or frees it;
  * a detached chunk is always freed). */
 void sy_chunk_release(sy_chunk_t *c);
 /* A chunk of exactly `cap` bytes that belongs to no pool (refs = 1), or NULL. Thread: any; its
- * releases may happen on any thread as long as one thread at a time holds its references (a
- * detached chunk is freed with free(), never cached). Ownership: the caller's reference. */
+ * references may be taken and dropped on any threads (an atomic count; the last release
+ * frees it with free(), it is never cached). Ownership: the caller's reference. */
 sy_chunk_t *sy_chunk_new_detached(size_t cap);
 /* Grows a detached chunk with refs == 1 to at least `cap` bytes (realloc: it may move; its
  * bytes are kept). Returns 0, -EINVAL (pooled or shared), or -ENOMEM (*c unchanged). */
