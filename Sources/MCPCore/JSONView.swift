@@ -59,12 +59,14 @@ public struct JSONView: Sendable {
             kind = .object
             escaped = false
             let shift = UInt32(r.lowerBound)
-            members = table.prefix(Int(n)).map { m in
-                var m = m
-                m.key.span.off += shift
-                m.value.span.off += shift
-                return m
+            table.removeLast(table.count - Int(n))
+            if shift != 0 {
+                for i in table.indices {
+                    table[i].key.span.off += shift
+                    table[i].value.span.off += shift
+                }
             }
+            members = table
         case Int32(SY_JSON_STRING):
             kind = .string
             // Escaped when a backslash lies between the quotes (checked once, here).
@@ -129,22 +131,46 @@ public struct JSONView: Sendable {
 
     /// An object's member names, in order, each once.
     public var keys: [String] {
-        guard let members else { return [] }
-        var seen = Set<String>()
-        return members.compactMap { m in
-            let k = keyString(m.key)
-            return seen.insert(k).inserted ? k : nil
-        }
+        var out: [String] = []
+        forEachMember { k, _ in out.append(k) }
+        return out
     }
 
     /// Calls `body` with each member of an object (the first of duplicates only), in order.
     public func forEachMember(_ body: (String, JSONView) throws -> Void) rethrows {
         guard let members else { return }
-        var seen = Set<String>()
-        for m in members {
-            let k = keyString(m.key)
-            if seen.insert(k).inserted { try body(k, JSONView(member: m.value, of: self)) }
+        if members.count > JSONView.pairwiseLimit {
+            var seen = Set<String>()
+            for m in members {
+                let k = keyString(m.key)
+                if seen.insert(k).inserted { try body(k, JSONView(member: m.value, of: self)) }
+            }
+            return
         }
+        for (i, m) in members.enumerated() where !isRepeated(i, members) {
+            try body(keyString(m.key), JSONView(member: m.value, of: self))
+        }
+    }
+
+    /// Objects with more members than this find duplicates by hashing (linear) instead of
+    /// comparing each key with the ones before it (quadratic).
+    static let pairwiseLimit = 32
+
+    /// Whether member `i`'s key appeared before it (arguments have a handful of members: a
+    /// comparison with each earlier key costs less than hashing them all).
+    private func isRepeated(_ i: Int, _ members: [sy_json_member_t]) -> Bool {
+        let key = members[i].key
+        for j in 0..<i {
+            let other = members[j].key
+            if key.escaped == 0 && other.escaped == 0 {
+                if key.span.len == other.span.len, bytes.withUnsafeBytes({ b in
+                    memcmp(b.baseAddress! + Int(key.span.off), b.baseAddress! + Int(other.span.off), Int(key.span.len)) == 0
+                }) { return true }
+            } else if keyString(key) == keyString(other) {
+                return true
+            }
+        }
+        return false
     }
 
     /// How many members an object has (duplicates counted once); 0 for other kinds.

@@ -128,6 +128,8 @@ final class ExecutorLink: StreamDelegate {
 
     /// CALL payloads at least this large are kept in the chunk they were read into.
     static let keepInPlaceSize = 64 * 1024
+    /// RESULT payloads at least this large are queued from their own buffer, not copied.
+    static let queueInPlaceSize = 16 * 1024
 
     private func call(_ h: FrameHeader, _ bytes: FrameBytes) {
         guard helloDone, h.stream != 0 else { protocolViolation("CALL before HELLO or on stream 0"); return }
@@ -281,6 +283,11 @@ final class ExecutorLink: StreamDelegate {
         if peerZstd && frame.payloadCount >= runtime.options.compressThreshold,
            let packed = frame.withPayload({ PayloadCompression.compressIfWorthIt($0) }) {
             conn.write(Frame.encode(rawType: rawType, stream: stream, payload: packed, compressed: true))
+            return
+        }
+        if frame.isContiguous && frame.payloadCount < Self.queueInPlaceSize {
+            // Small: copied beside the link's other output (one writev buffer for many frames).
+            frame.withFrame(rawType: rawType, stream: stream) { conn.write($0) }
             return
         }
         for (chunk, bytes) in frame.takePieces(rawType: rawType, stream: stream) {

@@ -1,4 +1,5 @@
 import MCPCore
+import Synchronization
 import WireProtocol
 
 /// In which MCP era a catalog entry is listed and callable. Served in the entry's
@@ -221,35 +222,56 @@ public struct ToolCall: RequestHandle {
     }
 }
 
-/// A call's arguments as a view, a dictionary, or both: each made from the other on first use
-/// and kept. Thread: any (one lock; a call's handler may read them from several tasks).
+/// A call's arguments as a view, a dictionary, or both: the form it was made with, and the
+/// other made on first use and kept (published once through an atomic pointer: no lock to
+/// create or take per call). Thread: any.
 final class ArgumentStorage: Sendable {
-    private let state: Locked<(view: JSONView?, decoded: [String: JSONValue]?)>
+    private let givenView: JSONView?
+    private let givenDecoded: [String: JSONValue]?
+    /// `Unmanaged<Made>` bits, 0 until the other form is made. Ownership: one retain, released in deinit.
+    private let made = Atomic<UInt>(0)
 
-    init(view: JSONView) { state = Locked((view, nil)) }
-    init(decoded: [String: JSONValue]) { state = Locked((nil, decoded)) }
-
-    var decodedIfReady: [String: JSONValue]? { state.withLock { $0.decoded } }
-
-    var decoded: [String: JSONValue] {
-        state.withLock { s in
-            if let d = s.decoded { return d }
-            let d = s.view?.decoded.objectValue ?? [:]
-            s.decoded = d
-            return d
-        }
+    private final class Made: Sendable {
+        let view: JSONView?
+        let decoded: [String: JSONValue]?
+        init(view: JSONView?, decoded: [String: JSONValue]?) { self.view = view; self.decoded = decoded }
     }
 
-    var view: JSONView {
-        state.withLock { s in
-            if let v = s.view { return v }
-            let bytes = FrameBytes(JSONValue.object(s.decoded ?? [:]).compactJSONBytes())
+    init(view: JSONView) { givenView = view; givenDecoded = nil }
+    init(decoded: [String: JSONValue]) { givenView = nil; givenDecoded = decoded }
+
+    deinit {
+        let bits = made.load(ordering: .acquiring)
+        if bits != 0 { Unmanaged<Made>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).release() }
+    }
+
+    private func other() -> Made {
+        let bits = made.load(ordering: .acquiring)
+        if bits != 0 { return Unmanaged<Made>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue() }
+        let m: Made
+        if let givenView {
+            m = Made(view: nil, decoded: givenView.decoded.objectValue ?? [:])
+        } else {
+            let bytes = FrameBytes(JSONValue.object(givenDecoded ?? [:]).compactJSONBytes())
             // Compact JSON of an object: always a valid object.
-            let v = (try? JSONView.object(bytes)) ?? JSONView.emptyObject
-            s.view = v
-            return v
+            m = Made(view: (try? JSONView.object(bytes)) ?? JSONView.emptyObject, decoded: nil)
         }
+        let mine = UInt(bitPattern: Unmanaged.passRetained(m).toOpaque())
+        let (exchanged, original) = made.compareExchange(expected: 0, desired: mine, ordering: .acquiringAndReleasing)
+        if exchanged { return m }
+        // Another thread made it first: use theirs.
+        Unmanaged<Made>.fromOpaque(UnsafeRawPointer(bitPattern: mine)!).release()
+        return Unmanaged<Made>.fromOpaque(UnsafeRawPointer(bitPattern: original)!).takeUnretainedValue()
     }
+
+    /// The dictionary when it exists already (given, or decoded by an earlier read).
+    var decodedIfReady: [String: JSONValue]? {
+        if let givenDecoded { return givenDecoded }
+        return made.load(ordering: .acquiring) != 0 ? other().decoded : nil
+    }
+
+    var decoded: [String: JSONValue] { givenDecoded ?? other().decoded ?? [:] }
+    var view: JSONView { givenView ?? other().view ?? JSONView.emptyObject }
 }
 
 extension JSONView {

@@ -151,6 +151,18 @@ public final class OutgoingFrame: @unchecked Sendable {
     /// A copy of the payload (tests, logs, the compressed path).
     public var payload: [UInt8] { withPayload { Array($0) } }
 
+    /// Whether the whole frame lies in its own buffer (nothing borrowed).
+    public var isContiguous: Bool { borrowed.isEmpty }
+
+    /// Fills in the header and lends the whole frame, header and payload in one piece, during
+    /// `body` (a small frame is cheaper copied into an output queue beside its neighbours than
+    /// queued as a buffer of its own). Only for a contiguous frame.
+    public func withFrame<R>(rawType: UInt8, stream: UInt64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        precondition(borrowed.isEmpty, "a frame with borrowed slices is sent in pieces")
+        FrameHeader(rawType: rawType, flags: 0, stream: stream, length: UInt32(payloadCount)).encode(into: data)
+        return try body(UnsafeRawBufferPointer(start: data, count: used))
+    }
+
     /// Fills in the header and hands over the frame as the pieces to send in order, each in
     /// the chunk it lies in: the written bytes, and between them the slices passed on.
     /// Ownership: the caller receives one reference per piece (give each to an output queue,
