@@ -47,7 +47,6 @@ public struct JSONView: Sendable {
             n = table.withUnsafeMutableBufferPointer { sy_json_object_members(base, text.count, $0.baseAddress, Int(n), &top) }
         }
         guard n >= 0 else { throw .invalidJSON }
-        withExtendedLifetime(bytes) {}
         // The value without surrounding whitespace.
         var lo = r.lowerBound, hi = r.upperBound
         while lo < hi, JSONView.isSpace(whole[lo]) { lo += 1 }
