@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,6 +35,11 @@ static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double cpu_s(const struct rusage *ru) {
+    return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6
+         + (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
 }
 
 static int read_full(int fd, uint8_t *p, size_t n) {
@@ -182,11 +188,18 @@ int main(int argc, char **argv) {
     }
     double elapsed = now_s() - start;
     close(fd);
-    if (relay_pid > 0) waitpid(relay_pid, NULL, 0);
-    waitpid(child, NULL, 0);
+    /* The CPU time of the "server" side (the relay and the echoing peer; the peer alone without
+     * a relay), to compare with a server's requests per CPU-second: steadier than the rate on a
+     * shared machine. */
+    double server_cpu = 0;
+    struct rusage ru;
+    if (relay_pid > 0 && wait4(relay_pid, NULL, 0, &ru) > 0) server_cpu += cpu_s(&ru);
+    if (wait4(child, NULL, 0, &ru) > 0) server_cpu += cpu_s(&ru);
     double rt = (double)received / elapsed;
-    printf("link=%s size=%zu inflight=%d seconds=%.2f round_trips=%ld round_trips_per_s=%.0f mb_per_s_each_way=%.0f\n",
-           relayed ? "relay" : tcp ? "tcp-loopback" : "unix", size, inflight, elapsed, received, rt, rt * (double)size / 1e6);
+    printf("link=%s size=%zu inflight=%d seconds=%.2f round_trips=%ld round_trips_per_s=%.0f mb_per_s_each_way=%.0f"
+           " server_cpu_s=%.2f round_trips_per_server_cpu_s=%.0f\n",
+           relayed ? "relay" : tcp ? "tcp-loopback" : "unix", size, inflight, elapsed, received, rt, rt * (double)size / 1e6,
+           server_cpu, server_cpu > 0 ? (double)received / server_cpu : 0);
     free(out);
     free(in);
     return 0;

@@ -45,6 +45,26 @@ int sy_inbuf_reserve(sy_inbuf_t *in, sy_pool_t *pool, size_t total) {
     return sy__inbuf_regrow(in, pool, total);
 }
 
+int sy_inbuf_take(sy_inbuf_t *in, sy_pool_t *pool, size_t n, sy_chunk_t **out, uint32_t *offset) {
+    sy_chunk_t *c = in->chunk;
+    if (!c || n == 0 || n > (size_t)(in->end - in->start)) return -EINVAL;
+    if (c->refs != 1) return -EBUSY;
+    size_t rest = in->end - in->start - n;
+    sy_chunk_t *next = NULL;
+    if (rest) {
+        next = sy_chunk_get(pool, rest < SY_CHUNK_MIN ? SY_CHUNK_MIN : rest);
+        if (!next) return -ENOMEM;
+        memcpy(next->data, c->data + in->start + n, rest);
+    }
+    *offset = in->start;
+    sy_chunk_detach(c); /* refs == 1: cannot fail */
+    *out = c;
+    in->chunk = next;
+    in->start = 0;
+    in->end = (uint32_t)rest;
+    return 0;
+}
+
 void sy_inbuf_consume(sy_inbuf_t *in, size_t n) {
     in->start += (uint32_t)n;
     if (in->start >= in->end) sy_inbuf_reset(in);

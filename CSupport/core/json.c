@@ -294,6 +294,53 @@ end:
     return s.pos == len ? (int)n : SY_EJSON_SYNTAX;
 }
 
+/* ------------------------------------------------------------ members */
+
+int sy_json_object_members(const uint8_t *buf, size_t len, sy_json_member_t *out, size_t max, int *top_kind) {
+    *top_kind = SY_JSON_ABSENT;
+    if (len > UINT32_MAX) return SY_EJSON_SYNTAX;
+    scanner_t s = { buf, len, 0, NULL };
+    skip_ws(&s);
+    if (s.pos >= len || buf[s.pos] != '{') {
+        sy_json_value_t v = {0};
+        int rc = scan_value(&s, 1, CTX_NONE, &v);
+        if (rc) return rc;
+        skip_ws(&s);
+        if (s.pos != len) return SY_EJSON_SYNTAX;
+        *top_kind = v.kind;
+        return 0;
+    }
+    s.pos++;
+    skip_ws(&s);
+    size_t n = 0;
+    if (s.pos < len && buf[s.pos] == '}') { s.pos++; goto end; }
+    for (;;) {
+        skip_ws(&s);
+        if (s.pos >= len || buf[s.pos] != '"') return SY_EJSON_SYNTAX;
+        sy_json_member_t m = {0};
+        int rc = scan_string(&s, &m.key);
+        if (rc) return rc;
+        skip_ws(&s);
+        if (s.pos >= len || buf[s.pos] != ':') return SY_EJSON_SYNTAX;
+        s.pos++;
+        rc = scan_value(&s, 2, CTX_NONE, &m.value);
+        if (rc) return rc;
+        if (n < max) out[n] = m;
+        if (n == INT32_MAX) return SY_EJSON_SYNTAX;
+        n++;
+        skip_ws(&s);
+        if (s.pos >= len) return SY_EJSON_SYNTAX;
+        if (buf[s.pos] == ',') { s.pos++; continue; }
+        if (buf[s.pos] == '}') { s.pos++; break; }
+        return SY_EJSON_SYNTAX;
+    }
+end:
+    skip_ws(&s);
+    if (s.pos != len) return SY_EJSON_SYNTAX;
+    *top_kind = SY_JSON_OBJECT;
+    return (int)n;
+}
+
 /* ------------------------------------------------------------ replies */
 
 int sy_json_scan_reply(const uint8_t *buf, size_t len, sy_reply_members_t *out) {

@@ -1,5 +1,6 @@
 /* pool.c: refcounted chunks in size classes, cached per pool (one pool per loop thread). */
 #include "switchyard_c.h"
+#include <errno.h>
 #include <stdlib.h>
 
 static const uint32_t class_size[SY_POOL_CLASSES] = {
@@ -51,8 +52,12 @@ sy_chunk_t *sy_chunk_get(sy_pool_t *pool, size_t min_cap) {
 }
 
 void sy_chunk_release(sy_chunk_t *c) {
-    if (--c->refs > 0) return;
     sy_pool_t *pool = c->pool;
+    if (!pool) { /* detached: an atomic count, any thread */
+        if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0) free(c);
+        return;
+    }
+    if (--c->refs > 0) return;
     pool->outstanding--;
     int cls = c->size_class;
     if (cls >= 0 && pool->free_count[cls] < class_keep[cls]) {
@@ -62,6 +67,39 @@ void sy_chunk_release(sy_chunk_t *c) {
     } else {
         free(c);
     }
+}
+
+sy_chunk_t *sy_chunk_new_detached(size_t cap) {
+    if (cap > UINT32_MAX - sizeof(sy_chunk_t)) return NULL;
+    sy_chunk_t *c = malloc(sizeof(sy_chunk_t) + cap);
+    if (!c) return NULL;
+    c->refs = 1;
+    c->cap = (uint32_t)cap;
+    c->size_class = -1;
+    c->pool = NULL;
+    c->next_free = NULL;
+    return c;
+}
+
+int sy_chunk_grow_detached(sy_chunk_t **c, size_t cap) {
+    sy_chunk_t *old = *c;
+    if (old->pool || old->refs != 1) return -EINVAL;
+    if (cap <= old->cap) return 0;
+    if (cap > UINT32_MAX - sizeof(sy_chunk_t)) return -ENOMEM;
+    sy_chunk_t *n = realloc(old, sizeof(sy_chunk_t) + cap);
+    if (!n) return -ENOMEM;
+    n->cap = (uint32_t)cap;
+    *c = n;
+    return 0;
+}
+
+int sy_chunk_detach(sy_chunk_t *c) {
+    if (!c->pool) return 0;
+    if (c->refs != 1) return -EBUSY;
+    c->pool->outstanding--;
+    c->pool = NULL;
+    c->size_class = -1;
+    return 0;
 }
 
 size_t sy_pool_outstanding(const sy_pool_t *pool) { return pool->outstanding; }

@@ -12,6 +12,7 @@
 #include "switchyard_c.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#include <immintrin.h>
 #endif
 
 /* The needles here are short literals and the haystacks JSON of a few hundred bytes, where
@@ -49,8 +50,48 @@ void sy_malloc_tune(size_t mmap_threshold, size_t trim_threshold, int max_arenas
     mallopt(M_ARENA_MAX, max_arenas);
 }
 
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define SY_WIDE_SCAN 1
+/* 64 bytes a step with AVX2 (two 32-byte loads, one test): about twice the SSE2 loop's speed
+ * on long strings, the megabyte texts a front scans three times per call (envelope, argument
+ * schema, reply). Returns where a special byte is, or where fewer than 64 bytes remain; the
+ * caller's loop finishes. Chosen at run time: x86-64 guarantees only SSE2. */
+__attribute__((target("avx2")))
+static size_t sy__plain_run_avx2(const uint8_t *p, size_t n) {
+    const __m256i quote = _mm256_set1_epi8('"'), backslash = _mm256_set1_epi8('\\'), ctl = _mm256_set1_epi8(0x1F);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(p + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(p + i + 32));
+        /* A hit byte is 0xFF; a byte >= 0x80 has its top bit set already: OR, then movemask. */
+        __m256i ha = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, quote), _mm256_cmpeq_epi8(a, backslash)),
+                                     _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_max_epu8(a, ctl), ctl), a));
+        __m256i hb = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(b, quote), _mm256_cmpeq_epi8(b, backslash)),
+                                     _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_max_epu8(b, ctl), ctl), b));
+        uint64_t m = (uint64_t)(uint32_t)_mm256_movemask_epi8(ha) | (uint64_t)(uint32_t)_mm256_movemask_epi8(hb) << 32;
+        if (m) return i + (size_t)__builtin_ctzll(m);
+    }
+    return i;
+}
+
+/* 1 when the CPU has AVX2, 0 when not, -1 before the first look (a benign race: every thread
+ * finds the same answer). */
+static int sy__have_avx2 = -1;
+#endif
+
 size_t sy_json_plain_run(const uint8_t *p, size_t n) {
     size_t i = 0;
+#ifdef SY_WIDE_SCAN
+    if (n >= 256) {
+        int have = __atomic_load_n(&sy__have_avx2, __ATOMIC_RELAXED);
+        if (have < 0) {
+            __builtin_cpu_init();
+            have = __builtin_cpu_supports("avx2") ? 1 : 0;
+            __atomic_store_n(&sy__have_avx2, have, __ATOMIC_RELAXED);
+        }
+        if (have) i = sy__plain_run_avx2(p, n);
+    }
+#endif
 #if defined(__SSE2__)
     /* Sixteen bytes a step (SSE2 is part of x86-64): 2.5-3x the word loop below, 1 MB of text
      * scanned in ~55 us instead of ~140 us. A byte <= 0x1F is one where max(x, 0x1F) == 0x1F;

@@ -27,7 +27,12 @@ public enum DemoPack {
         name: "echo", title: "Echo", description: "Returns the given text unchanged.",
         inputSchema: schema(["text": "string"], required: ["text"]), annotations: readOnly
     ) { call in
-        .text(try call.string("text"))
+        // The text as it lies in the CALL frame goes into the RESULT frame as it is: a megabyte
+        // of text is never made into a String, nor copied (ToolCall.argumentsView, ToolResult.text).
+        guard let text = call.argument("text"), text.kind == .string else {
+            throw ToolError("argument 'text' must be a string")
+        }
+        return .text(text)
     }
 
     public static let addNumbers = Tool.immediate(

@@ -1,4 +1,5 @@
 import CSupport
+import MCPCore
 import WireProtocol
 
 extension StreamConnection {
@@ -24,8 +25,30 @@ extension StreamConnection {
             }
             body(frame.header, UnsafeRawBufferPointer(rebasing: rest[frame.payload]))
             if isClosed { return true }
+            if frameKept {
+                // `keepFrame` took everything up to this frame's end out of the buffer.
+                frameKept = false
+                consumed = 0
+                continue
+            }
             consumed += frame.payload.upperBound
         }
+    }
+
+    /// Inside `forEachFrame`'s body, for a large payload a handler keeps beyond the callback (a
+    /// CALL whose tool runs on another thread): the payload stays where it was read, and the
+    /// chunk holding it leaves the read buffer, detached from the pool, owned by the returned
+    /// object. A copy when the chunk is shared. `payload` must be the one the body was given.
+    public func keepFrame(_ payload: UnsafeRawBufferPointer) -> FrameBytes {
+        if let chunkStart = sy_inbuf_data(inbuf), let p = payload.baseAddress {
+            let offset = p - UnsafeRawPointer(chunkStart)
+            if offset >= 0, offset + payload.count <= readable.count,
+               let (chunk, start) = takeReadBytes(offset + payload.count) {
+                frameKept = true
+                return FrameBytes(adopting: chunk, offset: start + offset, count: payload.count)
+            }
+        }
+        return FrameBytes(copying: payload)
     }
 
     /// Queues one frame (header and a copy of the payload).

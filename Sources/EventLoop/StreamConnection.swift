@@ -23,7 +23,7 @@ public final class StreamConnection: ByteStream {
     /// The handle, sized for either a TCP or a pipe handle. Freed in the close callback: only
     /// touched while `!isClosed && !closing`.
     let handle: UnsafeMutablePointer<uv_stream_t>
-    private let inbuf: UnsafeMutablePointer<sy_inbuf_t>
+    let inbuf: UnsafeMutablePointer<sy_inbuf_t>
     private let outq: UnsafeMutablePointer<sy_outq_t>
     @exclusivity(unchecked) private var flushScheduled = false
     @exclusivity(unchecked) private var reading = false
@@ -37,6 +37,8 @@ public final class StreamConnection: ByteStream {
     public var context: AnyObject?
     /// Which of the loop's byte counters this stream adds to (see `Loop.bytesIn`).
     @exclusivity(unchecked) public var trafficClass = 0
+    /// Set by `keepFrame` inside `forEachFrame`: the frame's bytes left the read buffer.
+    @exclusivity(unchecked) var frameKept = false
 
     /// Wraps an initialized-but-unused handle memory block; `kind` says how to initialize it.
     init(loop: Loop, handle: UnsafeMutablePointer<uv_stream_t>) {
@@ -108,6 +110,17 @@ public final class StreamConnection: ByteStream {
     public func consume(_ n: Int) {
         guard !isClosed else { return }
         sy_inbuf_consume(inbuf, n)
+    }
+
+    /// Takes the first `n` unconsumed bytes out of the read buffer, in the chunk they were read
+    /// into, detached from the pool (`sy_inbuf_take`): nil when the chunk is shared (copy then).
+    /// Ownership: the caller gets the chunk's one reference; the bytes start at `offset` in it.
+    func takeReadBytes(_ n: Int) -> (chunk: UnsafeMutablePointer<sy_chunk_t>, offset: Int)? {
+        guard !isClosed, !closing else { return nil }
+        var c: UnsafeMutablePointer<sy_chunk_t>?
+        var offset: UInt32 = 0
+        guard sy_inbuf_take(inbuf, loop.pool, n, &c, &offset) == 0, let c else { return nil }
+        return (c, Int(offset))
     }
 
     /// Makes the read buffer able to hold `total` unconsumed bytes in one piece; false once

@@ -10,75 +10,86 @@ import WireProtocol
 /// Thread: any (runs in the call's task).
 enum CallRunner {
     typealias Emit = @Sendable (CallEvent) -> Void
+    /// A terminal frame: its type and payload.
+    typealias Terminal = (FrameType, ResultPayload)
 
     /// `decoded`: the call's context when the caller decoded it already.
-    static func run(_ call: CallPayload, decoded: CallContext? = nil, index: PackIndex,
-                    emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+    static func run(_ call: CallView, decoded: CallContext? = nil, index: PackIndex,
+                    emit: @escaping Emit) async -> Terminal {
         let context: CallContext
         if let decoded { context = decoded } else {
-            do { context = try CallContext.decode(call.meta) } catch {
-                return failure(.invalidParams(error == .notAnObject ? "meta must be a JSON object"
-                                                                    : "invalid meta: \(error)"))
+            do { context = try CallContext.decode(call.metaBytes) } catch {
+                return wrap(failure(.invalidParams(error == .notAnObject ? "meta must be a JSON object"
+                                                                         : "invalid meta: \(error)")))
             }
         }
         switch call.knownKind {
         case .tool?: return await runTool(call, context: context, index: index, emit: emit)
-        case .resource?: return await readResource(call.nameString, context: context, index: index, emit: emit)
-        case .prompt?: return await getPrompt(call, context: context, index: index, emit: emit)
-        case .completion?: return await complete(call, context: context, index: index, emit: emit)
-        case nil: return failure(RequestError(code: -32601, message: "Unsupported call kind: \(call.kind)"))
+        case .resource?: return wrap(await readResource(call.nameString, context: context, index: index, emit: emit))
+        case .prompt?: return wrap(await getPrompt(call, context: context, index: index, emit: emit))
+        case .completion?: return wrap(await complete(call, context: context, index: index, emit: emit))
+        case nil: return wrap(failure(RequestError(code: -32601, message: "Unsupported call kind: \(call.kind)")))
         }
     }
 
+    static func wrap(_ t: (FrameType, [UInt8])) -> Terminal { (t.0, .bytes(t.1)) }
+
     // MARK: kinds
 
-    static func runTool(_ call: CallPayload, context: CallContext, index: PackIndex,
-                        emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+    static func runTool(_ call: CallView, context: CallContext, index: PackIndex,
+                        emit: @escaping Emit) async -> Terminal {
         let name = call.nameString
         guard let entry = index.tool(name, era: context.era) else {
-            return failure(.invalidParams("Unknown tool: \(name)"))
+            return wrap(failure(.invalidParams("Unknown tool: \(name)")))
         }
         return await runTool(entry.tool, call, context: context, timer: entry.executionTimer, schema: entry.schema,
                              emit: emit)
     }
 
-    static func runTool(_ tool: Tool, _ call: CallPayload, context: CallContext, timer: Histogram? = nil,
-                        schema: SchemaCheck.Compiled? = nil, emit: @escaping Emit) async -> (FrameType, [UInt8]) {
+    static func runTool(_ tool: Tool, _ call: CallView, context: CallContext, timer: Histogram? = nil,
+                        schema: SchemaCheck.Compiled? = nil, emit: @escaping Emit) async -> Terminal {
         let toolCall: ToolCall
         switch prepare(tool, call, context: context, schema: schema, emit: emit) {
         case .success(let c): toolCall = c
-        case .failure(let answer): return answer.frame
+        case .failure(let answer): return wrap(answer.frame)
         }
         let started = uv_hrtime()
         let timer = timer ?? Metrics.histogram(.toolExecutionSeconds, tool.name)
         defer { timer.observe(uv_hrtime() &- started) }
-        return await handle(toolCall.request, isTool: true, name: tool.name) {
-            try await tool.handler(toolCall).jsonBytes
+        return await handlePayload(toolCall.request, isTool: true, name: tool.name) {
+            .frame(encoded(try await tool.handler(toolCall)))
         }
+    }
+
+    /// A tool's result written into its RESULT frame's buffer (sent from there, not copied).
+    static func encoded(_ result: ToolResult) -> OutgoingFrame {
+        let out = OutgoingFrame(capacity: result.encodedSizeHint)
+        result.write(into: out)
+        return out
     }
 
     /// Runs a tool's immediate handler to its terminal frame on the calling thread: no task,
     /// no suspension. The same checks, metrics, logging and error mapping as `runTool`.
-    static func runImmediate(_ tool: Tool, _ handler: Tool.ImmediateHandler, _ call: CallPayload, context: CallContext,
+    static func runImmediate(_ tool: Tool, _ handler: Tool.ImmediateHandler, _ call: CallView, context: CallContext,
                              timer: Histogram, schema: SchemaCheck.Compiled?,
-                             emit: @escaping Emit) -> (FrameType, [UInt8]) {
+                             emit: @escaping Emit) -> Terminal {
         let toolCall: ToolCall
         switch prepare(tool, call, context: context, schema: schema, emit: emit) {
         case .success(let c): toolCall = c
-        case .failure(let answer): return answer.frame
+        case .failure(let answer): return wrap(answer.frame)
         }
         let started = uv_hrtime()
         defer { timer.observe(uv_hrtime() &- started) }
         let request = toolCall.request
         logStart(request)
-        let out: (FrameType, [UInt8])
+        let out: Terminal
         do {
             try request.load()
-            out = (.result, try handler(toolCall).jsonBytes)
+            out = (.result, .frame(encoded(try handler(toolCall))))
         } catch is CancellationError {
-            out = cancelledFrame() // as on the task path
+            out = wrap(cancelledFrame()) // as on the task path
         } catch {
-            out = outcome(of: error, request, isTool: true, name: tool.name)
+            out = wrap(outcome(of: error, request, isTool: true, name: tool.name))
         }
         logEnd(out, request, isTool: true)
         return out
@@ -87,27 +98,27 @@ enum CallRunner {
     /// An answer given before the handler runs (a tool-level error result).
     struct EarlyAnswer: Error { let frame: (FrameType, [UInt8]) }
 
-    /// The call as its handler gets it: arguments parsed as an object and checked against the
-    /// tool's input schema, and its request context.
-    static func prepare(_ tool: Tool, _ call: CallPayload, context: CallContext, schema: SchemaCheck.Compiled?,
+    /// The call as its handler gets it: arguments checked to be one JSON object and against the
+    /// tool's input schema, where they lie in the frame (one validating scan that also makes the
+    /// member table; no tree: a handler decodes what it reads), and its request context.
+    static func prepare(_ tool: Tool, _ call: CallView, context: CallContext, schema: SchemaCheck.Compiled?,
                         emit: @escaping Emit) -> Result<ToolCall, EarlyAnswer> {
-        var args: [String: JSONValue] = [:]
-        if !call.arguments.isEmpty {
-            guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
+        let args: JSONView
+        if call.arguments.isEmpty {
+            args = .emptyObject
+        } else {
+            do { args = try JSONView.object(call.bytes, range: call.arguments) } catch {
                 let answer = ToolResult.error("arguments must be a JSON object").jsonBytes
                 return .failure(EarlyAnswer(frame: (.result, answer)))
             }
-            args = o
         }
-        let problem = if let schema { schema.validate(args) } else {
-            SchemaCheck.validate(args, against: tool.inputSchema)
-        }
+        let problem = (schema ?? SchemaCheck.Compiled(tool.inputSchema)).validate(args)
         if let problem {
             let answer = ToolResult.error("Invalid arguments for tool \(tool.name): \(problem)").jsonBytes
             return .failure(EarlyAnswer(frame: (.result, answer)))
         }
         let request = RequestContext(context: context, subject: "tool:" + tool.name, emit: emit)
-        return .success(ToolCall(name: tool.name, arguments: args, request: request))
+        return .success(ToolCall(name: tool.name, argumentsView: args, request: request))
     }
 
     static func readResource(_ uri: String, context: CallContext, index: PackIndex,
@@ -120,7 +131,7 @@ enum CallRunner {
         }
     }
 
-    static func getPrompt(_ call: CallPayload, context: CallContext, index: PackIndex,
+    static func getPrompt(_ call: CallView, context: CallContext, index: PackIndex,
                           emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         let name = call.nameString
         guard let prompt = index.prompt(name, era: context.era) else {
@@ -128,7 +139,7 @@ enum CallRunner {
         }
         var args: [String: String] = [:]
         if !call.arguments.isEmpty {
-            guard case .object(let o)? = try? JSONValue.parse(call.arguments) else {
+            guard case .object(let o)? = try? call.withArguments({ try JSONValue.parse($0) }) else {
                 return failure(.invalidParams("prompt arguments must be a JSON object"))
             }
             for (k, v) in o {
@@ -148,10 +159,10 @@ enum CallRunner {
         }
     }
 
-    static func complete(_ call: CallPayload, context: CallContext, index: PackIndex,
+    static func complete(_ call: CallView, context: CallContext, index: PackIndex,
                          emit: @escaping Emit) async -> (FrameType, [UInt8]) {
         let request = RequestContext(context: context, subject: "completion", emit: emit)
-        guard let params = try? JSONValue.parse(call.arguments),
+        guard let params = try? call.withArguments({ try JSONValue.parse($0) }),
               let c = CompletionRequest.parse(params, request: request) else {
             return failure(.invalidParams("invalid completion/complete params"))
         }
@@ -175,16 +186,25 @@ enum CallRunner {
 
     /// Does a CallToolResult say `"isError":true`? A byte search, no decoding.
     static func reportsError(_ payload: [UInt8]) -> Bool {
+        payload.withUnsafeBytes { reportsError($0) }
+    }
+
+    static func reportsError(_ p: UnsafeRawBufferPointer) -> Bool {
         let needle: StaticString = "\"isError\":true"
-        guard payload.count >= needle.utf8CodeUnitCount else { return false }
-        return payload.withUnsafeBytes { p in
-            sy_memmem(p.baseAddress!, p.count, needle.utf8Start, needle.utf8CodeUnitCount) != nil
-        }
+        guard p.count >= needle.utf8CodeUnitCount else { return false }
+        return sy_memmem(p.baseAddress!, p.count, needle.utf8Start, needle.utf8CodeUnitCount) != nil
     }
 
     /// Runs `body` and maps every way it can end to one terminal frame, logging the outcome.
     static func handle(_ request: RequestContext, isTool: Bool, name: String,
                        _ body: () async throws -> [UInt8]) async -> (FrameType, [UInt8]) {
+        let (type, payload) = await handlePayload(request, isTool: isTool, name: name) { .bytes(try await body()) }
+        return (type, payload.bytes)
+    }
+
+    /// `handle` for a body that may write its result into a frame buffer.
+    static func handlePayload(_ request: RequestContext, isTool: Bool, name: String,
+                              _ body: () async throws -> ResultPayload) async -> Terminal {
         logStart(request)
         let out = await handleUnlogged(request, isTool: isTool, name: name, body)
         logEnd(out, request, isTool: isTool)
@@ -201,28 +221,28 @@ enum CallRunner {
         log.debug("call", [("what", request.subject)] + ids(request))
     }
 
-    private static func logEnd(_ out: (FrameType, [UInt8]), _ request: RequestContext, isTool: Bool) {
+    private static func logEnd(_ out: Terminal, _ request: RequestContext, isTool: Bool) {
         let (type, payload) = out
         if type == .error {
-            log.warning("call failed", [("what", request.subject),
-                                        ("error", String(decoding: payload.prefix(200), as: UTF8.self))] + ids(request))
-        } else if isTool, payload.count < 65_536, CallRunner.reportsError(payload) {
+            let text = payload.withUnsafeBytes { String(decoding: $0.prefix(200), as: UTF8.self) }
+            log.warning("call failed", [("what", request.subject), ("error", text)] + ids(request))
+        } else if isTool, payload.count < 65_536, payload.withUnsafeBytes({ CallRunner.reportsError($0) }) {
             log.info("tool reported an error", [("what", request.subject)] + ids(request))
         }
     }
 
     private static func handleUnlogged(_ request: RequestContext, isTool: Bool, name: String,
-                                       _ body: () async throws -> [UInt8]) async -> (FrameType, [UInt8]) {
-        do { try request.load() } catch { return failure(error) }
+                                       _ body: () async throws -> ResultPayload) async -> Terminal {
+        do { try request.load() } catch { return wrap(failure(error)) }
         do {
             let result = try await body()
-            if Task.isCancelled { return cancelledFrame() }
+            if Task.isCancelled { return wrap(cancelledFrame()) }
             return (.result, result)
         } catch is CancellationError {
-            return cancelledFrame()
+            return wrap(cancelledFrame())
         } catch {
-            if Task.isCancelled { return cancelledFrame() }
-            return outcome(of: error, request, isTool: isTool, name: name)
+            if Task.isCancelled { return wrap(cancelledFrame()) }
+            return wrap(outcome(of: error, request, isTool: isTool, name: name))
         }
     }
 
@@ -253,5 +273,34 @@ enum CallRunner {
 
     static func cancelledFrame() -> (FrameType, [UInt8]) {
         (.error, Array(ProtocolError(.requestCancelled, "request cancelled").errorObjectJSON.utf8))
+    }
+}
+
+/// A terminal frame's payload: bytes to copy into the link's output (errors, small answers), or
+/// a tool's result already written into its frame's buffer, which the link sends from there.
+enum ResultPayload: Sendable {
+    case bytes([UInt8])
+    case frame(OutgoingFrame)
+
+    var count: Int {
+        switch self {
+        case .bytes(let b): return b.count
+        case .frame(let f): return f.payloadCount
+        }
+    }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch self {
+        case .bytes(let b): return try b.withUnsafeBytes(body)
+        case .frame(let f): return try f.withPayload(body)
+        }
+    }
+
+    /// A copy of the payload (tests and local runs).
+    var bytes: [UInt8] {
+        switch self {
+        case .bytes(let b): return b
+        case .frame(let f): return f.payload
+        }
     }
 }

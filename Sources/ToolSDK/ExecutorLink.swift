@@ -1,3 +1,4 @@
+import CSupport
 import EventLoop
 import MCPCore
 import WireProtocol
@@ -51,6 +52,24 @@ final class ExecutorLink: StreamDelegate {
 
     private func handle(_ h: FrameHeader, _ payload: UnsafeRawBufferPointer) {
         guard h.type != nil || h.extraType != nil else { return } // unknown types are skipped
+        if h.type == .call {
+            // A CALL is kept as bytes its tool reads in place, on whatever thread it runs: a large
+            // one stays in the chunk it was read into (the chunk leaves the read buffer), a small
+            // one is copied once (its chunk goes on serving the link's next reads).
+            let bytes: FrameBytes
+            if h.isCompressed {
+                do { bytes = try PayloadCompression.decompressed(payload) } catch {
+                    protocolViolation("bad compressed payload")
+                    return
+                }
+            } else if payload.count >= Self.keepInPlaceSize {
+                bytes = conn.keepFrame(payload)
+            } else {
+                bytes = FrameBytes(copying: payload)
+            }
+            call(h, bytes)
+            return
+        }
         if h.isCompressed {
             let body: [UInt8]
             do { body = try PayloadCompression.decompress(payload) } catch {
@@ -88,12 +107,7 @@ final class ExecutorLink: StreamDelegate {
             helloDone = true
             conn.writeFrame(.ready, stream: 0, payload: runtime.readyPayload)
         case .call:
-            guard helloDone, h.stream != 0 else { protocolViolation("CALL before HELLO or on stream 0"); return }
-            let call: CallPayload
-            do { call = try CallPayload.decode(body) } catch {
-                protocolViolation("bad CALL payload"); return
-            }
-            start(call, stream: h.stream)
+            break // see `call`
         case .cancel:
             if h.stream == 0 {
                 // A client's cancellation that reached another front: matched by its key.
@@ -112,7 +126,21 @@ final class ExecutorLink: StreamDelegate {
         }
     }
 
-    private func start(_ call: CallPayload, stream: UInt64) {
+    /// CALL payloads at least this large are kept in the chunk they were read into.
+    static let keepInPlaceSize = 64 * 1024
+    /// RESULT payloads at least this large are queued from their own buffer, not copied.
+    static let queueInPlaceSize = 16 * 1024
+
+    private func call(_ h: FrameHeader, _ bytes: FrameBytes) {
+        guard helloDone, h.stream != 0 else { protocolViolation("CALL before HELLO or on stream 0"); return }
+        let call: CallView
+        do { call = try CallView(bytes) } catch {
+            protocolViolation("bad CALL payload"); return
+        }
+        start(call, stream: h.stream)
+    }
+
+    private func start(_ call: CallView, stream: UInt64) {
         // Calls that cross our DRAIN on the wire are still served: the front stops sending
         // once it reads the DRAIN, and nothing it sent before is lost.
         let linkID = id
@@ -123,10 +151,10 @@ final class ExecutorLink: StreamDelegate {
         }
         // Decoded here, once, for the cancel key; a context that does not decode is answered
         // by the runner (which decodes again to say why).
-        let context = try? CallContext.decode(call.meta)
+        let context = try? CallContext.decode(call.metaBytes)
         let body: @Sendable () async -> Void = {
             let (type, payload) = await CallRunner.run(call, decoded: context, index: index, emit: emit)
-            completions.post(.init(link: linkID, stream: stream, rawType: type.rawValue, payload: payload))
+            completions.post(.init(link: linkID, stream: stream, rawType: type.rawValue, result: payload))
         }
         let name = call.nameString
         let onLoop = call.knownKind == .tool && call.arguments.count + call.meta.count <= Self.onLoopArgumentLimit
@@ -153,7 +181,7 @@ final class ExecutorLink: StreamDelegate {
     /// An immediate tool's call, run to its result now: no task, no trip through the mailbox,
     /// nothing kept in `calls` (nothing can cancel it before it ends).
     private func runImmediate(_ entry: PackIndex.ToolEntry, _ handler: @escaping Tool.ImmediateHandler,
-                              _ call: CallPayload, context: CallContext, stream: UInt64) {
+                              _ call: CallView, context: CallContext, stream: UInt64) {
         let here = LoopOnly(link: self, linkID: id, loop: runtime.loop, completions: runtime.completions)
         let emit: CallRunner.Emit = { event in
             let c = ExecutorRuntime.Completion(link: here.linkID, stream: stream, event: event)
@@ -171,7 +199,10 @@ final class ExecutorLink: StreamDelegate {
         defer { immediateStream = 0 }
         let (type, payload) = CallRunner.runImmediate(entry.tool, handler, call, context: context,
                                                       timer: entry.executionTimer, schema: entry.schema, emit: emit)
-        send(type.rawValue, stream, payload)
+        switch payload {
+        case .bytes(let b): send(type.rawValue, stream, b)
+        case .frame(let f): send(type.rawValue, stream, f)
+        }
     }
 
     /// Calls of non-blocking tools run on the loop thread only below this size of arguments and
@@ -201,13 +232,17 @@ final class ExecutorLink: StreamDelegate {
         guard let context = try? CallContext.decode(call.meta) else {
             return CallRunner.failure(.invalidParams("meta must be a JSON object"))
         }
-        return await CallRunner.runTool(tool, call, context: context, emit: emit)
+        guard let view = try? CallView(call) else { return CallRunner.failure(.invalidParams("bad CALL payload")) }
+        let (type, payload) = await CallRunner.runTool(tool, view, context: context, emit: emit)
+        return (type, payload.bytes)
     }
 
     /// Runs a CALL of any kind against `pack`, exactly as a link does, to its terminal frame.
     static func run(_ call: CallPayload, pack: ToolPack,
                     emit: @escaping @Sendable (CallEvent) -> Void = { _ in }) async -> (FrameType, [UInt8]) {
-        await CallRunner.run(call, index: PackIndex(pack), emit: emit)
+        guard let view = try? CallView(call) else { return CallRunner.failure(.invalidParams("bad CALL payload")) }
+        let (type, payload) = await CallRunner.run(view, index: PackIndex(pack), emit: emit)
+        return (type, payload.bytes)
     }
 
     static func cancelledFrame() -> (FrameType, [UInt8]) { CallRunner.cancelledFrame() }
@@ -222,7 +257,7 @@ final class ExecutorLink: StreamDelegate {
         running.cancelWatch?.close()
         if let k = running.cancelKey { runtime.cancelKeys[k] = nil }
         // A call cancelled but finished anyway still sends its one terminal frame (the result).
-        send(c.rawType, c.stream, c.payload)
+        if let frame = c.frame { send(c.rawType, c.stream, frame) } else { send(c.rawType, c.stream, c.payload) }
         runtime.maybeFinishDrain()
     }
 
@@ -232,12 +267,32 @@ final class ExecutorLink: StreamDelegate {
     }
 
     private func send(_ rawType: UInt8, _ stream: UInt64, _ payload: [UInt8]) {
-        if peerZstd && payload.count >= runtime.options.compressThreshold {
-            let packed = payload.withUnsafeBytes { PayloadCompression.compress($0) }
+        if peerZstd && payload.count >= runtime.options.compressThreshold,
+           let packed = payload.withUnsafeBytes({ PayloadCompression.compressIfWorthIt($0) }) {
             conn.write(Frame.encode(rawType: rawType, stream: stream, payload: packed, compressed: true))
         } else {
             conn.write(FrameHeader(rawType: rawType, flags: 0, stream: stream, length: UInt32(payload.count)).bytes)
             conn.write(payload)
+        }
+    }
+
+    /// Sends a frame written in place: its chunk goes into the output queue as it is (header
+    /// filled in), no copy; compressed instead when the peer takes zstd, the payload is over the
+    /// threshold and compression pays.
+    private func send(_ rawType: UInt8, _ stream: UInt64, _ frame: OutgoingFrame) {
+        if peerZstd && frame.payloadCount >= runtime.options.compressThreshold,
+           let packed = frame.withPayload({ PayloadCompression.compressIfWorthIt($0) }) {
+            conn.write(Frame.encode(rawType: rawType, stream: stream, payload: packed, compressed: true))
+            return
+        }
+        if frame.isContiguous && frame.payloadCount < Self.queueInPlaceSize {
+            // Small: copied beside the link's other output (one writev buffer for many frames).
+            frame.withFrame(rawType: rawType, stream: stream) { conn.write($0) }
+            return
+        }
+        for (chunk, bytes) in frame.takePieces(rawType: rawType, stream: stream) {
+            conn.write(chunk: chunk, bytes: bytes) // the queue retains each chunk until written
+            sy_chunk_release(chunk)
         }
     }
 

@@ -45,10 +45,21 @@ public final class ExecutorRuntime {
         let rawType: UInt8
         let payload: [UInt8]
         var pack: ToolPack? = nil
+        /// A result written into its frame's buffer (`payload` is then empty).
+        var frame: OutgoingFrame? = nil
         var terminal: Bool { rawType == FrameType.result.rawValue || rawType == FrameType.error.rawValue }
 
         init(link: Int, stream: UInt64, rawType: UInt8, payload: [UInt8], pack: ToolPack? = nil) {
             self.link = link; self.stream = stream; self.rawType = rawType; self.payload = payload; self.pack = pack
+        }
+
+        init(link: Int, stream: UInt64, rawType: UInt8, result: ResultPayload) {
+            switch result {
+            case .bytes(let b): self.init(link: link, stream: stream, rawType: rawType, payload: b)
+            case .frame(let f):
+                self.init(link: link, stream: stream, rawType: rawType, payload: [])
+                frame = f
+            }
         }
 
         init(link: Int, stream: UInt64, event: CallEvent) {

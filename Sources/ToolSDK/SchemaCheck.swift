@@ -41,10 +41,39 @@ enum SchemaCheck {
             }
             return nil
         }
+
+        /// The same checks on arguments as they lie in the frame: the member table the view was
+        /// made with, and a scalar decoded only for `integer`. No tree is built.
+        func validate(_ args: JSONView) -> String? {
+            for key in required where args[key] == nil { return "missing required argument '\(key)'" }
+            var problem: String?
+            args.forEachMember { key, value in
+                guard problem == nil else { return }
+                guard let type = types[key] else {
+                    if closed && !properties.contains(key) { problem = "unexpected argument '\(key)'" }
+                    return
+                }
+                if !SchemaCheck.matches(value, type) { problem = "argument '\(key)' must be of type \(type)" }
+            }
+            return problem
+        }
     }
 
     static func validate(_ args: [String: JSONValue], against schema: JSONValue) -> String? {
         Compiled(schema).validate(args)
+    }
+
+    static func matches(_ v: JSONView, _ type: String) -> Bool {
+        switch (type, v.kind) {
+        case ("string", .string), ("number", .number), ("boolean", .bool), ("object", .object),
+             ("array", .array), ("null", .null):
+            return true
+        case ("integer", .number):
+            guard let n = v.number else { return false }
+            return n == n.rounded()
+        default:
+            return false
+        }
     }
 
     static func matches(_ v: JSONValue, _ type: String) -> Bool {

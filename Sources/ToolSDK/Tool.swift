@@ -1,4 +1,5 @@
 import MCPCore
+import Synchronization
 import WireProtocol
 
 /// In which MCP era a catalog entry is listed and callable. Served in the entry's
@@ -160,16 +161,36 @@ public struct Tool: Sendable {
 
 /// What a tool handler receives: the arguments, and through `RequestHandle` the era, client
 /// capabilities, progress, logging and the input API (elicit, sample, listRoots).
+///
+/// The arguments come two ways. `argumentsView` (and `argument(_:)`) reads them where they lie
+/// in the CALL frame: no copy and no decoding beyond what is asked for, so a tool handed a
+/// megabyte of text can pass it on without making a String of it. `arguments` is the decoded
+/// dictionary, decoded on first use (once per call); `string(_:)` and `number(_:)` decode the one
+/// member they read when the dictionary has not been asked for.
 public struct ToolCall: RequestHandle {
     public var name: String
-    public var arguments: [String: JSONValue]
+    /// The arguments, decoded (on first use; later reads share the same dictionary).
+    public var arguments: [String: JSONValue] {
+        get { storage.decoded }
+        set { storage = ArgumentStorage(decoded: newValue) }
+    }
+    /// The arguments object as it lies in the CALL frame (the bytes stay alive as long as this
+    /// view or any view taken from it).
+    public var argumentsView: JSONView { storage.view }
     public let request: RequestContext
+    private var storage: ArgumentStorage
 
     /// The request's `_meta` (progress token and the like), when present.
     public var meta: JSONValue? { request.context.requestMeta }
 
     public init(name: String, arguments: [String: JSONValue], request: RequestContext) {
-        self.name = name; self.arguments = arguments; self.request = request
+        self.name = name; self.storage = ArgumentStorage(decoded: arguments); self.request = request
+    }
+
+    /// A call whose arguments are read from `argumentsView` (an object: what a link builds).
+    public init(name: String, argumentsView: JSONView, request: RequestContext) {
+        precondition(argumentsView.kind == .object, "a tool's arguments are an object")
+        self.name = name; self.storage = ArgumentStorage(view: argumentsView); self.request = request
     }
 
     /// A legacy-era call with the given `_meta`, for tests and local use.
@@ -179,15 +200,83 @@ public struct ToolCall: RequestHandle {
                   request: RequestContext(context: CallContext(requestMeta: meta), subject: "tool:" + name, emit: emit))
     }
 
+    /// The argument `key` as it lies in the frame; nil when absent.
+    public func argument(_ key: String) -> JSONView? { storage.view[key] }
+
     public func string(_ key: String) throws -> String {
-        guard case .string(let s)? = arguments[key] else { throw ToolError("argument '\(key)' must be a string") }
+        if let decoded = storage.decodedIfReady {
+            guard case .string(let s)? = decoded[key] else { throw ToolError("argument '\(key)' must be a string") }
+            return s
+        }
+        guard let s = argument(key)?.string else { throw ToolError("argument '\(key)' must be a string") }
         return s
     }
 
     public func number(_ key: String) throws -> Double {
-        guard case .number(let n)? = arguments[key] else { throw ToolError("argument '\(key)' must be a number") }
+        if let decoded = storage.decodedIfReady {
+            guard case .number(let n)? = decoded[key] else { throw ToolError("argument '\(key)' must be a number") }
+            return n
+        }
+        guard let n = argument(key)?.number else { throw ToolError("argument '\(key)' must be a number") }
         return n
     }
+}
+
+/// A call's arguments as a view, a dictionary, or both: the form it was made with, and the
+/// other made on first use and kept (published once through an atomic pointer: no lock to
+/// create or take per call). Thread: any.
+final class ArgumentStorage: Sendable {
+    private let givenView: JSONView?
+    private let givenDecoded: [String: JSONValue]?
+    /// `Unmanaged<Made>` bits, 0 until the other form is made. Ownership: one retain, released in deinit.
+    private let made = Atomic<UInt>(0)
+
+    private final class Made: Sendable {
+        let view: JSONView?
+        let decoded: [String: JSONValue]?
+        init(view: JSONView?, decoded: [String: JSONValue]?) { self.view = view; self.decoded = decoded }
+    }
+
+    init(view: JSONView) { givenView = view; givenDecoded = nil }
+    init(decoded: [String: JSONValue]) { givenView = nil; givenDecoded = decoded }
+
+    deinit {
+        let bits = made.load(ordering: .acquiring)
+        if bits != 0 { Unmanaged<Made>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).release() }
+    }
+
+    private func other() -> Made {
+        let bits = made.load(ordering: .acquiring)
+        if bits != 0 { return Unmanaged<Made>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue() }
+        let m: Made
+        if let givenView {
+            m = Made(view: nil, decoded: givenView.decoded.objectValue ?? [:])
+        } else {
+            let bytes = FrameBytes(JSONValue.object(givenDecoded ?? [:]).compactJSONBytes())
+            // Compact JSON of an object: always a valid object.
+            m = Made(view: (try? JSONView.object(bytes)) ?? JSONView.emptyObject, decoded: nil)
+        }
+        let mine = UInt(bitPattern: Unmanaged.passRetained(m).toOpaque())
+        let (exchanged, original) = made.compareExchange(expected: 0, desired: mine, ordering: .acquiringAndReleasing)
+        if exchanged { return m }
+        // Another thread made it first: use theirs.
+        Unmanaged<Made>.fromOpaque(UnsafeRawPointer(bitPattern: mine)!).release()
+        return Unmanaged<Made>.fromOpaque(UnsafeRawPointer(bitPattern: original)!).takeUnretainedValue()
+    }
+
+    /// The dictionary when it exists already (given, or decoded by an earlier read).
+    var decodedIfReady: [String: JSONValue]? {
+        if let givenDecoded { return givenDecoded }
+        return made.load(ordering: .acquiring) != 0 ? other().decoded : nil
+    }
+
+    var decoded: [String: JSONValue] { givenDecoded ?? other().decoded ?? [:] }
+    var view: JSONView { givenView ?? other().view ?? JSONView.emptyObject }
+}
+
+extension JSONView {
+    /// `{}`.
+    static let emptyObject: JSONView = try! JSONView.object(FrameBytes(Array("{}".utf8)))
 }
 
 /// Thrown by a handler to report a tool execution error (a result with isError: true).
@@ -230,42 +319,80 @@ public enum ToolContent: Sendable, Equatable {
 
 /// An MCP CallToolResult.
 public struct ToolResult: Sendable {
-    public var content: [ToolContent]
+    /// The content blocks. A result made by `text(_: JSONView)` shows its text here decoded.
+    public var content: [ToolContent] {
+        get { if let viewText { return [.text(viewText.string ?? "")] } else { return blocks } }
+        set { blocks = newValue; viewText = nil }
+    }
     public var structuredContent: JSONValue?
     public var isError: Bool
+    private var blocks: [ToolContent]
+    /// The text of a one-block result that is a JSON string in a frame: written as it lies.
+    private var viewText: JSONView?
 
     public init(content: [ToolContent], structuredContent: JSONValue? = nil, isError: Bool = false) {
-        self.content = content; self.structuredContent = structuredContent; self.isError = isError
+        self.blocks = content; self.structuredContent = structuredContent; self.isError = isError
     }
 
     public static func text(_ s: String) -> ToolResult { ToolResult(content: [.text(s)]) }
     public static func error(_ s: String) -> ToolResult { ToolResult(content: [.text(s)], isError: true) }
 
+    /// One text block whose text is `string`, a JSON string viewed in a frame (an argument): its
+    /// literal goes into the RESULT frame as it lies, with no String made and no re-escaping; a
+    /// large one (`OutgoingFrame.borrowThreshold`) is not even copied, but sent from the CALL
+    /// frame's own bytes. Any other kind of value gives its compact JSON text as the text.
+    public static func text(_ string: JSONView) -> ToolResult {
+        guard string.kind == .string else { return .text(string.decoded.compactJSON()) }
+        var r = ToolResult(content: [])
+        r.viewText = string
+        return r
+    }
+
     /// Compact JSON for the RESULT frame (no raw CR/LF).
     public var json: String { String(decoding: jsonBytes, as: UTF8.self) }
 
-    /// The bytes of `json`, written directly: the same bytes as the sorted-key writer
+    /// The bytes of `json`: the same bytes as the sorted-key writer
     /// (`content` < `isError` < `structuredContent`; `text` < `type`).
     public var jsonBytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(48 + (content.first.map { if case .text(let t) = $0 { t.utf8.count } else { 0 } } ?? 0))
-        out += "{\"content\":[".utf8
-        for (i, block) in content.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            if case .text(let t) = block {
-                out += "{\"text\":".utf8
-                JSONValue.appendQuoted(t, to: &out)
-                out += ",\"type\":\"text\"}".utf8
-            } else {
-                block.json.write(into: &out)
+        let out = OutgoingFrame(capacity: encodedSizeHint)
+        write(into: out)
+        return out.payload
+    }
+
+    /// Bytes the encoded result takes when its first block is its text: the text and the fixed
+    /// members (a capacity hint; a frame grows past it for anything more).
+    var encodedSizeHint: Int {
+        if let viewText { return 96 + (viewText.range.count < OutgoingFrame.borrowThreshold ? viewText.range.count : 0) }
+        if case .text(let t)? = blocks.first { return 96 + t.utf8.count }
+        return 96
+    }
+
+    /// Writes `json`'s bytes into a frame being built: text escaped straight in, a viewed text
+    /// copied as it lies; nothing built on the side.
+    public func write(into out: OutgoingFrame) {
+        out.reserve(encodedSizeHint)
+        out.append("{\"content\":[")
+        if let viewText {
+            out.append("{\"text\":")
+            out.append(borrowing: viewText.bytes, range: viewText.range) // large: sent from the CALL frame
+            out.append(",\"type\":\"text\"}")
+        } else {
+            for (i, block) in blocks.enumerated() {
+                if i > 0 { out.append(byte: UInt8(ascii: ",")) }
+                if case .text(let t) = block {
+                    out.append("{\"text\":")
+                    out.appendQuoted(t)
+                    out.append(",\"type\":\"text\"}")
+                } else {
+                    out.append(json: block.json)
+                }
             }
         }
-        out += (isError ? "],\"isError\":true" : "],\"isError\":false").utf8
+        out.append(isError ? "],\"isError\":true" : "],\"isError\":false")
         if let structuredContent {
-            out += ",\"structuredContent\":".utf8
-            structuredContent.write(into: &out)
+            out.append(",\"structuredContent\":")
+            out.append(json: structuredContent)
         }
-        out.append(UInt8(ascii: "}"))
-        return out
+        out.append(byte: UInt8(ascii: "}"))
     }
 }

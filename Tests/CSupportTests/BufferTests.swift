@@ -84,3 +84,99 @@ final class BufferTests: XCTestCase {
         pipe.deallocate()
     }
 }
+
+/// Bytes handed out of a read buffer, detached from the pool (executor CALL frames kept where
+/// they were read), and chunks that belong to no pool.
+final class DetachedChunkTests: XCTestCase {
+    func testTakeHandsOverTheChunkAndKeepsTheBytesAfterIt() {
+        let pool = sy_pool_new()!
+        defer { sy_pool_free(pool) }
+        var inbuf = sy_inbuf_t()
+        var buf = uv_buf_t()
+        XCTAssertEqual(sy_inbuf_alloc(&inbuf, pool, 64, &buf), 0)
+        memcpy(buf.base, "skipFRAMEnext", 13)
+        sy_inbuf_commit(&inbuf, 13)
+        sy_inbuf_consume(&inbuf, 4)
+        var taken: UnsafeMutablePointer<sy_chunk_t>?
+        var offset: UInt32 = 0
+        XCTAssertEqual(sy_inbuf_take(&inbuf, pool, 5, &taken, &offset), 0)
+        let chunk = taken!
+        XCTAssertNil(chunk.pointee.pool, "detached")
+        XCTAssertEqual(sy_pool_outstanding(pool), 1, "only the chunk now holding `next` is the pool's")
+        let data = UnsafeRawPointer(chunk) + MemoryLayout<sy_chunk_t>.size + Int(offset)
+        XCTAssertEqual(String(decoding: UnsafeRawBufferPointer(start: data, count: 5), as: UTF8.self), "FRAME")
+        XCTAssertEqual(String(decoding: UnsafeRawBufferPointer(start: sy_inbuf_data(&inbuf), count: sy_inbuf_length(&inbuf)),
+                              as: UTF8.self), "next")
+        // A new read reuses the pool; the taken bytes do not move or change.
+        var other = sy_inbuf_t()
+        XCTAssertEqual(sy_inbuf_alloc(&other, pool, 64, &buf), 0)
+        memset(buf.base, 0x41, Int(buf.len))
+        XCTAssertEqual(String(decoding: UnsafeRawBufferPointer(start: data, count: 5), as: UTF8.self), "FRAME")
+        sy_inbuf_reset(&other)
+        sy_chunk_release(chunk) // freed, not returned to the pool
+        sy_inbuf_reset(&inbuf)
+        XCTAssertEqual(sy_pool_outstanding(pool), 0)
+    }
+
+    func testTakeRefusesASharedChunkAndTooManyBytes() {
+        let pool = sy_pool_new()!
+        defer { sy_pool_free(pool) }
+        var inbuf = sy_inbuf_t()
+        var buf = uv_buf_t()
+        XCTAssertEqual(sy_inbuf_alloc(&inbuf, pool, 64, &buf), 0)
+        memcpy(buf.base, "abc", 3)
+        sy_inbuf_commit(&inbuf, 3)
+        var taken: UnsafeMutablePointer<sy_chunk_t>?
+        var offset: UInt32 = 0
+        XCTAssertEqual(sy_inbuf_take(&inbuf, pool, 4, &taken, &offset), -EINVAL)
+        sy_chunk_retain(inbuf.chunk!)
+        XCTAssertEqual(sy_inbuf_take(&inbuf, pool, 3, &taken, &offset), -EBUSY, "a slice is referenced elsewhere")
+        XCTAssertNil(taken)
+        sy_chunk_release(inbuf.chunk!)
+        XCTAssertEqual(sy_inbuf_take(&inbuf, pool, 3, &taken, &offset), 0)
+        XCTAssertNil(inbuf.chunk, "nothing left: no chunk")
+        sy_chunk_release(taken!)
+        XCTAssertEqual(sy_pool_outstanding(pool), 0)
+    }
+
+    func testDetachedChunksGrowAndAreFreedByTheirLastRelease() {
+        var c: UnsafeMutablePointer<sy_chunk_t>? = sy_chunk_new_detached(16)
+        XCTAssertNotNil(c)
+        memcpy(UnsafeMutableRawPointer(c!) + MemoryLayout<sy_chunk_t>.size, "0123456789abcdef", 16)
+        XCTAssertEqual(sy_chunk_grow_detached(&c, 1 << 20), 0)
+        XCTAssertGreaterThanOrEqual(c!.pointee.cap, 1 << 20)
+        XCTAssertEqual(String(decoding: UnsafeRawBufferPointer(start: UnsafeRawPointer(c!) + MemoryLayout<sy_chunk_t>.size,
+                                                               count: 16), as: UTF8.self), "0123456789abcdef")
+        sy_chunk_retain(c!)
+        XCTAssertEqual(sy_chunk_grow_detached(&c, 2 << 20), -EINVAL, "shared: it must not move")
+        sy_chunk_release(c!)
+        sy_chunk_release(c!)
+        let pool = sy_pool_new()!
+        defer { sy_pool_free(pool) }
+        var pooled: UnsafeMutablePointer<sy_chunk_t>? = sy_chunk_get(pool, 100)
+        XCTAssertEqual(sy_chunk_grow_detached(&pooled, 8192), -EINVAL, "a pooled chunk is not grown")
+        XCTAssertEqual(sy_chunk_detach(pooled!), 0)
+        XCTAssertEqual(sy_pool_outstanding(pool), 0)
+        sy_chunk_release(pooled!)
+        XCTAssertEqual(sy_pool_cached_bytes(pool), 0, "a detached chunk never returns to the pool")
+    }
+
+    func testObjectMembersValidateAndRecordTopLevelMembers() {
+        let text = Array(#"{"a":"x\"y","b":{"c":1},"a":[true]} "#.utf8)
+        var members = [sy_json_member_t](repeating: sy_json_member_t(), count: 2)
+        var top: Int32 = 0
+        let n = members.withUnsafeMutableBufferPointer { sy_json_object_members(text, text.count, $0.baseAddress, 2, &top) }
+        XCTAssertEqual(n, 3, "every member is counted, two recorded")
+        XCTAssertEqual(top, Int32(SY_JSON_OBJECT))
+        XCTAssertEqual(members[0].value.kind, Int32(SY_JSON_STRING))
+        XCTAssertEqual(members[0].value.escaped, 1)
+        XCTAssertEqual(Array(text[Int(members[0].value.span.off)..<Int(members[0].value.span.off + members[0].value.span.len)]),
+                       Array(#"x\"y"#.utf8))
+        XCTAssertEqual(members[1].value.kind, Int32(SY_JSON_OBJECT))
+        let bad = Array(#"{"a":1"#.utf8)
+        XCTAssertLessThan(sy_json_object_members(bad, bad.count, nil, 0, &top), 0)
+        let scalar = Array("17".utf8)
+        XCTAssertEqual(sy_json_object_members(scalar, scalar.count, nil, 0, &top), 0)
+        XCTAssertEqual(top, Int32(SY_JSON_NUMBER))
+    }
+}

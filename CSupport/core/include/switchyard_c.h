@@ -51,9 +51,27 @@ void sy_pool_free(sy_pool_t *pool);
 /* Returns a chunk of at least min_cap bytes with refs = 1, or NULL when out of memory.
  * Ownership: the caller holds one reference and gives it up with sy_chunk_release. */
 sy_chunk_t *sy_chunk_get(sy_pool_t *pool, size_t min_cap);
-static inline void sy_chunk_retain(sy_chunk_t *c) { c->refs++; }
-/* Drops one reference; the last one returns the chunk to its pool's free list (or frees it). */
+/* A pooled chunk's count is plain (its loop thread only); a detached one's is atomic, because
+ * the bytes it holds may be shared across threads (a received frame a tool reads on a worker
+ * thread while the loop sends slices of it). */
+static inline void sy_chunk_retain(sy_chunk_t *c) {
+    if (c->pool) c->refs++;
+    else __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+}
+/* Drops one reference; the last one returns the chunk to its pool's free list (or frees it;
+ * a detached chunk is always freed). */
 void sy_chunk_release(sy_chunk_t *c);
+/* A chunk of exactly `cap` bytes that belongs to no pool (refs = 1), or NULL. Thread: any; its
+ * references may be taken and dropped on any threads (an atomic count; the last release
+ * frees it with free(), it is never cached). Ownership: the caller's reference. */
+sy_chunk_t *sy_chunk_new_detached(size_t cap);
+/* Grows a detached chunk with refs == 1 to at least `cap` bytes (realloc: it may move; its
+ * bytes are kept). Returns 0, -EINVAL (pooled or shared), or -ENOMEM (*c unchanged). */
+int sy_chunk_grow_detached(sy_chunk_t **c, size_t cap);
+/* Takes a pooled chunk with refs == 1 out of its pool (the pool stops counting it): from now
+ * on it is a detached chunk, freed by its last release on whatever thread that runs.
+ * Thread: the pool's. Returns 0, or -EBUSY when the chunk is shared (nothing changes). */
+int sy_chunk_detach(sy_chunk_t *c);
 /* Chunks handed out and not yet returned: a leak check for tests. */
 size_t sy_pool_outstanding(const sy_pool_t *pool);
 /* Bytes held in the pool's free lists. */
@@ -78,6 +96,13 @@ int sy_inbuf_alloc(sy_inbuf_t *in, sy_pool_t *pool, size_t min_free, uv_buf_t *b
 int sy_inbuf_reserve(sy_inbuf_t *in, sy_pool_t *pool, size_t total);
 /* Records `n` bytes received into the tail handed out by sy_inbuf_alloc. */
 static inline void sy_inbuf_commit(sy_inbuf_t *in, size_t n) { in->end += (uint32_t)n; }
+/* Hands the chunk holding the first `n` unconsumed bytes to the caller, detached from the pool
+ * (sy_chunk_detach), so that they can be kept where they were read, beyond this read and on
+ * any thread: *out gets the chunk and *offset where the n bytes start in its data. The bytes
+ * after them (the start of the next message) move to a fresh pooled chunk; the n bytes are
+ * consumed. Ownership: the caller holds the chunk's one reference. Returns 0, -EBUSY (the
+ * chunk is shared: nothing changes, copy instead), -EINVAL (n too large) or -ENOMEM. */
+int sy_inbuf_take(sy_inbuf_t *in, sy_pool_t *pool, size_t n, sy_chunk_t **out, uint32_t *offset);
 /* Marks `n` bytes consumed; an empty inbuf gives its chunk back so idle streams hold no buffer. */
 void sy_inbuf_consume(sy_inbuf_t *in, size_t n);
 /* Gives the chunk back whatever it holds (stream closing). */
@@ -307,6 +332,20 @@ int sy_json_validate(const uint8_t *buf, size_t len);
  * most `max`. Returns the number of elements, SY_EJSON_SYNTAX when buf is not a valid array,
  * or -E2BIG (a negative errno) when it has more than `max`. */
 int sy_json_array_elements(const uint8_t *buf, size_t len, sy_span_t *out, size_t max);
+
+/* One member of an object: its key (span without the quotes) and its value. */
+typedef struct sy_json_member {
+    sy_json_value_t key;
+    sy_json_value_t value;
+} sy_json_member_t;
+
+/* Validates buf[0..len) as one JSON text (RFC 8259, UTF-8), like sy_json_validate, and records
+ * the members of a top-level object in order, at most `max` of them in out[] (duplicates
+ * included; the reader decides which wins). Returns the number of members, which may exceed
+ * `max` (call again with room for all), 0 for a value that is not an object, or an SY_EJSON_*
+ * code. *top_kind: the SY_JSON_* kind of the value (SY_JSON_ABSENT on error). Nothing is
+ * decoded or allocated: one pass over the bytes. */
+int sy_json_object_members(const uint8_t *buf, size_t len, sy_json_member_t *out, size_t max, int *top_kind);
 
 /* The top-level members of an executor's answer that the front decides on: a result's
  * `isError` and `resultType`, an error object's `code`. */

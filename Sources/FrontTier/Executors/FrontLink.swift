@@ -84,10 +84,12 @@ final class FrontLink: StreamDelegate {
             payload += Array(name.utf8)
             payload += meta
             payload += call.arguments
-            let packed = payload.withUnsafeBytes { PayloadCompression.compress($0) }
-            conn.writeFrame(.call, stream: stream, payload: packed, compressed: true)
-            stats.sent(wire: packed.count, raw: length)
-            return
+            // Sent plain below when compression does not pay (random or compressed bytes).
+            if let packed = payload.withUnsafeBytes({ PayloadCompression.compressIfWorthIt($0) }) {
+                conn.writeFrame(.call, stream: stream, payload: packed, compressed: true)
+                stats.sent(wire: packed.count, raw: length)
+                return
+            }
         }
         stats.sent(wire: length, raw: length)
         // Header and payload pieces go straight into the output queue: no array is built.
