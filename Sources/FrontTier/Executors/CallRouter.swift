@@ -51,7 +51,9 @@ final class CallRouter {
 
     /// The deadline of a new call to `tool`.
     func deadline(for tool: String, now: UInt64) -> UInt64 {
-        let ms = options.toolTimeoutsMs[tool] ?? pool.traits[tool]?.timeoutMs ?? options.callTimeoutMs
+        // Both lookups by name are skipped when nothing is configured per tool (the usual case).
+        let ms = (options.toolTimeoutsMs.isEmpty ? nil : options.toolTimeoutsMs[tool])
+            ?? (pool.catalog.anyToolTimeout ? pool.traits[tool]?.timeoutMs : nil) ?? options.callTimeoutMs
         return now + ms
     }
 
@@ -300,13 +302,7 @@ final class CallRouter {
     /// Appends a cancel hash (`cancelHashValue`) as the executors read it: lowercase hex without
     /// leading zeros, as String(h, radix: 16) writes it.
     static func appendCancelHash(_ h: UInt64, to out: inout [UInt8]) {
-        let digits: StaticString = "0123456789abcdef"
-        var shift = 60
-        while shift > 0 && (h >> UInt64(shift)) & 0xF == 0 { shift -= 4 }
-        while shift >= 0 {
-            out.append(digits.utf8Start[Int((h >> UInt64(shift)) & 0xF)])
-            shift -= 4
-        }
+        out.append(hex: h)
     }
 
     func cancel(_ call: PendingCall, reason: String) {

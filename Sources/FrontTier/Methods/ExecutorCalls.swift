@@ -96,46 +96,46 @@ struct ExecutorCalls {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         if let m = r.statelessContext {
-            out += "{\"era\":\"modern\",\"protocolVersion\":".utf8
+            out.append(literal: "{\"era\":\"modern\",\"protocolVersion\":")
             JSONValue.appendQuoted(m.protocolVersion, to: &out)
-            out += ",\"clientCapabilities\":".utf8
+            out.append(literal: ",\"clientCapabilities\":")
             m.clientCapabilities.write(into: &out)
-            if let l = m.logLevel { out += ",\"logLevel\":".utf8; JSONValue.appendQuoted(l, to: &out) }
+            if let l = m.logLevel { out.append(literal: ",\"logLevel\":"); JSONValue.appendQuoted(l, to: &out) }
         } else {
-            out += "{\"era\":\"legacy\"".utf8
+            out.append(literal: "{\"era\":\"legacy\"")
             if let session = r.session {
-                out += ",\"protocolVersion\":".utf8
+                out.append(literal: ",\"protocolVersion\":")
                 JSONValue.appendQuoted(session.protocolVersion, to: &out)
-                out += ",\"clientCapabilities\":".utf8
-                out += session.capabilitiesJSON.utf8
+                out.append(literal: ",\"clientCapabilities\":")
+                out.append(utf8: session.capabilitiesJSON)
                 if let l = s.sessions.level(session.id) {
-                    out += ",\"logLevel\":".utf8
+                    out.append(literal: ",\"logLevel\":")
                     JSONValue.appendQuoted(l, to: &out)
                 }
             }
         }
-        if let requestState { out += ",\"requestState\":".utf8; JSONValue.appendQuoted(requestState, to: &out) }
-        out += ",\"requestId\":".utf8
+        if let requestState { out.append(literal: ",\"requestState\":"); JSONValue.appendQuoted(requestState, to: &out) }
+        out.append(literal: ",\"requestId\":")
         JSONValue.appendQuoted(requestId, to: &out)
         if let cancelHash {
-            out += ",\"cancelKey\":\"".utf8
+            out.append(literal: ",\"cancelKey\":\"")
             CallRouter.appendCancelHash(cancelHash, to: &out)
             out.append(UInt8(ascii: "\""))
         }
         if let sessionKey {
             // A hash, never the id: executors must not hold what lets one act as the session.
-            out += ",\"session\":\"".utf8
+            out.append(literal: ",\"session\":\"")
             CallRouter.appendCancelHash(sessionKey, to: &out)
             out.append(UInt8(ascii: "\""))
         }
-        if let traceparent { out += ",\"traceparent\":".utf8; JSONValue.appendQuoted(traceparent, to: &out) }
+        if let traceparent { out.append(literal: ",\"traceparent\":"); JSONValue.appendQuoted(traceparent, to: &out) }
         if !r.principal.isAnonymous { Self.appendPrincipal(r.principal, to: &out) }
         if r.envelope.raw.meta.kind == Int32(SY_JSON_OBJECT) {
-            out += ",\"_meta\":".utf8
+            out.append(literal: ",\"_meta\":")
             out += Envelope.bytes(r.body, r.envelope.raw.meta)
         }
         if let inputResponses {
-            out += ",\"inputResponses\":".utf8
+            out.append(literal: ",\"inputResponses\":")
             out += inputResponses
         }
         out.append(UInt8(ascii: "}"))
