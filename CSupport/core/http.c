@@ -27,6 +27,25 @@ static int span_ieq(const uint8_t *buf, sy_span_t s, const char *lit) {
     return 1;
 }
 
+/* A field value has no control byte but HTAB (RFC 9110 section 5.5). Eight bytes a step while
+ * none is below 0x20 or is 0x7f (a word with a tab, or a false alarm, is checked byte by byte):
+ * every byte of every header value is tested. */
+static int field_value_ok(const uint8_t *p, uint32_t n) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint32_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        uint64_t w;
+        memcpy(&w, p + k, 8);
+        uint64_t del = w ^ (0x7f * ones);
+        if (((w - 0x20 * ones) & ~w & highs) == 0 && ((del - ones) & ~del & highs) == 0) continue;
+        for (uint32_t j = k; j < k + 8; j++)
+            if (p[j] != '\t' && (p[j] < 0x20 || p[j] == 0x7f)) return 0;
+    }
+    for (; k < n; k++)
+        if (p[k] != '\t' && (p[k] < 0x20 || p[k] == 0x7f)) return 0;
+    return 1;
+}
+
 /* Finds the end of the head: the index just past the blank line, or 0. */
 static size_t head_end(const uint8_t *buf, size_t len) {
     for (size_t i = 0; i + 1 < len; i++) {
@@ -163,8 +182,7 @@ int sy_http_parse_request(const uint8_t *buf, size_t len, size_t max_head, sy_ht
         uint32_t vs = n + 1, ve = line.len;
         while (vs < ve && (h[vs] == ' ' || h[vs] == '\t')) vs++;
         while (ve > vs && (h[ve - 1] == ' ' || h[ve - 1] == '\t')) ve--;
-        for (uint32_t k = vs; k < ve; k++)
-            if (h[k] != '\t' && (h[k] < 0x20 || h[k] == 0x7f)) return SY_EHTTP_BAD;
+        if (!field_value_ok(h + vs, ve - vs)) return SY_EHTTP_BAD;
         if (req->nheaders == SY_HTTP_MAX_HEADERS) return SY_EHTTP_TOO_MANY;
         sy_http_header_t *hd = &req->headers[req->nheaders++];
         hd->name = (sy_span_t){ line.off, n };

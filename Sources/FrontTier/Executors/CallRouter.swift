@@ -70,7 +70,8 @@ final class CallRouter {
         }
         if let k = call.cancelKey, call.attempts == 0 { byCancelKey[k] = call }
         let now = loop.now
-        if var b = toolBreakers[call.tool] {
+        // No lookup by name until some tool has failed (the usual case).
+        if !toolBreakers.isEmpty, var b = toolBreakers[call.tool] {
             let ok = b.allow(now: now)
             toolBreakers[call.tool] = b
             if !ok { shed(call, why: "tool \(call.tool) is failing repeatedly; shedding calls for now"); return }
@@ -164,10 +165,10 @@ final class CallRouter {
                    _ chunk: UnsafeMutablePointer<sy_chunk_t>?) {
         inFlight[ObjectIdentifier(call)] = nil
         call.link?.breaker.recordSuccess()
-        toolBreakers[call.tool]?.recordSuccess()
+        if !toolBreakers.isEmpty { toolBreakers[call.tool]?.recordSuccess() }
         guard call.finish() else { return }
         forget(call)
-        if type == .result, pool.traits[call.tool]?.staleOnError == true {
+        if type == .result, pool.catalog.anyStaleOnError, pool.traits[call.tool]?.staleOnError == true {
             stale.store(call.cacheKey, Array(payload))
         }
         call.responder.answered(call, type: type, payload: payload, chunk: chunk)

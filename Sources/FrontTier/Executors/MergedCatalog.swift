@@ -33,6 +33,8 @@ final class MergedCatalog {
     /// Some tool declares its own call timeout (`ToolTraits.timeoutMs`): without one, a call's
     /// deadline needs no lookup by its name.
     private(set) var anyToolTimeout = false
+    /// Some tool is `staleOnError`: without one, no result is kept for stale answers.
+    private(set) var anyStaleOnError = false
     /// Any executor offers resource subscriptions.
     private(set) var subscriptions = false
     /// Each tool's compiled `inputSchema`, for ArgumentValidationStage: the schema of the
@@ -67,6 +69,7 @@ final class MergedCatalog {
                     let tr = ToolTraits(catalogJSON: t.json)
                     traits[t.key] = tr
                     if tr.timeoutMs != nil { anyToolTimeout = true }
+                    if tr.staleOnError { anyStaleOnError = true }
                     add(t.key, t.json, \.tools)
                     compileSchemas(t.key, t.json, previous)
                 }
