@@ -249,20 +249,20 @@ public struct ToolResult: Sendable {
     public var jsonBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(48 + (content.first.map { if case .text(let t) = $0 { t.utf8.count } else { 0 } } ?? 0))
-        out += "{\"content\":[".utf8
+        out.append(literal: "{\"content\":[")
         for (i, block) in content.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             if case .text(let t) = block {
-                out += "{\"text\":".utf8
+                out.append(literal: "{\"text\":")
                 JSONValue.appendQuoted(t, to: &out)
-                out += ",\"type\":\"text\"}".utf8
+                out.append(literal: ",\"type\":\"text\"}")
             } else {
                 block.json.write(into: &out)
             }
         }
-        out += (isError ? "],\"isError\":true" : "],\"isError\":false").utf8
+        if isError { out.append(literal: "],\"isError\":true") } else { out.append(literal: "],\"isError\":false") }
         if let structuredContent {
-            out += ",\"structuredContent\":".utf8
+            out.append(literal: ",\"structuredContent\":")
             structuredContent.write(into: &out)
         }
         out.append(UInt8(ascii: "}"))
