@@ -16,9 +16,9 @@ struct ExecutorCalls {
         let body = r.body
         var args = UnsafeRawBufferPointer(start: nil, count: 0)
         if let a = arguments, a.kind == Int32(SY_JSON_OBJECT) { args = Envelope.bytes(body, a) }
-        let requestId = s.nextRequestId()
+        let requestNumber = s.nextRequestNumber()
         let traceparent = Self.traceparent(r)
-        r.slot.requestId = requestId
+        if s.writer.accessLog != nil { r.slot.requestId = s.requestId(requestNumber) }
         r.slot.traceparent = traceparent
         var state: String?
         var inputResponses: [UInt8]?
@@ -56,7 +56,7 @@ struct ExecutorCalls {
         // One pass over the session id serves both keys derived from it.
         let sessionHash = r.session.map { FNV1a.hash($0.id) }
         let cancelHash = sessionHash.map { CallRouter.cancelHashValue(sessionHash: $0, r.id ?? []) }
-        call.context = context(r, requestId: requestId, traceparent: traceparent, cancelHash: cancelHash,
+        call.context = context(r, requestNumber: requestNumber, traceparent: traceparent, cancelHash: cancelHash,
                                sessionKey: sessionHash.map { FNV1a.hash(Self.sessionKeySuffix, from: $0) },
                                inputResponses: inputResponses, requestState: state)
         call.acceptsSSE = r.acceptsSSE
@@ -91,7 +91,7 @@ struct ExecutorCalls {
 
     /// The CALL meta context, built without decoding the client's `_meta`: its bytes are
     /// spliced in as they came.
-    func context(_ r: FrontRequest, requestId: String, traceparent: String?, cancelHash: UInt64?,
+    func context(_ r: FrontRequest, requestNumber: UInt64, traceparent: String?, cancelHash: UInt64?,
                  sessionKey: UInt64?, inputResponses: [UInt8]?, requestState: String?) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
@@ -115,8 +115,9 @@ struct ExecutorCalls {
             }
         }
         if let requestState { out.append(literal: ",\"requestState\":"); JSONValue.appendQuoted(requestState, to: &out) }
-        out.append(literal: ",\"requestId\":")
-        JSONValue.appendQuoted(requestId, to: &out)
+        out.append(literal: ",\"requestId\":\"") // the id needs no escape: letters, digits, '-'
+        s.appendRequestId(requestNumber, to: &out)
+        out.append(UInt8(ascii: "\""))
         if let cancelHash {
             out.append(literal: ",\"cancelKey\":\"")
             CallRouter.appendCancelHash(cancelHash, to: &out)
