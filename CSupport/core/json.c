@@ -121,8 +121,10 @@ static int scan_literal(scanner_t *s, const char *lit) {
     return 0;
 }
 
-/* Compares a member key with a literal, decoding simple escapes when the key has any. */
-static int key_is(const scanner_t *s, const sy_json_value_t *key, const char *lit) {
+/* Compares a member key with a literal, decoding simple escapes when the key has any.
+ * Inlined: every key of every envelope is compared with several literals, and inlined the
+ * literal's length is a constant. */
+static inline __attribute__((always_inline)) int key_is(const scanner_t *s, const sy_json_value_t *key, const char *lit) {
     size_t n = strlen(lit);
     const uint8_t *k = s->buf + key->span.off;
     if (!key->escaped) return key->span.len == n && memcmp(k, lit, n) == 0;

@@ -157,9 +157,11 @@ final class ExecutorLink: StreamDelegate {
             completions.post(.init(link: linkID, stream: stream, rawType: type.rawValue, result: payload))
         }
         let name = call.nameString
-        let onLoop = call.knownKind == .tool && call.arguments.count + call.meta.count <= Self.onLoopArgumentLimit
-            && index.toolEntries[name]?.tool.nonBlocking == true
-        if onLoop, let context, let entry = index.tool(name, era: context.era),
+        // One lookup by name serves both questions (may it run on the loop, and how).
+        let entry = call.knownKind == .tool ? index.toolEntries[name] : nil
+        let onLoop = entry?.tool.nonBlocking == true
+            && call.arguments.count + call.meta.count <= Self.onLoopArgumentLimit
+        if onLoop, let context, let entry, entry.tool.availableIn.includes(context.era),
            let immediate = entry.tool.immediateHandler {
             runImmediate(entry, immediate, call, context: context, stream: stream)
             return

@@ -20,18 +20,39 @@ public struct CallContext: Sendable, Equatable {
     /// instead of one per string. A setter replaces the box (setters are rare: decode fills
     /// `Fields` first).
     struct Fields: Sendable {
+        /// The meta bytes a decoded context came from: its string members are read from here
+        /// when first asked for (most calls read one or two of them, or none).
+        var raw: [UInt8] = []
         var requestMeta: LazyJSON?
         var era: Era = .legacy
-        var protocolVersion: String?
+        var protocolVersion: Text?
         var clientCapabilities: LazyJSON?
-        var logLevel: String?
+        var logLevel: Text?
         var inputResponses: LazyJSON?
-        var requestState: String?
-        var requestId: String?
-        var traceparent: String?
-        var cancelKey: String?
+        var requestState: Text?
+        var requestId: Text?
+        var traceparent: Text?
+        var cancelKey: Text?
         var principal: Caller?
-        var session: String?
+        var session: Text?
+
+        /// A string member's value (decoded now when it is still a token in `raw`).
+        func read(_ t: Text?) -> String? {
+            switch t {
+            case nil: return nil
+            case .decoded(let s): return s
+            case .token(let r):
+                // Checked to be a JSON string when the context was decoded.
+                return raw.withUnsafeBytes { JSONValue.parseString(UnsafeRawBufferPointer(rebasing: $0[r])) }
+            }
+        }
+    }
+
+    /// A string member: decoded, or the range of its JSON string token (quotes included) in
+    /// the meta bytes, checked to be a valid string but not yet unescaped into a String.
+    enum Text: Sendable {
+        case decoded(String)
+        case token(Range<Int>)
     }
 
     /// Who called, as the front authenticated them (proto §5.3.1 `principal`): never the
@@ -93,7 +114,7 @@ public struct CallContext: Sendable, Equatable {
     }
     /// The request's MCP protocol version, when the front knows it.
     public var protocolVersion: String? {
-        get { box.f.protocolVersion } set { update { $0.protocolVersion = newValue } }
+        get { box.f.read(box.f.protocolVersion) } set { update { $0.protocolVersion = newValue.map(Text.decoded) } }
     }
     /// The client's capabilities object. Modern: from `_meta` on each request; legacy: from
     /// initialize, and may be absent (then nothing is known).
@@ -103,7 +124,7 @@ public struct CallContext: Sendable, Equatable {
     /// The lowest log level to send. Modern: absent means no log notifications at all.
     /// Legacy: the session's level (absent: `info`).
     public var logLevel: String? {
-        get { box.f.logLevel } set { update { $0.logLevel = newValue } }
+        get { box.f.read(box.f.logLevel) } set { update { $0.logLevel = newValue.map(Text.decoded) } }
     }
     /// Modern retry of an input-required result: the client's `params.inputResponses`, exactly
     /// as sent (`.null` when the client sent `null`; nil when absent). Not validated here.
@@ -112,16 +133,16 @@ public struct CallContext: Sendable, Equatable {
     }
     /// Modern retry: the executor-produced state string, already verified and unwrapped by the front.
     public var requestState: String? {
-        get { box.f.requestState } set { update { $0.requestState = newValue } }
+        get { box.f.read(box.f.requestState) } set { update { $0.requestState = newValue.map(Text.decoded) } }
     }
     /// The front's id for this request: the same id is in the front's access log and the
     /// executor's log lines about the call.
     public var requestId: String? {
-        get { box.f.requestId } set { update { $0.requestId = newValue } }
+        get { box.f.read(box.f.requestId) } set { update { $0.requestId = newValue.map(Text.decoded) } }
     }
     /// W3C trace context of the request (from its `traceparent` header or `_meta.traceparent`).
     public var traceparent: String? {
-        get { box.f.traceparent } set { update { $0.traceparent = newValue } }
+        get { box.f.read(box.f.traceparent) } set { update { $0.traceparent = newValue.map(Text.decoded) } }
     }
     /// Who called (nil: the front runs without authentication).
     public var principal: Caller? {
@@ -129,23 +150,25 @@ public struct CallContext: Sendable, Equatable {
     }
     /// The key a client's cancellation reaching another front is matched by (legacy sessions).
     public var cancelKey: String? {
-        get { box.f.cancelKey } set { update { $0.cancelKey = newValue } }
+        get { box.f.read(box.f.cancelKey) } set { update { $0.cancelKey = newValue.map(Text.decoded) } }
     }
 
     /// Legacy: an opaque key of the client session the request belongs to, the same for every
     /// request of the session on every front (a hash, never the session id itself). An upstream
     /// bridge in per-session mode gives each session a copy of its own by it.
     public var session: String? {
-        get { box.f.session } set { update { $0.session = newValue } }
+        get { box.f.read(box.f.session) } set { update { $0.session = newValue.map(Text.decoded) } }
     }
 
     public init(requestMeta: JSONValue? = nil, era: Era = .legacy, protocolVersion: String? = nil,
                 clientCapabilities: JSONValue? = nil, logLevel: String? = nil,
                 inputResponses: JSONValue? = nil, requestState: String? = nil) {
         self.init(fields: Fields(requestMeta: requestMeta.map(LazyJSON.init), era: era,
-                                 protocolVersion: protocolVersion,
-                                 clientCapabilities: clientCapabilities.map(LazyJSON.init), logLevel: logLevel,
-                                 inputResponses: inputResponses.map(LazyJSON.init), requestState: requestState))
+                                 protocolVersion: protocolVersion.map(Text.decoded),
+                                 clientCapabilities: clientCapabilities.map(LazyJSON.init),
+                                 logLevel: logLevel.map(Text.decoded),
+                                 inputResponses: inputResponses.map(LazyJSON.init),
+                                 requestState: requestState.map(Text.decoded)))
     }
 
     public static func == (a: CallContext, b: CallContext) -> Bool {
@@ -174,66 +197,84 @@ public struct CallContext: Sendable, Equatable {
     /// most calls never look at them, and building them was a fifth of a small call's cost.
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> CallContext {
         if bytes.isEmpty { return CallContext() }
-        var c = Fields()
-        var sawEra = false
-        var bad: String?
-        var seen: UInt16 = 0 // one bit per known member: the first of duplicates wins, as in the envelope scanner
+        // One struct mutated through one method: a closure capturing several variables paid a
+        // dynamic exclusivity check on each of them per member.
+        var scan = MemberScan()
         do {
             try bytes.withUnsafeBytes { b in
-                try JSONValue.forEachMemberKeyBytes(b) { key, range in
-                    let bit = Self.memberBit(key)
-                    guard bit != 0, bad == nil, seen & bit == 0 else { return }
-                    seen |= bit
-                    let v = UnsafeRawBufferPointer(rebasing: b[range])
-                    func fail() { bad = String(decoding: key, as: UTF8.self) }
-                    func string() -> String? {
-                        if v.first == UInt8(ascii: "n") { return nil }
-                        guard let s = JSONValue.parseString(v) else { fail(); return nil }
-                        return s
-                    }
-                    func object() -> LazyJSON? {
-                        if v.first == UInt8(ascii: "n") { return nil }
-                        guard v.first == UInt8(ascii: "{") else { fail(); return nil }
-                        return LazyJSON(raw: Array(v))
-                    }
-                    switch bit {
-                    case 1:
-                        sawEra = true
-                        guard let e = JSONValue.parseString(v), let era = Era(rawValue: e) else { fail(); return }
-                        c.era = era
-                    case 2: c.requestMeta = object()
-                    case 4: c.protocolVersion = string()
-                    case 8: c.clientCapabilities = object()
-                    case 16: c.logLevel = string()
-                    case 32: c.inputResponses = LazyJSON(raw: Array(v))
-                    case 64: c.requestState = string()
-                    case 128: c.requestId = string()
-                    case 256: c.traceparent = string()
-                    case 1024:
-                        if v.first == UInt8(ascii: "n") { return }
-                        guard let value = try? JSONValue.parse(v), let caller = Caller(value) else { fail(); return }
-                        c.principal = caller
-                    case 2048: c.session = string()
-                    default: // cancelKey: optional to the executor, so a malformed one is ignored
-                        if let k = JSONValue.parseString(v) { c.cancelKey = k }
-                    }
-                }
+                try JSONValue.forEachMemberKeyBytes(b) { key, range in scan.take(key, range, in: b) }
             }
         } catch {
             throw .notAnObject
         }
-        guard sawEra else {
+        guard scan.sawEra else {
             // An older front: the object is the request's `_meta` itself.
             guard case .object(let o)? = try? JSONValue.parse(bytes) else { throw .notAnObject }
             return CallContext(requestMeta: .object(o), era: .legacy)
         }
-        if let bad { throw .badMember(bad) }
-        return CallContext(fields: c)
+        if let bad = scan.bad { throw .badMember(bad) }
+        scan.fields.raw = bytes
+        return CallContext(fields: scan.fields)
+    }
+
+    /// What `decode` gathers member by member. Every known member is checked for its type;
+    /// strings are kept as their token's range (`Text.token`), objects as their bytes.
+    private struct MemberScan {
+        var fields = Fields()
+        var sawEra = false
+        /// The first known member with a wrong type.
+        var bad: String?
+        /// One bit per known member: the first of duplicates wins, as in the envelope scanner.
+        var seen: UInt16 = 0
+
+        mutating func take(_ key: UnsafeRawBufferPointer, _ range: Range<Int>, in b: UnsafeRawBufferPointer) {
+            let bit = CallContext.memberBit(key)
+            guard bit != 0, bad == nil, seen & bit == 0 else { return }
+            seen |= bit
+            let v = UnsafeRawBufferPointer(rebasing: b[range])
+            func fail() { bad = String(decoding: key, as: UTF8.self) }
+            // A string member (null: absent). The scan checked the token is valid JSON, so a
+            // value that starts with a quote is a valid string.
+            func text() -> Text? {
+                if v.first == UInt8(ascii: "n") { return nil }
+                guard v.first == UInt8(ascii: "\"") else { fail(); return nil }
+                return .token(range)
+            }
+            func object() -> LazyJSON? {
+                if v.first == UInt8(ascii: "n") { return nil }
+                guard v.first == UInt8(ascii: "{") else { fail(); return nil }
+                return LazyJSON(raw: Array(v))
+            }
+            switch bit {
+            case 1:
+                sawEra = true
+                // Compared as bytes: the only two values.
+                if v.bytesEqual("\"legacy\"") { fields.era = .legacy }
+                else if v.bytesEqual("\"modern\"") { fields.era = .modern }
+                else if let e = JSONValue.parseString(v), let era = Era(rawValue: e) { fields.era = era }
+                else { fail() }
+            case 2: fields.requestMeta = object()
+            case 4: fields.protocolVersion = text()
+            case 8: fields.clientCapabilities = object()
+            case 16: fields.logLevel = text()
+            case 32: fields.inputResponses = LazyJSON(raw: Array(v))
+            case 64: fields.requestState = text()
+            case 128: fields.requestId = text()
+            case 256: fields.traceparent = text()
+            case 1024:
+                if v.first == UInt8(ascii: "n") { return }
+                guard let value = try? JSONValue.parse(v), let caller = Caller(value) else { fail(); return }
+                fields.principal = caller
+            case 2048: fields.session = text()
+            default: // cancelKey: optional to the executor, so one that is not a string is ignored
+                if v.first == UInt8(ascii: "\"") { fields.cancelKey = .token(range) }
+            }
+        }
     }
 
     /// The bit of a known member's key (its UTF-8 bytes), 0 for any other key. Compared as
     /// bytes: a String per key was a tenth of decoding a small call's context.
-    private static func memberBit(_ key: UnsafeRawBufferPointer) -> UInt16 {
+    fileprivate static func memberBit(_ key: UnsafeRawBufferPointer) -> UInt16 {
         switch key.count {
         case 3: return key.bytesEqual("era") ? 1 : 0
         case 5: return key.bytesEqual("_meta") ? 2 : 0

@@ -120,6 +120,51 @@ final class HTTPParserTests: XCTestCase {
         XCTAssertEqual(parse("GET / HTTP/1.1\n\n").0, 16, "bare LF line endings are accepted")
     }
 
+    /// Every name the parse indexes is found in any case, and a name of the same length and
+    /// first letter that is not one of them is not (names are classified by length first).
+    func testEveryKnownHeaderNameIsIndexed() {
+        let names: [(String, Int32)] = [
+            ("Accept", Int32(SY_H_ACCEPT)), ("Content-Type", Int32(SY_H_CONTENT_TYPE)),
+            ("Content-Length", Int32(SY_H_CONTENT_LENGTH)), ("Connection", Int32(SY_H_CONNECTION)),
+            ("Expect", Int32(SY_H_EXPECT)), ("Host", Int32(SY_H_HOST)), ("Origin", Int32(SY_H_ORIGIN)),
+            ("Mcp-Session-Id", Int32(SY_H_MCP_SESSION_ID)), ("MCP-Protocol-Version", Int32(SY_H_MCP_PROTOCOL_VERSION)),
+            ("Mcp-Method", Int32(SY_H_MCP_METHOD)), ("Mcp-Name", Int32(SY_H_MCP_NAME)),
+            ("Last-Event-ID", Int32(SY_H_LAST_EVENT_ID)), ("TRACEPARENT", Int32(SY_H_TRACEPARENT)),
+            ("authorization", Int32(SY_H_AUTHORIZATION)), ("X-Forwarded-For", Int32(SY_H_X_FORWARDED_FOR)),
+        ]
+        for (name, known) in names {
+            let value = name == "Content-Length" ? "0" : name == "Connection" ? "keep-alive" : "x"
+            var (rc, req) = parse("GET / HTTP/1.1\r\nX-A: 1\r\n\(name): \(value)\r\n\r\n")
+            XCTAssertGreaterThan(rc, 0, name)
+            XCTAssertEqual(sy_http_known_header(&req, known), 1, name)
+        }
+        var (_, chunked) = parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        XCTAssertEqual(sy_http_known_header(&chunked, Int32(SY_H_TRANSFER_ENCODING)), 0)
+        let lookalikes = ["Accepx", "Hosts", "Expext", "Origim", "Content-Typo", "Mcp-Session-Ix", "Mcp-Nam3",
+                          "Connectiom", "Mcp-Metho_", "Traceparenx", "Last-Event-IX", "Authorizatiom",
+                          "X-Forwarded-Fox", "Transfer-Encodinx", "Mcp-Protocol-Versiom", "Content-Lengtx"]
+        for name in lookalikes {
+            var (rc, req) = parse("GET / HTTP/1.1\r\n\(name): 1\r\n\r\n")
+            XCTAssertGreaterThan(rc, 0, name)
+            for known in 0..<Int32(SY_H_KNOWN_COUNT) { XCTAssertEqual(sy_http_known_header(&req, known), -1, name) }
+        }
+    }
+
+    /// A control byte other than HTAB anywhere in a long value is refused (values are checked
+    /// eight bytes a step); tabs and bytes from 0x80 up are not control bytes.
+    func testControlBytesAnywhereInAValueAreRefused() {
+        let clean = "abcdefghijklmnopqrstuvwxyz0123456789"
+        XCTAssertGreaterThan(parse("GET / HTTP/1.1\r\nX: a\tb\u{e9}\(clean)\tz\r\n\r\n").0, 0)
+        for position in 0..<clean.count {
+            for bad: Character in ["\u{01}", "\u{1f}", "\u{7f}", "\u{00}"] {
+                var v = Array(clean)
+                v[position] = bad
+                let s = "GET / HTTP/1.1\r\nX: \(String(v))\r\n\r\n"
+                XCTAssertEqual(Int(parse(s).0), Int(SY_EHTTP_BAD), "\(bad.debugDescription) at \(position)")
+            }
+        }
+    }
+
     func testRejectsAmbiguousAndMalformedHeads() {
         let bad = [
             "POST / HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",

@@ -16,7 +16,9 @@ final class CallRouter {
     let log: Log
 
     // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
-    @exclusivity(unchecked) private var inFlight: [ObjectIdentifier: PendingCall] = [:]
+    /// Calls sent to an executor and not answered yet, each at its `inFlightIndex`: added and
+    /// removed without hashing (a dictionary by identity cost about 600 instructions a call).
+    @exclusivity(unchecked) private var inFlight: [PendingCall] = []
     /// Calls by session and request id, for `notifications/cancelled`.
     /// Calls by the FNV-1a hash of "session id|request id" (the key executors know them by too).
     @exclusivity(unchecked) private var byCancelKey: [UInt64: PendingCall] = [:]
@@ -51,7 +53,9 @@ final class CallRouter {
 
     /// The deadline of a new call to `tool`.
     func deadline(for tool: String, now: UInt64) -> UInt64 {
-        let ms = options.toolTimeoutsMs[tool] ?? pool.traits[tool]?.timeoutMs ?? options.callTimeoutMs
+        // Both lookups by name are skipped when nothing is configured per tool (the usual case).
+        let ms = (options.toolTimeoutsMs.isEmpty ? nil : options.toolTimeoutsMs[tool])
+            ?? (pool.catalog.anyToolTimeout ? pool.traits[tool]?.timeoutMs : nil) ?? options.callTimeoutMs
         return now + ms
     }
 
@@ -68,7 +72,8 @@ final class CallRouter {
         }
         if let k = call.cancelKey, call.attempts == 0 { byCancelKey[k] = call }
         let now = loop.now
-        if var b = toolBreakers[call.tool] {
+        // No lookup by name until some tool has failed (the usual case).
+        if !toolBreakers.isEmpty, var b = toolBreakers[call.tool] {
             let ok = b.allow(now: now)
             toolBreakers[call.tool] = b
             if !ok { shed(call, why: "tool \(call.tool) is failing repeatedly; shedding calls for now"); return }
@@ -105,7 +110,10 @@ final class CallRouter {
             finishWith(call, ProtocolError(.invalidParams, "Invalid params: \(error)"))
             return
         }
-        inFlight[ObjectIdentifier(call)] = call
+        if call.inFlightIndex < 0 {
+            call.inFlightIndex = inFlight.count
+            inFlight.append(call)
+        }
     }
 
     /// Moves waiting calls onto executors that have room again, oldest first. Called on every
@@ -160,19 +168,19 @@ final class CallRouter {
 
     func delivered(_ call: PendingCall, _ type: FrameType, _ payload: UnsafeRawBufferPointer,
                    _ chunk: UnsafeMutablePointer<sy_chunk_t>?) {
-        inFlight[ObjectIdentifier(call)] = nil
+        removeInFlight(call)
         call.link?.breaker.recordSuccess()
-        toolBreakers[call.tool]?.recordSuccess()
+        if !toolBreakers.isEmpty { toolBreakers[call.tool]?.recordSuccess() }
         guard call.finish() else { return }
         forget(call)
-        if type == .result, pool.traits[call.tool]?.staleOnError == true {
+        if type == .result, pool.catalog.anyStaleOnError, pool.traits[call.tool]?.staleOnError == true {
             stale.store(call.cacheKey, Array(payload))
         }
         call.responder.answered(call, type: type, payload: payload, chunk: chunk)
     }
 
     func lost(_ call: PendingCall, executor: String) {
-        inFlight[ObjectIdentifier(call)] = nil
+        removeInFlight(call)
         // The executor failed, not the tool: only the executor's breaker counts it.
         call.link?.breaker.recordFailure(now: loop.now)
         guard !call.finished else { return }
@@ -200,8 +208,8 @@ final class CallRouter {
     /// Cancels calls past their deadline; answers waiting calls that found no executor in time.
     private func expire() {
         let now = loop.now
-        for call in inFlight.values where now >= call.deadline {
-            inFlight[ObjectIdentifier(call)] = nil
+        for call in inFlight where now >= call.deadline {
+            removeInFlight(call)
             timeouts += 1
             recordFailure(call)
             call.link?.cancel(call)
@@ -300,17 +308,24 @@ final class CallRouter {
     /// Appends a cancel hash (`cancelHashValue`) as the executors read it: lowercase hex without
     /// leading zeros, as String(h, radix: 16) writes it.
     static func appendCancelHash(_ h: UInt64, to out: inout [UInt8]) {
-        let digits: StaticString = "0123456789abcdef"
-        var shift = 60
-        while shift > 0 && (h >> UInt64(shift)) & 0xF == 0 { shift -= 4 }
-        while shift >= 0 {
-            out.append(digits.utf8Start[Int((h >> UInt64(shift)) & 0xF)])
-            shift -= 4
+        out.append(hex: h)
+    }
+
+    /// Takes a call out of `inFlight` (nothing when it is not there): the last call moves
+    /// into its place.
+    private func removeInFlight(_ call: PendingCall) {
+        let i = call.inFlightIndex
+        guard i >= 0, i < inFlight.count, inFlight[i] === call else { return }
+        call.inFlightIndex = -1
+        let last = inFlight.removeLast()
+        if i < inFlight.count {
+            inFlight[i] = last
+            last.inFlightIndex = i
         }
     }
 
     func cancel(_ call: PendingCall, reason: String) {
-        inFlight[ObjectIdentifier(call)] = nil
+        removeInFlight(call)
         call.link?.cancel(call)
         finishWith(call, ProtocolError(.requestCancelled, "request cancelled: \(reason)"))
     }

@@ -30,6 +30,11 @@ final class MergedCatalog {
     private(set) var templates: [(template: String, links: [FrontLink])] = []
     private(set) var completionLinks: [FrontLink] = []
     private(set) var traits: [String: ToolTraits] = [:]
+    /// Some tool declares its own call timeout (`ToolTraits.timeoutMs`): without one, a call's
+    /// deadline needs no lookup by its name.
+    private(set) var anyToolTimeout = false
+    /// Some tool is `staleOnError`: without one, no result is kept for stale answers.
+    private(set) var anyStaleOnError = false
     /// Any executor offers resource subscriptions.
     private(set) var subscriptions = false
     /// Each tool's compiled `inputSchema`, for ArgumentValidationStage: the schema of the
@@ -73,7 +78,10 @@ final class MergedCatalog {
             for t in catalog.tools where owners.admit("tool", t.key, source: source) {
                 tools[t.key, default: []].append(link)
                 if seenTools.insert(t.key).inserted {
-                    traits[t.key] = ToolTraits(catalogJSON: t.json)
+                    let tr = ToolTraits(catalogJSON: t.json)
+                    traits[t.key] = tr
+                    if tr.timeoutMs != nil { anyToolTimeout = true }
+                    if tr.staleOnError { anyStaleOnError = true }
                     add(t.key, t.json, \.tools)
                     compileSchemas(t.key, t.json, previous)
                 }

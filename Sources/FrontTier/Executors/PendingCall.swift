@@ -26,6 +26,8 @@ final class PendingCall {
     // Per-request state is `@exclusivity(unchecked)`, for the reason given in StreamConnection.
     /// What the call runs: a tool, a resource read, a prompt, a completion.
     @exclusivity(unchecked) var kind: CallPayload.Kind = .tool
+    /// Where the call is in `CallRouter`'s list of calls in flight (-1: not in it).
+    @exclusivity(unchecked) var inFlightIndex = -1
     /// The CALL meta: the context object of proto/executor-protocol.md (era, versions, _meta...).
     @exclusivity(unchecked) var context: [UInt8] = []
     /// The stateless revision (2026-07-28): results are stamped, closing the stream cancels.

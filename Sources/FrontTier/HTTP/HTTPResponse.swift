@@ -1,3 +1,5 @@
+import MCPCore
+
 /// Response heads, written once per answer. Every answer carries Content-Length, so a
 /// keep-alive client always knows where it ends.
 enum HTTPResponse {
@@ -28,22 +30,27 @@ enum HTTPResponse {
     /// `head(...)` appended to `out` as bytes, with no intermediate String.
     static func appendHead(to out: inout [UInt8], status: Int, contentType: String?, contentLength: Int,
                            keepAlive: Bool, extra: [(String, String)] = []) {
-        if status == 200 {
-            out += "HTTP/1.1 200 OK\r\n".utf8
+        if status == 200 && contentType == "application/json" {
+            // Nearly every answer: one copy of the fixed lines.
+            out.append(literal: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ")
         } else {
-            out += "HTTP/1.1 \(status) \(reason(status))\r\n".utf8
+            if status == 200 {
+                out.append(literal: "HTTP/1.1 200 OK\r\n")
+            } else {
+                out += "HTTP/1.1 \(status) \(reason(status))\r\n".utf8
+            }
+            if let contentType {
+                out.append(literal: "Content-Type: ")
+                out.append(utf8: contentType)
+                out.append(literal: "\r\n")
+            }
+            out.append(literal: "Content-Length: ")
         }
-        if let contentType {
-            out += "Content-Type: ".utf8
-            out += contentType.utf8
-            out += "\r\n".utf8
-        }
-        out += "Content-Length: ".utf8
         appendDecimal(contentLength, to: &out)
-        out += "\r\n".utf8
+        out.append(literal: "\r\n")
         for (k, v) in extra { out += "\(k): \(v)\r\n".utf8 }
-        if !keepAlive { out += "Connection: close\r\n".utf8 }
-        out += "\r\n".utf8
+        if !keepAlive { out.append(literal: "Connection: close\r\n") }
+        out.append(literal: "\r\n")
     }
 
     static func appendDecimal(_ n: Int, to out: inout [UInt8]) {

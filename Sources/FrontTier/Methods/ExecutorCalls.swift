@@ -16,9 +16,9 @@ struct ExecutorCalls {
         let body = r.body
         var args = UnsafeRawBufferPointer(start: nil, count: 0)
         if let a = arguments, a.kind == Int32(SY_JSON_OBJECT) { args = Envelope.bytes(body, a) }
-        let requestId = s.nextRequestId()
+        let requestNumber = s.nextRequestNumber()
         let traceparent = Self.traceparent(r)
-        r.slot.requestId = requestId
+        if s.writer.accessLog != nil { r.slot.requestId = s.requestId(requestNumber) }
         r.slot.traceparent = traceparent
         var state: String?
         var inputResponses: [UInt8]?
@@ -56,7 +56,7 @@ struct ExecutorCalls {
         // One pass over the session id serves both keys derived from it.
         let sessionHash = r.session.map { FNV1a.hash($0.id) }
         let cancelHash = sessionHash.map { CallRouter.cancelHashValue(sessionHash: $0, r.id ?? []) }
-        call.context = context(r, requestId: requestId, traceparent: traceparent, cancelHash: cancelHash,
+        call.context = context(r, requestNumber: requestNumber, traceparent: traceparent, cancelHash: cancelHash,
                                sessionKey: sessionHash.map { FNV1a.hash(Self.sessionKeySuffix, from: $0) },
                                inputResponses: inputResponses, requestState: state)
         call.acceptsSSE = r.acceptsSSE
@@ -91,51 +91,52 @@ struct ExecutorCalls {
 
     /// The CALL meta context, built without decoding the client's `_meta`: its bytes are
     /// spliced in as they came.
-    func context(_ r: FrontRequest, requestId: String, traceparent: String?, cancelHash: UInt64?,
+    func context(_ r: FrontRequest, requestNumber: UInt64, traceparent: String?, cancelHash: UInt64?,
                  sessionKey: UInt64?, inputResponses: [UInt8]?, requestState: String?) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         if let m = r.statelessContext {
-            out += "{\"era\":\"modern\",\"protocolVersion\":".utf8
+            out.append(literal: "{\"era\":\"modern\",\"protocolVersion\":")
             JSONValue.appendQuoted(m.protocolVersion, to: &out)
-            out += ",\"clientCapabilities\":".utf8
+            out.append(literal: ",\"clientCapabilities\":")
             m.clientCapabilities.write(into: &out)
-            if let l = m.logLevel { out += ",\"logLevel\":".utf8; JSONValue.appendQuoted(l, to: &out) }
+            if let l = m.logLevel { out.append(literal: ",\"logLevel\":"); JSONValue.appendQuoted(l, to: &out) }
         } else {
-            out += "{\"era\":\"legacy\"".utf8
+            out.append(literal: "{\"era\":\"legacy\"")
             if let session = r.session {
-                out += ",\"protocolVersion\":".utf8
+                out.append(literal: ",\"protocolVersion\":")
                 JSONValue.appendQuoted(session.protocolVersion, to: &out)
-                out += ",\"clientCapabilities\":".utf8
-                out += session.capabilitiesJSON.utf8
+                out.append(literal: ",\"clientCapabilities\":")
+                out.append(utf8: session.capabilitiesJSON)
                 if let l = s.sessions.level(session.id) {
-                    out += ",\"logLevel\":".utf8
+                    out.append(literal: ",\"logLevel\":")
                     JSONValue.appendQuoted(l, to: &out)
                 }
             }
         }
-        if let requestState { out += ",\"requestState\":".utf8; JSONValue.appendQuoted(requestState, to: &out) }
-        out += ",\"requestId\":".utf8
-        JSONValue.appendQuoted(requestId, to: &out)
+        if let requestState { out.append(literal: ",\"requestState\":"); JSONValue.appendQuoted(requestState, to: &out) }
+        out.append(literal: ",\"requestId\":\"") // the id needs no escape: letters, digits, '-'
+        s.appendRequestId(requestNumber, to: &out)
+        out.append(UInt8(ascii: "\""))
         if let cancelHash {
-            out += ",\"cancelKey\":\"".utf8
+            out.append(literal: ",\"cancelKey\":\"")
             CallRouter.appendCancelHash(cancelHash, to: &out)
             out.append(UInt8(ascii: "\""))
         }
         if let sessionKey {
             // A hash, never the id: executors must not hold what lets one act as the session.
-            out += ",\"session\":\"".utf8
+            out.append(literal: ",\"session\":\"")
             CallRouter.appendCancelHash(sessionKey, to: &out)
             out.append(UInt8(ascii: "\""))
         }
-        if let traceparent { out += ",\"traceparent\":".utf8; JSONValue.appendQuoted(traceparent, to: &out) }
+        if let traceparent { out.append(literal: ",\"traceparent\":"); JSONValue.appendQuoted(traceparent, to: &out) }
         if !r.principal.isAnonymous { Self.appendPrincipal(r.principal, to: &out) }
         if r.envelope.raw.meta.kind == Int32(SY_JSON_OBJECT) {
-            out += ",\"_meta\":".utf8
+            out.append(literal: ",\"_meta\":")
             out += Envelope.bytes(r.body, r.envelope.raw.meta)
         }
         if let inputResponses {
-            out += ",\"inputResponses\":".utf8
+            out.append(literal: ",\"inputResponses\":")
             out += inputResponses
         }
         out.append(UInt8(ascii: "}"))

@@ -118,7 +118,7 @@ final class ExecutorAnswers: CallResponder {
         var prefix: [UInt8] = []
         prefix.reserveCapacity(320 + call.idJSON.count + opening.count) // a head with a session id fits
         writer.appendHead(to: &prefix, call.slot, status: status, format: format, jsonLength: jsonLength)
-        prefix += "{\"jsonrpc\":\"2.0\",\"id\":".utf8
+        prefix.append(literal: "{\"jsonrpc\":\"2.0\",\"id\":")
         prefix += call.idJSON
         prefix += UnsafeRawBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount)
         prefix += opening
