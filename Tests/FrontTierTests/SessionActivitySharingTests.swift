@@ -57,6 +57,13 @@ final class SessionIdleAcrossHostsTests: XCTestCase {
         func answer(_ a: [SharedLastUse]) { pending.removeFirst()(a) }
     }
 
+    /// The session when `lookup` finds it idle here, else nil.
+    private func idleHere(_ t: SessionTokens, _ id: String, now: UInt64) -> SessionTokens.Session? {
+        var idle = false
+        let s = t.lookup(id, now: now, idleHere: &idle)
+        return idle ? s : nil
+    }
+
     private func tokens(_ sharing: FakeSharing) -> (SessionTokens, SessionActivityOutbox) {
         let t = SessionTokens(key: [UInt8](repeating: 7, count: 32), versions: ["2025-11-25"], runDir: nil,
                               idleTimeout: 10)
@@ -82,7 +89,7 @@ final class SessionIdleAcrossHostsTests: XCTestCase {
         let (t, outbox) = tokens(sharing)
         let now = UInt64(time(nil))
         let s = t.issue(protocolVersion: "2025-11-25", now: UInt32(now - 60))
-        guard case .idleHere(let idle) = t.lookup(s.id, now: now) else { return XCTFail("idle here") }
+        guard let idle = idleHere(t, s.id, now: now) else { return XCTFail("idle here") }
         var got: [SessionTokens.Session?] = []
         XCTAssertTrue(t.confirm(idle, now: now) { got.append($0) })
         XCTAssertTrue(t.confirm(idle, now: now) { got.append($0) })
@@ -91,7 +98,9 @@ final class SessionIdleAcrossHostsTests: XCTestCase {
         sharing.answer([.secondsAgo(3)])
         XCTAssertEqual(got, [s, s])
         XCTAssertEqual(outbox.count, 1, "served here: a use to tell of")
-        guard case .live = t.lookup(s.id) else { return XCTFail("the use is recorded here") }
+        var idle = false
+        XCTAssertEqual(t.lookup(s.id, idleHere: &idle), s)
+        XCTAssertFalse(idle, "the use is recorded here")
     }
 
     func testASessionNoHostUsedIsRefusedAndNotAskedAgainAtOnce() {
@@ -100,7 +109,7 @@ final class SessionIdleAcrossHostsTests: XCTestCase {
         let now = UInt64(time(nil))
         for answer in [SharedLastUse.none, .secondsAgo(11)] {
             let s = t.issue(protocolVersion: "2025-11-25", now: UInt32(now - 60))
-            guard case .idleHere(let idle) = t.lookup(s.id, now: now) else { return XCTFail("idle here") }
+            guard let idle = idleHere(t, s.id, now: now) else { return XCTFail("idle here") }
             var got: [SessionTokens.Session?] = [s]
             XCTAssertTrue(t.confirm(idle, now: now) { got = [$0] })
             sharing.answer([answer])
@@ -118,7 +127,7 @@ final class SessionIdleAcrossHostsTests: XCTestCase {
         let (t, _) = tokens(sharing)
         let now = UInt64(time(nil))
         let s = t.issue(protocolVersion: "2025-11-25", now: UInt32(now - 60))
-        guard case .idleHere(let idle) = t.lookup(s.id, now: now) else { return XCTFail("idle here") }
+        guard let idle = idleHere(t, s.id, now: now) else { return XCTFail("idle here") }
         sharing.canAsk = false
         XCTAssertFalse(t.confirm(idle, now: now) { _ in XCTFail("not asked") })
         XCTAssertEqual(sharing.localDecisions, 1)
@@ -136,7 +145,7 @@ final class SessionIdleAcrossHostsTests: XCTestCase {
         let (t, _) = tokens(sharing)
         let now = UInt64(time(nil))
         let s = t.issue(protocolVersion: "2025-11-25", now: UInt32(now - 60))
-        guard case .idleHere(let idle) = t.lookup(s.id, now: now) else { return XCTFail("idle here") }
+        guard let idle = idleHere(t, s.id, now: now) else { return XCTFail("idle here") }
         var got: [SessionTokens.Session?] = [s]
         XCTAssertTrue(t.confirm(idle, now: now) { got = [$0] })
         t.revoke(s.id)
@@ -148,7 +157,9 @@ final class SessionIdleAcrossHostsTests: XCTestCase {
         let t = SessionTokens(key: [UInt8](repeating: 7, count: 32), versions: ["2025-11-25"], runDir: nil,
                               idleTimeout: 10)
         let s = t.issue(protocolVersion: "2025-11-25", now: 1_000)
-        guard case .refused = t.lookup(s.id, now: 1_011) else { return XCTFail("refused") }
+        var idle = false
+        XCTAssertNil(t.lookup(s.id, now: 1_011, idleHere: &idle))
+        XCTAssertFalse(idle)
     }
 
     func testSweepKeepsTheLevelOfASessionAnotherHostUses() {

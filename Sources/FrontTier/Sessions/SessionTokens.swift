@@ -127,44 +127,37 @@ public final class SessionTokens {
         return s
     }
 
-    /// What this host knows of a session at a request (`lookup`).
-    enum Lookup {
-        /// Verified, not ended, used within the idle timeout here: the use is recorded.
-        case live(Session)
-        /// Valid, but not used here for longer than the idle timeout: another host may have
-        /// used it meanwhile (`confirm` asks them).
-        case idleHere(Session)
-        /// Forged, malformed, ended or expired.
-        case refused
-    }
-
     /// The session for a request, from this host's own uses only: verified, not ended, not
     /// idle past the timeout; records the use. (`lookup` + `confirm` also count other hosts'.)
     public func use(_ token: String, now: UInt64 = UInt64(time(nil))) -> Session? {
-        switch lookup(token, now: now) {
-        case .live(let s): return s
-        case .idleHere: verified[token] = nil; return nil
-        case .refused: return nil
-        }
+        var idleHere = false
+        let s = lookup(token, now: now, idleHere: &idleHere)
+        if idleHere { verified[token] = nil; return nil }
+        return s
     }
 
     /// The session for a request, as this host alone knows it; records the use when it is live.
-    /// Without other hosts to ask (`share(activity:)`), a session idle here is refused at once.
-    func lookup(_ token: String, now: UInt64 = UInt64(time(nil))) -> Lookup {
-        guard let s = verify(token) else { return .refused }
+    /// nil: forged, malformed, ended or expired. With other hosts to ask (`share(activity:)`), a
+    /// session not used here for longer than the idle timeout is returned with `idleHere` set,
+    /// its use not recorded: `confirm` asks whether another host used it meanwhile. (A flag,
+    /// not an enum with the session as payload: this runs on every request.)
+    @inline(__always)
+    func lookup(_ token: String, now: UInt64 = UInt64(time(nil)), idleHere: inout Bool) -> Session? {
+        guard let s = verify(token) else { return nil }
         let k = SessionActivity.key(token)
         if idleTimeout > 0 {
             let last = activity.lastSeen(k) ?? UInt64(s.issuedAt)
             if now > last && now - last > idleTimeout {
                 guard activitySharing != nil else {
                     verified[token] = nil
-                    return .refused
+                    return nil
                 }
-                return .idleHere(s)
+                idleHere = true
+                return s
             }
         }
         if activity.touch(k, now: now), let outbox = activityOutbox { outbox.add(k) }
-        return .live(s)
+        return s
     }
 
     /// A session `lookup` found idle here: asks the other hosts whether one used it within the
@@ -213,11 +206,10 @@ public final class SessionTokens {
     /// `lookup` then, for a session idle here, `confirm`: `done` runs with the session or nil,
     /// at once or once the other hosts answered. For requests outside the pipeline (GET, DELETE).
     func use(_ token: String, askingHosts done: @escaping (Session?) -> Void) {
-        switch lookup(token) {
-        case .live(let s): done(s)
-        case .refused: done(nil)
-        case .idleHere(let s): if !confirm(s, done) { done(nil) }
-        }
+        var idleHere = false
+        guard let s = lookup(token, idleHere: &idleHere) else { return done(nil) }
+        if !idleHere { return done(s) }
+        if !confirm(s, done) { done(nil) }
     }
 
     /// Makes the idle timeout count the uses other hosts saw: uses seen here go into the

@@ -54,7 +54,10 @@ final class SharedActivityRedis: SessionActivitySharing {
     /// Seconds between flushes.
     let flushInterval: UInt64
     private var timer: Timer?
-    private weak var sessions: SessionTokens?
+    /// The front's sessions, which outlive this object (both live as long as the front). Not
+    /// `weak`: a weak reference would move every retain of SessionTokens, once per request, to
+    /// the slow side-table path.
+    private unowned(unsafe) var sessions: SessionTokens?
     private var outbox: SessionActivityOutbox?
     /// A local decision was logged in this outage (reset when Redis is back).
     private var saidLocal = false

@@ -73,25 +73,21 @@ final class EraStage: RequestStage {
             writer.error(r.target, ProtocolError(.invalidRequest, why))
             return .answered
         }
-        switch services.sessions.lookup(token) {
-        case .live(let session):
-            return admit(&r, session, versionHeader: versionHeader)
-        case .refused:
-            return notFound(&r)
-        case .idleHere(let session):
-            // Idle on this host: another host may have served it meanwhile. Asked through
-            // Redis with the request suspended; refused at once when Redis cannot be asked.
-            guard let pipeline else { return notFound(&r) }
-            let suspended = r.detached(pool: services.loop.pool)
-            let asked = services.sessions.confirm(session) { [unowned self] alive in
-                var request = suspended
-                guard let alive else { _ = self.notFound(&request); return }
-                if self.admit(&request, alive, versionHeader: versionHeader) == .proceed {
-                    pipeline.resume(request, after: self)
-                }
+        var idleHere = false
+        guard let session = services.sessions.lookup(token, idleHere: &idleHere) else { return notFound(&r) }
+        guard idleHere else { return admit(&r, session, versionHeader: versionHeader) }
+        // Idle on this host: another host may have served it meanwhile. Asked through Redis
+        // with the request suspended; refused at once when Redis cannot be asked.
+        guard let pipeline else { return notFound(&r) }
+        let suspended = r.detached(pool: services.loop.pool)
+        let asked = services.sessions.confirm(session) { [unowned self] alive in
+            var request = suspended
+            guard let alive else { _ = self.notFound(&request); return }
+            if self.admit(&request, alive, versionHeader: versionHeader) == .proceed {
+                pipeline.resume(request, after: self)
             }
-            return asked ? .suspended : notFound(&r)
         }
+        return asked ? .suspended : notFound(&r)
     }
 
     private func notFound(_ r: inout FrontRequest) -> StageOutcome {
@@ -100,6 +96,7 @@ final class EraStage: RequestStage {
     }
 
     /// The checks after the session is known: its owner, the version header, batches.
+    @inline(__always)
     private func admit(_ r: inout FrontRequest, _ session: SessionTokens.Session, versionHeader: String?) -> StageOutcome {
         guard session.owner == r.principal.bindingDigest else {
             writer.error(r.target, Self.notOwner)
