@@ -14,7 +14,8 @@ import Redis
 /// - ask: a front that would expire a session from its own uses asks the set for the seconds
 ///   since its newest use (a script: Redis's clock, so hosts' clocks do not matter).
 ///
-/// Requests never send anything here but the question about a session idle on this host.
+/// A request sends nothing here but the question about a session idle on this host (and, when
+/// the outbox fills up within one interval, 65,536 distinct sessions, the flush it triggers).
 /// Redis away: the outbox keeps what it can (bounded) for when it is back, and a session idle
 /// here is refused from this host's uses alone (logged once per outage).
 /// Thread: the loop thread.
