@@ -50,6 +50,23 @@ def test_a_session_used_only_on_one_host_stays_alive_on_the_other(server_factory
 
 
 @pytest.mark.timeout(120)
+def test_the_state_of_a_session_in_use_outlives_the_idle_timeout_in_redis(server_factory, host_network):
+    from sy_http import RawConnection, rpc
+    with RedisServer(host=host_network.root_address) as redis:
+        a, b = hosts(host_network, server_factory, redis)
+        quiet = new_session(a)
+        with RawConnection(a.host, a.port) as c:
+            assert c.post(rpc("logging/setLevel", {"level": "error"}), session=quiet).status == 200
+        key = f"sy:{{{quiet}}}:s"
+        assert redis.command("EXISTS", key) == 1
+        use_every_second(b, quiet, 3 * TIMEOUT)
+        # Written once, 12 s ago with a 4 s lifetime: kept because the session kept being used.
+        assert redis.command("HGET", key, "level") == b"error"
+        assert 0 < redis.command("TTL", key) <= TIMEOUT
+        assert redis.command("ZSCORE", "sy:sessions", quiet) is not None
+
+
+@pytest.mark.timeout(120)
 def test_a_session_used_nowhere_expires_on_every_host(server_factory, host_network):
     with RedisServer(host=host_network.root_address) as redis:
         a, b = hosts(host_network, server_factory, redis)

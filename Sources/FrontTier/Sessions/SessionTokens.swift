@@ -222,6 +222,13 @@ public final class SessionTokens {
         return outbox
     }
 
+    /// Sessions with a log level or subscriptions: Redis holds their state too, kept there
+    /// (`SharedActivityRedis.flush`) while they are used.
+    var sessionsWithState: [String] {
+        if subscriptions.isEmpty { return Array(levels.keys) }
+        return Array(Set(levels.keys).union(subscriptions.keys))
+    }
+
     /// When this host last saw the session used (Unix seconds), for flushing the outbox.
     func lastSeen(key: UInt64) -> UInt64? { activity.lastSeen(key) }
 

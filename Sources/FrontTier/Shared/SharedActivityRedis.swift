@@ -10,7 +10,9 @@ import Redis
 ///   set its key picks. Every `flushInterval` (the idle timeout / 8, from 1 s to 60 s) a front
 ///   sends the sessions it saw used since the last flush (`SessionActivityOutbox`), one script
 ///   call per set it touches (up to `chunk` sessions each): `ZADD GT`, then what is older than
-///   the timeout is removed and the set expires a minute after the timeout.
+///   the timeout is removed and the set expires a minute after the timeout. The state of the
+///   sessions used that have some (a log level, subscriptions: `sy:{<session>}:s`) is kept
+///   alive with them.
 /// - ask: a front that would expire a session from its own uses asks the set for the seconds
 ///   since its newest use (a script: Redis's clock, so hosts' clocks do not matter).
 ///
@@ -136,6 +138,7 @@ final class SharedActivityRedis: SessionActivitySharing {
         }
         guard client.isUp, !outbox.isEmpty else { return }
         let entries = outbox.drain(now: UInt64(time(nil)), unknownAge: flushInterval) { sessions.lastSeen(key: $0) }
+        keepState(of: sessions.sessionsWithState, used: entries)
         let timeout = Array(String(idleTimeout).utf8)
         for batch in Self.batches(entries) {
             var args = [timeout]
@@ -149,6 +152,26 @@ final class SharedActivityRedis: SessionActivitySharing {
                 // Told again with the next flush (ages from this host's table then).
                 self.outbox?.putBack(batch.entries)
                 if !e.hasPrefix("DOWN") { self.problem("redis: cannot record session uses; retried", e) }
+            }
+        }
+    }
+
+    /// The state of a session (`sy:{<session>}:s`, its entry in `sy:sessions`) expires an idle
+    /// timeout after it was last written: for the sessions with state that were used, it is
+    /// pushed back to an idle timeout from now, so a host that loads it later still finds it.
+    private func keepState(of withState: [String], used entries: [SessionActivityOutbox.Entry]) {
+        guard !withState.isEmpty else { return }
+        let used = Set(entries.map(\.key))
+        let ttl = Array(String(idleTimeout).utf8)
+        let expiry = Array(String(UInt64(time(nil)) + idleTimeout).utf8)
+        for session in withState where used.contains(SessionActivity.key(session)) {
+            let key = SharedRevocationsRedis.stateKey(session)
+            client.send([Array("EXPIRE".utf8), key, ttl], key: key) { _ in }
+            client.send([Array("ZADD".utf8), SharedRevocationsRedis.indexKey, Array("GT".utf8), expiry,
+                         Array(session.utf8)], key: SharedRevocationsRedis.indexKey) { [unowned self] reply in
+                if case .error(let e) = reply, !e.hasPrefix("DOWN") {
+                    self.problem("redis: cannot keep the state of a session in use", e)
+                }
             }
         }
     }
