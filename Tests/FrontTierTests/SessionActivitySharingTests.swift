@@ -98,9 +98,9 @@ final class SessionIdleAcrossHostsTests: XCTestCase {
         sharing.answer([.secondsAgo(3)])
         XCTAssertEqual(got, [s, s])
         XCTAssertEqual(outbox.count, 1, "served here: a use to tell of")
-        var idle = false
-        XCTAssertEqual(t.lookup(s.id, idleHere: &idle), s)
-        XCTAssertFalse(idle, "the use is recorded here")
+        var stillIdle = false
+        XCTAssertEqual(t.lookup(s.id, idleHere: &stillIdle), s)
+        XCTAssertFalse(stillIdle, "the use is recorded here")
     }
 
     func testASessionNoHostUsedIsRefusedAndNotAskedAgainAtOnce() {
