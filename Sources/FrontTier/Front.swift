@@ -91,6 +91,7 @@ public final class Front: ExecutorPoolObserver {
             let shared = SharedStateRedis(settings: settings, options: options, loop: loop, log: log)
             services.sharedState = shared
             sessions.share(through: shared.sessions)
+            shared.activity?.start(sessions)
             services.resultCache?.remote = RedisResultStore(client: shared.client, loop: loop, log: log)
             shared.start()
         }

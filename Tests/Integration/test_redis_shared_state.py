@@ -146,6 +146,7 @@ KNOWN_KEYS = [
     (re.compile(rb"^sy:events$"), "the shared event log"),
     (re.compile(rb"^sy:rc:[0-9a-f]{64}$"), "a cached result"),
     (re.compile(rb"^sy:rl:[^\x00]+\x00[ap]:.+$"), "a rate-limit bucket"),
+    (re.compile(rb"^sy:activity:(1[0-5]|[0-9])$"), "sessions' last uses"),
 ]
 
 
@@ -154,13 +155,17 @@ def test_every_key_is_known_and_a_sessions_keys_carry_its_hash_tag(server_factor
     from sy_http import rpc
     from test_redis_streams import trigger
     with RedisServer(host=host_network.root_address) as redis:
+        # A short idle timeout: the sessions used are flushed to sy:activity:<n> every second.
         a, b = start_hosts(host_network, server_factory, ["--redis", redis.url], tools="demo,conformance",
-                           extra=["--rate-limit", "echo=100/m"])
+                           extra=["--rate-limit", "echo=100/m", "--session-idle-timeout", "8"])
         sessions = [new_session(a), new_session(b), new_session(a)]
         with RawConnection(a.host, a.port) as c:
             assert c.post(rpc("logging/setLevel", {"level": "error"}), session=sessions[0]).status == 200
             r = c.post(rpc("resources/subscribe", {"uri": "test://watched-resource"}), session=sessions[1])
             assert r.status == 200, r
+        # sessions[1] used on A (made on B): flushed within a second. Before the rate-limited
+        # call, whose bucket expires once it is full again (0.6 s).
+        wait_until(lambda: redis.command("KEYS", "sy:activity:*"), 5, what="a flush of the sessions used")
         assert call(b, sessions[0]).status == 200                      # rate-limited
         assert call(a, sessions[1], name="add_numbers").status == 200  # cached
         assert delete(b, sessions[2]).status == 200
@@ -183,8 +188,12 @@ def test_every_key_is_known_and_a_sessions_keys_carry_its_hash_tag(server_factor
 @pytest.mark.timeout(90)
 def test_a_call_neither_cached_nor_limited_does_not_touch_redis(server_factory, host_network):
     with RedisServer(host=host_network.root_address) as redis:
-        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url], fronts=1)
+        # A short idle timeout, so each front flushes the sessions it saw used every second
+        # meanwhile: that batch is per second, not per call.
+        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url], fronts=1,
+                           extra=["--session-idle-timeout", "8"])
         sessions = [new_session(h) for h in (a, b)]
+        started = time.monotonic()
         monitor = redis.connect(timeout=10)
         monitor.command("MONITOR")
         stop = threading.Event()
@@ -205,12 +214,17 @@ def test_a_call_neither_cached_nor_limited_does_not_touch_redis(server_factory, 
         stop.set()
         monitor.close()
         t.join(timeout=5)
-        # Only the fronts' once-a-second registration (a script on sy:fronts) and subscription
-        # probe (a PUBLISH on the front's own sy:acks: channel) may run meanwhile.
-        per_request = [l for l in lines if "sy:fronts" not in l and '"TIME"' not in l and '"ZADD"' not in l
+        elapsed = time.monotonic() - started
+        # Only the fronts' once-a-second registration (a script on sy:fronts), subscription
+        # probe (a PUBLISH on the front's own sy:acks: channel) and flush of the sessions used
+        # (a script on sy:activity:<n>, each front's one session in one set) may run meanwhile.
+        flushes = [l for l in lines if re.search(r'"EVAL(SHA)?" "[^"]*" "1" "sy:activity:', l)]
+        background = [l for l in lines if "sy:activity:" not in l]
+        per_request = [l for l in background if "sy:fronts" not in l and '"TIME"' not in l and '"ZADD"' not in l
                        and '"ZREMRANGEBYSCORE"' not in l and not re.search(r'"PUBLISH" "sy:acks:[^"]*" "probe', l)]
         assert per_request == [], per_request[:10]
-        assert len(lines) < 50, f"{len(lines)} commands for 200 calls: {lines[:10]}"
+        assert len(background) < 50, f"{len(background)} commands for 200 calls: {background[:10]}"
+        assert len(flushes) <= 2 * (int(elapsed) + 2), (elapsed, flushes)
 
 
 @pytest.mark.timeout(120)

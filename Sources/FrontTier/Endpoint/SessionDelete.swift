@@ -21,10 +21,19 @@ final class SessionDelete {
             s.writer.error(t, ProtocolError(.invalidRequest, "Bad Request: Mcp-Session-Id header is required"))
             return
         }
-        guard let ended = s.sessions.use(token) else {
-            s.writer.error(t, ProtocolError(.sessionNotFound, "Session not found"))
-            return
-        }
+        let connection = t.connection // held until the answer (the target does not hold it)
+        s.sessions.use(token, askingHosts: { [self] ended in
+            guard !connection.isClosed else { return }
+            guard let ended else {
+                self.s.writer.error(t, ProtocolError(.sessionNotFound, "Session not found"))
+                return
+            }
+            self.end(ended, token, t, owner: owner)
+        })
+    }
+
+    /// Ends a session found live (here or, asked through Redis, on another host).
+    private func end(_ ended: SessionTokens.Session, _ token: String, _ t: AnswerTarget, owner: UInt64) {
         guard ended.owner == owner else {
             s.writer.error(t, EraStage.notOwner)
             return

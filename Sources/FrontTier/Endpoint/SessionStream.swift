@@ -11,15 +11,31 @@ final class SessionStream {
 
     /// `owner`: the caller's `Principal.bindingDigest` (0 when authentication is off).
     func handle(_ req: HTTPRequest, _ t: AnswerTarget, owner: UInt64) {
-        guard let token = req.header(.mcpSessionId), let session = s.sessions.use(token) else {
+        guard let token = req.header(.mcpSessionId) else {
             s.writer.error(t, ProtocolError(.sessionNotFound, "Session not found"))
             return
         }
+        // What the stream needs of the request, read now: a session idle on this host is asked
+        // about through Redis, and the request's bytes are gone by the answer.
+        let accepts = req.acceptFlags, lastEventId = req.header(.lastEventId)
+        let connection = t.connection // held until the answer (the target does not hold it)
+        s.sessions.use(token, askingHosts: { [s] session in
+            guard !connection.isClosed else { return }
+            guard let session else {
+                s.writer.error(t, ProtocolError(.sessionNotFound, "Session not found"))
+                return
+            }
+            self.open(session, t, owner: owner, accepts: accepts, lastEventId: lastEventId)
+        })
+    }
+
+    private func open(_ session: SessionTokens.Session, _ t: AnswerTarget, owner: UInt64, accepts: Int32,
+                      lastEventId: String?) {
         guard session.owner == owner else {
             s.writer.error(t, EraStage.notOwner)
             return
         }
-        guard req.acceptFlags & Int32(SY_ACCEPT_SSE | SY_ACCEPT_ANY | SY_ACCEPT_TEXT) != 0 else {
+        guard accepts & Int32(SY_ACCEPT_SSE | SY_ACCEPT_ANY | SY_ACCEPT_TEXT) != 0 else {
             s.writer.error(t, ProtocolError(.invalidRequest, "Not Acceptable: the stream is text/event-stream",
                                             httpStatus: 406))
             return
@@ -28,7 +44,6 @@ final class SessionStream {
         filter.tools = true; filter.prompts = true; filter.resources = true
         filter.session = session.id
         s.writer.openStream(t.slot)
-        let lastEventId = req.header(.lastEventId)
         if let fanOut = s.fanOut, fanOut.isActive, !s.listeners.holdsLocally(lastEventId, session: session.id) {
             // Redis: the stream's events come from the shared log, resumable on any host.
             let stream = s.listeners.openShared(connection: t.connection, slot: t.slot, filter: filter)

@@ -14,7 +14,8 @@ extension RequestPipeline {
             stages.append(AuthenticationStage(access: access, writer: services.writer))
         }
         if origin != nil { stages.append(MediaTypeStage(writer: services.writer)) }
-        stages += [EraStage(services: services, methods: methods), batch]
+        let era = EraStage(services: services, methods: methods)
+        stages += [era, batch]
         if let access = services.access {
             stages.append(AuthorizationStage(access: access, writer: services.writer, methods: methods))
         }
@@ -34,6 +35,7 @@ extension RequestPipeline {
         stages.append(MethodStage(services: services, table: methods))
         let pipeline = RequestPipeline(stages: stages)
         batch.pipeline = pipeline
+        era.pipeline = pipeline
         cacheStage?.pipeline = pipeline
         rateLimit?.pipeline = pipeline
         return pipeline

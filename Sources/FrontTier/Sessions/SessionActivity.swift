@@ -35,9 +35,11 @@ final class SessionActivity {
         return h == 0 ? 1 : h
     }
 
-    /// Records a use of the session at `now` (seconds).
-    func touch(_ key: UInt64, now: UInt64) {
-        guard let t = table else { local[key] = now; return }
+    /// Records a use of the session at `now` (seconds). True when this stored a new second (the
+    /// first use of that second by any front of this host): what other hosts are told of.
+    @discardableResult
+    func touch(_ key: UInt64, now: UInt64) -> Bool {
+        guard let t = table else { return local.updateValue(now, forKey: key) != now }
         let start = Int(key & UInt64(SessionActivity.slots - 1))
         var stalest = start, stalestSeen = UInt64.max
         for i in 0..<SessionActivity.probe {
@@ -46,12 +48,13 @@ final class SessionActivity {
             let seen = k + 1
             let current = sy_atomic_load_u64(k)
             if current == key {
-                if sy_atomic_load_u64(seen) != now { sy_atomic_store_u64(seen, now) }
-                return
+                guard sy_atomic_load_u64(seen) != now else { return false }
+                sy_atomic_store_u64(seen, now)
+                return true
             }
             if current == 0 {
-                if sy_atomic_cas_u64(k, 0, key) != 0 { sy_atomic_store_u64(seen, now); return }
-                if sy_atomic_load_u64(k) == key { sy_atomic_store_u64(seen, now); return }
+                if sy_atomic_cas_u64(k, 0, key) != 0 { sy_atomic_store_u64(seen, now); return true }
+                if sy_atomic_load_u64(k) == key { sy_atomic_store_u64(seen, now); return true }
                 continue
             }
             let v = sy_atomic_load_u64(seen)
@@ -60,6 +63,7 @@ final class SessionActivity {
         let k = t + 2 * stalest
         sy_atomic_store_u64(k + 1, now)
         sy_atomic_store_u64(k, key)
+        return true
     }
 
     /// The last recorded use, if the table still holds the session.

@@ -48,6 +48,16 @@ public final class SessionTokens {
     /// since, when the session would have expired anyway.
     @exclusivity(unchecked) private var revoked: [String: UInt64] = [:]
 
+    /// Other hosts' uses of sessions (Redis), and the uses of this front they are told of.
+    private var activitySharing: (any SessionActivitySharing)?
+    @exclusivity(unchecked) private var activityOutbox: SessionActivityOutbox?
+    /// Sessions the other hosts confirmed idle, and until when (seconds) that stands: repeated
+    /// requests of an expired session do not ask again each time. Bounded; cleared when full.
+    private var refusedAfterAsking: [UInt64: UInt64] = [:]
+    static let refusedLimit = 100_000
+    /// Sessions being asked about, with who waits for the answer (one question per session).
+    private var asking: [String: [(Session?) -> Void]] = [:]
+
     /// Where events are shared with other fronts: the run directory (the fronts of this
     /// server), then Redis (other hosts) when `share(through:)` added it.
     private var sharings: [any SessionEventSharing] = []
@@ -117,20 +127,110 @@ public final class SessionTokens {
         return s
     }
 
-    /// The session for a request: verified, not ended, not idle past the timeout; records the use.
+    /// The session for a request, from this host's own uses only: verified, not ended, not
+    /// idle past the timeout; records the use. (`lookup` + `confirm` also count other hosts'.)
     public func use(_ token: String, now: UInt64 = UInt64(time(nil))) -> Session? {
+        var idleHere = false
+        let s = lookup(token, now: now, idleHere: &idleHere)
+        if idleHere { verified[TokenKey(token)] = nil; return nil }
+        return s
+    }
+
+    /// The session for a request, as this host alone knows it; records the use when it is live.
+    /// nil: forged, malformed, ended or expired. With other hosts to ask (`share(activity:)`), a
+    /// session not used here for longer than the idle timeout is returned with `idleHere` set,
+    /// its use not recorded: `confirm` asks whether another host used it meanwhile. (A flag,
+    /// not an enum with the session as payload: this runs on every request.)
+    @inline(__always)
+    func lookup(_ token: String, now: UInt64 = UInt64(time(nil)), idleHere: inout Bool) -> Session? {
         let k = SessionActivity.key(token)
         guard let s = verify(TokenKey(token, fnv: k)) else { return nil }
         if idleTimeout > 0 {
             let last = activity.lastSeen(k) ?? UInt64(s.issuedAt)
             if now > last && now - last > idleTimeout {
-                verified[TokenKey(token, fnv: k)] = nil
-                return nil
+                guard activitySharing != nil else {
+                    verified[TokenKey(token, fnv: k)] = nil
+                    return nil
+                }
+                idleHere = true
+                return s
             }
         }
-        activity.touch(k, now: now)
+        if activity.touch(k, now: now), let outbox = activityOutbox { outbox.add(k) }
         return s
     }
+
+    /// A session `lookup` found idle here: asks the other hosts whether one used it within the
+    /// idle timeout. True when it asked: `done` runs later with the session (the use recorded)
+    /// or nil. False when it cannot ask (no other hosts, Redis away: decided here, logged by
+    /// the sharing; or a refusal confirmed a moment ago): the session is refused.
+    func confirm(_ s: Session, now: UInt64 = UInt64(time(nil)), _ done: @escaping (Session?) -> Void) -> Bool {
+        let k = SessionActivity.key(s.id)
+        guard let sharing = activitySharing, sharing.canAsk else {
+            activitySharing?.decidedLocally()
+            verified[TokenKey(s.id, fnv: k)] = nil
+            return false
+        }
+        if let until = refusedAfterAsking[k] {
+            if now < until { verified[TokenKey(s.id, fnv: k)] = nil; return false }
+            refusedAfterAsking[k] = nil
+        }
+        if asking[s.id] != nil {
+            asking[s.id]!.append(done)
+            return true
+        }
+        asking[s.id] = [done]
+        sharing.lastUse([k]) { [unowned self] answers in
+            let waiting = self.asking.removeValue(forKey: s.id) ?? []
+            let now = UInt64(time(nil))
+            let alive: Session?
+            switch answers.first ?? .unknown {
+            case .secondsAgo(let ago) where ago <= self.idleTimeout && self.revoked[s.id] == nil:
+                if self.activity.touch(k, now: now), let outbox = self.activityOutbox { outbox.add(k) }
+                alive = s
+            case .unknown:
+                sharing.decidedLocally()
+                self.verified[TokenKey(s.id, fnv: k)] = nil
+                alive = nil
+            default:
+                if self.refusedAfterAsking.count >= Self.refusedLimit { self.refusedAfterAsking.removeAll() }
+                self.refusedAfterAsking[k] = now + sharing.recheckAfter
+                self.verified[TokenKey(s.id, fnv: k)] = nil
+                alive = nil
+            }
+            for w in waiting { w(alive) }
+        }
+        return true
+    }
+
+    /// `lookup` then, for a session idle here, `confirm`: `done` runs with the session or nil,
+    /// at once or once the other hosts answered. For requests outside the pipeline (GET, DELETE).
+    func use(_ token: String, askingHosts done: @escaping (Session?) -> Void) {
+        var idleHere = false
+        guard let s = lookup(token, idleHere: &idleHere) else { return done(nil) }
+        if !idleHere { return done(s) }
+        if !confirm(s, done) { done(nil) }
+    }
+
+    /// Makes the idle timeout count the uses other hosts saw: uses seen here go into the
+    /// returned outbox (the sharing flushes it), and a session idle here is asked about.
+    func share(activity sharing: any SessionActivitySharing,
+               outboxLimit: Int = SessionActivityOutbox.defaultLimit) -> SessionActivityOutbox {
+        let outbox = SessionActivityOutbox(limit: outboxLimit)
+        activitySharing = sharing
+        activityOutbox = outbox
+        return outbox
+    }
+
+    /// Sessions with a log level or subscriptions: Redis holds their state too, kept there
+    /// (`SharedActivityRedis.flush`) while they are used.
+    var sessionsWithState: [String] {
+        if subscriptions.isEmpty { return Array(levels.keys) }
+        return Array(Set(levels.keys).union(subscriptions.keys))
+    }
+
+    /// When this host last saw the session used (Unix seconds), for flushing the outbox.
+    func lastSeen(key: UInt64) -> UInt64? { activity.lastSeen(key) }
 
     /// Frees what expired sessions hold: cached verifications idle past the timeout, and
     /// deletions old enough that the session would be idle-expired anyway.
@@ -145,8 +245,23 @@ public final class SessionTokens {
         let alive = { (id: String) in
             self.verified[TokenKey(id)] != nil || (self.activity.lastSeen(SessionActivity.key(id)) ?? 0) >= cutoff
         }
-        levels = levels.filter { alive($0.key) }
-        subscriptions = subscriptions.filter { alive($0.key) }
+        refusedAfterAsking = refusedAfterAsking.filter { $0.value > now }
+        // A log level or subscriptions of a session idle here, kept while another host uses it.
+        let idleHere = Array(Set(levels.keys).union(subscriptions.keys).filter { !alive($0) })
+        if let sharing = activitySharing, sharing.canAsk, !idleHere.isEmpty {
+            sharing.lastUse(idleHere.map(SessionActivity.key)) { [unowned self] answers in
+                for (id, answer) in zip(idleHere, answers) {
+                    if case .secondsAgo(let ago) = answer, ago <= self.idleTimeout { continue }
+                    self.levels[id] = nil
+                    self.subscriptions[id] = nil
+                }
+            }
+        } else {
+            for id in idleHere {
+                levels[id] = nil
+                subscriptions[id] = nil
+            }
+        }
         activity.sweep(olderThan: cutoff)
         if before - (verified.count + revoked.count) > 1000 { sy_malloc_trim() }
     }

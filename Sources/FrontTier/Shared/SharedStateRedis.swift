@@ -13,6 +13,8 @@ final class SharedStateRedis {
     let settings: RedisSettings
     let sessions: SharedRevocationsRedis
     let rateLimits: SharedRateLimitsRedis?
+    /// When sessions were last used, across hosts; nil when sessions never idle out.
+    let activity: SharedActivityRedis?
     private let log: Log
     /// Called on every change of the client's state, after this object's own bookkeeping.
     private var observers: [(Bool) -> Void] = []
@@ -34,6 +36,8 @@ final class SharedStateRedis {
         client = RedisClient(loop: loop, settings: settings) { line in log.info(line) }
         sessions = SharedRevocationsRedis(client: client, loop: loop, log: log, idleTimeout: options.sessionIdleTimeout)
         rateLimits = options.rateLimits.isEmpty ? nil : SharedRateLimitsRedis(client: client)
+        activity = options.sessionIdleTimeout == 0 ? nil
+            : SharedActivityRedis(client: client, loop: loop, log: log, idleTimeout: options.sessionIdleTimeout)
         downSince = loop.now
         client.onStateChange = { [unowned self] isUp in self.changed(isUp) }
     }
@@ -48,6 +52,7 @@ final class SharedStateRedis {
     }
 
     func stop() {
+        activity?.stop()
         sessions.stop()
         client.close()
         up.set(0)
@@ -59,6 +64,7 @@ final class SharedStateRedis {
             let downMs = downSince.map { loop.now - $0 } ?? 0
             downSince = nil
             sessions.sync()
+            activity?.reconnected()
             log.info("redis: connected; sharing state", [("redis", settings.redacted), ("afterMs", String(downMs))])
         } else {
             downSince = loop.now

@@ -15,6 +15,8 @@ final class EraStage: RequestStage {
     /// `initialize`'s index in the method table: the one request without a session.
     private let initialize: Int?
     private var writer: ResponseWriter { services.writer }
+    /// The pipeline a request suspended here (its session asked about) resumes in. Set once by the owner.
+    unowned(unsafe) var pipeline: RequestPipeline?
     /// A session used with another principal's credentials (a stolen or guessed session id):
     /// refused on every front, since the id carries its owner.
     static let notOwner = ProtocolError(.invalidRequest, "Forbidden: the session belongs to another principal",
@@ -71,10 +73,31 @@ final class EraStage: RequestStage {
             writer.error(r.target, ProtocolError(.invalidRequest, why))
             return .answered
         }
-        guard let session = services.sessions.use(token) else {
-            writer.error(r.target, ProtocolError(.sessionNotFound, "Session not found"))
-            return .answered
+        var idleHere = false
+        guard let session = services.sessions.lookup(token, idleHere: &idleHere) else { return notFound(&r) }
+        guard idleHere else { return admit(&r, session, versionHeader: versionHeader) }
+        // Idle on this host: another host may have served it meanwhile. Asked through Redis
+        // with the request suspended; refused at once when Redis cannot be asked.
+        guard let pipeline else { return notFound(&r) }
+        let suspended = r.detached(pool: services.loop.pool)
+        let asked = services.sessions.confirm(session) { [unowned self] alive in
+            var request = suspended
+            guard let alive else { _ = self.notFound(&request); return }
+            if self.admit(&request, alive, versionHeader: versionHeader) == .proceed {
+                pipeline.resume(request, after: self)
+            }
         }
+        return asked ? .suspended : notFound(&r)
+    }
+
+    private func notFound(_ r: inout FrontRequest) -> StageOutcome {
+        writer.error(r.target, ProtocolError(.sessionNotFound, "Session not found"))
+        return .answered
+    }
+
+    /// The checks after the session is known: its owner, the version header, batches.
+    @inline(__always)
+    private func admit(_ r: inout FrontRequest, _ session: SessionTokens.Session, versionHeader: String?) -> StageOutcome {
         guard session.owner == r.principal.bindingDigest else {
             writer.error(r.target, Self.notOwner)
             return .answered
