@@ -28,6 +28,8 @@ public final class Front: ExecutorPoolObserver {
     /// The one-shot timers of a drain (grace, deadline) and of readiness; closed by `finish`.
     private var pendingTimers: [Timer] = []
     private var signals: [SignalWatcher] = []
+    /// Gives heap memory left free by bursts back to the system; closed by `finish`.
+    private var heapTrimmer: HeapTrimmer?
     private var draining = false
     private var notifiedReady = false
     /// The TLS context for new connections (replaced by SIGUSR2; connections keep the one they
@@ -76,6 +78,12 @@ public final class Front: ExecutorPoolObserver {
         signal(SIGPIPE, SIG_IGN)
         // Messages up to 8 MiB from the heap; up to 32 MiB freed kept per arena, at most 4 arenas.
         sy_malloc_tune(8 << 20, 32 << 20, 4)
+        // ...and what a burst leaves free in the heap goes back once it has passed.
+        let heapInUse = Metrics.gauge(.heapBytes, "in_use"), heapRetained = Metrics.gauge(.heapBytes, "retained")
+        heapTrimmer = HeapTrimmer(loop: loop) { c in
+            heapInUse.set(Int64(c.inUse))
+            heapRetained.set(Int64(c.retained))
+        }
         let metrics = services.metrics
         let admin = AdminRoutes(runDir: options.runDir, loop: loop) { [unowned self] in self.endpoint.healthReport() }
         self.admin = admin
@@ -401,6 +409,8 @@ public final class Front: ExecutorPoolObserver {
         for t in timers + pendingTimers { t.close() }
         timers.removeAll()
         pendingTimers.removeAll()
+        heapTrimmer?.close()
+        heapTrimmer = nil
         services.listeners.stop()
         for s in signals { s.close() }
         signals.removeAll()
