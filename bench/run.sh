@@ -301,11 +301,11 @@ scenario() {
       ok=$(jq -s 'map(.ok) | add' "$OUT/$s"/gen-*.json)
       errs=$(jq -s 'map(.errors + .setupErrors) | add' "$OUT/$s"/gen-*.json)
       # The generators start together: set-up ends with the slowest.
-      setup=$(jq -s 'map(.setupSeconds) | max' "$OUT/$s"/gen-*.json)
+      setup=$(jq -s 'map(.setupSeconds) | max * 100 | round / 100' "$OUT/$s"/gen-*.json)
       per() { echo $(( held > 0 ? ($2 - $1) * 1024 / held : 0 )); }
       { echo "| sessions held | set-up s | sessions/s | answered at the end | errors | front RSS before → with KiB | per session: RSS B | PSS B | anonymous B | load average |"
         echo "|---|---|---|---|---|---|---|---|---|---|"
-        echo "| $held | $setup | $(awk -v n="$held" -v t="$setup" 'BEGIN{ printf "%.0f", t > 0 ? n / t : 0 }') | $ok | $errs | $before → $after | $(per "$before" "$after") | $(per "$pss_before" "$pss_after") | $(per "$anon_before" "$anon_after") | $(cut -d' ' -f1-3 /proc/loadavg) |"
+        echo "| $held | $setup | $(awk -v n="$held" -v t="$setup" 'BEGIN{ printf "%.0f", (t > 0 ? n / t : 0) }') | $ok | $errs | $before → $after | $(per "$before" "$after") | $(per "$pss_before" "$pss_after") | $(per "$anon_before" "$anon_after") | $(cut -d' ' -f1-3 /proc/loadavg) |"
       } | tee "$OUT/$s/table.md"
       [ "$held" -eq "$sessions" ] && [ "$ok" -eq "$sessions" ] && [ "$errs" -eq 0 ] \
         || { log "$s: $held of $sessions held, $ok answered, $errs errors"; return 1; }
