@@ -8,6 +8,8 @@
 #   open-10k                       open loop, RATE (10,000) req/s over 3,000 sessions, latency from schedule
 #   idle                           SESSIONS (30,000) idle sessions from PROCS generator processes on as many
 #                                  source addresses; front RSS per session
+#   idle100k                       the same with 100,000 sessions, PROCS=8, IDLE_FRONTS=8 fronts: set-up rate,
+#                                  final calls answered, front RSS, PSS and anonymous memory per session
 #   args-10k args-1m               echo of 10 KB / 1 MB of text; Switchyard with and without link compression
 #   cpu                            sha256 with ROUNDS rounds: executors bound by CPU
 #   churn                          a new TCP connection per request
@@ -34,7 +36,7 @@ OUT=${OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
 CC_BIN=${CC:-$(command -v cc || command -v clang || echo cc)}
 STANDARD="echo-100 echo-1000 echo-3000 echo-10000 stateless-100 open-10k idle args-10k args-1m cpu churn"
 
-[ $# -gt 0 ] || { sed -n '2,20p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,22p' "$0"; exit 2; }
 [ -x "$SY" ] && [ -x "$GEN" ] || { echo "build first: swift build -c release (or set BIN_DIR)"; exit 1; }
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /tmp/switchyard-bench-XXXXXX)
@@ -208,6 +210,31 @@ front_mem_kib() { # PATTERN: a line of /proc/PID/smaps_rollup, summed over the f
   echo "$total"
 }
 
+# Descriptors and ports for SESSIONS idle sessions from PROCS generators over FRONTS fronts: the
+# descriptor limit is raised to the hard limit at the top; the port range and listen backlog only
+# when running as root (sysctl), else a message says what to raise.
+idle_limits() { # sessions procs fronts
+  local per_gen=$(( $1 / $2 + 64 )) per_front=$(( $1 * 5 / ($3 * 4) + 128 )) have
+  have=$(ulimit -n)
+  if [ "$have" -lt "$per_gen" ] || [ "$have" -lt "$per_front" ]; then
+    echo "idle: $1 sessions need $per_gen descriptors per generator and about $per_front per front;" \
+      "the limit is $have (hard $(ulimit -Hn)): raise it (limits.conf, systemd LimitNOFILE) or set PROCS and IDLE_FRONTS higher"
+    return 1
+  fi
+  local lo hi somax
+  read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range
+  somax=$(cat /proc/sys/net/core/somaxconn)
+  if [ $((hi - lo)) -lt "$per_gen" ]; then
+    if [ "$(id -u)" = 0 ]; then sysctl -qw net.ipv4.ip_local_port_range="10000 65000"
+    else echo "idle: $per_gen ports per source address needed, $((hi - lo)) in net.ipv4.ip_local_port_range: run as root or widen it"; return 1; fi
+  fi
+  if [ "$somax" -lt 4096 ]; then
+    if [ "$(id -u)" = 0 ]; then sysctl -qw net.core.somaxconn=4096
+    else echo "idle: net.core.somaxconn is $somax; set-up bursts may be refused below 4096: run as root or raise it"; fi
+  fi
+  return 0
+}
+
 scenario() {
   local s=$1
   case $s in
@@ -238,35 +265,50 @@ scenario() {
       measure "$s" switchyard -c "${CONNS:-3000}" --rate "${RATE:-10000}" -d "${OPEN_DURATION:-30}" --warmup "$WARMUP"
       table "$s"
       ;;
-    idle)
+    idle|idle100k)
+      # idle100k: 100,000 sessions over 8 fronts from 8 generator processes (goal 3 of issue 18).
+      local sessions procs hold=${HOLD:-10}
+      if [ "$s" = idle100k ]; then
+        sessions=${SESSIONS:-100000}; procs=${PROCS:-8}
+        local FRONTS=${IDLE_FRONTS:-8}   # start_switchyard reads FRONTS
+      else
+        sessions=${SESSIONS:-30000}; procs=${PROCS:-3}
+      fi
+      idle_limits "$sessions" "$procs" "$FRONTS" || return 1
       start_switchyard || return 1
-      local sessions=${SESSIONS:-30000} procs=${PROCS:-3} hold=${HOLD:-10}
-      local before; before=$(front_rss_kib)
-      local pss_before; pss_before=$(front_pss_kib)
-      mkdir -p "$OUT/idle"
-      log "idle: $sessions sessions from $procs generator processes, held ${hold}s"
+      local before pss_before anon_before
+      before=$(front_rss_kib); pss_before=$(front_pss_kib); anon_before=$(front_mem_kib '^Anonymous:')
+      mkdir -p "$OUT/$s"
+      log "$s: $sessions sessions from $procs generator processes over $FRONTS fronts, held ${hold}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
       local gpids=() i
       for ((i = 0; i < procs; i++)); do
-        timeout 180 "$GEN" run --url "http://127.0.0.1:$SY_PORT/mcp" --idle -c $((sessions / procs)) -d "$hold" \
+        timeout 300 "$GEN" run --url "http://127.0.0.1:$SY_PORT/mcp" --idle -c $((sessions / procs)) -d "$hold" \
           --warmup 0 --threads 1 --source-addresses "127.0.0.$((2 + i))" --label "switchyard-idle-$i" \
-          --timeout 30 --json "$OUT/idle/gen-$i.json" >"$OUT/idle/gen-$i.txt" 2>"$work/idle-$i.err" &
+          --timeout 30 --json "$OUT/$s/gen-$i.json" >"$OUT/$s/gen-$i.txt" 2>"$work/idle-$i.err" &
         gpids+=($!)
       done
       # Front memory once every generator has its sessions open.
-      for _ in $(seq 1200); do
+      for _ in $(seq 3000); do
         [ "$(cat "$work"/idle-*.err 2>/dev/null | grep -c '^set up')" -ge "$procs" ] && break; sleep 0.1
       done
       sleep 2
-      local after; after=$(front_rss_kib)
-      local pss_after; pss_after=$(front_pss_kib)
+      local after pss_after anon_after
+      after=$(front_rss_kib); pss_after=$(front_pss_kib); anon_after=$(front_mem_kib '^Anonymous:')
       for p in "${gpids[@]}"; do wait "$p"; done
-      cat "$OUT"/idle/gen-*.txt
-      local held; held=$(jq -s 'map(.sessionsHeld) | add' "$OUT"/idle/gen-*.json)
-      local ok; ok=$(jq -s 'map(.ok) | add' "$OUT"/idle/gen-*.json)
-      local errs; errs=$(jq -s 'map(.errors) | add' "$OUT"/idle/gen-*.json)
-      { echo "| sessions held | answered at the end | errors | front RSS before KiB | with sessions KiB | per session (bytes) | PSS per session (bytes) |"
-        echo "|---|---|---|---|---|---|---|"
-        echo "| $held | $ok | $errs | $before | $after | $(( held > 0 ? (after - before) * 1024 / held : 0 )) | $(( held > 0 ? (pss_after - pss_before) * 1024 / held : 0 )) |"; } | tee "$OUT/idle/table.md"
+      cat "$OUT/$s"/gen-*.txt
+      local held ok errs setup
+      held=$(jq -s 'map(.sessionsHeld) | add' "$OUT/$s"/gen-*.json)
+      ok=$(jq -s 'map(.ok) | add' "$OUT/$s"/gen-*.json)
+      errs=$(jq -s 'map(.errors + .setupErrors) | add' "$OUT/$s"/gen-*.json)
+      # The generators start together: set-up ends with the slowest.
+      setup=$(jq -s 'map(.setupSeconds) | max * 100 | round / 100' "$OUT/$s"/gen-*.json)
+      per() { echo $(( held > 0 ? ($2 - $1) * 1024 / held : 0 )); }
+      { echo "| sessions held | set-up s | sessions/s | answered at the end | errors | front RSS before → with KiB | per session: RSS B | PSS B | anonymous B | load average |"
+        echo "|---|---|---|---|---|---|---|---|---|---|"
+        echo "| $held | $setup | $(awk -v n="$held" -v t="$setup" 'BEGIN{ printf "%.0f", (t > 0 ? n / t : 0) }') | $ok | $errs | $before → $after | $(per "$before" "$after") | $(per "$pss_before" "$pss_after") | $(per "$anon_before" "$anon_after") | $(cut -d' ' -f1-3 /proc/loadavg) |"
+      } | tee "$OUT/$s/table.md"
+      [ "$held" -eq "$sessions" ] && [ "$ok" -eq "$sessions" ] && [ "$errs" -eq 0 ] \
+        || { log "$s: $held of $sessions held, $ok answered, $errs errors"; return 1; }
       ;;
     args-10k|args-1m)
       local bytes conns

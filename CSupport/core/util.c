@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <stdio.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
@@ -78,6 +80,24 @@ static size_t sy__plain_run_avx2(const uint8_t *p, size_t n) {
  * finds the same answer). */
 static int sy__have_avx2 = -1;
 #endif
+
+void sy_heap_census(sy_heap_census_t *out) {
+    struct mallinfo2 m = mallinfo2();
+    out->in_use = m.uordblks + m.hblkhd;
+    out->free_bytes = m.fordblks;
+    out->anon_resident = 0;
+    /* statm: size resident shared ... in pages; resident less shared is the anonymous part. */
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char text[128];
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n <= 0) return;
+    text[n] = 0;
+    unsigned long long size = 0, resident = 0, shared = 0;
+    if (sscanf(text, "%llu %llu %llu", &size, &resident, &shared) != 3 || shared > resident) return;
+    out->anon_resident = (size_t)(resident - shared) * (size_t)sysconf(_SC_PAGESIZE);
+}
 
 size_t sy_json_plain_run(const uint8_t *p, size_t n) {
     size_t i = 0;

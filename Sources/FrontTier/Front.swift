@@ -28,6 +28,8 @@ public final class Front: ExecutorPoolObserver {
     /// The one-shot timers of a drain (grace, deadline) and of readiness; closed by `finish`.
     private var pendingTimers: [Timer] = []
     private var signals: [SignalWatcher] = []
+    /// Gives heap memory left free by bursts back to the system; closed by `finish`.
+    private var heapTrimmer: HeapTrimmer?
     private var draining = false
     private var notifiedReady = false
     /// The TLS context for new connections (replaced by SIGUSR2; connections keep the one they
@@ -76,6 +78,12 @@ public final class Front: ExecutorPoolObserver {
         signal(SIGPIPE, SIG_IGN)
         // Messages up to 8 MiB from the heap; up to 32 MiB freed kept per arena, at most 4 arenas.
         sy_malloc_tune(8 << 20, 32 << 20, 4)
+        // ...and what a burst leaves free in the heap goes back once it has passed.
+        let heapInUse = Metrics.gauge(.heapBytes, "in_use"), heapRetained = Metrics.gauge(.heapBytes, "retained")
+        heapTrimmer = HeapTrimmer(loop: loop) { c in
+            heapInUse.set(Int64(c.inUse))
+            heapRetained.set(Int64(c.retained))
+        }
         let metrics = services.metrics
         let admin = AdminRoutes(runDir: options.runDir, loop: loop) { [unowned self] in self.endpoint.healthReport() }
         self.admin = admin
@@ -108,6 +116,26 @@ public final class Front: ExecutorPoolObserver {
             || options.access != nil
         let closes = Metrics.family(.connectionsClosedTotal)
         func accept(_ handler: any HTTPHandler, admin isAdmin: Bool = false) -> (StreamConnection) -> Void {
+            // The connections' callbacks capture only what every connection shares: made once here
+            // and shared, not a closure context per connection (about 200 B each of 100,000 idle ones).
+            let onServerClose: (CloseReason) -> Void = { reason in closes.counter(reason.rawValue).increment() }
+            let onClose: (HTTPConnection) -> Void = { [unowned self] h in
+                metrics.connections.decrement()
+                if h.evicted { self.evicting -= 1 }
+                if h.trustedProxies == nil { admission.release(address: h.peerAddress) }
+                // 2026-07-28: a client closing its stream cancels what it asked for. The
+                // connection knows its calls: searching every call in flight here made
+                // 10,000 clients leaving while 20,000 calls were queued quadratic.
+                for call in h.modernCalls.values {
+                    self.router.cancel(call, reason: "the client closed the stream")
+                }
+                self.connections[ObjectIdentifier(h)] = nil
+                self.maybeFinishDrain()
+            }
+            let onMalformed: (Int) -> Void = { status in
+                metrics.answered(method: LabelIndex.method("other"), status: status, startedNs: uv_hrtime())
+                metrics.error(status == 413 ? .bodyTooLarge : status == 431 ? .headTooLarge : .invalidRequest)
+            }
             return { [unowned self] conn in
                 if isAdmin {
                     // Admin connections do not hold up a drain; they serve /readyz (503) meanwhile.
@@ -135,24 +163,9 @@ public final class Front: ExecutorPoolObserver {
                 let http = HTTPConnection(conn: self.secured(conn), handler: handler, limits: limits)
                 http.peerAddress = address
                 if proxied { http.trustedProxies = options.trustedProxies }
-                http.onServerClose = { reason in closes.counter(reason.rawValue).increment() }
-                http.onClose = { [unowned self] h in
-                    metrics.connections.decrement()
-                    if h.evicted { self.evicting -= 1 }
-                    if h.trustedProxies == nil { admission.release(address: h.peerAddress) }
-                    // 2026-07-28: a client closing its stream cancels what it asked for. The
-                    // connection knows its calls: searching every call in flight here made
-                    // 10,000 clients leaving while 20,000 calls were queued quadratic.
-                    for call in h.modernCalls.values {
-                        self.router.cancel(call, reason: "the client closed the stream")
-                    }
-                    self.connections[ObjectIdentifier(h)] = nil
-                    self.maybeFinishDrain()
-                }
-                http.onMalformed = { status in
-                    metrics.answered(method: LabelIndex.method("other"), status: status, startedNs: uv_hrtime())
-                    metrics.error(status == 413 ? .bodyTooLarge : status == 431 ? .headTooLarge : .invalidRequest)
-                }
+                http.onServerClose = onServerClose
+                http.onClose = onClose
+                http.onMalformed = onMalformed
                 self.connections[ObjectIdentifier(http)] = http
                 http.start()
             }
@@ -402,6 +415,8 @@ public final class Front: ExecutorPoolObserver {
         for t in timers + pendingTimers { t.close() }
         timers.removeAll()
         pendingTimers.removeAll()
+        heapTrimmer?.close()
+        heapTrimmer = nil
         services.listeners.stop()
         for s in signals { s.close() }
         signals.removeAll()

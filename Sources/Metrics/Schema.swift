@@ -100,6 +100,8 @@ public enum LabelValues {
     public static let cacheTier = ["memory", "redis"]
     public static let circuitState = ["closed", "half_open", "open"]
     public static let exitReason = ["none", "clean", "error", "signal", "gave_up"]
+    /// `state` of `switchyard_heap_bytes`.
+    public static let heapState = ["in_use", "retained"]
     /// `reason` of `switchyard_connections_closed_total`; see CloseReason.
     public static let closeReason = CloseReason.allCases.map(\.label)
 }
@@ -170,6 +172,7 @@ public enum MetricID: Int, CaseIterable, Sendable {
     case redisReconnectsTotal
     case cacheHitsTotal
     case cacheMissesTotal
+    case heapBytes
 
     public var descriptor: FamilyDescriptor { Schema.families[rawValue] }
 }
@@ -277,6 +280,11 @@ public enum Schema {
                      "Redis commands answered with an error, or failed because Redis was away.")
         case .redisReconnectsTotal:
             return f("redis_reconnects_total", .counter, .sum, [], "Times a front's Redis client reconnected.")
+        case .heapBytes:
+            return f("heap_bytes", .gauge, .perProcess, [dim("state", LabelValues.heapState)],
+                     "The process's heap (glibc malloc, sampled each second): in_use, bytes allocated; retained, "
+                        + "resident anonymous memory not allocated (freed heap pages kept mapped), given back "
+                        + "by a trim once a burst has passed.")
         case .eventLoopLagSeconds:
             return f("event_loop_lag_seconds", .gauge, .perProcess, [],
                      "Largest delay of the loop's 1 s tick behind schedule over the last tick.", scale: 1e9)

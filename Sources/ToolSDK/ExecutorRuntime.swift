@@ -99,6 +99,8 @@ public final class ExecutorRuntime {
     /// Runs the calls of non-blocking tools on the loop thread (see `Tool.nonBlocking`).
     private(set) var loopExecutor: LoopTaskExecutor!
     private var signals: [SignalWatcher] = []
+    /// Gives heap memory left free by bursts back to the system; closed by `finish`.
+    private var heapTrimmer: HeapTrimmer?
     private(set) var draining = false
 
     public convenience init(options: Options, tools: [Tool]) {
@@ -175,6 +177,12 @@ public final class ExecutorRuntime {
         let index = Int(options.name.split(separator: "-").last ?? "") ?? 0
         if !dir.isEmpty, (try? Metrics.install(runDir: dir, role: "executor", index: index)) == nil {
             log.warning("metrics disabled: cannot create the shared region")
+        }
+        // What a burst of calls leaves free in the heap goes back once it has passed.
+        let heapInUse = Metrics.gauge(.heapBytes, "in_use"), heapRetained = Metrics.gauge(.heapBytes, "retained")
+        heapTrimmer = HeapTrimmer(loop: loop) { c in
+            heapInUse.set(Int64(c.inUse))
+            heapRetained.set(Int64(c.retained))
         }
         loopExecutor = LoopTaskExecutor(loop: loop)
         mailbox = Mailbox(loop: loop) { [unowned self] items in
@@ -259,6 +267,8 @@ public final class ExecutorRuntime {
         signals.removeAll()
         mailbox?.close()
         loopExecutor?.close()
+        heapTrimmer?.close()
+        heapTrimmer = nil
         // Give the goodbyes one turn to flush, then stop. A wedged task cannot be joined: leave.
         Timer.once(loop: loop, after: 20) { [unowned self] in
             if self.exitStatus != 0 { exit(self.exitStatus) }

@@ -71,6 +71,10 @@ def test_prometheus_scrapes_the_whole_server_and_counts_every_call(server_factor
         assert int(float(fronts[0]["value"][1])) == 2, fronts
         up = prom.query_value('sum(switchyard_worker_up)')
         assert up == 4, up  # 2 fronts + 2 executors
+        # Each front and executor samples its heap every second (HeapTrimmer): allocated bytes.
+        heaps = prom.wait_until('count(switchyard_heap_bytes{state="in_use"} > 0)',
+                                lambda v: v is not None and v >= 4, timeout=20)
+        assert heaps == 4, heaps
     status, text = get(f"http://127.0.0.1:{admin_port}/metrics")
     assert status == 200
     assert "# TYPE switchyard_requests_total counter" in text

@@ -379,6 +379,17 @@ void sy_malloc_trim(void);
  * at most `max_arenas` arenas, which bounds what threads can keep that way. Without this,
  * every 1 MB message was a fresh mmap or a re-grown heap: page faults on each (7% of CPU). */
 void sy_malloc_tune(size_t mmap_threshold, size_t trim_threshold, int max_arenas);
+/* What glibc malloc holds, over every arena: bytes handed out (heap chunks in use and mmap'd
+ * blocks) and bytes free inside its heaps; and the process's anonymous resident memory
+ * (/proc/self/statm: resident less file-backed and shared; 0 if unreadable). Anonymous resident
+ * less in use is about what the allocator keeps resident without using: what malloc_trim can
+ * give back. */
+typedef struct sy_heap_census {
+    size_t in_use;
+    size_t free_bytes;
+    size_t anon_resident;
+} sy_heap_census_t;
+void sy_heap_census(sy_heap_census_t *out);
 /* Has the kernel send this process `sig` when its parent dies (Linux PR_SET_PDEATHSIG), for a
  * child that must not outlive a parent ended by SIGKILL. `parent` is the pid the parent had at
  * the start: when getppid() differs, the parent is gone already and `sig` is raised at once.
