@@ -79,9 +79,8 @@ final class SharedEventIdTests: XCTestCase {
         ledger.appending(t3)
         XCTAssertTrue(ledger.appended(t3, stored: false, now: 30))
         XCTAssertFalse(ledger.arrived(t3))
-        XCTAssertTrue(ledger.deliveredLocally(t3, toStreamOpenedAt: 30))
-        XCTAssertFalse(ledger.deliveredLocally(t3, toStreamOpenedAt: 31), "a stream opened later never had it")
-        XCTAssertFalse(ledger.deliveredLocally(nil, toStreamOpenedAt: 0))
+        XCTAssertEqual(ledger.localAt(t3), 30, "streams opened later never had it")
+        XCTAssertNil(ledger.localAt(t1))
         XCTAssertEqual(ledger.pendingCount, 0)
         // Bounded by count and by age.
         ledger.appending(t4)
@@ -94,5 +93,41 @@ final class SharedEventIdTests: XCTestCase {
         XCTAssertEqual(ledger.localCount, 1)
         XCTAssertTrue(ledger.arrived(t4))
         XCTAssertFalse(ledger.arrived(t1))
+    }
+
+    /// Fronts other than 0: each entry of the host pairs with one copy, by payload, oldest first,
+    /// whichever came first; a copy delivered locally makes its entry reach only later streams.
+    func testHostCopiesPairEachEntryWithOneCopy() {
+        var copies = SharedHostCopies(maxCount: 2, maxAgeMs: 1_000, earlyMs: 100)
+        let x = Array("x".utf8), y = Array("y".utf8)
+        // The copy first, then its entry: delivered from the entry, once.
+        XCTAssertNil(copies.copy(x, now: 0))
+        XCTAssertEqual(copies.entry(x, now: 5), .deliver)
+        XCTAssertTrue(copies.expire(olderThan: 0, now: 10).isEmpty, "settled, never delivered locally")
+        // The copy waits too long: delivered locally; its entry then only reaches later streams.
+        XCTAssertNil(copies.copy(y, now: 20))
+        XCTAssertEqual(copies.expire(olderThan: 50, now: 60), [])
+        XCTAssertEqual(copies.expire(olderThan: 50, now: 70), [y])
+        XCTAssertEqual(copies.entry(y, now: 80), .deliveredLocally(at: 70))
+        // Delivered locally while off the log, then the entry: the same.
+        copies.deliveredLocally(x, now: 90)
+        XCTAssertEqual(copies.entry(x, now: 95), .deliveredLocally(at: 90))
+        // The entry before the copy: delivered from the entry; the copy is settled when it comes.
+        XCTAssertEqual(copies.entry(y, now: 100), .deliver)
+        XCTAssertNil(copies.copy(y, now: 101))
+        XCTAssertTrue(copies.waiting.isEmpty)
+        // ...but not after the early window.
+        XCTAssertEqual(copies.entry(y, now: 200), .deliver)
+        XCTAssertNil(copies.copy(y, now: 400))
+        XCTAssertEqual(copies.waiting.count, 1)
+        // Bounded: a full list delivers its oldest copy at once.
+        XCTAssertNil(copies.copy(x, now: 401))
+        XCTAssertEqual(copies.copy(x, now: 402), y)
+        XCTAssertEqual(copies.local.last?.payload, y)
+        // Local deliveries are forgotten after the log's age bound.
+        copies.trim(1_402)
+        XCTAssertEqual(copies.local.map { $0.payload }, [y])
+        copies.trim(1_403)
+        XCTAssertTrue(copies.local.isEmpty)
     }
 }

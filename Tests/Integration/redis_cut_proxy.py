@@ -9,8 +9,12 @@ Armed, the first command chunk from a client that has not subscribed (a command 
 containing the marker is forwarded to Redis, which runs it; from then on nothing more reaches
 that client (and, with `cut_subscribers`, nothing more reaches any subscribed client of this
 proxy either: the published message is lost too), and 0.3 s later those connections are closed.
-The client sees its command's connection end without a reply. Every thread and socket ends
-with `close()`.
+The client sees its command's connection end without a reply.
+
+    proxy.swallow_subscribers()   # from now on nothing published reaches this proxy's subscribers
+    proxy.drop_swallowed()        # those connections end: the clients subscribe again
+
+Every thread and socket ends with `close()`.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ class _Pair:
         self.upstream = upstream
         self.subscriber = False
         self.swallow = False
+        self.closed = False
 
     def close(self):
+        self.closed = True
         for s in (self.client, self.upstream):
             try:
                 s.shutdown(socket.SHUT_RDWR)
@@ -61,6 +67,22 @@ class ReplyLosingProxy:
         with self.lock:
             self.marker = marker
             self.cut_subscribers = cut_subscribers
+
+    def swallow_subscribers(self) -> int:
+        """Loses everything Redis sends to the subscribed connections from now on (they stay
+        open: their clients think they are listening); returns how many."""
+        with self.lock:
+            subscribers = [p for p in self.pairs if p.subscriber and not p.swallow and not p.closed]
+            for p in subscribers:
+                p.swallow = True
+        return len(subscribers)
+
+    def drop_swallowed(self):
+        """Ends the connections whose replies are being swallowed."""
+        with self.lock:
+            swallowed = [p for p in self.pairs if p.swallow and not p.closed]
+        for p in swallowed:
+            p.close()
 
     def _accept(self):
         while not self.closed:

@@ -5,18 +5,31 @@ and 127.0.0.3."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
-import time
+
+from pathlib import Path
 
 import pytest
 
 import hosts
-from conftest import pid_alive
+from sy_http import wait_until
 
 
 def links() -> str:
     return subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, timeout=10).stdout
+
+
+def in_other_namespace(pid: int) -> bool:
+    """Whether process `pid` runs its program (`ip netns exec` has exec'd it) in another
+    network namespace than this one."""
+    try:
+        mine = os.readlink("/proc/self/ns/net")
+        return os.readlink(f"/proc/{pid}/ns/net") != mine and Path(f"/proc/{pid}/comm").read_text().strip() != "ip"
+    except OSError:
+        return False
 
 
 @pytest.mark.timeout(60)
@@ -50,10 +63,11 @@ def test_processes_namespaces_and_veths_are_gone_after_close(host_network):
     out = subprocess.run(net.wrap(0, ["ip", "-o", "-4", "addr"]), capture_output=True, text=True, timeout=10).stdout
     assert net.addresses[0] in out and net.addresses[1] not in out, out
     names = list(net.namespaces)
+    assert all(in_other_namespace(c.pid) and c.poll() is None for c in children)
     net.close()
     for child in children:
-        child.wait(timeout=5)
-        assert not pid_alive(child.pid)
+        # Its program sleeps for 600 s: it ended by SIGKILL from close, nothing else.
+        assert child.wait(timeout=5) == -signal.SIGKILL
     assert not set(names) & set(hosts._namespaces())
     tag = names[0].split("-")[2]
     assert f"sy{tag}" not in links()
@@ -70,11 +84,13 @@ def test_a_dead_runs_namespaces_are_swept_by_the_next():
     subprocess.run(["ip", "netns", "add", stale], check=True, timeout=10)
     leftover = subprocess.Popen(["ip", "netns", "exec", stale, "sleep", "600"], start_new_session=True)
     try:
-        time.sleep(0.2)
+        # Inside the namespace before the sweep, so that the sweep has a process to kill.
+        wait_until(lambda: in_other_namespace(leftover.pid), 10, interval=0.02, what="the left-over process in its namespace")
         with hosts.HostNetwork(2) as net:
             assert stale not in hosts._namespaces()
             assert len(net.leftovers()) == 2
-        leftover.wait(timeout=5)
+            # The sweep killed it (it sleeps for 600 s otherwise).
+            assert leftover.wait(timeout=5) == -signal.SIGKILL
         assert net.leftovers() == []
     finally:
         if leftover.poll() is None:

@@ -336,33 +336,45 @@ def test_answer_for_another_host_without_redis_or_without_that_host(server_facto
 @pytest.mark.timeout(90)
 def test_a_get_stream_opened_while_redis_was_down_catches_up_when_it_returns(server_factory, host_network, redis):
     """A GET stream opened on A while Redis is away starts with a local id and no place in the
-    shared log. When Redis returns it gets one: a change that B publishes while A's fronts are
-    subscribing again (every pub/sub connection cut) reaches it from the log, once."""
+    shared log. When Redis returns it gets one: a change that B publishes while A's channel
+    copies are lost (A's pub/sub connections, through a proxy, swallow it; they end only once
+    the change is in the log) reaches it from the log when A subscribes again, once."""
+    from redis_cut_proxy import ReplyLosingProxy
     from test_redis_shared_state import wait_redis
-    a, b = start_hosts(host_network, server_factory, redis)
-    a.front_count = FRONTS
-    sid = initialize(a)
-    redis.stop()
-    wait_redis(a, up=False)
-    get = SSEStream(a, sid)
-    [priming] = get.events(1)
-    assert LOCAL_ID.match(priming["id"]), priming
-    redis.start()
-    wait_subscribed(redis, 2 * FRONTS, timeout=20)
-    wait_redis(a, up=True)
-    wait_redis(b, up=True)
-    redis.command("CLIENT", "KILL", "TYPE", "pubsub")
-    trigger(b)
-    got = data_events(get.events(2, timeout=10))
-    assert len(got) == 1 and SHARED_ID.match(got[0]["id"]), got
-    assert json.loads(got[0]["data"])["method"] == "notifications/tools/list_changed", got
-    assert len(data_events(get.events(3, timeout=3))) == 1, "delivered twice"
-    # From now on the stream is on the shared log like any other.
-    wait_subscribed(redis, 2 * FRONTS, timeout=20)
-    trigger(b)
-    [live] = data_events(get.events(4, timeout=10))[1:]
-    assert SHARED_ID.match(live["id"]) and shared_id(live) > shared_id(got[0]), live
-    get.close()
+    key = secrets.token_hex(32)
+    with ReplyLosingProxy(redis, host_network.root_address) as proxy:
+        a = host_network.start_host(server_factory, 0, fronts=FRONTS, executors=1, tools="conformance",
+                                    session_key=key, extra_args=["--redis", proxy.url])
+        b = host_network.start_host(server_factory, 1, fronts=FRONTS, executors=1, tools="conformance",
+                                    session_key=key, extra_args=["--redis", redis.url])
+        wait_subscribed(redis, 2 * FRONTS)
+        a.front_count = FRONTS
+        sid = initialize(a)
+        redis.stop()
+        wait_redis(a, up=False)
+        get = SSEStream(a, sid)
+        [priming] = get.events(1)
+        assert LOCAL_ID.match(priming["id"]), priming
+        redis.start()
+        wait_subscribed(redis, 2 * FRONTS, timeout=20)
+        wait_redis(a, up=True)
+        wait_redis(b, up=True)
+        assert proxy.swallow_subscribers() == FRONTS
+        before = redis.command("XLEN", "sy:events")
+        trigger(b)
+        wait_until(lambda: redis.command("XLEN", "sy:events") == before + 1, 5, what="B's change in the log")
+        assert data_events(get.events(2, timeout=1)) == [], "A's channel copies were swallowed"
+        proxy.drop_swallowed()
+        got = data_events(get.events(2, timeout=10))
+        assert len(got) == 1 and SHARED_ID.match(got[0]["id"]), got
+        assert json.loads(got[0]["data"])["method"] == "notifications/tools/list_changed", got
+        assert len(data_events(get.events(3, timeout=3))) == 1, "delivered twice"
+        # From now on the stream is on the shared log like any other.
+        wait_subscribed(redis, 2 * FRONTS, timeout=20)
+        trigger(b)
+        [live] = data_events(get.events(4, timeout=10))[1:]
+        assert SHARED_ID.match(live["id"]) and shared_id(live) > shared_id(got[0]), live
+        get.close()
 
 
 @pytest.mark.timeout(90)
@@ -403,4 +415,94 @@ def test_an_append_whose_reply_is_lost_is_delivered_once_on_its_host(server_fact
             later = data_events(get.events(5, timeout=8))
             assert len(later) == 3 and SHARED_ID.match(later[-1]["id"]), later
             assert methods(lst.frames(1, 8)) == ["notifications/tools/list_changed"]
+        get.close()
+
+
+def open_streams(srv, sid, count):
+    """`count` GET streams of session `sid` on `srv`, each on its own connection (so spread
+    over the host's fronts), primed."""
+    streams = [SSEStream(srv, sid) for _ in range(count)]
+    for s in streams:
+        assert len(s.events(1)) == 1
+    return streams
+
+
+@pytest.mark.timeout(120)
+def test_a_lost_append_is_delivered_once_on_every_front_of_its_host(server_factory, host_network, redis):
+    """Host A has two fronts. Front 0's append runs but its reply and the publication are lost:
+    front 1 holds its executor's copy until the entry reaches it, from the log when it catches
+    up, and delivers it once, like front 0 (which delivers its copy locally and skips the log's)."""
+    from redis_cut_proxy import ReplyLosingProxy
+    key = secrets.token_hex(32)
+    with ReplyLosingProxy(redis, host_network.root_address) as proxy:
+        a = host_network.start_host(server_factory, 0, fronts=2, executors=1, tools="conformance",
+                                    session_key=key, extra_args=["--redis", proxy.url])
+        b = host_network.start_host(server_factory, 1, fronts=1, executors=1, tools="conformance",
+                                    session_key=key, extra_args=["--redis", redis.url])
+        wait_subscribed(redis, 3)
+        sid = initialize(a)
+        gets = open_streams(a, sid, 8)
+        listens = [listen(a, 60 + i) for i in range(4)]
+        try:
+            trigger(a)  # loads the append script: the armed cut then meets an EVALSHA that runs
+            for g in gets:
+                assert len(data_events(g.events(2, timeout=5))) == 1
+            for lst in listens:
+                assert methods(lst.frames(1, 5)) == ["notifications/tools/list_changed"]
+            proxy.arm(b"sy:notify", cut_subscribers=True)
+            trigger(a)
+            wait_until(lambda: proxy.cuts == 1, 5, what="the append's reply cut")
+            wait_until(lambda: redis.command("XLEN", "sy:events") == 2, 5, what="the append in the log")
+            wait_subscribed(redis, 3, timeout=20)
+            # Past the 2 s a copy waits for its entry: a second delivery would be here by now.
+            time.sleep(3)
+            counts = [len(data_events(g.events(4, timeout=0.3))) - 1 for g in gets]
+            assert counts == [1] * 8, f"times the second change reached each GET stream: {counts}"
+            for lst in listens:
+                assert methods(lst.frames(2, 0.3)) == ["notifications/tools/list_changed"]
+            # Still one server afterwards: a change on B arrives once on every stream.
+            wait_until(lambda: a.healthz()[1].get("redis", {}).get("synced") is True, 20, interval=0.1,
+                       what="A sharing again")
+            trigger(b)
+            for g in gets:
+                later = data_events(g.events(5, timeout=8))
+                assert len(later) == 3 and SHARED_ID.match(later[-1]["id"]), later
+            for lst in listens:
+                assert methods(lst.frames(1, 8)) == ["notifications/tools/list_changed"]
+        finally:
+            for lst in listens:
+                lst.close()
+            for g in gets:
+                g.close()
+
+
+@pytest.mark.timeout(90)
+def test_listen_and_get_streams_catch_up_when_only_the_channel_was_lost(server_factory, host_network, redis):
+    """Only host A's pub/sub connection loses what is published (its command connection works,
+    so front 0 appends as usual and delivers nothing itself): when that connection ends and A
+    subscribes again, its `subscriptions/listen` stream as well as its GET stream read the change
+    from the log, once."""
+    from redis_cut_proxy import ReplyLosingProxy
+    key = secrets.token_hex(32)
+    with ReplyLosingProxy(redis, host_network.root_address) as proxy:
+        a = host_network.start_host(server_factory, 0, fronts=1, executors=1, tools="conformance",
+                                    session_key=key, extra_args=["--redis", proxy.url])
+        wait_subscribed(redis, 1)
+        sid = initialize(a)
+        get = SSEStream(a, sid)
+        get.events(1)
+        with listen(a, 70) as lst:
+            trigger(a)
+            assert len(data_events(get.events(2, timeout=5))) == 1
+            assert methods(lst.frames(1, 5)) == ["notifications/tools/list_changed"]
+            assert proxy.swallow_subscribers() == 1
+            trigger(a)
+            wait_until(lambda: redis.command("XLEN", "sy:events") == 2, 5, what="the append in the log")
+            assert lst.frames(1, 1) == [], "the channel's copy was lost"
+            proxy.drop_swallowed()
+            assert methods(lst.frames(1, 10)) == ["notifications/tools/list_changed"]
+            got = data_events(get.events(3, timeout=5))
+            assert len(got) == 2 and SHARED_ID.match(got[-1]["id"]), got
+            assert lst.frames(1, 2.5) == [], "delivered twice"
+            assert len(data_events(get.events(4, timeout=0.5))) == 2, "delivered twice"
         get.close()

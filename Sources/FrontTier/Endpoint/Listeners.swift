@@ -76,7 +76,8 @@ final class Listeners {
     var isSubscribed: ((String, String) -> Bool)?
     /// Events dropped from stores by the limits.
     private(set) var evicted = 0
-    /// The newest shared log id that came from the channel (in the log's order, while subscribed).
+    /// The newest shared log id delivered (from the channel or a catch-up, in the log's order), or
+    /// where the log was when this front first listened (`noteShared`).
     private(set) var newestShared: SharedEventId?
     /// How far a stream without a cursor reaches back before its opening, by this host's clock,
     /// when it is first caught up (room for a host's clock ahead of Redis's).
@@ -103,7 +104,10 @@ final class Listeners {
         keepAlive = nil
     }
 
-    func add(_ s: Stream) { streams[ObjectIdentifier(s)] = s }
+    func add(_ s: Stream) {
+        s.openedAt = loop.now
+        streams[ObjectIdentifier(s)] = s
+    }
 
     /// A new resumable stream key.
     func newKey() -> UInt64 {
@@ -187,15 +191,27 @@ final class Listeners {
         return Rendered(message: msg, method: method, uri: uri, plain: Array(JSONValue.object(msg).compactJSON().utf8))
     }
 
-    /// A notification from an executor, or from the shared log with its id (`sharedId`).
-    func deliver(_ payload: [UInt8], sharedId: SharedEventId? = nil) {
+    /// A notification from an executor, or from the shared log with its id (`sharedId`). A catch-up
+    /// (SharedFanOut) passes `toListenStreams` false for an entry the front had already (only GET
+    /// streams behind it take it, by their cursor), and `openedAfter` for an entry this host
+    /// delivered locally at that time (loop ms): streams opened then or before had it.
+    func deliver(_ payload: [UInt8], sharedId: SharedEventId? = nil, toListenStreams: Bool = true,
+                 openedAfter: UInt64? = nil) {
         if let sharedId, newestShared.map({ sharedId > $0 }) ?? true { newestShared = sharedId }
         guard !streams.isEmpty || !resumable.isEmpty, let r = Listeners.render(payload) else { return }
         var seen = Set<ObjectIdentifier>()
         for s in Array(streams.values) + Array(resumable.values) where seen.insert(ObjectIdentifier(s)).inserted {
+            if s.key == nil && !toListenStreams { continue }
+            if let at = openedAfter, s.openedAt <= at { continue }
             guard let json = message(for: s, r) else { continue }
             send(s, json, sharedId: sharedId)
         }
+    }
+
+    /// The log's newest id when this front starts listening to the channel: a later catch-up of
+    /// `subscriptions/listen` streams reads only what follows it.
+    func noteShared(_ id: SharedEventId) {
+        if newestShared.map({ id > $0 }) ?? true { newestShared = id }
     }
 
     /// What stream `s` shows of a notification, or nil when its filter does not want it.
@@ -229,38 +245,6 @@ final class Listeners {
     /// the replay did not carry. `opening` nil (Redis could not answer): the stream starts
     /// empty, primed with a local id.
     func finishOpening(_ s: Stream, _ opening: SharedEventStore.Opening?) {
-        finishReading(s, opening, priming: true)
-    }
-
-    /// GET streams whose client is connected: after the channel was away (Redis reconnected),
-    /// each reads what it missed from the log (`finishCatchUp`), holding live events meanwhile.
-    /// A stream without a cursor (opened while the log could not answer) gets one first: the
-    /// newest id this front had from the channel, or its opening time by this host's clock
-    /// (`wallClockMs` now) less `cursorClockSlackMs`, whichever is later, so it gets what other
-    /// hosts published since it opened.
-    func streamsToCatchUp(wallClockMs: UInt64) -> [Stream] {
-        var out: [Stream] = []
-        for s in resumable.values where s.held == nil && s.slot != nil {
-            if s.sharedCursor == nil {
-                let openedAgo = loop.now &- s.openedAt
-                let opened = SharedEventId(ms: wallClockMs &- min(wallClockMs, openedAgo &+ Self.cursorClockSlackMs), seq: 0)
-                s.sharedCursor = max(newestShared ?? .zero, opened)
-            }
-            s.held = []
-            out.append(s)
-        }
-        return out
-    }
-
-    /// Writes the entries after the stream's cursor (except those `skip` names: delivered to it
-    /// already), then the events held meanwhile.
-    func finishCatchUp(_ s: Stream, _ opening: SharedEventStore.Opening?,
-                       skip: (SharedEventStore.Entry) -> Bool = { _ in false }) {
-        finishReading(s, opening, priming: false, skip: skip)
-    }
-
-    private func finishReading(_ s: Stream, _ opening: SharedEventStore.Opening?, priming: Bool,
-                               skip: (SharedEventStore.Entry) -> Bool = { _ in false }) {
         guard let c = s.connection, !c.isClosed, let slot = s.slot else {
             s.held = nil
             detach(s)
@@ -270,23 +254,40 @@ final class Listeners {
         if let opening {
             let after = s.sharedCursor
             for e in opening.entries where after.map({ e.id > $0 }) ?? true {
-                guard !skip(e), let r = Listeners.render(e.payload), let json = message(for: s, r) else { continue }
+                guard let r = Listeners.render(e.payload), let json = message(for: s, r) else { continue }
                 slot.appendEventChunk(json, id: e.id.description)
             }
             // A log younger than the cursor (Redis lost it) keeps the cursor: new ids are larger.
             s.sharedCursor = max(after ?? .zero, opening.newest)
             primingId = s.sharedCursor!.description
         }
-        if priming {
-            // Priming: an id and a reconnection delay, after what is replayed so that ids only
-            // move forward (a client that drops right after it resumes from the newest event).
-            let text = "id: \(primingId)\nretry: 3000\ndata: \n\n"
-            slot.append(.text(String(text.utf8.count, radix: 16) + "\r\n" + text + "\r\n"))
-        }
+        // Priming: an id and a reconnection delay, after what is replayed so that ids only
+        // move forward (a client that drops right after it resumes from the newest event).
+        let text = "id: \(primingId)\nretry: 3000\ndata: \n\n"
+        slot.append(.text(String(text.utf8.count, radix: 16) + "\r\n" + text + "\r\n"))
         let held = s.held ?? []
         s.held = nil
         for e in held { send(s, e.json, sharedId: e.id) }
         c.push(slot)
+    }
+
+    /// Where a catch-up of GET streams reads the log from (after the channel was away: Redis
+    /// reconnected): the oldest cursor of a connected GET stream, nil when there is none. A stream
+    /// without a cursor (opened while the log could not answer) gets one first: the newest id this
+    /// front had from the channel, or its opening time by this host's clock (`wallClockMs` now)
+    /// less `cursorClockSlackMs`, whichever is later, so it gets what other hosts published since
+    /// it opened. Streams still reading their opening replay (held) are left to it.
+    func catchUpCursor(wallClockMs: UInt64) -> SharedEventId? {
+        var oldest: SharedEventId?
+        for s in resumable.values where s.held == nil && s.slot != nil {
+            if s.sharedCursor == nil {
+                let openedAgo = loop.now &- s.openedAt
+                let opened = SharedEventId(ms: wallClockMs &- min(wallClockMs, openedAgo &+ Self.cursorClockSlackMs), seq: 0)
+                s.sharedCursor = max(newestShared ?? .zero, opened)
+            }
+            oldest = min(oldest ?? s.sharedCursor!, s.sharedCursor!)
+        }
+        return oldest
     }
 
     /// Writes an event to a stream (recording it first when the stream is resumable and the

@@ -52,12 +52,9 @@ struct SharedDeliveryLedger {
         return local[tag] == nil
     }
 
-    /// Whether the log entry with this tag was delivered locally to a stream opened at `openedAt`
-    /// (loop ms): its catch-up skips it.
-    func deliveredLocally(_ tag: [UInt8]?, toStreamOpenedAt openedAt: UInt64) -> Bool {
-        guard let tag, let at = local[tag] else { return false }
-        return at >= openedAt
-    }
+    /// When the append with this tag was delivered locally (loop ms), if it was: streams opened
+    /// then or before must not get its entry.
+    func localAt(_ tag: [UInt8]) -> UInt64? { local[tag] }
 
     /// Forgets local deliveries older than the log keeps.
     mutating func trim(_ now: UInt64) {

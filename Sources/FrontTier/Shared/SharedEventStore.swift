@@ -11,8 +11,11 @@ import Redis
 ///
 /// Appending and publishing are one script, so the order of the channel is the order of the log.
 /// Each entry also carries its appender's tag (field `o`, and `<id> <tag> <payload>` on the
-/// channel), which names one append: the appender recognizes its own notification when Redis took
-/// an append whose reply was lost (SharedDeliveryLedger).
+/// channel), which names one append and the host that made it (SharedFanOut): the appender
+/// recognizes its own notification when Redis took an append whose reply was lost
+/// (SharedDeliveryLedger), and the host's other fronts their executors' copies (SharedHostCopies).
+/// Hosts of a version before the tag read the message as `<id> <payload>` and drop it: every host
+/// sharing a Redis runs one version.
 /// Thread: the loop thread.
 final class SharedEventStore {
     static let logKey = Array("sy:events".utf8)

@@ -12,7 +12,7 @@ enum SharedStreams {
         let host = HostIdentity.load(runDir: s.options.runDir)
         let store = SharedEventStore(redis: redis, maxEvents: s.options.eventStoreSize, maxAgeMs: s.options.eventStoreAgeMs)
         let fanOut = SharedFanOut(redis: redis, loop: s.loop, listeners: s.listeners, store: store,
-                                  front: s.options.index, log: s.log)
+                                  front: s.options.index, host: host, log: s.log)
         let answers = SharedAnswers(redis: redis, pool: s.pool, host: host, front: s.options.index, log: s.log)
         fanOut.start()
         answers.start()
