@@ -6,6 +6,8 @@
 #   echo-100 echo-1000 echo-3000 echo-10000
 #                                  closed-loop echo at that many connections, every server in ANCHORS too
 #   open-10k                       open loop, RATE (10,000) req/s over 3,000 sessions, latency from schedule
+#   open-sweep                     open loop at each of RATES (20k 25k 30k 35k) for OPEN_DURATION (60) s,
+#                                  Switchyard and nginx: p99 per rate, the highest rate with p99 <= P99_MS (5)
 #   idle                           SESSIONS (30,000) idle sessions from PROCS generator processes on as many
 #                                  source addresses; front RSS per session
 #   idle100k                       the same with 100,000 sessions, PROCS=8, IDLE_FRONTS=8 fronts: set-up rate,
@@ -165,6 +167,22 @@ table() { # scenario
   ' $files | tee "$dir/table.md"
 }
 
+# Per rate and server of an open-loop sweep: p99, errors, generator cores; then the highest rate
+# each server held within the p99 bound with no error.
+open_sweep_summary() { # dir p99-bound-ms
+  local dir=$1 bound=$2
+  jq -rs --argjson bound "$bound" '
+    "| rate | server | achieved | p50 ms | p99 ms | p99.9 ms | errors | server cores | generator cores |",
+    "|---|---|---|---|---|---|---|---|---|",
+    (sort_by(.targetRate, .label)[] |
+      "| \(.targetRate) | \(.label) | \(.achievedRate | round) | \(.latencyMs.p50) | \(.latencyMs.p99) | \(.latencyMs.p999) | \(.errors) | \(.server.cpuCores // 0 | . * 100 | round / 100) | \(.server.generatorCores // 0 | . * 100 | round / 100) |"),
+    "",
+    (group_by(.label)[] | . as $runs |
+      ([$runs[] | select(.latencyMs.p99 <= $bound and .errors == 0 and .achievedRate >= .targetRate * 0.99) | .targetRate] | max) as $best |
+      "\($runs[0].label): highest rate with p99 <= \($bound) ms and no error: \($best // "none of the rates tried")")
+  ' "$dir"/*/*.json
+}
+
 # The raw-socket ceilings for SIZE-byte round trips (bench/link-baseline.c): a Unix socket pair
 # (the executor link), loopback TCP (the client's leg), and both legs through a relay process that
 # parses nothing (the floor of any two-hop server); nothing parsed, nothing copied in user space
@@ -264,6 +282,19 @@ scenario() {
       start_servers || return 1
       measure "$s" switchyard -c "${CONNS:-3000}" --rate "${RATE:-10000}" -d "${OPEN_DURATION:-30}" --warmup "$WARMUP"
       table "$s"
+      ;;
+    open-sweep)
+      # Goal 2 of issue 18: each rate of RATES for OPEN_DURATION (60) s over 3,000 sessions,
+      # Switchyard and nginx (fixed bytes) in turn; the highest rate whose p99 stays within
+      # P99_MS (5) is reported for each, with the load generator's own share of the cores.
+      start_servers nginx || return 1
+      local r srv
+      for r in ${RATES:-20000 25000 30000 35000}; do
+        for srv in $SERVERS; do
+          OUT=$OUT/open-sweep measure "$r" "$srv" -c "${CONNS:-3000}" --rate "$r" -d "${OPEN_DURATION:-60}" --warmup "$WARMUP"
+        done
+      done
+      open_sweep_summary "$OUT/open-sweep" "${P99_MS:-5}" | tee "$OUT/open-sweep/table.md"
       ;;
     idle|idle100k)
       # idle100k: 100,000 sessions over 8 fronts from 8 generator processes (goal 3 of issue 18).

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #endif
 #include "switchyard_c.h"
 #if defined(__SSE2__)
@@ -152,4 +154,20 @@ int sy_exit_with_parent(int sig, int parent) {
     (void)sig; (void)parent;
     return -ENOSYS;
 #endif
+}
+
+int sy_timerfd_new(void) {
+    return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+
+int sy_timerfd_arm_at(int fd, uint64_t ns) {
+    if (ns == 0) ns = 1; /* all zeros would disarm it */
+    struct itimerspec spec = { .it_interval = { 0, 0 },
+                               .it_value = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) } };
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
+
+void sy_timerfd_clear(int fd) {
+    uint64_t expirations;
+    while (read(fd, &expirations, sizeof expirations) == (ssize_t)sizeof expirations) {}
 }

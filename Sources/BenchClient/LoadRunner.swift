@@ -35,6 +35,9 @@ public enum LoadRunner {
         var usageStart: ServerUsage?
         var usageEnd: ServerUsage?
         var usageStartAt: UInt64 = 0, usageEndAt: UInt64 = 0
+        // The generator's own CPU over the same window: it shares the cores with the server.
+        var ownStart: ServerUsage?, ownEnd: ServerUsage?
+        let me = [getpid()]
         while shared.workersFinished.load(ordering: .acquiring) < n {
             usleep(20_000)
             let now = uv_hrtime()
@@ -56,9 +59,12 @@ public enum LoadRunner {
                 let ws = started + UInt64(config.warmup * 1e9), we = ws + UInt64(config.duration * 1e9)
                 if usageStart == nil, now >= ws {
                     usageStart = ServerUsage.sample(config.serverPIDs)
+                    ownStart = ServerUsage.sample(me)
                     usageStartAt = now
                 }
-                if usageEnd == nil, now >= we { usageEnd = ServerUsage.sample(config.serverPIDs); usageEndAt = now }
+                if usageEnd == nil, now >= we {
+                    usageEnd = ServerUsage.sample(config.serverPIDs); ownEnd = ServerUsage.sample(me); usageEndAt = now
+                }
             }
             if progress, now - lastPrint >= 1_000_000_000 {
                 let ok = shared.ok.load(ordering: .relaxed)
@@ -74,7 +80,7 @@ public enum LoadRunner {
         var result = merge(shared.results.withLock { $0 }, config: config)
         if usageStart != nil, usageEnd == nil {
             // The workers stopped before -d (--max-requests): the window closes now.
-            usageEnd = ServerUsage.sample(config.serverPIDs); usageEndAt = uv_hrtime()
+            usageEnd = ServerUsage.sample(config.serverPIDs); ownEnd = ServerUsage.sample(me); usageEndAt = uv_hrtime()
         }
         if let a = usageStart, let b = usageEnd {
             let cpu = Double(b.cpuTicks - a.cpuTicks) / ServerUsage.ticksPerSecond
@@ -83,6 +89,9 @@ public enum LoadRunner {
                              "processes": Double(b.processes),
                              "requestsPerCPUSecond": cpu > 0 ? Double(result.ok) / cpu : 0,
                              "cpuCores": window > 0 ? cpu / window : 0]
+            if let c = ownStart, let d = ownEnd, window > 0 {
+                result.server?["generatorCores"] = Double(d.cpuTicks - c.cpuTicks) / ServerUsage.ticksPerSecond / window
+            }
         }
         return result
     }

@@ -73,6 +73,7 @@ extension RunResult {
             s += "\n  server CPU \(f(sv["cpuSeconds"] ?? 0)) s (\(f(sv["cpuCores"] ?? 0)) cores)"
             s += ", \(Int((sv["requestsPerCPUSecond"] ?? 0).rounded())) req per CPU-second"
             s += ", RSS \(Int(sv["rssKiB"] ?? 0) / 1024) MiB in \(Int(sv["processes"] ?? 0)) processes"
+            if let g = sv["generatorCores"] { s += "\n  load generator CPU \(f(g)) cores (same machine)" }
         }
         for (k, v) in errorsByKind.sorted(by: { $0.value > $1.value }) {
             let sample = errorSamples[k].map { $0.replacingOccurrences(of: "\r\n", with: " | ") } ?? ""

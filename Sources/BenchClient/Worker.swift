@@ -17,6 +17,13 @@ final class Worker {
     let loop = Loop()
     private var clients: [Client] = []
     private var tick: Timer!
+    /// Open loop: wakes the loop when the next request is due, to the microsecond.
+    private var due: PreciseTimer?
+    /// When `due` is armed for (0: not armed), so a wake-up already set is not set again.
+    private var dueAt: UInt64 = 0
+    /// The finest step of `due`: requests due within it leave together. One wake-up per request
+    /// cost the generator a core at 30,000 req/s on the cores it shares with the server.
+    private static let dueStepNs: UInt64 = 200_000
     private var slowTick: Timer!
 
     private enum Phase { case setup, waiting, running, draining, done }
@@ -67,6 +74,12 @@ final class Worker {
         tick.start(after: 1, repeat: 1)
         slowTick = Timer(loop: loop) { [unowned self] in self.onSlowTick() }
         slowTick.start(after: 100, repeat: 100)
+        if config.mode == .open {
+            due = PreciseTimer(loop: loop) { [unowned self] in
+                self.dueAt = 0
+                if self.phase == .running { self.schedule(uv_hrtime()) }
+            }
+        }
         setupBegan = uv_hrtime()
         openMore()
         loop.run()
@@ -264,6 +277,8 @@ final class Worker {
             } else {
                 record(latencyNs: now &- c.scheduledAt, scheduledAt: c.scheduledAt)
             }
+            // An answer woke the loop anyway: what has come due leaves now, not at the next tick.
+            if config.mode == .open, phase == .running { schedule(now) }
             if head.close || config.newConnectionPerRequest { closeConnection(c) }
             if head.status == 404 && config.era == .session && c.established && c.sessionID != nil {
                 // The session is gone: open a new one on the next call.
@@ -413,7 +428,13 @@ final class Worker {
     private func schedule(_ now: UInt64) {
         while true {
             let at = startAt + UInt64(Double(scheduled) * intervalNs)
-            guard at <= now, at < measureEnd, Int(scheduled) < cap else { break }
+            guard at <= now, at < measureEnd, Int(scheduled) < cap else {
+                if at > now, at < measureEnd, Int(scheduled) < cap, let due {
+                    let wake = max(at, now + Self.dueStepNs)
+                    if dueAt == 0 || wake < dueAt { due.arm(at: wake); dueAt = wake }
+                }
+                break
+            }
             scheduled += 1
             if let i = idleClients.popFirst() {
                 send(clients[i], scheduledAt: at)
@@ -475,6 +496,7 @@ final class Worker {
         for c in clients { closeConnection(c); c.state = .dead }
         tick.close()
         slowTick.close()
+        due?.close()
     }
 }
 

@@ -390,6 +390,14 @@ typedef struct sy_heap_census {
     size_t anon_resident;
 } sy_heap_census_t;
 void sy_heap_census(sy_heap_census_t *out);
+
+/* A timer descriptor on CLOCK_MONOTONIC (the clock of uv_hrtime), for wake-ups finer than
+ * libuv's millisecond timers (the load generator's open-loop schedule). -1 on failure. */
+int sy_timerfd_new(void);
+/* Arms it to become readable at `ns` on CLOCK_MONOTONIC (absolute); 0 or -1. */
+int sy_timerfd_arm_at(int fd, uint64_t ns);
+/* Consumes its expirations so it stops being readable. */
+void sy_timerfd_clear(int fd);
 /* Has the kernel send this process `sig` when its parent dies (Linux PR_SET_PDEATHSIG), for a
  * child that must not outlive a parent ended by SIGKILL. `parent` is the pid the parent had at
  * the start: when getppid() differs, the parent is gone already and `sig` is raised at once.
