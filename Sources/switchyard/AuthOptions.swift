@@ -131,6 +131,6 @@ struct AuthOptions: ParsableArguments {
     }
 
     private func nonNegative(_ v: Int?, _ option: String) throws -> Int? {
-        try NumberSetting.check(v, option: "--" + option, 0...NumberSetting.maxSeconds)
+        try NumberSetting.checkIfGiven(v, option: "--" + option, 0...NumberSetting.maxSeconds)
     }
 }

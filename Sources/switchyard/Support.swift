@@ -192,7 +192,7 @@ enum NumberSetting {
         return value
     }
 
-    static func check(_ value: Int?, option: String, _ range: ClosedRange<Int>) throws -> Int? {
+    static func checkIfGiven(_ value: Int?, option: String, _ range: ClosedRange<Int>) throws -> Int? {
         try value.map { try check($0, option: option, range) }
     }
 

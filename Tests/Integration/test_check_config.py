@@ -152,5 +152,5 @@ def test_a_numeric_config_key_out_of_range_is_a_clear_error(tmp_path, obj, expec
     cfg = write(tmp_path / "bad.json", obj)
     assert_refused(check(cfg), expected, ("check-config", obj))
     assert_refused(run_command(["serve", "--config", str(cfg)]), expected, ("serve", obj))
-    if not ({"port", "idleTimeout", "eventStoreAge"} & obj.keys()):  # stdio refuses HTTP-only keys
+    if not ({"port", "idleTimeout", "eventStoreAge", "authClockSkew"} & obj.keys()):  # HTTP-only keys: stdio refuses them
         assert_refused(run_command(["stdio", "--config", str(cfg)]), expected, ("stdio", obj))
