@@ -127,17 +127,20 @@ public final class ExecutorRuntime {
     var tools: [String: Tool] { index.tools }
 
     /// The NOTIFY payload of a notification.
-    static func notificationPayload(method: String, params: JSONValue?) -> [UInt8] {
+    static func notificationPayload(method: String, params: JSONValue?, session: String? = nil) -> [UInt8] {
         var o: [String: JSONValue] = ["method": .string(method)]
         if let params { o["params"] = params }
+        if let session { o["session"] = .string(session) }
         return Array(JSONValue.object(o).compactJSON().utf8)
     }
 
     /// Sends a notification on stream 0 of every link (for instance
     /// `notifications/resources/updated` with `{"uri": ...}`); fronts decide where it goes.
+    /// `session`: a CALL context's `session` key; the notification is then for that session only
+    /// (protocol §5.7), e.g. a change only that session's state can see.
     /// Thread: any; a no-op before `run()`.
-    public func notifyAll(method: String, params: JSONValue? = nil) {
-        let payload = ExecutorRuntime.notificationPayload(method: method, params: params)
+    public func notifyAll(method: String, params: JSONValue? = nil, session: String? = nil) {
+        let payload = ExecutorRuntime.notificationPayload(method: method, params: params, session: session)
         mailbox?.post(Completion(link: 0, stream: 0, event: .notifyAll(payload)))
     }
 

@@ -58,9 +58,17 @@ public final class UpstreamBridge {
         link = UpstreamLink(name: spec.name, mailbox: mailbox)
         pool = UpstreamPool(spec: spec, loop: loop, log: log)
         pool.onListChanged = { [unowned self] copy, _ in self.relist(from: copy) }
-        // A subscribed resource changed: every front hears it and tells the sessions subscribed to it.
-        pool.onResourceUpdated = { [unowned self] _, uri in
-            self.runtime?.notifyAll(method: "notifications/resources/updated", params: .object(["uri": .string(uri)]))
+        // A subscribed resource changed: every front hears it and tells the sessions subscribed to
+        // it. A per-session copy's change is its session's alone: only that session is told (a
+        // copy no longer any session's has no one to tell).
+        pool.onResourceUpdated = { [unowned self] copy, uri in
+            var session: String?
+            if self.spec.mode == .perSession {
+                guard let key = self.pool.sessionKey(of: copy) else { return }
+                session = key
+            }
+            self.runtime?.notifyAll(method: "notifications/resources/updated", params: .object(["uri": .string(uri)]),
+                                    session: session)
         }
         try start()
         if spec.mode == .perSession {

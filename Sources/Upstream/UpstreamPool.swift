@@ -313,6 +313,12 @@ final class UpstreamPool {
 
     // MARK: per-session copies
 
+    /// The session key `copy` serves (per-session mode), nil for a shared copy or one that no
+    /// longer belongs to a session.
+    func sessionKey(of copy: UpstreamCopy) -> String? {
+        sessions.first { $0.value === copy }?.key
+    }
+
     /// The session's copy, started if needed; nil when every per-session copy is busy.
     private func sessionCopy(_ key: String) -> UpstreamCopy? {
         if let c = sessions[key], c.state == .starting || c.state == .ready { return c }

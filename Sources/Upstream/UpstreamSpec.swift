@@ -211,14 +211,21 @@ public struct UpstreamSpec: Sendable, Equatable {
         spec.url = o["url"]?.stringValue
         if case .object(let env)? = o["env"] { spec.environment = env.compactMapValues(\.stringValue) }
         spec.workingDirectory = o["cwd"]?.stringValue
-        func int(_ k: String, _ d: Int) -> Int { o[k]?.intValue ?? d }
-        spec.pool = int("pool", 1)
-        spec.maxConcurrency = int("maxConcurrency", 16)
-        spec.timeoutMs = UInt64(int("timeoutMs", 60_000))
+        // Whole numbers as `parse` allows them (0 up to 1e12): a negative one would trap in UInt64().
+        func int(_ k: String, _ d: Int) throws(Invalid) -> Int {
+            guard let v = o[k] else { return d }
+            guard case .number(let n) = v, let i = Int(exactly: n), (0...1_000_000_000_000).contains(i) else {
+                throw Invalid("the upstream spec's '\(k)' must be a whole number in 0...1000000000000")
+            }
+            return i
+        }
+        spec.pool = try int("pool", 1)
+        spec.maxConcurrency = try int("maxConcurrency", 16)
+        spec.timeoutMs = UInt64(try int("timeoutMs", 60_000))
         spec.prefix = o["prefix"]?.stringValue ?? ""
         spec.mode = o["mode"]?.stringValue.flatMap(Mode.init(rawValue:)) ?? .shared
-        spec.maxQueued = int("maxQueued", 10_000)
-        spec.idleMs = UInt64(int("idleMs", 300_000))
+        spec.maxQueued = try int("maxQueued", 10_000)
+        spec.idleMs = UInt64(try int("idleMs", 300_000))
         if case .object(let h)? = o["headers"] { spec.headers = h.compactMapValues(\.stringValue) }
         spec.caFile = o["caFile"]?.stringValue
         spec.era = o["protocol"]?.stringValue

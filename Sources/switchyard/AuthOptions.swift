@@ -29,15 +29,16 @@ struct AuthOptions: ParsableArguments {
     var policy: String?
 
     /// The options with the config file's values under them (the command line wins).
-    func merged(with cfg: ConfigFile) -> AuthOptions {
+    func merged(with cfg: ConfigFile) throws -> AuthOptions {
         var o = self
         o.authIssuer = authIssuer ?? cfg.string("authIssuer")
         o.authAudience = authAudience ?? cfg.string("authAudience")
         o.authJwks = authJwks ?? cfg.string("authJwks")
         o.authJwksCaFile = authJwksCaFile ?? cfg.string("authJwksCaFile")
         o.authSharedSecretFile = authSharedSecretFile ?? cfg.string("authSharedSecretFile")
-        o.authClockSkew = authClockSkew ?? cfg.int("authClockSkew")
-        o.authJwksRefetchInterval = authJwksRefetchInterval ?? cfg.int("authJwksRefetchInterval")
+        o.authClockSkew = try cfg.int(authClockSkew, "authClockSkew", 0...NumberSetting.maxSeconds)
+        o.authJwksRefetchInterval = try cfg.int(authJwksRefetchInterval, "authJwksRefetchInterval",
+                                                0...NumberSetting.maxSeconds)
         o.apiKeys = apiKeys ?? cfg.string("apiKeys")
         o.policy = policy ?? cfg.string("policy")
         return o
@@ -130,8 +131,6 @@ struct AuthOptions: ParsableArguments {
     }
 
     private func nonNegative(_ v: Int?, _ option: String) throws -> Int? {
-        guard let v else { return nil }
-        guard v >= 0 else { throw ValidationError("--\(option) must be 0 or more, got \(v)") }
-        return v
+        try NumberSetting.checkIfGiven(v, option: "--" + option, 0...NumberSetting.maxSeconds)
     }
 }

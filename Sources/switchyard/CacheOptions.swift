@@ -52,8 +52,7 @@ struct CacheOptions: ParsableArguments {
         }
         var argv: [String] = []
         for (text, _) in texts { argv += ["--tool-cache-ttl", text] }
-        if let mb = resultCacheMb ?? config.int("resultCacheMb") {
-            guard (0...65_536).contains(mb) else { throw ValidationError("--result-cache-mb must be 0...65536") }
+        if let mb = try config.int(resultCacheMb, "resultCacheMb", 0...65_536) {
             argv += ["--result-cache-mb", String(mb)]
         }
         return argv

@@ -25,6 +25,9 @@ struct ExecutorCommand: ParsableCommand {
         }
         let name = self.name ?? getenv("SWITCHYARD_EXECUTOR_NAME").map { String(cString: $0) } ?? "swift"
         let tools = try ToolPacks.tools(tools)
+        let maxConcurrency = try NumberSetting.check(maxConcurrency, option: "--max-concurrency", 1...65_536)
+        let compressThreshold = try NumberSetting.check(compressThreshold, option: "--compress-threshold",
+                                                        0...Int(UInt32.max))
         // Started by `switchyard stdio`, whose client may end it with SIGKILL: drain and leave
         // with it rather than linger as an orphan.
         if let raw = getenv("SWITCHYARD_EXIT_WITH_PARENT"), let parent = Int32(String(cString: raw)) {

@@ -61,13 +61,11 @@ struct ServeCommand: ParsableCommand {
         let cfg = shared.config
         let http = self.http
         let host = http.host ?? cfg.string("host") ?? "127.0.0.1"
-        let port = http.port ?? cfg.int("port") ?? 8080
-        let frontCount = http.fronts ?? cfg.int("fronts") ?? 2
+        let port = try cfg.int(http.port, "port", 1...65535) ?? 8080
+        let frontCount = try cfg.int(http.fronts, "fronts", 1...64) ?? 2
         let preferSSE = http.preferSSE || cfg.bool("preferSSE") == true
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be 1...65535") }
-        guard (1...64).contains(frontCount) else { throw ValidationError("--fronts must be 1...64") }
         if let a = http.admin ?? cfg.string("admin") { _ = try HostPort.parse(a) }
-        let auth = self.auth.merged(with: cfg)
+        let auth = try self.auth.merged(with: cfg)
         try auth.check()
 
         let given = try Secret.resolve(option: "session-key", value: http.sessionKey, file: http.sessionKeyFile,
@@ -86,19 +84,26 @@ struct ServeCommand: ParsableCommand {
         var argv = ["--host", host, "--port", String(port)]
         if preferSSE { argv.append("--prefer-sse") }
         argv += shared.frontArguments
-        if let t = http.idleTimeout ?? cfg.int("idleTimeout") { argv += ["--idle-timeout", String(t)] }
-        if let t = http.headTimeout ?? cfg.int("headTimeout") { argv += ["--head-timeout", String(t)] }
-        if let r = http.bodyMinRate ?? cfg.int("bodyMinRate") { argv += ["--body-min-rate", String(r)] }
-        if let n = http.maxConnsPerAddress ?? cfg.int("maxConnsPerAddress") {
+        let N = NumberSetting.self
+        if let t = try cfg.int(http.idleTimeout, "idleTimeout", 1...N.maxSeconds) {
+            argv += ["--idle-timeout", String(t)]
+        }
+        if let t = try cfg.int(http.headTimeout, "headTimeout", 1...N.maxMs) { argv += ["--head-timeout", String(t)] }
+        if let r = try cfg.int(http.bodyMinRate, "bodyMinRate", 0...N.maxBytes) { argv += ["--body-min-rate", String(r)] }
+        if let n = try cfg.int(http.maxConnsPerAddress, "maxConnsPerAddress", 0...100_000_000) {
             argv += ["--max-conns-per-address", String(n)]
         }
         if let a = http.admin ?? cfg.string("admin") { argv += ["--admin", a] }
         if let l = http.accessLog ?? cfg.string("accessLog") { argv += ["--access-log", l] }
-        if let t = http.sessionIdleTimeout ?? cfg.int("sessionIdleTimeout") {
+        if let t = try cfg.int(http.sessionIdleTimeout, "sessionIdleTimeout", 0...N.maxSeconds) {
             argv += ["--session-idle-timeout", String(t)]
         }
-        if let n = http.eventStoreSize ?? cfg.int("eventStoreSize") { argv += ["--event-store-size", String(n)] }
-        if let n = http.eventStoreAge ?? cfg.int("eventStoreAge") { argv += ["--event-store-age", String(n)] }
+        if let n = try cfg.int(http.eventStoreSize, "eventStoreSize", 0...1_000_000) {
+            argv += ["--event-store-size", String(n)]
+        }
+        if let n = try cfg.int(http.eventStoreAge, "eventStoreAge", 0...N.maxSeconds) {
+            argv += ["--event-store-age", String(n)]
+        }
         for o in http.allowOrigin + (cfg.strings("allowOrigins") ?? []) { argv += ["--allow-origin", o] }
         let proxies = (cfg.strings("trustedProxies") ?? []) + http.trustedProxy
         do { _ = try TrustedProxies(cidrs: proxies) } catch { throw ValidationError("\(error)") }

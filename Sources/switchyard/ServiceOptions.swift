@@ -105,19 +105,20 @@ struct ServiceOptions: ParsableArguments {
         if let f = logFormat {
             guard f == "json" || f == "logfmt" else { throw ValidationError("--log-format takes json or logfmt") }
         }
-        let executorCount = self.executors ?? cfg.int("executors") ?? defaultExecutors
+        let N = NumberSetting.self
+        let executorCount = try cfg.int(self.executors, "executors", 0...256) ?? defaultExecutors
         let tools = self.tools ?? cfg.string("tools") ?? "demo"
         let external = executorCommands + (cfg.strings("executorCommands") ?? [])
-        let maxBody = self.maxBody ?? cfg.int("maxBody") ?? 4 * 1024 * 1024
-        let threshold = self.compressThreshold ?? cfg.int("compressThreshold") ?? 8 * 1024 * 1024
-        guard (0...256).contains(executorCount) else { throw ValidationError("--executors must be 0...256") }
-        guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
+        let maxBody = try cfg.int(self.maxBody, "maxBody", 1...N.maxBytes) ?? 4 * 1024 * 1024
+        // A frame's length is 32 bits (proto §3): a larger threshold would never be reached.
+        let threshold = try cfg.int(compressThreshold, "compressThreshold", 0...Int(UInt32.max))
+            ?? 8 * 1024 * 1024
         let upstreamSpecs = try UpstreamOptions.specs(options: upstreams, pool: upstreamPool, config: cfg)
         guard executorCount > 0 || !external.isEmpty || !upstreamSpecs.isEmpty else {
             throw ValidationError("need at least one executor")
         }
         try ToolPacks.validate(tools)
-        let callTimeout = callTimeoutMs ?? cfg.int("callTimeoutMs") ?? 60_000
+        let callTimeout = try cfg.int(callTimeoutMs, "callTimeoutMs", 1...N.maxMs) ?? 60_000
         let validate = try validateArguments.map { try OnOff.parse($0, option: "--validate-arguments") }
             ?? cfg.bool("validateArguments") ?? true
         for t in toolTimeout { _ = try ToolTimeout.parse(t) }
@@ -128,12 +129,20 @@ struct ServiceOptions: ParsableArguments {
         let cacheArguments = try cache.frontArguments(config: cfg, builtIn: builtIn,
                                                       externalExecutors: !external.isEmpty || !upstreamSpecs.isEmpty)
         var policy = RestartPolicy()
-        policy.intensity = restartIntensity ?? cfg.int("restartIntensity") ?? 10
-        policy.periodMs = UInt64(restartPeriodMs ?? cfg.int("restartPeriodMs") ?? 10_000)
-        policy.maxDelayMs = UInt64(restartMaxDelayMs ?? cfg.int("restartMaxDelayMs") ?? 5_000)
+        policy.intensity = try cfg.int(restartIntensity, "restartIntensity", 0...1_000_000) ?? 10
+        policy.periodMs = UInt64(try cfg.int(restartPeriodMs, "restartPeriodMs", 1...N.maxMs) ?? 10_000)
+        policy.maxDelayMs = UInt64(try cfg.int(restartMaxDelayMs, "restartMaxDelayMs", 0...N.maxMs) ?? 5_000)
+        // Heartbeats are timer periods: an hour is already far beyond any use.
+        let heartbeatInterval = try cfg.int(heartbeatIntervalMs, "heartbeatIntervalMs", 0...3_600_000) ?? 1_000
+        let heartbeatTimeout = try cfg.int(heartbeatTimeoutMs, "heartbeatTimeoutMs", 1...3_600_000) ?? 5_000
+        // MiB to bytes must not overflow: up to 1 TiB.
+        let maxRSS = try cfg.int(executorMaxRssMb, "executorMaxRssMb", 1...(N.maxBytes >> 20)).map { $0 << 20 }
+        let maxQueued = try cfg.int(self.maxQueued, "maxQueued", 0...100_000_000)
+        let maxResult = try cfg.int(self.maxResult, "maxResult", 1...N.maxBytes)
+        let listPageSize = try cfg.int(self.listPageSize, "listPageSize", 1...100_000)
 
         var executors: [(name: String, argv: [String], environment: [String: String])] = []
-        let concurrency = executorMaxConcurrency ?? cfg.int("executorMaxConcurrency") ?? 256
+        let concurrency = try cfg.int(executorMaxConcurrency, "executorMaxConcurrency", 1...65_536) ?? 256
         for i in 0..<executorCount {
             let name = "swift-\(i)"
             executors.append((name, ["switchyard", "executor", "--socket", "{socket}", "--name", name,
@@ -156,9 +165,9 @@ struct ServiceOptions: ParsableArguments {
         for t in toolTimeout { argv += ["--tool-timeout", t] }
         argv += limitsArguments
         argv += cacheArguments
-        if let q = maxQueued ?? cfg.int("maxQueued") { argv += ["--max-queued", String(q)] }
-        if let n = maxResult ?? cfg.int("maxResult") { argv += ["--max-result", String(n)] }
-        if let n = listPageSize ?? cfg.int("listPageSize") { argv += ["--list-page-size", String(n)] }
+        if let q = maxQueued { argv += ["--max-queued", String(q)] }
+        if let n = maxResult { argv += ["--max-result", String(n)] }
+        if let n = listPageSize { argv += ["--list-page-size", String(n)] }
         var builtInNames: [String: String] = [:]
         if executorCount > 0 {
             for pack in tools.split(separator: ",") {
@@ -171,9 +180,8 @@ struct ServiceOptions: ParsableArguments {
         }
         return Plan(config: cfg, executors: executors, upstreams: upstreamSpecs, builtInNames: builtInNames,
                     frontArguments: argv, restartPolicy: policy,
-                    heartbeatIntervalMs: UInt64(heartbeatIntervalMs ?? cfg.int("heartbeatIntervalMs") ?? 1_000),
-                    heartbeatTimeoutMs: UInt64(heartbeatTimeoutMs ?? cfg.int("heartbeatTimeoutMs") ?? 5_000),
-                    executorMaxRSS: (executorMaxRssMb ?? cfg.int("executorMaxRssMb")).map { $0 * 1024 * 1024 },
+                    heartbeatIntervalMs: UInt64(heartbeatInterval), heartbeatTimeoutMs: UInt64(heartbeatTimeout),
+                    executorMaxRSS: maxRSS,
                     runDir: runDir ?? cfg.string("runDir"), logFormat: logFormat)
     }
 }

@@ -158,11 +158,53 @@ struct ConfigFile {
     }
 
     func string(_ k: String) -> String? { values[k]?.stringValue }
-    func int(_ k: String) -> Int? { values[k]?.numberValue.map { Int($0) } }
+
+    /// The command line's `given`, else the config file's whole number `key`, in `range`
+    /// (`NumberSetting`); nil when neither is given. Errors name the option (`--` and `key` in
+    /// kebab case) or the key, and the range.
+    func int(_ given: Int?, _ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+        if let given { return try NumberSetting.check(given, option: NumberSetting.option(key), range) }
+        guard let v = values[key] else { return nil }
+        // Int(exactly:) has no value for fractions and for what no Int holds (1e300): no trap.
+        guard case .number(let n) = v, let i = Int(exactly: n), range.contains(i) else {
+            throw ValidationError("config file \(path): '\(key)' must be a whole number in "
+                                  + "\(NumberSetting.text(range)), got \(v.compactJSON())")
+        }
+        return i
+    }
     func bool(_ k: String) -> Bool? { if case .bool(let b)? = values[k] { return b }; return nil }
     func strings(_ k: String) -> [String]? {
         guard case .array(let a)? = values[k] else { return nil }
         return a.compactMap(\.stringValue)
+    }
+}
+
+/// Numeric options are checked against the range they make sense in before anything starts: a
+/// negative value, zero where it means nothing, a value that overflows once turned into bytes
+/// or nanoseconds is a ValidationError (exit 64) naming the option and its range, never a trap.
+enum NumberSetting {
+    /// A year: the longest any timeout, period or age may be, in ms and in seconds.
+    static let maxMs = 31_536_000_000
+    static let maxSeconds = 31_536_000
+    /// The largest size in bytes (1 TiB): a count of bytes that far from overflowing anything.
+    static let maxBytes = 1 << 40
+
+    static func check(_ value: Int, option: String, _ range: ClosedRange<Int>) throws -> Int {
+        guard range.contains(value) else {
+            throw ValidationError("\(option) must be \(text(range)), got \(value)")
+        }
+        return value
+    }
+
+    static func checkIfGiven(_ value: Int?, option: String, _ range: ClosedRange<Int>) throws -> Int? {
+        try value.map { try check($0, option: option, range) }
+    }
+
+    static func text(_ range: ClosedRange<Int>) -> String { "\(range.lowerBound)...\(range.upperBound)" }
+
+    /// `--call-timeout-ms` for the config key `callTimeoutMs`.
+    static func option(_ key: String) -> String {
+        "--" + key.map { $0.isUppercase ? "-" + $0.lowercased() : String($0) }.joined()
     }
 }
 
@@ -181,8 +223,8 @@ enum OnOff {
 enum ToolTimeout {
     static func parse(_ s: String) throws -> (String, UInt64) {
         let parts = s.split(separator: "=", maxSplits: 1)
-        guard parts.count == 2, let ms = UInt64(parts[1]), ms > 0 else {
-            throw ValidationError("--tool-timeout takes NAME=MS, got '\(s)'")
+        guard parts.count == 2, let ms = UInt64(parts[1]), ms > 0, ms <= UInt64(NumberSetting.maxMs) else {
+            throw ValidationError("--tool-timeout takes NAME=MS with MS 1...\(NumberSetting.maxMs), got '\(s)'")
         }
         return (String(parts[0]), ms)
     }

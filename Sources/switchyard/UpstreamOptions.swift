@@ -6,8 +6,7 @@ import Upstream
 /// (name → settings) and `upstreamPool`, checked into specs.
 enum UpstreamOptions {
     static func specs(options: [String], pool: Int?, config: ConfigFile) throws -> [UpstreamSpec] {
-        let defaultPool = pool ?? config.int("upstreamPool") ?? 2
-        guard (1...64).contains(defaultPool) else { throw ValidationError("--upstream-pool must be 1...64") }
+        let defaultPool = try config.int(pool, "upstreamPool", 1...64) ?? 2
         var specs: [UpstreamSpec] = []
         do {
             for o in options { specs.append(try UpstreamSpec.parse(option: o, pool: defaultPool)) }

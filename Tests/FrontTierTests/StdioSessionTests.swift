@@ -189,4 +189,47 @@ final class StdioSessionTests: XCTestCase {
         f.harness.loop.run()
         XCTAssertEqual(f.takeLines().map { $0["method"] }, [.string("notifications/resources/updated")])
     }
+
+    /// stdio's session never times out (nothing is swept): each re-initialize must leave nothing
+    /// of the ended session behind (revoked entry, log level, subscriptions, activity).
+    func testReInitializeLeavesNothingOfTheEndedSessionBehind() {
+        let f = Fixture()
+        for round in 0..<20 {
+            f.initialize()
+            f.send(#"{"jsonrpc":"2.0","id":"s\#(round)","method":"resources/subscribe","params":{"uri":"demo://a"}}"# + "\n")
+            f.send(#"{"jsonrpc":"2.0","id":"l\#(round)","method":"logging/setLevel","params":{"level":"debug"}}"# + "\n")
+            f.harness.loop.run()
+            XCTAssertEqual(f.takeLines().count, 2)
+        }
+        let held = f.harness.services.sessions.heldCounts
+        XCTAssertTrue(held.allSatisfy { $0 <= 1 }, "verified, revoked, levels, subscriptions, activity: \(held)")
+        XCTAssertEqual(held[1], 0, "no revoked entries")
+    }
+
+    /// A notification for one session (protocol §5.7 `session`) reaches that session only, and
+    /// the client does not see the member.
+    func testANotificationForOneSessionReachesOnlyThatSession() {
+        let f = Fixture()
+        f.initialize()
+        f.send(#"{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"demo://a"}}"# + "\n")
+        f.harness.loop.run()
+        XCTAssertEqual(f.takeLines().count, 1)
+        let mine = ExecutorCalls.sessionKey(of: f.session.implicitSessionId!)
+        func updated(for key: String) -> [UInt8] {
+            Array(#"{"method":"notifications/resources/updated","params":{"uri":"demo://a"},"session":"\#(key)"}"#.utf8)
+        }
+        f.harness.services.listeners.deliver(updated(for: mine == "1" ? "2" : "1"))
+        f.harness.loop.run()
+        XCTAssertEqual(f.takeLines().count, 0, "another session's notification")
+        f.harness.services.listeners.deliver(Array(
+            #"{"method":"notifications/resources/updated","params":{"uri":"demo://a"},"session":7}"#.utf8))
+        f.harness.loop.run()
+        XCTAssertEqual(f.takeLines().count, 0, "a session that is not a key is no one's")
+        f.harness.services.listeners.deliver(updated(for: mine))
+        f.harness.loop.run()
+        let lines = f.takeLines()
+        XCTAssertEqual(lines.map { $0["method"] }, [.string("notifications/resources/updated")])
+        XCTAssertNil(lines.first?["session"])
+        XCTAssertEqual(lines.first?["params"]?["uri"], .string("demo://a"))
+    }
 }

@@ -440,3 +440,43 @@ def test_resource_updates_of_an_upstream_reach_subscribed_sessions(server_factor
     run(body)
     assert updates["a"] == ["info://server"] * 4, updates
     assert updates["b"] == [], updates
+
+
+@pytest.mark.timeout(90)
+def test_a_per_session_copys_resource_update_reaches_only_its_own_session(server_factory, tmp_path):
+    """In per-session mode a copy's resources/updated is about that session's private state: the
+    session that owns the copy hears it, another session subscribed to the same URI does not."""
+    config = tmp_path / "switchyard.json"
+    config.write_text(json.dumps({"upstreams": {"up": {
+        "command": sys.executable, "args": [str(SERVER_SCRIPT)], "mode": "per-session", "pool": 4}}}))
+    srv = server_factory(fronts=2, executors=1, extra_args=["--config", str(config)])
+    updates: dict[str, list] = {"a": [], "b": []}
+
+    def collector(key):
+        async def on_message(message):
+            if getattr(message, "method", None) == "notifications/resources/updated":
+                updates[key].append(str(message.params.uri))
+        return on_message
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=30, message_handler=collector("a")) as a, \
+                Client(srv.url, mode="legacy", read_timeout_seconds=30, message_handler=collector("b")) as b:
+            assert a.server_capabilities.resources.subscribe is True, a.server_capabilities
+            await a.subscribe_resource("info://server")
+            await b.subscribe_resource("info://server")
+            # b has a copy of its own too (whose state did not change).
+            assert (await b.call_tool("counter", {})).structured_content["result"] == 1
+            touched = 0
+            deadline = time.monotonic() + 15
+            while touched < 3:  # a's copy is subscribed once it is ready: "not subscribed" before
+                assert time.monotonic() < deadline, "a's copy never reported a change"
+                r = await a.call_tool("touch", {})
+                touched += r.content[0].text == "updated"
+            deadline = time.monotonic() + 10
+            while len(updates["a"]) < 3:
+                assert time.monotonic() < deadline, updates
+                await anyio.sleep(0.1)
+            await anyio.sleep(0.5)
+    run(body)
+    assert updates["a"] == ["info://server"] * 3, updates
+    assert updates["b"] == [], updates

@@ -42,6 +42,17 @@ final class UpstreamSpecTests: XCTestCase {
         XCTAssertEqual(try UpstreamSpec.decode(Array(s.json.compactJSON().utf8)), s)
     }
 
+    /// The bridge's spec (SWITCHYARD_UPSTREAM) with a negative, fractional or huge number is
+    /// refused with an error, never a trap.
+    func testADecodedSpecWithABadNumberIsRefused() {
+        for bad in ["-1", "1.5", "1e300", "-1e14"] {
+            let text = #"{"name":"u","argv":["x"],"timeoutMs":\#(bad)}"#
+            XCTAssertThrowsError(try UpstreamSpec.decode(Array(text.utf8)), bad) { e in
+                XCTAssertTrue("\(e)".contains("'timeoutMs' must be a whole number"), "\(e)")
+            }
+        }
+    }
+
     func testConfigMistakesAreNamed() throws {
         for (text, words) in [("{\"args\":[]}", "needs 'command'"), ("{\"command\":\"x\",\"mode\":\"solo\"}", "mode"),
                               ("{\"command\":\"x\",\"pool\":0}", "pool must be"),

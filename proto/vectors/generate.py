@@ -240,6 +240,10 @@ def build_vectors(zst: bytes, uncompressed: bytes):
         "requestId": 2, "error": {"code": -1, "message": "User rejected sampling request"}})))
     add("notify-list-changed", frame(T["NOTIFY"], 0, js({"method": "notifications/tools/list_changed"})))
     add("catalog", frame(T["CATALOG"], 0, js(CATALOG_FRAME)))
+    # A link-wide NOTIFY for one session only (§5.7): "session" is a CALL context's session key.
+    add("notify-session", frame(T["NOTIFY"], 0, js({
+        "method": "notifications/resources/updated", "params": {"uri": "file:///notes.txt"},
+        "session": "3f2a9c01d4e5b687"})))
     return v
 
 

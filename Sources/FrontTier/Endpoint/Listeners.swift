@@ -173,22 +173,32 @@ final class Listeners {
         return (parts[1], value)
     }
 
-    /// A notification as every stream sees it: its method, the URI it names, the message.
+    /// A notification as every stream sees it: its method, the URI it names, the message, and
+    /// the session it is for alone, if any.
     struct Rendered {
         var message: [String: JSONValue]
         var method: String
         var uri: String?
         var plain: [UInt8]
+        /// The session key (a CALL context's `session`) of the only session it is for.
+        var session: String?
     }
 
-    /// Parses an executor's notification (`{"method":...,"params":{...}}`); nil if it is not one.
+    /// Parses an executor's notification (`{"method":...,"params":{...},"session"?:KEY}`, protocol
+    /// §5.7); nil if it is not one. `session` is taken out of the message clients see.
     static func render(_ payload: [UInt8]) -> Rendered? {
         guard case .object(var msg)? = try? JSONValue.parse(payload), case .string(let method)? = msg["method"] else {
             return nil
         }
+        var session: String?
+        if let s = msg.removeValue(forKey: "session") {
+            // A target that is not a key names no session: for no one.
+            session = s.stringValue ?? ""
+        }
         let uri = msg["params"]?["uri"]?.stringValue
         msg["jsonrpc"] = .string("2.0")
-        return Rendered(message: msg, method: method, uri: uri, plain: Array(JSONValue.object(msg).compactJSON().utf8))
+        return Rendered(message: msg, method: method, uri: uri, plain: Array(JSONValue.object(msg).compactJSON().utf8),
+                        session: session)
     }
 
     /// A notification from an executor, or from the shared log with its id (`sharedId`). A catch-up
@@ -216,6 +226,10 @@ final class Listeners {
 
     /// What stream `s` shows of a notification, or nil when its filter does not want it.
     private func message(for s: Stream, _ r: Rendered) -> [UInt8]? {
+        if let target = r.session {
+            // Only a handshake-era session's streams can be the one it is for.
+            guard let id = s.filter.session, ExecutorCalls.sessionKey(of: id) == target else { return nil }
+        }
         guard wants(s.filter, r.method, uri: r.uri) else { return nil }
         guard let sid = s.subscriptionId else { return r.plain }
         var m = r.message

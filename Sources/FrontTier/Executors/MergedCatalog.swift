@@ -57,21 +57,23 @@ final class MergedCatalog {
     init() {}
 
     /// `previous`: the schemas of the catalog this one replaces, reused rather than compiled again.
-    /// `owners`: who serves each name, across rebuilds; an upstream's entry that another
-    /// source already serves is left out (its conflict is in `owners.conflicts`).
+    /// `owners`: who serves each name, across rebuilds; an upstream's entry for a name another
+    /// source owns is left out (its conflict is in `owners.conflicts`).
     init(links: [FrontLink], previous: SchemaCache = SchemaCache(), owners: CatalogOwners = CatalogOwners()) {
         var seenTools = Set<String>(), seenPrompts = Set<String>()
         var seenResources = Set<String>(), seenTemplates = Set<String>()
         var templateIndex: [String: Int] = [:]
         var listed: [String: Set<String>] = [:]
+        var rank: [String: Int] = [:]
         for link in links {
             guard let catalog = link.ready?.catalog else { continue }
             let source = CatalogOwners.source(of: link.name)
+            rank[source] = CatalogOwners.rank(of: link.name)
             listed[source, default: []].formUnion(catalog.tools.map { "tool:" + $0.key }
                 + catalog.prompts.map { "prompt:" + $0.key } + catalog.resources.map { "resource:" + $0.key }
                 + catalog.resourceTemplates.map { "resource template:" + $0.key })
         }
-        owners.begin(listed: listed)
+        owners.begin(listed: listed, rank: rank)
         for link in links {
             guard let catalog = link.ready?.catalog else { continue }
             let source = CatalogOwners.source(of: link.name)

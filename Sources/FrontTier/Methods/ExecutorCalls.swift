@@ -147,6 +147,13 @@ struct ExecutorCalls {
     /// never a cancellation key, whose `|` is followed by a JSON id (a number or a quoted string).
     static let sessionKeySuffix = Array("|session".utf8)
 
+    /// The CALL context's `session` key of a session id, as the context spells it.
+    static func sessionKey(of sessionId: String) -> String {
+        var out: [UInt8] = []
+        CallRouter.appendCancelHash(FNV1a.hash(sessionKeySuffix, from: FNV1a.hash(sessionId)), to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// `,"principal":{...}`: who is calling, as authenticated at the front (never the
     /// credential itself: tokens are not passed through to executors).
     static func appendPrincipal(_ p: Principal, to out: inout [UInt8]) {

@@ -77,6 +77,14 @@ final class SessionActivity {
         return nil
     }
 
+    /// Forgets a session's local entry (the shared table evicts on its own).
+    func forget(_ key: UInt64) {
+        if table == nil { local[key] = nil }
+    }
+
+    /// How many local entries are held (for tests).
+    var localCount: Int { local.count }
+
     /// Forgets local entries older than `cutoff` (the shared table needs no sweeping: stale
     /// entries are what eviction takes first).
     func sweep(olderThan cutoff: UInt64) {

@@ -84,6 +84,9 @@ public final class SessionTokens {
         case .revoked(let id):
             verified[TokenKey(id)] = nil
             if revoked[id] == nil { revoked[id] = UInt64(time(nil)) }
+            // An ended session's level and subscriptions serve no one any more.
+            levels[id] = nil
+            subscriptions[id] = nil
         case .level(let id, let level):
             levels[id] = level
         case .subscription(let id, let uri, let on):
@@ -348,7 +351,26 @@ public final class SessionTokens {
     public func revoke(_ token: String, applied: @escaping () -> Void = {}) {
         verified[TokenKey(token)] = nil
         revoked[token] = UInt64(time(nil))
+        levels[token] = nil
+        subscriptions[token] = nil
         publish(.revoked(token), applied: applied)
+    }
+
+    /// Forgets everything this front holds for a session whose id no client can present again,
+    /// so nothing needs to refuse it later: stdio's implicit session, ended by a second
+    /// `initialize` (stdio has no idle timeout, so a revoked entry would never be swept).
+    /// Nothing is shared: stdio's tokens have no other front.
+    public func forget(_ token: String) {
+        verified[TokenKey(token)] = nil
+        revoked[token] = nil
+        levels[token] = nil
+        subscriptions[token] = nil
+        activity.forget(SessionActivity.key(token))
+    }
+
+    /// Entries held per table (for tests): verified, revoked, levels, subscriptions, activity.
+    var heldCounts: [Int] {
+        [verified.count, revoked.count, levels.count, subscriptions.count, activity.localCount]
     }
 
     private func remember(_ s: Session) {

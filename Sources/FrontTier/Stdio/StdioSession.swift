@@ -283,11 +283,13 @@ final class StdioSession: AnswerChannel, ByteStreamDelegate {
 
     /// `initialize` made the implicit session: list changes and resource updates go to it, on
     /// a stream of its own. A second `initialize` starts over: the previous session ends (its
-    /// resource subscriptions and log level with it) and the stream follows the new one.
+    /// resource subscriptions and log level with it) and the stream follows the new one. Its id
+    /// never left this process (stdio messages carry none), so it is forgotten outright rather
+    /// than kept as revoked: tables do not grow with each `initialize`.
     func sessionIssued(_ id: String) {
         let previous = implicitSessionId
         implicitSessionId = id
-        if let previous, previous != id { services.sessions.revoke(previous) }
+        if let previous, previous != id { services.sessions.forget(previous) }
         if let notifications {
             notifications.filter.session = id
             return
