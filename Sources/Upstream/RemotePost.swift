@@ -94,12 +94,12 @@ final class RemotePost: HTTPResponseHandler {
         case 200:
             if sse != nil { finish(.complete); return }
             guard head.mediaType == "application/json" else {
-                finish(.notMCP("HTTP 200 with Content-Type '\(head.header("content-type") ?? "none")', not JSON or an event stream"))
+                finish(.notMCP("HTTP 200 with Content-Type '\(quotedText(head.header("content-type") ?? "none"))', not JSON or an event stream"))
                 return
             }
             let message = body.withUnsafeBytes { JSONRPCLines.decode($0) }
             if case .garbage(let text) = message {
-                finish(.notMCP("HTTP 200 with a body that is not a JSON-RPC message: '\(text.prefix(80))'"))
+                finish(.notMCP("HTTP 200 with a body that is not a JSON-RPC message: '\(quotedText(text))'"))
                 return
             }
             messages += 1
@@ -128,7 +128,7 @@ final class RemotePost: HTTPResponseHandler {
 
     /// An error body's JSON-RPC message, else its first printable bytes.
     static func errorDetail(_ body: [UInt8]) -> String {
-        if let v = try? JSONValue.parse(body), let m = v["error"]?["message"]?.stringValue { return String(m.prefix(300)) }
+        if let v = try? JSONValue.parse(body), let m = v["error"]?["message"]?.stringValue { return quotedText(m, max: 300) }
         let text = String(decoding: body.prefix(200), as: UTF8.self)
         return String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0.isPunctuation || $0 == " ") ? $0 : " " })
             .trimmingSpaces
