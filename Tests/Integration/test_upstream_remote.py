@@ -399,13 +399,30 @@ def silent():
     listener.close()
 
 
-@pytest.mark.timeout(120)
-def test_bad_remotes_stop_the_start_with_a_clear_error(tmp_path, remotes, not_mcp, silent):
+@pytest.fixture
+def hanging():
+    """Connects hang as to a blackholed host: backlog 0, never accepted, the queue already full
+    (Linux drops the SYNs that follow)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    filler = socket.create_connection(listener.getsockname())
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/mcp"
+    filler.close()
+    listener.close()
+
+
+@pytest.mark.timeout(180)
+def test_bad_remotes_stop_the_start_with_a_clear_error(tmp_path, remotes, not_mcp, silent, hanging):
     cases = [
         ({"url": f"http://127.0.0.1:{free_port()}/mcp"}, ["cannot connect", "connection refused"]),
         ({"url": "http://no-such-host.invalid/mcp"}, ["cannot resolve no-such-host.invalid"]),
         ({"url": not_mcp}, ["not an MCP server", "text/html"]),
         ({"url": silent, "timeoutMs": 1500}, ["no answer to server/discover within 1500 ms"]),
+        # The connect is given up (its socket closed) at 10 s: the start does not wait minutes.
+        ({"url": hanging}, ["no connection", "within 10000 ms"]),
+        ({"url": "http://127.0.0.1/a b?token=s3cr3t-token"}, ["is not an http:// or https:// URL", "http://127.0.0.1/a b'"]),
+        ({"url": "http://127.0.0.1/a#b?token=s3cr3t-token"}, ["is not an http:// or https:// URL"]),
         ({"url": "https://127.0.0.1:9/mcp", "caFile": str(tmp_path / "missing.pem")}, ["CA file", "No such file"]),
     ]
     token_remote = remotes("--token", "s3cr3t-token")
