@@ -432,7 +432,9 @@ def test_bad_remotes_stop_the_start_with_a_clear_error(tmp_path, remotes, not_mc
         started = time.monotonic()
         p = serve_and_fail(tmp_path, {"up": settings})
         assert p.returncode == 64, (settings, p.returncode, p.stderr[-2000:])
-        last = p.stderr.strip().splitlines()[-1]
+        # The error line (a config error is followed by a pointer to --help).
+        lines = p.stderr.strip().splitlines()
+        last = next((line for line in reversed(lines) if "upstream 'up'" in line), lines[-1])
         assert "upstream 'up'" in last, last
         for w in words:
             assert w.lower() in last.lower(), (settings, last)
