@@ -18,8 +18,10 @@ final class RemotePost: HTTPResponseHandler {
         case failed(HTTPClientError)
     }
 
-    /// The largest JSON body or error body kept (an SSE stream's events are limited one by one).
-    static let maxBody = 64 << 20
+    /// The largest JSON body kept, and the largest event of an SSE stream (limited one by one).
+    /// Every call in flight may hold one: 16 MiB × `maxConcurrency` bounds the bridge's memory
+    /// (a stdio copy's line may be 64 MiB, but there one copy runs one call at a time).
+    static let maxBody = 16 << 20
     static let maxErrorBody = 4096
 
     private var head: HTTPResponseHead?
@@ -50,7 +52,7 @@ final class RemotePost: HTTPResponseHandler {
     func responseHead(_ head: HTTPResponseHead) {
         self.head = head
         onHead?(head)
-        if head.status == 200 && head.mediaType == "text/event-stream" { sse = SSEParser(); isStream = true }
+        if head.status == 200 && head.mediaType == "text/event-stream" { sse = SSEParser(maxEvent: Self.maxBody); isStream = true }
     }
 
     func responseBody(_ bytes: UnsafeRawBufferPointer) {
