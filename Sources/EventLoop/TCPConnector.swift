@@ -6,14 +6,18 @@ import Glibc
 /// Mirrors `UnixConnector`.
 ///
 /// Thread: the loop thread. Ownership: the pending request holds the connection until the
-/// connect callback; on failure the connection is closed before `done` runs.
+/// connect callback; on failure the connection is closed before `done` runs. Cancelling (the
+/// returned `TCPConnecting`) closes the connection's handle at once (its one close: the
+/// callback's close is then a no-op) and `done` is not called.
 public enum TCPConnector {
+    @discardableResult
     public static func connect(loop: Loop, host: String, port: Int, from source: String? = nil,
-                               _ done: @escaping (Result<StreamConnection, LoopError>) -> Void) {
+                               _ done: @escaping (Result<StreamConnection, LoopError>) -> Void) -> TCPConnecting {
+        let connecting = TCPConnecting()
         var addr = sockaddr_storage()
         guard socketAddress(host, port, &addr) == 0 else {
             done(.failure(LoopError(UV_EINVAL.rawValue, "address \(host):\(port)")))
-            return
+            return connecting
         }
         let handle = StreamConnection.allocateHandle()
         let tcp = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_tcp_t.self)
@@ -23,7 +27,7 @@ public enum TCPConnector {
             // Not registered with the loop (EMFILE and the like): freed here, never closed.
             StreamConnection.deallocateHandle(handle)
             done(.failure(LoopError(initRC, "socket for \(host):\(port)")))
-            return
+            return connecting
         }
         let conn = StreamConnection(loop: loop, handle: handle)
         if let source {
@@ -46,7 +50,7 @@ public enum TCPConnector {
             guard rc == 0 else {
                 conn.close(status: rc)
                 done(.failure(LoopError(rc, "bind to \(source)")))
-                return
+                return connecting
             }
         }
         let what = "connect to \(host):\(port)"
@@ -61,7 +65,10 @@ public enum TCPConnector {
             req.deallocate()
             conn.close(status: rc)
             done(.failure(LoopError(rc, what)))
+            return connecting
         }
+        connecting.pending = pending
+        return connecting
     }
 
     private static func socketAddress(_ host: String, _ port: Int, _ out: inout sockaddr_storage) -> Int32 {
@@ -75,7 +82,26 @@ public enum TCPConnector {
     }
 }
 
+/// A TCP connect in progress, to give up on (a blackholed address would otherwise hold its
+/// socket until the kernel gives up, minutes later). Thread: the loop thread.
+public final class TCPConnecting {
+    fileprivate weak var pending: PendingTCPConnect?
+    init() {}
+
+    /// Closes the socket now; the connect's `done` is not called. No effect once `done` ran.
+    public func cancel() {
+        guard let p = pending, !p.cancelled, !p.finished else { return }
+        p.cancelled = true
+        pending = nil
+        // libuv ends the pending connect request with UV_ECANCELED before the close callback.
+        p.conn.close(status: UV_ECANCELED.rawValue)
+    }
+}
+
 private final class PendingTCPConnect {
+    var cancelled = false
+    /// The connect callback ran: the connection is the caller's (or closed) now.
+    var finished = false
     let conn: StreamConnection
     let what: String
     let done: (Result<StreamConnection, LoopError>) -> Void
@@ -88,6 +114,11 @@ private let tcpConnected: uv_connect_cb = { req, status in
     guard let req, let data = req.pointee.data else { return }
     let pending = Unmanaged<PendingTCPConnect>.fromOpaque(data).takeRetainedValue()
     req.deallocate()
+    if pending.cancelled {
+        pending.conn.close() // already closing: a no-op
+        return
+    }
+    pending.finished = true
     if status == 0 {
         uv_tcp_nodelay(UnsafeMutableRawPointer(pending.conn.handle).assumingMemoryBound(to: uv_tcp_t.self), 1)
         pending.done(.success(pending.conn))

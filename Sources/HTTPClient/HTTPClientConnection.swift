@@ -87,7 +87,10 @@ final class HTTPClientConnection: ByteStreamDelegate {
         if finished {
             self.handler = nil
             handler.responseEnd()
-            if keepAlive && !stream.isClosed { onIdle?(self) } else { close() }
+            // Bytes behind a finished response answer no request: reusing the connection would hand
+            // them to the next exchange (possibly another session's) as its response. Close instead.
+            let leftover = !stream.readable.isEmpty
+            if keepAlive && !leftover && !stream.isClosed { onIdle?(self) } else { close() }
             return
         }
         // An incomplete head or chunk line waits for more bytes: make room for it in one piece.

@@ -17,6 +17,8 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
         case closed
         /// The request itself could not be rendered (a bad header value).
         case request
+        /// Too many requests already wait for a connection to this origin.
+        case overloaded
     }
 
     public let kind: Kind

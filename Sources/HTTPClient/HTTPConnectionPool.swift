@@ -24,7 +24,10 @@ public struct HTTPOrigin: Sendable, Equatable {
 /// streaming request is waiting for) goes to the front of the queue and may open up to
 /// `reservedExtra` connections beyond the limit, so it never waits behind the very requests that
 /// wait for it. A request whose reused connection closes before any byte of the answer (the
-/// server's idle timeout raced it) is sent once more on a fresh connection.
+/// server's idle timeout raced it) is sent once more on a fresh connection, unless the caller
+/// said it is not `resendable` (the server may have acted on it: a tool call that is neither
+/// read-only nor idempotent); such a request fails instead. At most `maxWaiting` requests wait;
+/// beyond, `send` fails at once (the server is not keeping up; memory stays bounded).
 ///
 /// Ownership: the pool owns its connections and closes them in `close()`; exchanges hold the
 /// pool weakly. Thread: the loop thread.
@@ -37,6 +40,8 @@ public final class HTTPConnectionPool {
     private let turn: TLSTurn?
     /// Connect (and TLS handshake) time allowed per attempt.
     public var connectTimeoutMs: UInt64
+    /// Requests allowed to wait for a connection; `send` fails beyond.
+    public var maxWaiting: Int
     private var idle: [HTTPClientConnection] = []
     private var busy: [Int: HTTPClientConnection] = [:]
     private var opening = 0
@@ -49,19 +54,22 @@ public final class HTTPConnectionPool {
     public var connectionCount: Int { idle.count + busy.count + opening }
 
     /// `tlsContext` is required for an `https` origin (a client context that verifies the server).
-    public init(loop: Loop, origin: HTTPOrigin, tlsContext: TLSContext?, limit: Int, connectTimeoutMs: UInt64 = 10_000) {
+    public init(loop: Loop, origin: HTTPOrigin, tlsContext: TLSContext?, limit: Int, connectTimeoutMs: UInt64 = 10_000,
+                maxWaiting: Int = 1024) {
         precondition(limit >= 1)
         precondition(!origin.tls || tlsContext != nil, "an https origin needs a TLS context")
         self.loop = loop; self.origin = origin; self.tlsContext = tlsContext; self.limit = limit
         self.connectTimeoutMs = connectTimeoutMs
+        self.maxWaiting = maxWaiting
         turn = origin.tls ? TLSTurn(loop: loop) : nil
     }
 
     /// Sends `request`; `handler` gets the response (or the failure). Cancel the returned exchange
     /// to give up on it (its connection is closed if the request was sent).
     @discardableResult
-    public func send(_ request: HTTPRequest, reserved: Bool = false, handler: any HTTPResponseHandler) -> HTTPExchange {
-        let exchange = HTTPExchange(pool: self, handler: handler, reserved: reserved)
+    public func send(_ request: HTTPRequest, reserved: Bool = false, resendable: Bool = true,
+                     handler: any HTTPResponseHandler) -> HTTPExchange {
+        let exchange = HTTPExchange(pool: self, handler: handler, reserved: reserved, resendable: resendable)
         do {
             exchange.bytes = try HTTPRequestWriter.render(request, host: origin.hostHeader)
         } catch {
@@ -70,6 +78,10 @@ public final class HTTPConnectionPool {
         }
         guard !closed else {
             exchange.fail(HTTPClientError(.closed, "the connection pool to \(origin.description) is closed"))
+            return exchange
+        }
+        guard waiting.count < maxWaiting else {
+            exchange.fail(HTTPClientError(.overloaded, "\(maxWaiting) requests to \(origin.description) already wait for a connection"))
             return exchange
         }
         enqueue(exchange)
@@ -130,7 +142,12 @@ public final class HTTPConnectionPool {
             attempt.timer = nil
             guard let self, !attempt.settled else { return }
             attempt.settled = true
+            // A TCP connect still pending is given up (its socket closed now, not when the kernel
+            // gives up minutes later). The TLS stream's closure holds the attempt: drop both.
+            attempt.endAddressTry()
             attempt.stream?.close()
+            attempt.stream = nil
+            attempt.watcher = nil
             self.connectFailed(HTTPClientError(.timeout, "no connection to \(self.origin.description) within \(self.connectTimeoutMs) ms"))
         }
         HostLookup.resolve(loop: loop, origin.host) { [weak self] result in
@@ -148,7 +165,24 @@ public final class HTTPConnectionPool {
             settle(attempt, .failure(HTTPClientError(.connect, "cannot connect to \(origin.description): \(lastError ?? "no address")")))
             return
         }
-        TCPConnector.connect(loop: loop, host: addresses[index], port: origin.port) { [weak self] result in
+        // Each address but the last gets its share of the time (at least 2 s, or all of it): one
+        // that never answers (blackholed) leaves time for the next. The last has what is left
+        // (the attempt's own timer).
+        let share = max(connectTimeoutMs / UInt64(addresses.count), min(connectTimeoutMs, 2_000))
+        if index < addresses.count - 1 {
+            attempt.addressTimer = Timer.once(loop: loop, after: share) { [weak self, attempt] in
+                attempt.addressTimer = nil
+                attempt.connecting?.cancel()
+                attempt.connecting = nil
+                guard let self, !attempt.settled else { return }
+                self.connect(attempt, addresses, index: index + 1, lastError: "no answer within \(share) ms")
+            }
+        }
+        // `done` may run before connect returns (a bad address): then there is nothing to cancel.
+        var reported = false
+        let connecting = TCPConnector.connect(loop: loop, host: addresses[index], port: origin.port) { [weak self] result in
+            reported = true
+            attempt.endAddressTry()
             guard let self else {
                 if case .success(let c) = result { c.close() }
                 return
@@ -166,6 +200,7 @@ public final class HTTPConnectionPool {
                 self.handshake(attempt, tcp, context, turn)
             }
         }
+        if !reported { attempt.connecting = connecting }
     }
 
     private func handshake(_ attempt: ConnectAttempt, _ tcp: StreamConnection, _ context: TLSContext, _ turn: TLSTurn) {
@@ -199,7 +234,10 @@ public final class HTTPConnectionPool {
         attempt.settled = true
         attempt.timer?.close()
         attempt.timer = nil
+        attempt.endAddressTry()
         attempt.watcher = nil
+        if let tls = attempt.stream as? TLSStream { tls.onHandshake = nil }
+        attempt.stream = nil
         switch result {
         case .failure(let e):
             connectFailed(e)
@@ -236,7 +274,7 @@ public final class HTTPConnectionPool {
         busy[c.id] = nil
         idle.removeAll { $0 === c }
         if let exchange = handler as? HTTPExchange, !exchange.isDone {
-            if reused && !receivedAny && !exchange.resent && !closed {
+            if reused && !receivedAny && exchange.resendable && !exchange.resent && !closed {
                 // The server closed an idle keep-alive connection as the request went out: it never
                 // saw it; send it again on a fresh connection.
                 exchange.resent = true
@@ -257,9 +295,20 @@ private final class ConnectAttempt {
     let id: Int
     var settled = false
     var timer: Timer?
+    /// The TCP connect to the address being tried, and its own deadline.
+    var connecting: TCPConnecting?
+    var addressTimer: Timer?
     var stream: (any ByteStream)?
     var watcher: HandshakeWatcher?
     init(id: Int) { self.id = id }
+
+    /// The address being tried is done with: its deadline stops; a connect still pending closes.
+    func endAddressTry() {
+        addressTimer?.close()
+        addressTimer = nil
+        connecting?.cancel()
+        connecting = nil
+    }
 }
 
 /// The TLS stream's delegate until the handshake completes: it only notices a close.
@@ -275,16 +324,18 @@ public final class HTTPExchange: HTTPResponseHandler {
     weak var pool: HTTPConnectionPool?
     private var strongHandler: (any HTTPResponseHandler)?
     let reserved: Bool
+    let resendable: Bool
     var bytes: [UInt8] = []
     var connection: HTTPClientConnection?
     var resent = false
     public private(set) var isDone = false
 
-    init(pool: HTTPConnectionPool, handler: any HTTPResponseHandler, reserved: Bool) {
+    init(pool: HTTPConnectionPool, handler: any HTTPResponseHandler, reserved: Bool, resendable: Bool) {
         self.pool = pool
         // Held strongly until done: callers may hand over a handler nobody else keeps.
         self.strongHandler = handler
         self.reserved = reserved
+        self.resendable = resendable
     }
 
     func start(on c: HTTPClientConnection) {

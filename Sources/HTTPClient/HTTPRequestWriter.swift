@@ -29,7 +29,8 @@ public struct HTTPRequest: Sendable {
 public enum HTTPRequestWriter {
     public static func render(_ request: HTTPRequest, host: String) throws(HTTPParseError) -> [UInt8] {
         guard request.target.hasPrefix("/"), HTTPRequest.isValidHeaderValue(request.target), !request.target.contains(" ") else {
-            throw HTTPParseError("bad request target '\(request.target.prefix(80))'")
+            // The query is left out: it may hold a token.
+            throw HTTPParseError("bad request target '\(request.target.prefix { $0 != "?" }.prefix(80).debugDescription.dropFirst().dropLast())'")
         }
         var out: [UInt8] = []
         out.reserveCapacity(256 + request.body.count)

@@ -166,14 +166,14 @@ public struct HTTPResponseParser {
         if isResponseToHead || head.status == 204 || head.status == 304 { return .fixed(remaining: 0) }
         if let te = head.header("transfer-encoding") {
             guard te.lowercased().split(separator: ",").last?.trimmingCharacters(in: " \t") == "chunked" else {
-                throw HTTPParseError("unsupported Transfer-Encoding '\(te)'")
+                throw HTTPParseError("unsupported Transfer-Encoding '\(quotedText(te))'")
             }
             return .chunkSize
         }
         let lengths = head.headers.filter { $0.name == "content-length" }.map(\.value)
         if let first = lengths.first {
             guard lengths.allSatisfy({ $0 == first }), let n = Int(first), n >= 0 else {
-                throw HTTPParseError("bad Content-Length '\(first)'")
+                throw HTTPParseError("bad Content-Length '\(quotedText(first))'")
             }
             return .fixed(remaining: n)
         }
@@ -189,16 +189,16 @@ public struct HTTPResponseParser {
         let parts = status.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count >= 2, parts[0] == "HTTP/1.1" || parts[0] == "HTTP/1.0",
               parts[1].count == 3, let code = Int(parts[1]), (100...599).contains(code) else {
-            throw HTTPParseError("not an HTTP/1.x status line: '\(status.prefix(80))'")
+            throw HTTPParseError("not an HTTP/1.x status line: '\(quotedText(status))'")
         }
         var head = HTTPResponseHead(status: code, isHTTP11: parts[0] == "HTTP/1.1")
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else {
-                throw HTTPParseError("header line without a colon: '\(line.prefix(80))'")
+                throw HTTPParseError("header line without a colon: '\(quotedText(line))'")
             }
             let name = line[..<colon]
             guard !name.isEmpty, !name.contains(" "), !name.contains("\t") else {
-                throw HTTPParseError("bad header name '\(name.prefix(80))'")
+                throw HTTPParseError("bad header name '\(quotedText(name))'")
             }
             head.headers.append((name.lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: " \t")))
         }

@@ -18,8 +18,10 @@ final class RemotePost: HTTPResponseHandler {
         case failed(HTTPClientError)
     }
 
-    /// The largest JSON body or error body kept (an SSE stream's events are limited one by one).
-    static let maxBody = 64 << 20
+    /// The largest JSON body kept, and the largest event of an SSE stream (limited one by one).
+    /// Every call in flight may hold one: 16 MiB × `maxConcurrency` bounds the bridge's memory
+    /// (a stdio copy's line may be 64 MiB, but there one copy runs one call at a time).
+    static let maxBody = 16 << 20
     static let maxErrorBody = 4096
 
     private var head: HTTPResponseHead?
@@ -50,7 +52,7 @@ final class RemotePost: HTTPResponseHandler {
     func responseHead(_ head: HTTPResponseHead) {
         self.head = head
         onHead?(head)
-        if head.status == 200 && head.mediaType == "text/event-stream" { sse = SSEParser(); isStream = true }
+        if head.status == 200 && head.mediaType == "text/event-stream" { sse = SSEParser(maxEvent: Self.maxBody); isStream = true }
     }
 
     func responseBody(_ bytes: UnsafeRawBufferPointer) {
@@ -94,12 +96,12 @@ final class RemotePost: HTTPResponseHandler {
         case 200:
             if sse != nil { finish(.complete); return }
             guard head.mediaType == "application/json" else {
-                finish(.notMCP("HTTP 200 with Content-Type '\(head.header("content-type") ?? "none")', not JSON or an event stream"))
+                finish(.notMCP("HTTP 200 with Content-Type '\(quotedText(head.header("content-type") ?? "none"))', not JSON or an event stream"))
                 return
             }
             let message = body.withUnsafeBytes { JSONRPCLines.decode($0) }
             if case .garbage(let text) = message {
-                finish(.notMCP("HTTP 200 with a body that is not a JSON-RPC message: '\(text.prefix(80))'"))
+                finish(.notMCP("HTTP 200 with a body that is not a JSON-RPC message: '\(quotedText(text))'"))
                 return
             }
             messages += 1
@@ -128,7 +130,7 @@ final class RemotePost: HTTPResponseHandler {
 
     /// An error body's JSON-RPC message, else its first printable bytes.
     static func errorDetail(_ body: [UInt8]) -> String {
-        if let v = try? JSONValue.parse(body), let m = v["error"]?["message"]?.stringValue { return String(m.prefix(300)) }
+        if let v = try? JSONValue.parse(body), let m = v["error"]?["message"]?.stringValue { return quotedText(m, max: 300) }
         let text = String(decoding: body.prefix(200), as: UTF8.self)
         return String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0.isPunctuation || $0 == " ") ? $0 : " " })
             .trimmingSpaces

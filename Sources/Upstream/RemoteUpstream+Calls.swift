@@ -17,6 +17,10 @@ final class RemoteRun {
     /// Input-required rounds so far (bounded: a server that keeps asking ends the call).
     var rounds = 0
     var renewed = false
+    /// Our answers in flight to requests the server made on this call's stream.
+    let backChannel = RemoteBackChannel()
+    /// The server flooded the call with requests: the call is ending; its stream is ignored.
+    var flooded = false
     init(_ call: UpstreamCall) { self.call = call }
 }
 
@@ -28,6 +32,8 @@ final class RemoteRun {
 /// input-required result instead: the client's answers go into the call sent again.
 extension RemoteUpstream {
     static let maxInputRounds = 10
+    /// Server requests of one call waiting for the client at once; beyond, the call fails.
+    static let maxServerRequests = 32
 
     func submit(_ request: UpstreamCall.Request) {
         let call = UpstreamCall(request, deadline: loop.now + spec.timeoutMs)
@@ -77,8 +83,10 @@ extension RemoteUpstream {
         let id = newRequestID()
         call.upstreamID = id
         let name = params["name"]?.stringValue ?? params["uri"]?.stringValue
-        // The call's deadline (the sweep) ends it, not a timer of the post's own.
-        run.post = post(call.method, withMeta(params, logLevel: true), id: id, name: name, timeoutMs: 0,
+        // The call's deadline (the sweep) ends it, not a timer of the post's own. A call the server
+        // may have acted on (a tool neither read-only nor idempotent) is never sent twice.
+        run.post = post(call.method, withMeta(params, logLevel: true), id: id, name: name,
+                        resendable: call.request.retryable, timeoutMs: 0,
                         onMessage: { [weak self, weak run] message in
                             guard let self, let run else { return }
                             self.streamed(message, run)
@@ -91,6 +99,7 @@ extension RemoteUpstream {
     /// A message on the call's stream before its answer.
     private func streamed(_ message: JSONRPCLines.Message, _ run: RemoteRun) {
         let call = run.call
+        guard !run.flooded else { return }
         switch message {
         case .notification("notifications/progress", let params):
             guard let progress = params?["progress"]?.numberValue else { return }
@@ -103,11 +112,15 @@ extension RemoteUpstream {
             log.info("the remote upstream's list changed; listing again", [("notification", method)])
             onListChanged?(method)
         case .request(let id, "ping", _):
-            post(nil, nil, answer: (id, .result(.object([:]))), reserved: true) { _ in }
+            if !answerBack(id, .result(.object([:])), on: run.backChannel) { flooded(run) }
         case .request(let id, let method, let params):
             guard ["elicitation/create", "sampling/createMessage", "roots/list"].contains(method) else {
-                post(nil, nil, answer: (id, .error(code: -32601, message: "Method not found: \(method)", data: nil)),
-                     reserved: true) { _ in }
+                let refusal = JSONRPCLines.Outcome.error(code: -32601, message: "Method not found: \(method)", data: nil)
+                if !answerBack(id, refusal, on: run.backChannel) { flooded(run) }
+                return
+            }
+            guard run.serverRequests.count < Self.maxServerRequests else {
+                flooded(run)
                 return
             }
             nextToken += 1
@@ -115,6 +128,20 @@ extension RemoteUpstream {
             call.send(.serverRequest(token: nextToken, method: method, params: params ?? .object([:])))
         default:
             break // other notifications, stray answers, lines that are not JSON-RPC
+        }
+    }
+
+    /// The server sent requests on the call's stream faster than it takes our answers (or more
+    /// than the client may have open): the call fails cleanly instead of holding ever more.
+    /// Ended at the end of the turn: this runs inside the stream's own parsing callback.
+    private func flooded(_ run: RemoteRun) {
+        run.flooded = true
+        log.warning("the remote upstream sent too many requests during a call; ending the call",
+                    [("method", run.call.method), ("limit", String(Self.maxServerRequests))])
+        loop.runAtEndOfTurn { [weak self, weak run] in
+            guard let self, let run, self.runs[run.call.id] === run else { return }
+            self.refuseServerRequests(run, why: "the call they belong to has ended")
+            self.fail(run, -32603, "upstream \(self.spec.name) sent more than \(Self.maxServerRequests) requests at once during the call; the call did not complete")
         }
     }
 

@@ -24,9 +24,11 @@ extension RemoteUpstream {
             case .notification:
                 self.listenBackoffMs = 1_000
             case .request(let id, let method, _):
-                // Not attributable to any client's call: refused, as stdio does.
-                self.post(nil, nil, answer: (id, .error(code: -32603, message: "Switchyard cannot deliver \(method) outside a call",
-                                                        data: nil)), reserved: true) { _ in }
+                // Not attributable to any client's call: refused, as stdio does. A server sending
+                // them faster than it takes the refusals loses the stream (opened again later).
+                let refusal = JSONRPCLines.Outcome.error(code: -32603, message: "Switchyard cannot deliver \(method) outside a call",
+                                                         data: nil)
+                if !self.answerBack(id, refusal, on: self.listenBackChannel) { self.listenFlooded() }
             default: break
             }
         }
@@ -73,6 +75,20 @@ extension RemoteUpstream {
             guard let self else { return }
             self.listenTimer = nil
             self.withSession { ok in if ok { self.openListenStream() } else { self.scheduleListen() } }
+        }
+    }
+
+    /// Too many refusals in flight on the notification stream: it is closed (at the end of the
+    /// turn: this runs inside its parsing callback) and opened again after the back-off.
+    private func listenFlooded() {
+        guard let p = listen, p.onMessage != nil else { return }
+        p.onMessage = nil
+        log.warning("the remote upstream sent too many requests on the notification stream; closing it",
+                    [("limit", String(RemoteBackChannel.maxInFlight))])
+        loop.runAtEndOfTurn { [weak self, weak p] in
+            guard let self, let p, self.listen === p else { return }
+            self.closeListenStream()
+            self.scheduleListen()
         }
     }
 

@@ -43,6 +43,8 @@ final class RemoteUpstream: UpstreamRequester {
     var listen: RemotePost?
     var listenTimer: Timer?
     var listenBackoffMs: UInt64 = 1_000
+    /// Our answers in flight to requests the server made on the notification stream.
+    var listenBackChannel = RemoteBackChannel()
     var endReason = ""
 
     // Calls (RemoteUpstream+Calls.swift).
@@ -246,7 +248,7 @@ final class RemoteUpstream: UpstreamRequester {
     /// Messages other than our answer that arrive on its stream go to `onMessage`.
     @discardableResult
     func post(_ method: String?, _ params: JSONValue?, id: Int? = nil, answer: (JSONValue, JSONRPCLines.Outcome)? = nil,
-              name: String? = nil, reserved: Bool = false, captureSession: Bool = false,
+              name: String? = nil, reserved: Bool = false, resendable: Bool = true, captureSession: Bool = false,
               timeoutMs: UInt64? = nil,
               onMessage: ((JSONRPCLines.Message) -> Void)? = nil, done: @escaping (PostOutcome) -> Void) -> RemotePost {
         var body: [UInt8]
@@ -319,7 +321,7 @@ final class RemoteUpstream: UpstreamRequester {
             case .failed(let e): done(.failed(e))
             }
         }
-        p.exchange = http.send(request, reserved: reserved, handler: p)
+        p.exchange = http.send(request, reserved: reserved, resendable: resendable, handler: p)
         return p
     }
 

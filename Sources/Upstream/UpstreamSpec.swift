@@ -166,7 +166,9 @@ public struct UpstreamSpec: Sendable, Equatable {
         guard maxQueued >= 0 else { throw Invalid("\(what): maxQueued must not be negative") }
         if let url {
             guard let parsed = RemoteEndpoint(url) else {
-                throw Invalid("\(what): '\(url)' is not an http:// or https:// URL with a host")
+                throw Invalid("\(what): '\(RemoteEndpoint.loggable(url))' is not an http:// or https:// URL with a host name "
+                              + "or address, an optional port, and a path of printable ASCII without spaces or '#' "
+                              + "(percent-encode the rest)")
             }
             guard mode == .shared else { throw Invalid("\(what): a remote upstream is shared (mode per-session needs a command)") }
             try RemoteHeaders.check(headers, what: what)
@@ -249,9 +251,28 @@ public struct RemoteEndpoint: Sendable, Equatable {
     /// The path and query, at least `/`.
     public var path: String
 
-    /// `url` without its query (which may hold a token), for logs and errors.
+    /// `url` without its query or fragment (which may hold a token), for logs and errors;
+    /// control characters escaped.
     static func loggable(_ url: String) -> String {
-        String(url.split(separator: "?", maxSplits: 1).first ?? "")
+        let cut = url.prefix { $0 != "?" && $0 != "#" }
+        return String(cut.unicodeScalars.flatMap { s -> [Character] in
+            s.value < 0x20 || s.value == 0x7f ? Array(s.escaped(asASCII: true)) : [Character(s)]
+        })
+    }
+
+    /// A request target as sent: printable ASCII only (no space, no control character, no
+    /// '#'; anything else must be percent-encoded in the URL).
+    private static func validTarget(_ path: String) -> Bool {
+        path.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "#") }
+    }
+
+    /// A host name (letters, digits, '-', '_', '.') or, within brackets, an IPv6 address.
+    private static func validHost(_ host: String, bracketed: Bool) -> Bool {
+        host.utf8.allSatisfy { c in
+            let alnum = (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7a)
+            return alnum || c == UInt8(ascii: ".") || (bracketed ? c == UInt8(ascii: ":")
+                                                               : c == UInt8(ascii: "-") || c == UInt8(ascii: "_"))
+        }
     }
 
     public init?(_ url: String) {
@@ -276,7 +297,8 @@ public struct RemoteEndpoint: Sendable, Equatable {
             }
             host = String(authority)
         }
-        guard !host.isEmpty else { return nil }
+        guard !host.isEmpty, Self.validHost(host, bracketed: authority.hasPrefix("[")),
+              Self.validTarget(path) else { return nil }
         if let portText {
             guard let p = Int(portText), (1...65535).contains(p) else { return nil }
             port = p

@@ -1,4 +1,5 @@
 import EventLoop
+import Glibc
 import HTTPClient
 import XCTest
 
@@ -203,6 +204,128 @@ final class HTTPConnectionPoolTests: XCTestCase {
         XCTAssertEqual(bad.error?.kind, .request)
         pool.close()
         live.close()
+        finish(loop, dog, before: before)
+    }
+    func testBytesBehindAFinishedResponseCloseTheConnection() throws {
+        let loop = Loop()
+        let before = loop.openHandles
+        let dog = watchdog(loop)
+        let server = try TinyServer(loop: loop)
+        // The first answer carries a second, unasked-for response behind it.
+        server.answer = { n, _, _ in
+            n == 1 ? Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale".utf8)
+                   : Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh".utf8)
+        }
+        let pool = HTTPConnectionPool(loop: loop, origin: HTTPOrigin(tls: false, host: "127.0.0.1", port: server.port),
+                                      tlsContext: nil, limit: 1)
+        let first = Collector { _ in loop.stop() }
+        pool.send(HTTPRequest(method: "GET", target: "/"), handler: first)
+        loop.run()
+        let second = Collector { _ in loop.stop() }
+        pool.send(HTTPRequest(method: "GET", target: "/"), handler: second)
+        loop.run()
+        XCTAssertEqual(String(decoding: first.body, as: UTF8.self), "ok")
+        XCTAssertEqual(String(decoding: second.body, as: UTF8.self), "fresh", "the stale bytes are not the next answer")
+        XCTAssertEqual(server.accepted, 2)
+        pool.close()
+        server.close()
+        finish(loop, dog, before: before)
+    }
+
+    func testARequestThatIsNotResendableFailsInsteadOfGoingTwice() throws {
+        let loop = Loop()
+        let before = loop.openHandles
+        let dog = watchdog(loop)
+        let server = try TinyServer(loop: loop)
+        server.answer = { _, perConnection, _ in
+            perConnection == 2 ? nil : Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)
+        }
+        let pool = HTTPConnectionPool(loop: loop, origin: HTTPOrigin(tls: false, host: "127.0.0.1", port: server.port),
+                                      tlsContext: nil, limit: 1)
+        let first = Collector { _ in loop.stop() }
+        pool.send(HTTPRequest(method: "POST", target: "/"), handler: first)
+        loop.run()
+        let second = Collector { _ in loop.stop() }
+        pool.send(HTTPRequest(method: "POST", target: "/"), resendable: false, handler: second)
+        loop.run()
+        XCTAssertTrue(first.ended)
+        XCTAssertEqual(second.error?.kind, .closed)
+        XCTAssertEqual(server.requests, 2, "sent once only")
+        XCTAssertEqual(server.accepted, 1)
+        pool.close()
+        server.close()
+        finish(loop, dog, before: before)
+    }
+
+    func testRequestsBeyondTheWaitingBoundFailAtOnce() throws {
+        let loop = Loop()
+        let before = loop.openHandles
+        let dog = watchdog(loop)
+        let server = try TinyServer(loop: loop)
+        server.answer = { _, _, _ in [] } // never answered
+        let pool = HTTPConnectionPool(loop: loop, origin: HTTPOrigin(tls: false, host: "127.0.0.1", port: server.port),
+                                      tlsContext: nil, limit: 1, maxWaiting: 2)
+        let waiting = (0..<2).map { _ in pool.send(HTTPRequest(method: "GET", target: "/"), handler: Collector()) }
+        let refused = Collector()
+        pool.send(HTTPRequest(method: "GET", target: "/"), handler: refused)
+        XCTAssertEqual(refused.error?.kind, .overloaded)
+        XCTAssertFalse(waiting.contains { $0.isDone })
+        for e in waiting { e.cancel() }
+        pool.close()
+        server.close()
+        finish(loop, dog, before: before)
+    }
+    /// A loopback port whose connects hang like a blackholed host's: a listener with backlog 0
+    /// that never accepts, its queue filled by one connection (Linux drops further SYNs).
+    /// Ownership: the caller closes both descriptors.
+    private func hangingPort() throws -> (port: Int, fds: [Int32]) {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, len) == 0 && listen(listener, 0) == 0 && getsockname(listener, $0, &len) == 0
+            }
+        }
+        XCTAssertTrue(ok)
+        let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let connected = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(filler, $0, len) == 0 }
+        }
+        XCTAssertTrue(connected)
+        return (Int(UInt16(bigEndian: addr.sin_port)), [filler, listener])
+    }
+
+    func testAConnectTimeoutClosesTheHangingSocket() throws {
+        let loop = Loop()
+        let before = loop.openHandles
+        let dog = watchdog(loop)
+        let hang = try hangingPort()
+        defer { for fd in hang.fds { Glibc.close(fd) } }
+        let pool = HTTPConnectionPool(loop: loop, origin: HTTPOrigin(tls: false, host: "127.0.0.1", port: hang.port),
+                                      tlsContext: nil, limit: 1, connectTimeoutMs: 200)
+        let timedOut = Collector { _ in loop.stop() }
+        pool.send(HTTPRequest(method: "GET", target: "/"), handler: timedOut)
+        loop.run()
+        XCTAssertEqual(timedOut.error?.kind, .timeout, timedOut.error?.message ?? "")
+        pool.close()
+        // The pending connect's socket is closed now, not when the kernel gives up (minutes).
+        finish(loop, dog, before: before)
+    }
+
+    func testACancelledTCPConnectClosesItsHandleAndReportsNothing() throws {
+        let loop = Loop()
+        let before = loop.openHandles
+        let dog = watchdog(loop)
+        let hang = try hangingPort()
+        defer { for fd in hang.fds { Glibc.close(fd) } }
+        let connecting = TCPConnector.connect(loop: loop, host: "127.0.0.1", port: hang.port) { _ in
+            XCTFail("a cancelled connect reports nothing")
+        }
+        XCTAssertEqual(loop.openHandles, before + 2) // the watchdog and the socket
+        EventLoop.Timer.once(loop: loop, after: 50) { connecting.cancel(); connecting.cancel() }
         finish(loop, dog, before: before)
     }
 }

@@ -399,13 +399,30 @@ def silent():
     listener.close()
 
 
-@pytest.mark.timeout(120)
-def test_bad_remotes_stop_the_start_with_a_clear_error(tmp_path, remotes, not_mcp, silent):
+@pytest.fixture
+def hanging():
+    """Connects hang as to a blackholed host: backlog 0, never accepted, the queue already full
+    (Linux drops the SYNs that follow)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    filler = socket.create_connection(listener.getsockname())
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/mcp"
+    filler.close()
+    listener.close()
+
+
+@pytest.mark.timeout(180)
+def test_bad_remotes_stop_the_start_with_a_clear_error(tmp_path, remotes, not_mcp, silent, hanging):
     cases = [
         ({"url": f"http://127.0.0.1:{free_port()}/mcp"}, ["cannot connect", "connection refused"]),
         ({"url": "http://no-such-host.invalid/mcp"}, ["cannot resolve no-such-host.invalid"]),
         ({"url": not_mcp}, ["not an MCP server", "text/html"]),
         ({"url": silent, "timeoutMs": 1500}, ["no answer to server/discover within 1500 ms"]),
+        # The connect is given up (its socket closed) at 10 s: the start does not wait minutes.
+        ({"url": hanging}, ["no connection", "within 10000 ms"]),
+        ({"url": "http://127.0.0.1/a b?token=s3cr3t-token"}, ["is not an http:// or https:// URL", "http://127.0.0.1/a b'"]),
+        ({"url": "http://127.0.0.1/a#b?token=s3cr3t-token"}, ["is not an http:// or https:// URL"]),
         ({"url": "https://127.0.0.1:9/mcp", "caFile": str(tmp_path / "missing.pem")}, ["CA file", "No such file"]),
     ]
     token_remote = remotes("--token", "s3cr3t-token")
@@ -415,7 +432,9 @@ def test_bad_remotes_stop_the_start_with_a_clear_error(tmp_path, remotes, not_mc
         started = time.monotonic()
         p = serve_and_fail(tmp_path, {"up": settings})
         assert p.returncode == 64, (settings, p.returncode, p.stderr[-2000:])
-        last = p.stderr.strip().splitlines()[-1]
+        # The error line (a config error is followed by a pointer to --help).
+        lines = p.stderr.strip().splitlines()
+        last = next((line for line in reversed(lines) if "upstream 'up'" in line), lines[-1])
         assert "upstream 'up'" in last, last
         for w in words:
             assert w.lower() in last.lower(), (settings, last)
@@ -463,3 +482,77 @@ def test_headers_are_a_secret_of_the_config_file_and_checked(tmp_path):
         p = subprocess.run([switchyard_bin(), "check-config", str(config)], capture_output=True, text=True, timeout=30)
         assert p.returncode != 0 and words in p.stderr, (bad, p.stderr)
         assert "Injected" not in p.stderr
+
+
+class Flooder(BaseHTTPRequestHandler):
+    """A 2025-11-25 MCP server whose one tool answers with a stream of 40 pings and no result,
+    and which never takes the bridge's answers to them (each held for 10 s)."""
+    protocol_version = "HTTP/1.1"
+
+    def reply(self, status, body=b"", content_type="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Mcp-Session-Id", "s1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.reply(405)
+
+    def do_DELETE(self):
+        self.reply(200)
+
+    def do_POST(self):
+        message = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        method, rid = message.get("method"), message.get("id")
+        result = None
+        if method is None:  # our answer to a ping: never taken in time
+            time.sleep(10)
+            return self.reply(202)
+        if method == "server/discover":
+            return self.reply(404)
+        if method == "initialize":
+            result = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                      "serverInfo": {"name": "flooder", "version": "1"}}
+        elif method == "tools/list":
+            result = {"tools": [{"name": "flood", "inputSchema": {"type": "object"}}]}
+        elif method == "tools/call":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for n in range(40):
+                ping = {"jsonrpc": "2.0", "id": f"p{n}", "method": "ping"}
+                self.wfile.write(f"data: {json.dumps(ping)}\n\n".encode())
+                self.wfile.flush()
+            time.sleep(10)
+            return
+        if rid is None:
+            return self.reply(202)
+        if result is None:
+            error = {"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "Method not found"}}
+            return self.reply(200, json.dumps(error).encode())
+        self.reply(200, json.dumps({"jsonrpc": "2.0", "id": rid, "result": result}).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.timeout(120)
+def test_a_server_flooding_a_call_with_requests_fails_that_call_cleanly(server_factory, tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flooder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        srv = front(server_factory, tmp_path, {"up": {"url": f"http://127.0.0.1:{server.server_address[1]}/mcp"}})
+
+        async def body():
+            async with Client(srv.url, mode="legacy", read_timeout_seconds=30) as c:
+                with pytest.raises(MCPError) as flooded:
+                    await c.call_tool("flood", {})
+                assert flooded.value.error.code == -32603, flooded.value
+                assert "sent more than 32 requests" in flooded.value.error.message, flooded.value
+        run(body, budget=30)
+    finally:
+        server.shutdown()
+        server.server_close()

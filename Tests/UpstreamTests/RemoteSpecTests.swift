@@ -41,6 +41,27 @@ final class RemoteSpecTests: XCTestCase {
         }
     }
 
+    func testURLsWithSpacesControlsOrFragmentsAreRefusedWithoutTheirQuery() {
+        let bad = ["https://h/a b?token=SECRET", "https://h/a#x?token=SECRET", "https://h/a\u{1}?token=SECRET",
+                   "https://h\u{7f}/?token=SECRET", "https://h x/?token=SECRET", "https://h?token=SECRET",
+                   "https://[::1 ]/?token=SECRET", "https://h/\u{e9}?token=SECRET"]
+        for url in bad {
+            XCTAssertNil(RemoteEndpoint(url), url.debugDescription)
+            var json: [UInt8] = []
+            JSONValue.object(["url": .string(url)]).write(into: &json)
+            XCTAssertThrowsError(try config(String(decoding: json, as: UTF8.self)), url.debugDescription) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains("is not an http:// or https:// URL"), text)
+                XCTAssertFalse(text.contains("SECRET"), text)
+                XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }, text.debugDescription)
+            }
+        }
+        for url in ["https://h/mcp?a=b%20c", "http://[::1]:8080/", "http://my_host.example-1:80/p/q"] {
+            XCTAssertNotNil(RemoteEndpoint(url), url)
+        }
+        XCTAssertEqual(RemoteEndpoint.loggable("https://h/p#frag"), "https://h/p")
+    }
+
     func testHeaderValuesOutsidePrintableASCIIUseTheBase64Form() {
         XCTAssertEqual(RemoteUpstream.headerValue("get_weather"), "get_weather")
         XCTAssertEqual(RemoteUpstream.headerValue("café"), "=?base64?Y2Fmw6k=?=")
