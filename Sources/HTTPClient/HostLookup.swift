@@ -1,70 +1,13 @@
-import CLibUV
 import EventLoop
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// A host name's addresses, from libuv's thread pool (getaddrinfo blocks; the loop must not).
+/// A host name's addresses for the HTTP client, failures as the client's errors
+/// (the lookup itself is `HostAddresses`, shared with the Redis client).
 enum HostLookup {
     /// `done` gets the numeric addresses of `host` (an IP literal is its own), IPv4 and IPv6 in
     /// the resolver's order, or why there are none. Thread: the loop thread.
     static func resolve(loop: Loop, _ host: String, _ done: @escaping (Result<[String], HTTPClientError>) -> Void) {
-        if isNumeric(host) { return done(.success([host])) }
-        // Ownership: the request memory and the retained box belong to the pending lookup and
-        // are released in its callback (which libuv calls exactly once, cancelled or not).
-        let request = UnsafeMutablePointer<uv_getaddrinfo_t>.allocate(capacity: 1)
-        request.pointee.data = Unmanaged.passRetained(PendingHostLookup(host, done)).toOpaque()
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        let rc = uv_getaddrinfo(loop.uv, request, hostLookedUp, host, nil, &hints)
-        if rc != 0 {
-            Unmanaged<PendingHostLookup>.fromOpaque(request.pointee.data).release()
-            request.deallocate()
-            done(.failure(HTTPClientError(.resolve, "cannot resolve \(host): \(uvErrorName(rc))")))
+        HostAddresses.resolve(loop: loop, host) { result in
+            done(result.mapError { HTTPClientError(.resolve, $0.reason) })
         }
     }
-
-    static func isNumeric(_ host: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
-    }
-}
-
-private final class PendingHostLookup {
-    let host: String
-    let done: (Result<[String], HTTPClientError>) -> Void
-    init(_ host: String, _ done: @escaping (Result<[String], HTTPClientError>) -> Void) { self.host = host; self.done = done }
-}
-
-private let hostLookedUp: uv_getaddrinfo_cb = { request, status, result in
-    guard let request else { return }
-    let pending = Unmanaged<PendingHostLookup>.fromOpaque(request.pointee.data).takeRetainedValue()
-    request.deallocate()
-    defer { if let result { uv_freeaddrinfo(result) } }
-    guard status == 0 else {
-        return pending.done(.failure(HTTPClientError(.resolve, "cannot resolve \(pending.host): \(uvErrorName(status))")))
-    }
-    var addresses: [String] = []
-    var next = result
-    while let info = next?.pointee {
-        next = info.ai_next
-        guard let address = info.ai_addr else { continue }
-        var text = [CChar](repeating: 0, count: 64)
-        let rc: Int32
-        if info.ai_family == AF_INET6 {
-            rc = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { uv_ip6_name($0, &text, text.count) }
-        } else if info.ai_family == AF_INET {
-            rc = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { uv_ip4_name($0, &text, text.count) }
-        } else {
-            continue
-        }
-        let name = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if rc == 0, !addresses.contains(name) { addresses.append(name) }
-    }
-    guard !addresses.isEmpty else {
-        return pending.done(.failure(HTTPClientError(.resolve, "cannot resolve \(pending.host): no address")))
-    }
-    pending.done(.success(addresses))
 }

@@ -30,30 +30,24 @@ struct ServeCommand: ParsableCommand {
     /// What `serve` would run, decided from the options and the config file and checked (every
     /// file read, every value validated), before anything starts: `run` starts it,
     /// `check-config` prints it.
+    @dynamicMemberLookup
     struct Plan {
+        /// What serve shares with stdio (executors, upstreams, restart and heartbeat settings,
+        /// run directory, log format), read through `plan.name`.
+        var service: ServiceOptions.Plan
         var host: String
         var port: Int
         var frontCount: Int
-        /// Per executor: name, argv (the first element stands for this executable), environment.
-        var executors: [(name: String, argv: [String], environment: [String: String])]
-        /// The upstream MCP servers, each served by a bridge executor (one of `executors`).
-        var upstreams: [UpstreamSpec]
-        /// Names the built-in packs serve (`tool:NAME`, `prompt:NAME`, `resource:URI`) and which pack.
-        var builtInNames: [String: String]
-        /// Every front's options after `--index` and `--run-dir`.
+        /// Every front's options after `--index` and `--run-dir`: the service's and HTTP's.
         var frontArguments: [String]
-        var restartPolicy: RestartPolicy
-        var heartbeatIntervalMs: UInt64
-        var heartbeatTimeoutMs: UInt64
-        var executorMaxRSS: Int?
         var sessionKey: [UInt8]
         /// Where the key came from, for check-config (never the key).
         var sessionKeySource: String
-        var runDir: String?
         var scheme: String
-        var logFormat: String?
         /// Shared state between hosts; nil = this host only.
         var redis: RedisSettings?
+
+        subscript<T>(dynamicMember path: KeyPath<ServiceOptions.Plan, T>) -> T { service[keyPath: path] }
     }
 
     func plan() throws -> Plan {
@@ -111,12 +105,9 @@ struct ServeCommand: ParsableCommand {
         argv += auth.frontArguments
         argv += TLSOptions.frontArguments(tlsSettings)
         argv += RedisArguments.front(redisSettings).arguments
-        return Plan(host: host, port: port, frontCount: frontCount, executors: shared.executors,
-                    upstreams: shared.upstreams, builtInNames: shared.builtInNames, frontArguments: argv,
-                    restartPolicy: shared.restartPolicy, heartbeatIntervalMs: shared.heartbeatIntervalMs,
-                    heartbeatTimeoutMs: shared.heartbeatTimeoutMs, executorMaxRSS: shared.executorMaxRSS,
-                    sessionKey: key, sessionKeySource: source, runDir: shared.runDir,
-                    scheme: TLSOptions.scheme(tlsSettings), logFormat: shared.logFormat, redis: redisSettings)
+        return Plan(service: shared, host: host, port: port, frontCount: frontCount, frontArguments: argv,
+                    sessionKey: key, sessionKeySource: source, scheme: TLSOptions.scheme(tlsSettings),
+                    redis: redisSettings)
     }
 
     func run() throws {
