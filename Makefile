@@ -90,12 +90,16 @@ FUZZ_CC := $(shell command -v clang 2>/dev/null)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -ICSupport/core/include
 FUZZ_SRC := CSupport/core/http.c CSupport/core/json.c CSupport/core/frame.c CSupport/core/util.c
 C_FUZZ_TARGETS := http json frame
-SWIFT_FUZZ_TARGETS := last_event_id session_token request_layer schema http_response
+SWIFT_FUZZ_TARGETS := $(notdir $(wildcard Fuzz/Targets/*))
 # swiftc keeps only the last of several -sanitize= flags, so SwiftPM's `--sanitize fuzzer
 # --sanitize address` would leave Swift code without coverage (libFuzzer blind to it): the
 # -Xswiftc flag, which comes last, names both. `--sanitize fuzzer` stays for SwiftPM itself (it
 # then links the executables without a main of their own) and for the C targets' coverage.
+# Fuzz/Package.swift lists its targets from Fuzz/Targets/, which SwiftPM's shared manifest cache
+# cannot see: an unchanged manifest in the same place would keep an old target list (a new
+# target's binary then never gets built), hence `--manifest-cache none`.
 FUZZ_SWIFT_BUILD := swift build -c release --package-path Fuzz --scratch-path $(CURDIR)/.build/fuzz-swift \
+  --manifest-cache none \
   --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address \
   -Xswiftc -enable-testing -Xswiftc -parse-as-library
 

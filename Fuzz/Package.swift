@@ -6,7 +6,8 @@
 //
 // Every directory under Targets/ is one target (`Targets/<name>/<name>.swift`, defining
 // `LLVMFuzzerTestOneInput` with `@_cdecl`); its seeds are in seeds/<name>/. A new target is one
-// file there and its name in the Makefile's SWIFT_FUZZ_TARGETS.
+// file there (the Makefile finds it too; it builds with `--manifest-cache none`, since a cached
+// manifest would not see a new directory).
 import Foundation
 import PackageDescription
 
