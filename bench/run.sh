@@ -9,7 +9,7 @@
 #   open-sweep                     open loop at each of RATES (20k 25k 30k 35k) for OPEN_DURATION (60) s,
 #                                  Switchyard and nginx: p99 per rate, the highest rate with p99 <= P99_MS (5)
 #   idle                           SESSIONS (30,000) idle sessions from PROCS generator processes on as many
-#                                  source addresses; front RSS per session
+#                                  source addresses; front RSS per session, SETTLE (2) s after set-up
 #   idle100k                       the same with 100,000 sessions, PROCS=8, IDLE_FRONTS=8 fronts: set-up rate,
 #                                  final calls answered, front RSS, PSS and anonymous memory per session
 #   args-10k args-1m               echo of 10 KB / 1 MB of text; Switchyard with and without link compression
@@ -322,7 +322,7 @@ scenario() {
       for _ in $(seq 3000); do
         [ "$(cat "$work"/idle-*.err 2>/dev/null | grep -c '^set up')" -ge "$procs" ] && break; sleep 0.1
       done
-      sleep 2
+      sleep ${SETTLE:-2}
       local after pss_after anon_after
       after=$(front_rss_kib); pss_after=$(front_pss_kib); anon_after=$(front_mem_kib '^Anonymous:')
       for p in "${gpids[@]}"; do wait "$p"; done

@@ -26,6 +26,42 @@ final class BufferTests: XCTestCase {
         XCTAssertEqual(sy_pool_outstanding(pool), 0)
     }
 
+    /// A burst of 16 KiB chunks in use (calls in flight) comes back into the free list, not to
+    /// malloc, up to the class's bound; two decays after the burst the list is back at its
+    /// fixed minimum (64 for this class).
+    func testPoolKeepsWhatItsPeakUsedThenDecays() {
+        let pool = sy_pool_new()!
+        defer { sy_pool_free(pool) }
+        let chunk = 16 << 10
+        var held = (0..<500).map { _ in sy_chunk_get(pool, chunk)! }
+        for c in held { sy_chunk_release(c) }
+        XCTAssertEqual(sy_pool_cached_bytes(pool), 500 * chunk, "the burst's chunks are all kept")
+        // Reused, not allocated: the same 500 chunks come back.
+        let again = (0..<500).map { _ in sy_chunk_get(pool, chunk)! }
+        XCTAssertEqual(Set(again.map { UnsafeRawPointer($0) }), Set(held.map { UnsafeRawPointer($0) }))
+        XCTAssertEqual(sy_pool_cached_bytes(pool), 0)
+        for c in again { sy_chunk_release(c) }
+        held = []
+        XCTAssertEqual(sy_pool_decay(pool), 0, "the period that ends had a peak of 500")
+        XCTAssertEqual(sy_pool_cached_bytes(pool), 500 * chunk)
+        XCTAssertEqual(sy_pool_decay(pool), 436 * chunk, "an idle period keeps the minimum")
+        XCTAssertEqual(sy_pool_cached_bytes(pool), 64 * chunk)
+
+        // Bounded: 2,000 in use at once keep at most 1,024 (16 MiB) of them.
+        let many = (0..<2000).map { _ in sy_chunk_get(pool, chunk)! }
+        for c in many { sy_chunk_release(c) }
+        XCTAssertEqual(sy_pool_cached_bytes(pool), 1024 * chunk)
+        XCTAssertEqual(sy_pool_outstanding(pool), 0)
+        // Detached chunks leave their class's count (else 100 would stay "in use" and kept).
+        let detached = (0..<100).map { _ in sy_chunk_get(pool, chunk)! }
+        for d in detached {
+            XCTAssertEqual(sy_chunk_detach(d), 0)
+            sy_chunk_release(d)
+        }
+        XCTAssertEqual(sy_pool_decay(pool), 0)
+        XCTAssertEqual(sy_pool_decay(pool), (924 - 64) * chunk)
+    }
+
     func testInbufAppendsConsumesAndGrowsKeepingUnconsumedBytes() {
         let pool = sy_pool_new()!
         defer { sy_pool_free(pool) }

@@ -72,6 +72,12 @@ int sy_chunk_grow_detached(sy_chunk_t **c, size_t cap);
  * on it is a detached chunk, freed by its last release on whatever thread that runs.
  * Thread: the pool's. Returns 0, or -EBUSY when the chunk is shared (nothing changes). */
 int sy_chunk_detach(sy_chunk_t *c);
+/* Ends a period of the pool's demand: frees the free chunks beyond what each class needed at
+ * its peak in the period now ended (never below the class's fixed minimum), and starts the
+ * next period at the current use. Call it every second or so (HeapTrimmer does): a free list
+ * then follows the load up at once and back down within two calls after it stops. Returns the
+ * bytes freed. Thread: the pool's. */
+size_t sy_pool_decay(sy_pool_t *pool);
 /* Chunks handed out and not yet returned: a leak check for tests. */
 size_t sy_pool_outstanding(const sy_pool_t *pool);
 /* Bytes held in the pool's free lists. */
