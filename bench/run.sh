@@ -6,7 +6,7 @@
 #   echo-100 echo-1000 echo-3000 echo-10000
 #                                  closed-loop echo at that many connections, every server in ANCHORS too
 #   open-10k                       open loop, RATE (10,000) req/s over 3,000 sessions, latency from schedule
-#   open-sweep                     open loop at each of RATES (20k 25k 30k 35k) for OPEN_DURATION (60) s,
+#   open-sweep                     open loop at each of RATES (30k 35k) for OPEN_DURATION (60) s,
 #                                  Switchyard and nginx: p99 per rate, the highest rate with p99 <= P99_MS (5)
 #   idle                           SESSIONS (30,000) idle sessions from PROCS generator processes on as many
 #                                  source addresses; front RSS per session, SETTLE (2) s after set-up
@@ -16,6 +16,12 @@
 #   cpu                            sha256 with ROUNDS rounds: executors bound by CPU
 #   churn                          a new TCP connection per request
 #   stateless-100                  echo at 100 connections in the 2026-07-28 era (no sessions)
+# Issue 18's goals (GOALS, in `standard` too):
+#   echo-anchors                   bench/echo.sh 3000: nginx one hop, nginx relaying (two hops), 1 and 2 fronts
+#   open-sweep                     as above, SWEEP_FRONTS/SWEEP_EXECUTORS (1/1)
+#   idle100k                       as above
+#   args-1m-relay                  bench/payload-ratio.sh: 1 MB echo against the two-hop relay, interleaved
+#   tls                            bench/tls.sh 256: TLS closed loop and handshakes against nginx
 # Knobs (environment): BIN_DIR (.build/release), DURATION (10), WARMUP (2), THREADS (2 generator
 # threads), FRONTS (2), EXECUTORS (2), ANCHORS ("nginx swift-sdk python-sdk"), PY_WORKERS (2),
 # OUT (bench/results/DATE). Every load is bounded (at most 60 s); every process started here is
@@ -34,9 +40,11 @@ ANCHORS=${ANCHORS-nginx swift-sdk python-sdk}
 PY_WORKERS=${PY_WORKERS:-2}
 SY_PORT=${SY_PORT:-18181}; NG_PORT=${NG_PORT:-18182}; SW_PORT=${SW_PORT:-18183}; PY_PORT=${PY_PORT:-18184}
 OUT=${OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
+# Issue 18's goals, in `standard` after the rows above (about 20 minutes more).
+GOALS="echo-anchors open-sweep idle100k args-1m-relay tls"
 # A C compiler for bench/link-baseline.c: cc, else the clang that comes with Swift.
 CC_BIN=${CC:-$(command -v cc || command -v clang || echo cc)}
-STANDARD="echo-100 echo-1000 echo-3000 echo-10000 stateless-100 open-10k idle args-10k args-1m cpu churn"
+STANDARD="echo-100 echo-1000 echo-3000 echo-10000 stateless-100 open-10k idle args-10k args-1m cpu churn $GOALS"
 
 [ $# -gt 0 ] || { sed -n '2,22p' "$0"; exit 2; }
 [ -x "$SY" ] && [ -x "$GEN" ] || { echo "build first: swift build -c release (or set BIN_DIR)"; exit 1; }
@@ -287,9 +295,12 @@ scenario() {
       # Goal 2 of issue 18: each rate of RATES for OPEN_DURATION (60) s over 3,000 sessions,
       # Switchyard and nginx (fixed bytes) in turn; the highest rate whose p99 stays within
       # P99_MS (5) is reported for each, with the load generator's own share of the cores.
+      # SWEEP_FRONTS/SWEEP_EXECUTORS (1/1): on two cores shared with the generator, fewer
+      # processes to schedule keep the tail short (bench/RESULTS.md); nginx gets as many workers.
+      local FRONTS=${SWEEP_FRONTS:-1} EXECUTORS=${SWEEP_EXECUTORS:-1}
       start_servers nginx || return 1
       local r srv
-      for r in ${RATES:-20000 25000 30000 35000}; do
+      for r in ${RATES:-30000 35000}; do
         for srv in $SERVERS; do
           OUT=$OUT/open-sweep measure "$r" "$srv" -c "${CONNS:-3000}" --rate "$r" -d "${OPEN_DURATION:-60}" --warmup "$WARMUP"
         done
@@ -385,6 +396,30 @@ scenario() {
         measure "$s" "$srv" -c 100 -d "$DURATION" --warmup "$WARMUP" --new-connection-per-request
       done
       table "$s"
+      ;;
+    echo-anchors)
+      # Goal 1 of issue 18: closed loop at 3,000 connections against nginx's fixed answer (one
+      # hop) and nginx relaying to itself over a Unix socket (two hops), 1 and 2 fronts.
+      mkdir -p "$OUT/$s"
+      local f
+      for f in 1 2; do
+        FRONTS=$f EXECUTORS=$f SWITCHYARD_BIN="$SY" SY_PORT=$SY_PORT NG_PORT=$NG_PORT NR_PORT=$SW_PORT \
+          bench/echo.sh 3000 "$DURATION" 2>&1 | tee "$OUT/$s/fronts-$f.txt"
+        grep -q "^ratio switchyard/nginx throughput" "$OUT/$s/fronts-$f.txt" || return 1
+      done
+      ;;
+    args-1m-relay)
+      # Goal 4 of issue 18: 1 MB echo against the raw two-hop relay, interleaved rounds.
+      mkdir -p "$OUT/$s"
+      ROUNDS=${ROUNDS:-5} SECONDS_=5 FRONTS=$FRONTS EXECUTORS=$EXECUTORS PORT=$SY_PORT \
+        bench/payload-ratio.sh "$BIN_DIR" 2>&1 | tee "$OUT/$s/rounds.txt"
+      grep -q "^median" "$OUT/$s/rounds.txt" || return 1
+      ;;
+    tls)
+      # Goal 5 of issue 18: TLS closed loop, resumed and full handshakes against nginx.
+      mkdir -p "$OUT/$s"
+      FRONTS=$FRONTS EXECUTORS=$EXECUTORS SWITCHYARD_BIN="$SY" bench/tls.sh 256 "$DURATION" 2>&1 | tee "$OUT/$s/tls.txt"
+      grep -q "^full handshakes/s" "$OUT/$s/tls.txt" || return 1
       ;;
     *) echo "unknown scenario: $s"; return 2 ;;
   esac

@@ -63,9 +63,8 @@ public struct HeapTrimPolicy: Sendable {
 /// read buffer) left a front with 24 MiB free in a 29 MiB heap, resident until exit: the soak's
 /// RSS growth (bench/RESULTS.md). `malloc_trim` releases the free pages wherever they lie.
 ///
-/// Each sample first ends a period of the loop's chunk pool (`sy_pool_decay`): its free lists
-/// grow with the load (a read chunk per call in flight) and give the surplus back to malloc one
-/// period after the load falls, so a trim can return it to the system.
+/// The loop's chunk pool gives its surplus free chunks back to malloc a second or two after a
+/// load falls (`Loop`, `sy_pool_decay`); a trim then returns them to the system.
 ///
 /// Ownership: the timer is this object's; `close()` closes it. Thread: the loop thread.
 public final class HeapTrimmer {
@@ -82,7 +81,6 @@ public final class HeapTrimmer {
                 sampled: ((HeapCensus) -> Void)? = nil) {
         self.policy = policy
         let t = Timer(loop: loop) { [unowned self, unowned loop] in
-            sy_pool_decay(loop.pool)
             let census = HeapCensus.now()
             self.last = census
             sampled?(census)

@@ -32,6 +32,8 @@ public final class Loop {
     /// Bytes read and written by streams, by their `trafficClass` (0 other, 1 HTTP, 2 executor links).
     @exclusivity(unchecked) public var bytesIn: [UInt64] = [0, 0, 0]
     @exclusivity(unchecked) public var bytesOut: [UInt64] = [0, 0, 0]
+    /// When the pool last ended a period of its demand (`sy_pool_decay`), on the loop's clock.
+    private var lastPoolDecay: UInt64 = 0
 
     public init() {
         uv = .allocate(capacity: 1)
@@ -112,6 +114,13 @@ public final class Loop {
         }
         // Work left over keeps the idle handle active: the next poll does not block.
         if deferred.isEmpty { uv_idle_stop(idle) }
+        // Once a second the pool's free lists shrink to what the last second needed at its
+        // peak (sy_pool_decay): they follow a load up at once, and back down after it.
+        let now = uv_now(uv)
+        if now &- lastPoolDecay >= 1000 {
+            lastPoolDecay = now
+            sy_pool_decay(pool)
+        }
     }
 }
 

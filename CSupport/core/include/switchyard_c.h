@@ -74,7 +74,7 @@ int sy_chunk_grow_detached(sy_chunk_t **c, size_t cap);
 int sy_chunk_detach(sy_chunk_t *c);
 /* Ends a period of the pool's demand: frees the free chunks beyond what each class needed at
  * its peak in the period now ended (never below the class's fixed minimum), and starts the
- * next period at the current use. Call it every second or so (HeapTrimmer does): a free list
+ * next period at the current use. Call it every second or so (each Loop does): a free list
  * then follows the load up at once and back down within two calls after it stops. Returns the
  * bytes freed. Thread: the pool's. */
 size_t sy_pool_decay(sy_pool_t *pool);
