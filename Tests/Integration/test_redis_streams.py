@@ -18,6 +18,7 @@ from conformance_util import StreamingResponse, open_stateless_stream, stateless
 from redis_servers import RedisCluster, RedisServer
 from sy_http import RawConnection, dumps, mcp_headers, rpc, wait_until
 from test_get_stream import SSEStream
+from test_redis_shared_state import wait_redis
 
 SHARED_ID = re.compile(r"^[0-9]+-[0-9]+$")
 LOCAL_ID = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
@@ -36,6 +37,8 @@ def start_hosts(net, server_factory, redis, tools="conformance", fronts=FRONTS):
     key = secrets.token_hex(32)
     hosts = net.start_hosts(server_factory, fronts=fronts, executors=1, tools=tools, session_key=key,
                             extra_args=["--redis", redis.url])
+    for h in hosts:
+        h.front_count = fronts  # for wait_redis: /healthz until every front answered
     wait_subscribed(redis, 2 * fronts)
     return hosts
 
@@ -223,6 +226,10 @@ def test_redis_down_serves_locally_and_fan_out_resumes(server_factory, host_netw
         assert methods(lst.frames(1, 6)) == ["notifications/tools/list_changed"]
         redis.start()
         wait_subscribed(redis, 2 * FRONTS, timeout=20)
+        # Subscribed is not yet sharing: a front whose command connection is still in its
+        # reconnect backoff keeps a change local (degraded mode), so wait for every front of both.
+        wait_redis(a, up=True)
+        wait_redis(b, up=True)
         trigger(b)
         [shared] = data_events(get.events(3, timeout=10))[1:]
         assert SHARED_ID.match(shared["id"]), shared
