@@ -13,11 +13,11 @@
 #   idle100k                       the same with 100,000 sessions, PROCS=8, IDLE_FRONTS=8 fronts: set-up rate,
 #                                  final calls answered, front RSS, PSS and anonymous memory per session
 #   args-10k args-1m               echo of 10 KB / 1 MB of text; Switchyard with and without link compression
-#   cpu                            sha256 with ROUNDS rounds: executors bound by CPU
+#   cpu                            sha256 with ROUNDS rounds, result cache off: executors bound by CPU
 #   churn                          a new TCP connection per request
 #   stateless-100                  echo at 100 connections in the 2026-07-28 era (no sessions)
 # Issue 18's goals (GOALS, in `standard` too):
-#   echo-anchors                   bench/echo.sh 3000: nginx one hop, nginx relaying (two hops), 1 and 2 fronts
+#   nginx-hops                   bench/echo.sh 3000: nginx one hop, nginx relaying (two hops), 1 and 2 fronts
 #   open-sweep                     as above, SWEEP_FRONTS/SWEEP_EXECUTORS (1/1)
 #   idle100k                       as above
 #   args-1m-relay                  bench/payload-ratio.sh: 1 MB echo against the two-hop relay, interleaved
@@ -41,7 +41,7 @@ PY_WORKERS=${PY_WORKERS:-2}
 SY_PORT=${SY_PORT:-18181}; NG_PORT=${NG_PORT:-18182}; SW_PORT=${SW_PORT:-18183}; PY_PORT=${PY_PORT:-18184}
 OUT=${OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
 # Issue 18's goals, in `standard` after the rows above (about 20 minutes more).
-GOALS="echo-anchors open-sweep idle100k args-1m-relay tls"
+GOALS="nginx-hops open-sweep idle100k args-1m-relay tls"
 # A C compiler for bench/link-baseline.c: cc, else the clang that comes with Swift.
 CC_BIN=${CC:-$(command -v cc || command -v clang || echo cc)}
 STANDARD="echo-100 echo-1000 echo-3000 echo-10000 stateless-100 open-10k idle args-10k args-1m cpu churn $GOALS"
@@ -384,7 +384,9 @@ scenario() {
       table "$s"
       ;;
     cpu)
-      start_switchyard || return 1
+      # sha256 has a fresh-result TTL (issue 16): with the cache on, every call after the
+      # first would be a cache hit at the front, and no executor would work at all.
+      start_switchyard --result-cache-mb 0 || return 1
       measure "$s" switchyard -c 100 -d "$DURATION" --warmup "$WARMUP" --tool sha256 \
         --args "{\"text\":\"hello\",\"rounds\":${ROUNDS:-2000}}"
       table "$s"
@@ -397,7 +399,7 @@ scenario() {
       done
       table "$s"
       ;;
-    echo-anchors)
+    nginx-hops)
       # Goal 1 of issue 18: closed loop at 3,000 connections against nginx's fixed answer (one
       # hop) and nginx relaying to itself over a Unix socket (two hops), 1 and 2 fronts.
       mkdir -p "$OUT/$s"
