@@ -21,6 +21,7 @@
 #   open-sweep                     as above, SWEEP_FRONTS/SWEEP_EXECUTORS (1/1)
 #   idle100k                       as above
 #   args-1m-relay                  bench/payload-ratio.sh: 1 MB echo against the two-hop relay, interleaved
+#                                  (RELAY_ROUNDS 5, RELAY_CONNS 8)
 #   tls                            bench/tls.sh 256: TLS closed loop and handshakes against nginx
 # Knobs (environment): BIN_DIR (.build/release), DURATION (10), WARMUP (2), THREADS (2 generator
 # threads), FRONTS (2), EXECUTORS (2), ANCHORS ("nginx swift-sdk python-sdk"), PY_WORKERS (2),
@@ -46,7 +47,7 @@ GOALS="nginx-hops open-sweep idle100k args-1m-relay tls"
 CC_BIN=${CC:-$(command -v cc || command -v clang || echo cc)}
 STANDARD="echo-100 echo-1000 echo-3000 echo-10000 stateless-100 open-10k idle args-10k args-1m cpu churn $GOALS"
 
-[ $# -gt 0 ] || { sed -n '2,22p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,29p' "$0"; exit 2; }
 [ -x "$SY" ] && [ -x "$GEN" ] || { echo "build first: swift build -c release (or set BIN_DIR)"; exit 1; }
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /tmp/switchyard-bench-XXXXXX)
@@ -413,7 +414,7 @@ scenario() {
     args-1m-relay)
       # Goal 4 of issue 18: 1 MB echo against the raw two-hop relay, interleaved rounds.
       mkdir -p "$OUT/$s"
-      ROUNDS=${ROUNDS:-5} SECONDS_=5 FRONTS=$FRONTS EXECUTORS=$EXECUTORS PORT=$SY_PORT \
+      ROUNDS=${RELAY_ROUNDS:-5} CONNS=${RELAY_CONNS:-8} SECONDS_=5 FRONTS=$FRONTS EXECUTORS=$EXECUTORS PORT=$SY_PORT \
         bench/payload-ratio.sh "$BIN_DIR" 2>&1 | tee "$OUT/$s/rounds.txt"
       grep -q "^median" "$OUT/$s/rounds.txt" || return 1
       ;;

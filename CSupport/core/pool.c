@@ -11,8 +11,8 @@ static const uint32_t class_size[SY_POOL_CLASSES] = {
  * class had in use at its peak since the last sy_pool_decay: a front with thousands of calls
  * in flight holds a read chunk per call and gets its answers back in bursts of hundreds, and
  * a static 64 sent most of a burst through malloc and free again on the next reads (two 16 KiB
- * and 4 KiB blocks per call, bench/RESULTS.md). keep_max bounds it at 16 MiB a class below
- * 1 MiB, less above; decay gives the surplus back once a busy period is over. */
+ * and 4 KiB blocks per call, bench/RESULTS.md). keep_max bounds it at 16 MiB a class (the
+ * 1 and 4 MiB classes at 8); decay gives the surplus back once a busy period is over. */
 static const uint32_t keep_min[SY_POOL_CLASSES] = { 256, 64, 32, 8, 4, 2, 1 };
 static const uint32_t keep_max[SY_POOL_CLASSES] = { 4096, 1024, 256, 64, 8, 2, 1 };
 

@@ -243,10 +243,7 @@ public final class Front: ExecutorPoolObserver {
     /// The stream HTTP reads: the socket itself, or TLS over it with the current context.
     private func secured(_ conn: StreamConnection) -> any ByteStream {
         guard let context = tlsContext, let turn = tlsTurn else {
-            // A call in flight holds its request's read chunk: 4 KiB fits a typical request
-            // (3,000 in flight: 12 MiB, not 48); a larger one grows the buffer once its head
-            // gives the length (HTTPConnection reserves it), so big bodies still read in one go.
-            conn.readSize = 4096
+            conn.readSize = HTTPConnection.clientReadSize
             return conn
         }
         return TLSStream(transport: conn, context: context, turn: turn)

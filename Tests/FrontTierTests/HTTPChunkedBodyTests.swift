@@ -39,6 +39,29 @@ final class HTTPChunkedBodyTests: XCTestCase {
         XCTAssertEqual(h.handler.seen.map(\.body), [pieces.joined()])
     }
 
+    /// What a request in flight holds is its read chunk: the front's reads keep a typical request
+    /// in the smallest chunk (4 KiB), also when it arrives in pieces, and a chunked body grows its
+    /// buffer by doubling, not straight to a 256 KiB chunk.
+    func testRequestsInPiecesStayInSmallChunks() {
+        let body = String(repeating: "b", count: 3000)
+        let head = "POST /p HTTP/1.1\r\nHost: test\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+        let plain = HTTPHarness()
+        plain.send(head)
+        plain.send(body)
+        XCTAssertEqual(plain.handler.seen.map(\.body), [body])
+        XCTAssertEqual(plain.handler.chunkCapacities, [4096])
+
+        let pieces = (0..<3).map { _ in String(repeating: "c", count: 2000) }
+        let text = Req.chunked("/c", pieces)
+        let cut = text.utf8.count / 3
+        let chunked = HTTPHarness()
+        chunked.stream.send(Array(text.utf8.prefix(cut)))
+        chunked.stream.send(Array(text.utf8.dropFirst(cut).prefix(cut)))
+        chunked.stream.send(Array(text.utf8.dropFirst(2 * cut)))
+        XCTAssertEqual(chunked.handler.seen.map(\.body), [pieces.joined()])
+        XCTAssertLessThanOrEqual(chunked.handler.chunkCapacities.first ?? .max, 16 * 1024)
+    }
+
     /// Trailers are bounded like a head: 64 lines and 16 KiB (431 beyond), and are otherwise ignored.
     func testTrailersAreBounded() {
         let head = "POST /t HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n"

@@ -18,6 +18,8 @@ final class FixedAnswerHandler: HTTPHandler {
     /// Answer with a zero-copy slice of the read buffer (the request body) instead of a copy.
     var answerWithSlice = false
     private(set) var seen: [SeenRequest] = []
+    /// The capacity of the read chunk each request arrived in (what a call in flight holds).
+    private(set) var chunkCapacities: [Int] = []
     /// Unanswered slots, by request index (`seen`), when `holdAnswers`.
     private(set) var held: [Int: (slot: ResponseSlot, connection: HTTPConnection)] = [:]
 
@@ -25,6 +27,7 @@ final class FixedAnswerHandler: HTTPHandler {
         let method = request.methodIs("POST") ? "POST" : request.methodIs("GET") ? "GET" : "other"
         let body = String(decoding: request.body, as: UTF8.self)
         seen.append(SeenRequest(method: method, path: request.path, body: body))
+        chunkCapacities.append(Int(request.chunk.pointee.cap))
         let prefix = "\(request.path) "
         slot.append(.text(HTTPResponse.head(status: 200, contentType: "text/plain",
                                             contentLength: prefix.utf8.count + request.body.count,
@@ -55,6 +58,7 @@ final class HTTPHarness {
 
     init(limits: HTTPConnection.Limits = .init(), holdAnswers: Bool = false) {
         stream = MemoryStream(loop: loop)
+        stream.readSize = HTTPConnection.clientReadSize  // as the front's client connections read
         handler.holdAnswers = holdAnswers
         connection = HTTPConnection(conn: stream, handler: handler, limits: limits)
         connection.onClose = { [unowned self] _ in closes += 1 }

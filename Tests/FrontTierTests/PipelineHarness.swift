@@ -92,6 +92,7 @@ final class PipelineClient {
     init(loop: ManualLoop, handler: any HTTPHandler, limits: HTTPConnection.Limits) {
         self.loop = loop
         stream = MemoryStream(loop: loop)
+        stream.readSize = HTTPConnection.clientReadSize  // as the front's client connections read
         connection = HTTPConnection(conn: stream, handler: handler, limits: limits)
         connection.start()
         loop.run()

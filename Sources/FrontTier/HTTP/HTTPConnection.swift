@@ -85,6 +85,13 @@ final class HTTPConnection: ByteStreamDelegate {
     var onServerClose: ((CloseReason) -> Void)?
     var isClosed: Bool { conn.isClosed }
 
+    /// Free room a plain-HTTP client's read asks of its buffer. A call in flight holds its
+    /// request's read chunk, and the smallest chunk (4 KiB) fits a typical request, also when
+    /// it arrives in two pieces (3,000 calls in flight: 12 MiB, not the 48 of 16 KiB reads).
+    /// A larger request grows its buffer: to the length its head gives, or by doubling for a
+    /// chunked body, so big bodies still arrive in few reads.
+    static let clientReadSize = 2048
+
     init(conn: any ByteStream, handler: any HTTPHandler, limits: Limits) {
         self.conn = conn
         self.handler = handler
@@ -188,7 +195,8 @@ final class HTTPConnection: ByteStreamDelegate {
                 if rc == 0 {
                     state = .chunked(decoder: decoder, inOff: inOff, outLen: outLen)
                     sendContinueIfAsked(req)
-                    if bytes.count - inOff < 4096 { _ = conn.reserve(bytes.count + 64 * 1024) }
+                    // Room for the rest, doubling: a small body stays in a small chunk.
+                    if bytes.count - inOff < 4096 { _ = conn.reserve(2 * bytes.count + 4096) }
                     return
                 }
                 state = .head
