@@ -34,7 +34,7 @@ final class ClusterRouter {
     private var anyNodeTurn = 0
     /// Connections asking a node not linked yet for the map, closed by `close`.
     private var probes: [ObjectIdentifier: RedisConnection] = [:]
-    private var lastRefreshFailure = ""
+    private(set) var lastRefreshFailure = ""
     /// Commands waiting to go again after TRYAGAIN: on `close` their timers are closed and
     /// their callers answered.
     private var retries: [Int: (timer: EventLoop.Timer, reply: (RedisReply) -> Void)] = [:]

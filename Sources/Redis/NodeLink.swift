@@ -36,7 +36,7 @@ final class NodeLink {
     private var attempting = false
     private var closed = false
     private var wasEverUp = false
-    private var lastFailure = ""
+    private(set) var lastFailure = ""
 
     init(name: String, loop: Loop, options: RedisOptions, counters: RedisCounters, log: @escaping (String) -> Void,
          handshake: [HandshakeStep], queueWhileConnecting: Bool = false, resolve: @escaping Resolver) {

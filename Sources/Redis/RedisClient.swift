@@ -149,6 +149,11 @@ public final class RedisClient {
         return s
     }
 
+    /// Why commands cannot be served, as last seen ("" before any failure): the failure of the
+    /// command connection, or of the cluster's slot map. For a start-up check's message; never
+    /// holds the password.
+    public var lastFailure: String { primary?.lastFailure ?? cluster?.lastRefreshFailure ?? "" }
+
     // MARK: - Wiring
 
     private func refuse(_ error: RedisReply, _ reply: (RedisReply) -> Void) {

@@ -38,8 +38,17 @@ struct RedisArguments: ParsableArguments {
         valueName: "file"))
     var passwordFile: String?
 
+    @Flag(name: .customLong("redis-start-degraded"), help: ArgumentHelp("""
+        serve: start even when Redis cannot be reached (serving degraded until it can); without it an unreachable \
+        Redis is a start-up error.
+        """))
+    var startDegraded = false
+
     static let configKeys = ["redis", "redisSentinel", "redisMaster", "redisCluster", "redisUser", "redisPassword",
-                             "redisPasswordFile"]
+                             "redisPasswordFile", "redisStartDegraded"]
+    /// How long `serve` waits for Redis to answer before it refuses to start (the client retries
+    /// with its backoff meanwhile, so a Redis still starting up is waited for).
+    static let startCheckTimeoutMs: UInt64 = 5_000
     /// Where a front finds the password its supervisor passes.
     static let passwordVariable = "SWITCHYARD_REDIS_PASSWORD"
 
@@ -64,6 +73,15 @@ struct RedisArguments: ParsableArguments {
                                           key: "redisPassword", log: log)
         return try Self.build(url: url, sentinels: sentinels, master: master, cluster: cluster, user: user,
                               password: password)
+    }
+
+    /// For `serve`: nil when Redis answers (or is not configured, or the operator chose to start
+    /// degraded); else the start-up error, naming the server without its password.
+    func startError(_ settings: RedisSettings?, config: ConfigFile) -> String? {
+        guard let settings, !(startDegraded || config.bool("redisStartDegraded") == true),
+              let why = RedisProbe.unreachable(settings, timeoutMs: Self.startCheckTimeoutMs) else { return nil }
+        return "cannot reach Redis (\(settings.redacted)): \(why); check the address, port, password "
+            + "and master name, or start with --redis-start-degraded to serve without it until it answers"
     }
 
     /// For `front`: the arguments, with the password from the environment (removed from it).

@@ -120,6 +120,10 @@ struct ServeCommand: ParsableCommand {
             FileHandleStderr.write("switchyard: \(error.description)\n")
             throw ExitCode(64)
         }
+        if let why = redis.startError(plan.redis, config: plan.config) {
+            FileHandleStderr.write("switchyard: \(why)\n")
+            throw ExitCode(64)
+        }
         let runDir = try RunDirectory.prepare(plan.runDir)
         let exe = SelfExecutable.path()
         let executorSpecs = ServiceOptions.executorSpecs(plan.executors, policy: plan.restartPolicy,

@@ -67,6 +67,7 @@ struct StdioCommand: ParsableCommand {
         note(redis.cluster != nil, "redis-cluster")
         note(redis.user != nil, "redis-user")
         note(redis.passwordFile != nil, "redis-password-file")
+        note(redis.startDegraded, "redis-start-degraded")
         return given
     }
 

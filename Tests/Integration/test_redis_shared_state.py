@@ -411,6 +411,43 @@ def test_bad_redis_options_are_clear_start_up_errors(server_factory, args, messa
     assert message in str(e.value)
 
 
+@pytest.mark.timeout(90)
+def test_an_unreachable_redis_is_a_clear_start_up_error_unless_starting_degraded(server_factory, tmp_path):
+    """serve reaches Redis before it starts anything (5 s, with the client's backoff): a closed
+    port, a name that does not resolve, a refused password or none each stop the start with
+    their reason, never the password; --redis-start-degraded starts anyway and shares once
+    Redis answers."""
+    from conftest import ServerStartError
+    from redis_servers import free_redis_port
+    closed = free_redis_port()
+    password = "pw-" + os.urandom(6).hex()
+    with RedisServer(password=password) as redis:
+        url = redis.url.replace(f":{password}@", "")
+        wrong = tmp_path / "wrong.pw"
+        wrong.write_text("not-" + password + "\n")
+        wrong.chmod(0o600)
+        for args, reason in [
+            (["--redis", f"redis://127.0.0.1:{closed}/0"], "Connection refused"),
+            (["--redis", "redis://no-such-host.invalid:6379/0"], "cannot resolve no-such-host.invalid"),
+            (["--redis", url, "--redis-password-file", str(wrong)], "WRONGPASS"),
+            (["--redis", url], "NOAUTH"),
+        ]:
+            started = time.monotonic()
+            with pytest.raises(ServerStartError) as e:
+                server_factory(fronts=1, executors=1, extra_args=args)
+            text = str(e.value)
+            assert "exited with 64" in text and "cannot reach Redis" in text and reason in text, text
+            assert "--redis-start-degraded" in text and password not in text, text
+            assert time.monotonic() - started < 20
+    srv = server_factory(fronts=1, executors=1, session_key=KEY,
+                         extra_args=["--redis", f"redis://127.0.0.1:{closed}/0", "--redis-start-degraded"])
+    wait_redis(srv, up=False)
+    assert call(srv, new_session(srv)).status == 200
+    with RedisServer(port=closed):
+        wait_redis(srv, up=True)
+        assert call(srv, new_session(srv)).status == 200
+
+
 def check_config(path):
     import subprocess
     from conftest import switchyard_bin

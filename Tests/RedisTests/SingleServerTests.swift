@@ -115,6 +115,24 @@ final class SingleServerTests: RedisTestCase {
         XCTAssertTrue(logLines.contains { $0.contains("NOAUTH") }, "\(logLines)")
     }
 
+    /// serve's start-up check: nil when the handshake is answered, else why not, never the password.
+    func testProbeSaysWhyRedisCannotBeReached() throws {
+        let redis = try server(config: ["requirepass probe-pw"])
+        let liveBefore = RedisConnection.live.load(ordering: .relaxed)
+        XCTAssertNil(RedisProbe.unreachable(try RedisSettings.parse(url: "redis://:probe-pw@127.0.0.1:\(redis.port)"),
+                                            timeoutMs: 3000))
+        let refused = RedisProbe.unreachable(try RedisSettings.parse(url: "redis://:x-not-it-x@127.0.0.1:\(redis.port)"),
+                                             timeoutMs: 300)
+        XCTAssertTrue(refused?.contains("AUTH refused: WRONGPASS") == true, refused ?? "nil")
+        XCTAssertFalse(refused?.contains("x-not-it-x") ?? true)
+        let anonymous = RedisProbe.unreachable(single(redis.port), timeoutMs: 300)
+        XCTAssertTrue(anonymous?.contains("NOAUTH") == true, anonymous ?? "nil")
+        redis.kill()
+        let closed = RedisProbe.unreachable(single(redis.port), timeoutMs: 300)
+        XCTAssertTrue(closed?.contains("Connection refused") == true, closed ?? "nil")
+        XCTAssertEqual(RedisConnection.live.load(ordering: .relaxed), liveBefore, "a probe's connection was kept")
+    }
+
     func testReconnectsAfterTheServerIsKilledAndRestarted() throws {
         let redis = try server()
         let liveBefore = RedisConnection.live.load(ordering: .relaxed)
