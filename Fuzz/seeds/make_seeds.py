@@ -96,3 +96,14 @@ HTTP_ANSWERS = [
 ]
 for i, answer in enumerate(HTTP_ANSWERS):
     write("http_response", f"{i:02d}-answer", [i * 7 % 64, i % 2] + list(answer))
+
+# canonical_json: the first text's length (a byte), the first text, then the second text.
+CANONICAL_PAIRS = [
+    (b'{"b":[10,2.50],"a":{"y":null,"x":true}}', b' { "a" : { "x":true, "y":null }, "b":[1e1, 25e-1] } '),
+    (b'"\\u0061\\/\\u00e9\\n"', b'"a/\xc3\xa9\\u000a"'),
+    (b'[-0, 0.000, 1.0E+0, 123456789012345678901234567890]', b'[0,0,1,12345678901234567890123456789e1]'),
+    (b'{"\\u0061":1,"a\\"b":2,"B":3,"\xc3\xa9":4}', b'{"a":1}'),
+    (b'[[[[{"k":[{"z":0,"y":[]}]}]]]]', b'9007199254740993'),
+]
+for i, (first, second) in enumerate(CANONICAL_PAIRS):
+    write("canonical_json", f"{i:02d}-pair", [len(first)] + list(first) + list(second))
