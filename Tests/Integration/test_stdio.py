@@ -37,8 +37,14 @@ MODERN = "2026-07-28"
 LEGACY = "2025-11-25"
 
 
-def params(*extra: str) -> StdioServerParameters:
-    return StdioServerParameters(command=switchyard_bin(), args=["stdio", "--tools", "demo,conformance", *extra])
+def params(*extra: str, status_file: Path | None = None) -> StdioServerParameters:
+    """The SDK launches the binary; with `status_file`, through sh, which writes its exit status there
+    (so a process the SDK had to kill, or that exited non-zero, is seen)."""
+    args = ["stdio", "--tools", "demo,conformance", *extra]
+    if status_file is None:
+        return StdioServerParameters(command=switchyard_bin(), args=args)
+    line = " ".join(shlex.quote(w) for w in [switchyard_bin(), *args])
+    return StdioServerParameters(command="/bin/sh", args=["-c", f"{line}; echo $? > {shlex.quote(str(status_file))}"])
 
 
 def run(coro_fn, *args, budget: float = 30.0):
@@ -51,8 +57,8 @@ def run(coro_fn, *args, budget: float = 30.0):
 # MARK: the official client
 
 
-async def _session(mode: str):
-    async with Client(params(), mode=mode, read_timeout_seconds=15) as c:
+async def _session(mode: str, status_file: Path | None = None):
+    async with Client(params(status_file=status_file), mode=mode, read_timeout_seconds=15) as c:
         assert c.protocol_version == (LEGACY if mode == "legacy" else MODERN), c.protocol_version
         assert c.server_info is not None and c.server_info.name == "switchyard", c.server_info
         names = {tool.name for tool in (await c.list_tools()).tools}
@@ -85,9 +91,14 @@ async def _session(mode: str):
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-def test_official_stdio_client(mode):
-    """initialize (legacy) or server/discover (auto adopts 2026-07-28), list, call, 100 concurrent calls."""
-    assert run(_session, mode)
+def test_official_stdio_client(mode, tmp_path):
+    """initialize (legacy) or server/discover (auto adopts 2026-07-28), list, call, 100 concurrent calls;
+    when the client closes its end (EOF), the process exits 0 on its own, within the SDK's 2 s grace
+    (after which the SDK kills the tree and sh writes nothing)."""
+    status = tmp_path / "exit-status"
+    assert run(_session, mode, status)
+    assert status.exists(), "switchyard stdio did not exit within the SDK's grace period after EOF"
+    assert status.read_text().strip() == "0", status.read_text()
 
 
 async def _progress(mode: str):
@@ -575,6 +586,8 @@ def test_upstream_copies_end_with_the_input_and_log_on_stderr(raw):
     s.initialize()
     rid = s.request("tools/call", {"name": "copy_pid", "arguments": {}})
     assert "result" in s.answer(rid, timeout=60)
+    marker = f"stderr-marker-{uuid.uuid4().hex}"  # a copy's stderr line: logged under the upstream's name
+    assert "result" in s.answer(s.request("tools/call", {"name": "shout", "arguments": {"text": marker}}))
     # The upstream's resource updates reach the implicit session once it subscribed.
     assert "result" in s.answer(s.request("resources/subscribe", {"uri": "info://server"}))
     touched = s.request("tools/call", {"name": "touch", "arguments": {}})
@@ -597,14 +610,28 @@ def test_upstream_copies_end_with_the_input_and_log_on_stderr(raw):
         time.sleep(0.05)
     assert not any(pid_alive(p) for p in family), family
     s.assert_stdout_is_json_lines()
-    assert b"upstream:up" in b"".join(s.stderr)  # the bridge's log lines name the upstream
+    deadline = time.monotonic() + 5
+    while marker.encode() not in b"".join(s.stderr):
+        assert time.monotonic() < deadline, b"".join(s.stderr)[-3000:]
+        time.sleep(0.05)
+    [line] = [ln for ln in s.stderr if marker.encode() in ln]
+    assert b"component=upstream:up" in line and b"stream=stderr" in line, line
 
 
-def test_an_upstream_that_cannot_start_is_a_clear_error():
-    p = subprocess.run([switchyard_bin(), "stdio", "--upstream", f"bad={upstream_command('--exit')}"],
+@pytest.mark.parametrize("command, words", [
+    ("definitely-not-a-command-x7", ["cannot be used", "not found"]),
+    (upstream_command("--exit"), ["status 3", "giving up"]),
+    (upstream_command("--garbage"), ["not JSON-RPC", "this is not JSON-RPC"]),
+], ids=["missing", "exits", "garbage"])
+def test_an_upstream_that_cannot_start_is_a_clear_error(command, words):
+    """The start-up check of serve, over stdio: exit status 64, a last line naming the upstream and
+    the reason, nothing on stdout."""
+    p = subprocess.run([switchyard_bin(), "stdio", "--upstream", f"bad={command}"],
                        stdin=subprocess.PIPE, capture_output=True, timeout=60)
     assert p.returncode == 64, p
-    assert b"upstream 'bad'" in p.stderr, p.stderr
+    last = p.stderr.decode().strip().splitlines()[-1]
+    for w in ["upstream 'bad'", *words]:
+        assert w in last, last
     assert p.stdout == b"", p.stdout
 
 

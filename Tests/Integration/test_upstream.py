@@ -110,10 +110,13 @@ def test_blocking_calls_spread_over_the_copies(server_factory):
                     tg.start_soon(one)
             return time.monotonic() - started, pids
     elapsed, pids = run(body)
-    # One copy serialises its blocking calls: 32 x 0.25 s = 8 s; four copies take about 2 s.
+    # One copy serialises its blocking calls: 32 x 0.25 s = 8 s; four copies take about 2 s (2.03
+    # to 2.14 s measured on this 2-core machine, also beside 6 busy loops). 1.6x that (3.2 s) is
+    # well under the 4 s of two copies, and leaves a loaded machine room.
+    ideal = 32 * 0.25 / pool
     assert len(pids) == 32
     assert len(set(pids)) >= 3, f"calls ran on {len(set(pids))} copies: {sorted(set(pids))}"
-    assert 32 * 0.25 / pool * 0.9 <= elapsed < 32 * 0.25 / 2, f"32 blocking calls took {elapsed:.2f} s"
+    assert ideal * 0.9 <= elapsed < ideal * 1.6, f"32 blocking calls took {elapsed:.2f} s (ideal {ideal:.2f} s)"
 
 
 @pytest.mark.timeout(180)
@@ -178,7 +181,7 @@ def test_a_copy_killed_mid_call_fails_that_call_cleanly_and_is_replaced(server_f
     run(body, budget=80)
     after = copy_pids(tag)
     assert after and not set(after) & set(before), (before, after)
-    assert srv.running
+    assert srv.running()
 
 
 @pytest.mark.timeout(90)
@@ -480,3 +483,350 @@ def test_a_per_session_copys_resource_update_reaches_only_its_own_session(server
     run(body)
     assert updates["a"] == ["info://server"] * 3, updates
     assert updates["b"] == [], updates
+
+
+def config_front(server_factory, tmp_path, settings: dict, fronts: int = 1, extra=()):
+    """A front whose config file has the one upstream `up` (mode 600: an `env` is a secret)."""
+    config = tmp_path / f"up-{len(list(tmp_path.glob('up-*.json')))}.json"
+    config.write_text(json.dumps({"upstreams": {"up": {"command": sys.executable, **settings}}}))
+    config.chmod(0o600)
+    return server_factory(fronts=fronts, executors=1, extra_args=["--config", str(config), *extra])
+
+
+async def say_still_works(c):
+    r = await c.call_tool("say", {"text": "still serving"})
+    assert r.is_error is False and r.content[0].text == "still serving", r
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("tool, idempotent", [("idempotent_wait", True), ("once_wait", False)])
+def test_a_call_on_a_killed_copy_runs_again_only_when_the_tool_is_idempotent(server_factory, tool, idempotent):
+    """README, "A copy that dies": a call of a tool marked readOnlyHint/idempotentHint runs again on
+    another copy; any other call ends with -32603. Only the copy running the call is killed (it
+    says its pid in a progress message)."""
+    tag = uuid.uuid4().hex
+    srv = start(server_factory, upstream_command(tag=tag), pool=2)
+    copies = copy_pids(tag)
+    assert len(copies) == 2, copies
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=30) as c:
+            reported: list[int] = []
+            running = anyio.Event()
+
+            async def progress(p, total, message):
+                if message and message.startswith("pid "):
+                    reported.append(int(message.split()[1]))
+                    running.set()
+            outcome = {}
+
+            async def call():
+                try:
+                    outcome["result"] = await c.call_tool(tool, {"seconds": 2}, progress_callback=progress)
+                except MCPError as e:
+                    outcome["error"] = e
+            started = time.monotonic()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(call)
+                await running.wait()
+                os.kill(reported[0], signal.SIGKILL)
+            elapsed = time.monotonic() - started
+            await say_still_works(c)
+            return reported, outcome, elapsed
+    reported, outcome, elapsed = run(body)
+    victim = reported[0]
+    assert victim in copies, (victim, copies)
+    [other] = set(copies) - {victim}
+    if idempotent:
+        assert "result" in outcome, outcome
+        r = outcome["result"]
+        assert r.is_error is False and r.structured_content == {"result": other}, (r, victim, other)
+        assert reported[-1] == other, reported  # run again from the start, on the copy left
+    else:
+        assert "error" in outcome, outcome
+        e = outcome["error"].error
+        assert e.code == -32603 and "upstream up" in e.message and "did not complete" in e.message, e
+        assert reported == [victim], reported  # never run a second time
+        assert elapsed < 2, f"the lost call took {elapsed:.2f} s to fail"
+    assert srv.running()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("max_concurrency", [1, 4])
+def test_max_concurrency_bounds_the_calls_one_copy_runs_at_once(server_factory, tmp_path, max_concurrency):
+    """`maxConcurrency`: calls one copy runs at once; the rest wait in the bridge's queue. `wait`
+    does not block the copy (a blocking tool would serialise whatever the bound)."""
+    srv = config_front(server_factory, tmp_path, {"args": [str(SERVER_SCRIPT)], "pool": 1,
+                                                  "maxConcurrency": max_concurrency})
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=30) as c:
+            await c.call_tool("wait", {"seconds": 0.0})
+            pids = []
+
+            async def one():
+                r = await c.call_tool("wait", {"seconds": 0.25})
+                assert r.is_error is False, r
+                pids.append(r.structured_content["result"])
+            started = time.monotonic()
+            async with anyio.create_task_group() as tg:
+                for _ in range(4):
+                    tg.start_soon(one)
+            return time.monotonic() - started, pids
+    elapsed, pids = run(body)
+    assert len(pids) == 4 and len(set(pids)) == 1, pids
+    if max_concurrency == 1:
+        assert elapsed >= 4 * 0.25 * 0.95, f"4 calls with maxConcurrency 1 took {elapsed:.2f} s"
+    else:
+        assert elapsed < 0.7, f"4 calls with maxConcurrency 4 took {elapsed:.2f} s"
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("max_queued", [0, None], ids=["maxQueued0", "default"])
+def test_calls_beyond_the_bridges_queue_are_refused_with_32000(server_factory, tmp_path, max_queued):
+    """`maxQueued` (README: beyond it, -32000). The front sends the bridge as many calls as
+    pool x maxConcurrency (2); while one copy is starting again (slowly: --slow-start), the one
+    left has room for one, so the second call waits in the bridge's queue, or with maxQueued 0
+    is refused at once."""
+    tag = uuid.uuid4().hex
+    slow = tmp_path / "slow-start"
+    settings = {"args": [str(SERVER_SCRIPT), "--tag", tag, "--slow-start", str(slow)], "pool": 2,
+                "maxConcurrency": 1}
+    if max_queued is not None:
+        settings["maxQueued"] = max_queued
+    srv = config_front(server_factory, tmp_path, settings)
+    copies = copy_pids(tag)
+    assert len(copies) == 2, copies
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=30) as c:
+            await say_still_works(c)
+            slow.touch()
+            victim, [survivor] = copies[0], copies[1:]
+            os.kill(victim, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while not set(copy_pids(tag)) - set(copies):  # its replacement runs (and sleeps 3 s)
+                assert time.monotonic() < deadline, "the killed copy was not started again"
+                await anyio.sleep(0.05)
+            outcomes = []
+
+            async def one():
+                try:
+                    r = await c.call_tool("wait", {"seconds": 0.5})
+                    outcomes.append(("ok", r.structured_content["result"]))
+                except MCPError as e:
+                    outcomes.append(("error", e.error))
+            started = time.monotonic()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(one)
+                tg.start_soon(one)
+            return survivor, outcomes, time.monotonic() - started
+    survivor, outcomes, elapsed = run(body)
+    assert elapsed < 2.5, f"the calls took {elapsed:.2f} s: the slow copy took one?"
+    ok = [o for kind, o in outcomes if kind == "ok"]
+    errors = [o for kind, o in outcomes if kind == "error"]
+    if max_queued == 0:
+        assert ok == [survivor] and len(errors) == 1, outcomes
+        assert errors[0].code == -32000 and "overloaded" in errors[0].message, errors[0]
+    else:
+        assert ok == [survivor, survivor], outcomes
+        assert elapsed >= 0.95, f"two calls on one copy of maxConcurrency 1 took {elapsed:.2f} s"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.xfail(strict=True, reason=(
+    "README ('maxConcurrency': the rest wait in the bridge's queue, maxQueued 10,000; 'timeoutMs' 60 s) "
+    "is not what happens with one front: the bridge advertises pool x maxConcurrency to each front "
+    "(Sources/Upstream/UpstreamBridge.swift, ExecutorRuntime maxConcurrency: spec.pool * perCopy), so the "
+    "calls beyond wait in the front's queue, which sheds them after maxQueueWaitMs = 5 s "
+    "(Sources/FrontTier/FrontOptions.swift, CallRouter.swift: -32000 'no executor could take the call')"))
+def test_calls_beyond_max_concurrency_wait_in_the_bridges_queue_up_to_timeout_ms(server_factory, tmp_path):
+    """12 calls of 0.5 s on one copy that runs one at a time: 6 s, well within timeoutMs (60 s) and
+    maxQueued (10,000), so every call is answered."""
+    srv = config_front(server_factory, tmp_path, {"args": [str(SERVER_SCRIPT)], "pool": 1, "maxConcurrency": 1})
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=30) as c:
+            outcomes = []
+
+            async def one():
+                try:
+                    r = await c.call_tool("wait", {"seconds": 0.5})
+                    outcomes.append(r.structured_content["result"])
+                except MCPError as e:
+                    outcomes.append(f"{e.error.code}: {e.error.message}")
+            async with anyio.create_task_group() as tg:
+                for _ in range(12):
+                    tg.start_soon(one)
+            return outcomes
+    outcomes = run(body, budget=40)
+    refused = [o for o in outcomes if isinstance(o, str)]
+    assert not refused, refused
+
+
+@pytest.mark.timeout(60)
+def test_a_cancelled_call_is_cancelled_on_the_stdio_copy(server_factory):
+    """test_upstream_remote's test_a_cancelled_call_is_cancelled_on_the_remote for a stdio copy:
+    the client's notifications/cancelled reaches the copy running the call."""
+    srv = start(server_factory, upstream_command(), pool=1)
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=20) as c:
+            assert (await c.call_tool("cancelled_calls", {})).structured_content["result"] == 0
+            with anyio.move_on_after(1.0):
+                await c.call_tool("cancellable", {"seconds": 30})
+                raise AssertionError("the call was not cancelled")
+            deadline = time.monotonic() + 10
+            while (await c.call_tool("cancelled_calls", {})).structured_content["result"] != 1:
+                assert time.monotonic() < deadline, "the copy never saw the cancellation"
+                await anyio.sleep(0.2)
+    run(body)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_an_elicitation_that_cannot_be_attributed_is_refused_not_misdelivered(server_factory, mode):
+    """Shared mode, one copy, two sessions calling the eliciting tool at once: stdio cannot say which
+    call a copy's request is for, so with both calls in flight it is refused (an error to the copy,
+    and its call ends with an error); each call ends with its own client's answer or an error, never
+    the other's, and the front keeps serving. Legacy, in turn: while A's call waits for A's answer,
+    B's call elicits too; B's request is refused, A gets its answer, B's question reaches nobody.
+    (2026-07-28 in turn: A's call has left the copy with an input-required result, so both succeed.)"""
+    srv = start(server_factory, upstream_command(), pool=1)
+    asked = {"Ada": 0, "Grace": 0}
+
+    def answering(name, hold):
+        async def elicit(ctx, params):
+            asked[name] += 1
+            await hold()
+            return t.ElicitResult(action="accept", content={"name": name})
+        return elicit
+
+    async def outcome(c):
+        try:
+            r = await c.call_tool("ask_name", {})
+        except MCPError as e:
+            return ("error", e.error.message)
+        return ("error", r.content[0].text) if r.is_error else ("ok", r.content[0].text)
+
+    def own_or_error(results):
+        for name, (kind, text) in results.items():
+            other = "Grace" if name == "Ada" else "Ada"
+            assert (kind, text) == ("ok", f"hello {name}") or (kind == "error" and other not in text), results
+
+    async def body():
+        a_asked, b_done = anyio.Event(), anyio.Event()
+        holding = [True]
+
+        async def hold_a():
+            a_asked.set()
+            if holding[0]:
+                with anyio.move_on_after(10):
+                    await b_done.wait()
+            else:
+                await anyio.sleep(0.2)
+
+        async def hold_b():
+            await anyio.sleep(0.2)
+        async with Client(srv.url, mode=mode, read_timeout_seconds=20,
+                          elicitation_callback=answering("Ada", hold_a)) as a, \
+                Client(srv.url, mode=mode, read_timeout_seconds=20,
+                       elicitation_callback=answering("Grace", hold_b)) as b:
+            turns = {}
+
+            async def call_a():
+                turns["Ada"] = await outcome(a)
+
+            async def call_b():
+                await a_asked.wait()  # A's call is on the copy, waiting for A's answer
+                turns["Grace"] = await outcome(b)
+                b_done.set()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(call_a)
+                tg.start_soon(call_b)
+            asked_in_turn = dict(asked)
+            holding[0] = False
+            rounds = []
+            for _ in range(3):
+                both = {}
+
+                async def free(name, c):
+                    both[name] = await outcome(c)
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(free, "Ada", a)
+                    tg.start_soon(free, "Grace", b)
+                rounds.append(both)
+            await say_still_works(a)
+            await say_still_works(b)
+        return turns, asked_in_turn, rounds
+    turns, asked_in_turn, rounds = run(body)
+    own_or_error(turns)
+    for both in rounds:
+        own_or_error(both)
+    if mode == "legacy":
+        assert turns["Ada"] == ("ok", "hello Ada"), turns
+        assert asked_in_turn == {"Ada": 1, "Grace": 0}, asked_in_turn  # B's question reached nobody
+        text = turns["Grace"][1]
+        assert "cannot deliver elicitation/create" in text and "2 calls are in flight" in text, text
+        assert "refused a server-to-client request" in srv.stderr_tail(400), srv.stderr_tail(50)
+    else:  # 2026-07-28: A's call ends input-required while A answers, so B's is the only one in flight
+        assert turns == {"Ada": ("ok", "hello Ada"), "Grace": ("ok", "hello Grace")}, turns
+    assert srv.running()
+
+
+@pytest.mark.timeout(60)
+def test_a_copys_stderr_lines_are_logged_under_the_upstreams_name(server_factory):
+    srv = start(server_factory, upstream_command(), pool=1)
+    marker = f"stderr-marker-{uuid.uuid4().hex}"
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=20) as c:
+            assert (await c.call_tool("shout", {"text": marker})).content[0].text == "shouted"
+    run(body)
+    deadline = time.monotonic() + 5
+    while marker not in srv.stderr_tail(200):
+        assert time.monotonic() < deadline, "the copy's stderr line was not logged\n" + srv.stderr_tail(50)
+        time.sleep(0.05)
+    [line] = [ln for ln in srv.stderr_tail(200).splitlines() if marker in ln]
+    assert "upstream:up" in line, line
+
+
+@pytest.mark.timeout(60)
+def test_env_and_cwd_of_the_config_file_reach_the_copies(server_factory, tmp_path):
+    workdir = tmp_path / "copy-cwd"
+    workdir.mkdir()
+    srv = config_front(server_factory, tmp_path, {"args": [str(SERVER_SCRIPT)], "pool": 2, "cwd": str(workdir),
+                                                  "env": {"SY_UPSTREAM_TEST_X": "value of x"}})
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=20) as c:
+            seen = []
+            for _ in range(4):  # both copies, whichever takes the call
+                r = await c.call_tool("environment", {"name": "SY_UPSTREAM_TEST_X"})
+                assert r.is_error is False, r
+                seen.append(r.structured_content)
+            r = await c.call_tool("environment", {"name": "SWITCHYARD_SOCKET"})
+            seen.append(r.structured_content)
+            return seen
+    seen = run(body)
+    for s in seen[:4]:
+        assert s == {"value": "value of x", "cwd": str(workdir)}, seen
+    assert seen[4]["value"] is None, seen  # none of the supervisor's SWITCHYARD_* variables
+
+
+@pytest.mark.timeout(60)
+def test_a_copys_log_message_reaches_the_calling_client(server_factory):
+    """notifications/message from a copy with one call in flight reaches that call's client."""
+    srv = start(server_factory, upstream_command(), pool=1)
+    marker = f"log-marker-{uuid.uuid4().hex}"
+    logs = []
+
+    async def on_log(params):
+        logs.append((params.level, params.data))
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=20, logging_callback=on_log) as c:
+            r = await c.call_tool("chat", {"text": marker})
+            assert r.is_error is False and r.content[0].text == "said", r
+    run(body)
+    assert ("info", marker) in logs, logs

@@ -211,7 +211,7 @@ def test_a_remote_killed_mid_call_fails_that_call_and_later_calls_succeed(server
                 r = await c.call_tool("say", {"text": f"after{i}"})
                 assert r.content[0].text == f"after{i}", r
     run(body, budget=90)
-    assert srv.running
+    assert srv.running()
 
 
 @pytest.mark.timeout(90)

@@ -10,13 +10,11 @@ Streamable HTTP instead of stdio: a remote upstream for test_upstream_remote.py 
 """
 
 import argparse
-import asyncio
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fastmcp_server  # noqa: E402  (defines the tools on its `server`)
+import fastmcp_server  # noqa: E402  (defines the tools on its `server`, `cancellable` among them)
 import uvicorn  # noqa: E402
 from mcp.server.mcpserver import Context  # noqa: E402
 
@@ -31,18 +29,6 @@ parser.add_argument("--tag")  # ignored: marks the process
 args, _ = parser.parse_known_args()
 
 server = fastmcp_server.server
-cancelled = []
-
-
-@server.tool()
-async def cancellable(seconds: float) -> str:
-    """Waits; a cancelled wait is counted (see `cancelled_calls`)."""
-    try:
-        await asyncio.sleep(seconds)
-    except BaseException:
-        cancelled.append(time.time())
-        raise
-    return "finished"
 
 
 @server.tool()
@@ -56,12 +42,6 @@ async def announce(ctx: Context) -> str:
     await ctx.notify_tools_changed()  # 2026-07-28: subscriptions/listen streams
     await ctx.session.send_tool_list_changed()  # 2025-11-25: the session's streams
     return "added"
-
-
-@server.tool()
-def cancelled_calls() -> int:
-    """How many `cancellable` calls were cancelled."""
-    return len(cancelled)
 
 
 app = server.streamable_http_app(json_response=args.json)

@@ -6,6 +6,8 @@ test_upstream.py and bench/upstream.sh.
     python fastmcp_server.py --exit     exit at once with status 3
     --no-resources                      serve no resource; --tag WORD is ignored (it marks the processes)
     --late-conflict                     serve only `add_say`, which adds a tool named `say` at run time
+    --slow-start FILE                   when FILE exists at start, wait 3 s before serving (a copy that
+                                        takes long to start again, while the first ones start at once)
 """
 
 import asyncio
@@ -42,11 +44,15 @@ if "--exit" in sys.argv:
     print("starting... no, giving up", file=sys.stderr, flush=True)
     sys.exit(3)
 
+if "--slow-start" in sys.argv and os.path.exists(sys.argv[sys.argv.index("--slow-start") + 1]):
+    time.sleep(3)
+
 import mcp_types  # noqa: E402
 from mcp.server.mcpserver import Context, MCPServer  # noqa: E402
 
 server = MCPServer("switchyard-upstream-test")
 calls = 0
+cancelled: list[float] = []
 
 
 @server.tool()
@@ -82,6 +88,68 @@ def counter() -> int:
     global calls
     calls += 1
     return calls
+
+
+async def _report_pid_and_wait(seconds: float, ctx: Context) -> int:
+    # The pid goes out first as a progress message: a test learns which copy runs the call.
+    await ctx.report_progress(0, 1, f"pid {os.getpid()}")
+    await asyncio.sleep(seconds)
+    return os.getpid()
+
+
+@server.tool(annotations=mcp_types.ToolAnnotations(readOnlyHint=True, idempotentHint=True))
+async def idempotent_wait(seconds: float, ctx: Context) -> int:
+    """Read-only and idempotent (may run again on another copy): says its pid in a progress
+    message, waits, then returns the pid."""
+    return await _report_pid_and_wait(seconds, ctx)
+
+
+@server.tool(annotations=mcp_types.ToolAnnotations(readOnlyHint=False, idempotentHint=False))
+async def once_wait(seconds: float, ctx: Context) -> int:
+    """`idempotent_wait` marked neither read-only nor idempotent (must not run twice)."""
+    return await _report_pid_and_wait(seconds, ctx)
+
+
+@server.tool()
+async def cancellable(seconds: float) -> str:
+    """Waits; a cancelled wait is counted (see `cancelled_calls`)."""
+    try:
+        await asyncio.sleep(seconds)
+    except BaseException:
+        cancelled.append(time.time())
+        raise
+    return "finished"
+
+
+@server.tool()
+def cancelled_calls() -> int:
+    """How many `cancellable` calls were cancelled (on this copy)."""
+    return len(cancelled)
+
+
+@server.tool()
+def shout(text: str) -> str:
+    """Writes `text` on the copy's stderr (one line)."""
+    print(text, file=sys.stderr, flush=True)
+    return "shouted"
+
+
+class Surroundings(BaseModel):
+    value: str | None
+    cwd: str
+
+
+@server.tool()
+def environment(name: str) -> Surroundings:
+    """The copy's environment variable `name` (null when unset) and its working directory."""
+    return Surroundings(value=os.environ.get(name), cwd=os.getcwd())
+
+
+@server.tool()
+async def chat(text: str, ctx: Context) -> str:
+    """Sends `text` as a log message (notifications/message, level info) during the call."""
+    await ctx.info(text)
+    return "said"
 
 
 class Name(BaseModel):
