@@ -20,8 +20,10 @@ final class InputBroker: Sendable {
 
     /// Sends a request through `send` (the REQUEST frame payload) and waits for its answer's
     /// `result`. Throws ClientRequestFailed for an `error` answer, CancellationError when the
-    /// call is cancelled.
-    func request(method: String, params: JSONValue, send: @Sendable ([UInt8]) -> Void) async throws -> JSONValue {
+    /// task is cancelled; a request already sent is then withdrawn through `withdraw` (the NOTIFY
+    /// payload of `notifications/cancelled`, proto §5.9), so the client stops waiting for it.
+    func request(method: String, params: JSONValue, send: @Sendable ([UInt8]) -> Void,
+                 withdraw: @escaping @Sendable ([UInt8]) -> Void) async throws -> JSONValue {
         let id = nextRequestID()
         let payload = Array(JSONValue.object(["requestId": .number(Double(id)), "method": .string(method),
                                               "params": params]).compactJSON().utf8)
@@ -40,7 +42,11 @@ final class InputBroker: Sendable {
                 s.cancelledEarly.insert(id)
                 return nil
             }
-            cont?.resume(throwing: CancellationError())
+            guard let cont else { return }
+            cont.resume(throwing: CancellationError())
+            withdraw(Array(JSONValue.object(["method": .string("notifications/cancelled"), "params": .object([
+                "requestId": .number(Double(id)), "reason": .string("the tool no longer waits for it")])])
+                .compactJSON().utf8))
         }
     }
 

@@ -132,9 +132,9 @@ public final class RequestContext: Sendable {
             var out: [String: JSONValue] = [:]
             for r in requests {
                 let emit = self.emit
-                out[r.key] = try await InputBroker.shared.request(method: r.method, params: r.params) {
-                    emit(.request($0))
-                }
+                out[r.key] = try await InputBroker.shared.request(method: r.method, params: r.params,
+                                                                  send: { emit(.request($0)) },
+                                                                  withdraw: { emit(.notify($0)) })
             }
             return out
         case .modern:

@@ -45,8 +45,9 @@ final class RemoteBridge {
         link = UpstreamLink(name: spec.name, mailbox: mailbox)
         remote.onListChanged = { [unowned self] _ in self.relist() }
         try start()
+        // What the remote runs plus what the bridge queues (as UpstreamBridge: calls wait here).
         let runtime = ExecutorRuntime(options: .init(name: name, socketPath: socketPath,
-                                                     maxConcurrency: spec.maxConcurrency),
+                                                     maxConcurrency: spec.maxConcurrency + spec.maxQueued),
                                       pack: pack!, loop: loop)
         self.runtime = runtime
         let status = try runtime.run()

@@ -108,6 +108,12 @@ extension RemoteUpstream {
         case .notification("notifications/message", let params):
             call.send(.log(level: params?["level"]?.stringValue ?? "info", data: params?["data"] ?? .null,
                            logger: params?["logger"]?.stringValue))
+        case .notification("notifications/cancelled", let params):
+            // The remote withdrew a request it made of the client during this call.
+            guard let withdrawn = params?["requestId"],
+                  let token = run.serverRequests.first(where: { $0.value == withdrawn })?.key else { return }
+            run.serverRequests[token] = nil
+            call.send(.withdrawn(token: token))
         case .notification(let method, _) where method.hasSuffix("/list_changed"):
             log.info("the remote upstream's list changed; listing again", [("notification", method)])
             onListChanged?(method)

@@ -77,9 +77,12 @@ public final class UpstreamBridge {
         }
         for copy in pool.readyCopies { watch(copy, watched) }
         pool.onCopyReady = { [unowned self] copy in self.watch(copy, self.watched) }
-        let perCopy = spec.maxConcurrency
+        // Each front may send what the copies run plus what the bridge queues: calls beyond the
+        // copies' room wait here, up to maxQueued and timeoutMs, not in a front's queue (which
+        // gives up after a few seconds, meant for executors that answer in milliseconds).
         let runtime = ExecutorRuntime(options: .init(name: name, socketPath: socketPath,
-                                                     maxConcurrency: spec.pool * perCopy), pack: pack!, loop: loop)
+                                                     maxConcurrency: spec.pool * spec.maxConcurrency + spec.maxQueued),
+                                      pack: pack!, loop: loop)
         self.runtime = runtime
         let status = try runtime.run()
         stopCopies()

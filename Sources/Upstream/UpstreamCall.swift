@@ -9,6 +9,8 @@ enum UpstreamEvent: Sendable {
     /// A server-to-client request the copy made during this call (elicitation, sampling, roots):
     /// the handler asks the client and answers with `UpstreamCommand.answer(call, token, …)`.
     case serverRequest(token: Int, method: String, params: JSONValue)
+    /// The copy withdrew that request (`notifications/cancelled`): the client is no longer asked.
+    case withdrawn(token: Int)
     /// The answer, or the error the call ends with.
     case finished(Result<JSONValue, UpstreamFailure>)
 }
@@ -54,6 +56,8 @@ final class UpstreamCall {
     var attempts = 0
     /// Server requests made for this call, waiting for the client: our token → the copy's id.
     var serverRequests: [Int: JSONValue] = [:]
+    /// The copy's answer, held until those requests are answered (per-session copies only).
+    var held: JSONRPCLines.Outcome?
     private(set) var finished = false
 
     init(_ request: Request, deadline: UInt64) {

@@ -35,6 +35,11 @@ final class UpstreamLink: Sendable {
         // Any way out but the answer (cancellation, InputRequired) abandons the call on its copy.
         defer { if !finished { mailbox.post(.cancel(callID: id)) } }
         var asked = 0
+        // Legacy era: the clients being asked, by token. Each waits in a task of its own, so the
+        // copy's other messages (its answer, a withdrawal, progress) go on meanwhile; what is
+        // still waiting when the call ends is abandoned.
+        var asking: [Int: Task<Void, Never>] = [:]
+        defer { for task in asking.values { task.cancel() } }
         return try await withTaskCancellationHandler {
             for await event in events {
                 switch event {
@@ -44,9 +49,20 @@ final class UpstreamLink: Sendable {
                     handle.log(level, data, logger: logger)
                 case .serverRequest(let token, let method, let params):
                     asked += 1
-                    let answer = try await ask(InputRequest(key: "upstream-\(asked)", method: method, params: params),
-                                               handle)
-                    mailbox.post(.answer(callID: id, token: token, answer))
+                    let input = InputRequest(key: "upstream-\(asked)", method: method, params: params)
+                    guard handle.era == .legacy else {
+                        // Never waits: the answer is in the retry's inputResponses, or InputRequired
+                        // ends this round of the call.
+                        mailbox.post(.answer(callID: id, token: token, try await Self.ask(input, handle)))
+                        continue
+                    }
+                    asking[token] = Task { [mailbox] in
+                        // Cancelled (withdrawn, or the call ended): no answer goes to the copy.
+                        guard let answer = try? await Self.ask(input, handle) else { return }
+                        mailbox.post(.answer(callID: id, token: token, answer))
+                    }
+                case .withdrawn(let token):
+                    asking.removeValue(forKey: token)?.cancel()
                 case .finished(let outcome):
                     finished = true
                     switch outcome {
@@ -64,7 +80,7 @@ final class UpstreamLink: Sendable {
     /// The client's answer to one server request, as the copy should get it. A client that
     /// cannot or will not answer gets the copy a JSON-RPC error; cancellation and the modern
     /// era's InputRequired end the call.
-    private func ask(_ input: InputRequest, _ handle: some RequestHandle) async throws -> JSONRPCLines.Outcome {
+    private static func ask(_ input: InputRequest, _ handle: some RequestHandle) async throws -> JSONRPCLines.Outcome {
         do {
             return .result(try await handle.inputs([input])[input.key] ?? .null)
         } catch let e as ClientRequestFailed {

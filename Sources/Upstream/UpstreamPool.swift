@@ -96,6 +96,7 @@ final class UpstreamPool {
         let lost = copy.calls.values.sorted { $0.id < $1.id }
         copy.calls.removeAll()
         for call in lost { callLost(call, reason) }
+        releaseHeld(on: copy)
         onCopyEnded?(copy, reason)
         if let (key, _) = sessions.first(where: { $0.value === copy }) {
             sessions[key] = nil
@@ -224,14 +225,35 @@ final class UpstreamPool {
     }
 
     private func answered(_ call: UpstreamCall, _ outcome: JSONRPCLines.Outcome) {
+        // On a per-session copy a call may carry a request the copy made for another call of its
+        // session (attributedCall): its answer waits until the client has answered that, while
+        // the copy has calls in flight, so the client's answer still has where to go.
+        if let copy = call.copy, !call.serverRequests.isEmpty, !copy.calls.isEmpty, sessionKey(of: copy) != nil {
+            call.held = outcome
+            return
+        }
+        finish(call, outcome)
+    }
+
+    private func finish(_ call: UpstreamCall, _ outcome: JSONRPCLines.Outcome) {
         calls[call.id] = nil
+        call.held = nil
         if let copy = call.copy { refuseServerRequests(call, on: copy, why: "the call they belong to has ended") }
         switch outcome {
         case .result(let r): call.send(.finished(.success(r)))
         case .error(let code, let message, let data):
             call.send(.finished(.failure(UpstreamFailure(code: code, message: message, data: data))))
         }
+        if let copy = call.copy, copy.calls.isEmpty { releaseHeld(on: copy) }
         dispatch()
+    }
+
+    /// Answers held for their requests (`answered`) go out once the copy has no call in flight
+    /// (the copy asked for a call that is over), the copy ended, or their deadline passed.
+    private func releaseHeld(on copy: UpstreamCopy) {
+        for call in calls.values where call.copy === copy {
+            if let held = call.held { finish(call, held) }
+        }
     }
 
     /// The client abandoned the call (cancelled, timed out at the front, or the handler ended).
@@ -251,6 +273,7 @@ final class UpstreamPool {
         guard let call = calls[callID], let id = call.serverRequests.removeValue(forKey: token),
               let copy = call.copy, copy.state == .ready else { return }
         copy.respond(id, outcome)
+        if let held = call.held, call.serverRequests.isEmpty { finish(call, held) }
     }
 
     private func refuseServerRequests(_ call: UpstreamCall, on copy: UpstreamCopy, why: String) {
@@ -273,9 +296,7 @@ final class UpstreamPool {
         case "notifications/message":
             let level = params?["level"]?.stringValue ?? "info"
             let data = params?["data"] ?? .null
-            // stdio carries no link from a log message to a request: one call in flight is the
-            // only attribution that cannot be wrong.
-            if copy.calls.count == 1, let call = copy.calls.values.first {
+            if let call = attributedCall(on: copy) {
                 call.send(.log(level: level, data: data, logger: params?["logger"]?.stringValue))
             } else {
                 log.info("log message from the copy", [("copy", copy.label), ("level", level),
@@ -286,8 +307,18 @@ final class UpstreamPool {
             onListChanged?(copy, method)
         case "notifications/resources/updated":
             if let uri = params?["uri"]?.stringValue { onResourceUpdated?(copy, uri) }
+        case "notifications/cancelled":
+            // The copy withdrew a request it made of the client: the client is told, and a late
+            // answer is not sent back.
+            guard let withdrawn = params?["requestId"] else { return }
+            for call in copy.calls.values {
+                if let token = call.serverRequests.first(where: { $0.value == withdrawn })?.key {
+                    call.serverRequests[token] = nil
+                    call.send(.withdrawn(token: token))
+                }
+            }
         default:
-            break // cancelled (of its own requests), unknown: nothing to do here
+            break // unknown: nothing to do here
         }
     }
 
@@ -296,12 +327,10 @@ final class UpstreamPool {
             copy.respond(id, .error(code: -32601, message: "Method not found: \(method)", data: nil))
             return
         }
-        // stdio has no way to say which call a request is for: with one call in flight it is
-        // that call's; with several it could be any, and guessing would show one client's
-        // question to another.
-        guard copy.calls.count == 1, let call = copy.calls.values.first else {
+        guard let call = attributedCall(on: copy) else {
             let why = copy.calls.isEmpty ? "no call is in flight on this copy"
-                : "\(copy.calls.count) calls are in flight on this copy, so the client to ask is ambiguous"
+                : "\(copy.calls.count) calls are in flight on this shared copy, so the client to ask is "
+                    + "ambiguous (maxConcurrency 1 or mode per-session avoids it)"
             log.warning("refused a server-to-client request", [("copy", copy.label), ("method", method), ("why", why)])
             copy.respond(id, .error(code: -32603, message: "Switchyard cannot deliver \(method): \(why)", data: nil))
             return
@@ -309,6 +338,20 @@ final class UpstreamPool {
         nextToken += 1
         call.serverRequests[nextToken] = id
         call.send(.serverRequest(token: nextToken, method: method, params: params ?? .object([:])))
+    }
+
+    /// The call a copy's log message or request belongs to, where the client cannot be wrong.
+    /// stdio carries no link from either to a request, so: the one call in flight; or, on a copy
+    /// of one session (mode per-session), one of its calls, since every one is that session's:
+    /// the newest that is not already waiting for an answer of its own (a tool usually asks soon
+    /// after it is called, and one waiting for an answer is not asking again), else the newest.
+    /// If that call ends before the client answers, the request gets an error. Nil otherwise: a
+    /// shared copy with several calls in flight could be asking for any of them.
+    private func attributedCall(on copy: UpstreamCopy) -> UpstreamCall? {
+        if copy.calls.count == 1 { return copy.calls.values.first }
+        guard copy.calls.count > 1, sessionKey(of: copy) != nil else { return nil }
+        let newestFirst = copy.calls.sorted { $0.key > $1.key }.map(\.value)
+        return newestFirst.first { $0.serverRequests.isEmpty } ?? newestFirst.first
     }
 
     // MARK: per-session copies
@@ -348,6 +391,7 @@ final class UpstreamPool {
         var expired: [UpstreamCall] = []
         for call in calls.values where now >= call.deadline { expired.append(call) }
         for call in expired {
+            if let held = call.held { finish(call, held); continue }
             calls[call.id] = nil
             queue.removeAll { $0 === call }
             if let copy = call.copy {

@@ -634,15 +634,11 @@ def test_calls_beyond_the_bridges_queue_are_refused_with_32000(server_factory, t
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(strict=True, reason=(
-    "README ('maxConcurrency': the rest wait in the bridge's queue, maxQueued 10,000; 'timeoutMs' 60 s) "
-    "is not what happens with one front: the bridge advertises pool x maxConcurrency to each front "
-    "(Sources/Upstream/UpstreamBridge.swift, ExecutorRuntime maxConcurrency: spec.pool * perCopy), so the "
-    "calls beyond wait in the front's queue, which sheds them after maxQueueWaitMs = 5 s "
-    "(Sources/FrontTier/FrontOptions.swift, CallRouter.swift: -32000 'no executor could take the call')"))
 def test_calls_beyond_max_concurrency_wait_in_the_bridges_queue_up_to_timeout_ms(server_factory, tmp_path):
     """12 calls of 0.5 s on one copy that runs one at a time: 6 s, well within timeoutMs (60 s) and
-    maxQueued (10,000), so every call is answered."""
+    maxQueued (10,000), so every call is answered: they wait in the bridge's queue, not in the
+    front's (which sheds a call after 5 s). The bridge offers each front its copies' room plus
+    maxQueued for that."""
     srv = config_front(server_factory, tmp_path, {"args": [str(SERVER_SCRIPT)], "pool": 1, "maxConcurrency": 1})
 
     async def body():
@@ -830,3 +826,72 @@ def test_a_copys_log_message_reaches_the_calling_client(server_factory):
             assert r.is_error is False and r.content[0].text == "said", r
     run(body)
     assert ("info", marker) in logs, logs
+
+
+@pytest.mark.timeout(90)
+def test_a_per_session_copy_attributes_requests_of_several_calls_to_its_session(server_factory, tmp_path):
+    """README, "Server-to-client requests": on a per-session copy every call is its session's, so
+    with several calls in flight a copy's elicitation still reaches that session (on a shared copy
+    it is refused: test_an_elicitation_that_cannot_be_attributed_is_refused_not_misdelivered)."""
+    srv = config_front(server_factory, tmp_path, {"args": [str(SERVER_SCRIPT)], "mode": "per-session", "pool": 2})
+    asked = []
+
+    async def elicit(ctx, params):
+        asked.append(params.message)
+        await anyio.sleep(0.3)  # the calls overlap on the copy while the client thinks
+        return t.ElicitResult(action="accept", content={"name": "Ada"})
+
+    async def body():
+        async with Client(srv.url, mode="legacy", read_timeout_seconds=30, elicitation_callback=elicit) as c:
+            results = []
+
+            async def one():
+                r = await c.call_tool("ask_name", {})
+                results.append(r.content[0].text)
+            async with anyio.create_task_group() as tg:
+                for _ in range(3):
+                    tg.start_soon(one)
+            await say_still_works(c)
+            return results
+    assert run(body) == ["hello Ada"] * 3
+    assert asked == ["What is your name?"] * 3
+    assert "refused a server-to-client request" not in srv.stderr_tail(400)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_request_the_copy_withdraws_is_withdrawn_from_the_client(server_factory, mode):
+    """A copy that stops waiting for its elicitation (the SDK sends notifications/cancelled) answers
+    its call at once, while the client still thinks: the call's answer is not held up by the
+    question, and in the legacy era the client is told (notifications/cancelled under the id it
+    got, proto 5.9), so its SDK cancels the callback. (2026-07-28: the question is an
+    input-required result, so there is nothing to withdraw; the tool gives up on its own.)"""
+    srv = start(server_factory, upstream_command(), pool=1)
+    seen = {"asked": 0, "cancelled": 0}
+
+    async def elicit(ctx, params):
+        seen["asked"] += 1
+        try:
+            await anyio.sleep(20)
+        except anyio.get_cancelled_exc_class():
+            seen["cancelled"] += 1
+            raise
+        return t.ElicitResult(action="accept", content={"name": "Late"})
+
+    async def body():
+        async with Client(srv.url, mode=mode, read_timeout_seconds=30, elicitation_callback=elicit) as c:
+            started = time.monotonic()
+            r = await c.call_tool("ask_briefly", {"seconds": 0.5})
+            elapsed = time.monotonic() - started
+            if mode == "legacy":
+                assert r.is_error is False and r.content[0].text == "gave up", r
+                assert elapsed < 5, f"the answer waited for the client's question: {elapsed:.1f} s"
+                deadline = time.monotonic() + 5
+                while seen["cancelled"] == 0:
+                    assert time.monotonic() < deadline, "the client was never told the request was withdrawn"
+                    await anyio.sleep(0.05)
+            await say_still_works(c)
+    run(body)
+    if mode == "legacy":
+        assert seen == {"asked": 1, "cancelled": 1}, seen
+    assert srv.running()

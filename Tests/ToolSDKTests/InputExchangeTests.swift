@@ -226,6 +226,28 @@ final class InputExchangeTests: XCTestCase {
         XCTAssertFalse(InputBroker.shared.deliver(Array(answer.utf8)), "answered once")
     }
 
+    /// A request the tool stops waiting for (its task cancelled) is withdrawn: a NOTIFY
+    /// `notifications/cancelled` naming it (proto §5.9), and a late answer is ignored.
+    func testACancelledRequestIsWithdrawnAndALateAnswerIgnored() async throws {
+        let sent = Locked<[[UInt8]]>([]), withdrawn = Locked<[[UInt8]]>([])
+        let task = Task {
+            try await InputBroker.shared.request(method: "roots/list", params: .object([:]),
+                                                 send: { p in sent.withLock { $0.append(p) } },
+                                                 withdraw: { p in withdrawn.withLock { $0.append(p) } })
+        }
+        for _ in 0..<500 where sent.withLock({ $0.isEmpty }) { try await Task.sleep(nanoseconds: 2_000_000) }
+        let id = try XCTUnwrap((try JSONValue.parse(XCTUnwrap(sent.withLock { $0.first })))["requestId"])
+        XCTAssertTrue(withdrawn.withLock { $0.isEmpty }, "withdrawn before the tool gave up")
+        task.cancel()
+        do { _ = try await task.value; XCTFail("answered after cancellation") } catch is CancellationError {}
+        let notice = try JSONValue.parse(XCTUnwrap(withdrawn.withLock { $0.first }))
+        XCTAssertEqual(notice["method"], .string("notifications/cancelled"))
+        XCTAssertEqual(notice["params"]?["requestId"], id)
+        XCTAssertEqual(withdrawn.withLock { $0.count }, 1)
+        XCTAssertFalse(InputBroker.shared.deliver(Array(#"{"requestId":\#(id.compactJSON()),"result":{}}"#.utf8)),
+                       "a withdrawn request's answer is ignored")
+    }
+
     func testLegacyElicitationErrorAnswerAndIds() async throws {
         let link = FakeLink()
         let task = Task { await runCall(ConformancePack.pack, kind: .tool, "test_elicitation",

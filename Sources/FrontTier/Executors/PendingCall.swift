@@ -49,6 +49,10 @@ final class PendingCall {
     /// The handshake-era session that made the call: requests its tool makes of the client are
     /// bound to it (ClientRequests).
     @exclusivity(unchecked) var sessionId: String?
+    /// Requests its tool made of the client (handshake era): the executor's `requestId` → the id
+    /// the client got, so that the tool's withdrawal of one reaches the client under that id.
+    /// nil until the first.
+    @exclusivity(unchecked) var clientRequests: [String: String]?
     /// The caller's `Principal.bindingDigest` (0: anonymous): sealed request states and stale
     /// results are kept per principal.
     @exclusivity(unchecked) var owner: UInt64 = 0

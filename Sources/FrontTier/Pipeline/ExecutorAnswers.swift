@@ -163,7 +163,12 @@ final class ExecutorAnswers: CallResponder {
             json.append(UInt8(ascii: "}"))
         case .notify:
             guard payload.count > 2 else { return }
-            json = Array("{\"jsonrpc\":\"2.0\",".utf8) + payload.dropFirst()
+            if call.clientRequests != nil, let withdrawal = Self.withdrawal(call, payload) {
+                guard !withdrawal.isEmpty else { return }
+                json = withdrawal
+            } else {
+                json = Array("{\"jsonrpc\":\"2.0\",".utf8) + payload.dropFirst()
+            }
         default:
             return
         }
@@ -186,10 +191,30 @@ final class ExecutorAnswers: CallResponder {
         }
         let id = ClientRequestIds(sessions: s.sessions).make(executor: link.name, requestId: ridText, session: session,
                                                           origin: s.sharedAnswers?.origin)
+        if call.clientRequests == nil { call.clientRequests = [:] }
+        if call.clientRequests!.count < Self.withdrawableRequests { call.clientRequests![ridText] = id }
         var msg: [String: JSONValue] = ["jsonrpc": .string("2.0"), "id": .string(id), "method": .string(method)]
         if let p = o["params"] { msg["params"] = p }
         writer.openStream(call.slot)
         writer.event(call.slot, c, Array(JSONValue.object(msg).compactJSON().utf8))
+    }
+
+    /// Requests of one call whose withdrawal is passed on; a tool asking more than this of one
+    /// client during one call has its later ones withdrawn only by the call's end.
+    static let withdrawableRequests = 1_000
+
+    /// A NOTIFY `notifications/cancelled` of a call that asked the client something withdraws
+    /// that request (proto §5.9): the notification for the client, under the id the client got;
+    /// empty when it names no request of this call (dropped); nil when it is another notification.
+    /// Parsed only for calls that made requests, so log messages of other calls cost nothing.
+    private static func withdrawal(_ call: PendingCall, _ payload: [UInt8]) -> [UInt8]? {
+        guard case .object(let o)? = try? JSONValue.parse(payload),
+              o["method"]?.stringValue == "notifications/cancelled" else { return nil }
+        guard case .object(var params)? = o["params"], let rid = params["requestId"],
+              let id = call.clientRequests?.removeValue(forKey: rid.compactJSON()) else { return [] }
+        params["requestId"] = .string(id)
+        return Array(JSONValue.object(["jsonrpc": .string("2.0"), "method": .string("notifications/cancelled"),
+                                       "params": .object(params)]).compactJSON().utf8)
     }
 
     // MARK: stateless results

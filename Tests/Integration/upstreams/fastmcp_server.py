@@ -166,6 +166,17 @@ async def ask_name(ctx: Context) -> str:
 
 
 @server.tool()
+async def ask_briefly(seconds: float, ctx: Context) -> str:
+    """Asks for a name but waits only `seconds`: the SDK then withdraws its request
+    (notifications/cancelled) and the tool answers without a name."""
+    try:
+        result = await asyncio.wait_for(ctx.elicit("Quick: your name?", Name), seconds)
+    except asyncio.TimeoutError:
+        return "gave up"
+    return f"hello {result.data.name}" if result.action == "accept" and result.data else f"no name ({result.action})"
+
+
+@server.tool()
 async def steps(count: int, ctx: Context) -> str:
     """Reports progress `count` times."""
     for i in range(count):
