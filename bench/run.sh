@@ -23,6 +23,9 @@
 #   args-1m-relay                  bench/payload-ratio.sh: 1 MB echo against the two-hop relay, interleaved
 #                                  (RELAY_ROUNDS 5, RELAY_CONNS 8)
 #   tls                            bench/tls.sh 256: TLS closed loop and handshakes against nginx
+# Issue 17's benchmark (in `standard` too, last):
+#   upstream                       bench/upstream.sh: a FastMCP stdio server over its own pipes, behind
+#                                  --upstream-pool 4 and behind mcp-proxy; ratios against the targets
 # Knobs (environment): BIN_DIR (.build/release), DURATION (10), WARMUP (2), THREADS (2 generator
 # threads), FRONTS (2), EXECUTORS (2), ANCHORS ("nginx swift-sdk python-sdk"), PY_WORKERS (2),
 # OUT (bench/results/DATE). Every load is bounded (at most 60 s); every process started here is
@@ -45,9 +48,9 @@ OUT=${OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
 GOALS="nginx-hops open-sweep idle100k args-1m-relay tls"
 # A C compiler for bench/link-baseline.c: cc, else the clang that comes with Swift.
 CC_BIN=${CC:-$(command -v cc || command -v clang || echo cc)}
-STANDARD="echo-100 echo-1000 echo-3000 echo-10000 stateless-100 open-10k idle args-10k args-1m cpu churn $GOALS"
+STANDARD="echo-100 echo-1000 echo-3000 echo-10000 stateless-100 open-10k idle args-10k args-1m cpu churn $GOALS upstream"
 
-[ $# -gt 0 ] || { sed -n '2,29p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,32p' "$0"; exit 2; }
 [ -x "$SY" ] && [ -x "$GEN" ] || { echo "build first: swift build -c release (or set BIN_DIR)"; exit 1; }
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /tmp/switchyard-bench-XXXXXX)
@@ -423,6 +426,12 @@ scenario() {
       mkdir -p "$OUT/$s"
       FRONTS=$FRONTS EXECUTORS=$EXECUTORS SWITCHYARD_BIN="$SY" bench/tls.sh 256 "$DURATION" 2>&1 | tee "$OUT/$s/tls.txt"
       grep -q "^full handshakes/s" "$OUT/$s/tls.txt" || return 1
+      ;;
+    upstream)
+      # Issue 17: pooled stdio copies against their own pipes and mcp-proxy (about 5 minutes).
+      mkdir -p "$OUT/$s"
+      DURATION=$DURATION WARMUP=$WARMUP BIN_DIR=$BIN_DIR bench/upstream.sh 2>&1 | tee "$OUT/$s/upstream.txt"
+      grep -q "^targets:" "$OUT/$s/upstream.txt" || return 1
       ;;
     *) echo "unknown scenario: $s"; return 2 ;;
   esac
