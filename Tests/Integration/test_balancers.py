@@ -73,9 +73,14 @@ class Hosts:
         self.url = f"http://{net.root_address}:{self.port}/mcp"
         # The hosts share one Redis (never the script's REDIS=none, which would test two unrelated
         # servers): each says so once it has connected.
-        for address in net.addresses:
-            wait_until(lambda: self.healthz(address).get("redis", {}).get("synced") is True, 20, interval=0.1,
-                       what=lambda: f"host {address} sharing state through Redis: {self.healthz(address)}{self.logs()}")
+        try:
+            for address in net.addresses:
+                wait_until(lambda: self.healthz(address).get("redis", {}).get("synced") is True, 20, interval=0.1,
+                           what=lambda: f"host {address} sharing state through Redis: {self.healthz(address)}"
+                                        f"{self.logs()}")
+        except BaseException:
+            self.stop()  # the script, and with it Redis and the balancer
+            raise
 
     def healthz(self, address: str) -> dict:
         with urllib.request.urlopen(f"http://{address}:{self.host_port}/healthz", timeout=5) as r:
