@@ -64,11 +64,16 @@ od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$WORK/session.key"
 
 redis_args=()
 if [ "$REDIS" != none ]; then
-  setsid redis-server --bind "$LOCAL_ADDRESS" --port "$REDIS_PORT" --save '' --appendonly no \
+  # A password, as on any Redis that hosts reach over a network: without one, Redis's protected
+  # mode refuses every client that is not on loopback (hosts in their own network namespaces).
+  # It stays out of process listings: in Redis's config file and the hosts' password file (0600).
+  od -An -tx1 -N24 /dev/urandom | tr -d ' \n' > "$WORK/redis.pw"
+  printf 'requirepass %s\n' "$(cat "$WORK/redis.pw")" > "$WORK/redis.conf"
+  setsid redis-server "$WORK/redis.conf" --bind "$LOCAL_ADDRESS" --port "$REDIS_PORT" --save '' --appendonly no \
     --dir "$WORK" --logfile "$WORK/redis.log" &
   pids+=($!)
   wait_for "$LOCAL_ADDRESS" "$REDIS_PORT" 10
-  redis_args=(--redis "redis://$LOCAL_ADDRESS:$REDIS_PORT/0")
+  redis_args=(--redis "redis://$LOCAL_ADDRESS:$REDIS_PORT/0" --redis-password-file "$WORK/redis.pw")
 fi
 
 for i in 0 1; do

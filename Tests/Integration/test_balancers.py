@@ -8,6 +8,7 @@ stay in the root namespace.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -19,11 +20,16 @@ import urllib.request
 from pathlib import Path
 
 import anyio
+import httpx2
+import mcp_types
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
 from conftest import REPO, free_port, pid_alive, switchyard_bin
+from sy_http import wait_until
 
 BALANCERS = ["haproxy", "nginx"]
 SESSIONS = 100
@@ -48,8 +54,6 @@ class Hosts:
                    HOST_PORT=str(self.host_port), REDIS_PORT=str(free_port()), WORK=str(work),
                    HOSTS=" ".join(net.addresses), NETNS=" ".join(ns for ns in net.namespaces if ns),
                    LOCAL_ADDRESS=net.root_address)
-        if shutil.which("redis-server") is None or not _has_redis_option():
-            env["REDIS"] = "none"
         self.proc = subprocess.Popen([str(REPO / "deploy" / "local-hosts.sh"), balancer], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      start_new_session=True)
@@ -67,6 +71,20 @@ class Hosts:
             raise RuntimeError(f"local-hosts.sh did not get ready:\n" + "\n".join(self.lines[-40:])
                                + self.logs())
         self.url = f"http://{net.root_address}:{self.port}/mcp"
+        # The hosts share one Redis (never the script's REDIS=none, which would test two unrelated
+        # servers): each says so once it has connected.
+        try:
+            for address in net.addresses:
+                wait_until(lambda: self.healthz(address).get("redis", {}).get("synced") is True, 20, interval=0.1,
+                           what=lambda: f"host {address} sharing state through Redis: {self.healthz(address)}"
+                                        f"{self.logs()}")
+        except BaseException:
+            self.stop()  # the script, and with it Redis and the balancer
+            raise
+
+    def healthz(self, address: str) -> dict:
+        with urllib.request.urlopen(f"http://{address}:{self.host_port}/healthz", timeout=5) as r:
+            return json.loads(r.read())
 
     def host_pid(self, name: str) -> int:
         return int((self.work / f"{name}.pid").read_text())
@@ -101,6 +119,11 @@ def hosts(request, tmp_path, host_network):
     balancer = request.param
     if shutil.which(balancer) is None:
         pytest.fail(f"{balancer} is not installed (make test-deps installs it)")
+    # Several hosts behind a balancer only behave as one server with Redis: no silent fallback.
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed (make test-deps installs it)")
+    if not _has_redis_option():
+        pytest.fail(f"{switchyard_bin()} serve has no --redis option")
     h = Hosts(balancer, tmp_path / "hosts", host_network)
     pids = [h.host_pid("host-a"), h.host_pid("host-b")]
     yield h
@@ -128,35 +151,71 @@ async def _one_call(c: Client, index: int, k: int):
         assert r.is_error is False, r
 
 
+def _flatten(e: BaseException) -> list[BaseException]:
+    """An exception and, for an exception group (anyio's task groups), every exception in it."""
+    if isinstance(e, BaseExceptionGroup):
+        return [x for inner in e.exceptions for x in _flatten(inner)]
+    return [e]
+
+
 async def _session_calls(url: str, index: int, outcome: dict, calls: int, in_flight: list):
     """One client making `calls` mixed requests. A JSON-RPC error fails that call only. A
     connection dropped without an answer (how HAProxy tells a client that a request it sent to
     a host that died may be retried) ends the official SDK's session: the call in flight counts
-    as failed and the client starts a new session for the rest, at most twice."""
+    as failed and the client starts a new session for the rest, at most twice.
+
+    Each failed call is recorded as a dict: `ended` (when it failed, monotonic), `started`,
+    `kind` ("rpc" or "transport"), `code` (the JSON-RPC error code), `error` (its text, or the
+    transport's exceptions), `statuses` (the HTTP error statuses this session's client received
+    while the call was in flight: the SDK reports a balancer's 502 as a JSON-RPC error without
+    the status)."""
     mode = "legacy" if index % 2 == 0 else "auto"
     k = 0
+    statuses: list[tuple[float, int]] = []
+
+    async def on_response(response):
+        if response.status_code >= 400:
+            statuses.append((time.monotonic(), response.status_code))
+
+    def seen(started, ended):
+        return [code for at, code in statuses if started <= at <= ended]
+
     for _attempt in range(3):
         current = None          # (started) of the call in flight, if any
+        failed_at = None        # when the call in flight was interrupted
         try:
-            async with Client(url, mode=mode, read_timeout_seconds=15) as c:
-                while k < calls:
-                    in_flight[0] += 1
-                    current = time.monotonic()
-                    try:
-                        await _one_call(c, index, k)
-                        outcome["ok"] += 1
-                    except MCPError as e:
-                        outcome["errors"].append((time.monotonic(), current, e.error.code, e.error.message))
-                    except AssertionError as e:  # an answer, but a wrong one: never acceptable
-                        outcome["wrong"].append(f"session {index} call {k}: {e}"[:300])
-                    finally:
-                        in_flight[0] -= 1
-                    current = None
-                    k += 1
+            async with create_mcp_http_client() as http:
+                http.event_hooks = {"request": [], "response": [on_response]}
+                async with Client(streamable_http_client(url, http_client=http), mode=mode,
+                                  read_timeout_seconds=15) as c:
+                    while k < calls:
+                        in_flight[0] += 1
+                        current = time.monotonic()
+                        try:
+                            await _one_call(c, index, k)
+                            outcome["ok"] += 1
+                        except MCPError as e:
+                            ended = time.monotonic()
+                            outcome["errors"].append({"ended": ended, "started": current, "kind": "rpc",
+                                                      "code": e.error.code, "error": e.error.message,
+                                                      "statuses": seen(current, ended)})
+                        except AssertionError as e:  # an answer, but a wrong one: never acceptable
+                            outcome["wrong"].append(f"session {index} call {k}: {e}"[:300])
+                        except BaseException:  # the transport failed under the call (or cancelled it)
+                            failed_at = time.monotonic()
+                            raise
+                        finally:
+                            in_flight[0] -= 1
+                        current = None
+                        k += 1
             return
         except Exception as e:  # the session's transport failed
             if current is not None:  # the call in flight is lost with it
-                outcome["errors"].append((time.monotonic(), current, "transport", repr(e)[:200]))
+                ended = failed_at or time.monotonic()
+                outcome["errors"].append({"ended": ended, "started": current, "kind": "transport", "code": None,
+                                          "error": [x for x in _flatten(e)
+                                                    if not isinstance(x, anyio.get_cancelled_exc_class())],
+                                          "statuses": seen(current, ended)})
                 k += 1
             if k >= calls:
                 return
@@ -197,6 +256,22 @@ def test_mixed_calls_through_balancer_have_no_errors(hosts):
         assert served >= 100, (address, served, hosts.logs())
 
 
+def _clean_failure(e: dict) -> bool:
+    """A failed call's error is the balancer's 502/503 (which the SDK reports as a JSON-RPC
+    error, INTERNAL_ERROR, without the status: the status is the one this session's client
+    received meanwhile), or the connection closed under it (the SDK's CONNECTION_CLOSED, or a
+    network or protocol error of the transport). Never a timeout."""
+    if e["kind"] == "rpc":
+        if e["code"] == mcp_types.CONNECTION_CLOSED:
+            return True
+        return e["code"] == mcp_types.INTERNAL_ERROR and any(code in (502, 503) for code in e["statuses"])
+    causes = e["error"]  # the transport's exceptions (cancellations left out)
+    return bool(causes) and all(
+        isinstance(x, (httpx2.NetworkError, httpx2.RemoteProtocolError, ConnectionError))
+        or (isinstance(x, MCPError) and x.error.code == mcp_types.CONNECTION_CLOSED)
+        for x in causes) and not any(isinstance(x, (httpx2.TimeoutException, TimeoutError)) for x in causes)
+
+
 @pytest.mark.timeout(150)
 def test_killing_one_host_fails_only_its_calls_in_flight(hosts):
     """SIGKILL to every process of host A while 100 sessions call: the calls it held fail, each
@@ -220,11 +295,17 @@ def test_killing_one_host_fails_only_its_calls_in_flight(hosts):
     errors = outcome["errors"]
     # Only calls in flight on host A can fail: at most the calls in flight at the kill.
     assert len(errors) <= killed["in_flight"], (len(errors), killed, errors[:5])
-    early = [e for e in errors if e[0] < killed["at"]]
+    early = [e for e in errors if e["ended"] < killed["at"]]
     assert not early, ("calls failed before the kill", early[:5], hosts.logs())
     # Failed calls had started before the balancer could notice (a refused connection is noticed
     # at once; 2 s leaves room for a loaded machine).
-    late = [e for e in errors if e[1] > killed["at"] + 2.0]
+    late = [e for e in errors if e["started"] > killed["at"] + 2.0]
     assert not late, ("calls that started after the kill failed", late[:5], hosts.logs())
+    # Each failed quickly (a call left hanging until the SDK's 15 s read timeout is no clean
+    # error) and cleanly: the balancer's 502 or 503, or the connection closed without an answer.
+    slow = [e for e in errors if e["ended"] - e["started"] > 5.0]
+    assert not slow, ("failed calls that took over 5 s", slow[:5])
+    unclean = [e for e in errors if not _clean_failure(e)]
+    assert not unclean, ("calls that failed otherwise than with a 502/503 or a dropped connection", unclean[:5])
     assert outcome["ok"] + len(errors) == SESSIONS * 20
     assert outcome["ok"] >= SESSIONS * 20 - killed["in_flight"]

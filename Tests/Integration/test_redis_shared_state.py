@@ -85,6 +85,111 @@ def metric(srv, name) -> list[float]:
             if 'process="' not in (m.group(1) or "") or 'process="front' in m.group(1)]
 
 
+class Load:
+    """Rounds of calls made by one thread until `stop()`, at most `rounds` rounds and `budget`
+    seconds, `pause` seconds between rounds (each call opens a connection: the pause keeps the
+    client's ports in TIME_WAIT few). `ops` is a list of (kind, op): op(i) makes one call (i: the
+    round) and returns None, or a description of what was wrong; an exception it raises is
+    recorded as that call's failure (it never ends the thread silently). Each call is kept as
+    (kind, started, ended, problem), with monotonic times, so a test asserts that calls really
+    ran in a window (Redis down, a failover)."""
+
+    def __init__(self, ops, rounds: int, budget: float, pause: float = 0.005):
+        self.ops, self.rounds, self.budget, self.pause = ops, rounds, budget, pause
+        self.calls: list[tuple[str, float, float, str | None]] = []
+        self.died: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "Load":
+        self._thread.start()
+        return self
+
+    def _run(self):
+        try:
+            deadline = time.monotonic() + self.budget
+            i = 0
+            while not self._stop.is_set() and i < self.rounds and time.monotonic() < deadline:
+                for kind, op in self.ops:
+                    started = time.monotonic()
+                    try:
+                        problem = op(i)
+                    except Exception as e:  # noqa: BLE001 - a failed call, reported by the test
+                        problem = f"{type(e).__name__}: {e}"
+                    self.calls.append((kind, started, time.monotonic(), problem))
+                i += 1
+                self._stop.wait(self.pause)
+        except BaseException as e:  # noqa: BLE001 - reported by stop()
+            self.died.append(repr(e))
+            raise
+
+    def stop(self, timeout: float):
+        """Ends the load; asserts its thread ended (not stuck in a call) and did not die."""
+        self._stop.set()
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), f"the load thread did not end within {timeout} s"
+        assert self.died == [], self.died
+
+    def failures(self) -> list[str]:
+        return [f"{kind} at +{started - self.calls[0][1]:.2f} s: {problem}"
+                for kind, started, _, problem in list(self.calls) if problem is not None]
+
+    def ok(self, since: float, until: float = float("inf")) -> dict[str, int]:
+        """Per kind, the successful calls that started at `since` or later and ended by `until`."""
+        counts = {kind: 0 for kind, _ in self.ops}
+        for kind, started, ended, problem in list(self.calls):
+            if problem is None and started >= since and ended <= until:
+                counts[kind] += 1
+        return counts
+
+    def wait_ok(self, since: float, n: int, timeout: float, what: str):
+        """Until every kind has `n` successful calls started at `since` or later."""
+        def describe():
+            now = time.monotonic()
+            last = [(kind, round(started - now, 2), round(ended - now, 2), problem)
+                    for kind, started, ended, problem in self.calls[-3:]]
+            return (f"{n} calls of each kind {what} (got {self.ok(since)}; failures {self.failures()[:3]}; "
+                    f"last calls, seconds from now: {last}; thread alive: {self._thread.is_alive()})")
+        wait_until(lambda: min(self.ok(since).values()) >= n, timeout, interval=0.05, what=describe)
+
+
+def mixed_load(a, b, tag: int, rounds: int, budget: float) -> Load:
+    """Rounds of calls that use Redis when it is there: an echo on A and on B (each host started
+    with `--rate-limit echo=100000/s`: Redis's script decides, never refuses), an add_numbers on B
+    with fresh arguments each time (a result-cache lookup and store; `--rate-limit
+    add_numbers=100000/s` too) and a DELETE on B of a session made on A, refused on B at once.
+    Each expects exactly what one server would answer."""
+    sessions = [new_session(a), new_session(b)]
+
+    def echo(srv, session):
+        def op(i):
+            r = call(srv, session, text=f"load-{tag}-{i}")
+            if r.status != 200 or b'"isError":true' in r.body or f"load-{tag}-{i}".encode() not in r.body:
+                return f"{srv.host}: {r!r}"
+        return op
+
+    def add(i):
+        with RawConnection(b.host, b.port) as c:
+            r = c.call_tool(sessions[1], "add_numbers", {"a": i, "b": tag})
+        if r.status != 200 or r.json().get("result", {}).get("structuredContent") != {"sum": i + tag}:
+            return f"{b.host}: {r!r}"
+
+    def delete_fresh(i):
+        s = new_session(a)
+        r = delete(b, s)
+        if r.status != 200:
+            return f"DELETE on {b.host}: {r!r}"
+        r = call(b, s)
+        if r.status != 404:
+            return f"a session deleted on {b.host} still served there: {r!r}"
+
+    return Load([("echo A", echo(a, sessions[0])), ("echo B", echo(b, sessions[1])),
+                 ("add_numbers B", add), ("delete B", delete_fresh)], rounds=rounds, budget=budget)
+
+
+LOAD_LIMITS = ["--rate-limit", "echo=100000/s", "--rate-limit", "add_numbers=100000/s"]
+
+
 def shared_sessions_behave_as_one_server(a, b, rounds=10):
     """A session made on A serves on B; DELETE on B is refused on A at once (every front of A)."""
     for i in range(rounds):
@@ -185,6 +290,58 @@ def test_every_key_is_known_and_a_sessions_keys_carry_its_hash_tag(server_factor
         assert sorted(redis.command("ZRANGE", "sy:sessions", 0, -1)) == sorted(s.encode() for s in sessions)
 
 
+# A MONITOR line (a status reply): `<unix time> [<db> <client address, or "lua">] "CMD" "arg" ...`.
+MONITOR_LINE = re.compile(r'^[0-9.]+ \[\d+ (?P<source>\S+)\] (?P<args>".*)$', re.S)
+MONITOR_ARG = re.compile(r'"((?:[^"\\]|\\.)*)"')
+ACTIVITY_KEY = re.compile(r"^sy:activity:(1[0-5]|[0-9])$")
+
+
+def monitor_commands(lines: list[str]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """MONITOR lines as commands sent by clients: (client address, argv, argvs of the commands
+    the script ran, for EVAL/EVALSHA). A script's own commands come as `lua` lines right after
+    the script's line (Redis runs one command at a time)."""
+    out: list[tuple[str, list[str], list[list[str]]]] = []
+    for line in lines:
+        m = MONITOR_LINE.match(line)
+        assert m, f"not a MONITOR line: {line!r}"
+        argv = MONITOR_ARG.findall(m.group("args"))
+        if m.group("source") == "lua":
+            assert out and out[-1][1][0].upper() in ("EVAL", "EVALSHA"), f"a script's command alone: {line!r}"
+            out[-1][2].append(argv)
+        else:
+            out.append((m.group("source"), argv, []))
+    return out
+
+
+def background_kind(source: str, argv: list[str], inner: list[list[str]], fronts: dict[str, str]) -> str | None:
+    """What a front does on its timers, or None for anything else (a command a call made):
+    "registration": the script that registers the front in sy:fronts (TIME, ZADD and
+    ZREMRANGEBYSCORE on sy:fronts only); "flush": the script that sends the sessions used to one
+    sy:activity:<n> (TIME, ZADD GT, ZREMRANGEBYSCORE, EXPIRE on that key only); "probe": the
+    PUBLISH of `probe <n>` on the front's own channel sy:acks:<front id>, where <front id> is what
+    this client registered (`fronts`: client address -> front id, filled here)."""
+    name = argv[0].upper()
+    if name in ("EVAL", "EVALSHA") and len(argv) >= 4 and argv[2] == "1":
+        key = argv[3]
+        allowed = {"sy:fronts": {"TIME", "ZADD", "ZREMRANGEBYSCORE"}}.get(key)
+        if ACTIVITY_KEY.match(key):
+            allowed = {"TIME", "ZADD", "ZREMRANGEBYSCORE", "EXPIRE"}
+        if allowed is None:
+            return None
+        for cmd in inner:
+            if cmd[0].upper() not in allowed or (cmd[0].upper() != "TIME" and cmd[1] != key):
+                return None
+        if key == "sy:fronts":
+            if len(argv) < 5 or fronts.setdefault(source, argv[4]) != argv[4]:
+                return None
+            return "registration"
+        return "flush"
+    if name == "PUBLISH" and len(argv) == 3 and source in fronts and argv[1] == f"sy:acks:{fronts[source]}" \
+            and re.fullmatch(r"probe \d+", argv[2]):
+        return "probe"
+    return None
+
+
 @pytest.mark.timeout(90)
 def test_a_call_neither_cached_nor_limited_does_not_touch_redis(server_factory, host_network):
     with RedisServer(host=host_network.root_address) as redis:
@@ -193,7 +350,6 @@ def test_a_call_neither_cached_nor_limited_does_not_touch_redis(server_factory, 
         a, b = start_hosts(host_network, server_factory, ["--redis", redis.url], fronts=1,
                            extra=["--session-idle-timeout", "8"])
         sessions = [new_session(h) for h in (a, b)]
-        started = time.monotonic()
         monitor = redis.connect(timeout=10)
         monitor.command("MONITOR")
         stop = threading.Event()
@@ -208,48 +364,62 @@ def test_a_call_neither_cached_nor_limited_does_not_touch_redis(server_factory, 
                     return
         t = threading.Thread(target=pump, daemon=True)
         t.start()
-        for i in range(100):
+        # Markers sent by the test itself, waited for: MONITOR sees what Redis gets, and every line
+        # between them was read.
+        marker = f"sy-test-{os.getpid()}"
+
+        def mark(what) -> int:
+            """The number of lines up to and including the marker's."""
+            redis.command("ECHO", f"{marker}-{what}")
+            return wait_until(lambda: next((i + 1 for i, l in enumerate(lines) if f"{marker}-{what}" in l), None),
+                              5, what=f"the {what} marker in MONITOR")
+        first = mark("start")
+        started = time.monotonic()
+        # Long enough for the fronts' timers to run a few times (seen below: MONITOR sees the
+        # fronts), with many more calls than background commands.
+        calls = 0
+        while (calls < 400 or time.monotonic() - started < 2.5) and calls < 20000 and time.monotonic() - started < 20:
             for h, s in zip((a, b), sessions):
-                assert call(h, s).status == 200
+                assert call(h, s, text=str(calls)).status == 200
+                calls += 1
+        elapsed = time.monotonic() - started
+        last = mark("end")
         stop.set()
         monitor.close()
         t.join(timeout=5)
-        elapsed = time.monotonic() - started
-        # Only the fronts' once-a-second registration (a script on sy:fronts), subscription
-        # probe (a PUBLISH on the front's own sy:acks: channel) and flush of the sessions used
-        # (a script on sy:activity:<n>, each front's one session in one set) may run meanwhile.
-        flushes = [l for l in lines if re.search(r'"EVAL(SHA)?" "[^"]*" "1" "sy:activity:', l)]
-        background = [l for l in lines if "sy:activity:" not in l]
-        per_request = [l for l in background if "sy:fronts" not in l and '"TIME"' not in l and '"ZADD"' not in l
-                       and '"ZREMRANGEBYSCORE"' not in l and not re.search(r'"PUBLISH" "sy:acks:[^"]*" "probe', l)]
+        assert not t.is_alive()
+        commands = monitor_commands(lines[first:last - 1])
+        fronts: dict[str, str] = {}
+        kinds: dict[str, int] = {"registration": 0, "flush": 0, "probe": 0}
+        per_request = []
+        for source, argv, inner in commands:
+            kind = background_kind(source, argv, inner, fronts)
+            if kind is None:
+                per_request.append((source, argv, inner))
+            else:
+                kinds[kind] += 1
+        # Nothing but the fronts' timers: their once-a-second registration (a script on sy:fronts),
+        # subscription probe (a PUBLISH on the front's own sy:acks:<front> channel) and flush of
+        # the sessions used (a script on one sy:activity:<n>: each front has its one session there).
         assert per_request == [], per_request[:10]
-        assert len(background) < 50, f"{len(background)} commands for 200 calls: {background[:10]}"
-        assert len(flushes) <= 2 * (int(elapsed) + 2), (elapsed, flushes)
+        # Each of those at most once a second per front (2 fronts), whatever the number of calls:
+        # a command per call (calls > 20 times this bound) would exceed it.
+        bound = 2 * (int(elapsed) + 2)
+        assert calls > 20 * bound, (calls, bound)
+        assert all(n <= bound for n in kinds.values()), (elapsed, kinds)
+        # And MONITOR did see the fronts: both registered, and probed, meanwhile.
+        assert len(fronts) == 2 and kinds["registration"] >= 2 and kinds["probe"] >= 2, (fronts, kinds)
 
 
 @pytest.mark.timeout(120)
 def test_redis_down_is_degraded_and_sharing_resumes_without_restart(server_factory, host_network):
     with RedisServer(host=host_network.root_address) as redis:
-        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url],
-                           extra=["--rate-limit", "echo=100000/s"])
+        a, b = start_hosts(host_network, server_factory, ["--redis", redis.url], extra=LOAD_LIMITS)
         sessions = [new_session(a) for _ in range(4)]
-        failures: list[str] = []
-        done = 0
-        stop = threading.Event()
-
-        def load():
-            nonlocal done
-            deadline = time.monotonic() + 30
-            while not stop.is_set() and done < 3000 and time.monotonic() < deadline:
-                for srv, s in ((a, sessions[0]), (b, sessions[1])):
-                    r = call(srv, s, text=str(done))
-                    if r.status != 200 or b'"isError":true' in r.body:
-                        failures.append(f"{srv.host}: {r!r}")
-                    done += 1
-        t = threading.Thread(target=load)
-        t.start()
-        time.sleep(0.5)
+        load = mixed_load(a, b, tag=1000, rounds=3000, budget=60).start()
+        load.wait_ok(0, 5, 10, "before Redis stops")
         redis.stop()
+        stopped = time.monotonic()
         wait_redis(a, up=False)
         wait_redis(b, up=False)
         status, health = a.healthz()
@@ -259,14 +429,18 @@ def test_redis_down_is_degraded_and_sharing_resumes_without_restart(server_facto
         deleted_while_down = sessions[2]
         assert delete(b, deleted_while_down).status == 200
         assert call(b, deleted_while_down).status == 404
-        time.sleep(1.0)
+        load.wait_ok(stopped, 50, 20, "while Redis is down")
+        time.sleep(max(0.0, stopped + 1.5 - time.monotonic()))  # down long enough to retry reconnecting
+        restarted = time.monotonic()
         redis.start()
         wait_redis(a, up=True)
         wait_redis(b, up=True)
-        time.sleep(0.5)
-        stop.set()
-        t.join(timeout=40)
-        assert done > 0 and failures == [], failures[:5]
+        back = time.monotonic()
+        load.wait_ok(back, 50, 20, "after Redis is back")
+        load.stop(timeout=15)
+        assert load.failures() == [], load.failures()[:5]
+        # Calls ran (and succeeded) while Redis was down, not only before and after.
+        assert min(load.ok(stopped, restarted).values()) >= 50, load.ok(stopped, restarted)
         # Pushed by B when Redis came back, loaded by A: refused everywhere within seconds.
         wait_until(lambda: all(call(a, deleted_while_down).status == 404 for _ in range(4)), 5.0,
                    what="a deletion made while Redis was down reaching the other host")
@@ -322,32 +496,29 @@ def test_three_master_cluster_spreads_session_keys(server_factory, host_network)
 def test_sentinel_failover_during_load(server_factory, host_network):
     with RedisSentinelSet(replicas=1, sentinels=3, host=host_network.root_address) as sentinels:
         a, b = start_hosts(host_network, server_factory, ["--redis-sentinel", sentinels.sentinels,
-                                            "--redis-master", sentinels.master_name])
+                                            "--redis-master", sentinels.master_name], extra=LOAD_LIMITS)
         shared_sessions_behave_as_one_server(a, b, rounds=2)
-        sessions = [new_session(a), new_session(b)]
-        failures: list[str] = []
-        done = 0
-        stop = threading.Event()
-
-        def load():
-            nonlocal done
-            deadline = time.monotonic() + 60
-            while not stop.is_set() and done < 5000 and time.monotonic() < deadline:
-                for srv, s in zip((a, b), sessions):
-                    r = call(srv, s, text=str(done))
-                    if r.status != 200:
-                        failures.append(f"{srv.host}: {r!r}")
-                    done += 1
-        t = threading.Thread(target=load)
-        t.start()
-        time.sleep(0.5)
+        load = mixed_load(a, b, tag=2000, rounds=5000, budget=90).start()
+        load.wait_ok(0, 5, 10, "before the failover")
+        # The load uses Redis: its results are stored there.
+        assert len(sentinels.primary().command("KEYS", "sy:rc:*")) >= 5
         old = sentinels.kill_primary()
+        killed = time.monotonic()
         sentinels.wait_failover(old)
         wait_redis(a, up=True, timeout=30)
         wait_redis(b, up=True, timeout=30)
-        stop.set()
-        t.join(timeout=70)
-        assert done > 0 and failures == [], failures[:5]
+        back = time.monotonic()
+        new_primary = sentinels.primary()
+        stored = len(new_primary.command("KEYS", "sy:rc:*"))
+        counted = time.monotonic()
+        load.wait_ok(counted, 20, 20, "after the failover")
+        load.stop(timeout=15)
+        assert load.failures() == [], load.failures()[:5]
+        # Calls ran (and succeeded) between the kill and both hosts sharing again.
+        assert min(load.ok(killed, back).values()) >= 20, (back - killed, load.ok(killed, back))
+        # The load's Redis work goes to the new primary: each add_numbers since is stored there.
+        wait_until(lambda: len(new_primary.command("KEYS", "sy:rc:*")) >= stored + 20, 5,
+                   what="the results computed after the failover stored on the new primary")
         shared_sessions_behave_as_one_server(a, b, rounds=3)
 
 

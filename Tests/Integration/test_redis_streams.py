@@ -31,12 +31,12 @@ def redis(host_network):
         yield r
 
 
-def start_hosts(net, server_factory, redis, tools="conformance", fronts=FRONTS):
+def start_hosts(net, server_factory, redis, tools="conformance", fronts=FRONTS, extra=()):
     """Hosts A and B of `net` sharing one session key and one Redis; returns once every front of
     both has subscribed to the notification channel (so nothing published afterwards is missed)."""
     key = secrets.token_hex(32)
     hosts = net.start_hosts(server_factory, fronts=fronts, executors=1, tools=tools, session_key=key,
-                            extra_args=["--redis", redis.url])
+                            extra_args=["--redis", redis.url, *extra])
     for h in hosts:
         h.front_count = fronts  # for wait_redis: /healthz until every front answered
     wait_subscribed(redis, 2 * fronts)
@@ -166,6 +166,66 @@ def test_unknown_or_malformed_last_event_id_replays_nothing(server_factory, host
     r.close()
 
 
+@pytest.mark.timeout(90)
+def test_the_shared_log_keeps_its_length_and_age_bounds(server_factory, host_network, redis):
+    """--event-store-size 5 --event-store-age 2 with Redis. The log is trimmed with `MAXLEN ~` and
+    `MINID ~`, which Redis applies in whole stream nodes (a node holds up to
+    stream-node-max-entries entries, and closes earlier at stream-node-max-bytes): the log may hold
+    up to one node's worth more than the length bound, and an old entry that shares a node with
+    newer ones stays. What holds: XLEN never exceeds the bound plus one node, and drops once a node
+    is full; a resume from an id older than the log's oldest replays what the log keeps, at most
+    the bound's 5 newest; with no append for the age, the log expires (PEXPIRE) and a new append
+    starts it afresh, so nothing older than the age is replayed."""
+    a, b = start_hosts(host_network, server_factory, redis, extra=["--event-store-size", "5", "--event-store-age", "2"])
+    node = int(redis.command("CONFIG", "GET", "stream-node-max-entries")[1])
+    assert node > 0, "a node of unlimited entries: no bound to check"
+    sid = initialize(a)
+    witness = SSEStream(b, initialize(b))
+    witness.events(1)
+    s = SSEStream(a, sid)
+    s.events(1)
+    trigger(b)
+    [first] = data_events(s.events(2, timeout=5))
+    s.close()
+    # More changes than one node holds: at least one node fills and is trimmed.
+    appended = node + 20
+    lengths = []
+    for _ in range(appended - 1):
+        trigger(a)
+        lengths.append(redis.command("XLEN", "sy:events"))
+    assert len(data_events(witness.events(appended + 1, timeout=15))) == appended, "not every change arrived"
+    kept = redis.command("XLEN", "sy:events")
+    lengths.append(kept)
+    assert max(lengths) <= 5 + node, (node, lengths)
+    assert kept < appended and redis.command("XRANGE", "sy:events", first["id"], first["id"]) == [], (kept, lengths)
+    assert 0 < redis.command("PTTL", "sy:events") <= 2000
+    newest = [e[0].decode() for e in redis.command("XREVRANGE", "sy:events", "+", "-", "COUNT", 5)][::-1]
+    # A Last-Event-ID the log no longer holds: what it keeps, the 5 newest, then the priming event.
+    r = SSEStream(b, sid, last_event_id=first["id"])
+    got = r.events(len(newest) + 1, timeout=3)
+    r.close()
+    assert [e["id"] for e in data_events(got)] == newest and len(newest) == min(5, kept), (newest, got)
+    assert got[-1].get("data", "") == "" and got[-1]["id"] == newest[-1], got
+    # No append for the age: the whole log expires; the next append starts it afresh (and expires
+    # 2 s after it: what follows takes milliseconds).
+    wait_until(lambda: redis.command("EXISTS", "sy:events") == 0, 5, interval=0.1, what="the log expiring")
+    trigger(a)
+    [last] = data_events(witness.events(appended + 2, timeout=5))[-1:]
+    assert redis.command("XLEN", "sy:events") == 1
+    [[fresh, _]] = redis.command("XRANGE", "sy:events", "-", "+")
+    assert fresh.decode() == last["id"]
+    for resume_from in (first["id"], newest[-1]):
+        r = SSEStream(b, sid, last_event_id=resume_from)
+        got = r.events(2, timeout=1)  # the replayed entry, then the priming event
+        r.close()
+        assert [e["id"] for e in data_events(got)] == [last["id"]], (resume_from, got)
+        assert got[-1].get("data", "") == "" and got[-1]["id"] == last["id"], got
+    seconds, micros = redis.command("TIME")
+    now_ms = int(seconds) * 1000 + int(micros) // 1000
+    assert shared_id(last)[0] >= now_ms - 2000, "replayed an entry older than the age"
+    witness.close()
+
+
 def post_tool_call_stream(srv, sid, name, arguments, id):
     body = dumps(rpc("tools/call", {"name": name, "arguments": arguments}, id=id))
     return StreamingResponse(srv, mcp_headers(session=sid), body, timeout=10)
@@ -176,25 +236,50 @@ def answer(srv, sid, id, result):
         return c.post({"jsonrpc": "2.0", "id": id, "result": result}, session=sid)
 
 
+# A request a tool makes of its client, the answer the client gives, and what the tool returns
+# with it: elicitation and sampling from the conformance pack's 2025-11-25 tools; roots/list
+# from the stdio upstream's `list_roots` (no built-in 2025-11-25 tool asks for roots: the
+# conformance pack's roots tool is 2026-07-28 only, where no answer is posted to a host).
+CLIENT_REQUESTS = {
+    "elicitation": ("test_elicitation", {"message": "Who?"}, {"elicitation": {}}, "elicitation/create",
+                    {"action": "accept", "content": {"response": "from B"}}, ["action=accept", "from B"]),
+    "sampling": ("test_sampling", {"prompt": "Say hi"}, {"sampling": {}}, "sampling/createMessage",
+                 {"role": "assistant", "content": {"type": "text", "text": "hi from B"}, "model": "test-model",
+                  "stopReason": "endTurn"}, ["LLM response: hi from B"]),
+    "roots": ("list_roots", {}, {"roots": {}}, "roots/list",
+              {"roots": [{"uri": "file:///from-b", "name": "b"}]}, ["file:///from-b"]),
+}
+
+
 @pytest.mark.timeout(60)
-def test_elicitation_answer_posted_to_b_reaches_the_tool_waiting_on_a(server_factory, host_network, redis):
-    a, b = start_hosts(host_network, server_factory, redis)
-    sid = initialize(a, {"elicitation": {}})
-    other = initialize(b, {"elicitation": {}})
-    with post_tool_call_stream(a, sid, "test_elicitation", {"message": "Who?"}, 7) as call:
+@pytest.mark.parametrize("kind", list(CLIENT_REQUESTS))
+def test_client_answer_posted_to_b_reaches_the_tool_waiting_on_a(server_factory, host_network, redis, kind):
+    tool, arguments, capabilities, method, result, expected = CLIENT_REQUESTS[kind]
+    if kind == "roots":
+        from test_upstream import upstream_command
+        key = secrets.token_hex(32)
+        a, b = host_network.start_hosts(server_factory, fronts=FRONTS, executors=1, tools="demo", session_key=key,
+                                        extra_args=["--redis", redis.url, "--upstream",
+                                                    f"up={upstream_command('--no-resources')}", "--upstream-pool", "1"])
+        wait_subscribed(redis, 2 * FRONTS)
+    else:
+        a, b = start_hosts(host_network, server_factory, redis)
+    sid = initialize(a, capabilities)
+    other = initialize(b, capabilities)
+    with post_tool_call_stream(a, sid, tool, arguments, 7) as call:
         [ask] = call.frames(1, 5)
-        assert ask.get("method") == "elicitation/create", ask
+        assert ask.get("method") == method, ask
         # Refused as on one host: an id no request has, and the right id from another session.
-        bogus = answer(b, sid, "sy-made-up", {"action": "accept", "content": {"response": "x"}})
+        bogus = answer(b, sid, "sy-made-up", result)
         assert bogus.status == 400 and bogus.json()["id"] is None, bogus
-        stolen = answer(b, other, ask["id"], {"action": "accept", "content": {"response": "x"}})
+        stolen = answer(b, other, ask["id"], result)
         assert stolen.status == 400, stolen
-        ok = answer(b, sid, ask["id"], {"action": "accept", "content": {"response": "from B"}})
+        ok = answer(b, sid, ask["id"], result)
         assert ok.status == 202, ok
         [done] = call.frames(1, 5)
     assert done.get("id") == 7, done
     text = done["result"]["content"][0]["text"]
-    assert "action=accept" in text and "from B" in text, done
+    assert all(e in text for e in expected) and not done["result"].get("isError"), done
 
 
 @pytest.mark.timeout(60)
@@ -513,3 +598,71 @@ def test_listen_and_get_streams_catch_up_when_only_the_channel_was_lost(server_f
             assert lst.frames(1, 2.5) == [], "delivered twice"
             assert len(data_events(get.events(4, timeout=0.5))) == 2, "delivered twice"
         get.close()
+
+
+def resource_updates(stream, at_least, timeout):
+    """The URIs of the notifications/resources/updated a GET stream has carried so far, once
+    there are `at_least` of them or `timeout` seconds passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = [json.loads(e["data"]) for e in data_events(stream.events(1000, timeout=0.1))]
+        uris = [m["params"]["uri"] for m in got if m.get("method") == "notifications/resources/updated"]
+        if len(uris) >= at_least or time.monotonic() >= deadline:
+            return uris
+
+
+@pytest.mark.timeout(90)
+def test_a_resource_subscription_made_on_a_holds_for_a_get_stream_on_b(server_factory, host_network, redis):
+    """resources/subscribe on host A, GET stream of that session on host B: an update reaches it;
+    resources/unsubscribe on B, and the next update does not (while a session still subscribed,
+    the other way round, gets both). No built-in pack changes a resource (the conformance pack's
+    watched resource never does), so the update comes from a stdio upstream behind each host
+    (upstreams/fastmcp_server.py: its tool `touch` sends notifications/resources/updated for
+    info://server; the bridge subscribes each copy to the listed resources as it starts)."""
+    from test_upstream import upstream_command
+    key = secrets.token_hex(32)
+    a, b = host_network.start_hosts(server_factory, fronts=FRONTS, executors=1, tools="demo", session_key=key,
+                                    extra_args=["--redis", redis.url, "--upstream", f"up={upstream_command()}",
+                                                "--upstream-pool", "1"])
+    for h in (a, b):
+        h.front_count = FRONTS
+    wait_subscribed(redis, 2 * FRONTS)
+    wait_redis(a, up=True)
+    wait_redis(b, up=True)
+    uri = "info://server"
+    watched, control = initialize(a), initialize(b)
+
+    def subscription(srv, sid, method):
+        with RawConnection(srv.host, srv.port) as c:
+            r = c.post(rpc(method, {"uri": uri}), session=sid)
+        assert r.status == 200 and "error" not in r.json(), r
+
+    def touch(srv):
+        """Until the host's upstream copy is subscribed and says it sent the update (once)."""
+        def once():
+            with RawConnection(srv.host, srv.port) as c:
+                r = c.call_tool(initialize(srv), "touch", {})
+            assert r.status == 200, r
+            return r.json()["result"]["content"][0]["text"] == "updated"
+        wait_until(once, 20, interval=0.2, what=f"the upstream copy on {srv.host} reporting an update")
+
+    subscription(a, watched, "resources/subscribe")
+    subscription(b, control, "resources/subscribe")
+    on_b, on_a = SSEStream(b, watched), SSEStream(a, control)
+    try:
+        assert len(on_b.events(1)) == 1 and len(on_a.events(1)) == 1
+        touch(a)
+        assert resource_updates(on_b, 1, timeout=10) == [uri]
+        assert resource_updates(on_a, 1, timeout=10) == [uri]
+        subscription(b, watched, "resources/unsubscribe")
+        touch(b)
+        # The session still subscribed hears the second update (so one was sent) ...
+        assert resource_updates(on_a, 2, timeout=10) == [uri, uri]
+        # ... and the one unsubscribed on B does not, on B.
+        assert resource_updates(on_b, 2, timeout=2) == [uri], "an update reached a session unsubscribed on B"
+        # Through the shared log: ids of the log on both hosts.
+        for stream in (on_a, on_b):
+            assert all(SHARED_ID.match(e["id"]) for e in stream.events(1000, timeout=0.1)), stream.body
+    finally:
+        on_b.close()
+        on_a.close()

@@ -11,14 +11,16 @@ import time
 
 import pytest
 
-from redis_servers import RedisServer
+from redis_servers import RedisCluster, RedisSentinelSet, RedisServer
 from sy_http import RawConnection, wait_until
-from test_redis_shared_state import KEY, wait_redis
+from test_redis_shared_state import KEY, Load, wait_redis
 from test_result_cache import cache_counts, call_raw, delta
 
 
-def start_hosts(net, server_factory, redis_url):
-    hosts = net.start_hosts(server_factory, fronts=1, executors=1, session_key=KEY, extra_args=["--redis", redis_url])
+def start_hosts(net, server_factory, redis_url=None, redis_args=None):
+    """Hosts A and B with one front each, on `--redis redis_url` or on `redis_args`."""
+    args = list(redis_args) if redis_args is not None else ["--redis", redis_url]
+    hosts = net.start_hosts(server_factory, fronts=1, executors=1, session_key=KEY, extra_args=args)
     for h in hosts:
         wait_redis(h, up=True)
     return hosts
@@ -127,3 +129,89 @@ def test_redis_down_calls_still_succeed_and_sharing_resumes(server_factory, host
             b0 = cache_counts(b)
             assert call_raw(cb, sb, "add_numbers", '{"a":41,"b":1}')["result"]["structuredContent"] == {"sum": 42}
             assert delta(b0, cache_counts(b)) == {"misses.memory": 1, "hits.redis": 1}
+
+
+def add(conn, sid, a, b):
+    r = call_raw(conn, sid, "add_numbers", '{"a":%d,"b":%d}' % (a, b))
+    assert r["result"]["structuredContent"] == {"sum": a + b}, r
+    return r["result"]
+
+
+@pytest.mark.timeout(120)
+def test_results_spread_over_a_cluster_and_are_hits_on_the_other_host(server_factory, host_network):
+    with RedisCluster(masters=3, host=host_network.root_address) as cluster:
+        a, b = start_hosts(host_network, server_factory, redis_args=["--redis-cluster", cluster.seeds])
+        (ca, sa), (cb, sb) = session(a), session(b)
+        with ca, cb:
+            pairs = [(i, 7000) for i in range(12)]
+            a0 = cache_counts(a)
+            on_a = [add(ca, sa, x, y) for x, y in pairs]
+            assert delta(a0, cache_counts(a)) == {"misses.memory": 12, "misses.redis": 12}
+            wait_until(lambda: sum(len(k) for k in cluster.keys_per_node("sy:rc:*").values()) == 12, 10,
+                       what=lambda: f"A's 12 results stored in the cluster: {cluster.keys_per_node('sy:rc:*')}")
+            per_node = cluster.keys_per_node("sy:rc:*")
+            # No hash tag: the results spread over the masters by their own slots.
+            assert sum(1 for keys in per_node.values() if keys) >= 2, per_node
+            b0 = cache_counts(b)
+            on_b = [add(cb, sb, x, y) for x, y in pairs]
+            assert on_b == on_a
+            assert delta(b0, cache_counts(b)) == {"misses.memory": 12, "hits.redis": 12}
+
+
+@pytest.mark.timeout(150)
+def test_results_are_shared_across_a_sentinel_failover(server_factory, host_network):
+    with RedisSentinelSet(replicas=1, sentinels=3, host=host_network.root_address) as sentinels:
+        a, b = start_hosts(host_network, server_factory, redis_args=[
+            "--redis-sentinel", sentinels.sentinels, "--redis-master", sentinels.master_name])
+        (ca, sa), (cb, sb) = session(a), session(b)
+        with ca, cb:
+            primary = sentinels.primary()
+            before = add(ca, sa, 1, 8000)
+            wait_until(lambda: len(primary.command("KEYS", "sy:rc:*")) == 1, 5, what="A's result on the primary")
+            b0 = cache_counts(b)
+            assert add(cb, sb, 1, 8000) == before
+            assert delta(b0, cache_counts(b)) == {"misses.memory": 1, "hits.redis": 1}
+
+        # Cached calls on both hosts throughout the failover, fresh arguments each time (a Redis
+        # lookup and store per call), and hits of the result computed above.
+        sessions = [session(h) for h in (a, b)]
+        for c, _ in sessions:
+            c.close()
+
+        def adder(srv, sid, b_value):
+            def op(i):
+                with RawConnection(srv.host, srv.port) as c:
+                    r = c.call_tool(sid, "add_numbers", {"a": i, "b": b_value})
+                if r.status != 200 or r.json().get("result", {}).get("structuredContent") != {"sum": i + b_value}:
+                    return f"{srv.host}: {r!r}"
+            return op
+
+        def cached(i):
+            with RawConnection(b.host, b.port) as c:
+                r = c.call_tool(sessions[1][1], "add_numbers", {"a": 1, "b": 8000})
+            if r.status != 200 or r.json()["result"] != before:
+                return f"{b.host}: {r!r}"
+        load = Load([("add A", adder(a, sessions[0][1], 9000)), ("add B", adder(b, sessions[1][1], 10000)),
+                     ("cached B", cached)], rounds=20000, budget=90).start()
+        load.wait_ok(0, 5, 10, "before the failover")
+        old = sentinels.kill_primary()
+        killed = time.monotonic()
+        new_primary = sentinels.wait_failover(old)
+        wait_redis(a, up=True, timeout=30)
+        wait_redis(b, up=True, timeout=30)
+        back = time.monotonic()
+        load.wait_ok(back, 20, 20, "after the failover")
+        load.stop(timeout=15)
+        assert load.failures() == [], load.failures()[:5]
+        assert min(load.ok(killed, back).values()) >= 20, (back - killed, load.ok(killed, back))
+
+        # A result computed on A after the failover is stored on the new primary and a hit on B.
+        (ca, sa), (cb, sb) = session(a), session(b)
+        with ca, cb:
+            stored = set(new_primary.command("KEYS", "sy:rc:*"))
+            after = add(ca, sa, 2, 8000)
+            wait_until(lambda: len(set(new_primary.command("KEYS", "sy:rc:*")) - stored) == 1, 5,
+                       what="A's new result on the new primary")
+            b1 = cache_counts(b)
+            assert add(cb, sb, 2, 8000) == after
+            assert delta(b1, cache_counts(b)) == {"misses.memory": 1, "hits.redis": 1}

@@ -177,6 +177,13 @@ async def ask_briefly(seconds: float, ctx: Context) -> str:
 
 
 @server.tool()
+async def list_roots(ctx: Context) -> str:
+    """Asks the client for its roots (roots/list); returns their URIs, comma-separated."""
+    result = await ctx.session.list_roots()
+    return ",".join(str(root.uri) for root in result.roots)
+
+
+@server.tool()
 async def steps(count: int, ctx: Context) -> str:
     """Reports progress `count` times."""
     for i in range(count):
