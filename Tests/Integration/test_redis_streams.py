@@ -223,6 +223,19 @@ def test_the_shared_log_keeps_its_length_and_age_bounds(server_factory, host_net
     seconds, micros = redis.command("TIME")
     now_ms = int(seconds) * 1000 + int(micros) // 1000
     assert shared_id(last)[0] >= now_ms - 2000, "replayed an entry older than the age"
+    # While appends keep coming the key does not expire, and an entry older than the age stays in
+    # its node: a resume still replays only the entries within the age, by Redis's clock.
+    for _ in range(3):
+        time.sleep(0.9)
+        trigger(a)
+    ids = [e[0].decode() for e in redis.command("XRANGE", "sy:events", "-", "+")]
+    seconds, micros = redis.command("TIME")
+    now_ms = int(seconds) * 1000 + int(micros) // 1000
+    assert ids[0] == last["id"] and shared_id(last)[0] < now_ms - 2000, (ids, last, now_ms)
+    r = SSEStream(b, sid, last_event_id=first["id"])
+    got = r.events(10, timeout=1.5)
+    r.close()
+    assert [e["id"] for e in data_events(got)] == ids[1:], (ids, got)
     witness.close()
 
 

@@ -78,7 +78,8 @@ final class SharedEventStore {
 
     func open(after lastEventId: SharedEventId?, _ done: @escaping (Opening?) -> Void) {
         let last = lastEventId.map { Array($0.description.utf8) } ?? []
-        redis.eval(Self.openScript, keys: [Self.logKey], args: [last, Array(String(maxEvents).utf8)]) { reply in
+        redis.eval(Self.openScript, keys: [Self.logKey],
+                   args: [last, Array(String(maxEvents).utf8), Array(String(maxAgeMs).utf8)]) { reply in
             done(Self.opening(reply))
         }
     }
@@ -121,7 +122,10 @@ final class SharedEventStore {
         return id
         """)
 
-    /// KEYS[1] the log; ARGV: the last event id the client saw (empty: none), the count bound.
+    /// KEYS[1] the log; ARGV: the last event id the client saw (empty: none), the count bound,
+    /// the age bound (ms). Trimming is by whole stream nodes (`~`), so the log may still hold
+    /// entries past either bound: the replay leaves out those older than the age by the server's
+    /// clock, and takes at most the count.
     static let openScript = RedisScript("""
         local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
         local newest = '0-0'
@@ -131,6 +135,10 @@ final class SharedEventStore {
         local nm, ns = string.match(newest, '^(%d+)%-(%d+)$')
         am, as, nm, ns = tonumber(am), tonumber(as), tonumber(nm), tonumber(ns)
         if am == nil or am > nm or (am == nm and as > ns) then return {newest} end
-        return {newest, redis.call('XREVRANGE', KEYS[1], '+', '(' .. ARGV[1], 'COUNT', ARGV[2])}
+        local t = redis.call('TIME')
+        local cutoff = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[3])
+        local from = '(' .. ARGV[1]
+        if am < cutoff then from = string.format('%.0f', cutoff) end
+        return {newest, redis.call('XREVRANGE', KEYS[1], '+', from, 'COUNT', ARGV[2])}
         """)
 }
