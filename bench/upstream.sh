@@ -63,6 +63,7 @@ BLOCK_ARGS='{"seconds":0.05}'
 
 # One closed-loop run; prints {"server":..., "tool":..., rate, p50, p99, errors}.
 load() { # name url tool args conns [generator flags]
+  rm -f "$work/run.json"   # a failed run must not report the previous one's numbers
   "$GEN" run --url "$2" -c "$5" -d "$DURATION" --warmup "$WARMUP" --threads "$THREADS" --tool "$3" --args "$4" ${6:-} \
     --json "$work/run.json" >"$work/run.txt" 2>"$work/run.err" || { log "$1 $3: errors"; tail -20 "$work/run.txt" >&2; [ -z "$SMOKE" ] || exit 1; }
   python3 - "$1" "$3" "$5" "$work/run.json" <<'PY' | tee -a "$work/rows.jsonl"
@@ -135,7 +136,7 @@ summary() {
   python3 - "$work/rows.jsonl" "$COPIES" "$STRICT" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-copies, strict = int(sys.argv[2]), bool(sys.argv[3])
+copies, strict = int(sys.argv[2]), sys.argv[3] not in ("", "0")
 def pick(server, tool, conns):
     return [r for r in rows if r["server"] == server and r["tool"] == tool and r["conns"] == conns]
 fast_pipes = pick("pipes", "say", copies * 25)

@@ -1,7 +1,8 @@
 import EventLoop
 
 /// One check that the Redis of `settings` can be reached and answers, made before `serve`
-/// starts anything: a client of its own on a loop of its own, up once a connection's handshake
+/// starts its fronts and executors: a client of its own on a loop of its own (which, like every
+/// Loop, lives as long as the process), up once a connection's handshake
 /// is answered (AUTH, SELECT, PING; Sentinel: the master named by a sentinel and confirmed by
 /// ROLE; Cluster: the slot map and a node). A wrong address, port, password or master name
 /// then stops the start with one line, instead of a host that serves degraded from its first
@@ -9,7 +10,8 @@ import EventLoop
 public enum RedisProbe {
     /// nil when Redis was up within `timeoutMs` (the client retries with its backoff meanwhile,
     /// so a Redis still starting counts); else the last reason the client gave, without the
-    /// password (the client's messages never carry it).
+    /// password (the client's messages never carry it). A name lookup still running at the
+    /// deadline is waited for (one on libuv's thread pool cannot be stopped).
     public static func unreachable(_ settings: RedisSettings, timeoutMs: UInt64) -> String? {
         let loop = Loop()
         var up = false

@@ -29,12 +29,15 @@ final class InputBroker: Sendable {
                                               "params": params]).compactJSON().utf8)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (cont: CheckedContinuation<JSONValue, any Error>) in
+                // Sent under the lock: a cancellation comes before (nothing is sent) or after it
+                // (the withdrawal follows the request), never between.
                 let early = state.withLock { s -> Bool in
                     if s.cancelledEarly.remove(id) != nil { return true }
                     s.waiting[id] = cont
+                    send(payload)
                     return false
                 }
-                if early { cont.resume(throwing: CancellationError()) } else { send(payload) }
+                if early { cont.resume(throwing: CancellationError()) }
             }
         } onCancel: {
             let cont = state.withLock { s -> CheckedContinuation<JSONValue, any Error>? in

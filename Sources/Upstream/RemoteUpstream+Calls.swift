@@ -32,8 +32,6 @@ final class RemoteRun {
 /// input-required result instead: the client's answers go into the call sent again.
 extension RemoteUpstream {
     static let maxInputRounds = 10
-    /// Server requests of one call waiting for the client at once; beyond, the call fails.
-    static let maxServerRequests = 32
 
     func submit(_ request: UpstreamCall.Request) {
         let call = UpstreamCall(request, deadline: loop.now + spec.timeoutMs)
@@ -125,7 +123,7 @@ extension RemoteUpstream {
                 if !answerBack(id, refusal, on: run.backChannel) { flooded(run) }
                 return
             }
-            guard run.serverRequests.count < Self.maxServerRequests else {
+            guard run.serverRequests.count < UpstreamCall.maxServerRequests else {
                 flooded(run)
                 return
             }
@@ -143,11 +141,11 @@ extension RemoteUpstream {
     private func flooded(_ run: RemoteRun) {
         run.flooded = true
         log.warning("the remote upstream sent too many requests during a call; ending the call",
-                    [("method", run.call.method), ("limit", String(Self.maxServerRequests))])
+                    [("method", run.call.method), ("limit", String(UpstreamCall.maxServerRequests))])
         loop.runAtEndOfTurn { [weak self, weak run] in
             guard let self, let run, self.runs[run.call.id] === run else { return }
             self.refuseServerRequests(run, why: "the call they belong to has ended")
-            self.fail(run, -32603, "upstream \(self.spec.name) sent more than \(Self.maxServerRequests) requests at once during the call; the call did not complete")
+            self.fail(run, -32603, "upstream \(self.spec.name) sent more than \(UpstreamCall.maxServerRequests) requests at once during the call; the call did not complete")
         }
     }
 

@@ -32,6 +32,10 @@ enum UpstreamCommand: Sendable {
 
 /// One call on its way to a copy and back. Thread: the loop thread.
 final class UpstreamCall {
+    /// Server requests of one call waiting for the client at once; beyond, a remote's call
+    /// fails and a stdio copy's request is refused.
+    static let maxServerRequests = 32
+
     /// What a handler submits.
     struct Request: Sendable {
         let id: Int

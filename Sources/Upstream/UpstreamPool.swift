@@ -228,7 +228,7 @@ final class UpstreamPool {
         // On a per-session copy a call may carry a request the copy made for another call of its
         // session (attributedCall): its answer waits until the client has answered that, while
         // the copy has calls in flight, so the client's answer still has where to go.
-        if let copy = call.copy, !call.serverRequests.isEmpty, !copy.calls.isEmpty, sessionKey(of: copy) != nil {
+        if holds, let copy = call.copy, !call.serverRequests.isEmpty, !copy.calls.isEmpty, sessionKey(of: copy) != nil {
             call.held = outcome
             return
         }
@@ -248,9 +248,13 @@ final class UpstreamPool {
         dispatch()
     }
 
+    /// Answers held on a per-session copy (`answered`); nothing is held on a shared one.
+    private var holds: Bool { spec.mode == .perSession }
+
     /// Answers held for their requests (`answered`) go out once the copy has no call in flight
     /// (the copy asked for a call that is over), the copy ended, or their deadline passed.
     private func releaseHeld(on copy: UpstreamCopy) {
+        guard holds else { return }
         for call in calls.values where call.copy === copy {
             if let held = call.held { finish(call, held) }
         }
@@ -263,6 +267,7 @@ final class UpstreamPool {
         if let copy = call.copy {
             refuseServerRequests(call, on: copy, why: "the call they belong to was cancelled")
             copy.abandon(call, reason: "cancelled by the client")
+            if copy.calls.isEmpty { releaseHeld(on: copy) }
         }
         call.fail(-32800, "request cancelled")
         dispatch()
@@ -310,12 +315,13 @@ final class UpstreamPool {
         case "notifications/cancelled":
             // The copy withdrew a request it made of the client: the client is told, and a late
             // answer is not sent back.
+            // A held call (its answer waiting for a request it carries) is off the copy already.
             guard let withdrawn = params?["requestId"] else { return }
-            for call in copy.calls.values {
-                if let token = call.serverRequests.first(where: { $0.value == withdrawn })?.key {
-                    call.serverRequests[token] = nil
-                    call.send(.withdrawn(token: token))
-                }
+            for call in calls.values where call.copy === copy {
+                guard let token = call.serverRequests.first(where: { $0.value == withdrawn })?.key else { continue }
+                call.serverRequests[token] = nil
+                call.send(.withdrawn(token: token))
+                if let held = call.held, call.serverRequests.isEmpty { finish(call, held) }
             }
         default:
             break // unknown: nothing to do here
@@ -333,6 +339,13 @@ final class UpstreamPool {
                     + "ambiguous (maxConcurrency 1 or mode per-session avoids it)"
             log.warning("refused a server-to-client request", [("copy", copy.label), ("method", method), ("why", why)])
             copy.respond(id, .error(code: -32603, message: "Switchyard cannot deliver \(method): \(why)", data: nil))
+            return
+        }
+        // As for remote upstreams: a copy asking faster than the client answers is refused.
+        guard call.serverRequests.count < UpstreamCall.maxServerRequests else {
+            copy.respond(id, .error(code: -32603, message: "Switchyard cannot deliver \(method): "
+                                    + "\(UpstreamCall.maxServerRequests) requests of this call wait for the client",
+                                    data: nil))
             return
         }
         nextToken += 1
@@ -391,12 +404,15 @@ final class UpstreamPool {
         var expired: [UpstreamCall] = []
         for call in calls.values where now >= call.deadline { expired.append(call) }
         for call in expired {
+            // Finishing a held call can release others of this list (releaseHeld).
+            guard calls[call.id] === call else { continue }
             if let held = call.held { finish(call, held); continue }
             calls[call.id] = nil
             queue.removeAll { $0 === call }
             if let copy = call.copy {
                 refuseServerRequests(call, on: copy, why: "the call they belong to timed out")
                 copy.abandon(call, reason: "timed out")
+                if copy.calls.isEmpty { releaseHeld(on: copy) }
                 probe(copy)
                 call.fail(-32003, "upstream \(spec.name) did not answer within \(spec.timeoutMs) ms")
             } else {

@@ -578,7 +578,7 @@ def test_max_concurrency_bounds_the_calls_one_copy_runs_at_once(server_factory, 
     if max_concurrency == 1:
         assert elapsed >= 4 * 0.25 * 0.95, f"4 calls with maxConcurrency 1 took {elapsed:.2f} s"
     else:
-        assert elapsed < 0.7, f"4 calls with maxConcurrency 4 took {elapsed:.2f} s"
+        assert elapsed < 0.9, f"4 calls with maxConcurrency 4 took {elapsed:.2f} s"
 
 
 @pytest.mark.timeout(90)
@@ -865,14 +865,17 @@ def test_a_request_the_copy_withdraws_is_withdrawn_from_the_client(server_factor
     its call at once, while the client still thinks: the call's answer is not held up by the
     question, and in the legacy era the client is told (notifications/cancelled under the id it
     got, proto 5.9), so its SDK cancels the callback. (2026-07-28: the question is an
-    input-required result, so there is nothing to withdraw; the tool gives up on its own.)"""
+    input-required result, so there is nothing to withdraw: the client answers, the retry runs
+    the call again and the copy gets the answer within its patience.)"""
     srv = start(server_factory, upstream_command(), pool=1)
     seen = {"asked": 0, "cancelled": 0}
 
     async def elicit(ctx, params):
         seen["asked"] += 1
         try:
-            await anyio.sleep(20)
+            # Legacy: the client thinks past the copy's patience. 2026-07-28: it answers at once,
+            # and the retry brings the answer to a copy asked again.
+            await anyio.sleep(20 if mode == "legacy" else 0)
         except anyio.get_cancelled_exc_class():
             seen["cancelled"] += 1
             raise
@@ -890,8 +893,10 @@ def test_a_request_the_copy_withdraws_is_withdrawn_from_the_client(server_factor
                 while seen["cancelled"] == 0:
                     assert time.monotonic() < deadline, "the client was never told the request was withdrawn"
                     await anyio.sleep(0.05)
+            else:
+                assert r.is_error is False and r.content[0].text == "hello Late", r
+                assert elapsed < 5, f"{elapsed:.1f} s"
             await say_still_works(c)
     run(body)
-    if mode == "legacy":
-        assert seen == {"asked": 1, "cancelled": 1}, seen
+    assert seen == ({"asked": 1, "cancelled": 1} if mode == "legacy" else {"asked": 1, "cancelled": 0}), seen
     assert srv.running()

@@ -122,13 +122,13 @@ final class SingleServerTests: RedisTestCase {
         XCTAssertNil(RedisProbe.unreachable(try RedisSettings.parse(url: "redis://:probe-pw@127.0.0.1:\(redis.port)"),
                                             timeoutMs: 3000))
         let refused = RedisProbe.unreachable(try RedisSettings.parse(url: "redis://:x-not-it-x@127.0.0.1:\(redis.port)"),
-                                             timeoutMs: 300)
+                                             timeoutMs: 1500)
         XCTAssertTrue(refused?.contains("AUTH refused: WRONGPASS") == true, refused ?? "nil")
         XCTAssertFalse(refused?.contains("x-not-it-x") ?? true)
-        let anonymous = RedisProbe.unreachable(single(redis.port), timeoutMs: 300)
+        let anonymous = RedisProbe.unreachable(single(redis.port), timeoutMs: 1500)
         XCTAssertTrue(anonymous?.contains("NOAUTH") == true, anonymous ?? "nil")
         redis.kill()
-        let closed = RedisProbe.unreachable(single(redis.port), timeoutMs: 300)
+        let closed = RedisProbe.unreachable(single(redis.port), timeoutMs: 1500)
         XCTAssertTrue(closed?.contains("Connection refused") == true, closed ?? "nil")
         XCTAssertEqual(RedisConnection.live.load(ordering: .relaxed), liveBefore, "a probe's connection was kept")
     }

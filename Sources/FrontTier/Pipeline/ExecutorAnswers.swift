@@ -163,7 +163,7 @@ final class ExecutorAnswers: CallResponder {
             json.append(UInt8(ascii: "}"))
         case .notify:
             guard payload.count > 2 else { return }
-            if call.clientRequests != nil, let withdrawal = Self.withdrawal(call, payload) {
+            if Self.mayWithdraw(payload), let withdrawal = Self.withdrawal(call, payload) {
                 guard !withdrawal.isEmpty else { return }
                 json = withdrawal
             } else {
@@ -203,10 +203,19 @@ final class ExecutorAnswers: CallResponder {
     /// client during one call has its later ones withdrawn only by the call's end.
     static let withdrawableRequests = 1_000
 
-    /// A NOTIFY `notifications/cancelled` of a call that asked the client something withdraws
-    /// that request (proto §5.9): the notification for the client, under the id the client got;
-    /// empty when it names no request of this call (dropped); nil when it is another notification.
-    /// Parsed only for calls that made requests, so log messages of other calls cost nothing.
+    /// Whether a NOTIFY may be a withdrawal: only then is it parsed, so log messages cost one
+    /// byte search, not a parse. The decision is `withdrawal`'s, on the parsed notification.
+    private static func mayWithdraw(_ payload: [UInt8]) -> Bool {
+        let method: StaticString = "notifications/cancelled"
+        return payload.withUnsafeBytes { p in
+            sy_memmem(p.baseAddress!, p.count, method.utf8Start, method.utf8CodeUnitCount) != nil
+        }
+    }
+
+    /// A NOTIFY `notifications/cancelled` withdraws a request the call's tool made of the client
+    /// (proto §5.9): the notification for the client, under the id the client got; empty when it
+    /// names no request of this call (dropped, never passed on with the executor's id); nil when
+    /// it is another notification.
     private static func withdrawal(_ call: PendingCall, _ payload: [UInt8]) -> [UInt8]? {
         guard case .object(let o)? = try? JSONValue.parse(payload),
               o["method"]?.stringValue == "notifications/cancelled" else { return nil }
