@@ -244,17 +244,23 @@ final class UpstreamPool {
         case .error(let code, let message, let data):
             call.send(.finished(.failure(UpstreamFailure(code: code, message: message, data: data))))
         }
-        if let copy = call.copy, copy.calls.isEmpty { releaseHeld(on: copy) }
+        if let copy = call.copy { releaseHeld(on: copy) }
         dispatch()
+    }
+
+    /// A held answer goes out once the requests its call carries are answered or withdrawn.
+    private func releaseIfAnswered(_ call: UpstreamCall) {
+        if let held = call.held, call.serverRequests.isEmpty { finish(call, held) }
     }
 
     /// Answers held on a per-session copy (`answered`); nothing is held on a shared one.
     private var holds: Bool { spec.mode == .perSession }
 
     /// Answers held for their requests (`answered`) go out once the copy has no call in flight
-    /// (the copy asked for a call that is over), the copy ended, or their deadline passed.
+    /// (the copy asked for a call that is over, or the copy ended); `releaseIfAnswered` and the
+    /// deadline sweep release them one by one.
     private func releaseHeld(on copy: UpstreamCopy) {
-        guard holds else { return }
+        guard holds, copy.calls.isEmpty else { return }
         for call in calls.values where call.copy === copy {
             if let held = call.held { finish(call, held) }
         }
@@ -267,7 +273,7 @@ final class UpstreamPool {
         if let copy = call.copy {
             refuseServerRequests(call, on: copy, why: "the call they belong to was cancelled")
             copy.abandon(call, reason: "cancelled by the client")
-            if copy.calls.isEmpty { releaseHeld(on: copy) }
+            releaseHeld(on: copy)
         }
         call.fail(-32800, "request cancelled")
         dispatch()
@@ -278,7 +284,7 @@ final class UpstreamPool {
         guard let call = calls[callID], let id = call.serverRequests.removeValue(forKey: token),
               let copy = call.copy, copy.state == .ready else { return }
         copy.respond(id, outcome)
-        if let held = call.held, call.serverRequests.isEmpty { finish(call, held) }
+        releaseIfAnswered(call)
     }
 
     private func refuseServerRequests(_ call: UpstreamCall, on copy: UpstreamCopy, why: String) {
@@ -321,7 +327,7 @@ final class UpstreamPool {
                 guard let token = call.serverRequests.first(where: { $0.value == withdrawn })?.key else { continue }
                 call.serverRequests[token] = nil
                 call.send(.withdrawn(token: token))
-                if let held = call.held, call.serverRequests.isEmpty { finish(call, held) }
+                releaseIfAnswered(call)
             }
         default:
             break // unknown: nothing to do here
@@ -412,7 +418,7 @@ final class UpstreamPool {
             if let copy = call.copy {
                 refuseServerRequests(call, on: copy, why: "the call they belong to timed out")
                 copy.abandon(call, reason: "timed out")
-                if copy.calls.isEmpty { releaseHeld(on: copy) }
+                releaseHeld(on: copy)
                 probe(copy)
                 call.fail(-32003, "upstream \(spec.name) did not answer within \(spec.timeoutMs) ms")
             } else {

@@ -113,17 +113,24 @@ def test_list_change_on_b_reaches_listen_and_get_streams_on_a_once(server_factor
     get.close()
 
 
-@pytest.mark.timeout(60)
-def test_last_event_id_resumes_on_the_other_host_without_loss(server_factory, host_network, redis):
-    a, b = start_hosts(host_network, server_factory, redis)
+def one_change_then_drop(a, b):
+    """A session of A whose GET stream on A sees one change made on B, then is closed; and a
+    witness GET stream on B that stays open. Returns the session, the witness and the event."""
     sid = initialize(a)
     witness = SSEStream(b, initialize(b))
     witness.events(1)
     s = SSEStream(a, sid)
     s.events(1)
     trigger(b)
-    [seen] = data_events(s.events(2, timeout=5))
-    s.close()  # the client's connection to A drops
+    [event] = data_events(s.events(2, timeout=5))
+    s.close()
+    return sid, witness, event
+
+
+@pytest.mark.timeout(60)
+def test_last_event_id_resumes_on_the_other_host_without_loss(server_factory, host_network, redis):
+    a, b = start_hosts(host_network, server_factory, redis)
+    sid, witness, seen = one_change_then_drop(a, b)  # the client's connection to A drops
     trigger(a)  # missed while away: one change made on A, two on B
     trigger(b)
     trigger(b)
@@ -179,14 +186,7 @@ def test_the_shared_log_keeps_its_length_and_age_bounds(server_factory, host_net
     a, b = start_hosts(host_network, server_factory, redis, extra=["--event-store-size", "5", "--event-store-age", "2"])
     node = int(redis.command("CONFIG", "GET", "stream-node-max-entries")[1])
     assert node > 0, "a node of unlimited entries: no bound to check"
-    sid = initialize(a)
-    witness = SSEStream(b, initialize(b))
-    witness.events(1)
-    s = SSEStream(a, sid)
-    s.events(1)
-    trigger(b)
-    [first] = data_events(s.events(2, timeout=5))
-    s.close()
+    sid, witness, first = one_change_then_drop(a, b)
     # More changes than one node holds: at least one node fills and is trimmed.
     appended = node + 20
     lengths = []

@@ -54,6 +54,24 @@ def run(coro_fn, *args, budget: float = 60.0):
     return anyio.run(main)
 
 
+async def calls_at_once(srv, tool: str, n: int):
+    """`n` calls of `tool` (`block` or `wait`, 0.25 s each) at once in one session, after one
+    that warms the copies up: how long they took, and the pid of the copy each ran on."""
+    async with Client(srv.url, mode="legacy", read_timeout_seconds=30) as c:
+        await c.call_tool(tool, {"seconds": 0.0})
+        pids = []
+
+        async def one():
+            r = await c.call_tool(tool, {"seconds": 0.25})
+            assert r.is_error is False, r
+            pids.append(r.structured_content["result"])
+        started = time.monotonic()
+        async with anyio.create_task_group() as tg:
+            for _ in range(n):
+                tg.start_soon(one)
+        return time.monotonic() - started, pids
+
+
 def start(server_factory, upstream: str, pool: int = 2, extra=()):
     return server_factory(fronts=2, executors=1,
                           extra_args=["--upstream", f"up={upstream}", "--upstream-pool", str(pool), *extra])
@@ -94,22 +112,7 @@ def test_blocking_calls_spread_over_the_copies(server_factory):
     pool = 4
     srv = start(server_factory, upstream_command(), pool=pool)
 
-    async def body():
-        async with Client(srv.url, mode="legacy", read_timeout_seconds=30) as c:
-            await c.call_tool("block", {"seconds": 0.0})
-            pids = []
-
-            async def one():
-                r = await c.call_tool("block", {"seconds": 0.25})
-                assert r.is_error is False, r
-                pids.append(r.structured_content["result"])
-
-            started = time.monotonic()
-            async with anyio.create_task_group() as tg:
-                for _ in range(32):
-                    tg.start_soon(one)
-            return time.monotonic() - started, pids
-    elapsed, pids = run(body)
+    elapsed, pids = run(calls_at_once, srv, "block", 32)
     # One copy serialises its blocking calls: 32 x 0.25 s = 8 s; four copies take about 2 s (2.03
     # to 2.14 s measured on this 2-core machine, also beside 6 busy loops). 1.6x that (3.2 s) is
     # well under the 4 s of two copies, and leaves a loaded machine room.
@@ -559,21 +562,7 @@ def test_max_concurrency_bounds_the_calls_one_copy_runs_at_once(server_factory, 
     srv = config_front(server_factory, tmp_path, {"args": [str(SERVER_SCRIPT)], "pool": 1,
                                                   "maxConcurrency": max_concurrency})
 
-    async def body():
-        async with Client(srv.url, mode="legacy", read_timeout_seconds=30) as c:
-            await c.call_tool("wait", {"seconds": 0.0})
-            pids = []
-
-            async def one():
-                r = await c.call_tool("wait", {"seconds": 0.25})
-                assert r.is_error is False, r
-                pids.append(r.structured_content["result"])
-            started = time.monotonic()
-            async with anyio.create_task_group() as tg:
-                for _ in range(4):
-                    tg.start_soon(one)
-            return time.monotonic() - started, pids
-    elapsed, pids = run(body)
+    elapsed, pids = run(calls_at_once, srv, "wait", 4)
     assert len(pids) == 4 and len(set(pids)) == 1, pids
     if max_concurrency == 1:
         assert elapsed >= 4 * 0.25 * 0.95, f"4 calls with maxConcurrency 1 took {elapsed:.2f} s"
